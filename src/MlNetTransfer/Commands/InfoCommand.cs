@@ -1,0 +1,72 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MlNetTransfer.Runtime;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MlNetTransfer.Cli.Commands;
+
+/// <summary><c>info</c>: what this installation runs on.</summary>
+public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--json")]
+        [Description("Print the report as JSON (for scripts and CI logs).")]
+        public bool Json { get; init; }
+    }
+
+    static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        RuntimeReport report;
+        try
+        {
+            report = RuntimeReport.Collect();
+        }
+        catch (TorchLoadException e)
+        {
+            console.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            return ExitCodes.TorchUnavailable;
+        }
+
+        if (settings.Json)
+        {
+            console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(report, JsonOptions));
+            return ExitCodes.Success;
+        }
+
+        var rows = new (string Name, string Value)[]
+        {
+            ("TorchSharp", report.TorchSharpVersion),
+            ("libtorch", report.LibTorchVersion),
+            ("ML.NET", report.MlNetVersion),
+            ("ONNX Runtime", report.OnnxRuntimeVersion),
+            ("system libstdc++", $"{report.SystemLibStdCppPath ?? "not found"} ({(report.SystemHasRequiredGlibcxx ? "has" : "lacks")} GLIBCXX_3.4.32)"),
+            ("libLibTorchSharp.so", report.LibTorchSharpPath ?? "not found"),
+            ("compatibility step", CompatibilityLine(report)),
+            ("CPU threads", $"{report.TorchThreads} torch intra-op threads, {report.ProcessorCount} logical processors"),
+            ("CUDA", report.CudaAvailable ? $"available, {report.CudaDeviceCount} device(s)" : "not available (CPU only)"),
+        };
+        var table = new Table().AddColumn("component").AddColumn("value");
+        foreach (var (name, value) in rows)
+            table.AddRow(new Text(name), new Text(value)); // Text, not markup: paths may hold '['
+        console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    static string CompatibilityLine(RuntimeReport report) => report.CompatibilityState switch
+    {
+        Native.LibTorchSharpCompatState.Applied => "applied (GLIBCXX_3.4.32 need made weak)",
+        Native.LibTorchSharpCompatState.Stock => "not applied (the library is as shipped; fine where libstdc++ has GLIBCXX_3.4.32)",
+        Native.LibTorchSharpCompatState.NotNeeded => "not needed (this TorchSharp build asks for no GLIBCXX_3.4.32)",
+        _ => "unknown (library not found)",
+    };
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using MlNetTransfer.Cli;
+using MlNetTransfer.Native;
+using Spectre.Console.Testing;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>`mlnet-transfer info`, driven in-process.</summary>
+public class InfoCommandTests
+{
+    static (int ExitCode, string Output) Run(params string[] args)
+    {
+        var console = new TestConsole().Width(200);
+        var exit = CliApp.Create(console).Run(args);
+        return (exit, console.Output);
+    }
+
+    [Fact]
+    public void Info_json_reports_versions_compatibility_threads_and_cuda()
+    {
+        var (exit, output) = Run("info", "--json");
+
+        Assert.Equal(ExitCodes.Success, exit);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.Equal("0.107.0", root.GetProperty("TorchSharpVersion").GetString());
+        Assert.Equal("2.10.0", root.GetProperty("LibTorchVersion").GetString());
+        Assert.Equal("5.0.1", root.GetProperty("MlNetVersion").GetString());
+        Assert.Equal("1.31.1", root.GetProperty("OnnxRuntimeVersion").GetString());
+        var systemHasIt = SystemLibStdCpp.HasRequiredVersion(out _);
+        Assert.Equal(!systemHasIt, root.GetProperty("CompatibilityStepApplied").GetBoolean());
+        Assert.True(root.GetProperty("TorchThreads").GetInt32() >= 1);
+        Assert.Equal(Environment.ProcessorCount, root.GetProperty("ProcessorCount").GetInt32());
+        Assert.Equal(TorchSharp.torch.cuda.is_available(), root.GetProperty("CudaAvailable").GetBoolean());
+    }
+
+    [Fact]
+    public void Info_table_names_every_component()
+    {
+        var (exit, output) = Run("info");
+
+        Assert.Equal(ExitCodes.Success, exit);
+        foreach (var row in new[] { "TorchSharp", "libtorch", "ML.NET", "ONNX Runtime", "compatibility step", "CPU threads", "CUDA" })
+            Assert.Contains(row, output);
+    }
+
+    [Fact]
+    public void Unknown_option_fails_with_a_message()
+    {
+        var (exit, output) = Run("info", "--no-such-option");
+
+        Assert.NotEqual(ExitCodes.Success, exit);
+        Assert.Contains("no-such-option", output);
+    }
+}

@@ -1,0 +1,26 @@
+using System.Reflection;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Paths the build bakes into the test assembly.</summary>
+internal static class TestPaths
+{
+    static string Metadata(string key) =>
+        typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
+        ?? throw new InvalidOperationException($"assembly metadata {key} is empty");
+
+    public static string RepositoryRoot => Metadata("RepositoryRoot");
+
+    public static string DataSamples => Path.Combine(RepositoryRoot, "data-samples");
+
+    /// <summary>The library exactly as NuGet delivered it; tests copy it and never write to it.</summary>
+    public static string StockLibTorchSharp =>
+        Path.Combine(Metadata("NuGetPackageRoot"), "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+
+    /// <summary>The copy in this test run's output folder, as the build left it.</summary>
+    public static string OutputLibTorchSharp =>
+        Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+
+    public static string NuGetLibrary(string package, string version, string file) =>
+        Path.Combine(Metadata("NuGetPackageRoot"), package, version, "runtimes", "linux-x64", "native", file);
+}
