@@ -110,6 +110,24 @@ public class LibTorchSharpCompatTests
         Assert.Equal(LibTorchSharpCompatState.Stock, LibTorchSharpCompat.Inspect(TestPaths.StockLibTorchSharp));
     }
 
+    [Theory]
+    [InlineData("auto", false, true)]
+    [InlineData("auto", true, false)] // a system that has GLIBCXX_3.4.32: the build does nothing
+    [InlineData("true", true, true)]  // building on a newer system for an older one
+    [InlineData("false", false, false)]
+    public void The_build_edits_only_when_wanted(string mode, bool systemHasVersion, bool expected)
+    {
+        Assert.Equal(expected, LibTorchSharpCompat.IsWanted(mode, systemHasVersion));
+    }
+
+    [Fact]
+    public void An_unknown_mode_names_the_property()
+    {
+        var e = Assert.Throws<ArgumentException>(() => LibTorchSharpCompat.IsWanted("maybe", false));
+
+        Assert.Contains("MlNetTransferPatchLibTorchSharp", e.Message);
+    }
+
     [Fact]
     public void System_libstdcpp_is_found_and_its_versions_are_read()
     {

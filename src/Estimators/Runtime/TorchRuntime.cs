@@ -81,7 +81,7 @@ public static class TorchRuntime
         if (state != LibTorchSharpCompatState.Stock || SystemLibStdCpp.HasRequiredVersion(out var libstdcpp)) return;
         throw new TorchLoadException(
             $"{library} needs {LibTorchSharpCompat.RequiredVersion}, which {libstdcpp ?? "this system's libstdc++"} lacks, " +
-            "and the build did not apply MlNetTransfer's compatibility step to it. Projects in the MlNetTransfer repository get " +
+            "and the build did not apply MlNetTransfer's compatibility step to it (or ran with MlNetTransferPatchLibTorchSharp=false). Projects in the MlNetTransfer repository get " +
             "the step from Directory.Build.targets; a project elsewhere adds " +
             "<Import Project=\"<path to>/src/Estimators/build/MlNetTransfer.Estimators.targets\" /> and builds again.");
     }

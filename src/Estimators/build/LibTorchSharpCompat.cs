@@ -155,6 +155,19 @@ namespace MlNetTransfer.Native
             return analysis;
         }
 
+        /// <summary>The build's decision: <c>auto</c> edits only where the system libstdc++ lacks
+        /// <see cref="RequiredVersion"/>; <c>true</c> always; <c>false</c> never.</summary>
+        public static bool IsWanted(string mode, bool systemHasRequiredVersion)
+        {
+            switch (mode)
+            {
+                case "true": return true;
+                case "false": return false;
+                case "auto": return !systemHasRequiredVersion;
+                default: throw new ArgumentException($"MlNetTransferPatchLibTorchSharp must be auto, true or false, not '{mode}'.", nameof(mode));
+            }
+        }
+
         /// <summary>Reads the state of the library at <paramref name="path"/>.</summary>
         public static LibTorchSharpCompatState Inspect(string path) => Analyze(File.ReadAllBytes(path), path).State;
 
@@ -397,18 +410,23 @@ namespace MlNetTransfer.Native
         public override bool Execute()
         {
             var mode = (Mode ?? "auto").Trim().ToLowerInvariant();
-            if (mode != "auto" && mode != "true" && mode != "false")
+            string? libstdcpp = null;
+            var systemHasVersion = mode == "auto" && SystemLibStdCpp.HasRequiredVersion(out libstdcpp);
+            bool wanted;
+            try
             {
-                Log.LogError($"MlNetTransferPatchLibTorchSharp must be auto, true or false, not '{Mode}'.");
+                wanted = LibTorchSharpCompat.IsWanted(mode, systemHasVersion);
+            }
+            catch (ArgumentException e)
+            {
+                Log.LogError(e.Message.Split('\n')[0].Replace(" (Parameter 'mode')", ""));
                 return false;
             }
-            if (mode == "false") return true;
-
-            string? libstdcpp = null;
-            if (mode == "auto" && SystemLibStdCpp.HasRequiredVersion(out libstdcpp))
+            if (!wanted)
             {
-                Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal,
-                    $"MlNetTransfer: {libstdcpp} has {LibTorchSharpCompat.RequiredVersion}; libLibTorchSharp.so left as shipped.");
+                Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal, mode == "false"
+                    ? "MlNetTransfer: MlNetTransferPatchLibTorchSharp=false; libLibTorchSharp.so left as shipped."
+                    : $"MlNetTransfer: {libstdcpp} has {LibTorchSharpCompat.RequiredVersion}; libLibTorchSharp.so left as shipped.");
                 return true;
             }
             var reason = mode == "true" ? "MlNetTransferPatchLibTorchSharp=true"
