@@ -1,0 +1,73 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Architectures;
+
+/// <summary>One row of the architecture registry: how to build the network, its layer groups from low-level to
+/// head, and its classifier. The last group is always the classifier (the head).</summary>
+public sealed class Architecture
+{
+    readonly Func<int, nn.Module<Tensor, Tensor>> _create;
+
+    public Architecture(string name, string description, Func<int, nn.Module<Tensor, Tensor>> create,
+        IReadOnlyList<LayerGroup> layerGroups, int defaultInputSize, int minimumInputSize)
+    {
+        if (layerGroups.Count < 2) throw new ArgumentException("an architecture needs at least one backbone group and a head", nameof(layerGroups));
+        Name = name;
+        Description = description;
+        _create = create;
+        LayerGroups = layerGroups;
+        DefaultInputSize = defaultInputSize;
+        MinimumInputSize = minimumInputSize;
+    }
+
+    /// <summary>Registry name, e.g. <c>alexnet</c>.</summary>
+    public string Name { get; }
+
+    public string Description { get; }
+
+    /// <summary>Groups from low-level features to the classifier; the last one is the head.</summary>
+    public IReadOnlyList<LayerGroup> LayerGroups { get; }
+
+    /// <summary>The classifier's state_dict prefix (<c>classifier.6</c> for AlexNet, <c>fc</c> for ResNet).</summary>
+    public string ClassifierPrefix => LayerGroups[^1].Prefixes.Single();
+
+    /// <summary>The side of the square input its pretrained weights were trained at.</summary>
+    public int DefaultInputSize { get; }
+
+    /// <summary>The smallest input side the network accepts (pooling must not shrink a feature map to nothing).</summary>
+    public int MinimumInputSize { get; }
+
+    /// <summary>A freshly initialised network with a classifier for <paramref name="numClasses"/> classes.</summary>
+    public nn.Module<Tensor, Tensor> Create(int numClasses)
+    {
+        if (numClasses < 2) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "a classifier needs at least two classes");
+        return _create(numClasses);
+    }
+
+    /// <summary>The same network with its classifier replaced by a new one for <paramref name="numClasses"/>
+    /// classes; every other weight is kept. This is how every architecture resets its classifier.</summary>
+    public nn.Module<Tensor, Tensor> ResetClassifier(nn.Module<Tensor, Tensor> model, int numClasses)
+    {
+        var fresh = Create(numClasses);
+        var kept = model.state_dict()
+            .Where(kv => !IsClassifierKey(kv.Key))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+        using (no_grad())
+            fresh.load_state_dict(kept, strict: false);
+        return fresh;
+    }
+
+    /// <summary>Whether a state_dict key belongs to the classifier.</summary>
+    public bool IsClassifierKey(string key) => LayerGroups[^1].Contains(key);
+
+    /// <summary>The index in <see cref="LayerGroups"/> of the group that owns <paramref name="parameterName"/>.</summary>
+    public int GroupIndexOf(string parameterName)
+    {
+        for (int i = 0; i < LayerGroups.Count; i++)
+            if (LayerGroups[i].Contains(parameterName)) return i;
+        throw new InvalidOperationException($"{Name}: parameter {parameterName} belongs to no layer group");
+    }
+
+    public override string ToString() => Name;
+}

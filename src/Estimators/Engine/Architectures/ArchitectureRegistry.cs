@@ -1,0 +1,73 @@
+using TorchSharp;
+
+namespace MlNetTransfer.Engine.Architectures;
+
+/// <summary>The architectures MlNetTransfer fine-tunes, one row each. Layer groups follow the networks' own
+/// stages (ResNet's stem and layer1..4, AlexNet's and VGG's conv blocks and fully connected layers, MobileNetV2's
+/// inverted-residual stages); module names are the PyTorch state_dict keys, so torchvision weights load by name.</summary>
+public static class ArchitectureRegistry
+{
+    static readonly IReadOnlyDictionary<string, Architecture> Rows = new[]
+    {
+        new Architecture("alexnet", "AlexNet (Krizhevsky 2012), the recipe's network; 61 M parameters",
+            n => torchvision.models.alexnet(n),
+            [
+                Group("conv1-2", "features.0", "features.3"),
+                Group("conv3-5", "features.6", "features.8", "features.10"),
+                Group("fc6-7", "classifier.1", "classifier.4"),
+                Group("head", "classifier.6"),
+            ], defaultInputSize: 224, minimumInputSize: 63),
+        ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => torchvision.models.resnet18(n)),
+        ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => torchvision.models.resnet34(n)),
+        ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n)),
+        new Architecture("mobilenet_v2", "MobileNetV2 (Sandler 2018); 3.5 M parameters",
+            n => torchvision.models.mobilenet_v2(n),
+            [
+                Group("stem+stage1-2", Features(0, 3)),
+                Group("stage3-5", Features(4, 13)),
+                Group("stage6-7+conv", Features(14, 18)),
+                Group("head", "classifier.1"),
+            ], defaultInputSize: 224, minimumInputSize: 32),
+        new Architecture("vgg16", "VGG-16 (Simonyan 2014); 138 M parameters",
+            n => torchvision.models.vgg16(n),
+            [
+                Group("block1-2", "features.0", "features.2", "features.5", "features.7"),
+                Group("block3-4", "features.10", "features.12", "features.14", "features.17", "features.19", "features.21"),
+                Group("block5", "features.24", "features.26", "features.28"),
+                Group("fc6-7", "classifier.0", "classifier.3"),
+                Group("head", "classifier.6"),
+            ], defaultInputSize: 224, minimumInputSize: 32),
+        new Architecture("tiny", "Two conv blocks, ~1.5 k parameters, no pretrained weights: for tests and smoke runs",
+            n => new TinyNet(n),
+            [
+                Group("block1", "features.0", "features.1"),
+                Group("block2", "features.4", "features.5"),
+                Group("head", "classifier"),
+            ], defaultInputSize: 32, minimumInputSize: 4),
+    }.ToDictionary(a => a.Name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Every registered architecture, in registry order.</summary>
+    public static IReadOnlyCollection<Architecture> All => Rows.Values.ToList();
+
+    /// <summary>The row for <paramref name="name"/> (case-insensitive); the error lists the known names.</summary>
+    public static Architecture Get(string name) =>
+        Rows.TryGetValue(name, out var architecture)
+            ? architecture
+            : throw new ArgumentException($"Unknown architecture '{name}'. Known: {string.Join(", ", Rows.Keys)}.", nameof(name));
+
+    static Architecture ResNet(string name, string description, Func<int, torch.nn.Module<torch.Tensor, torch.Tensor>> create) =>
+        new(name, description, create,
+            [
+                Group("stem", "conv1", "bn1"),
+                Group("layer1", "layer1"),
+                Group("layer2", "layer2"),
+                Group("layer3", "layer3"),
+                Group("layer4", "layer4"),
+                Group("head", "fc"),
+            ], defaultInputSize: 224, minimumInputSize: 32);
+
+    static LayerGroup Group(string name, params string[] prefixes) => new(name, prefixes);
+
+    static string[] Features(int first, int last) =>
+        Enumerable.Range(first, last - first + 1).Select(i => $"features.{i}").ToArray();
+}
