@@ -1,0 +1,185 @@
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The training loop on the tiny architecture and synthetic images.</summary>
+public class FineTunerTests
+{
+    static readonly Architecture Tiny = ArchitectureRegistry.Get("tiny");
+    static readonly Preprocessing Plain = new(16, ChannelOrder.Rgb, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]);
+
+    public FineTunerTests() => TorchRuntime.EnsureLoaded();
+
+    static FineTuneOptions Options(Action<FineTuneOptions>? change = null)
+    {
+        var options = new FineTuneOptions { Epochs = 6, BatchSize = 16, LearningRate = 0.02, Seed = 3, EarlyStoppingPatience = 0 };
+        change?.Invoke(options);
+        return options;
+    }
+
+    static nn.Module<Tensor, Tensor> NewModel(int seed = 5)
+    {
+        random.manual_seed(seed);
+        return Tiny.Create(3);
+    }
+
+    [Fact]
+    public void Learns_a_separable_task_and_reports_batches_and_epochs()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 30);
+        using var model = NewModel();
+        var events = new List<TrainingProgress>();
+        var options = Options(o => o.Progress = new SynchronousProgress<TrainingProgress>(events.Add));
+
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, options);
+
+        Assert.Equal(6, result.History.Count);
+        Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"validation accuracy {result.History[^1].ValidationAccuracy}");
+        Assert.Equal(6, events.Count(e => e.IsEpochEnd));
+        var batchesPerEpoch = (int)Math.Ceiling(72 / 16.0); // 80 % of 90 images train
+        Assert.Equal(6 * batchesPerEpoch, events.Count(e => !e.IsEpochEnd));
+        Assert.All(events, e => Assert.True(e.ImagesPerSecond > 0 && e.LearningRate > 0));
+        Assert.False(model.training);
+    }
+
+    [Fact]
+    public void Same_seed_gives_the_same_model_on_cpu_and_another_seed_does_not()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 12);
+        Dictionary<string, Tensor> Train(int seed)
+        {
+            var model = NewModel();
+            FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(o => { o.Epochs = 2; o.Seed = seed; }));
+            return model.state_dict();
+        }
+
+        var a = Train(1);
+        var b = Train(1);
+        var c = Train(2);
+
+        Assert.All(a.Keys, k => Assert.True(a[k].allclose(b[k], rtol: 0, atol: 0), $"{k} differs between two runs with one seed"));
+        Assert.Contains(a.Keys, k => !a[k].allclose(c[k], rtol: 0, atol: 0));
+    }
+
+    [Fact]
+    public void Early_stopping_stops_and_restores_the_best_epoch()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        using var shuffledLabels = SyntheticImages.ColourClasses(perClass: 10, seed: 9);
+        using var misleading = new ImageTensorDataset(shuffledLabels.Images.clone(), (shuffledLabels.Labels + 1) % 3, shuffledLabels.ClassNames);
+        using var model = NewModel();
+
+        // the validation labels are wrong on purpose: the better the net learns, the worse validation gets.
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, misleading,
+            Options(o => { o.Epochs = 20; o.EarlyStoppingPatience = 2; o.Schedule = LearningRateSchedule.Constant; }));
+
+        Assert.True(result.StoppedEarly);
+        Assert.True(result.History.Count < 20);
+        Assert.Equal(result.History.Count - 2, result.BestEpoch);
+        var (loss, _) = FineTuner.Evaluate(model, Plain, misleading, 16);
+        Assert.Equal(result.History[result.BestEpoch - 1].ValidationLoss!.Value, loss, 4);
+    }
+
+    [Fact]
+    public void A_diverging_loss_stops_with_a_clear_error_and_keeps_finite_weights()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 10);
+        using var model = NewModel();
+
+        var e = Assert.Throws<NonFiniteLossException>(() => FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll),
+            Plain, data, null, Options(o => { o.LearningRate = 1e12; o.Optimizer = OptimizerKind.Sgd; o.Schedule = LearningRateSchedule.Constant; o.Epochs = 5; })));
+
+        Assert.Contains("non-finite", e.Message);
+        Assert.All(model.parameters(), p => Assert.True(p.isfinite().all().item<bool>(), "a NaN weight survived"));
+    }
+
+    [Fact]
+    public void Cancellation_stops_after_the_current_batch_without_throwing()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        using var model = NewModel();
+        using var cancel = new CancellationTokenSource();
+        int batches = 0;
+        var options = Options(o => o.Progress = new SynchronousProgress<TrainingProgress>(p =>
+        {
+            if (!p.IsEpochEnd && ++batches == 5) cancel.Cancel();
+        }));
+
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, options, cancel.Token);
+
+        Assert.True(result.Cancelled);
+        Assert.Equal(5, batches);
+        Assert.True(result.History.Count <= 2);
+    }
+
+    [Fact]
+    public void Live_tensor_count_is_flat_from_epoch_to_epoch()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 16);
+        using var model = NewModel();
+        var live = new List<long>();
+        var options = Options(o =>
+        {
+            o.Epochs = 6;
+            o.Progress = new SynchronousProgress<TrainingProgress>(p =>
+            {
+                if (p.IsEpochEnd) live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            });
+        });
+
+        FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork), Plain, data, null, options);
+
+        Assert.Equal(6, live.Count);
+        Assert.All(live.Skip(2), count => Assert.Equal(live[1], count));
+    }
+
+    [Fact]
+    public void Head_only_changes_nothing_but_the_head()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 10);
+        using var model = NewModel();
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+
+        FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.HeadOnly), Plain, data, null, Options(o => o.Epochs = 2));
+
+        var after = model.state_dict();
+        foreach (var key in before.Keys)
+            Assert.Equal(Tiny.IsClassifierKey(key) && !key.EndsWith("num_batches_tracked"),
+                !before[key].allclose(after[key], rtol: 0, atol: 0));
+    }
+
+    [Theory]
+    [InlineData(nameof(FineTuneOptions.Epochs))]
+    [InlineData(nameof(FineTuneOptions.BatchSize))]
+    [InlineData(nameof(FineTuneOptions.LearningRate))]
+    [InlineData(nameof(FineTuneOptions.LabelSmoothing))]
+    [InlineData(nameof(FineTuneOptions.ValidationFraction))]
+    public void Invalid_options_are_refused_by_name(string option)
+    {
+        var options = new FineTuneOptions();
+        switch (option)
+        {
+            case nameof(FineTuneOptions.Epochs): options.Epochs = 0; break;
+            case nameof(FineTuneOptions.BatchSize): options.BatchSize = -1; break;
+            case nameof(FineTuneOptions.LearningRate): options.LearningRate = double.NaN; break;
+            case nameof(FineTuneOptions.LabelSmoothing): options.LabelSmoothing = 1; break;
+            case nameof(FineTuneOptions.ValidationFraction): options.ValidationFraction = 1.5; break;
+        }
+
+        var e = Assert.ThrowsAny<ArgumentException>(options.Validate);
+
+        Assert.Equal(option, e.ParamName);
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to the thread pool; tests need the callback to run before Report returns.</summary>
+    sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
