@@ -13,6 +13,9 @@ internal static class TestPaths
 
     public static string DataSamples => Path.Combine(RepositoryRoot, "data-samples");
 
+    /// <summary>Files written by real PyTorch (tests/fixtures/make_tiny_fixture.py).</summary>
+    public static string Fixture(string name) => Path.Combine(RepositoryRoot, "tests", "fixtures", name);
+
     /// <summary>The library exactly as NuGet delivered it; tests copy it and never write to it.</summary>
     public static string StockLibTorchSharp =>
         Path.Combine(Metadata("NuGetPackageRoot"), "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");

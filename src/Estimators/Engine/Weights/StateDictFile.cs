@@ -1,0 +1,82 @@
+using System.Collections;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Weights;
+
+/// <summary>Reads a state dict (name → tensor) from the files people have: PyTorch <c>torch.save(state_dict)</c>
+/// (.pth/.pt/.bin), safetensors, and TorchSharp's own <c>Module.save</c> format (.dat). The caller owns the tensors.</summary>
+public static class StateDictFile
+{
+    public static readonly IReadOnlyList<string> Extensions = [".pth", ".pt", ".bin", ".safetensors", ".dat"];
+
+    public static Dictionary<string, Tensor> Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Weights file {path} does not exist.", path);
+        var extension = Path.GetExtension(path).ToLowerInvariant();
+        try
+        {
+            return extension switch
+            {
+                ".pth" or ".pt" or ".bin" => FromHashtable(PyTorchUnpickler.UnpickleStateDict(path)),
+                ".safetensors" => Safetensors.LoadStateDict(path),
+                ".dat" => ReadTorchSharp(path),
+                _ => throw new ArgumentException(
+                    $"Weights file {path}: unknown extension '{extension}'. Expected one of {string.Join(", ", Extensions)} " +
+                    "(PyTorch state dict, safetensors, TorchSharp .dat).", nameof(path)),
+            };
+        }
+        catch (Exception e) when (e is not ArgumentException and not FileNotFoundException and not InvalidDataException)
+        {
+            throw new InvalidDataException($"Weights file {path} could not be read as {extension}: {e.Message}", e);
+        }
+    }
+
+    static Dictionary<string, Tensor> FromHashtable(Hashtable table)
+    {
+        var result = new Dictionary<string, Tensor>();
+        foreach (DictionaryEntry entry in table)
+        {
+            if (entry.Value is not Tensor tensor)
+                throw new InvalidDataException($"entry {entry.Key} is not a tensor; save the state_dict (torch.save(model.state_dict(), path)), not the whole model");
+            result[(string)entry.Key] = tensor;
+        }
+        return result;
+    }
+
+    // TorchSharp's Module.save: LEB128 count, then per entry a .NET string key and a tensor
+    // (LEB128 dtype, LEB128 rank, LEB128 dims, raw little-endian data).
+    static Dictionary<string, Tensor> ReadTorchSharp(string path)
+    {
+        using var reader = new BinaryReader(File.OpenRead(path));
+        long count = Leb128(reader);
+        var result = new Dictionary<string, Tensor>();
+        for (long i = 0; i < count; i++)
+        {
+            var key = reader.ReadString();
+            var dtype = (ScalarType)Leb128(reader);
+            var shape = new long[Leb128(reader)];
+            for (int d = 0; d < shape.Length; d++) shape[d] = Leb128(reader);
+            var tensor = empty(shape, dtype);
+            long bytes = tensor.numel() * tensor.ElementSize;
+            var data = reader.ReadBytes(checked((int)bytes));
+            if (data.Length != bytes) throw new InvalidDataException($"{key}: file ends inside the tensor data");
+            tensor.bytes = data;
+            result[key] = tensor;
+        }
+        return result;
+    }
+
+    static long Leb128(BinaryReader reader)
+    {
+        long result = 0;
+        for (int shift = 0; ; shift += 7)
+        {
+            if (shift > 63) throw new InvalidDataException("malformed length field");
+            long b = reader.ReadByte();
+            result |= (b & 0x7f) << shift;
+            if ((b & 0x80) == 0) return result;
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Weights from the files people have, checked against what real PyTorch computed with them.</summary>
+public class WeightLoaderTests
+{
+    static readonly Architecture Tiny = ArchitectureRegistry.Get("tiny");
+
+    public WeightLoaderTests() => TorchRuntime.EnsureLoaded();
+
+    static (Tensor Input, float[] Logits) PyTorchReference()
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("tiny.json")));
+        var shape = json.RootElement.GetProperty("input_shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        var input = tensor(json.RootElement.GetProperty("input").EnumerateArray().Select(e => e.GetSingle()).ToArray()).view(shape);
+        return (input, json.RootElement.GetProperty("logits").EnumerateArray().Select(e => e.GetSingle()).ToArray());
+    }
+
+    [Theory]
+    [InlineData("tiny.pth")]
+    [InlineData("tiny.safetensors")]
+    public void A_state_dict_saved_by_pytorch_gives_pytorchs_logits(string file)
+    {
+        using var model = Tiny.Create(3);
+
+        var report = WeightLoader.LoadFile(model, Tiny, TestPaths.Fixture(file));
+
+        Assert.Equal(16, report.Loaded); // BatchNorm buffers included
+        Assert.False(report.HeadSkipped);
+        var (input, expected) = PyTorchReference();
+        model.eval();
+        using var _ = no_grad();
+        var logits = model.call(input).data<float>().ToArray();
+        Assert.Equal(expected.Length, logits.Length);
+        Assert.All(expected.Zip(logits), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-5, $"{p.First} vs {p.Second}"));
+    }
+
+    [Fact]
+    public void TorchSharp_dat_files_round_trip()
+    {
+        using var temp = new TempDirectory();
+        using var saved = Tiny.Create(4);
+        saved.save(temp.File("tiny.dat"));
+        using var loaded = Tiny.Create(4);
+
+        var report = WeightLoader.LoadFile(loaded, Tiny, temp.File("tiny.dat"));
+
+        Assert.Equal(16, report.Loaded);
+        var a = saved.state_dict();
+        var b = loaded.state_dict();
+        Assert.All(a.Keys, k => Assert.True(a[k].allclose(b[k], rtol: 0, atol: 0), k));
+    }
+
+    [Fact]
+    public void Weights_for_another_class_count_load_everything_but_the_head()
+    {
+        using var model = Tiny.Create(5);
+        var headBefore = model.state_dict()["classifier.weight"].clone();
+
+        var report = WeightLoader.LoadFile(model, Tiny, TestPaths.Fixture("tiny.pth"));
+
+        Assert.True(report.HeadSkipped);
+        Assert.Equal(14, report.Loaded);
+        Assert.Contains("[3, 16]", report.HeadNote);
+        Assert.Contains("[5, 16]", report.HeadNote);
+        Assert.True(headBefore.allclose(model.state_dict()["classifier.weight"], rtol: 0, atol: 0));
+        using var pytorch = Tiny.Create(3);
+        WeightLoader.LoadFile(pytorch, Tiny, TestPaths.Fixture("tiny.pth"));
+        Assert.True(pytorch.state_dict()["features.4.weight"].allclose(model.state_dict()["features.4.weight"], rtol: 0, atol: 0));
+    }
+
+    [Fact]
+    public void A_backbone_shape_mismatch_names_the_key_and_both_shapes()
+    {
+        using var model = Tiny.Create(3);
+        var state = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        state["features.4.weight"] = zeros(16, 8, 5, 5);
+
+        var e = Assert.Throws<WeightMismatchException>(() => WeightLoader.Load(model, Tiny, state, "my.pth"));
+
+        Assert.Contains("my.pth", e.Message);
+        Assert.Contains("features.4.weight", e.Message);
+        Assert.Contains("[16, 8, 5, 5]", e.Message);
+        Assert.Contains("[16, 8, 3, 3]", e.Message);
+    }
+
+    [Fact]
+    public void Weights_of_another_architecture_are_refused_with_the_architecture_named()
+    {
+        using var model = ArchitectureRegistry.Get("resnet18").Create(3);
+
+        var e = Assert.Throws<WeightMismatchException>(() => WeightLoader.LoadFile(model, ArchitectureRegistry.Get("resnet18"), TestPaths.Fixture("tiny.pth")));
+
+        Assert.Contains("resnet18", e.Message);
+        Assert.Contains("missing", e.Message);
+    }
+
+    [Fact]
+    public void Unknown_extension_and_missing_file_say_what_was_expected()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.File("weights.h5"), "not torch");
+
+        var unknown = Assert.Throws<ArgumentException>(() => StateDictFile.Read(temp.File("weights.h5")));
+        var missing = Assert.Throws<FileNotFoundException>(() => StateDictFile.Read(temp.File("nope.pth")));
+
+        Assert.Contains(".safetensors", unknown.Message);
+        Assert.Contains("weights.h5", unknown.Message);
+        Assert.Contains("nope.pth", missing.Message);
+    }
+
+    [Fact]
+    public void A_corrupt_pth_is_reported_with_its_path()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllBytes(temp.File("broken.pth"), [1, 2, 3, 4]);
+
+        var e = Assert.Throws<InvalidDataException>(() => StateDictFile.Read(temp.File("broken.pth")));
+
+        Assert.Contains("broken.pth", e.Message);
+    }
+}
