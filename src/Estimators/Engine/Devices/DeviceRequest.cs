@@ -1,0 +1,5 @@
+namespace MlNetTransfer.Engine.Devices;
+
+/// <summary>A device choice in ML.NET's terms (<c>MLContext.GpuDeviceId</c>, <c>MLContext.FallbackToCpu</c>) plus
+/// an explicit kind. A GpuDeviceId asks for that CUDA device even when <see cref="Kind"/> is Auto.</summary>
+public sealed record DeviceRequest(DeviceKind Kind = DeviceKind.Auto, int? GpuDeviceId = null, bool FallbackToCpu = true);
