@@ -9,6 +9,7 @@ using static TorchSharp.torch;
 namespace MlNetTransfer.Tests;
 
 /// <summary>The training loop on the tiny architecture and synthetic images.</summary>
+[Collection(TorchRandomCollection.Name)]
 public class FineTunerTests
 {
     static readonly Architecture Tiny = ArchitectureRegistry.Get("tiny");

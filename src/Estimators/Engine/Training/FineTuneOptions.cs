@@ -48,7 +48,8 @@ public sealed class FineTuneOptions
     /// 0 turns early stopping off (the best epoch is still restored).</summary>
     public int EarlyStoppingPatience { get; set; } = Defaults.EarlyStoppingPatience;
 
-    /// <summary>Seeds shuffling, the split, augmentation and initialisation: the same seed on CPU gives the same model.</summary>
+    /// <summary>Seeds shuffling, the split, augmentation and torch's global generator (dropout): the same seed on CPU
+    /// gives the same model, provided nothing else in the process draws from torch's global generator meanwhile.</summary>
     public int Seed { get; set; } = Defaults.Seed;
 
     /// <summary>Where the model trains; CPU when null.</summary>
