@@ -13,7 +13,7 @@ namespace MlNetTransfer.Tests;
 public class FineTunerTests
 {
     static readonly Architecture Tiny = ArchitectureRegistry.Get("tiny");
-    static readonly Preprocessing Plain = new(16, ChannelOrder.Rgb, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]);
+    static readonly Preprocessing Plain = Preprocessing.Unit(16);
 
     public FineTunerTests() => TorchRuntime.EnsureLoaded();
 

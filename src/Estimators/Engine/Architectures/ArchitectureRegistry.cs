@@ -18,6 +18,9 @@ public static class ArchitectureRegistry
                 Group("head", "classifier.6"),
             ], defaultInputSize: 224, minimumInputSize: 63),
         ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => torchvision.models.resnet18(n)),
+        ResNet("resnet18_cntk", "The ImageNet ResNet that ML.NET's DnnImageFeaturizer.ResNet18 ships (CNTK export): ResNet-18 with " +
+            "three blocks in its last stage (2-2-2-3); the embedded pretrained default",
+            n => new TorchSharp.Modules.ResNet("ResNet18Cntk", ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, [2, 2, 2, 3], n)),
         ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => torchvision.models.resnet34(n)),
         ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n)),
         new Architecture("mobilenet_v2", "MobileNetV2 (Sandler 2018); 3.5 M parameters",

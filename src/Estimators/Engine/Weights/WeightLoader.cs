@@ -27,7 +27,9 @@ public static class WeightLoader
     {
         using var scope = NewDisposeScope(); // state_dict() and to() hand out handles; the caller's tensors are not in this scope
         var target = model.state_dict();
-        var missing = target.Keys.Where(k => !state.ContainsKey(k) && !IsOptional(k)).ToList();
+        // Weights without any classifier (feature extractors such as the embedded ResNet18) leave the head as initialised.
+        bool noClassifier = !state.Keys.Any(architecture.IsClassifierKey);
+        var missing = target.Keys.Where(k => !state.ContainsKey(k) && !IsOptional(k) && !(noClassifier && architecture.IsClassifierKey(k))).ToList();
         var unexpected = state.Keys.Where(k => !target.ContainsKey(k)).ToList();
         if (missing.Count > 0 || unexpected.Count > 0)
             throw new WeightMismatchException(
@@ -37,8 +39,8 @@ public static class WeightLoader
                 (unexpected.Count > 0 ? $"{unexpected.Count} keys not in {architecture.Name} (first: {string.Join(", ", unexpected.Take(3))})" : "") +
                 ". Check --arch, or that the file is a state_dict of that architecture.");
 
-        bool headSkipped = false;
-        string? headNote = null;
+        bool headSkipped = noClassifier;
+        string? headNote = noClassifier ? $"{source} carries no classifier; {architecture.ClassifierPrefix} starts freshly initialised" : null;
         foreach (var (key, destination) in target)
         {
             if (!state.TryGetValue(key, out var stored)) continue;

@@ -1,0 +1,61 @@
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Onnx;
+
+namespace MlNetTransfer.Engine.Weights;
+
+/// <summary>Where pretrained weights come from, with nothing downloaded: the embedded ImageNet ResNet18 (from the
+/// Microsoft.ML.DnnImageFeaturizer.ResNet18 package, copied next to the app as DnnImageModels/), or a file the user
+/// names. Training from scratch happens only when asked for by name.</summary>
+public static class PretrainedCatalog
+{
+    /// <summary>The value of a weights option that asks for random initialisation.</summary>
+    public const string Scratch = "scratch";
+
+    public const string EmbeddedResNet18 = "resnet18_cntk.imagenet";
+
+    /// <summary>The DnnImageModels folder next to the app; override with MLNETTRANSFER_DNN_MODELS.</summary>
+    public static string DnnImageModelsDirectory =>
+        Environment.GetEnvironmentVariable("MLNETTRANSFER_DNN_MODELS") is { Length: > 0 } custom
+            ? custom
+            : Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
+
+    /// <summary>The weights available without any file from the user.</summary>
+    public static IReadOnlyList<PretrainedWeights> Embedded()
+    {
+        var network = Path.Combine(DnnImageModelsDirectory, "ResNet18Onnx", "ResNet18.onnx");
+        var preprocess = Path.Combine(DnnImageModelsDirectory, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
+        if (!File.Exists(network) || !File.Exists(preprocess)) return [];
+        var meanImage = new Lazy<float[]>(() => CntkResNet18Import.ReadMeanImage(OnnxGraph.Load(preprocess), preprocess));
+        var preprocessing = new Preprocessing(224, ChannelOrder.Bgr, 1f, [0f, 0f, 0f], [1f, 1f, 1f], meanImage.Value, 224);
+        return
+        [
+            new PretrainedWeights(EmbeddedResNet18, "resnet18_cntk",
+                "ImageNet ResNet (2-2-2-3 basic blocks), CNTK 2.6 ONNX export from Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (MIT); " +
+                "BGR 0..255 minus a 224×224 mean image; no classifier",
+                network, preprocessing, () => CntkResNet18Import.Import(OnnxGraph.Load(network), network)),
+        ];
+    }
+
+    /// <summary>
+    /// The weights for <paramref name="architecture"/>: <paramref name="weights"/> null → the embedded default;
+    /// <see cref="Scratch"/> → none (random initialisation, returns null); a catalog name; or a file path
+    /// (.pth / .safetensors / .dat, torchvision layout, ImageNet preprocessing unless <paramref name="preprocessing"/>
+    /// says otherwise). Throws with what to do when an architecture has no weights.
+    /// </summary>
+    public static PretrainedWeights? Resolve(Architecture architecture, string? weights, Preprocessing? preprocessing = null)
+    {
+        if (string.Equals(weights, Scratch, StringComparison.OrdinalIgnoreCase)) return null;
+        if (weights == null)
+            return Embedded().FirstOrDefault(w => w.Architecture == architecture.Name)
+                   ?? throw new NoPretrainedWeightsException(
+                       $"{architecture.Name} has no embedded pretrained weights (embedded: {string.Join(", ", Embedded().Select(w => $"{w.Name} for {w.Architecture}").DefaultIfEmpty("none found in " + DnnImageModelsDirectory))}). " +
+                       $"Pass a weights file — a torchvision state dict such as alexnet-owt-7be5be79.pth, a .safetensors or a TorchSharp .dat — " +
+                       $"or ask for training from scratch explicitly with weights '{Scratch}'.");
+        var named = Embedded().FirstOrDefault(w => string.Equals(w.Name, weights, StringComparison.OrdinalIgnoreCase));
+        if (named != null) return named;
+        if (!File.Exists(weights))
+            throw new FileNotFoundException($"Weights '{weights}' is neither an embedded weight name ({string.Join(", ", Embedded().Select(w => w.Name))}) nor an existing file.", weights);
+        return new PretrainedWeights(weights, architecture.Name, $"weights file {Path.GetFileName(weights)}", weights,
+            preprocessing ?? Preprocessing.ImageNet(architecture.DefaultInputSize), () => StateDictFile.Read(weights));
+    }
+}

@@ -1,0 +1,114 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
+using Tensor = TorchSharp.torch.Tensor;
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The embedded ImageNet ResNet18 is valid only if the TorchSharp network with the imported weights computes
+/// what ONNX Runtime computes with the original CNTK export, on the same input.</summary>
+public class EmbeddedResNet18Tests
+{
+    static readonly Architecture ResNet18 = ArchitectureRegistry.Get("resnet18_cntk");
+    readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    public EmbeddedResNet18Tests(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        TorchRuntime.EnsureLoaded();
+        _output = output;
+    }
+
+    /// <summary>Real images from data-samples, upscaled to 224 px: RGB 0..255, [N,3,224,224].</summary>
+    static Tensor RealImages(int count)
+    {
+        var files = Directory.GetFiles(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "test"), "*.png", SearchOption.AllDirectories)
+            .Order().Where((_, i) => i % 10 == 0).Take(count).ToList();
+        var images = files.Select(file =>
+        {
+            using var image = MLImage.CreateFromFile(file);
+            var pixels = image.Pixels.ToArray(); // 4 bytes a pixel
+            var rgb = new float[3 * image.Height * image.Width];
+            bool bgra = image.PixelFormat == MLPixelFormat.Bgra32;
+            for (int p = 0; p < image.Height * image.Width; p++)
+                for (int c = 0; c < 3; c++)
+                    rgb[c * image.Height * image.Width + p] = pixels[4 * p + (bgra ? 2 - c : c)];
+            return tensor(rgb).view(1, 3, image.Height, image.Width);
+        }).ToArray();
+        return nn.functional.interpolate(cat(images, 0), size: [224, 224], mode: InterpolationMode.Bilinear, align_corners: false);
+    }
+
+    static float[] OnnxRun(string modelPath, string input, string output, Tensor x)
+    {
+        using var session = new InferenceSession(modelPath);
+        var result = new List<float>();
+        for (long i = 0; i < x.shape[0]; i++)
+        {
+            var one = x[i].unsqueeze(0).contiguous();
+            var dense = new DenseTensor(one.data<float>().ToArray(), one.shape.Select(d => (int)d).ToArray());
+            using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(input, dense)]);
+            result.AddRange(outputs.Single(o => o.Name == output).AsEnumerable<float>());
+        }
+        return result.ToArray();
+    }
+
+    static float MaxAbsDiff(float[] a, float[] b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        return a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
+    }
+
+    [Fact]
+    public void Preprocessing_equals_the_featurizers_preprocessing_graph()
+    {
+        var weights = PretrainedCatalog.Resolve(ResNet18, null)!;
+        using var rgb = RealImages(2);
+
+        var ours = weights.Preprocessing.Normalize(rgb).data<float>().ToArray();
+        var onnx = OnnxRun(Path.Combine(PretrainedCatalog.DnnImageModelsDirectory, "ResNetPrepOnnx", "ResNetPreprocess.onnx"),
+            "OriginalInput", "PreprocessedInput", rgb);
+
+        Assert.True(MaxAbsDiff(ours, onnx) <= 1e-4f);
+    }
+
+    [Fact]
+    public void Imported_features_equal_onnx_runtimes_on_real_images()
+    {
+        var weights = PretrainedCatalog.Resolve(ResNet18, null)!;
+        Assert.Equal(PretrainedCatalog.EmbeddedResNet18, weights.Name);
+        using var model = ResNet18.Create(512);
+        var report = weights.LoadInto(model, ResNet18);
+        Assert.True(report.HeadSkipped); // the featurizer has no classifier
+        Assert.Equal(110, report.Loaded); // 22 convolutions × (weight + 4 BatchNorm tensors): all but fc and the step counters
+        using (no_grad()) // fc = identity: the network's output is then its 512-d pooled features
+        {
+            model.state_dict()["fc.weight"].copy_(eye(512));
+            model.state_dict()["fc.bias"].zero_();
+        }
+        model.eval();
+        using var input = weights.Preprocessing.Normalize(RealImages(4));
+
+        float[] ours;
+        using (no_grad()) ours = model.call(input).data<float>().ToArray();
+        var onnx = OnnxRun(weights.Source, "Input247", "Pooling395_Output_0", input);
+
+        var diff = MaxAbsDiff(ours, onnx);
+        _output.WriteLine($"max abs diff {diff:g3} over {ours.Length} features; largest feature {onnx.Max():g3}"); // measured: 9.1e-6, 20
+        Assert.True(diff <= 1e-3f, $"max abs diff {diff}");
+        Assert.True(onnx.Max() > 0.5f, "features are all near zero: the comparison would prove nothing");
+    }
+
+    [Fact]
+    public void An_architecture_without_embedded_weights_says_how_to_supply_them()
+    {
+        var e = Assert.Throws<NoPretrainedWeightsException>(() => PretrainedCatalog.Resolve(ArchitectureRegistry.Get("alexnet"), null));
+
+        Assert.Contains("alexnet", e.Message);
+        Assert.Contains(".pth", e.Message);
+        Assert.Contains(PretrainedCatalog.Scratch, e.Message);
+        Assert.Null(PretrainedCatalog.Resolve(ArchitectureRegistry.Get("alexnet"), PretrainedCatalog.Scratch));
+    }
+}
