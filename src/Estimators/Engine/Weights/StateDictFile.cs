@@ -6,10 +6,12 @@ using static TorchSharp.torch;
 namespace MlNetTransfer.Engine.Weights;
 
 /// <summary>Reads a state dict (name → tensor) from the files people have: PyTorch <c>torch.save(state_dict)</c>
-/// (.pth/.pt/.bin), safetensors, and TorchSharp's own <c>Module.save</c> format (.dat). The caller owns the tensors.</summary>
+/// (.pth/.pt/.bin), safetensors, TorchSharp's own <c>Module.save</c> format (.dat), and ONNX files whose initializers
+/// carry the state_dict names (this project's export; <c>torch.onnx.export(..., training=TrainingMode.PRESERVE,
+/// do_constant_folding=False)</c>). The caller owns the tensors.</summary>
 public static class StateDictFile
 {
-    public static readonly IReadOnlyList<string> Extensions = [".pth", ".pt", ".bin", ".safetensors", ".dat"];
+    public static readonly IReadOnlyList<string> Extensions = [".pth", ".pt", ".bin", ".safetensors", ".dat", ".onnx"];
 
     public static Dictionary<string, Tensor> Read(string path)
     {
@@ -22,9 +24,10 @@ public static class StateDictFile
                 ".pth" or ".pt" or ".bin" => FromHashtable(PyTorchUnpickler.UnpickleStateDict(path)),
                 ".safetensors" => Safetensors.LoadStateDict(path),
                 ".dat" => ReadTorchSharp(path),
+                ".onnx" => ReadOnnxInitializers(path),
                 _ => throw new ArgumentException(
                     $"Weights file {path}: unknown extension '{extension}'. Expected one of {string.Join(", ", Extensions)} " +
-                    "(PyTorch state dict, safetensors, TorchSharp .dat).", nameof(path)),
+                    "(PyTorch state dict, safetensors, TorchSharp .dat, ONNX).", nameof(path)),
             };
         }
         catch (Exception e) when (e is not ArgumentException and not FileNotFoundException and not InvalidDataException)
@@ -44,6 +47,11 @@ public static class StateDictFile
         }
         return result;
     }
+
+    static Dictionary<string, Tensor> ReadOnnxInitializers(string path) =>
+        Onnx.OnnxGraph.Load(path).Initializers.Values
+            .Where(t => t.DataType is Onnx.OnnxTensor.Float or Onnx.OnnxTensor.Int64)
+            .ToDictionary(t => t.Name, t => t.DataType == Onnx.OnnxTensor.Float ? tensor(t.Floats).view(t.Dims) : tensor(t.Longs).view(t.Dims));
 
     // TorchSharp's Module.save: LEB128 count, then per entry a .NET string key and a tensor
     // (LEB128 dtype, LEB128 rank, LEB128 dims, raw little-endian data).

@@ -37,7 +37,10 @@ public static class WeightLoader
                 (missing.Count > 0 ? $"{missing.Count} keys missing (first: {string.Join(", ", missing.Take(3))})" : "") +
                 (missing.Count > 0 && unexpected.Count > 0 ? "; " : "") +
                 (unexpected.Count > 0 ? $"{unexpected.Count} keys not in {architecture.Name} (first: {string.Join(", ", unexpected.Take(3))})" : "") +
-                ". Check --arch, or that the file is a state_dict of that architecture.");
+                ". Check the architecture, or that the file is a state_dict of it" +
+                (source.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
+                    ? " (an ONNX file must keep the state_dict names and BatchNorm layers: torch.onnx.export(..., training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False))."
+                    : "."));
 
         bool headSkipped = noClassifier;
         string? headNote = noClassifier ? $"{source} carries no classifier; {architecture.ClassifierPrefix} starts freshly initialised" : null;
