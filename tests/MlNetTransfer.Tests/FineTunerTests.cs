@@ -155,6 +155,33 @@ public class FineTunerTests
                 !before[key].allclose(after[key], rtol: 0, atol: 0));
     }
 
+    [Fact]
+    public void Frozen_feature_cache_trains_the_same_head_and_runs_the_backbone_once()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 12);
+        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.HeadOnly);
+        (Dictionary<string, Tensor> State, TrainingResult Result, int BackboneCalls) Train(bool cache)
+        {
+            var model = NewModel();
+            var firstConv = (nn.Module<Tensor, Tensor>)model.named_modules().Single(m => m.name == "features.0").module;
+            int calls = 0;
+            firstConv.register_forward_pre_hook((_, x) => { calls++; return x; });
+            var result = FineTuner.Fit(model, plan, Plain, data, null,
+                Options(o => { o.Epochs = 4; o.Augment = false; o.CacheFrozenFeatures = cache; o.Schedule = LearningRateSchedule.Constant; }));
+            return (model.state_dict(), result, calls);
+        }
+
+        var cached = Train(cache: true);
+        var plain = Train(cache: false);
+
+        int trainBatches = (int)Math.Ceiling(29 / 16.0), validationBatches = 1; // 36 images: 29 train, 7 validation
+        Assert.Equal(trainBatches + validationBatches, cached.BackboneCalls); // once, before epoch 1
+        Assert.True(plain.BackboneCalls >= 4 * trainBatches);
+        Assert.All(plain.State.Keys, k => Assert.True(plain.State[k].allclose(cached.State[k], rtol: 1e-4, atol: 1e-5), $"{k} differs with the cache"));
+        for (int e = 0; e < 4; e++)
+            Assert.Equal(plain.Result.History[e].ValidationLoss!.Value, cached.Result.History[e].ValidationLoss!.Value, 4);
+    }
+
     [Theory]
     [InlineData(nameof(FineTuneOptions.Epochs))]
     [InlineData(nameof(FineTuneOptions.BatchSize))]

@@ -41,6 +41,11 @@ public sealed class FineTuneOptions
     /// <summary>Random resized crop and horizontal flip of training batches; off for exact, cacheable inputs.</summary>
     public bool Augment { get; set; } = true;
 
+    /// <summary>When nothing before the classifier trains and <see cref="Augment"/> is off, compute the classifier's
+    /// inputs once and train on them: epochs after the first cost a fraction of it. Frozen layers then run in eval
+    /// mode (no dropout).</summary>
+    public bool CacheFrozenFeatures { get; set; } = true;
+
     /// <summary>Share of each class held out for validation when no validation set is given; 0 turns it off.</summary>
     public double ValidationFraction { get; set; } = Defaults.ValidationFraction;
 

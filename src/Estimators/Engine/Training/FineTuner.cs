@@ -66,6 +66,7 @@ public static class FineTuner
     {
         readonly Device _device = options.Device ?? CPU;
         Dictionary<string, Tensor>? _best;
+        FrozenFeatureCache? _trainCache, _validationCache;
 
         public TrainingResult Execute()
         {
@@ -78,6 +79,7 @@ public static class FineTuner
             using var classWeights = options.BalanceClasses ? BalancedWeights() : null;
             var augmenter = options.Augment ? new Augmenter(options.Seed) : null;
             var shuffler = new Random(options.Seed);
+            var head = UseFeatureCache ? Head() : null;
 
             int batches = (int)((train.Count + options.BatchSize - 1) / options.BatchSize);
             long totalSteps = (long)batches * options.Epochs, step = 0;
@@ -91,11 +93,21 @@ public static class FineTuner
             {
                 for (int epoch = 1; epoch <= options.Epochs && !cancelled; epoch++)
                 {
-                    model.train();
-                    plan.FreezeBatchNormStatistics(model);
+                    var clock = Stopwatch.StartNew();
+                    if (head != null && _trainCache == null)
+                    {
+                        _trainCache = FrozenFeatureCache.Build(model, head, preprocessing, train, options.BatchSize, _device);
+                        if (validation != null)
+                            _validationCache = FrozenFeatureCache.Build(model, head, preprocessing, validation, options.BatchSize, _device);
+                    }
+                    if (head != null) head.train();
+                    else
+                    {
+                        model.train();
+                        plan.FreezeBatchNormStatistics(model);
+                    }
                     var order = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();
                     shuffler.Shuffle(order);
-                    var clock = Stopwatch.StartNew();
                     double lossSum = 0, rate = baseRates[^1];
                     long correct = 0, seen = 0;
                     for (int batch = 0; batch < batches; batch++)
@@ -103,17 +115,14 @@ public static class FineTuner
                         if (cancellation.IsCancellationRequested) { cancelled = true; break; }
                         using var scope = NewDisposeScope();
                         using var index = tensor(order[(batch * options.BatchSize)..Math.Min((batch + 1) * options.BatchSize, order.Length)]);
-                        var x = train.Images.index_select(0, index).to(_device).to_type(ScalarType.Float32);
-                        if (augmenter != null) x = augmenter.Apply(x);
-                        x = preprocessing.Normalize(x);
-                        var y = train.Labels.index_select(0, index).to(_device);
+                        var (x, y) = Batch(index, augmenter);
 
                         double factor = options.Schedule.Factor(step++, totalSteps);
                         for (int g = 0; g < controllers.Count; g++) controllers[g].LearningRate = baseRates[g] * factor;
                         rate = baseRates[^1] * factor;
 
                         optimizer.zero_grad();
-                        var logits = model.call(x);
+                        var logits = head != null ? head.call(x) : model.call(x);
                         var loss = nn.functional.cross_entropy(logits, y, weight: classWeights, label_smoothing: options.LabelSmoothing);
                         double value = loss.item<float>();
                         if (!double.IsFinite(value))
@@ -135,6 +144,7 @@ public static class FineTuner
 
                     double trainLoss = lossSum / seen, trainAccuracy = (double)correct / seen, seconds = clock.Elapsed.TotalSeconds;
                     (double Loss, double Accuracy)? validated = validation == null ? null
+                        : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
                         : Evaluate(model, preprocessing, validation, options.BatchSize, _device);
                     var summary = new EpochSummary(epoch, trainLoss, trainAccuracy, validated?.Loss, validated?.Accuracy, rate, seconds, seen / seconds);
                     history.Add(summary);
@@ -163,7 +173,36 @@ public static class FineTuner
             finally
             {
                 DisposeSnapshot();
+                _trainCache?.Dispose();
+                _validationCache?.Dispose();
             }
+        }
+
+        bool UseFeatureCache => options.CacheFrozenFeatures && plan.BackboneFrozen && !options.Augment;
+
+        nn.Module<Tensor, Tensor> Head() =>
+            model.named_modules().FirstOrDefault(m => m.name == plan.Architecture.ClassifierPrefix).module as nn.Module<Tensor, Tensor>
+            ?? throw new InvalidOperationException($"{plan.Architecture.Name}: no module named {plan.Architecture.ClassifierPrefix}");
+
+        /// <summary>A training batch on the device: cached features, or normalised (and maybe augmented) images.</summary>
+        (Tensor X, Tensor Y) Batch(Tensor index, Augmenter? augmenter)
+        {
+            if (_trainCache != null)
+                return (_trainCache.Features.index_select(0, index.to(_device)), _trainCache.Labels.index_select(0, index.to(_device)));
+            var x = train.Images.index_select(0, index).to(_device).to_type(ScalarType.Float32);
+            if (augmenter != null) x = augmenter.Apply(x);
+            return (preprocessing.Normalize(x), train.Labels.index_select(0, index).to(_device));
+        }
+
+        (double Loss, double Accuracy) EvaluateCached(nn.Module<Tensor, Tensor> head, FrozenFeatureCache cache)
+        {
+            head.eval();
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var logits = head.call(cache.Features);
+            double loss = nn.functional.cross_entropy(logits, cache.Labels).item<float>();
+            double accuracy = logits.argmax(1).eq(cache.Labels).to_type(ScalarType.Float64).mean().item<double>();
+            return (loss, accuracy);
         }
 
         optim.Optimizer CreateOptimizer(IReadOnlyList<(IReadOnlyList<Parameter> Parameters, double RateScale)> groups)
@@ -184,16 +223,19 @@ public static class FineTuner
         void Snapshot()
         {
             DisposeSnapshot();
-            // state_dict() and detach() hand out new tensor handles on every call: dispose them, keep the clones.
+            // Frozen groups never change, so only the trainable groups' tensors are kept (a head-only VGG16 snapshot is
+            // 16 MB, not 550). state_dict() and detach() hand out new handles on every call: dispose them, keep the clones.
             using var scope = NewDisposeScope();
-            _best = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone().MoveToOuterDisposeScope());
+            _best = model.state_dict()
+                .Where(kv => plan.Trainable[plan.Architecture.GroupIndexOf(kv.Key)])
+                .ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone().MoveToOuterDisposeScope());
         }
 
         void Restore()
         {
             if (_best == null) return;
             using var _ = no_grad();
-            model.load_state_dict(_best);
+            model.load_state_dict(_best, strict: false);
         }
 
         void DisposeSnapshot()
