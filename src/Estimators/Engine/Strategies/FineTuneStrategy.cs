@@ -3,6 +3,10 @@ namespace MlNetTransfer.Engine.Strategies;
 /// <summary>What to fine-tune, from the recipe's dataset size × similarity guide.</summary>
 public enum FineTuneStrategy
 {
+    /// <summary>Decide from images per class, a linear probe of how well the pretrained features separate the
+    /// classes, and the device (see <see cref="AutoStrategy"/>).</summary>
+    Auto,
+
     /// <summary>Small data, similar to the pretraining data: train the new classifier only, everything else frozen
     /// (AlexNet: freeze <c>features</c>, replace <c>classifier[6]</c> by Linear(4096, N)).</summary>
     HeadOnly,

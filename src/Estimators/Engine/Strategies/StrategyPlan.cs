@@ -52,6 +52,8 @@ public sealed class StrategyPlan
             case FineTuneStrategy.RetrainAll:
                 Array.Fill(trainable, true);
                 break;
+            case FineTuneStrategy.Auto:
+                throw new ArgumentException("Auto depends on the data: resolve it with AutoStrategy.Choose, then plan the strategy it returns.", nameof(strategy));
             default:
                 throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "unknown fine-tuning strategy");
         }
