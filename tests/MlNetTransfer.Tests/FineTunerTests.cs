@@ -182,6 +182,20 @@ public class FineTunerTests
             Assert.Equal(plain.Result.History[e].ValidationLoss!.Value, cached.Result.History[e].ValidationLoss!.Value, 4);
     }
 
+    [Fact]
+    public void Trains_on_the_device_auto_selects_cuda_where_present()
+    {
+        var choice = Engine.Devices.DeviceSelector.Select(new Engine.Devices.DeviceRequest());
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        using var model = NewModel();
+
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null,
+            Options(o => o.Device = choice.ToTorch()));
+
+        Assert.All(model.parameters(), p => Assert.Equal(choice.IsCuda ? DeviceType.CUDA : DeviceType.CPU, p.device_type));
+        Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"{choice.Device}: {result.History[^1].ValidationAccuracy}");
+    }
+
     [Theory]
     [InlineData(nameof(FineTuneOptions.Epochs))]
     [InlineData(nameof(FineTuneOptions.BatchSize))]

@@ -29,6 +29,12 @@ public static class TorchRuntime
         {
             if (_loaded) return;
             ThrowIfCompatibilityStepMissing();
+            ExternalLibTorch.ThrowIfNoLibTorch(AppContext.BaseDirectory);
+            if (ExternalLibTorch.ConfiguredDirectory is { } external)
+            {
+                ExternalLibTorch.Validate(external, AppContext.BaseDirectory);
+                ExternalLibTorch.Preload(external);
+            }
             try
             {
                 _cudaAvailable = torch.cuda.is_available();
