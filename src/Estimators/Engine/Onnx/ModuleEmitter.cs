@@ -1,0 +1,208 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Onnx;
+
+/// <summary>
+/// Writes a network's eval-mode forward pass as ONNX nodes, module by module, tracking the feature map's
+/// (channels, height, width). Leaf modules map to one ONNX operator each; composite modules (ResNet and its blocks,
+/// MobileNetV2's inverted residuals, AlexNet/VGG, the tiny net, Sequential) follow their forward() in TorchVision
+/// 0.107. Adaptive average pooling is written as two matrix products, which is exact for any input size.
+/// </summary>
+internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
+{
+    public (long C, long H, long W) Shape;
+    public long Features;  // the flattened width once the network has flattened its feature map
+
+    public string Emit(nn.Module module, string input, string path)
+    {
+        switch (module)
+        {
+            case Conv2d conv: return Conv(conv, input, path);
+            case BatchNorm2d bn: return BatchNorm(bn, input, path);
+            case ReLU: return onnx.Node("Relu", [input]);
+            case ReLU6: return onnx.Node("Clip", [input, Scalar(path + ".min", 0f), Scalar(path + ".max", 6f)]);
+            case MaxPool2d pool: return MaxPool(pool, input);
+            case AdaptiveAvgPool2d pool: return AdaptiveAvgPool(pool.output_size, input, path);
+            case TorchSharp.Modules.Flatten: return Flatten(input);
+            case Dropout or Identity: return input;
+            case Linear linear: return Gemm(linear, input, path);
+            case Sequential sequential:
+                foreach (var (name, child) in sequential.named_children())
+                    input = Emit(child, input, Join(path, name));
+                return input;
+        }
+        return module.GetType().Name switch
+        {
+            "ResNet" => ResNet(module, input, path),
+            "BasicBlock" or "Bottleneck" or "ResNetBasicBlock" => ResidualBlock(module, input, path),
+            "InvertedResidual" => InvertedResidual(module, input, path),
+            "MobileNetV2" => MobileNetV2(module, input, path),
+            "AlexNet" or "VGG" => FeaturesPoolClassifier(module, input, path),
+            "TinyNet" => Children(module, input, path, "features", "classifier"),
+            var other => throw new NotSupportedException($"ONNX export does not know module {path} ({other})."),
+        };
+    }
+
+    string ResNet(nn.Module module, string input, string path)
+    {
+        var x = Children(module, input, path, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool");
+        return Emit(Child(module, "fc"), Flatten(x), Join(path, "fc"));
+    }
+
+    string ResidualBlock(nn.Module block, string input, string path)
+    {
+        var inputShape = Shape;
+        var children = block.named_children().ToDictionary(c => c.name, c => c.module);
+        bool bottleneck = children.ContainsKey("conv3");
+        var x = Children(block, input, path, "conv1", "bn1");
+        x = onnx.Node("Relu", [x]);
+        x = Children(block, x, path, "conv2", "bn2");
+        if (bottleneck)
+        {
+            x = onnx.Node("Relu", [x]);
+            x = Children(block, x, path, "conv3", "bn3");
+        }
+        var outputShape = Shape;
+        var identity = input;
+        if (children.TryGetValue("downsample", out var downsample))
+        {
+            Shape = inputShape;
+            identity = Emit(downsample, input, Join(path, "downsample"));
+        }
+        Shape = outputShape;
+        return onnx.Node("Relu", [onnx.Node("Add", [x, identity])]);
+    }
+
+    string InvertedResidual(nn.Module block, string input, string path)
+    {
+        var inputShape = Shape;
+        var x = Emit(Child(block, "conv"), input, Join(path, "conv"));
+        // TorchVision adds the shortcut exactly when stride is 1 and channels are kept, i.e. when the shape is unchanged.
+        return Shape == inputShape ? onnx.Node("Add", [input, x]) : x;
+    }
+
+    string MobileNetV2(nn.Module module, string input, string path)
+    {
+        var x = Emit(Child(module, "features"), input, Join(path, "features"));
+        x = onnx.Node("GlobalAveragePool", [x]);
+        Shape = (Shape.C, 1, 1);
+        return Emit(Child(module, "classifier"), Flatten(x), Join(path, "classifier"));
+    }
+
+    string FeaturesPoolClassifier(nn.Module module, string input, string path)
+    {
+        var x = Children(module, input, path, "features", "avgpool");
+        return Emit(Child(module, "classifier"), Flatten(x), Join(path, "classifier"));
+    }
+
+    string Children(nn.Module module, string input, string path, params string[] names)
+    {
+        foreach (var name in names) input = Emit(Child(module, name), input, Join(path, name));
+        return input;
+    }
+
+    static nn.Module Child(nn.Module module, string name) =>
+        module.named_children().FirstOrDefault(c => c.name == name).module
+        ?? throw new NotSupportedException($"ONNX export: {module.GetType().Name} has no child '{name}'.");
+
+    string Conv(Conv2d conv, string input, string path)
+    {
+        if (conv.padding is null) throw new NotSupportedException($"ONNX export: {path} uses string padding.");
+        var inputs = new List<string> { Weight(conv.weight, path + ".weight") };
+        if (conv.bias is not null) inputs.Add(Weight(conv.bias, path + ".bias"));
+        var (k, s, p, d) = (conv.kernel_size, conv.stride, conv.padding, conv.dilation);
+        var output = onnx.Node("Conv", [input, .. inputs], null,
+            ("kernel_shape", k), ("strides", s), ("pads", new[] { p[0], p[1], p[0], p[1] }), ("dilations", d), ("group", conv.groups));
+        Shape = (conv.out_channels, Out(Shape.H, k[0], s[0], p[0], d[0], false), Out(Shape.W, k[1], s[1], p[1], d[1], false));
+        return output;
+    }
+
+    string BatchNorm(BatchNorm2d bn, string input, string path) =>
+        onnx.Node("BatchNormalization",
+            [input, Weight(bn.weight, path + ".weight"), Weight(bn.bias!, path + ".bias"),
+             Weight(bn.running_mean!, path + ".running_mean"), Weight(bn.running_var!, path + ".running_var")],
+            null, ("epsilon", (float)bn.eps));
+
+    string MaxPool(MaxPool2d pool, string input)
+    {
+        var (k, s, p, d) = (pool.kernel_size, pool.stride ?? pool.kernel_size, pool.padding ?? [0, 0], pool.dilation ?? [1, 1]);
+        if (k.Length == 1) k = [k[0], k[0]];
+        if (s.Length == 1) s = [s[0], s[0]];
+        if (p.Length == 1) p = [p[0], p[0]];
+        if (d.Length == 1) d = [d[0], d[0]];
+        var output = onnx.Node("MaxPool", [input], null,
+            ("kernel_shape", k), ("strides", s), ("pads", new[] { p[0], p[1], p[0], p[1] }), ("dilations", d), ("ceil_mode", pool.ceil_mode ? 1L : 0L));
+        Shape = (Shape.C, Out(Shape.H, k[0], s[0], p[0], d[0], pool.ceil_mode), Out(Shape.W, k[1], s[1], p[1], d[1], pool.ceil_mode));
+        return output;
+    }
+
+    /// <summary>out = A · X · Bᵀ with A[i, h] = 1/|window_i| over PyTorch's window [⌊i·H/o⌋, ⌈(i+1)·H/o⌉).</summary>
+    string AdaptiveAvgPool(long[] outputSize, string input, string path)
+    {
+        long oh = outputSize[0], ow = outputSize.Length > 1 ? outputSize[1] : outputSize[0];
+        if (oh == 1 && ow == 1)
+        {
+            Shape = (Shape.C, 1, 1);
+            return onnx.Node("GlobalAveragePool", [input]);
+        }
+        if (oh == Shape.H && ow == Shape.W) return input;
+        var rows = onnx.Initializer(path + ".rows", PoolingMatrix(oh, Shape.H), oh, Shape.H);
+        var columns = onnx.Initializer(path + ".columns", Transpose(PoolingMatrix(ow, Shape.W), ow, Shape.W), Shape.W, ow);
+        Shape = (Shape.C, oh, ow);
+        return onnx.Node("MatMul", [onnx.Node("MatMul", [rows, input]), columns]);
+    }
+
+    string Flatten(string input)
+    {
+        Features = Shape.C * Shape.H * Shape.W;
+        return onnx.Node("Flatten", [input], null, ("axis", 1L));
+    }
+
+    string Gemm(Linear linear, string input, string path)
+    {
+        var inputs = new List<string> { input, Weight(linear.weight, path + ".weight") };
+        if (linear.bias is not null) inputs.Add(Weight(linear.bias, path + ".bias"));
+        Features = linear.weight.shape[0];
+        return onnx.Node("Gemm", [.. inputs], null, ("transB", 1L));
+    }
+
+    string Weight(Tensor t, string name)
+    {
+        using var cpu = t.detach().cpu().contiguous();
+        return onnx.Initializer(name, cpu.data<float>().ToArray(), cpu.shape);
+    }
+
+    string Scalar(string name, float value) => onnx.Initializer(name, [value]);
+
+    static float[] PoolingMatrix(long outputs, long inputs)
+    {
+        var m = new float[outputs * inputs];
+        for (long i = 0; i < outputs; i++)
+        {
+            long start = i * inputs / outputs, end = ((i + 1) * inputs + outputs - 1) / outputs;
+            for (long j = start; j < end; j++) m[i * inputs + j] = 1f / (end - start);
+        }
+        return m;
+    }
+
+    static float[] Transpose(float[] m, long rows, long columns)
+    {
+        var t = new float[m.Length];
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < columns; c++)
+                t[c * rows + r] = m[r * columns + c];
+        return t;
+    }
+
+    static long Out(long size, long kernel, long stride, long pad, long dilation, bool ceil)
+    {
+        double value = (double)(size + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+        long result = ceil ? (long)Math.Ceiling(value) : (long)Math.Floor(value);
+        if (ceil && (result - 1) * stride >= size + pad) result--; // PyTorch: the last window must start inside the input
+        return result;
+    }
+
+    static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+}

@@ -1,0 +1,92 @@
+using MlNetTransfer.Engine.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Onnx;
+
+/// <summary>
+/// Exports a fine-tuned network as a self-contained ONNX classifier: input <see cref="InputName"/> is planar RGB
+/// pixels on the 0..255 scale, [batch, 3, S, S] (what ML.NET's ExtractPixels gives without offset or scale); the
+/// weights' preprocessing (channel order, pixel scale, mean image, mean/std) runs inside the graph; outputs are
+/// <see cref="ScoreName"/>, the softmax [batch, classes], and <see cref="PredictedIndexName"/>, the arg-max
+/// [batch, 1] (never rank 0, which OnnxTransformer cannot read).
+/// </summary>
+public static class OnnxExporter
+{
+    public const string InputName = "pixels";
+    public const string ScoreName = "Score";
+    public const string PredictedIndexName = "PredictedIndex";
+    internal const string LogitsName = "Logits";
+
+    /// <summary>The ONNX model as bytes. <paramref name="batch"/> fixes the batch dimension; null leaves it symbolic.</summary>
+    public static byte[] Export(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, int classCount, long? batch = null) =>
+        Export(model, preprocessing, classCount, batch, withLogits: false);
+
+    /// <summary><paramref name="withLogits"/> adds the pre-softmax output <see cref="LogitsName"/>, for tests that
+    /// must see past a saturated softmax.</summary>
+    internal static byte[] Export(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, int classCount, long? batch, bool withLogits)
+    {
+        model.eval();
+        var onnx = new OnnxModelBuilder("mlnettransfer");
+        int side = preprocessing.InputSize;
+        onnx.Value(true, InputName, true, [batch, 3, side, side]);
+
+        var x = InputName;
+        if (preprocessing.ChannelOrder == ChannelOrder.Bgr)
+            x = onnx.Node("Gather", [x, onnx.Initializer("bgr_order", new long[] { 2, 1, 0 }, 3)], null, ("axis", 1L));
+        if (preprocessing.PixelScale != 1f)
+            x = onnx.Node("Mul", [x, onnx.Initializer("pixel_scale", [preprocessing.PixelScale])]);
+        if (preprocessing.MeanImage != null)
+            x = onnx.Node("Sub", [x, onnx.Initializer("mean_image", MeanImageAt(preprocessing, side), 1, 3, side, side)]);
+        if (preprocessing.Mean.Any(m => m != 0))
+            x = onnx.Node("Sub", [x, onnx.Initializer("channel_mean", preprocessing.Mean, 1, 3, 1, 1)]);
+        if (preprocessing.Std.Any(s => s != 1))
+            x = onnx.Node("Div", [x, onnx.Initializer("channel_std", preprocessing.Std, 1, 3, 1, 1)]);
+
+        var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) };
+        string logits;
+        using (no_grad()) logits = emitter.Emit(model, x, "");
+        if (emitter.Features != classCount)
+            throw new InvalidOperationException($"the network ends in {emitter.Features} outputs, not the {classCount} classes it was trained for");
+
+        onnx.Node("Softmax", [logits], ScoreName, ("axis", 1L));
+        onnx.Node("ArgMax", [logits], PredictedIndexName, ("axis", 1L), ("keepdims", 1L));
+        onnx.Value(false, ScoreName, true, [batch, classCount]);
+        onnx.Value(false, PredictedIndexName, false, [batch, 1]);
+        if (withLogits)
+        {
+            onnx.Node("Identity", [logits], LogitsName);
+            onnx.Value(false, LogitsName, true, [batch, classCount]);
+        }
+        return onnx.Build("MlNetTransfer");
+    }
+
+    /// <summary>Writes the model to <paramref name="path"/> atomically (a sibling temporary file, then a rename), so a
+    /// crash never leaves a half-written file where the user expects a model.</summary>
+    public static void Write(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, int classCount, string path, long? batch = null)
+    {
+        var bytes = Export(model, preprocessing, classCount, batch);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllBytes(temp, bytes);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    static float[] MeanImageAt(Preprocessing preprocessing, int side)
+    {
+        using var scope = NewDisposeScope();
+        var size = preprocessing.MeanImageSize;
+        var mean = tensor(preprocessing.MeanImage!).view(1, 3, size, size);
+        if (size != side)
+            mean = nn.functional.interpolate(mean, size: [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
+        return mean.contiguous().data<float>().ToArray();
+    }
+}

@@ -1,0 +1,98 @@
+using System.Runtime.InteropServices;
+
+namespace MlNetTransfer.Engine.Onnx;
+
+/// <summary>Builds an ONNX ModelProto (IR 7, opset 13) node by node: float and int64 initializers, typed graph
+/// inputs and outputs with fixed or symbolic dimensions.</summary>
+internal sealed class OnnxModelBuilder
+{
+    public const int Opset = 13;
+    const int IrVersion = 7, TensorFloat = 1, TensorInt64 = 7;
+    const int AttrFloat = 1, AttrInt = 2, AttrInts = 7;
+
+    readonly ProtoWriter _graph = new();
+    readonly HashSet<string> _names = [];
+    int _counter;
+
+    public OnnxModelBuilder(string graphName) => _graph.String(2, graphName);
+
+    /// <summary>A fresh value name with <paramref name="hint"/> in it.</summary>
+    public string Name(string hint)
+    {
+        var name = $"{hint}_{_counter++}";
+        _names.Add(name);
+        return name;
+    }
+
+    public string Initializer(string name, float[] data, params long[] dims)
+    {
+        var tensor = new ProtoWriter();
+        foreach (var d in dims) tensor.Varint(1, d);
+        tensor.Varint(2, TensorFloat).String(8, name).Bytes(9, MemoryMarshal.AsBytes(data.AsSpan()));
+        _graph.Message(5, tensor);
+        return name;
+    }
+
+    public string Initializer(string name, long[] data, params long[] dims)
+    {
+        var tensor = new ProtoWriter();
+        foreach (var d in dims) tensor.Varint(1, d);
+        tensor.Varint(2, TensorInt64).String(8, name).Bytes(9, MemoryMarshal.AsBytes(data.AsSpan()));
+        _graph.Message(5, tensor);
+        return name;
+    }
+
+    /// <summary>Adds a node; attributes are (name, value) with value a long, float or long[].</summary>
+    public string Node(string opType, string[] inputs, string? output = null, params (string Name, object Value)[] attributes)
+    {
+        output ??= Name(opType.ToLowerInvariant());
+        var node = new ProtoWriter();
+        foreach (var input in inputs) node.String(1, input);
+        node.String(2, output).String(3, output + "_node").String(4, opType);
+        foreach (var (name, value) in attributes)
+        {
+            var attribute = new ProtoWriter().String(1, name);
+            switch (value)
+            {
+                case long i: attribute.Varint(3, i).Varint(20, AttrInt); break;
+                case int i: attribute.Varint(3, i).Varint(20, AttrInt); break;
+                case float f: attribute.Float(2, f).Varint(20, AttrFloat); break;
+                case double d: attribute.Float(2, (float)d).Varint(20, AttrFloat); break;
+                case long[] ints:
+                    foreach (var i in ints) attribute.Varint(8, i);
+                    attribute.Varint(20, AttrInts);
+                    break;
+                default: throw new ArgumentException($"unsupported attribute type {value.GetType()} for {name}");
+            }
+            node.Message(5, attribute);
+        }
+        _graph.Message(1, node);
+        return output;
+    }
+
+    /// <summary>A graph input or output; a null dimension is symbolic (named <paramref name="symbol"/>).</summary>
+    public void Value(bool isInput, string name, bool isFloat, long?[] dims, string symbol = "batch")
+    {
+        var shape = new ProtoWriter();
+        foreach (var d in dims)
+        {
+            var dim = new ProtoWriter();
+            if (d is long value) dim.Varint(1, value); else dim.String(2, symbol);
+            shape.Message(1, dim);
+        }
+        var tensorType = new ProtoWriter().Varint(1, isFloat ? TensorFloat : TensorInt64).Message(2, shape);
+        var type = new ProtoWriter().Message(1, tensorType);
+        _graph.Message(isInput ? 11 : 12, new ProtoWriter().String(1, name).Message(2, type));
+    }
+
+    public byte[] Build(string producer)
+    {
+        var opset = new ProtoWriter().String(1, "").Varint(2, Opset);
+        return new ProtoWriter()
+            .Varint(1, IrVersion)
+            .String(2, producer)
+            .Message(7, _graph)
+            .Message(8, opset)
+            .ToArray();
+    }
+}

@@ -1,0 +1,135 @@
+using Microsoft.ML.OnnxRuntime;
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Onnx;
+using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
+using Tensor = TorchSharp.torch.Tensor;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Every registry architecture exports to ONNX with its preprocessing and softmax inside the graph, and
+/// ONNX Runtime computes what TorchSharp computes.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class OnnxExportTests
+{
+    readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    public OnnxExportTests(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        TorchRuntime.EnsureLoaded();
+        _output = output;
+    }
+
+    /// <summary>Random BatchNorm statistics, so an exporter that dropped or misread them would be caught.</summary>
+    static void RandomiseBatchNorm(nn.Module model)
+    {
+        using var _ = no_grad();
+        foreach (var (_, module) in model.named_modules())
+        {
+            if (module is not BatchNorm2d bn) continue;
+            bn.running_mean!.uniform_(-0.3, 0.3);
+            bn.running_var!.uniform_(0.5, 1.5);
+            bn.weight.uniform_(0.5, 1.5);
+            bn.bias!.uniform_(-0.3, 0.3);
+        }
+    }
+
+    static (float[] Scores, long[] Predicted, float[] Logits) OnnxRun(byte[] model, Tensor pixels)
+    {
+        using var session = new InferenceSession(model);
+        var dense = new DenseTensor(pixels.contiguous().data<float>().ToArray(), pixels.shape.Select(d => (int)d).ToArray());
+        using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, dense)]);
+        return (outputs.Single(o => o.Name == OnnxExporter.ScoreName).AsEnumerable<float>().ToArray(),
+                outputs.Single(o => o.Name == OnnxExporter.PredictedIndexName).AsEnumerable<long>().ToArray(),
+                outputs.Single(o => o.Name == OnnxExporter.LogitsName).AsEnumerable<float>().ToArray());
+    }
+
+    static (float[] Scores, float[] Logits) TorchRun(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, Tensor pixels)
+    {
+        model.eval();
+        using var _ = no_grad();
+        using var logits = model.call(preprocessing.Normalize(pixels));
+        return (nn.functional.softmax(logits, 1).data<float>().ToArray(), logits.data<float>().ToArray());
+    }
+
+    void AssertSame(string what, (float[] Scores, float[] Logits) torch, (float[] Scores, long[] Predicted, float[] Logits) onnx, int classes)
+    {
+        var scoreDiff = torch.Scores.Zip(onnx.Scores).Max(p => Math.Abs(p.First - p.Second));
+        // a saturated softmax hides errors, so logits are held to the same bound relative to their size
+        var logitScale = Math.Max(1f, torch.Logits.Max(Math.Abs));
+        var logitDiff = torch.Logits.Zip(onnx.Logits).Max(p => Math.Abs(p.First - p.Second)) / logitScale;
+        _output.WriteLine($"{what}: scores max abs diff {scoreDiff:g3}; logits max diff {logitDiff:g3} of their largest |value| {logitScale:g3}");
+        Assert.Equal(torch.Scores.Length, onnx.Scores.Length);
+        Assert.True(scoreDiff <= 1e-4f, $"{what}: scores max abs diff {scoreDiff}");
+        Assert.True(logitDiff <= 1e-4f, $"{what}: logits relative diff {logitDiff}");
+        for (int row = 0; row < onnx.Predicted.Length; row++)
+        {
+            var scores = onnx.Scores.Skip(row * classes).Take(classes).ToList();
+            Assert.Equal(scores.IndexOf(scores.Max()), onnx.Predicted[row]);
+        }
+    }
+
+    [Theory]
+    [InlineData("tiny", 20)]
+    [InlineData("alexnet", 64)]
+    [InlineData("resnet18", 40)]
+    [InlineData("resnet18_cntk", 40)]
+    [InlineData("resnet34", 32)]
+    [InlineData("resnet50", 32)]
+    [InlineData("mobilenet_v2", 40)]
+    [InlineData("vgg16", 40)]
+    public void Onnx_runtime_equals_torchsharp_on_random_pixels(string name, int side)
+    {
+        var architecture = ArchitectureRegistry.Get(name);
+        random.manual_seed(11);
+        using var model = architecture.Create(5);
+        RandomiseBatchNorm(model);
+        var preprocessing = Preprocessing.ImageNet(side);
+        using var pixels = rand(2, 3, side, side) * 255;
+
+        var onnx = OnnxExporter.Export(model, preprocessing, classCount: 5, batch: null, withLogits: true);
+
+        AssertSame($"{name} at {side} px", TorchRun(model, preprocessing, pixels), OnnxRun(onnx, pixels), 5);
+    }
+
+    [Fact]
+    public void The_embedded_resnets_mean_image_preprocessing_is_inside_the_graph_real_images()
+    {
+        var architecture = ArchitectureRegistry.Get("resnet18_cntk");
+        var weights = PretrainedCatalog.Resolve(architecture, null)!;
+        using var model = architecture.Create(10);
+        weights.LoadInto(model, architecture);
+        var preprocessing = weights.Preprocessing.At(96);
+        using var test = SampleImages.Load("test", 96);
+        using var pixels = test.Images.narrow(0, 0, 8).to_type(ScalarType.Float32);
+
+        var onnx = OnnxExporter.Export(model, preprocessing, classCount: 10, batch: null, withLogits: true);
+
+        AssertSame("resnet18_cntk, real images at 96 px", TorchRun(model, preprocessing, pixels), OnnxRun(onnx, pixels), 10);
+    }
+
+    [Fact]
+    public void Write_is_atomic_and_leaves_no_temporary_file()
+    {
+        using var temp = new TempDirectory();
+        using var model = ArchitectureRegistry.Get("tiny").Create(3);
+
+        OnnxExporter.Write(model, Preprocessing.Unit(16), 3, temp.File("model.onnx"));
+
+        Assert.Equal(new[] { temp.File("model.onnx") }, Directory.GetFiles(temp.Path));
+        Assert.Equal(OnnxExporter.Export(model, Preprocessing.Unit(16), 3), File.ReadAllBytes(temp.File("model.onnx")));
+    }
+
+    [Fact]
+    public void A_class_count_that_does_not_match_the_head_is_refused()
+    {
+        using var model = ArchitectureRegistry.Get("tiny").Create(3);
+
+        var e = Assert.Throws<InvalidOperationException>(() => OnnxExporter.Export(model, Preprocessing.Unit(16), 4));
+
+        Assert.Contains("3 outputs", e.Message);
+    }
+}
