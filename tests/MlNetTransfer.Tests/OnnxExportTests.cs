@@ -23,6 +23,8 @@ public class OnnxExportTests
         _output = output;
     }
 
+    static string[] Classes(int count) => Enumerable.Range(0, count).Select(i => $"class{i}").ToArray();
+
     /// <summary>Random BatchNorm statistics, so an exporter that dropped or misread them would be caught.</summary>
     static void RandomiseBatchNorm(nn.Module model)
     {
@@ -90,7 +92,7 @@ public class OnnxExportTests
         var preprocessing = Preprocessing.ImageNet(side);
         using var pixels = rand(2, 3, side, side) * 255;
 
-        var onnx = OnnxExporter.Export(model, preprocessing, classCount: 5, batch: null, withLogits: true);
+        var onnx = OnnxExporter.Export(model, name, preprocessing, Classes(5), batch: null, new OnnxExportNames(), withLogits: true);
 
         AssertSame($"{name} at {side} px", TorchRun(model, preprocessing, pixels), OnnxRun(onnx, pixels), 5);
     }
@@ -106,7 +108,7 @@ public class OnnxExportTests
         using var test = SampleImages.Load("test", 96);
         using var pixels = test.Images.narrow(0, 0, 8).to_type(ScalarType.Float32);
 
-        var onnx = OnnxExporter.Export(model, preprocessing, classCount: 10, batch: null, withLogits: true);
+        var onnx = OnnxExporter.Export(model, "resnet18_cntk", preprocessing, test.ClassNames, batch: null, new OnnxExportNames(), withLogits: true);
 
         AssertSame("resnet18_cntk, real images at 96 px", TorchRun(model, preprocessing, pixels), OnnxRun(onnx, pixels), 10);
     }
@@ -117,10 +119,10 @@ public class OnnxExportTests
         using var temp = new TempDirectory();
         using var model = ArchitectureRegistry.Get("tiny").Create(3);
 
-        OnnxExporter.Write(model, Preprocessing.Unit(16), 3, temp.File("model.onnx"));
+        OnnxExporter.Write(model, "tiny", Preprocessing.Unit(16), Classes(3), temp.File("model.onnx"));
 
         Assert.Equal(new[] { temp.File("model.onnx") }, Directory.GetFiles(temp.Path));
-        Assert.Equal(OnnxExporter.Export(model, Preprocessing.Unit(16), 3), File.ReadAllBytes(temp.File("model.onnx")));
+        Assert.Equal(OnnxExporter.Export(model, "tiny", Preprocessing.Unit(16), Classes(3)), File.ReadAllBytes(temp.File("model.onnx")));
     }
 
     [Fact]
@@ -128,8 +130,33 @@ public class OnnxExportTests
     {
         using var model = ArchitectureRegistry.Get("tiny").Create(3);
 
-        var e = Assert.Throws<InvalidOperationException>(() => OnnxExporter.Export(model, Preprocessing.Unit(16), 4));
+        var e = Assert.Throws<InvalidOperationException>(() => OnnxExporter.Export(model, "tiny", Preprocessing.Unit(16), Classes(4)));
 
         Assert.Contains("3 outputs", e.Message);
+    }
+
+    [Fact]
+    public void An_exported_model_is_a_weights_file_and_says_what_it_is()
+    {
+        using var temp = new TempDirectory();
+        var arch = ArchitectureRegistry.Get("resnet18_cntk");
+        var weights = PretrainedCatalog.Resolve(arch, null)!;
+        using var model = arch.Create(3);
+        weights.LoadInto(model, arch);
+        RandomiseBatchNorm(model);
+        OnnxExporter.Write(model, arch.Name, weights.Preprocessing.At(64), ["b", "a", "c"], temp.File("m.onnx"));
+
+        var metadata = OnnxMetadata.Read(OnnxGraph.Load(temp.File("m.onnx")), "m.onnx");
+        using var reloaded = arch.Create(3);
+        var report = WeightLoader.LoadFile(reloaded, arch, temp.File("m.onnx"));
+
+        Assert.Equal("resnet18_cntk", metadata.Architecture);
+        Assert.Equal(new[] { "b", "a", "c" }, metadata.ClassNames);
+        Assert.Equal(64, metadata.Preprocessing.InputSize);
+        Assert.Equal(weights.Preprocessing.MeanImage, metadata.Preprocessing.MeanImage);
+        Assert.False(report.HeadSkipped);
+        var a = model.state_dict();
+        var b = reloaded.state_dict();
+        Assert.All(a.Keys.Where(k => !k.EndsWith("num_batches_tracked")), k => Assert.True(a[k].allclose(b[k], rtol: 0, atol: 0), k));
     }
 }

@@ -22,7 +22,7 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
             case Conv2d conv: return Conv(conv, input, path);
             case BatchNorm2d bn: return BatchNorm(bn, input, path);
             case ReLU: return onnx.Node("Relu", [input]);
-            case ReLU6: return onnx.Node("Clip", [input, Scalar(path + ".min", 0f), Scalar(path + ".max", 6f)]);
+            case ReLU6: return onnx.Node("Clip", [input, Scalar(OnnxModelBuilder.Constant(path + ".min"), 0f), Scalar(OnnxModelBuilder.Constant(path + ".max"), 6f)]);
             case MaxPool2d pool: return MaxPool(pool, input);
             case AdaptiveAvgPool2d pool: return AdaptiveAvgPool(pool.output_size, input, path);
             case TorchSharp.Modules.Flatten: return Flatten(input);
@@ -148,8 +148,8 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
             return onnx.Node("GlobalAveragePool", [input]);
         }
         if (oh == Shape.H && ow == Shape.W) return input;
-        var rows = onnx.Initializer(path + ".rows", PoolingMatrix(oh, Shape.H), oh, Shape.H);
-        var columns = onnx.Initializer(path + ".columns", Transpose(PoolingMatrix(ow, Shape.W), ow, Shape.W), Shape.W, ow);
+        var rows = onnx.Initializer(OnnxModelBuilder.Constant(path + ".rows"), PoolingMatrix(oh, Shape.H), oh, Shape.H);
+        var columns = onnx.Initializer(OnnxModelBuilder.Constant(path + ".columns"), Transpose(PoolingMatrix(ow, Shape.W), ow, Shape.W), Shape.W, ow);
         Shape = (Shape.C, oh, ow);
         return onnx.Node("MatMul", [onnx.Node("MatMul", [rows, input]), columns]);
     }

@@ -18,30 +18,38 @@ public static class OnnxExporter
     public const string PredictedIndexName = "PredictedIndex";
     internal const string LogitsName = "Logits";
 
-    /// <summary>The ONNX model as bytes. <paramref name="batch"/> fixes the batch dimension; null leaves it symbolic.</summary>
-    public static byte[] Export(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, int classCount, long? batch = null) =>
-        Export(model, preprocessing, classCount, batch, withLogits: false);
+    /// <summary>The ONNX model as bytes. <paramref name="batch"/> fixes the batch dimension (ML.NET's OnnxTransformer
+    /// scores one row at a time: 1); null leaves it symbolic. <paramref name="names"/> renames the input and outputs
+    /// (ML.NET binds them to columns of the same names).</summary>
+    public static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
+        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null) =>
+        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false);
 
     /// <summary><paramref name="withLogits"/> adds the pre-softmax output <see cref="LogitsName"/>, for tests that
     /// must see past a saturated softmax.</summary>
-    internal static byte[] Export(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, int classCount, long? batch, bool withLogits)
+    internal static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
+        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits)
     {
         model.eval();
+        int classCount = classNames.Count, side = preprocessing.InputSize;
         var onnx = new OnnxModelBuilder("mlnettransfer");
-        int side = preprocessing.InputSize;
-        onnx.Value(true, InputName, true, [batch, 3, side, side]);
+        onnx.Value(true, names.Input, true, [batch, 3, side, side]);
 
-        var x = InputName;
+        var x = names.Input;
         if (preprocessing.ChannelOrder == ChannelOrder.Bgr)
-            x = onnx.Node("Gather", [x, onnx.Initializer("bgr_order", new long[] { 2, 1, 0 }, 3)], null, ("axis", 1L));
+            x = onnx.Node("Gather", [x, onnx.Initializer(OnnxModelBuilder.Constant("bgr_order"), new long[] { 2, 1, 0 }, 3)], null, ("axis", 1L));
         if (preprocessing.PixelScale != 1f)
-            x = onnx.Node("Mul", [x, onnx.Initializer("pixel_scale", [preprocessing.PixelScale])]);
+            x = onnx.Node("Mul", [x, onnx.Initializer(OnnxModelBuilder.Constant("pixel_scale"), [preprocessing.PixelScale])]);
         if (preprocessing.MeanImage != null)
-            x = onnx.Node("Sub", [x, onnx.Initializer("mean_image", MeanImageAt(preprocessing, side), 1, 3, side, side)]);
+        {
+            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("mean_image"), MeanImageAt(preprocessing, side), 1, 3, side, side)]);
+            // the weights' own mean image, at its own size, so training can continue from this file at another size
+            onnx.Initializer(OnnxMetadata.SourceMeanImage, preprocessing.MeanImage, 3, preprocessing.MeanImageSize, preprocessing.MeanImageSize);
+        }
         if (preprocessing.Mean.Any(m => m != 0))
-            x = onnx.Node("Sub", [x, onnx.Initializer("channel_mean", preprocessing.Mean, 1, 3, 1, 1)]);
+            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_mean"), preprocessing.Mean, 1, 3, 1, 1)]);
         if (preprocessing.Std.Any(s => s != 1))
-            x = onnx.Node("Div", [x, onnx.Initializer("channel_std", preprocessing.Std, 1, 3, 1, 1)]);
+            x = onnx.Node("Div", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_std"), preprocessing.Std, 1, 3, 1, 1)]);
 
         var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) };
         string logits;
@@ -49,23 +57,25 @@ public static class OnnxExporter
         if (emitter.Features != classCount)
             throw new InvalidOperationException($"the network ends in {emitter.Features} outputs, not the {classCount} classes it was trained for");
 
-        onnx.Node("Softmax", [logits], ScoreName, ("axis", 1L));
-        onnx.Node("ArgMax", [logits], PredictedIndexName, ("axis", 1L), ("keepdims", 1L));
-        onnx.Value(false, ScoreName, true, [batch, classCount]);
-        onnx.Value(false, PredictedIndexName, false, [batch, 1]);
+        onnx.Node("Softmax", [logits], names.Score, ("axis", 1L));
+        onnx.Node("ArgMax", [logits], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+        onnx.Value(false, names.Score, true, [batch, classCount]);
+        onnx.Value(false, names.PredictedIndex, false, [batch, 1]);
         if (withLogits)
         {
             onnx.Node("Identity", [logits], LogitsName);
             onnx.Value(false, LogitsName, true, [batch, classCount]);
         }
+        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing);
         return onnx.Build("MlNetTransfer");
     }
 
     /// <summary>Writes the model to <paramref name="path"/> atomically (a sibling temporary file, then a rename), so a
     /// crash never leaves a half-written file where the user expects a model.</summary>
-    public static void Write(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, int classCount, string path, long? batch = null)
+    public static void Write(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
+        IReadOnlyList<string> classNames, string path, long? batch = null)
     {
-        var bytes = Export(model, preprocessing, classCount, batch);
+        var bytes = Export(model, architecture, preprocessing, classNames, batch);
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
         var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");

@@ -6,10 +6,14 @@ namespace MlNetTransfer.Engine.Onnx;
 /// inputs and outputs, opset.</summary>
 public sealed class OnnxGraph
 {
-    OnnxGraph(List<OnnxNode> nodes, Dictionary<string, OnnxTensor> initializers, List<string> inputs, List<string> outputs, long opset)
+    OnnxGraph(List<OnnxNode> nodes, Dictionary<string, OnnxTensor> initializers, List<string> inputs, List<string> outputs, long opset,
+        Dictionary<string, string> metadata)
     {
-        Nodes = nodes; Initializers = initializers; Inputs = inputs; Outputs = outputs; Opset = opset;
+        Nodes = nodes; Initializers = initializers; Inputs = inputs; Outputs = outputs; Opset = opset; Metadata = metadata;
     }
+
+    /// <summary>The model's metadata_props.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
     public IReadOnlyList<OnnxNode> Nodes { get; }
     public IReadOnlyDictionary<string, OnnxTensor> Initializers { get; }
@@ -37,6 +41,7 @@ public sealed class OnnxGraph
         var outputs = new List<string>();
         long opset = 0;
         bool sawGraph = false;
+        var metadata = new Dictionary<string, string>();
         var reader = new ProtoReader(model);
         while (!reader.End)
         {
@@ -72,10 +77,23 @@ public sealed class OnnxGraph
                 }
                 if (domain is "" or "ai.onnx") opset = version;
             }
+            else if (field == 14 && wire == 2)
+            {
+                var entry = new ProtoReader(reader.ReadBytes());
+                string key = "", value = "";
+                while (!entry.End)
+                {
+                    var (f, w) = entry.ReadTag();
+                    if (f == 1 && w == 2) key = entry.ReadString();
+                    else if (f == 2 && w == 2) value = entry.ReadString();
+                    else entry.Skip(w);
+                }
+                metadata[key] = value;
+            }
             else reader.Skip(wire);
         }
         if (!sawGraph) throw new InvalidDataException("no graph in the model");
-        return new OnnxGraph(nodes, initializers, inputs.Where(i => !initializers.ContainsKey(i)).ToList(), outputs, opset);
+        return new OnnxGraph(nodes, initializers, inputs.Where(i => !initializers.ContainsKey(i)).ToList(), outputs, opset, metadata);
     }
 
     static OnnxNode ReadNode(ReadOnlySpan<byte> bytes)

@@ -10,7 +10,14 @@ internal sealed class OnnxModelBuilder
     const int IrVersion = 7, TensorFloat = 1, TensorInt64 = 7;
     const int AttrFloat = 1, AttrInt = 2, AttrInts = 7;
 
+    /// <summary>Initializers that are not network parameters (preprocessing, pooling matrices) carry this prefix;
+    /// every other initializer is named by its state_dict key, so the file doubles as a weights file.</summary>
+    public const string ConstantPrefix = "const:";
+
+    public static string Constant(string name) => ConstantPrefix + name;
+
     readonly ProtoWriter _graph = new();
+    readonly List<(string Key, string Value)> _metadata = [];
     readonly HashSet<string> _names = [];
     int _counter;
 
@@ -85,14 +92,19 @@ internal sealed class OnnxModelBuilder
         _graph.Message(isInput ? 11 : 12, new ProtoWriter().String(1, name).Message(2, type));
     }
 
+    /// <summary>A metadata_props entry of the model.</summary>
+    public void Metadata(string key, string value) => _metadata.Add((key, value));
+
     public byte[] Build(string producer)
     {
         var opset = new ProtoWriter().String(1, "").Varint(2, Opset);
-        return new ProtoWriter()
+        var model = new ProtoWriter()
             .Varint(1, IrVersion)
             .String(2, producer)
             .Message(7, _graph)
-            .Message(8, opset)
-            .ToArray();
+            .Message(8, opset);
+        foreach (var (key, value) in _metadata)
+            model.Message(14, new ProtoWriter().String(1, key).String(2, value));
+        return model.ToArray();
     }
 }

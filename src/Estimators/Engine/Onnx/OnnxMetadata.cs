@@ -1,0 +1,42 @@
+using System.Text.Json;
+using MlNetTransfer.Engine.Weights;
+
+namespace MlNetTransfer.Engine.Onnx;
+
+/// <summary>What an exported model says about itself, so it can be the starting point of further training:
+/// architecture, class names in index order, and the preprocessing of its weights.</summary>
+public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> ClassNames, Preprocessing Preprocessing)
+{
+    const string ArchitectureKey = "mlnettransfer.architecture";
+    const string ClassesKey = "mlnettransfer.classes";
+    const string PreprocessingKey = "mlnettransfer.preprocessing";
+    internal const string SourceMeanImage = OnnxModelBuilder.ConstantPrefix + "preprocessing.mean_image";
+
+    sealed record PreprocessingDto(int InputSize, ChannelOrder ChannelOrder, float PixelScale, float[] Mean, float[] Std, int MeanImageSize);
+
+    internal static void Write(OnnxModelBuilder onnx, string architecture, IReadOnlyList<string> classNames, Preprocessing p)
+    {
+        onnx.Metadata(ArchitectureKey, architecture);
+        onnx.Metadata(ClassesKey, JsonSerializer.Serialize(classNames));
+        onnx.Metadata(PreprocessingKey, JsonSerializer.Serialize(
+            new PreprocessingDto(p.InputSize, p.ChannelOrder, p.PixelScale, p.Mean, p.Std, p.MeanImage == null ? 0 : p.MeanImageSize)));
+    }
+
+    /// <summary>Reads the metadata of a model this project exported; throws naming <paramref name="source"/> otherwise.</summary>
+    public static OnnxMetadata Read(OnnxGraph graph, string source)
+    {
+        if (!graph.Metadata.TryGetValue(ArchitectureKey, out var architecture)
+            || !graph.Metadata.TryGetValue(ClassesKey, out var classes)
+            || !graph.Metadata.TryGetValue(PreprocessingKey, out var preprocessing))
+            throw new InvalidDataException($"{source} was not exported by MlNetTransfer (no {ArchitectureKey} metadata), so training cannot continue from it.");
+        var dto = JsonSerializer.Deserialize<PreprocessingDto>(preprocessing)
+                  ?? throw new InvalidDataException($"{source}: unreadable {PreprocessingKey}");
+        float[]? meanImage = null;
+        if (dto.MeanImageSize > 0)
+            meanImage = graph.Initializers.TryGetValue(SourceMeanImage, out var t) ? t.Floats
+                : throw new InvalidDataException($"{source}: the mean image of its preprocessing is missing");
+        var names = JsonSerializer.Deserialize<string[]>(classes) ?? throw new InvalidDataException($"{source}: unreadable {ClassesKey}");
+        return new OnnxMetadata(architecture, names,
+            new Preprocessing(dto.InputSize, dto.ChannelOrder, dto.PixelScale, dto.Mean, dto.Std, meanImage, dto.MeanImageSize));
+    }
+}

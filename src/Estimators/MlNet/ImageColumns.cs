@@ -1,0 +1,47 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>The schema contract of TransferTrain's inputs, checked by name, and the stock transforms that turn an
+/// image column into the network's input: resize to a square, then planar RGB floats on 0..255. Training reads
+/// its pixels through the same transforms the saved model uses, so train-time and serve-time inputs are identical.</summary>
+internal static class ImageColumns
+{
+    public const string Resized = "__TransferTrain_Resized";
+    public const string Pixels = "__TransferTrain_Pixels";
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the column, the expected and the actual type.</summary>
+    public static void CheckImage(DataViewSchema schema, string column)
+    {
+        var found = schema.GetColumnOrNull(column)
+            ?? throw new ArgumentOutOfRangeException(nameof(column), $"Image column '{column}' not found; expected an image (LoadImages' output). Columns: {string.Join(", ", schema.Select(c => c.Name))}.");
+        if (found.Type is not ImageDataViewType)
+            throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column}' must be an image (LoadImages' output), not {found.Type}.");
+    }
+
+    /// <summary>The class names of the key-typed label column, in key order; throws naming the column and types.</summary>
+    public static string[] CheckLabel(DataViewSchema schema, string column)
+    {
+        var found = schema.GetColumnOrNull(column)
+            ?? throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{column}' not found; expected a key (MapValueToKey's output). Columns: {string.Join(", ", schema.Select(c => c.Name))}.");
+        if (found.Type is not KeyDataViewType key || key.RawType != typeof(uint))
+            throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{column}' must be a key of UInt32 (apply MapValueToKey first), not {found.Type}.");
+        if (found.Annotations.Schema.GetColumnOrNull("KeyValues") == null)
+            throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{column}' has no key values (class names); build it with MapValueToKey.");
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        found.GetKeyValues(ref names);
+        var classes = names.DenseValues().Select(n => n.ToString()).ToArray();
+        if (classes.Length != (int)key.Count)
+            throw new ArgumentOutOfRangeException(nameof(column), $"Label column '{column}' has {key.Count} keys but {classes.Length} key values.");
+        return classes;
+    }
+
+    /// <summary>ResizeImages (Fill) then ExtractPixels (planar RGB, raw 0..255 floats) into <see cref="Pixels"/>.</summary>
+    public static IEstimator<ITransformer> Preprocess(MLContext mlContext, string imageColumn, int side) =>
+        mlContext.Transforms.ResizeImages(Resized, side, side, imageColumn, ImageResizingEstimator.ResizingKind.Fill)
+            .Append(mlContext.Transforms.ExtractPixels(Pixels, Resized, ImagePixelExtractingEstimator.ColorBits.Rgb,
+                ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, offsetImage: 0f, scaleImage: 1f,
+                outputAsFloatArray: true));
+}

@@ -1,0 +1,89 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>
+/// The fitted TransferTrain step. Underneath it is a chain of stock ML.NET transformers (see
+/// <see cref="ScoringChain"/>); saving writes that chain, so <c>mlContext.Model.Load</c> needs no MlNetTransfer
+/// assembly and no TorchSharp. It owns the ONNX file the chain reads and deletes it on <see cref="Dispose"/>.
+/// </summary>
+public sealed class TransferTrainTransformer : ITransformer, IDisposable
+{
+    readonly TransformerChain<ITransformer> _chain;
+    readonly string _onnxPath;
+    bool _disposed;
+
+    internal TransferTrainTransformer(TransformerChain<ITransformer> chain, string onnxPath, string architecture,
+        IReadOnlyList<string> classNames, int imageSize, TrainingResult training, AutoDecision? autoDecision,
+        string device, int skippedRows)
+    {
+        _chain = chain;
+        _onnxPath = onnxPath;
+        Architecture = architecture;
+        ClassNames = classNames;
+        ImageSize = imageSize;
+        Training = training;
+        AutoDecision = autoDecision;
+        Device = device;
+        SkippedRows = skippedRows;
+    }
+
+    public string Architecture { get; }
+
+    /// <summary>Class names in Score slot order (= the label's key order).</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    public int ImageSize { get; }
+
+    /// <summary>The training history, best epoch and strategy description.</summary>
+    public TrainingResult Training { get; }
+
+    /// <summary>What Auto decided and why; null when a strategy was named.</summary>
+    public AutoDecision? AutoDecision { get; }
+
+    public string Device { get; }
+
+    /// <summary>Rows skipped during training (missing label or unreadable image).</summary>
+    public int SkippedRows { get; }
+
+    /// <summary>The fitted network as ONNX (input: planar RGB 0..255 [1,3,S,S]; outputs: Score, arg-max index).</summary>
+    public byte[] GetOnnxModel() => File.ReadAllBytes(_onnxPath);
+
+    /// <summary>Writes <see cref="GetOnnxModel"/> to <paramref name="path"/> atomically.</summary>
+    public void SaveOnnx(string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.Copy(_onnxPath, temp);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+
+    public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
+
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _chain.GetOutputSchema(inputSchema);
+
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+
+    public IDataView Transform(IDataView input) => _chain.Transform(input);
+
+    /// <summary>Writes the stock transformer chain: the zip holds no type of this assembly.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _chain.Dispose();
+        if (File.Exists(_onnxPath)) File.Delete(_onnxPath);
+    }
+}
