@@ -82,7 +82,69 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, Xunit.Abstracti
         var metrics = trained.MLContext.MulticlassClassification.Evaluate(trained.Score(trained.Model));
 
         output.WriteLine($"micro {metrics.MicroAccuracy:P1}, macro {metrics.MacroAccuracy:P1}, log-loss {metrics.LogLoss:0.000}; {string.Join(" | ", trained.Log)}");
-        // measured: see the test output; chance is 10 %
-        Assert.True(metrics.MicroAccuracy >= 0.6, $"micro accuracy {metrics.MicroAccuracy:P1}");
+        // measured 71.0 % micro accuracy (log-loss 0.90) on the 100 test images; chance is 10 %
+        Assert.True(metrics.MicroAccuracy >= 0.66, $"micro accuracy {metrics.MicroAccuracy:P1}");
+    }
+
+    [Fact]
+    public void Saved_and_reloaded_model_gives_the_same_scores_labels_and_metrics()
+    {
+        var path = Path.Combine(trained.TempFolder.Path, "reload.zip");
+        trained.MLContext.Model.Save(trained.Model, trained.Train.Schema, path);
+
+        using var loaded = (IDisposable)trained.MLContext.Model.Load(path, out var inputSchema);
+        var reloaded = (ITransformer)loaded;
+
+        Assert.Equal(trained.Train.Schema.Select(c => c.Name), inputSchema.Select(c => c.Name));
+        var before = Predictions(trained.Score(trained.Model));
+        var after = Predictions(trained.Score(reloaded));
+        Assert.Equal(before.Labels, after.Labels);
+        Assert.All(before.Scores.Zip(after.Scores), p => Assert.Equal(p.First, p.Second, 6));
+        var metricsBefore = trained.MLContext.MulticlassClassification.Evaluate(trained.Score(trained.Model));
+        var metricsAfter = trained.MLContext.MulticlassClassification.Evaluate(trained.Score(reloaded));
+        Assert.Equal(metricsBefore.MicroAccuracy, metricsAfter.MicroAccuracy);
+        Assert.Equal(metricsBefore.LogLoss, metricsAfter.LogLoss, 6);
+    }
+
+    [Fact]
+    public void Predicted_label_is_the_class_of_the_highest_score()
+    {
+        var transfer = trained.Model.OfType<TransferTrainTransformer>().Single();
+        var (labels, scores) = Predictions(trained.Score(trained.Model));
+
+        var truth = ImageRow.Samples("test").Select(r => r.Label).ToList();
+        for (int i = 0; i < labels.Count; i++)
+        {
+            var row = scores.Skip(i * 10).Take(10).ToList();
+            Assert.Equal(transfer.ClassNames[row.IndexOf(row.Max())], labels[i]);
+        }
+        Assert.True(labels.Zip(truth).Count(p => p.First == p.Second) >= 66); // PredictedLabel itself, not just Score
+    }
+
+    [Fact]
+    public void Prediction_engine_works_before_and_after_reload()
+    {
+        var path = Path.Combine(trained.TempFolder.Path, "engine.zip");
+        trained.MLContext.Model.Save(trained.Model, trained.Train.Schema, path);
+        var sample = ImageRow.Samples("test").Where((_, i) => i % 10 == 0).ToList();
+
+        List<string> Predict(ITransformer model, bool owns)
+        {
+            using var engine = trained.MLContext.Model.CreatePredictionEngine<ImageRow, ImagePrediction>(model, new PredictionEngineOptions { OwnsTransformer = owns });
+            return sample.Select(row => engine.Predict(new ImageRow { ImagePath = row.ImagePath }).PredictedLabel).ToList();
+        }
+
+        var before = Predict(trained.Model, owns: false);
+        var after = Predict(trained.MLContext.Model.Load(path, out _), owns: true);
+
+        Assert.Equal(before, after);
+        Assert.All(before, label => Assert.Contains(label, trained.Model.OfType<TransferTrainTransformer>().Single().ClassNames));
+    }
+
+    (List<string> Labels, List<float> Scores) Predictions(IDataView scored)
+    {
+        var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
+        var scores = scored.GetColumn<float[]>("Score").SelectMany(s => s).ToList();
+        return (labels, scores);
     }
 }

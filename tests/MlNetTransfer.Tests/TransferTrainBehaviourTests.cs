@@ -1,0 +1,151 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.MlNet;
+using MlNetTransfer.Runtime;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>TransferTrain's contract beyond accuracy: schema errors, label order, temp files, continuing training.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class TransferTrainBehaviourTests
+{
+    public TransferTrainBehaviourTests() => TorchRuntime.EnsureLoaded();
+
+    static TransferTrainOptions Quick(Action<TransferTrainOptions>? change = null)
+    {
+        var options = new TransferTrainOptions
+        {
+            Architecture = "tiny", Weights = PretrainedCatalog.Scratch, ImageSize = 16, Strategy = FineTuneStrategy.RetrainAll,
+            Epochs = 3, LearningRate = 0.01, ValidationFraction = 0,
+        };
+        change?.Invoke(options);
+        return options;
+    }
+
+    static IEstimator<ITransformer> Pipeline(MLContext ml, TransferTrainOptions options) =>
+        ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
+            .Append(ml.TransferTrain(options))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+    [Fact]
+    public void Fit_save_load_and_dispose_leave_no_temporary_file()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+        var saved = Path.Combine(Path.GetTempPath(), $"mlnettransfer-test-{Guid.NewGuid():N}.zip");
+        try
+        {
+            var model = (IDisposable)Pipeline(ml, Quick()).Fit(data);
+            Assert.Single(Directory.GetFiles(temp.Path)); // the ONNX file the fitted chain reads
+            ml.Model.Save((ITransformer)model, data.Schema, saved);
+            var loaded = (IDisposable)ml.Model.Load(saved, out _);
+            ((ITransformer)loaded).Transform(data).Preview(2);
+
+            model.Dispose();
+            loaded.Dispose();
+
+            Assert.Empty(Directory.GetFiles(temp.Path));
+        }
+        finally
+        {
+            File.Delete(saved);
+        }
+    }
+
+    [Theory]
+    [InlineData(Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence)]
+    [InlineData(Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue)]
+    public void Labels_whose_key_order_is_not_sorted_still_score_right_after_reload(Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality ordinality)
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        // Trouser first, then the others in reverse: occurrence order differs from sorted order.
+        var rows = ImageRow.Samples("train", perClass: 20).OrderBy(r => r.Label == "Trouser" ? 0 : 1).ThenByDescending(r => r.Label, StringComparer.Ordinal).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ordinality)
+            .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
+            .Append(ml.TransferTrain(new TransferTrainOptions
+            {
+                ImageSize = 32, Strategy = FineTuneStrategy.HeadOnly, Augment = false, Epochs = 6, LearningRate = 3e-3, ValidationFraction = 0,
+            }))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        using var model = pipeline.Fit(data);
+        var path = temp.File("order.zip");
+        ml.Model.Save(model, data.Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+
+        var test = ml.Data.LoadFromEnumerable(ImageRow.Samples("test"));
+        var predicted = loaded.Transform(test).GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(p => p.ToString()).ToList();
+        var truth = ImageRow.Samples("test").Select(r => r.Label).ToList();
+        double accuracy = predicted.Zip(truth).Count(p => p.First == p.Second) / (double)truth.Count;
+        ((IDisposable)loaded).Dispose();
+
+        // A class-index/key-order mismatch drops this to chance (10 %) or below; measured 64 % (ByOccurrence) and 66 %
+        // (ByValue) with the embedded ResNet at 32 px, head only.
+        Assert.True(accuracy >= 0.55, $"{ordinality}: accuracy {accuracy:P0} after reload");
+    }
+
+    [Fact]
+    public void A_saved_model_is_a_starting_point_for_more_training()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 20));
+        using var first = Pipeline(ml, Quick(o => o.Epochs = 8)).Fit(data) as IDisposable;
+        var path = temp.File("first.zip");
+        ml.Model.Save((ITransformer)first!, data.Schema, path);
+        var before = ((ITransformer)first!).Transform(data).GetColumn<float[]>("Score").ToList();
+
+        // one more epoch, head only (BatchNorm statistics fixed), at a negligible learning rate: the network must be the
+        // saved one, head included; the architecture comes from the saved model, not from the options
+        using var continued = Pipeline(ml, Quick(o =>
+            {
+                o.ContinueFromModelPath = path; o.Epochs = 1; o.LearningRate = 1e-9; o.Architecture = "alexnet";
+                o.Strategy = FineTuneStrategy.HeadOnly; o.Augment = false;
+            }))
+            .Fit(data) as IDisposable;
+        var after = ((ITransformer)continued!).Transform(data).GetColumn<float[]>("Score").ToList();
+
+        Assert.Equal("tiny", ((IEnumerable<ITransformer>)continued!).OfType<TransferTrainTransformer>().Single().Architecture);
+        Assert.All(before.Zip(after), p => Assert.Equal(p.First, p.Second, new ToleranceComparer(1e-3f)));
+    }
+
+    [Fact]
+    public void Schema_errors_name_the_column_and_the_types()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 2));
+        var images = ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath").Fit(data).Transform(data);
+
+        var notKey = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick()).Fit(images));
+        var missingImage = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageColumnName = "Picture")).Fit(images));
+        var notImage = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageColumnName = "ImagePath")).Fit(images));
+
+        Assert.Contains("'Label'", notKey.Message);
+        Assert.Contains("key", notKey.Message);
+        Assert.Contains("String", notKey.Message);
+        Assert.Contains("'Picture'", missingImage.Message);
+        Assert.Contains("'ImagePath'", notImage.Message);
+        Assert.Contains("image", notImage.Message);
+    }
+
+    [Fact]
+    public void Bad_options_are_refused_by_name_before_any_training()
+    {
+        var ml = new MLContext();
+
+        Assert.Contains("resnet19", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.Architecture = "resnet19"))).Message);
+        Assert.Equal("Epochs", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.Epochs = 0))).ParamName);
+        Assert.Equal("ImageSize", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageSize = 2))).ParamName);
+    }
+
+    sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float obj) => 0;
+    }
+}
