@@ -11,6 +11,9 @@ internal static class TestPaths
 
     public static string RepositoryRoot => Metadata("RepositoryRoot");
 
+    /// <summary>The separate consumer program (ML.NET packages only).</summary>
+    public static string ConsumerProbe => Metadata("ConsumerProbe");
+
     public static string DataSamples => Path.Combine(RepositoryRoot, "data-samples");
 
     /// <summary>Files written by real PyTorch (tests/fixtures/make_tiny_fixture.py).</summary>

@@ -49,7 +49,7 @@ public sealed class TrainedPipeline : IDisposable
 }
 
 [Collection(TorchRandomCollection.Name)]
-public class TransferTrainPipelineTests(TrainedPipeline trained, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<TrainedPipeline>
+public class TransferTrainPipelineTests(TrainedPipeline trained, Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public void Output_schema_has_score_per_class_and_a_key_predicted_label_with_the_class_names()
