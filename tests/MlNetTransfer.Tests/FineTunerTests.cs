@@ -55,9 +55,9 @@ public class FineTunerTests
         using var data = SyntheticImages.ColourClasses(perClass: 12);
         Dictionary<string, Tensor> Train(int seed)
         {
-            var model = NewModel();
+            using var model = NewModel();
             FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(o => { o.Epochs = 2; o.Seed = seed; }));
-            return model.state_dict();
+            return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()); // clones outlive the model
         }
 
         var a = Train(1);
@@ -170,13 +170,13 @@ public class FineTunerTests
         var plan = StrategyPlan.For(Tiny, FineTuneStrategy.HeadOnly);
         (Dictionary<string, Tensor> State, TrainingResult Result, int BackboneCalls) Train(bool cache)
         {
-            var model = NewModel();
+            using var model = NewModel();
             var firstConv = (nn.Module<Tensor, Tensor>)model.named_modules().Single(m => m.name == "features.0").module;
             int calls = 0;
             firstConv.register_forward_pre_hook((_, x) => { calls++; return x; });
             var result = FineTuner.Fit(model, plan, Plain, data, null,
                 Options(o => { o.Epochs = 4; o.Augment = false; o.CacheFrozenFeatures = cache; o.Schedule = LearningRateSchedule.Constant; }));
-            return (model.state_dict(), result, calls);
+            return (model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()), result, calls);
         }
 
         var cached = Train(cache: true);

@@ -85,8 +85,9 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
                 strategy = auto.Strategy;
                 _options.Log?.Invoke($"strategy {strategy}: {auto.Reason}");
             }
-            var result = FineTuner.Fit(model, StrategyPlan.For(start.Architecture, strategy), preprocessing, train.Data, validation?.Data,
-                EngineOptions(device), _options.CancellationToken);
+            var plan = StrategyPlan.For(start.Architecture, strategy);
+            var result = FineTuner.Fit(model, plan, preprocessing, train.Data, validation?.Data,
+                EngineOptions(device, augment: _options.Augment ?? !plan.BackboneFrozen), _options.CancellationToken);
 
             var onnxPath = Path.Combine(_mlContext.TempFilePath, $"mlnettransfer-{Guid.NewGuid():N}.onnx");
             try
@@ -118,7 +119,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         return column.Name != null;
     }
 
-    FineTuneOptions EngineOptions(DeviceChoice device) => new()
+    FineTuneOptions EngineOptions(DeviceChoice device, bool augment) => new()
     {
         Epochs = _options.Epochs,
         BatchSize = _options.BatchSize,
@@ -127,7 +128,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         Schedule = _options.Schedule,
         LabelSmoothing = _options.LabelSmoothing,
         BalanceClasses = _options.BalanceClasses,
-        Augment = _options.Augment,
+        Augment = augment,
         ValidationFraction = _options.ValidationSet == null ? _options.ValidationFraction : 0,
         EarlyStoppingPatience = _options.EarlyStoppingPatience,
         Seed = _options.Seed,

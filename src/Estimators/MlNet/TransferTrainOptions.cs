@@ -57,7 +57,10 @@ public sealed class TransferTrainOptions
     public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.OneCycle;
     public double LabelSmoothing { get; set; }
     public bool BalanceClasses { get; set; }
-    public bool Augment { get; set; } = true;
+    /// <summary>Random resized crop and flip while training. null (default): off when only the classifier trains
+    /// (its inputs are then computed once and cached, and short head-only runs learn better from exact images), on
+    /// whenever backbone layers train.</summary>
+    public bool? Augment { get; set; }
 
     /// <summary>Share of each class held out when <see cref="ValidationSet"/> is null; 0 turns validation off.</summary>
     public double ValidationFraction { get; set; } = FineTuneOptions.Defaults.ValidationFraction;

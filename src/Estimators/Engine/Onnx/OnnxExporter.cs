@@ -41,11 +41,7 @@ public static class OnnxExporter
         if (preprocessing.PixelScale != 1f)
             x = onnx.Node("Mul", [x, onnx.Initializer(OnnxModelBuilder.Constant("pixel_scale"), [preprocessing.PixelScale])]);
         if (preprocessing.MeanImage != null)
-        {
             x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("mean_image"), MeanImageAt(preprocessing, side), 1, 3, side, side)]);
-            // the weights' own mean image, at its own size, so training can continue from this file at another size
-            onnx.Initializer(OnnxMetadata.SourceMeanImage, preprocessing.MeanImage, 3, preprocessing.MeanImageSize, preprocessing.MeanImageSize);
-        }
         if (preprocessing.Mean.Any(m => m != 0))
             x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_mean"), preprocessing.Mean, 1, 3, 1, 1)]);
         if (preprocessing.Std.Any(s => s != 1))

@@ -10,7 +10,9 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
     const string ArchitectureKey = "mlnettransfer.architecture";
     const string ClassesKey = "mlnettransfer.classes";
     const string PreprocessingKey = "mlnettransfer.preprocessing";
-    internal const string SourceMeanImage = OnnxModelBuilder.ConstantPrefix + "preprocessing.mean_image";
+    // The weights' own mean image at its own size (base64 float32), so training can continue at another input size.
+    // Metadata rather than an initializer: ONNX Runtime warns about initializers no node uses.
+    const string MeanImageKey = "mlnettransfer.mean_image";
 
     sealed record PreprocessingDto(int InputSize, ChannelOrder ChannelOrder, float PixelScale, float[] Mean, float[] Std, int MeanImageSize);
 
@@ -20,6 +22,8 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
         onnx.Metadata(ClassesKey, JsonSerializer.Serialize(classNames));
         onnx.Metadata(PreprocessingKey, JsonSerializer.Serialize(
             new PreprocessingDto(p.InputSize, p.ChannelOrder, p.PixelScale, p.Mean, p.Std, p.MeanImage == null ? 0 : p.MeanImageSize)));
+        if (p.MeanImage != null)
+            onnx.Metadata(MeanImageKey, Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.MeanImage.AsSpan())));
     }
 
     /// <summary>Reads the metadata of a model this project exported; throws naming <paramref name="source"/> otherwise.</summary>
@@ -33,7 +37,8 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
                   ?? throw new InvalidDataException($"{source}: unreadable {PreprocessingKey}");
         float[]? meanImage = null;
         if (dto.MeanImageSize > 0)
-            meanImage = graph.Initializers.TryGetValue(SourceMeanImage, out var t) ? t.Floats
+            meanImage = graph.Metadata.TryGetValue(MeanImageKey, out var encoded)
+                ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Convert.FromBase64String(encoded)).ToArray()
                 : throw new InvalidDataException($"{source}: the mean image of its preprocessing is missing");
         var names = JsonSerializer.Deserialize<string[]>(classes) ?? throw new InvalidDataException($"{source}: unreadable {ClassesKey}");
         return new OnnxMetadata(architecture, names,
