@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Onnx;
 using MlNetTransfer.Engine.Weights;
@@ -48,7 +47,7 @@ internal sealed class StartingPoint
 
     static StartingPoint Continue(string zipPath, IReadOnlyList<string> classes)
     {
-        var onnx = ReadOnnxFromZip(zipPath);
+        var onnx = TransferModelFile.ReadOnnx(zipPath);
         var graph = OnnxGraph.Parse(onnx);
         var metadata = OnnxMetadata.Read(graph, zipPath);
         var architecture = ArchitectureRegistry.Get(metadata.Architecture);
@@ -69,21 +68,5 @@ internal sealed class StartingPoint
                 foreach (var t in state.Values) t.Dispose();
             }
         });
-    }
-
-    /// <summary>The ONNX network inside an ML.NET model zip (OnnxTransformer stores it as a length-prefixed byte array).</summary>
-    internal static byte[] ReadOnnxFromZip(string zipPath)
-    {
-        if (!File.Exists(zipPath)) throw new FileNotFoundException($"Model {zipPath} does not exist.", zipPath);
-        using var zip = ZipFile.OpenRead(zipPath);
-        var entries = zip.Entries.Where(e => e.Name == "OnnxModel").ToList();
-        if (entries.Count != 1)
-            throw new InvalidDataException($"{zipPath} holds {entries.Count} ONNX models; expected the one a TransferTrain step saves.");
-        using var stream = entries[0].Open();
-        using var reader = new BinaryReader(stream);
-        int length = reader.ReadInt32();
-        var bytes = reader.ReadBytes(length);
-        if (bytes.Length != length) throw new InvalidDataException($"{zipPath}: the ONNX model is truncated.");
-        return bytes;
     }
 }

@@ -1,0 +1,36 @@
+using System.IO.Compression;
+using MlNetTransfer.Engine.Onnx;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>Reads what a model zip saved from a TransferTrain pipeline holds, without loading it into ML.NET: the
+/// ONNX network and what it says about itself (architecture, class names in Score order, preprocessing).</summary>
+public static class TransferModelFile
+{
+    /// <summary>The ONNX network inside the zip (OnnxTransformer stores it as a length-prefixed byte array).
+    /// Throws <see cref="FileNotFoundException"/> or <see cref="InvalidDataException"/> naming the file.</summary>
+    public static byte[] ReadOnnx(string zipPath)
+    {
+        if (!File.Exists(zipPath)) throw new FileNotFoundException($"Model {zipPath} does not exist.", zipPath);
+        try
+        {
+            using var zip = ZipFile.OpenRead(zipPath);
+            var entries = zip.Entries.Where(e => e.Name == "OnnxModel").ToList();
+            if (entries.Count != 1)
+                throw new InvalidDataException($"{zipPath} holds {entries.Count} ONNX models; expected the one a TransferTrain step saves.");
+            using var stream = entries[0].Open();
+            using var reader = new BinaryReader(stream);
+            int length = reader.ReadInt32();
+            var bytes = reader.ReadBytes(length);
+            if (bytes.Length != length) throw new InvalidDataException($"{zipPath}: the ONNX model is truncated.");
+            return bytes;
+        }
+        catch (InvalidDataException e) when (!e.Message.Contains(zipPath))
+        {
+            throw new InvalidDataException($"{zipPath} is not an ML.NET model zip: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Architecture, class names (in Score slot order) and preprocessing of the model in the zip.</summary>
+    public static OnnxMetadata ReadMetadata(string zipPath) => OnnxMetadata.Read(OnnxGraph.Parse(ReadOnnx(zipPath)), zipPath);
+}

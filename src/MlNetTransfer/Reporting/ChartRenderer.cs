@@ -1,0 +1,115 @@
+using MlNetTransfer.Engine.Training;
+using SkiaSharp;
+
+namespace MlNetTransfer.Cli.Reporting;
+
+/// <summary>The two pictures of a training report as PNG: training curves and the confusion matrix. Text uses
+/// DejaVu Sans when the system has it (Debian's fonts-dejavu-core), else Skia's default typeface.</summary>
+public static class ChartRenderer
+{
+    static readonly string[] FontFiles = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf"];
+    static readonly SKColor[] Palette = [new(0x1f, 0x77, 0xb4), new(0xff, 0x7f, 0x0e), new(0x2c, 0xa0, 0x2c), new(0xd6, 0x27, 0x28)];
+
+    static SKTypeface Typeface() => FontFiles.Where(File.Exists).Select(SKTypeface.FromFile).FirstOrDefault(t => t != null) ?? SKTypeface.Default;
+
+    /// <summary>Loss (left) and accuracy (right) per epoch, training and validation.</summary>
+    public static byte[] TrainingCurves(IReadOnlyList<EpochSummary> history)
+    {
+        const int width = 1000, height = 420;
+        using var surface = SKSurface.Create(new SKImageInfo(width, height));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var typeface = Typeface();
+        var epochs = history.Select(h => (double)h.Epoch).ToArray();
+        Panel(canvas, typeface, new SKRect(60, 40, 480, 370), "loss", epochs,
+            [("train", history.Select(h => h.TrainLoss).ToArray()), ("validation", history.Select(h => h.ValidationLoss ?? double.NaN).ToArray())]);
+        Panel(canvas, typeface, new SKRect(560, 40, 980, 370), "accuracy", epochs,
+            [("train", history.Select(h => h.TrainAccuracy).ToArray()), ("validation", history.Select(h => h.ValidationAccuracy ?? double.NaN).ToArray())]);
+        return Encode(surface);
+    }
+
+    /// <summary>Counts per (actual, predicted), darker for more; actual classes down, predicted across.</summary>
+    public static byte[] ConfusionMatrix(IReadOnlyList<string> classes, int[][] confusion)
+    {
+        int k = classes.Count, cell = Math.Clamp(600 / Math.Max(k, 1), 18, 60), left = 150, top = 40;
+        int width = left + k * cell + 30, height = top + k * cell + 150;
+        using var surface = SKSurface.Create(new SKImageInfo(width, height));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var typeface = Typeface();
+        using var text = new SKPaint { Typeface = typeface, TextSize = 12, IsAntialias = true, Color = SKColors.Black };
+        canvas.DrawText("actual (rows) vs predicted (columns)", left, 24, text);
+        int max = Math.Max(1, confusion.SelectMany(r => r).Max());
+        for (int a = 0; a < k; a++)
+        {
+            canvas.DrawText(classes[a], left - 8 - text.MeasureText(classes[a]), top + a * cell + cell / 2 + 4, text);
+            for (int p = 0; p < k; p++)
+            {
+                byte shade = (byte)(255 - 200 * confusion[a][p] / max);
+                using var fill = new SKPaint { Color = a == p ? new SKColor((byte)(shade / 2), shade, (byte)(shade / 2)) : new SKColor(shade, shade, 255) };
+                var rect = SKRect.Create(left + p * cell, top + a * cell, cell - 1, cell - 1);
+                canvas.DrawRect(rect, fill);
+                var count = confusion[a][p].ToString();
+                using var label = new SKPaint { Typeface = typeface, TextSize = 11, IsAntialias = true, Color = shade < 130 ? SKColors.White : SKColors.Black };
+                canvas.DrawText(count, rect.MidX - label.MeasureText(count) / 2, rect.MidY + 4, label);
+            }
+        }
+        for (int p = 0; p < k; p++)
+        {
+            canvas.Save();
+            canvas.Translate(left + p * cell + cell / 2 + 4, top + k * cell + 8);
+            canvas.RotateDegrees(60);
+            canvas.DrawText(classes[p], 0, 0, text);
+            canvas.Restore();
+        }
+        return Encode(surface);
+    }
+
+    static void Panel(SKCanvas canvas, SKTypeface typeface, SKRect area, string title, double[] x, (string Name, double[] Y)[] series)
+    {
+        using var axis = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1, IsAntialias = true, Style = SKPaintStyle.Stroke };
+        using var text = new SKPaint { Typeface = typeface, TextSize = 12, IsAntialias = true, Color = SKColors.Black };
+        canvas.DrawRect(area, axis);
+        canvas.DrawText(title, area.Left, area.Top - 10, text);
+        var values = series.SelectMany(s => s.Y).Where(double.IsFinite).ToList();
+        if (values.Count == 0 || x.Length == 0) return;
+        double minY = Math.Min(0, values.Min()), maxY = values.Max() <= minY ? minY + 1 : values.Max() * 1.05;
+        double minX = x.Min(), maxX = x.Max() > minX ? x.Max() : minX + 1;
+        SKPoint Map(double px, double py) => new((float)(area.Left + (px - minX) / (maxX - minX) * area.Width),
+                                                 (float)(area.Bottom - (py - minY) / (maxY - minY) * area.Height));
+        for (int tick = 0; tick <= 4; tick++)
+        {
+            double v = minY + (maxY - minY) * tick / 4;
+            var label = v.ToString("0.###");
+            canvas.DrawText(label, area.Left - 6 - text.MeasureText(label), Map(minX, v).Y + 4, text);
+        }
+        foreach (var epoch in x)
+            canvas.DrawText(epoch.ToString("0"), Map(epoch, minY).X - 3, area.Bottom + 16, text);
+        canvas.DrawText("epoch", area.MidX - 15, area.Bottom + 32, text);
+        for (int s = 0; s < series.Length; s++)
+        {
+            using var line = new SKPaint { Color = Palette[s % Palette.Length], StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
+            using var path = new SKPath();
+            bool started = false;
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (!double.IsFinite(series[s].Y[i])) continue;
+                var point = Map(x[i], series[s].Y[i]);
+                if (!started) path.MoveTo(point); else path.LineTo(point);
+                started = true;
+                canvas.DrawCircle(point, 3, line);
+            }
+            if (!started) continue;
+            canvas.DrawPath(path, line);
+            using var legend = new SKPaint { Typeface = typeface, TextSize = 12, IsAntialias = true, Color = Palette[s % Palette.Length] };
+            canvas.DrawText(series[s].Name, area.Right - 90, area.Top + 18 + 16 * s, legend);
+        }
+    }
+
+    static byte[] Encode(SKSurface surface)
+    {
+        using var image = surface.Snapshot();
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+}

@@ -1,0 +1,44 @@
+namespace MlNetTransfer.Cli.Reporting;
+
+/// <summary>What a classifier did on a labelled test set: the numbers people look at, computed from the scores.</summary>
+public sealed record ClassificationReport(
+    IReadOnlyList<string> Classes,
+    int Images,
+    double MicroAccuracy,
+    double MacroAccuracy,
+    double LogLoss,
+    IReadOnlyList<ClassMetrics> PerClass,
+    int[][] ConfusionMatrix,
+    IReadOnlyList<ScoredImage> TopLosses)
+{
+    const double Epsilon = 1e-15;
+
+    public static ClassificationReport Compute(IReadOnlyList<string> classes, IReadOnlyList<ScoredImage> scored, int topLosses = 12)
+    {
+        if (scored.Count == 0) throw new ArgumentException("no scored images", nameof(scored));
+        int k = classes.Count;
+        var confusion = Enumerable.Range(0, k).Select(_ => new int[k]).ToArray(); // [actual][predicted]
+        double logLoss = 0;
+        foreach (var image in scored)
+        {
+            confusion[image.Truth][image.Predicted]++;
+            logLoss -= Math.Log(Math.Max(image.Scores[image.Truth], Epsilon));
+        }
+        var perClass = new List<ClassMetrics>();
+        for (int c = 0; c < k; c++)
+        {
+            int truePositive = confusion[c][c];
+            int support = confusion[c].Sum();
+            int predicted = confusion.Sum(row => row[c]);
+            double precision = predicted == 0 ? 0 : (double)truePositive / predicted;
+            double recall = support == 0 ? 0 : (double)truePositive / support;
+            double f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
+            perClass.Add(new ClassMetrics(classes[c], precision, recall, f1, support));
+        }
+        double micro = (double)Enumerable.Range(0, k).Sum(c => confusion[c][c]) / scored.Count;
+        var present = perClass.Where(m => m.Support > 0).ToList();
+        double macro = present.Average(m => m.Recall);
+        var losses = scored.OrderByDescending(s => -Math.Log(Math.Max(s.Scores[s.Truth], Epsilon))).Take(topLosses).ToList();
+        return new ClassificationReport(classes, scored.Count, micro, macro, logLoss / scored.Count, perClass, confusion, losses);
+    }
+}

@@ -1,0 +1,59 @@
+using System.Net;
+using System.Text;
+
+namespace MlNetTransfer.Cli.Reporting;
+
+/// <summary>A single self-contained HTML page: summary, per-class table, the two charts and a gallery of the test
+/// images the model got most wrong, all embedded.</summary>
+public static class HtmlReport
+{
+    public static string Render(TrainingReport r, byte[] curves, byte[] confusion, string imageRoot)
+    {
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>MlNetTransfer training report</title><style>")
+            .Append("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}")
+            .Append("th{background:#f3f3f3}td:first-child{text-align:left}.gallery{display:flex;flex-wrap:wrap;gap:12px}.gallery figure{margin:0;width:150px;font-size:12px}")
+            .Append(".gallery img{width:140px;height:140px;object-fit:contain;image-rendering:pixelated;border:1px solid #ccc}</style></head><body>");
+        html.Append("<h1>Training report</h1><table>");
+        Row(html, "test accuracy (micro)", r.Test.MicroAccuracy.ToString("P1"));
+        Row(html, "test accuracy (macro)", r.Test.MacroAccuracy.ToString("P1"));
+        Row(html, "log-loss", r.Test.LogLoss.ToString("0.0000"));
+        Row(html, "test images", $"{r.Test.Images} ({r.TestSource})");
+        Row(html, "architecture / weights", $"{r.Architecture} / {r.Weights}");
+        Row(html, "strategy", $"{r.Strategy}: {r.StrategyReason}");
+        Row(html, "device", r.Device);
+        Row(html, "image size", $"{r.ImageSize} px");
+        Row(html, "training", $"{r.TrainImages} images, {r.History.Count} epochs (best {r.BestEpoch}{(r.StoppedEarly ? ", stopped early" : "")}), {r.TrainSeconds:0.0} s");
+        Row(html, "skipped images", r.SkippedImages.Count == 0 ? "none" : $"{r.SkippedImages.Count}: {string.Join("; ", r.SkippedImages.Take(10))}");
+        html.Append("</table><h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>");
+        foreach (var c in r.Test.PerClass)
+            html.Append($"<tr><td>{Encode(c.Class)}</td><td>{c.Precision:P1}</td><td>{c.Recall:P1}</td><td>{c.F1:0.000}</td><td>{c.Support}</td></tr>");
+        html.Append("</table><h2>Training curves</h2>").Append(Image(curves, "training curves"))
+            .Append("<h2>Confusion matrix</h2>").Append(Image(confusion, "confusion matrix"))
+            .Append("<h2>Top losses</h2><p>The test images the model was most confidently wrong about.</p><div class=\"gallery\">");
+        foreach (var image in r.Test.TopLosses)
+        {
+            var path = Path.Combine(imageRoot, image.File);
+            var picture = File.Exists(path) ? $"<img src=\"data:{Mime(path)};base64,{Convert.ToBase64String(File.ReadAllBytes(path))}\" alt=\"{Encode(image.File)}\">" : "";
+            html.Append($"<figure>{picture}<figcaption>{Encode(image.File)}<br>actual <b>{Encode(r.Test.Classes[image.Truth])}</b> " +
+                        $"({image.Scores[image.Truth]:P0})<br>predicted <b>{Encode(r.Test.Classes[image.Predicted])}</b> ({image.Scores[image.Predicted]:P0})</figcaption></figure>");
+        }
+        html.Append("</div></body></html>");
+        return html.ToString();
+    }
+
+    static void Row(StringBuilder html, string name, string value) => html.Append($"<tr><th>{Encode(name)}</th><td>{Encode(value)}</td></tr>");
+
+    static string Image(byte[] png, string alt) => $"<img src=\"data:image/png;base64,{Convert.ToBase64String(png)}\" alt=\"{alt}\">";
+
+    static string Encode(string text) => WebUtility.HtmlEncode(text);
+
+    static string Mime(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".gif" => "image/gif",
+        ".bmp" => "image/bmp",
+        ".webp" => "image/webp",
+        _ => "image/png",
+    };
+}
