@@ -20,6 +20,17 @@ public static class CliApp
                 .WithDescription("Fine-tune a pretrained CNN on a folder of class folders or a filename,target CSV; write model.zip and a report.")
                 .WithExample("train")
                 .WithExample("train", "--data", "photos/", "--arch", "resnet18_cntk", "--epochs", "5", "--out", "runs/1");
+            config.AddCommand<EvaluateCommand>("evaluate")
+                .WithDescription("Accuracy, log-loss and per-class metrics of a model.zip on labelled images.")
+                .WithExample("evaluate", "--model", "out/model.zip", "--data", "data-samples/fashion-mnist/test");
+            config.AddCommand<PredictCommand>("predict")
+                .WithDescription("Top-k classes with scores for an image or a folder of images.")
+                .WithExample("predict", "--model", "out/model.zip", "data-samples/fashion-mnist/test/Bag");
+            config.AddCommand<ExportCommand>("export")
+                .WithDescription("Write the network inside a model.zip as a standalone ONNX file.")
+                .WithExample("export", "--model", "out/model.zip", "--onnx", "out/model.onnx");
+            config.AddCommand<ModelsCommand>("models")
+                .WithDescription("Architectures and the weights available without a download, with their preprocessing.");
             config.AddCommand<InfoCommand>("info")
                 .WithDescription("Versions of TorchSharp, libtorch, ML.NET and ONNX Runtime; the GLIBCXX compatibility step; threads; CUDA.");
         });

@@ -1,0 +1,72 @@
+using System.ComponentModel;
+using Microsoft.ML;
+using MlNetTransfer.Cli.Data;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MlNetTransfer.Cli.Commands;
+
+/// <summary>`predict`: the top-k classes with their scores for an image or every image in a folder.</summary>
+public sealed class PredictCommand(IAnsiConsole console) : Command<PredictCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--model <PATH>")]
+        public string Model { get; init; } = "out/" + TrainCommand.ModelFile;
+
+        [CommandArgument(0, "<IMAGE|FOLDER>")]
+        [Description("An image file, or a folder whose images (recursively) are all scored.")]
+        public string Input { get; init; } = "";
+
+        [CommandOption("--top <K>")]
+        public int Top { get; init; } = 3;
+
+        public override ValidationResult Validate() => Top < 1 ? ValidationResult.Error("--top must be at least 1.") : ValidationResult.Success();
+    }
+
+    sealed class Input
+    {
+        public string ImagePath { get; set; } = "";
+        public string Label { get; set; } = "";
+    }
+
+    sealed class Output
+    {
+        public float[] Score { get; set; } = [];
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        CommandErrors.Run(console, () =>
+        {
+            var files = File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
+                : Directory.Exists(settings.Input) ? Directory.GetFiles(settings.Input, "*", SearchOption.AllDirectories)
+                    .Where(f => new[] { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" }.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                    .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
+                : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
+            if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images.");
+            var mlContext = new MLContext(seed: 1);
+            var (model, info) = ModelLoading.Load(mlContext, settings.Model);
+            using var engine = mlContext.Model.CreatePredictionEngine<Input, Output>(model, new PredictionEngineOptions { OwnsTransformer = true });
+            var table = new Table().AddColumn("image");
+            for (int k = 1; k <= Math.Min(settings.Top, info.ClassNames.Count); k++) table.AddColumn($"#{k}");
+            int failed = 0;
+            foreach (var file in files)
+            {
+                float[] scores;
+                try
+                {
+                    scores = engine.Predict(new Input { ImagePath = file }).Score;
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+                {
+                    failed++;
+                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: not a readable image");
+                    continue;
+                }
+                var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
+                table.AddRow([Markup.Escape(Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
+            }
+            console.Write(table);
+            return failed == files.Length ? ExitCodes.UnreadableImages : ExitCodes.Success;
+        });
+}

@@ -1,0 +1,201 @@
+using System.Text.Json;
+using MlNetTransfer.Cli;
+using MlNetTransfer.Cli.Reporting;
+using MlNetTransfer.MlNet;
+using SkiaSharp;
+using Spectre.Console.Testing;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The mlnet-transfer commands driven in-process: exit codes, files written and their contents.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class CliTests : IDisposable
+{
+    static readonly string[] Classes = ["Bag", "Sneaker", "Trouser"];
+    const string Fast = "--arch tiny --weights scratch --image-size 16 --strategy RetrainAll --lr 0.01";
+    readonly TempDirectory _temp = new();
+
+    public CliTests()
+    {
+        // 3 classes × 8 train and 3 test images from data-samples, in folder-per-class layout
+        foreach (var (split, count) in new[] { ("train", 8), ("test", 3) })
+            foreach (var c in Classes)
+            {
+                var target = Directory.CreateDirectory(Path.Combine(_temp.Path, split, c)).FullName;
+                foreach (var file in Directory.GetFiles(Path.Combine(ImageRow.Root, split, c)).Order().Take(count))
+                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            }
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    string Train => Path.Combine(_temp.Path, "train");
+    string Test => Path.Combine(_temp.Path, "test");
+    string Out => Path.Combine(_temp.Path, "out");
+
+    static (int Exit, string Output) Run(string arguments, CancellationToken cancellation = default)
+    {
+        var console = new TestConsole().Width(250);
+        var args = arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        int exit = CliApp.Create(console).RunAsync(args, cancellation).GetAwaiter().GetResult();
+        return (exit, console.Output);
+    }
+
+    [Fact]
+    public void Train_on_a_folder_writes_the_model_and_the_whole_report()
+    {
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 2 --out {Out} {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("epoch 1/2", output); // plain lines: the test console is not interactive
+        Assert.Contains("epoch 2/2", output);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
+        var test = metrics.RootElement.GetProperty("test");
+        Assert.Equal(9, test.GetProperty("images").GetInt32());
+        Assert.InRange(test.GetProperty("microAccuracy").GetDouble(), 0, 1);
+        Assert.Equal(3, test.GetProperty("perClass").GetArrayLength());
+        Assert.Equal(9, test.GetProperty("confusionMatrix").EnumerateArray().SelectMany(r => r.EnumerateArray()).Sum(v => v.GetInt32()));
+        var training = metrics.RootElement.GetProperty("training");
+        Assert.Equal(2, training.GetProperty("history").GetArrayLength());
+        Assert.Equal("RetrainAll", training.GetProperty("strategy").GetString());
+        Assert.True(metrics.RootElement.GetProperty("timings").GetProperty("trainSeconds").GetDouble() > 0);
+        foreach (var png in new[] { ReportWriter.CurvesFile, ReportWriter.ConfusionFile })
+        {
+            using var bitmap = SKBitmap.Decode(Path.Combine(Out, png));
+            Assert.True(bitmap.Width > 300 && bitmap.Height > 300, png);
+        }
+        var html = File.ReadAllText(Path.Combine(Out, ReportWriter.HtmlFile));
+        Assert.Equal(2 + 9, html.Split("data:image/").Length - 1); // two charts and the top losses (all 9 test images)
+        Assert.All(Classes, c => Assert.Contains(c, File.ReadAllText(Path.Combine(Out, ReportWriter.ConsumeFile))));
+        Assert.Equal(Classes, TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).ClassNames);
+    }
+
+    [Fact]
+    public void Train_from_a_filename_target_csv_with_paths_relative_to_the_csv()
+    {
+        var csv = Path.Combine(_temp.Path, "train.csv");
+        File.WriteAllLines(csv, ["filename,target", .. Directory.GetFiles(Train, "*.png", SearchOption.AllDirectories)
+            .Select(f => $"{Path.GetRelativePath(_temp.Path, f)},{Path.GetFileName(Path.GetDirectoryName(f))}")]);
+
+        var (exit, output) = Run($"train --data {csv} --epochs 1 --out {Out} {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("20 % of", output); // no --test: a stratified fifth is held out for the report
+        Assert.True(File.Exists(Path.Combine(Out, "model.zip")));
+    }
+
+    [Fact]
+    public void Unreadable_and_missing_images_are_skipped_and_reported_by_name_or_fail_with_strict()
+    {
+        File.WriteAllText(Path.Combine(Train, "Bag", "broken.png"), "not a png");
+        var csv = Path.Combine(_temp.Path, "with-missing.csv");
+        File.WriteAllLines(csv, ["filename,target", "train/Bag/gone.png,Bag",
+            .. Directory.GetFiles(Train, "t*.png", SearchOption.AllDirectories).Select(f => $"{Path.GetRelativePath(_temp.Path, f)},{Path.GetFileName(Path.GetDirectoryName(f))}")]);
+
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+        var (csvExit, csvOutput) = Run($"train --data {csv} --test {Test} --epochs 1 --out {Out}-csv {Fast}");
+        var (strictExit, strictOutput) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out}-strict --strict {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("skipped 1 unreadable image", output);
+        Assert.Contains("broken.png: not a readable image", output);
+        Assert.Contains("broken.png", File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
+        Assert.True(csvExit == ExitCodes.Success, csvOutput);
+        Assert.Contains("gone.png: missing", csvOutput);
+        Assert.Equal(ExitCodes.UnreadableImages, strictExit);
+        Assert.Contains("broken.png", strictOutput);
+        Assert.False(Directory.Exists(Out + "-strict") && File.Exists(Path.Combine(Out + "-strict", "model.zip")));
+    }
+
+    [Fact]
+    public void Bad_inputs_fail_with_distinct_exit_codes_and_messages_that_name_them()
+    {
+        var empty = Directory.CreateDirectory(Path.Combine(_temp.Path, "empty")).FullName;
+        var oneClass = Directory.CreateDirectory(Path.Combine(_temp.Path, "one", "Bag")).FullName;
+        File.Copy(Directory.GetFiles(Path.Combine(Train, "Bag"))[0], Path.Combine(oneClass, "a.png"));
+        var badCsv = Path.Combine(_temp.Path, "bad.csv");
+        File.WriteAllLines(badCsv, ["image,label", "a.png,Bag"]);
+
+        var cases = new[]
+        {
+            (Run($"train --data {Path.Combine(_temp.Path, "nowhere")} {Fast}"), ExitCodes.DataNotFound, "nowhere"),
+            (Run($"train --data {empty} {Fast}"), ExitCodes.EmptyData, "empty"),
+            (Run($"train --data {Path.GetDirectoryName(oneClass)} {Fast}"), ExitCodes.SingleClass, "only one class"),
+            (Run($"train --data {badCsv} {Fast}"), ExitCodes.UnreadableCsv, "filename"),
+            (Run($"train --data {Train} --arch resnet19"), ExitCodes.BadOption, "resnet19"),
+            (Run($"evaluate --model {Path.Combine(_temp.Path, "none.zip")} --data {Test}"), ExitCodes.BadModel, "none.zip"),
+        };
+
+        foreach (var ((exit, output), expected, mention) in cases)
+        {
+            Assert.True(expected == exit, $"expected exit {expected}, got {exit}: {output}");
+            Assert.Contains(mention, output);
+        }
+        Assert.Equal(cases.Length, cases.Select(c => c.Item2).Distinct().Count());
+        var (unknown, unknownOutput) = Run("train --no-such-option");
+        Assert.NotEqual(ExitCodes.Success, unknown);
+        Assert.DoesNotContain(unknown, cases.Select(c => c.Item2));
+        Assert.Contains("no-such-option", unknownOutput);
+    }
+
+    [Fact]
+    public void Interrupted_training_keeps_a_checkpoint_and_resume_finishes_the_run()
+    {
+        using var interrupted = new CancellationTokenSource();
+        interrupted.Cancel(); // as if Ctrl+C came before the first batch finished
+
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 3 --out {Out} {Fast}", interrupted.Token);
+
+        Assert.True(exit == ExitCodes.Interrupted, output);
+        Assert.Contains("--resume", output);
+        Assert.True(File.Exists(Path.Combine(Out, "checkpoint.zip")));
+        Assert.False(File.Exists(Path.Combine(Out, "model.zip")));
+
+        var (resumed, resumedOutput) = Run($"train --resume --out {Out}");
+
+        Assert.True(resumed == ExitCodes.Success, resumedOutput);
+        Assert.Contains("epoch 3/3", resumedOutput);
+        Assert.True(File.Exists(Path.Combine(Out, "model.zip")));
+        Assert.False(File.Exists(Path.Combine(Out, "checkpoint.zip")));
+    }
+
+    [Fact]
+    public void A_failed_run_leaves_an_existing_model_untouched()
+    {
+        Directory.CreateDirectory(Out);
+        File.WriteAllText(Path.Combine(Out, "model.zip"), "the user's previous model");
+        File.WriteAllText(Path.Combine(Train, "Bag", "broken.png"), "not a png");
+
+        var (exit, _) = Run($"train --data {Train} --out {Out} --strict {Fast}");
+
+        Assert.Equal(ExitCodes.UnreadableImages, exit);
+        Assert.Equal("the user's previous model", File.ReadAllText(Path.Combine(Out, "model.zip")));
+        Assert.Empty(Directory.GetFiles(Out, "*.tmp"));
+    }
+
+    [Fact]
+    public void Evaluate_predict_export_and_models_work_on_a_trained_model()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --test {Test} --epochs 2 --out {Out} {Fast}").Exit);
+        var model = Path.Combine(Out, "model.zip");
+
+        var (evaluateExit, evaluation) = Run($"evaluate --model {model} --data {Test} --json {Path.Combine(Out, "eval.json")}");
+        var (predictExit, prediction) = Run($"predict --model {model} --top 2 {Path.Combine(Test, "Bag")}");
+        var (exportExit, _) = Run($"export --model {model} --onnx {Path.Combine(Out, "model.onnx")}");
+        var (modelsExit, models) = Run("models");
+
+        Assert.Equal(ExitCodes.Success, evaluateExit);
+        Assert.Contains("accuracy", evaluation);
+        using var trainMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
+        using var evalMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "eval.json")));
+        Assert.Equal(trainMetrics.RootElement.GetProperty("test").GetProperty("microAccuracy").GetDouble(),
+            evalMetrics.RootElement.GetProperty("MicroAccuracy").GetDouble(), 6);
+        Assert.Equal(ExitCodes.Success, predictExit);
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(Test, "Bag")).Count(f => prediction.Contains(Path.GetFileName(f))));
+        Assert.Equal(ExitCodes.Success, exportExit);
+        Assert.Equal(TransferModelFile.ReadOnnx(model), File.ReadAllBytes(Path.Combine(Out, "model.onnx")));
+        Assert.Equal(ExitCodes.Success, modelsExit);
+        Assert.Contains("alexnet", models);
+        Assert.Contains("resnet18_cntk.imagenet", models);
+    }
+}
