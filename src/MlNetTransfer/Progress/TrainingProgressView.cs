@@ -22,7 +22,8 @@ public sealed class TrainingProgressView(IAnsiConsole console)
         return console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 24 }, new PercentageColumn(),
+                new RemainingTimeColumn(), new SpinnerColumn())
             .Start(context =>
             {
                 var epochTask = context.AddTask("epochs", maxValue: epochs);
@@ -33,14 +34,15 @@ public sealed class TrainingProgressView(IAnsiConsole console)
                     if (p.IsEpochEnd)
                     {
                         epochTask.Value = p.Epoch;
-                        epochTask.Description = Markup.Escape(Line(p));
+                        epochTask.Description = Markup.Escape($"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:0.00} acc {p.Accuracy:P0}" +
+                                                              (p.ValidationAccuracy is { } va ? $" val {va:P0}" : ""));
                         batchTask.Value = 0;
                     }
                     else
                     {
                         batchTask.MaxValue = p.Batches;
                         batchTask.Value = p.Batch!.Value;
-                        batchTask.Description = Markup.Escape($"epoch {p.Epoch} batch {p.Batch}/{p.Batches}  loss {p.Loss:0.000}  acc {p.Accuracy:P1}  {p.ImagesPerSecond:0} img/s");
+                        batchTask.Description = Markup.Escape($"batch {p.Batch}/{p.Batches} loss {p.Loss:0.00} {p.ImagesPerSecond:0} img/s");
                     }
                 }, message => console.MarkupLine(Markup.Escape(message)));
                 epochTask.StopTask();
