@@ -111,7 +111,7 @@ public class TransferTrainBehaviourTests
         var after = ((ITransformer)continued!).Transform(data).GetColumn<float[]>("Score").ToList();
 
         Assert.Equal("tiny", ((IEnumerable<ITransformer>)continued!).OfType<TransferTrainTransformer>().Single().Architecture);
-        Assert.All(before.Zip(after), p => Assert.Equal(p.First, p.Second, new ToleranceComparer(1e-3f)));
+        Assert.All(before.Zip(after), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(1e-3)));
     }
 
     [Fact]
@@ -141,11 +141,5 @@ public class TransferTrainBehaviourTests
         Assert.Contains("resnet19", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.Architecture = "resnet19"))).Message);
         Assert.Equal("Epochs", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.Epochs = 0))).ParamName);
         Assert.Equal("ImageSize", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageSize = 2))).ParamName);
-    }
-
-    sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
-        public int GetHashCode(float obj) => 0;
     }
 }

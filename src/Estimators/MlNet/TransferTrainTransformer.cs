@@ -53,20 +53,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     public byte[] GetOnnxModel() => File.ReadAllBytes(_onnxPath);
 
     /// <summary>Writes <see cref="GetOnnxModel"/> to <paramref name="path"/> atomically.</summary>
-    public void SaveOnnx(string path)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.Copy(_onnxPath, temp);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    public void SaveOnnx(string path) => AtomicFile.Write(path, temp => File.Copy(_onnxPath, temp));
 
     public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
 

@@ -69,22 +69,8 @@ public static class OnnxExporter
     /// <summary>Writes the model to <paramref name="path"/> atomically (a sibling temporary file, then a rename), so a
     /// crash never leaves a half-written file where the user expects a model.</summary>
     public static void Write(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
-        IReadOnlyList<string> classNames, string path, long? batch = null)
-    {
-        var bytes = Export(model, architecture, preprocessing, classNames, batch);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+        IReadOnlyList<string> classNames, string path, long? batch = null) =>
+        AtomicFile.Write(path, Export(model, architecture, preprocessing, classNames, batch));
 
     static float[] MeanImageAt(Preprocessing preprocessing, int side)
     {

@@ -1,4 +1,4 @@
-namespace MlNetTransfer.Cli;
+namespace MlNetTransfer;
 
 /// <summary>Writes a file whole or not at all: a sibling temporary file, then a rename over the target.</summary>
 public static class AtomicFile
