@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using MlNetTransfer.MlNet;
+
+namespace MlNetTransfer.Bench;
+
+/// <summary>Per-image latency of PredictionEngine on a saved model, against a bare ONNX Runtime Run of the same
+/// network on the same preprocessed input (the pixels ML.NET's ResizeImages and ExtractPixels produce).</summary>
+public static class ServingLatency
+{
+    public sealed record Result(double EngineP50, double EngineP95, double OnnxP50, double OnnxP95);
+
+    sealed class Prediction
+    {
+        public float[] Score { get; set; } = [];
+    }
+
+    public static Result Measure(string zip, string imageRoot, IReadOnlyList<ImageRow> rows, int side)
+    {
+        var ml = new MLContext(seed: 1);
+        var absolute = rows.Select(r => new ImageRow { ImagePath = Path.Combine(imageRoot, r.ImagePath), Label = r.Label }).ToList();
+
+        // the same pixels: ImageLoader, then the scoring chain's ResizeImages and ExtractPixels
+        var loaded = ml.Model.Load(zip, out _);
+        var chain = ((IEnumerable<ITransformer>)loaded).ToList();
+        var scoring = ((IEnumerable<ITransformer>)chain.OfType<TransformerChain<ITransformer>>().Single()).ToList();
+        var view = ml.Data.LoadFromEnumerable(absolute);
+        foreach (var t in chain.TakeWhile(t => t is not TransformerChain<ITransformer>)) view = t.Transform(view);
+        view = scoring[1].Transform(scoring[0].Transform(view));
+        var pixelColumn = view.Schema.Single(c => c.Name.EndsWith("Pixels", StringComparison.Ordinal)).Name;
+        var pixels = view.GetColumn<float[]>(pixelColumn).ToList();
+        (loaded as IDisposable)?.Dispose();
+
+        var model = ml.Model.Load(zip, out _);
+        using var engine = ml.Model.CreatePredictionEngine<ImageRow, Prediction>(model);
+        using var session = new InferenceSession(TransferModelFile.ReadOnnx(zip));
+        var input = session.InputMetadata.Keys.Single();
+        var engineTimes = new List<double>();
+        var onnxTimes = new List<double>();
+        // interleaved, image by image, after a warm-up of both: drift on a busy machine hits both alike
+        for (int pass = 0; pass < 2; pass++)
+        {
+            for (int i = 0; i < absolute.Count; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                engine.Predict(absolute[i]);
+                double engineMs = clock.Elapsed.TotalMilliseconds;
+                var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels[i], [1, 3, side, side]);
+                clock.Restart();
+                using (session.Run([NamedOnnxValue.CreateFromTensor(input, tensor)])) { }
+                double onnxMs = clock.Elapsed.TotalMilliseconds;
+                if (pass == 0 && i < 5) continue;
+                engineTimes.Add(engineMs);
+                onnxTimes.Add(onnxMs);
+            }
+        }
+        return new Result(Percentile(engineTimes, 50), Percentile(engineTimes, 95), Percentile(onnxTimes, 50), Percentile(onnxTimes, 95));
+    }
+
+    static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[(int)Math.Clamp(Math.Ceiling(p / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
+    }
+}
