@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Training;
@@ -5,59 +6,76 @@ using static TorchSharp.torch;
 
 namespace MlNetTransfer.MlNet;
 
-/// <summary>Reads labelled images from an IDataView into the engine's compact tensors. Rows with a missing label
-/// (key 0) or an image that fails to load are skipped and reported, not fatal; no usable row is an error.</summary>
+/// <summary>Reads labelled images from an IDataView into the engine's compact tensors, decoding on every core
+/// (one ML.NET cursor per core) and restoring row order, so a seed still gives the same run. Rows with a missing
+/// label (key 0) or an image that fails to load are skipped and reported, not fatal; no usable row is an error.</summary>
 internal static class ImageTensorReader
 {
     public sealed record Result(ImageTensorDataset Data, int Skipped, IReadOnlyList<string> Problems);
 
+    sealed record Row(ulong Id, byte[]? Pixels, long Label, string? Problem);
+
     public static Result Read(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classNames, int side)
     {
         var pixels = ImageColumns.Preprocess(mlContext, imageColumn, side).Fit(data).Transform(data);
-        int area = 3 * side * side;
-        var bytes = new List<byte[]>();
-        var labels = new List<long>();
-        var problems = new List<string>();
-        int skipped = 0;
-        long row = 0;
-        using (var cursor = pixels.GetRowCursor([pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn]]))
+        var columns = new[] { pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn] };
+        var rows = new ConcurrentBag<Row>();
+        var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
+        try
         {
-            var getPixels = cursor.GetGetter<VBuffer<float>>(pixels.Schema[ImageColumns.Pixels]);
-            var getLabel = cursor.GetGetter<uint>(pixels.Schema[labelColumn]);
-            VBuffer<float> buffer = default;
-            uint label = 0;
-            while (cursor.MoveNext())
-            {
-                row++;
-                getLabel(ref label);
-                if (label == 0 || label > classNames.Length)
-                {
-                    skipped++;
-                    if (problems.Count < 20) problems.Add($"row {row}: label missing (not one of the label column's key values)");
-                    continue;
-                }
-                try
-                {
-                    getPixels(ref buffer);
-                }
-                catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
-                {
-                    skipped++;
-                    if (problems.Count < 20) problems.Add($"row {row}: image could not be read ({e.GetBaseException().Message})");
-                    continue;
-                }
-                var values = buffer.DenseValues().ToArray();
-                if (values.Length != area)
-                    throw new InvalidOperationException($"row {row}: expected {area} pixel values after resizing, got {values.Length}");
-                var pixelBytes = new byte[area];
-                for (int i = 0; i < area; i++) pixelBytes[i] = (byte)Math.Clamp(MathF.Round(values[i]), 0, 255);
-                bytes.Add(pixelBytes);
-                labels.Add(label - 1); // key k (1-based) is ONNX class index k-1: the order is the label's key order
-            }
+            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classNames.Length, 3 * side * side, rows));
         }
-        if (bytes.Count == 0)
-            throw new InvalidOperationException($"No usable rows: {skipped} of {row} skipped ({string.Join("; ", problems.Take(3))}).");
-        var images = tensor(bytes.SelectMany(b => b).ToArray(), [bytes.Count, 3, side, side], ScalarType.Byte);
-        return new Result(new ImageTensorDataset(images, tensor(labels.ToArray()), classNames), skipped, problems);
+        finally
+        {
+            foreach (var cursor in cursors) cursor.Dispose();
+        }
+
+        var ordered = rows.OrderBy(r => r.Id).ToList();
+        var usable = ordered.Where(r => r.Pixels != null).ToList();
+        var problems = ordered.Where(r => r.Problem != null).Select(r => r.Problem!).ToList();
+        if (usable.Count == 0)
+            throw new InvalidOperationException($"No usable rows: {problems.Count} of {ordered.Count} skipped ({string.Join("; ", problems.Take(3))}).");
+        int area = 3 * side * side;
+        var all = new byte[(long)usable.Count * area];
+        for (int i = 0; i < usable.Count; i++) Buffer.BlockCopy(usable[i].Pixels!, 0, all, i * area, area);
+        var images = tensor(all, [usable.Count, 3, side, side], ScalarType.Byte);
+        var labels = tensor(usable.Select(r => r.Label).ToArray());
+        return new Result(new ImageTensorDataset(images, labels, classNames), problems.Count, problems.Take(20).ToList());
+    }
+
+    static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount, int area, ConcurrentBag<Row> rows)
+    {
+        var getPixels = cursor.GetGetter<VBuffer<float>>(schema[ImageColumns.Pixels]);
+        var getLabel = cursor.GetGetter<uint>(schema[labelColumn]);
+        var getId = cursor.GetIdGetter();
+        VBuffer<float> buffer = default;
+        DataViewRowId id = default;
+        uint label = 0;
+        while (cursor.MoveNext())
+        {
+            getId(ref id);
+            ulong row = id.Low + 1;
+            getLabel(ref label);
+            if (label == 0 || label > classCount)
+            {
+                rows.Add(new Row(id.Low, null, 0, $"row {row}: label missing (not one of the label column's key values)"));
+                continue;
+            }
+            try
+            {
+                getPixels(ref buffer);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+            {
+                rows.Add(new Row(id.Low, null, 0, $"row {row}: image could not be read ({e.GetBaseException().Message})"));
+                continue;
+            }
+            var values = buffer.IsDense ? buffer.GetValues() : buffer.DenseValues().ToArray();
+            if (values.Length != area)
+                throw new InvalidOperationException($"row {row}: expected {area} pixel values after resizing, got {values.Length}");
+            var pixelBytes = new byte[area];
+            for (int i = 0; i < area; i++) pixelBytes[i] = (byte)Math.Clamp(MathF.Round(values[i]), 0, 255);
+            rows.Add(new Row(id.Low, pixelBytes, label - 1, null)); // key k (1-based) is class index k-1: the label's key order
+        }
     }
 }

@@ -171,7 +171,7 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
     string Weight(Tensor t, string name)
     {
         using var cpu = t.detach().cpu().contiguous();
-        return onnx.Initializer(name, cpu.data<float>().ToArray(), cpu.shape);
+        return onnx.FloatInitializer(name, cpu.bytes, cpu.shape);
     }
 
     string Scalar(string name, float value) => onnx.Initializer(name, [value]);

@@ -31,11 +31,14 @@ internal sealed class OnnxModelBuilder
         return name;
     }
 
-    public string Initializer(string name, float[] data, params long[] dims)
+    public string Initializer(string name, float[] data, params long[] dims) => FloatInitializer(name, MemoryMarshal.AsBytes(data.AsSpan()), dims);
+
+    /// <summary>A float initializer from raw little-endian bytes (a tensor's own memory, without a copy to float[]).</summary>
+    public string FloatInitializer(string name, ReadOnlySpan<byte> raw, long[] dims)
     {
         var tensor = new ProtoWriter();
         foreach (var d in dims) tensor.Varint(1, d);
-        tensor.Varint(2, TensorFloat).String(8, name).Bytes(9, MemoryMarshal.AsBytes(data.AsSpan()));
+        tensor.Varint(2, TensorFloat).String(8, name).Bytes(9, raw);
         _graph.Message(5, tensor);
         return name;
     }

@@ -35,7 +35,14 @@ internal sealed class ProtoWriter
 
     public ProtoWriter String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
 
-    public ProtoWriter Message(int field, ProtoWriter message) => Bytes(field, message.ToArray());
+    /// <summary>A nested message, copied straight from its buffer (weights make these tens of megabytes).</summary>
+    public ProtoWriter Message(int field, ProtoWriter message)
+    {
+        Tag(field, 2);
+        WriteVarint((ulong)message._stream.Length);
+        message._stream.WriteTo(_stream);
+        return this;
+    }
 
     void Tag(int field, int wireType) => WriteVarint((ulong)(field << 3 | wireType));
 

@@ -1,0 +1,57 @@
+using Microsoft.ML;
+using MlNetTransfer.MlNet;
+using MlNetTransfer.Runtime;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Reading images for training: decoded on every core, yet in row order, and bad rows reported.</summary>
+public class ImageTensorReaderTests
+{
+    public ImageTensorReaderTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Rows_come_back_in_their_order_with_the_pixels_of_their_own_image()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = ImageRow.Samples("train");
+        var data = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
+            .Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        var classes = rows.Select(r => r.Label).Distinct().ToArray(); // MapValueToKey's default: order of occurrence
+
+        var result = ImageTensorReader.Read(ml, data, "Image", "Label", classes, 28);
+
+        Assert.Equal(0, result.Skipped);
+        Assert.Equal(rows.Select(r => Array.IndexOf(classes, r.Label)).Select(i => (long)i), result.Data.Labels.data<long>().ToArray());
+        using var reference = SampleImages.Load("train", 28); // 28 px: no resampling, so pixels must match exactly
+        for (int i = 0; i < rows.Count; i += 37)
+        {
+            var file = Path.GetFileName(rows[i].ImagePath);
+            int j = Directory.GetDirectories(Path.Combine(ImageRow.Root, "train")).Order(StringComparer.Ordinal)
+                .SelectMany(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal)).ToList()
+                .FindIndex(f => Path.GetFileName(f) == file);
+            Assert.True(result.Data.Images[i].equal(reference.Images[j]).all().item<bool>(), $"row {i} ({file}) holds another image's pixels");
+        }
+        result.Data.Dispose();
+    }
+
+    [Fact]
+    public void Unreadable_images_are_skipped_and_named_by_row()
+    {
+        using var temp = new TempDirectory();
+        var rows = ImageRow.Samples("train", perClass: 2);
+        File.WriteAllText(temp.File("broken.png"), "not a png");
+        rows.Insert(3, new ImageRow { ImagePath = temp.File("broken.png"), Label = rows[0].Label });
+        var ml = new MLContext(seed: 1);
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath")).Fit(view).Transform(view);
+        var classes = rows.Select(r => r.Label).Distinct().ToArray();
+
+        var result = ImageTensorReader.Read(ml, data, "Image", "Label", classes, 16);
+
+        Assert.Equal(1, result.Skipped);
+        Assert.Contains("row 4", Assert.Single(result.Problems));
+        Assert.Equal(rows.Count - 1, result.Data.Count);
+        result.Data.Dispose();
+    }
+}
