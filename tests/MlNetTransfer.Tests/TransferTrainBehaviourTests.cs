@@ -134,6 +134,24 @@ public class TransferTrainBehaviourTests
     }
 
     [Fact]
+    public void Output_schema_propagation_checks_the_same_columns_by_name()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 1));
+        var withoutKey = ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath").Append(ml.TransferTrain(Quick()));
+        var withoutImage = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.TransferTrain(Quick()));
+        var good = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
+            .Append(ml.TransferTrain(Quick()));
+        var input = TransferTrainPipelineTests.Shape(data.Schema);
+
+        Assert.Contains("'Label'", Assert.ThrowsAny<ArgumentException>(() => withoutKey.GetOutputSchema(input)).Message);
+        Assert.Contains("'Image'", Assert.ThrowsAny<ArgumentException>(() => withoutImage.GetOutputSchema(input)).Message);
+        var output = good.GetOutputSchema(input);
+        Assert.Contains(output, c => c.Name == "Score" && c.Kind == SchemaShape.Column.VectorKind.Vector);
+        Assert.Contains(output, c => c.Name == "PredictedLabel" && c.IsKey);
+    }
+
+    [Fact]
     public void Bad_options_are_refused_by_name_before_any_training()
     {
         var ml = new MLContext();
