@@ -16,19 +16,14 @@ public static class ModelScoring
     {
         var scored = model.Transform(Rows(mlContext, set));
         var scores = scored.GetColumn<float[]>("Score").ToList();
+        var index = classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
         var result = new List<ScoredImage>();
         for (int i = 0; i < set.Rows.Count; i++)
         {
-            int truth = IndexOf(classes, set.Rows[i].Label);
-            if (truth < 0) continue; // a class the model never saw cannot be scored against
-            result.Add(new ScoredImage(set.Rows[i].ImagePath, truth, scores[i]));
+            // a class the model never saw cannot be scored against
+            if (index.TryGetValue(set.Rows[i].Label, out int truth))
+                result.Add(new ScoredImage(set.Rows[i].ImagePath, truth, scores[i]));
         }
         return result;
-    }
-
-    static int IndexOf(IReadOnlyList<string> classes, string label)
-    {
-        for (int i = 0; i < classes.Count; i++) if (classes[i] == label) return i;
-        return -1;
     }
 }

@@ -10,10 +10,10 @@ namespace MlNetTransfer.MlNet;
 internal sealed class StartingPoint
 {
     readonly PretrainedWeights? _weights;
-    readonly Func<nn.Module<Tensor, Tensor>, string>? _loadContinued;
+    readonly Action<nn.Module<Tensor, Tensor>>? _loadContinued;
 
     StartingPoint(Architecture architecture, Preprocessing preprocessing, string description, PretrainedWeights? weights,
-        Func<nn.Module<Tensor, Tensor>, string>? loadContinued)
+        Action<nn.Module<Tensor, Tensor>>? loadContinued)
     {
         Architecture = architecture;
         Preprocessing = preprocessing;
@@ -61,7 +61,7 @@ internal sealed class StartingPoint
                 .ToDictionary(t => t.Name, t => tensor(t.Floats).view(t.Dims));
             try
             {
-                return WeightLoader.Load(model, architecture, state, zipPath).HeadNote ?? "";
+                WeightLoader.Load(model, architecture, state, zipPath);
             }
             finally
             {

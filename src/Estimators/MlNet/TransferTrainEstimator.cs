@@ -25,9 +25,9 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(options);
-        Validate(options);
         _mlContext = mlContext;
         _options = options;
+        Validate();
     }
 
     /// <summary>Checks the input columns by name and kind and adds Score (float vector) and PredictedLabel (key).</summary>
@@ -119,7 +119,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         return column.Name != null;
     }
 
-    FineTuneOptions EngineOptions(DeviceChoice device, bool augment) => new()
+    FineTuneOptions EngineOptions(DeviceChoice? device, bool augment) => new()
     {
         Epochs = _options.Epochs,
         BatchSize = _options.BatchSize,
@@ -132,25 +132,23 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ValidationFraction = _options.ValidationSet == null ? _options.ValidationFraction : 0,
         EarlyStoppingPatience = _options.EarlyStoppingPatience,
         Seed = _options.Seed,
-        Device = device.ToTorch(),
+        Device = device?.ToTorch(),
         Progress = _options.Progress == null ? null : new Reporter(_options.Progress),
     };
 
-    static void Validate(TransferTrainOptions options)
+    /// <summary>Checks the options by name before any work: column names, the architecture, and every engine
+    /// option through the same mapping that later feeds the engine.</summary>
+    void Validate()
     {
         foreach (var (name, value) in new[]
                  {
-                     (nameof(options.LabelColumnName), options.LabelColumnName), (nameof(options.ImageColumnName), options.ImageColumnName),
-                     (nameof(options.ScoreColumnName), options.ScoreColumnName), (nameof(options.PredictedLabelColumnName), options.PredictedLabelColumnName),
+                     (nameof(_options.LabelColumnName), _options.LabelColumnName), (nameof(_options.ImageColumnName), _options.ImageColumnName),
+                     (nameof(_options.ScoreColumnName), _options.ScoreColumnName), (nameof(_options.PredictedLabelColumnName), _options.PredictedLabelColumnName),
                  })
             if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must name a column.", name);
-        if (options.ContinueFromModelPath == null) ArchitectureRegistry.Get(options.Architecture);
-        if (options.ImageSize is < 8 or > 1024) throw new ArgumentOutOfRangeException(nameof(options.ImageSize), options.ImageSize, "must be between 8 and 1024 pixels");
-        new FineTuneOptions
-        {
-            Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate, LabelSmoothing = options.LabelSmoothing,
-            ValidationFraction = options.ValidationFraction, EarlyStoppingPatience = options.EarlyStoppingPatience, WeightDecay = 0,
-        }.Validate();
+        if (_options.ContinueFromModelPath == null) ArchitectureRegistry.Get(_options.Architecture);
+        if (_options.ImageSize is < 8 or > 1024) throw new ArgumentOutOfRangeException(nameof(_options.ImageSize), _options.ImageSize, "must be between 8 and 1024 pixels");
+        EngineOptions(device: null, augment: true).Validate();
     }
 
     /// <summary>Calls the user's callback on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>

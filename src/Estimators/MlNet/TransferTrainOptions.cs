@@ -17,8 +17,6 @@ public sealed class TransferTrainOptions
         public const string ScoreColumnName = "Score";
         public const string PredictedLabelColumnName = "PredictedLabel";
         public const string Architecture = "resnet18_cntk";
-        /// <summary>Input side used when the weights do not say (the embedded ResNet is trained at 224).</summary>
-        public const int ImageSize = 224;
     }
 
     /// <summary>Key-typed label column (MapValueToKey's output), whose key values are the class names.</summary>

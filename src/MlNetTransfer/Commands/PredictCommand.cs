@@ -40,7 +40,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         {
             var files = File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? Directory.GetFiles(settings.Input, "*", SearchOption.AllDirectories)
-                    .Where(f => new[] { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" }.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                    .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images.");

@@ -24,7 +24,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     {
         var output = Path.GetFullPath(settings.Out);
         var resume = settings.Resume ? ResumeState.Load(output) : null;
-        var run = resume == null ? RunOf(settings) : RunOf(resume);
+        var run = resume ?? RunOf(settings);
         int epochs = resume == null ? settings.Epochs : resume.Epochs - resume.EpochsDone;
 
         var train = LabelledImageSet.Load(run.Data, run.Strict);
@@ -94,8 +94,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         return new ResumeState(data, test, s.Architecture, s.Weights, s.Strategy.ToString(), s.Epochs, 0, s.BatchSize, s.LearningRate,
             s.ImageSize, s.Device, s.Seed, s.Strict);
     }
-
-    static ResumeState RunOf(ResumeState state) => state;
 
     /// <summary>The given test set, or a stratified 20 % of the data held out (then training uses the rest).</summary>
     static (LabelledImageSet Train, LabelledImageSet Test, string Source) TestSplit(LabelledImageSet data, ResumeState run)

@@ -9,11 +9,13 @@ namespace MlNetTransfer.Cli.Data;
 /// </summary>
 public sealed class LabelledImageSet
 {
-    static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+    /// <summary>The file extensions treated as images, in folders given to train, evaluate and predict.</summary>
+    public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
     LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped)
     {
         Source = source; Root = root; Rows = rows; Skipped = skipped;
+        Classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>The folder or CSV the set was read from.</summary>
@@ -27,7 +29,8 @@ public sealed class LabelledImageSet
     /// <summary>"file: reason" for every image left out.</summary>
     public IReadOnlyList<string> Skipped { get; }
 
-    public IReadOnlyList<string> Classes => Rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
+    /// <summary>Class names in ordinal order.</summary>
+    public IReadOnlyList<string> Classes { get; }
 
     /// <summary>The rows at <paramref name="indices"/> (skipped images stay with the whole set).</summary>
     public LabelledImageSet Subset(IEnumerable<long> indices) =>
