@@ -60,6 +60,10 @@ public sealed class FineTuneOptions
     /// <summary>Where the model trains; CPU when null.</summary>
     public Device? Device { get; set; }
 
+    /// <summary>Convolution weights and image batches in channels-last (NHWC) layout while training; null: on the CPU
+    /// only (see <see cref="ChannelsLast"/>). The model is handed back in the standard layout either way.</summary>
+    public bool? ChannelsLast { get; set; }
+
     /// <summary>Called after every batch and epoch.</summary>
     public IProgress<TrainingProgress>? Progress { get; set; }
 

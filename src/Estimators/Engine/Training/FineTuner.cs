@@ -67,6 +67,7 @@ public static class FineTuner
         ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, CancellationToken cancellation)
     {
         readonly Device _device = options.Device ?? CPU;
+        readonly bool _channelsLast = Training.ChannelsLast.Applies(options.ChannelsLast, options.Device ?? CPU);
         Dictionary<string, Tensor>? _best;
         FrozenFeatureCache? _trainCache, _validationCache;
 
@@ -74,6 +75,7 @@ public static class FineTuner
         {
             random.manual_seed(options.Seed);
             model.to(_device);
+            if (_channelsLast) Training.ChannelsLast.Apply(model);
             var groups = plan.Apply(model);
             using var optimizer = CreateOptimizer(groups);
             var controllers = optimizer.ParamGroups.ToList();
@@ -174,6 +176,7 @@ public static class FineTuner
             }
             finally
             {
+                if (_channelsLast) Training.ChannelsLast.Revert(model);
                 DisposeSnapshot();
                 _trainCache?.Dispose();
                 _validationCache?.Dispose();
@@ -191,7 +194,9 @@ public static class FineTuner
         {
             if (_trainCache != null)
                 return (_trainCache.Features.index_select(0, index.to(_device)), _trainCache.Labels.index_select(0, index.to(_device)));
-            var x = train.Images.index_select(0, index).to(_device).to_type(ScalarType.Float32);
+            var x = train.Images.index_select(0, index).to(_device);
+            if (_channelsLast) x = Training.ChannelsLast.Of(x); // bytes: the cheapest copy; float and normalise keep the layout
+            x = x.to_type(ScalarType.Float32);
             if (augmenter != null) x = augmenter.Apply(x);
             return (preprocessing.Normalize(x), train.Labels.index_select(0, index).to(_device));
         }
