@@ -40,6 +40,20 @@ public class ExternalLibTorchTests
         Assert.Contains("1.13.0a0", e.Message);
         Assert.Contains("2.10.0", e.Message);
         Assert.Contains(ExternalLibTorch.EnvironmentVariable, e.Message);
+        Assert.Contains(ExternalLibTorch.AnyVersionVariable + "=1", e.Message);
+    }
+
+    [Fact]
+    public void Another_version_is_accepted_only_when_asked_for()
+    {
+        using var temp = new TempDirectory();
+        var lib = FakeInstall(temp, "2.11.0+cu130");
+
+        Assert.Throws<TorchLoadException>(() => ExternalLibTorch.Validate(lib, temp.Path));
+        ExternalLibTorch.Validate(lib, temp.Path, anyVersion: true); // no libtorch of its own in temp.Path: accepted
+        // asking for any version does not lift the other checks
+        var e = Assert.Throws<TorchLoadException>(() => ExternalLibTorch.Validate(lib, AppContext.BaseDirectory, anyVersion: true));
+        Assert.Contains("MlNetTransferTorchFlavour=external", e.Message);
     }
 
     [Fact]

@@ -14,6 +14,14 @@ public static partial class ExternalLibTorch
 {
     public const string EnvironmentVariable = "MLNETTRANSFER_LIBTORCH";
 
+    /// <summary>Set to 1 to run on another libtorch version than <see cref="RequiredVersion"/>. TorchSharp's native
+    /// bridge then binds to a library it was not built against: PyTorch 2.11.0+cu130 worked (CLI training and the
+    /// benchmark on an H100, README GPU); other versions are untried.</summary>
+    public const string AnyVersionVariable = "MLNETTRANSFER_LIBTORCH_ANY_VERSION";
+
+    /// <summary>Whether <see cref="AnyVersionVariable"/> is set to 1.</summary>
+    public static bool AnyVersionAllowed => Environment.GetEnvironmentVariable(AnyVersionVariable) == "1";
+
     /// <summary>The libtorch version TorchSharp 0.107 was built against (torch.__version__, normalised). A constant,
     /// because reading torch.__version__ starts TorchSharp's own native loader; a test keeps the two equal.</summary>
     public const string RequiredVersion = "2.10.0";
@@ -37,18 +45,20 @@ public static partial class ExternalLibTorch
     }
 
     /// <summary>Throws <see cref="TorchLoadException"/> unless <paramref name="libDirectory"/> holds libtorch of the
-    /// version TorchSharp needs and the app carries no libtorch of its own.</summary>
-    public static void Validate(string libDirectory, string appDirectory)
+    /// version TorchSharp needs (any version with <paramref name="anyVersion"/>) and the app carries no libtorch of
+    /// its own.</summary>
+    public static void Validate(string libDirectory, string appDirectory, bool anyVersion = false)
     {
         if (!File.Exists(Path.Combine(libDirectory, "libtorch_cpu.so")))
             throw new TorchLoadException($"{EnvironmentVariable}={libDirectory}: no libtorch_cpu.so there; point it at a PyTorch install's torch/lib folder.");
         var version = ReadVersion(libDirectory)
             ?? throw new TorchLoadException($"{EnvironmentVariable}={libDirectory}: cannot tell its PyTorch version (no ../version.py).");
         var release = version.Split('+', 'a', 'b', 'r')[0];
-        if (release != RequiredVersion)
+        if (release != RequiredVersion && !anyVersion)
             throw new TorchLoadException(
                 $"{EnvironmentVariable}={libDirectory} is PyTorch {version}, but TorchSharp 0.107 needs libtorch {RequiredVersion}. " +
-                $"Install torch=={RequiredVersion} (CPU or CUDA build) and point {EnvironmentVariable} at its torch/lib folder.");
+                $"Install torch=={RequiredVersion} (CPU or CUDA build) and point {EnvironmentVariable} at its torch/lib folder, " +
+                $"or set {AnyVersionVariable}=1 to try this version anyway.");
         var bundled = new[] { Path.Combine(appDirectory, "runtimes", "linux-x64", "native", "libtorch_cpu.so"), Path.Combine(appDirectory, "libtorch_cpu.so") }
             .FirstOrDefault(File.Exists);
         if (bundled != null)

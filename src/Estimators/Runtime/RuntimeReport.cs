@@ -19,7 +19,8 @@ public sealed record RuntimeReport(
     int ProcessorCount,
     int TorchThreads,
     bool CudaAvailable,
-    int CudaDeviceCount)
+    int CudaDeviceCount,
+    string? ExternalLibTorchPath = null)
 {
     /// <summary>Whether this process runs a libLibTorchSharp.so that the compatibility step edited.</summary>
     public bool CompatibilityStepApplied => CompatibilityState == LibTorchSharpCompatState.Applied;
@@ -33,7 +34,9 @@ public sealed record RuntimeReport(
         var cuda = TorchRuntime.IsCudaAvailable;
         return new RuntimeReport(
             TorchSharpVersion: InformationalVersion(typeof(torch).Assembly),
-            LibTorchVersion: torch.NormalizeNuGetVersion(torch.__version__),
+            // torch.__version__ is TorchSharp's build constant; a PyTorch install's libtorch says its own
+            LibTorchVersion: ExternalLibTorch.ConfiguredDirectory is { } external
+                ? ExternalLibTorch.ReadVersion(external) ?? "unknown" : torch.NormalizeNuGetVersion(torch.__version__),
             MlNetVersion: InformationalVersion(typeof(MLContext).Assembly),
             OnnxRuntimeVersion: OrtEnv.Instance().GetVersionString(),
             LibTorchSharpPath: library,
@@ -43,7 +46,8 @@ public sealed record RuntimeReport(
             ProcessorCount: Environment.ProcessorCount,
             TorchThreads: torch.get_num_threads(),
             CudaAvailable: cuda,
-            CudaDeviceCount: cuda ? torch.cuda.device_count() : 0);
+            CudaDeviceCount: cuda ? torch.cuda.device_count() : 0,
+            ExternalLibTorchPath: ExternalLibTorch.ConfiguredDirectory);
     }
 
     static string InformationalVersion(Assembly assembly)

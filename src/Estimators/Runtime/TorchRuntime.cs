@@ -32,7 +32,7 @@ public static class TorchRuntime
             ExternalLibTorch.ThrowIfNoLibTorch(AppContext.BaseDirectory);
             if (ExternalLibTorch.ConfiguredDirectory is { } external)
             {
-                ExternalLibTorch.Validate(external, AppContext.BaseDirectory);
+                ExternalLibTorch.Validate(external, AppContext.BaseDirectory, ExternalLibTorch.AnyVersionAllowed);
                 ExternalLibTorch.Preload(external);
             }
             try

@@ -46,7 +46,8 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
         var rows = new (string Name, string Value)[]
         {
             ("TorchSharp", report.TorchSharpVersion),
-            ("libtorch", report.LibTorchVersion),
+            ("libtorch", report.ExternalLibTorchPath == null ? report.LibTorchVersion
+                : $"{report.LibTorchVersion} from {report.ExternalLibTorchPath} ({ExternalLibTorch.EnvironmentVariable})"),
             ("ML.NET", report.MlNetVersion),
             ("ONNX Runtime", report.OnnxRuntimeVersion),
             ("system libstdc++", $"{report.SystemLibStdCppPath ?? "not found"} ({(report.SystemHasRequiredGlibcxx ? "has" : "lacks")} GLIBCXX_3.4.32)"),
