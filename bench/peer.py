@@ -25,12 +25,17 @@ parser.add_argument("--threads", type=int, required=True)
 parser.add_argument("--steps", type=int, default=10)
 parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--images", required=True)
+parser.add_argument("--repeat", type=int, default=1, help="list every image this many times")
+parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
 args = parser.parse_args()
 
 torch.set_num_threads(args.threads)
 torch.manual_seed(1)
 classes = sorted(os.listdir(args.images))
-model = getattr(torchvision.models, args.arch)(num_classes=len(classes))
+device = torch.device(args.device)
+if device.type == "cuda" and not torch.cuda.is_available():
+    raise SystemExit("--device cuda: this PyTorch sees no CUDA device")
+model = getattr(torchvision.models, args.arch)(num_classes=len(classes)).to(device)
 head = {"alexnet": "classifier.6", "resnet18": "fc", "mobilenet_v2": "classifier.1"}[args.arch]
 if args.strategy == "head":  # the recipe: freeze everything, train the new classifier
     for name, p in model.named_parameters():
@@ -47,13 +52,20 @@ def step(x, y):
     optimizer.step()
 
 
-x = torch.randn(args.batch, 3, args.res, args.res)
-y = torch.randint(0, len(classes), (args.batch,))
+def synchronize():
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+x = torch.randn(args.batch, 3, args.res, args.res, device=device)
+y = torch.randint(0, len(classes), (args.batch,), device=device)
 for _ in range(2):
     step(x, y)
+synchronize()
 start = time.perf_counter()
 for _ in range(args.steps):
     step(x, y)
+synchronize()
 raw = args.steps * args.batch / (time.perf_counter() - start)
 
 normalize = torchvision.transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
@@ -62,7 +74,7 @@ transform = torchvision.transforms.Compose([
     torchvision.transforms.ToTensor(),
     normalize,
 ])
-files = [(os.path.join(args.images, c, f), i) for i, c in enumerate(classes) for f in sorted(os.listdir(os.path.join(args.images, c)))]
+files = [(os.path.join(args.images, c, f), i) for i, c in enumerate(classes) for f in sorted(os.listdir(os.path.join(args.images, c)))] * args.repeat
 
 
 class Files(torch.utils.data.Dataset):
@@ -74,17 +86,22 @@ class Files(torch.utils.data.Dataset):
         return transform(Image.open(path).convert("RGB")), label
 
 
-loader = torch.utils.data.DataLoader(Files(), batch_size=args.batch, shuffle=True, num_workers=0)
+# On the CPU, decoding workers would compete with training for the same cores; on the GPU they are what a
+# PyTorch user adds (persistent, pinned memory), so the peer gets them there.
+workers = 0 if device.type == "cpu" else min(8, args.threads)
+loader = torch.utils.data.DataLoader(Files(), batch_size=args.batch, shuffle=True, num_workers=workers,
+                                     pin_memory=device.type == "cuda", persistent_workers=workers > 0)
 epoch_seconds = []
 run_start = time.perf_counter()
 for _ in range(args.epochs):
     start = time.perf_counter()
     for xb, yb in loader:
-        step(xb, yb)
+        step(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True))
+    synchronize()
     epoch_seconds.append(time.perf_counter() - start)
 run = time.perf_counter() - run_start
 
 print(json.dumps({
-    "torch": torch.__version__, "threads": torch.get_num_threads(), "raw_images_per_second": raw,
+    "torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(), "raw_images_per_second": raw,
     "epoch_seconds": epoch_seconds, "end_to_end_images_per_second": len(files) * args.epochs / run,
 }))

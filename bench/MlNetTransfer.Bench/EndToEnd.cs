@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.MlNet;
@@ -12,15 +13,16 @@ public static class EndToEnd
 {
     public sealed record Result(double FitSeconds, double[] EpochSeconds, double EpochImagesPerSecond, double FitImagesPerSecond, int Images, string ModelPath);
 
-    public static Result Run(BenchCase c, string imageRoot, IReadOnlyList<ImageRow> rows, int epochs, string workFolder)
+    public static Result Run(BenchCase c, string imageRoot, IReadOnlyList<ImageRow> rows, int epochs, string workFolder, DeviceKind device)
     {
-        var ml = new MLContext(seed: 1) { TempFilePath = workFolder };
+        var ml = new MLContext(seed: 1) { TempFilePath = workFolder, FallbackToCpu = false };
         var data = ml.Data.LoadFromEnumerable(rows);
         var epochSeconds = new List<double>();
         var options = new TransferTrainOptions
         {
             Architecture = c.Architecture, Weights = PretrainedCatalog.Scratch, Strategy = c.Strategy, ImageSize = c.Resolution,
             BatchSize = c.BatchSize, Epochs = epochs, Augment = false, ValidationFraction = 0, EarlyStoppingPatience = 0, LearningRate = 1e-4,
+            Device = device,
             Progress = p => { if (p.IsEpochEnd) epochSeconds.Add(rows.Count / p.ImagesPerSecond); },
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")

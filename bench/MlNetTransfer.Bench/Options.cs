@@ -1,7 +1,7 @@
 namespace MlNetTransfer.Bench;
 
 /// <summary>Command-line options of the benchmark.</summary>
-public sealed record Options(int Resolution, int Batch, int Steps, int Epochs, string Out, bool Peer)
+public sealed record Options(int Resolution, int Batch, int Steps, int Epochs, string Out, bool Peer, string Device, int Repeat, string[] Cases)
 {
     public static Options Parse(string[] args)
     {
@@ -10,7 +10,11 @@ public sealed record Options(int Resolution, int Batch, int Steps, int Epochs, s
             int i = Array.IndexOf(args, name);
             return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
         }
+        var device = Value("--device", "cpu");
+        if (device is not ("cpu" or "cuda"))
+            throw new ArgumentException($"--device must be cpu or cuda, not '{device}'");
         return new Options(int.Parse(Value("--res", "128")), int.Parse(Value("--batch", "32")), int.Parse(Value("--steps", "10")),
-            int.Parse(Value("--epochs", "3")), Value("--out", "bench/results.json"), !args.Contains("--no-peer"));
+            int.Parse(Value("--epochs", "3")), Value("--out", "bench/results.json"), !args.Contains("--no-peer"), device,
+            int.Parse(Value("--repeat", "1")), Value("--cases", "alexnet,resnet18,mobilenet_v2").Split(','));
     }
 }

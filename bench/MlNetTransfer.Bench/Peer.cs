@@ -8,13 +8,15 @@ public static class Peer
 {
     public sealed record Result(string Torch, double RawImagesPerSecond, double EndToEndImagesPerSecond, double[] EpochSeconds);
 
-    public static string? Python()
+    public static string? Python(string device)
     {
+        // a CUDA run needs a PyTorch that sees the GPU; a CPU-only install is no peer for it
+        var probeScript = device == "cuda" ? "import torch, torchvision; assert torch.cuda.is_available()" : "import torch, torchvision";
         foreach (var python in new[] { "/usr/bin/python3", "python3" })
         {
             try
             {
-                using var probe = Process.Start(new ProcessStartInfo(python, ["-c", "import torch, torchvision"]) { RedirectStandardError = true });
+                using var probe = Process.Start(new ProcessStartInfo(python, ["-c", probeScript]) { RedirectStandardError = true });
                 probe!.WaitForExit();
                 if (probe.ExitCode == 0) return python;
             }
@@ -23,17 +25,18 @@ public static class Peer
         return null;
     }
 
-    public static Result Run(string python, string script, BenchCase c, int threads, int steps, int epochs, string images)
+    public static Result Run(string python, string script, BenchCase c, int threads, int steps, int epochs, string images, string device, int repeat)
     {
         var strategy = c.Strategy == Engine.Strategies.FineTuneStrategy.HeadOnly ? "head" : "all";
         var start = new ProcessStartInfo(python, [script, "--arch", c.Architecture, "--strategy", strategy, "--res", c.Resolution.ToString(),
-            "--batch", c.BatchSize.ToString(), "--threads", threads.ToString(), "--steps", steps.ToString(), "--epochs", epochs.ToString(), "--images", images])
+            "--batch", c.BatchSize.ToString(), "--threads", threads.ToString(), "--steps", steps.ToString(), "--epochs", epochs.ToString(), "--images", images, "--device", device, "--repeat", repeat.ToString()])
         {
             RedirectStandardOutput = true, RedirectStandardError = true,
         };
         using var process = Process.Start(start)!;
+        var errorTask = process.StandardError.ReadToEndAsync(); // both pipes at once: a full stderr pipe would stall the peer
         var output = process.StandardOutput.ReadToEnd();
-        var error = process.StandardError.ReadToEnd();
+        var error = errorTask.Result;
         process.WaitForExit();
         if (process.ExitCode != 0) throw new InvalidOperationException($"peer.py failed for {c.Name}: {error}");
         using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);

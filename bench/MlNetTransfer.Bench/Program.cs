@@ -1,4 +1,5 @@
 // Benchmarks: dotnet run -c Release --project bench/MlNetTransfer.Bench -- [--res 128] [--batch 32] [--steps 10]
+//             [--device cpu|cuda] [--repeat 1] [--cases alexnet,resnet18,mobilenet_v2]
 //             [--epochs 3] [--out bench/results.json] [--no-peer]
 // Prints a table and writes JSON: raw TorchSharp step vs TransferTrain end to end, head-only feature caching,
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
@@ -11,27 +12,41 @@ using Spectre.Console;
 var options = Options.Parse(args);
 TorchRuntime.EnsureLoaded();
 TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
+var deviceKind = options.Device == "cuda" ? MlNetTransfer.Engine.Devices.DeviceKind.Cuda : MlNetTransfer.Engine.Devices.DeviceKind.Cpu;
+if (deviceKind == MlNetTransfer.Engine.Devices.DeviceKind.Cuda && !TorchRuntime.IsCudaAvailable)
+{
+    AnsiConsole.WriteLine("--device cuda: libtorch sees no CUDA device (see `mlnet-transfer info`)");
+    return 2;
+}
+var device = TorchSharp.torch.device(options.Device);
 var root = MlNetTransfer.Bench.Paths.Samples();
-var train = ImageRow.Load(root, "train");
+// --repeat N lists every training PNG N times (each still decoded per row): enough images for a GPU epoch to
+// outweigh its fixed costs.
+var train = Enumerable.Repeat(ImageRow.Load(root, "train"), options.Repeat).SelectMany(r => r).ToList();
+var clock = System.Diagnostics.Stopwatch.StartNew();
+void Phase(string what) => AnsiConsole.WriteLine($"[{clock.Elapsed.TotalSeconds:0.0} s] {what}");
 var test = ImageRow.Load(root, "test");
 var work = Directory.CreateTempSubdirectory("mlnettransfer-bench-").FullName;
-var python = options.Peer ? Peer.Python() : null;
+var python = options.Peer ? Peer.Python(options.Device) : null;
 var peerScript = Path.Combine(MlNetTransfer.Bench.Paths.Repository(), "bench", "peer.py");
-AnsiConsole.WriteLine($"{Environment.ProcessorCount} cores, {options.Resolution} px, batch {options.Batch}, {train.Count} training PNGs; PyTorch peer: {python ?? "not installed"}");
+AnsiConsole.WriteLine($"{Environment.ProcessorCount} cores, device {options.Device}{(options.Device == "cuda" ? $" ({TorchSharp.torch.cuda.device_count()} GPU)" : "")}, {options.Resolution} px, batch {options.Batch}, {train.Count} training PNGs; PyTorch peer: {python ?? "not installed"}");
 
 var cases = new List<object>();
 var table = new Table().AddColumns("case", "raw step img/s", "end-to-end epoch img/s", "÷ raw", "whole fit img/s", "PyTorch end-to-end img/s", "÷ PyTorch");
 string? servingZip = null;
-foreach (var c in BenchCase.Standard(options.Resolution, options.Batch))
+foreach (var c in BenchCase.Standard(options.Resolution, options.Batch).Where(c => options.Cases.Contains(c.Architecture)))
 {
-    var raw = RawStep.ImagesPerSecond(c, options.Steps);
-    var e2e = EndToEnd.Run(c, root, train, options.Epochs, work);
+    Phase($"{c.Name}: raw step");
+    var raw = RawStep.ImagesPerSecond(c, options.Steps, device);
+    Phase($"{c.Name}: end to end");
+    var e2e = EndToEnd.Run(c, root, train, options.Epochs, work, deviceKind);
     // head-only: epoch 1 builds the feature cache (the raw step's work); later epochs reuse it, so compare epoch 1.
     // Otherwise compare epochs after the first: the raw step is timed after warm-up steps too.
     double e2eRate = c.Strategy == FineTuneStrategy.HeadOnly || e2e.EpochSeconds.Length < 2
         ? train.Count / e2e.EpochSeconds[0]
         : train.Count * (e2e.EpochSeconds.Length - 1) / e2e.EpochSeconds.Skip(1).Sum();
-    var peer = python == null ? null : Peer.Run(python, peerScript, c, Environment.ProcessorCount, options.Steps, options.Epochs, Path.Combine(root, "train"));
+    Phase($"{c.Name}: PyTorch peer");
+    var peer = python == null ? null : Peer.Run(python, peerScript, c, Environment.ProcessorCount, options.Steps, options.Epochs, Path.Combine(root, "train"), options.Device, options.Repeat);
     if (c.Architecture == "resnet18") servingZip = e2e.ModelPath;
     table.AddRow(c.Name, $"{raw:0.0}", $"{e2eRate:0.0}", $"{e2eRate / raw:0.00}×", $"{e2e.FitImagesPerSecond:0.0}",
         peer == null ? "-" : $"{peer.EndToEndImagesPerSecond:0.0}", peer == null ? "-" : $"{e2e.FitImagesPerSecond / peer.EndToEndImagesPerSecond:0.00}×");
@@ -40,22 +55,31 @@ foreach (var c in BenchCase.Standard(options.Resolution, options.Batch))
 }
 AnsiConsole.Write(table);
 
-var caching = EndToEnd.Run(new BenchCase("alexnet head-only caching", "alexnet", FineTuneStrategy.HeadOnly, options.Resolution, options.Batch), root, train, 5, work);
-double laterMean = caching.EpochSeconds.Skip(1).Average();
-AnsiConsole.WriteLine($"head-only feature caching (alexnet, 5 epochs): epoch 1 {caching.EpochSeconds[0]:0.000} s, later epochs {laterMean:0.0000} s = {laterMean / caching.EpochSeconds[0]:P2} of the first");
-
-var serving = ServingLatency.Measure(servingZip!, root, test, options.Resolution);
-AnsiConsole.WriteLine($"serving resnet18 ({test.Count} images): PredictionEngine p50 {serving.EngineP50:0.00} ms / p95 {serving.EngineP95:0.00} ms; " +
-                      $"bare ONNX Runtime p50 {serving.OnnxP50:0.00} ms / p95 {serving.OnnxP95:0.00} ms; ratio p50 {serving.EngineP50 / serving.OnnxP50:0.00}×");
+object? caching = null, serving = null;
+if (options.Cases.Contains("alexnet"))
+{
+    Phase("head-only feature caching");
+    var run = EndToEnd.Run(new BenchCase("alexnet head-only caching", "alexnet", FineTuneStrategy.HeadOnly, options.Resolution, options.Batch), root, train, 5, work, deviceKind);
+    double laterMean = run.EpochSeconds.Skip(1).Average();
+    AnsiConsole.WriteLine($"head-only feature caching (alexnet, 5 epochs): epoch 1 {run.EpochSeconds[0]:0.000} s, later epochs {laterMean:0.0000} s = {laterMean / run.EpochSeconds[0]:P2} of the first");
+    caching = new { run.EpochSeconds, LaterOverFirst = laterMean / run.EpochSeconds[0] };
+}
+if (servingZip != null)
+{
+    Phase("serving latency");
+    var latency = ServingLatency.Measure(servingZip, root, test, options.Resolution);
+    AnsiConsole.WriteLine($"serving resnet18 ({test.Count} images): PredictionEngine p50 {latency.EngineP50:0.00} ms / p95 {latency.EngineP95:0.00} ms; " +
+                          $"bare ONNX Runtime p50 {latency.OnnxP50:0.00} ms / p95 {latency.OnnxP95:0.00} ms; ratio p50 {latency.EngineP50 / latency.OnnxP50:0.00}×");
+    serving = latency;
+}
 var peakMegabytes = MlNetTransfer.Bench.Paths.PeakResidentMegabytes();
 AnsiConsole.WriteLine($"peak RSS {peakMegabytes:0} MB");
 
 var result = new
 {
-    Machine = new { Environment.ProcessorCount, Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, TorchThreads = TorchSharp.torch.get_num_threads() },
-    options.Resolution, options.Batch, options.Steps, options.Epochs, Cases = cases,
-    Caching = new { caching.EpochSeconds, LaterOverFirst = laterMean / caching.EpochSeconds[0] },
-    Serving = serving, PeakResidentMegabytes = peakMegabytes,
+    Machine = new { Environment.ProcessorCount, options.Device, Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, TorchThreads = TorchSharp.torch.get_num_threads() },
+    options.Resolution, options.Batch, options.Steps, options.Epochs, options.Repeat, TrainingImages = train.Count, Cases = cases,
+    Caching = caching, Serving = serving, PeakResidentMegabytes = peakMegabytes,
 };
 File.WriteAllText(options.Out, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
 AnsiConsole.WriteLine($"wrote {Path.GetFullPath(options.Out)}");
