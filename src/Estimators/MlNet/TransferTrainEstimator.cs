@@ -74,6 +74,9 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         if (skipped > 0)
             _options.Log?.Invoke($"skipped {skipped} rows: {string.Join("; ", train.Problems.Concat(validation?.Problems ?? []).Take(5))}");
 
+        // the new classifier's initial weights come from torch's process-wide generator: seed it, or the model
+        // depends on whatever else drew from it first
+        TorchSharp.torch.random.manual_seed(_options.Seed);
         using var model = start.CreateModel(classes.Length);
         try
         {
