@@ -45,7 +45,7 @@ foreach (var c in BenchCase.Standard(options.Resolution, options.Batch).Where(c 
     double e2eRate = c.Strategy == FineTuneStrategy.HeadOnly || e2e.EpochSeconds.Length < 2
         ? train.Count / e2e.EpochSeconds[0]
         : train.Count * (e2e.EpochSeconds.Length - 1) / e2e.EpochSeconds.Skip(1).Sum();
-    Phase($"{c.Name}: PyTorch peer");
+    if (python != null) Phase($"{c.Name}: PyTorch peer");
     var peer = python == null ? null : Peer.Run(python, peerScript, c, Environment.ProcessorCount, options.Steps, options.Epochs, Path.Combine(root, "train"), options.Device, options.Repeat);
     if (c.Architecture == "resnet18") servingZip = e2e.ModelPath;
     table.AddRow(c.Name, $"{raw:0.0}", $"{e2eRate:0.0}", $"{e2eRate / raw:0.00}×", $"{e2e.FitImagesPerSecond:0.0}",
