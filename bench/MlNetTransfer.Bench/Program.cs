@@ -5,6 +5,7 @@
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
 using System.Text.Json;
 using MlNetTransfer.Bench;
+using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Runtime;
 using Spectre.Console;
@@ -12,8 +13,8 @@ using Spectre.Console;
 var options = Options.Parse(args);
 TorchRuntime.EnsureLoaded();
 TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
-var deviceKind = options.Device == "cuda" ? MlNetTransfer.Engine.Devices.DeviceKind.Cuda : MlNetTransfer.Engine.Devices.DeviceKind.Cpu;
-if (deviceKind == MlNetTransfer.Engine.Devices.DeviceKind.Cuda && !TorchRuntime.IsCudaAvailable)
+var deviceKind = options.Device == "cuda" ? DeviceKind.Cuda : DeviceKind.Cpu;
+if (deviceKind == DeviceKind.Cuda && !TorchRuntime.IsCudaAvailable)
 {
     AnsiConsole.WriteLine("--device cuda: libtorch sees no CUDA device (see `mlnet-transfer info`)");
     return 2;

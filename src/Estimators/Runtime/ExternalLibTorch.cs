@@ -59,9 +59,7 @@ public static partial class ExternalLibTorch
                 $"{EnvironmentVariable}={libDirectory} is PyTorch {version}, but TorchSharp 0.107 needs libtorch {RequiredVersion}. " +
                 $"Install torch=={RequiredVersion} (CPU or CUDA build) and point {EnvironmentVariable} at its torch/lib folder, " +
                 $"or set {AnyVersionVariable}=1 to try this version anyway.");
-        var bundled = new[] { Path.Combine(appDirectory, "runtimes", "linux-x64", "native", "libtorch_cpu.so"), Path.Combine(appDirectory, "libtorch_cpu.so") }
-            .FirstOrDefault(File.Exists);
-        if (bundled != null)
+        if (BundledLibTorch(appDirectory) is { } bundled)
             throw new TorchLoadException(
                 $"{EnvironmentVariable} is set, but this app carries its own libtorch ({bundled}); two libtorch copies cannot share a process. " +
                 "Build with -p:MlNetTransferTorchFlavour=external, or unset the variable.");
@@ -71,8 +69,7 @@ public static partial class ExternalLibTorch
     /// copy libtorch out of the NuGet cache into the app folder and fail anyway.</summary>
     public static void ThrowIfNoLibTorch(string appDirectory)
     {
-        bool bundled = File.Exists(Path.Combine(appDirectory, "runtimes", "linux-x64", "native", "libtorch_cpu.so"))
-                       || File.Exists(Path.Combine(appDirectory, "libtorch_cpu.so"));
+        bool bundled = BundledLibTorch(appDirectory) != null;
         bool onLibraryPath = (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") ?? "")
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Any(d => File.Exists(Path.Combine(d, "libtorch_cpu.so")));
@@ -81,6 +78,11 @@ public static partial class ExternalLibTorch
             $"This app carries no libtorch (built with MlNetTransferTorchFlavour=external?). Set {EnvironmentVariable} to the torch/lib folder " +
             $"of a PyTorch {RequiredVersion} install, or build with the default cpu flavour.");
     }
+
+    /// <summary>The libtorch_cpu.so that a NuGet libtorch package put into the app folder, if any.</summary>
+    static string? BundledLibTorch(string appDirectory) =>
+        new[] { Path.Combine(appDirectory, "runtimes", "linux-x64", "native", "libtorch_cpu.so"), Path.Combine(appDirectory, "libtorch_cpu.so") }
+            .FirstOrDefault(File.Exists);
 
     /// <summary>Loads the install's libraries so TorchSharp's bridge binds to them.</summary>
     public static void Preload(string libDirectory)
