@@ -1,72 +1,96 @@
-using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
-using MlNetTransfer.Engine.Training;
-using MlNetTransfer.Engine.Weights;
-using MlNetTransfer.Runtime;
-using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
 
-/// <summary>Auto: the recipe's size × similarity table, with similarity measured by a linear probe.</summary>
-[Collection(TorchRandomCollection.Name)]
+/// <summary>Auto: the deepest strategy, at the largest image side, whose measured epochs fit the time budget; the
+/// classifier alone when it already separates the classes or a deeper model cannot be judged.</summary>
 public class AutoStrategyTests
 {
-    readonly Xunit.Abstractions.ITestOutputHelper _output;
+    static readonly int[] Sides = [112, 96, 64];
 
-    public AutoStrategyTests(Xunit.Abstractions.ITestOutputHelper output)
+    /// <summary>Seconds per epoch that grow with the pixels and the trainable depth, and a record of what was asked.</summary>
+    sealed class FakeDevice(double wholeAt64 = 10)
     {
-        TorchRuntime.EnsureLoaded();
-        _output = output;
+        public List<(FineTuneStrategy Strategy, int Side)> Asked { get; } = [];
+
+        public double Seconds(FineTuneStrategy strategy, int side)
+        {
+            Asked.Add((strategy, side));
+            double depth = strategy == FineTuneStrategy.LastLayers ? 0.3 : 1;
+            return wholeAt64 * depth * side * side / (64.0 * 64);
+        }
+    }
+
+    static AutoStrategy.Inputs Inputs(double probe = 0.85, double imagesPerClass = 200, double budget = 300, int epochs = 10) =>
+        new(imagesPerClass, probe, ChanceAccuracy: 0.1, OnGpu: false, epochs, budget, Sides, HeadSide: 224);
+
+    [Fact]
+    public void Picks_the_whole_network_at_the_largest_side_that_fits_the_budget_and_measures_no_more()
+    {
+        var device = new FakeDevice(); // whole network: 112 px 30.6 s, 96 px 22.5 s, 64 px 10 s an epoch
+
+        var decision = AutoStrategy.Decide(Inputs(budget: 300), device.Seconds);
+
+        Assert.Equal((FineTuneStrategy.WholeNetwork, 96), (decision.Strategy, decision.ImageSize));
+        Assert.Equal([(FineTuneStrategy.WholeNetwork, 112), (FineTuneStrategy.WholeNetwork, 96)], device.Asked);
+        Assert.Equal(2, decision.Timings.Count);
+        Assert.Contains("10 epochs × 22.5 s = 225 s ≤ budget 300 s", decision.Reason);
+        Assert.Contains("WholeNetwork at 112 px 306 s", decision.Reason); // what did not fit, with its number
+        Assert.Contains("converged head 85.0 %", decision.Reason);
+    }
+
+    [Fact]
+    public void Data_unlike_the_pretraining_data_retrains_everything_at_one_rate()
+    {
+        var decision = AutoStrategy.Decide(Inputs(probe: 0.3), new FakeDevice().Seconds);
+
+        Assert.Equal(FineTuneStrategy.RetrainAll, decision.Strategy);
+        Assert.True(decision.Similarity < AutoStrategy.SimilarityThreshold);
+    }
+
+    [Fact]
+    public void Falls_back_to_the_last_layers_then_to_the_head_as_the_budget_shrinks()
+    {
+        var lastLayers = AutoStrategy.Decide(Inputs(budget: 50), new FakeDevice().Seconds); // whole at 64 px: 100 s; last layers at 96: 67 s, at 64: 30 s
+        var headOnly = AutoStrategy.Decide(Inputs(budget: 20), new FakeDevice().Seconds);
+
+        Assert.Equal((FineTuneStrategy.LastLayers, 64), (lastLayers.Strategy, lastLayers.ImageSize));
+        Assert.Equal((FineTuneStrategy.HeadOnly, 224), (headOnly.Strategy, headOnly.ImageSize));
+        Assert.Contains("no deeper strategy fits the budget of 20 s", headOnly.Reason);
+        Assert.Equal(6, headOnly.Timings.Count);
     }
 
     [Theory]
-    [InlineData(40, 0.9, false, FineTuneStrategy.HeadOnly)]        // small, similar
-    [InlineData(40, 0.2, false, FineTuneStrategy.InitialLayers)]   // small, different
-    [InlineData(1000, 0.9, false, FineTuneStrategy.LastLayers)]    // large, similar, CPU
-    [InlineData(1000, 0.9, true, FineTuneStrategy.WholeNetwork)]   // large, similar, GPU
-    [InlineData(1000, 0.2, true, FineTuneStrategy.RetrainAll)]     // large, different
-    public void Decides_from_size_similarity_and_device(double imagesPerClass, double probe, bool gpu, FineTuneStrategy expected)
+    [InlineData(0.995, 200, "already separate the classes")]
+    [InlineData(0.85, 6, "under 10 images per class")]
+    public void Keeps_the_head_alone_when_deeper_layers_cannot_pay_off_or_be_judged(double probe, double imagesPerClass, string why)
     {
-        var decision = AutoStrategy.Decide(imagesPerClass, probe, chanceAccuracy: 0.1, onGpu: gpu);
+        var device = new FakeDevice();
 
-        Assert.Equal(expected, decision.Strategy);
-        Assert.Contains($"{imagesPerClass:0.#} images per class", decision.Reason);
-        Assert.Contains("similarity", decision.Reason);
-        Assert.Contains(gpu ? "GPU" : "CPU", decision.Reason);
+        var decision = AutoStrategy.Decide(Inputs(probe, imagesPerClass), device.Seconds);
+
+        Assert.Equal(FineTuneStrategy.HeadOnly, decision.Strategy);
+        Assert.Contains(why, decision.Reason);
+        Assert.Empty(device.Asked); // nothing measured that is not needed
     }
 
     [Fact]
-    public void The_probe_separates_learnable_classes_and_not_shuffled_labels()
+    public void Without_a_validation_split_the_head_alone_is_trained()
     {
-        var tiny = ArchitectureRegistry.Get("tiny");
-        random.manual_seed(2);
-        using var model = tiny.Create(3);
-        using var data = SyntheticImages.ColourClasses(perClass: 40);
-        using var shuffled = new ImageTensorDataset(data.Images.clone(), data.Labels.index_select(0, randperm(data.Count)), data.ClassNames);
+        var decision = AutoStrategy.Decide(Inputs() with { ProbeAccuracy = null }, new FakeDevice().Seconds);
 
-        var (separable, chance) = AutoStrategy.ProbeAccuracy(model, tiny, Preprocessing.Unit(16), data, CPU, seed: 1);
-        var (noise, _) = AutoStrategy.ProbeAccuracy(model, tiny, Preprocessing.Unit(16), shuffled, CPU, seed: 1);
-
-        Assert.Equal(1 / 3.0, chance, 6);
-        Assert.True(separable >= 0.9, $"probe accuracy {separable} on colour classes");
-        Assert.True(noise <= 0.6, $"probe accuracy {noise} on shuffled labels");
+        Assert.Equal(FineTuneStrategy.HeadOnly, decision.Strategy);
+        Assert.Contains("no validation split", decision.Reason);
     }
 
-    [Fact]
-    public void Auto_on_the_samples_with_the_embedded_resnet_reports_its_numbers()
+    [Theory]
+    [InlineData(28, 32, new[] { 112, 96, 64 })]                          // Fashion-MNIST: no more than 4× the source
+    [InlineData(48, 32, new[] { 192, 160, 128, 112, 96, 64 })]
+    [InlineData(640, 32, new[] { 224, 192, 160, 128, 112, 96, 64 })]     // photos: from the weights' own side down
+    [InlineData(640, 63, new[] { 224, 192, 160, 128, 112, 96, 64 })]
+    [InlineData(16, 63, new[] { 64 })]                                   // never under the architecture's minimum
+    public void Candidate_sides_follow_the_source_images_and_the_architecture(int source, int minimum, int[] expected)
     {
-        var arch = ArchitectureRegistry.Get("resnet18_cntk");
-        var weights = PretrainedCatalog.Resolve(arch, null)!;
-        using var model = arch.Create(10);
-        weights.LoadInto(model, arch);
-        using var data = SampleImages.Load("train", 64);
-
-        var decision = AutoStrategy.Choose(model, arch, weights.Preprocessing.At(64), data, CPU, seed: 1);
-
-        _output.WriteLine($"{decision.Strategy}: {decision.Reason}");
-        Assert.Equal(40, decision.ImagesPerClass);
-        Assert.Equal(0.1, decision.ChanceAccuracy, 6);
-        Assert.True(decision.ProbeAccuracy > 0.4, decision.Reason); // ImageNet features separate Fashion-MNIST far above chance
-        Assert.Contains(decision.Strategy, new[] { FineTuneStrategy.HeadOnly, FineTuneStrategy.InitialLayers });
+        Assert.Equal(expected, AutoStrategy.CandidateSides(224, minimum, source));
     }
 }

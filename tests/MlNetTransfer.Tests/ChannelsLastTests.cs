@@ -68,7 +68,7 @@ public class ChannelsLastTests
         {
             random.manual_seed(5);
             using var model = tiny.Create(3);
-            var options = new FineTuneOptions { Epochs = 2, BatchSize = 16, LearningRate = 0.02, Seed = 3, Augment = false, ChannelsLast = channelsLast,
+            var options = new FineTuneOptions { Epochs = 2, BatchSize = 16, LearningRate = 0.02, Seed = 3, Augment = false, ChannelsLast = channelsLast, TrainBatchNormStatistics = true,
                 // SGD: the tiny net's conv biases feed BatchNorm, so their gradients are rounding noise that Adam would scale up to full steps
                 Optimizer = OptimizerKind.Sgd };
             FineTuner.Fit(model, StrategyPlan.For(tiny, FineTuneStrategy.RetrainAll), Preprocessing.Unit(16), data, null, options);

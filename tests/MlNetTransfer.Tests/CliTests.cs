@@ -3,6 +3,7 @@ using MlNetTransfer.Cli;
 using MlNetTransfer.Cli.Reporting;
 using MlNetTransfer.MlNet;
 using SkiaSharp;
+using Spectre.Console;
 using Spectre.Console.Testing;
 
 namespace MlNetTransfer.Tests;
@@ -32,6 +33,9 @@ public class CliTests : IDisposable
     string Train => Path.Combine(_temp.Path, "train");
     string Test => Path.Combine(_temp.Path, "test");
     string Out => Path.Combine(_temp.Path, "out");
+
+    static int RunOn(IAnsiConsole console, string arguments, CancellationToken cancellation) =>
+        CliApp.Create(console).RunAsync(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries), cancellation).GetAwaiter().GetResult();
 
     static (int Exit, string Output) Run(string arguments, CancellationToken cancellation = default)
     {
@@ -107,6 +111,23 @@ public class CliTests : IDisposable
         Assert.False(Directory.Exists(Out + "-strict") && File.Exists(Path.Combine(Out + "-strict", "model.zip")));
     }
 
+    [Theory]
+    [InlineData("--epochs 0", "--epochs")]
+    [InlineData("--lr -1", "--lr")]
+    [InlineData("--batch-size 0", "--batch-size")]
+    [InlineData("--arch alexnet --weights scratch --image-size 16", "--image-size: must be between 63 (alexnet's smallest input)")]
+    [InlineData("--time-budget soon", "--time-budget must be a duration")]
+    [InlineData("--device tpu", "--device must be auto, cpu, cuda or cuda:N")]
+    public void Bad_option_values_exit_8_before_any_work_and_name_the_option(string options, string mention)
+    {
+        var (exit, output) = Run($"train --data {Train} --out {Out} {options}");
+
+        Assert.True(exit == ExitCodes.BadOption, $"exit {exit}: {output}");
+        Assert.Contains(mention, output);
+        Assert.DoesNotContain("training on", output); // refused before the data was even listed
+        Assert.False(Directory.Exists(Out));
+    }
+
     [Fact]
     public void Bad_inputs_fail_with_distinct_exit_codes_and_messages_that_name_them()
     {
@@ -139,24 +160,47 @@ public class CliTests : IDisposable
     }
 
     [Fact]
-    public void Interrupted_training_keeps_a_checkpoint_and_resume_finishes_the_run()
+    public void Interrupted_training_keeps_a_checkpoint_and_resume_ends_with_the_uninterrupted_model()
     {
+        var arguments = $"train --data {Train} --test {Test} --epochs 3 {Fast}";
+        var (whole, wholeOutput) = Run($"{arguments} --out {Out}-whole");
+        Assert.True(whole == ExitCodes.Success, wholeOutput);
+
+        // Ctrl+C as epoch 1 is reported: training stops after the batch in progress, in epoch 2
         using var interrupted = new CancellationTokenSource();
-        interrupted.Cancel(); // as if Ctrl+C came before the first batch finished
+        var console = new CancellingConsole(new TestConsole().Width(250), "epoch 1/3", interrupted);
+        int exit = RunOn(console, $"{arguments} --out {Out}", interrupted.Token);
 
-        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 3 --out {Out} {Fast}", interrupted.Token);
-
-        Assert.True(exit == ExitCodes.Interrupted, output);
-        Assert.Contains("--resume", output);
-        Assert.True(File.Exists(Path.Combine(Out, "checkpoint.zip")));
+        Assert.True(exit == ExitCodes.Interrupted, console.Output);
+        Assert.Contains("--resume", console.Output);
+        Assert.True(File.Exists(Path.Combine(Out, "checkpoint.zip")) && File.Exists(Path.Combine(Out, "checkpoint.state")));
         Assert.False(File.Exists(Path.Combine(Out, "model.zip")));
 
         var (resumed, resumedOutput) = Run($"train --resume --out {Out}");
 
         Assert.True(resumed == ExitCodes.Success, resumedOutput);
+        Assert.Contains("resuming RetrainAll at 16 px from epoch 2", resumedOutput);
         Assert.Contains("epoch 3/3", resumedOutput);
         Assert.True(File.Exists(Path.Combine(Out, "model.zip")));
         Assert.False(File.Exists(Path.Combine(Out, "checkpoint.zip")));
+        using var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine($"{Out}-whole", ReportWriter.MetricsFile)));
+        using var actual = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
+        Assert.Equal(expected.RootElement.GetProperty("test").GetProperty("logLoss").GetDouble(),
+            actual.RootElement.GetProperty("test").GetProperty("logLoss").GetDouble(), 5);
+    }
+
+    [Fact]
+    public void Interrupted_before_training_keeps_nothing_and_says_so()
+    {
+        using var interrupted = new CancellationTokenSource();
+        interrupted.Cancel(); // Ctrl+C before the first batch
+
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 3 --out {Out} {Fast}", interrupted.Token);
+
+        Assert.True(exit == ExitCodes.Interrupted, output);
+        Assert.Contains("nothing to keep", output);
+        Assert.False(File.Exists(Path.Combine(Out, "checkpoint.zip")));
+        Assert.False(File.Exists(Path.Combine(Out, "model.zip")));
     }
 
     [Fact]

@@ -19,7 +19,8 @@ public class FineTunerTests
 
     static FineTuneOptions Options(Action<FineTuneOptions>? change = null)
     {
-        var options = new FineTuneOptions { Epochs = 6, BatchSize = 16, LearningRate = 0.02, Seed = 3, EarlyStoppingPatience = 0 };
+        // the tiny network starts from random weights: its BatchNorm statistics train, as from scratch
+        var options = new FineTuneOptions { Epochs = 6, BatchSize = 16, LearningRate = 0.02, Seed = 3, EarlyStoppingPatience = 0, TrainBatchNormStatistics = true };
         change?.Invoke(options);
         return options;
     }
@@ -36,9 +37,9 @@ public class FineTunerTests
         using var data = SyntheticImages.ColourClasses(perClass: 30);
         using var model = NewModel();
         var events = new List<TrainingProgress>();
-        var options = Options(o => o.Progress = new SynchronousProgress<TrainingProgress>(events.Add));
+        var context = new TrainingContext { Progress = new SynchronousProgress<TrainingProgress>(events.Add) };
 
-        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, options);
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(), context);
 
         Assert.Equal(6, result.History.Count);
         Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"validation accuracy {result.History[^1].ValidationAccuracy}");
@@ -107,16 +108,83 @@ public class FineTunerTests
         using var model = NewModel();
         using var cancel = new CancellationTokenSource();
         int batches = 0;
-        var options = Options(o => o.Progress = new SynchronousProgress<TrainingProgress>(p =>
+        var context = new TrainingContext
         {
-            if (!p.IsEpochEnd && ++batches == 5) cancel.Cancel();
-        }));
+            Cancellation = cancel.Token,
+            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == 5) cancel.Cancel(); }),
+        };
 
-        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, options, cancel.Token);
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(), context);
 
         Assert.True(result.Cancelled);
         Assert.Equal(5, batches);
         Assert.True(result.History.Count <= 2);
+        Assert.NotNull(result.Checkpoint); // 48 training images, 3 batches an epoch: stopped in epoch 2 after 2 batches
+        Assert.Equal((2, 2), (result.Checkpoint!.Epoch, result.Checkpoint.BatchesDone));
+    }
+
+    [Theory]
+    [InlineData(2)]  // in epoch 1
+    [InlineData(7)]  // in epoch 3, with augmentation, dropout-free net, shuffles and the one-cycle rate all mid-flight
+    public void A_run_cancelled_and_resumed_ends_with_the_model_of_an_uninterrupted_run(int cancelAfterBatches)
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
+        var options = Options(o => { o.Epochs = 4; o.Augment = true; o.EarlyStoppingPatience = 2; });
+        Dictionary<string, Tensor> Weights(nn.Module<Tensor, Tensor> m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+
+        using var whole = NewModel();
+        var uninterrupted = FineTuner.Fit(whole, plan, Plain, data, null, options);
+
+        using var first = NewModel();
+        using var cancel = new CancellationTokenSource();
+        int batches = 0;
+        var stopped = FineTuner.Fit(first, plan, Plain, data, null, options, new TrainingContext
+        {
+            Cancellation = cancel.Token,
+            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == cancelAfterBatches) cancel.Cancel(); }),
+        });
+        Assert.True(stopped.Cancelled);
+        var checkpointFile = Path.Combine(Path.GetTempPath(), $"mlnettransfer-test-{Guid.NewGuid():N}.state");
+        stopped.Checkpoint!.Save(checkpointFile); // through the file, as `train --resume` reads it
+        var checkpoint = TrainingCheckpoint.Load(checkpointFile);
+        File.Delete(checkpointFile);
+
+        using var second = NewModel(seed: 99); // whatever it starts as, the checkpoint's weights replace it
+        second.load_state_dict(Weights(first));
+        var resumed = FineTuner.Fit(second, plan, Plain, data, null, options, new TrainingContext { Resume = checkpoint });
+
+        var expected = Weights(whole);
+        var actual = Weights(second);
+        Assert.All(expected.Keys, k => Assert.True(expected[k].allclose(actual[k], rtol: 0, atol: 0), $"{k} differs after resuming"));
+        Assert.Equal(uninterrupted.BestEpoch, resumed.BestEpoch);
+        Assert.Equal(uninterrupted.History.Select(h => h.ValidationAccuracy), resumed.History.Select(h => h.ValidationAccuracy));
+        Assert.Equal(uninterrupted.History.Select(h => Math.Round(h.TrainLoss, 5)), resumed.History.Select(h => Math.Round(h.TrainLoss, 5)));
+    }
+
+    [Fact]
+    public void Patience_counts_only_after_the_one_cycle_peak()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        using var shuffledLabels = SyntheticImages.ColourClasses(perClass: 10, seed: 9);
+        using var misleading = new ImageTensorDataset(shuffledLabels.Images.clone(), (shuffledLabels.Labels + 1) % 3, shuffledLabels.ClassNames);
+
+        // the better the net learns, the worse it validates: a constant rate with patience 1 stops at once, but
+        // one-cycle warms up for 25 % of the 12 epochs' steps, and patience only counts once the rate has peaked
+        TrainingResult Train(LearningRateSchedule schedule)
+        {
+            using var model = NewModel();
+            return FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, misleading,
+                Options(o => { o.Epochs = 12; o.EarlyStoppingPatience = 1; o.Schedule = schedule; }));
+        }
+
+        var constant = Train(LearningRateSchedule.Constant);
+        var oneCycle = Train(LearningRateSchedule.OneCycle);
+
+        long batches = (long)Math.Ceiling(60 / 16.0), peak = LearningRateSchedule.OneCycle.PeakStep(12 * batches);
+        int firstEpochPastPeak = (int)(peak / batches) + 1;
+        Assert.True(constant.StoppedEarly && constant.History.Count < firstEpochPastPeak, $"constant rate: {constant.History.Count} epochs");
+        Assert.True(oneCycle.History.Count >= firstEpochPastPeak, $"one-cycle stopped after {oneCycle.History.Count} epochs, before its peak (epoch {firstEpochPastPeak})");
     }
 
     [Fact]
@@ -126,19 +194,18 @@ public class FineTunerTests
         using var model = NewModel();
         var live = new List<long>();
         var resident = new List<long>();
-        var options = Options(o =>
+        var context = new TrainingContext
         {
-            o.Epochs = 10;
-            o.Progress = new SynchronousProgress<TrainingProgress>(p =>
+            Progress = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (!p.IsEpochEnd) return;
                 live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
                 using var process = System.Diagnostics.Process.GetCurrentProcess();
                 resident.Add(process.WorkingSet64);
-            });
-        });
+            }),
+        };
 
-        FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork), Plain, data, null, options);
+        FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork), Plain, data, null, Options(o => o.Epochs = 10), context);
 
         Assert.Equal(10, live.Count);
         Assert.All(live.Skip(2), count => Assert.Equal(live[1], count));
@@ -198,7 +265,7 @@ public class FineTunerTests
         using var model = NewModel();
 
         var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null,
-            Options(o => o.Device = choice.ToTorch()));
+            Options(), new TrainingContext { Device = choice.ToTorch() });
 
         Assert.All(model.parameters(), p => Assert.Equal(choice.IsCuda ? DeviceType.CUDA : DeviceType.CPU, p.device_type));
         Assert.True(result.History[^1].ValidationAccuracy >= 0.9, $"{choice.Device}: {result.History[^1].ValidationAccuracy}");

@@ -122,18 +122,56 @@ public class TransferTrainBehaviourTests
         ml.Model.Save((ITransformer)first!, data.Schema, path);
         var before = ((ITransformer)first!).Transform(data).GetColumn<float[]>("Score").ToList();
 
-        // one more epoch, head only (BatchNorm statistics fixed), at a negligible learning rate: the network must be the
-        // saved one, head included; the architecture comes from the saved model, not from the options
+        // one more epoch of the last layers (BatchNorm statistics fixed) at a negligible learning rate: the network must
+        // be the saved one, its trained classifier included (not a newly solved one); the architecture comes from the
+        // saved model, not from the options
         using var continued = Pipeline(ml, Quick(o =>
             {
                 o.ContinueFromModelPath = path; o.Epochs = 1; o.LearningRate = 1e-9; o.Architecture = "alexnet";
-                o.Strategy = FineTuneStrategy.HeadOnly; o.Augment = false;
+                o.Strategy = FineTuneStrategy.LastLayers; o.Augment = false; o.TrainBatchNormStatistics = false;
             }))
             .Fit(data) as IDisposable;
         var after = ((ITransformer)continued!).Transform(data).GetColumn<float[]>("Score").ToList();
 
         Assert.Equal("tiny", ((IEnumerable<ITransformer>)continued!).OfType<TransferTrainTransformer>().Single().Architecture);
         Assert.All(before.Zip(after), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(1e-3)));
+    }
+
+    [Fact]
+    public void A_fit_cancelled_after_some_batches_resumes_to_the_model_an_uninterrupted_fit_gives()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 8));
+        TransferTrainOptions Options(Action<TransferTrainOptions>? change = null) =>
+            Quick(o => { o.Epochs = 3; o.ValidationFraction = 0.25; o.Augment = true; o.BatchSize = 16; change?.Invoke(o); });
+        List<float[]> Scores(ITransformer model) => model.Transform(data).GetColumn<float[]>("Score").ToList();
+
+        using var whole = Pipeline(ml, Options()).Fit(data) as IDisposable;
+        var expected = Scores((ITransformer)whole!);
+
+        // cancelled after 5 batches (60 training images, 4 batches an epoch): one batch into epoch 2
+        using var cancel = new CancellationTokenSource();
+        int batches = 0;
+        using var stopped = Pipeline(ml, Options(o =>
+        {
+            o.CancellationToken = cancel.Token;
+            o.Progress = p => { if (!p.IsEpochEnd && ++batches == 5) cancel.Cancel(); };
+        })).Fit(data) as IDisposable;
+        var transfer = ((IEnumerable<ITransformer>)stopped!).OfType<TransferTrainTransformer>().Single();
+        Assert.True(transfer.Training.Cancelled);
+        var checkpointModel = temp.File("checkpoint.zip");
+        ml.Model.Save((ITransformer)stopped!, data.Schema, checkpointModel);
+        transfer.Training.Checkpoint!.Save(temp.File("checkpoint.state"));
+
+        using var resumed = Pipeline(ml, Options(o =>
+        {
+            o.ContinueFromModelPath = checkpointModel;
+            o.ResumeFrom = Engine.Training.TrainingCheckpoint.Load(temp.File("checkpoint.state"));
+        })).Fit(data) as IDisposable;
+
+        var actual = Scores((ITransformer)resumed!);
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(1e-5)));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Microsoft.ML.Transforms.Image;
 using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Onnx;
+using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
@@ -62,58 +63,50 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
 
         var device = DeviceSelector.Select(new DeviceRequest(_options.Device, _mlContext.GpuDeviceId, _mlContext.FallbackToCpu));
         _options.Log?.Invoke($"device: {device.Device} ({device.Reason})");
-        var start = StartingPoint.Resolve(_options, classes);
+        var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
         _options.Log?.Invoke($"architecture {start.Architecture.Name}, weights {start.Description}");
-        int side = _options.ImageSize ?? start.Preprocessing.InputSize;
-        var preprocessing = start.Preprocessing.At(side);
+        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes);
+        var validation = _options.ValidationSet == null ? null
+            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes);
+        var context = new TrainingContext
+        {
+            Device = device.ToTorch(),
+            Progress = _options.Progress == null ? null : new Reporter(_options.Progress),
+            Log = message =>
+            {
+                _options.Log?.Invoke(message);
+                if (message.StartsWith("classifier:", StringComparison.Ordinal)) ReportSkipped(train, validation); // after the first read
+            },
+            Cancellation = _options.CancellationToken,
+            Resume = _options.ResumeFrom,
+        };
+        using var result = TransferRecipe.Run(_options, start, train, validation, context);
+        int skipped = train.Skipped + (validation?.Skipped ?? 0);
 
-        var train = ImageTensorReader.Read(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, side);
-        ImageTensorReader.Result? validation = _options.ValidationSet == null ? null
-            : ImageTensorReader.Read(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, side);
+        var onnxPath = Path.Combine(_mlContext.TempFilePath, $"mlnettransfer-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
+            var bytes = OnnxExporter.Export(result.Model, start.Architecture.Name, result.Preprocessing, classes, 1,
+                new OnnxExportNames(ImageColumns.Pixels, _options.ScoreColumnName, ScoringChain.PredictedIndex));
+            File.WriteAllBytes(onnxPath, bytes);
+            var chain = ScoringChain.Build(_mlContext, input, onnxPath, _options.ImageColumnName, result.ImageSize, classes,
+                _options.ScoreColumnName, _options.PredictedLabelColumnName);
+            return new TransferTrainTransformer(chain, onnxPath, start.Architecture.Name, classes, result.ImageSize, result.Strategy,
+                result.Training, result.Head, result.Auto, device.Device, skipped);
+        }
+        catch
+        {
+            if (File.Exists(onnxPath)) File.Delete(onnxPath);
+            throw;
+        }
+    }
+
+    void ReportSkipped(DataViewImageSource train, DataViewImageSource? validation)
+    {
         int skipped = train.Skipped + (validation?.Skipped ?? 0);
         if (skipped > 0)
             _options.Log?.Invoke($"skipped {skipped} rows: {string.Join("; ", train.Problems.Concat(validation?.Problems ?? []).Take(5))}");
-
-        // the new classifier's initial weights come from torch's process-wide generator: seed it, or the model
-        // depends on whatever else drew from it first
-        TorchSharp.torch.random.manual_seed(_options.Seed);
-        using var model = start.CreateModel(classes.Length);
-        try
-        {
-            AutoDecision? auto = null;
-            var strategy = _options.Strategy;
-            if (strategy == FineTuneStrategy.Auto)
-            {
-                auto = AutoStrategy.Choose(model, start.Architecture, preprocessing, train.Data, device.ToTorch(), _options.Seed);
-                strategy = auto.Strategy;
-                _options.Log?.Invoke($"strategy {strategy}: {auto.Reason}");
-            }
-            var plan = StrategyPlan.For(start.Architecture, strategy);
-            var result = FineTuner.Fit(model, plan, preprocessing, train.Data, validation?.Data,
-                EngineOptions(device, augment: _options.Augment ?? !plan.BackboneFrozen), _options.CancellationToken);
-
-            var onnxPath = Path.Combine(_mlContext.TempFilePath, $"mlnettransfer-{Guid.NewGuid():N}.onnx");
-            try
-            {
-                // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
-                var bytes = OnnxExporter.Export(model, start.Architecture.Name, preprocessing, classes, 1,
-                    new OnnxExportNames(ImageColumns.Pixels, _options.ScoreColumnName, ScoringChain.PredictedIndex));
-                File.WriteAllBytes(onnxPath, bytes);
-                var chain = ScoringChain.Build(_mlContext, input, onnxPath, _options.ImageColumnName, side, classes,
-                    _options.ScoreColumnName, _options.PredictedLabelColumnName);
-                return new TransferTrainTransformer(chain, onnxPath, start.Architecture.Name, classes, side, result, auto, device.Device, skipped);
-            }
-            catch
-            {
-                if (File.Exists(onnxPath)) File.Delete(onnxPath);
-                throw;
-            }
-        }
-        finally
-        {
-            train.Data.Dispose();
-            validation?.Data.Dispose();
-        }
     }
 
     static bool TryFind(SchemaShape schema, string name, out SchemaShape.Column column)
@@ -122,37 +115,8 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         return column.Name != null;
     }
 
-    FineTuneOptions EngineOptions(DeviceChoice? device, bool augment) => new()
-    {
-        Epochs = _options.Epochs,
-        BatchSize = _options.BatchSize,
-        LearningRate = _options.LearningRate,
-        Optimizer = _options.Optimizer,
-        Schedule = _options.Schedule,
-        LabelSmoothing = _options.LabelSmoothing,
-        BalanceClasses = _options.BalanceClasses,
-        Augment = augment,
-        ValidationFraction = _options.ValidationSet == null ? _options.ValidationFraction : 0,
-        EarlyStoppingPatience = _options.EarlyStoppingPatience,
-        Seed = _options.Seed,
-        Device = device?.ToTorch(),
-        Progress = _options.Progress == null ? null : new Reporter(_options.Progress),
-    };
-
-    /// <summary>Checks the options by name before any work: column names, the architecture, and every engine
-    /// option through the same mapping that later feeds the engine.</summary>
-    void Validate()
-    {
-        foreach (var (name, value) in new[]
-                 {
-                     (nameof(_options.LabelColumnName), _options.LabelColumnName), (nameof(_options.ImageColumnName), _options.ImageColumnName),
-                     (nameof(_options.ScoreColumnName), _options.ScoreColumnName), (nameof(_options.PredictedLabelColumnName), _options.PredictedLabelColumnName),
-                 })
-            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must name a column.", name);
-        if (_options.ContinueFromModelPath == null) ArchitectureRegistry.Get(_options.Architecture);
-        if (_options.ImageSize is < 8 or > 1024) throw new ArgumentOutOfRangeException(nameof(_options.ImageSize), _options.ImageSize, "must be between 8 and 1024 pixels");
-        EngineOptions(device: null, augment: true).Validate();
-    }
+    /// <summary>Checks the options by name before any work: column names, the architecture, every engine option.</summary>
+    void Validate() => _options.Validate();
 
     /// <summary>Calls the user's callback on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 
@@ -17,15 +18,17 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     bool _disposed;
 
     internal TransferTrainTransformer(TransformerChain<ITransformer> chain, string onnxPath, string architecture,
-        IReadOnlyList<string> classNames, int imageSize, TrainingResult training, AutoDecision? autoDecision,
-        string device, int skippedRows)
+        IReadOnlyList<string> classNames, int imageSize, FineTuneStrategy strategy, TrainingResult training, HeadChoice? head,
+        AutoDecision? autoDecision, string device, int skippedRows)
     {
         _chain = chain;
         _onnxPath = onnxPath;
         Architecture = architecture;
         ClassNames = classNames;
         ImageSize = imageSize;
+        Strategy = strategy;
         Training = training;
+        Head = head;
         AutoDecision = autoDecision;
         Device = device;
         SkippedRows = skippedRows;
@@ -38,8 +41,16 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
 
     public int ImageSize { get; }
 
-    /// <summary>The training history, best epoch and strategy description.</summary>
+    /// <summary>The strategy the network was trained with (Auto resolved).</summary>
+    public FineTuneStrategy Strategy { get; }
+
+    /// <summary>The training history, best epoch and strategy description; when the fit was cancelled, the
+    /// checkpoint to resume from (<see cref="TransferTrainOptions.ResumeFrom"/>).</summary>
     public TrainingResult Training { get; }
+
+    /// <summary>The classifier solved on the frozen features that every strategy starts from: its penalty and
+    /// validation accuracy (null when a resumed run started past it).</summary>
+    public HeadChoice? Head { get; }
 
     /// <summary>What Auto decided and why; null when a strategy was named.</summary>
     public AutoDecision? AutoDecision { get; }

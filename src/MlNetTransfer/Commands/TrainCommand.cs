@@ -23,24 +23,22 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     int Train(TrainSettings settings, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(settings.Out);
-        var resume = settings.Resume ? ResumeState.Load(output) : null;
-        var run = resume ?? RunOf(settings);
-        int epochs = resume == null ? settings.Epochs : resume.Epochs - resume.EpochsDone;
+        var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
+        var options = run.TransferTrainOptions();
+        TrainSettings.Check(options); // before any work: the data is not even listed for a bad option
 
         var train = LabelledImageSet.Load(run.Data, run.Strict);
-        var (trainSet, testSet, testSource) = TestSplit(train, run);
+        var (trainSet, testSet, testSource) = TestSplit(train, run, options.Seed);
         ReportSkipped(train);
         console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {train.Source}; testing on {testSet.Rows.Count} ({testSource})");
+        if (checkpoint != null)
+            console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
 
-        var (kind, gpu) = DeviceOption.TryParse(run.Device)!.Value;
-        var mlContext = new MLContext(run.Seed) { GpuDeviceId = gpu, FallbackToCpu = gpu == null };
-        var options = new TransferTrainOptions
-        {
-            Architecture = run.Architecture, Weights = run.Weights, Strategy = Enum.Parse<FineTuneStrategy>(run.Strategy),
-            Epochs = epochs, BatchSize = run.BatchSize, LearningRate = run.LearningRate, ImageSize = run.ImageSize,
-            Device = kind, Seed = run.Seed, CancellationToken = cancellationToken,
-            ContinueFromModelPath = resume == null ? null : Path.Combine(output, ResumeState.CheckpointName),
-        };
+        var (_, gpu) = DeviceOption.TryParse(run.Device)!.Value;
+        var mlContext = new MLContext(options.Seed) { GpuDeviceId = gpu, FallbackToCpu = gpu == null };
+        options.CancellationToken = cancellationToken;
+        options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName);
+        options.ResumeFrom = checkpoint;
         var data = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadImages("Image", trainSet.Root, nameof(LabelledImage.ImagePath)))
@@ -48,7 +46,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
         var clock = Stopwatch.StartNew();
-        var model = new TrainingProgressView(console).Run(epochs, (progress, log) =>
+        var model = new TrainingProgressView(console).Run(options.Epochs, (progress, log) =>
         {
             options.Progress = progress;
             options.Log = log;
@@ -60,9 +58,14 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         {
             if (transfer.Training.Cancelled)
             {
+                if (transfer.Training.Checkpoint is not { } state)
+                {
+                    console.MarkupLine("[yellow]interrupted[/] before training started; nothing to keep.");
+                    return ExitCodes.Interrupted;
+                }
                 AtomicFile.Write(Path.Combine(output, ResumeState.CheckpointName), temp => mlContext.Model.Save(model, data.Schema, temp));
-                (run with { Epochs = resume?.Epochs ?? settings.Epochs, EpochsDone = (resume?.EpochsDone ?? 0) + transfer.Training.History.Count }).Save(output);
-                console.MarkupLine($"[yellow]interrupted[/] after {transfer.Training.History.Count} epoch(s); checkpoint kept in {Markup.Escape(output)}. Continue with: train --resume --out {Markup.Escape(settings.Out)}");
+                run.Save(output, state);
+                console.MarkupLine($"[yellow]interrupted[/] in epoch {state.Epoch} after {state.BatchesDone} batch(es); checkpoint kept in {Markup.Escape(output)}. Continue with: train --resume --out {Markup.Escape(settings.Out)}");
                 return ExitCodes.Interrupted;
             }
 
@@ -71,12 +74,11 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             var test = ClassificationReport.Compute(transfer.ClassNames, scored);
             var modelPath = AtomicFile.Write(Path.Combine(output, ModelFile), temp => mlContext.Model.Save(model, data.Schema, temp));
             var report = new TrainingReport(test, testSource, transfer.Training.History, transfer.Training.BestEpoch, transfer.Training.StoppedEarly,
-                transfer.Architecture, run.Weights ?? "embedded", transfer.AutoDecision?.Strategy.ToString() ?? run.Strategy,
-                transfer.AutoDecision?.Reason ?? "named on the command line", transfer.Device, transfer.ImageSize, trainSet.Rows.Count,
-                train.Skipped, trainSeconds, clock.Elapsed.TotalSeconds);
+                transfer.Architecture, options.Weights ?? "embedded", transfer.Strategy.ToString(),
+                transfer.AutoDecision?.Reason ?? (checkpoint != null ? "resumed from a checkpoint" : "named on the command line"), transfer.Device,
+                transfer.ImageSize, trainSet.Rows.Count, train.Skipped, trainSeconds, clock.Elapsed.TotalSeconds, transfer.Head, transfer.AutoDecision);
             ReportWriter.Write(output, report, testSet.Root, modelPath);
-            foreach (var leftover in new[] { ResumeState.FileName, ResumeState.CheckpointName })
-                File.Delete(Path.Combine(output, leftover));
+            ResumeState.Delete(output);
             Summarise(report, output);
             return ExitCodes.Success;
         }
@@ -91,18 +93,17 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var data = s.Data ?? Path.Combine(DefaultData.SamplesFolder() ?? throw new CliException(ExitCodes.DataNotFound,
             "no --data given and data-samples/fashion-mnist not found from here; pass --data <folder|csv>."), "train");
         var test = s.Test ?? (s.Data == null ? Path.Combine(Path.GetDirectoryName(data)!, "test") : null);
-        return new ResumeState(data, test, s.Architecture, s.Weights, s.Strategy.ToString(), s.Epochs, 0, s.BatchSize, s.LearningRate,
-            s.ImageSize, s.Device, s.Seed, s.Strict);
+        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions());
     }
 
     /// <summary>The given test set, or a stratified 20 % of the data held out (then training uses the rest).</summary>
-    static (LabelledImageSet Train, LabelledImageSet Test, string Source) TestSplit(LabelledImageSet data, ResumeState run)
+    static (LabelledImageSet Train, LabelledImageSet Test, string Source) TestSplit(LabelledImageSet data, ResumeState run, int seed)
     {
         if (run.Test != null)
             return (data, LabelledImageSet.Load(run.Test, run.Strict, requireTwoClasses: false), run.Test);
         var classes = data.Classes.ToList();
         var labels = data.Rows.Select(r => (long)classes.IndexOf(r.Label)).ToList();
-        var (trainRows, testRows) = StratifiedSplit.Split(labels, 0.2, run.Seed);
+        var (trainRows, testRows) = StratifiedSplit.Split(labels, 0.2, seed);
         return (data.Subset(trainRows), data.Subset(testRows), $"20 % of {data.Source} held out");
     }
 

@@ -12,7 +12,8 @@ public sealed class TrainingProgressView(IAnsiConsole console)
 
     public bool Interactive => console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
 
-    /// <summary>Runs <paramref name="work"/>, handing it the progress and log callbacks to use.</summary>
+    /// <summary>Runs <paramref name="work"/>, handing it the progress and log callbacks to use; <paramref name="epochs"/>
+    /// is the planned count until progress says otherwise.</summary>
     public T Run<T>(int epochs, Func<Action<TrainingProgress>, Action<string>, T> work)
     {
         _clock.Restart();
@@ -31,6 +32,7 @@ public sealed class TrainingProgressView(IAnsiConsole console)
                 var result = work(p =>
                 {
                     batchTask ??= context.AddTask("batches", maxValue: p.Batches);
+                    epochTask.MaxValue = p.Epochs; // Auto settles the epoch count (1 for the classifier alone) as it goes
                     if (p.IsEpochEnd)
                     {
                         epochTask.Value = p.Epoch;

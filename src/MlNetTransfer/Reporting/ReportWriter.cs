@@ -64,6 +64,21 @@ public static class ReportWriter
             bestEpoch = r.BestEpoch,
             stoppedEarly = r.StoppedEarly,
             history = r.History,
+            classifier = r.Head == null ? null : new
+            {
+                l2 = r.Head.L2, imageSize = r.Head.ImageSize, validationAccuracy = r.Head.ValidationAccuracy,
+                validationLoss = r.Head.ValidationLoss, trainAccuracy = r.Head.TrainAccuracy, iterations = r.Head.Iterations,
+                converged = r.Head.Converged, penaltyGrid = r.Head.Grid, seconds = r.Head.Seconds,
+            },
+            auto = r.Auto == null ? null : new
+            {
+                strategy = r.Auto.Strategy.ToString(), imageSize = r.Auto.ImageSize, imagesPerClass = r.Auto.ImagesPerClass,
+                headValidationAccuracy = r.Auto.ProbeAccuracy, chanceAccuracy = r.Auto.ChanceAccuracy, similarity = r.Auto.Similarity,
+                onGpu = r.Auto.OnGpu, epochs = r.Auto.Epochs, budgetSeconds = r.Auto.BudgetSeconds,
+                timings = r.Auto.Timings.Select(t => new { strategy = t.Strategy.ToString(), imageSize = t.ImageSize, secondsPerEpoch = t.SecondsPerEpoch }),
+                keptHeadInstead = r.Auto.KeptHeadInstead is { } k ? new { deeperValidationAccuracy = k.Deeper, headValidationAccuracy = k.Head } : null,
+                reason = r.Auto.Reason,
+            },
         },
         timings = new { trainSeconds = r.TrainSeconds, evaluateSeconds = r.EvaluateSeconds },
     };

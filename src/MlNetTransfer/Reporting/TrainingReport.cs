@@ -1,3 +1,5 @@
+using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli.Reporting;
@@ -18,4 +20,6 @@ public sealed record TrainingReport(
     int TrainImages,
     IReadOnlyList<string> SkippedImages,
     double TrainSeconds,
-    double EvaluateSeconds);
+    double EvaluateSeconds,
+    HeadChoice? Head = null,
+    AutoDecision? Auto = null);

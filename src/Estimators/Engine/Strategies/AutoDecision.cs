@@ -3,9 +3,21 @@ namespace MlNetTransfer.Engine.Strategies;
 /// <summary>What <see cref="AutoStrategy"/> chose and the numbers behind it.</summary>
 public sealed record AutoDecision(
     FineTuneStrategy Strategy,
+    int ImageSize,
     double ImagesPerClass,
     double ProbeAccuracy,
     double ChanceAccuracy,
     double Similarity,
     bool OnGpu,
-    string Reason);
+    int Epochs,
+    double BudgetSeconds,
+    IReadOnlyList<AutoDecision.Timing> Timings,
+    string Reason)
+{
+    /// <summary>A measured cost: seconds per epoch of a strategy at an image side on this device.</summary>
+    public sealed record Timing(FineTuneStrategy Strategy, int ImageSize, double SecondsPerEpoch);
+
+    /// <summary>Set after training when the deeper model did worse on validation than the converged head and the
+    /// head was kept instead: the two validation accuracies.</summary>
+    public (double Deeper, double Head)? KeptHeadInstead { get; init; }
+}

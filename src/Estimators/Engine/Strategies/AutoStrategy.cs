@@ -1,104 +1,85 @@
-using MlNetTransfer.Engine.Architectures;
-using MlNetTransfer.Engine.Training;
-using MlNetTransfer.Engine.Weights;
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace MlNetTransfer.Engine.Strategies;
 
 /// <summary>
-/// The recipe's guide as a decision: dataset size (images per class) × similarity to the pretraining data, with
-/// the device weighing in. Similarity is measured, not guessed: a linear probe (logistic regression) trained on the
-/// frozen pretrained features of a stratified sample of the data, scored on a held-out half of that sample, and
-/// rescaled so chance is 0 and perfect is 1.
+/// Auto measures instead of guessing. Its inputs: the converged linear head's validation accuracy (how well the
+/// pretrained features already separate the classes — the recipe's "similarity"), the images per class, and the
+/// seconds an epoch of each strategy takes on this device at each candidate image size (a few timed batches). It
+/// picks the deepest strategy, at the largest image size, whose planned epochs fit the time budget: the whole network
+/// (discriminative rates when the data resembles the pretraining data, one rate when it does not), else the last
+/// layers, else the head alone. The head alone is also the answer when it already separates the classes, when there
+/// are too few images per class to judge a deeper model, or when there is no validation split to judge it on —
+/// and after training, a deeper model that is worse on validation than the head gives way to it.
 /// </summary>
 public static class AutoStrategy
 {
-    /// <summary>Fewer images per class than this is "small" data.</summary>
-    public const double SmallDataImagesPerClass = 250;
-
-    /// <summary>A probe at least this far from chance towards perfect (0..1) means "similar" data.</summary>
+    /// <summary>A head at least this far from chance towards perfect (0..1) means the data resembles the pretraining data.</summary>
     public const double SimilarityThreshold = 0.5;
 
-    /// <summary>Images per class the probe samples.</summary>
-    public const int ProbeImagesPerClass = 20;
+    /// <summary>Validation accuracy at which the converged head leaves nothing for deeper layers to gain.</summary>
+    public const double SeparatedAccuracy = 0.99;
 
-    /// <summary>Probes <paramref name="model"/> (already holding its pretrained weights; moved to
-    /// <paramref name="device"/>) on <paramref name="data"/> and decides.</summary>
-    public static AutoDecision Choose(nn.Module<Tensor, Tensor> model, Architecture architecture, Preprocessing preprocessing,
-        ImageTensorDataset data, Device device, int seed)
+    /// <summary>Fewer images per class than this: a validation split too small to tell a deeper model's gain from noise.</summary>
+    public const double MinimumImagesPerClass = 10;
+
+    /// <summary>The facts Auto decides from.</summary>
+    public sealed record Inputs(double ImagesPerClass, double? ProbeAccuracy, double ChanceAccuracy, bool OnGpu, int Epochs,
+        double BudgetSeconds, IReadOnlyList<int> CandidateSides, int HeadSide);
+
+    /// <summary>Decides; <paramref name="secondsPerEpoch"/> measures a strategy at a side (called only as needed,
+    /// deepest strategy and largest side first).</summary>
+    public static AutoDecision Decide(Inputs inputs, Func<FineTuneStrategy, int, double> secondsPerEpoch)
     {
-        var (probe, chance) = ProbeAccuracy(model, architecture, preprocessing, data, device, seed);
-        double imagesPerClass = (double)data.Count / data.ClassNames.Count;
-        return Decide(imagesPerClass, probe, chance, device.type == DeviceType.CUDA);
+        double probe = inputs.ProbeAccuracy ?? 0, chance = inputs.ChanceAccuracy;
+        double similarity = inputs.ProbeAccuracy is null ? 0 : Math.Clamp((probe - chance) / (1 - chance), 0, 1);
+        bool similar = similarity >= SimilarityThreshold;
+        var facts = (inputs.ProbeAccuracy is { } p ? $"converged head {p:P1} on validation vs chance {chance:P1}, similarity {similarity:0.00}; " : "") +
+                    $"{inputs.ImagesPerClass:0.#} images per class; {(inputs.OnGpu ? "GPU" : "CPU")}";
+        var timings = new List<AutoDecision.Timing>();
+        AutoDecision Make(FineTuneStrategy strategy, int side, string why) =>
+            new(strategy, side, inputs.ImagesPerClass, probe, chance, similarity, inputs.OnGpu, inputs.Epochs, inputs.BudgetSeconds,
+                timings, $"{why} ({facts})");
+
+        if (inputs.ProbeAccuracy is null)
+            return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, "head only: no validation split to check a deeper model against");
+        if (inputs.ImagesPerClass < MinimumImagesPerClass)
+            return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, $"head only: under {MinimumImagesPerClass} images per class, a deeper model's gain cannot be told from noise");
+        if (probe >= SeparatedAccuracy)
+            return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, $"head only: the pretrained features already separate the classes (≥ {SeparatedAccuracy:P0} on validation)");
+
+        var deepest = similar ? FineTuneStrategy.WholeNetwork : FineTuneStrategy.RetrainAll;
+        var tried = new List<string>();
+        foreach (var strategy in new[] { deepest, FineTuneStrategy.LastLayers })
+            foreach (var side in inputs.CandidateSides)
+            {
+                double seconds = secondsPerEpoch(strategy, side);
+                timings.Add(new AutoDecision.Timing(strategy, side, seconds));
+                double planned = seconds * inputs.Epochs;
+                if (planned <= inputs.BudgetSeconds)
+                {
+                    var how = strategy switch
+                    {
+                        FineTuneStrategy.WholeNetwork => "the whole network at discriminative rates (the data resembles the pretraining data)",
+                        FineTuneStrategy.RetrainAll => "the whole network at one rate (the data differs from the pretraining data)",
+                        _ => "the last backbone group and the classifier (the whole network does not fit the budget)",
+                    };
+                    var skipped = tried.Count == 0 ? "" : $"; over budget: {string.Join(", ", tried)}";
+                    return Make(strategy, side, $"{strategy} at {side} px — {how}: {inputs.Epochs} epochs × {seconds:0.0} s = {planned:0} s " +
+                        $"≤ budget {inputs.BudgetSeconds:0} s{skipped}");
+                }
+                tried.Add($"{strategy} at {side} px {planned:0} s");
+            }
+        return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide,
+            $"head only: no deeper strategy fits the budget of {inputs.BudgetSeconds:0} s ({string.Join(", ", tried)})");
     }
 
-    /// <summary>The decision from the measured numbers.</summary>
-    public static AutoDecision Decide(double imagesPerClass, double probeAccuracy, double chanceAccuracy, bool onGpu)
+    /// <summary>Image sides worth trying for the deeper strategies, largest first: the ladder below the weights' own
+    /// side, no larger than four times the source images (upsampling further adds compute, not detail), no smaller
+    /// than the architecture accepts.</summary>
+    public static IReadOnlyList<int> CandidateSides(int nativeSide, int minimumSide, int? sourceSide)
     {
-        double similarity = Math.Clamp((probeAccuracy - chanceAccuracy) / (1 - chanceAccuracy), 0, 1);
-        bool small = imagesPerClass < SmallDataImagesPerClass, similar = similarity >= SimilarityThreshold;
-        var (strategy, why) = (small, similar) switch
-        {
-            (true, true) => (FineTuneStrategy.HeadOnly, "small and similar data: train the classifier on the pretrained features"),
-            (true, false) => (FineTuneStrategy.InitialLayers, "small and different data: retrain the low-level layers and the classifier"),
-            (false, true) => onGpu
-                ? (FineTuneStrategy.WholeNetwork, "large and similar data with a GPU: the whole network at discriminative learning rates")
-                : (FineTuneStrategy.LastLayers, "large and similar data on CPU: the last layers, which is most of the gain for a fraction of the compute"),
-            (false, false) => (FineTuneStrategy.RetrainAll, "large and different data: retrain everything from the checkpoint"),
-        };
-        var reason = $"{why} ({imagesPerClass:0.#} images per class, {(small ? "<" : "≥")} {SmallDataImagesPerClass}; " +
-                     $"linear probe {probeAccuracy:P1} vs chance {chanceAccuracy:P1}, similarity {similarity:0.00} " +
-                     $"{(similar ? "≥" : "<")} {SimilarityThreshold}; {(onGpu ? "GPU" : "CPU")})";
-        return new AutoDecision(strategy, imagesPerClass, probeAccuracy, chanceAccuracy, similarity, onGpu, reason);
-    }
-
-    /// <summary>Held-out accuracy of a logistic regression on the frozen features of a stratified sample, and the
-    /// chance accuracy (the largest class share of the held-out half).</summary>
-    public static (double Accuracy, double Chance) ProbeAccuracy(nn.Module<Tensor, Tensor> model, Architecture architecture,
-        Preprocessing preprocessing, ImageTensorDataset data, Device device, int seed)
-    {
-        var shuffler = new Random(seed);
-        var fit = new List<long>();
-        var held = new List<long>();
-        var labels = data.Labels.data<long>().ToArray();
-        foreach (var rows in Enumerable.Range(0, labels.Length).GroupBy(i => labels[i]).OrderBy(g => g.Key))
-        {
-            var sample = rows.Select(i => (long)i).ToArray();
-            shuffler.Shuffle(sample);
-            sample = sample.Take(ProbeImagesPerClass).ToArray();
-            int half = sample.Length / 2;
-            held.AddRange(sample.Take(half));
-            fit.AddRange(sample.Skip(half));
-        }
-        if (held.Count == 0) throw new ArgumentException("the probe needs at least two images in some class", nameof(data));
-
-        var head = (nn.Module<Tensor, Tensor>?)model.named_modules().FirstOrDefault(m => m.name == architecture.ClassifierPrefix).module
-                   ?? throw new InvalidOperationException($"{architecture.Name}: no module named {architecture.ClassifierPrefix}");
-        model.to(device);
-        using var fitData = data.Subset(fit);
-        using var heldData = data.Subset(held);
-        using var fitFeatures = FrozenFeatureCache.Build(model, head, preprocessing, fitData, 64, device);
-        using var heldFeatures = FrozenFeatureCache.Build(model, head, preprocessing, heldData, 64, device);
-
-        using var scope = NewDisposeScope();
-        var mean = fitFeatures.Features.mean([0], keepdim: true);
-        var std = fitFeatures.Features.std(0, keepdim: true) + 1e-6f;
-        var x = (fitFeatures.Features - mean) / std;
-        var xHeld = (heldFeatures.Features - mean) / std;
-        torch.random.manual_seed(seed);
-        using var probe = nn.Linear(x.shape[1], data.ClassNames.Count).to(device);
-        using var optimizer = optim.Adam(probe.parameters(), lr: 0.01, weight_decay: 1e-3);
-        for (int step = 0; step < 200; step++)
-        {
-            using var stepScope = NewDisposeScope();
-            optimizer.zero_grad();
-            nn.functional.cross_entropy(probe.call(x), fitFeatures.Labels).backward();
-            optimizer.step();
-        }
-        using var _ = no_grad();
-        double accuracy = probe.call(xHeld).argmax(1).eq(heldFeatures.Labels).to_type(ScalarType.Float64).mean().item<double>();
-        double chance = heldFeatures.Labels.bincount(null, data.ClassNames.Count).max().item<long>() / (double)held.Count;
-        return (accuracy, chance);
+        int cap = nativeSide;
+        if (sourceSide is { } source) cap = Math.Min(nativeSide, Math.Max(64, 16 * (int)Math.Ceiling(4.0 * source / 16)));
+        var ladder = new[] { nativeSide, 192, 160, 128, 112, 96, 64 };
+        return ladder.Where(s => s <= cap && s >= Math.Max(minimumSide, 32)).Distinct().OrderDescending().ToList();
     }
 }

@@ -88,13 +88,13 @@ public sealed class StrategyPlan
     /// <summary>Puts the BatchNorm layers of frozen groups in eval mode, so their running statistics stay those of
     /// the checkpoint (call after <c>model.train()</c>). A frozen group then computes exactly what it did before
     /// training, which is also what makes caching its output valid.</summary>
-    public void FreezeBatchNormStatistics(nn.Module<Tensor, Tensor> model)
+    public void FreezeBatchNormStatistics(nn.Module<Tensor, Tensor> model, bool all = false)
     {
         foreach (var (name, module) in model.named_modules())
         {
             if (module is not (BatchNorm1d or BatchNorm2d or BatchNorm3d)) continue;
             int group = Architecture.GroupIndexOf(name + ".weight");
-            if (!Trainable[group]) module.eval();
+            if (all || !Trainable[group]) module.eval();
         }
     }
 

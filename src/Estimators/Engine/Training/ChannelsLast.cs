@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Training;
@@ -38,6 +39,33 @@ public static class ChannelsLast
         if (t.dim() != 4) return false;
         using var nhwc = t.permute(0, 2, 3, 1);
         return nhwc.is_contiguous(); // libtorch ignores the strides of size-1 dimensions here, as 1×1 kernels need
+    }
+
+    /// <summary>Lays out the optimizer's per-parameter state (AdamW's moments, SGD's momentum) like the parameters:
+    /// channels-last while training, standard to save or load it (TorchSharp writes and reads contiguous tensors only).</summary>
+    public static void ApplyToState(OptimizerHelper optimizer) => RewriteState(optimizer, Of);
+
+    /// <inheritdoc cref="ApplyToState"/>
+    public static void RevertState(OptimizerHelper optimizer) => RewriteState(optimizer, t => t.contiguous());
+
+    static void RewriteState(OptimizerHelper optimizer, Func<Tensor, Tensor> layout)
+    {
+        using var _ = no_grad();
+        foreach (var state in optimizer.state_dict().State)
+        {
+            var tensors = state switch
+            {
+                AdamW.State adamW => [adamW.exp_avg, adamW.exp_avg_sq, adamW.max_exp_avg_sq],
+                SGD.State sgd => [sgd.momentum_buffer],
+                _ => Array.Empty<Tensor?>(),
+            };
+            foreach (var t in tensors)
+            {
+                if (t is null || t.dim() != 4) continue;
+                using var laidOut = layout(t);
+                t.set_(laidOut);
+            }
+        }
     }
 
     static void Rewrite(nn.Module model, Func<Tensor, Tensor> layout)

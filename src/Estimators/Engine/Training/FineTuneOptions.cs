@@ -1,81 +1,138 @@
-using static TorchSharp.torch;
+using System.Text.Json.Serialization;
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Devices;
+using MlNetTransfer.Engine.Strategies;
 
 namespace MlNetTransfer.Engine.Training;
 
-/// <summary>How <see cref="FineTuner"/> trains. Every member has a default that suits a few hundred images.</summary>
-public sealed class FineTuneOptions
+/// <summary>
+/// Everything a fine-tuning run can be told: the one options record of the engine. The ML.NET estimator's options
+/// derive from it, the CLI maps its command line to it once and saves it for <c>train --resume</c>, and
+/// <see cref="Validate"/> checks it once, by name. Every member has a default; the defaults are the recipe
+/// (see <see cref="Recipe.TransferRecipe"/>).
+/// </summary>
+public class FineTuneOptions
 {
     public static class Defaults
     {
+        public const string Architecture = "resnet18_cntk";
         public const int Epochs = 10;
         public const int BatchSize = 32;
         public const double LearningRate = 1e-3;
         public const double WeightDecay = 1e-4;
+        public const double LabelSmoothing = 0.1;
         public const double ValidationFraction = 0.2;
         public const int EarlyStoppingPatience = 3;
         public const int Seed = 1;
+        /// <summary>Auto's budget for the training epochs: keeps a 2 000-image run on a 2-core CPU under 10 minutes.</summary>
+        public static readonly TimeSpan TimeBudget = TimeSpan.FromMinutes(5);
     }
 
-    /// <summary>Passes over the training data.</summary>
+    /// <summary>Registry name: alexnet, resnet18, resnet18_cntk, resnet34, resnet50, mobilenet_v2, vgg16, tiny.</summary>
+    public string Architecture { get; set; } = Defaults.Architecture;
+
+    /// <summary>null: the architecture's embedded weights; an embedded weight name; a .pth/.safetensors/.dat/.onnx
+    /// file; or <c>scratch</c> to train from random initialisation.</summary>
+    public string? Weights { get; set; }
+
+    /// <summary>What to fine-tune; Auto measures the data and the device and decides (with the image size).</summary>
+    public FineTuneStrategy Strategy { get; set; } = FineTuneStrategy.Auto;
+
+    /// <summary>Square side images are resized to; null: Auto's choice for the deeper strategies (the weights' own
+    /// side for the classifier on pretrained features).</summary>
+    public int? ImageSize { get; set; }
+
+    /// <summary>How long Auto may plan the training epochs to take on this device; it picks the deepest strategy and
+    /// largest image size whose measured epochs fit. Named strategies are not limited by it.</summary>
+    public TimeSpan TimeBudget { get; set; } = Defaults.TimeBudget;
+
+    /// <summary>Passes over the training data when layers below the classifier train.</summary>
     public int Epochs { get; set; } = Defaults.Epochs;
 
     /// <summary>Images per optimizer step.</summary>
     public int BatchSize { get; set; } = Defaults.BatchSize;
 
-    /// <summary>Base learning rate; each layer group gets it times its strategy scale.</summary>
+    /// <summary>Peak learning rate; each layer group gets it times its strategy scale.</summary>
     public double LearningRate { get; set; } = Defaults.LearningRate;
 
     public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
 
-    /// <summary>Decoupled weight decay (AdamW) or L2 penalty (SGD).</summary>
+    /// <summary>Decoupled weight decay (AdamW) or L2 penalty (SGD) while layers below the classifier train.</summary>
     public double WeightDecay { get; set; } = Defaults.WeightDecay;
+
+    /// <summary>The classifier's L2 penalty when it is solved on cached features; null: chosen on the validation
+    /// split from a grid.</summary>
+    public double? HeadWeightDecay { get; set; }
 
     public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.OneCycle;
 
-    /// <summary>Label smoothing for the cross-entropy loss, 0 (off) to below 1.</summary>
-    public double LabelSmoothing { get; set; }
+    /// <summary>Label smoothing for the cross-entropy loss while layers below the classifier train, 0 (off) to below 1.</summary>
+    public double LabelSmoothing { get; set; } = Defaults.LabelSmoothing;
 
     /// <summary>Weight each class's loss by N / (C · n_c), so rare classes count as much as common ones.</summary>
     public bool BalanceClasses { get; set; }
 
-    /// <summary>Random resized crop and horizontal flip of training batches; off for exact, cacheable inputs.</summary>
-    public bool Augment { get; set; } = true;
+    /// <summary>Random resized crop and horizontal flip while layers below the classifier train; null: on whenever
+    /// they do (the classifier alone is solved on exact, cached features).</summary>
+    public bool? Augment { get; set; }
 
-    /// <summary>When nothing before the classifier trains and <see cref="Augment"/> is off, compute the classifier's
-    /// inputs once and train on them: epochs after the first cost a fraction of it. Frozen layers then run in eval
-    /// mode (no dropout).</summary>
+    /// <summary>When nothing before the classifier trains and augmentation is off, compute the classifier's inputs
+    /// once. Frozen layers then run in eval mode (no dropout).</summary>
     public bool CacheFrozenFeatures { get; set; } = true;
+
+    /// <summary>Whether BatchNorm layers update their running statistics while training; null: only when training
+    /// from scratch. Pretrained statistics kept (the layers' scale and shift still train) leave the features the
+    /// converged classifier was solved on unchanged at the first step.</summary>
+    public bool? TrainBatchNormStatistics { get; set; }
 
     /// <summary>Share of each class held out for validation when no validation set is given; 0 turns it off.</summary>
     public double ValidationFraction { get; set; } = Defaults.ValidationFraction;
 
-    /// <summary>Stop after this many epochs without a better validation loss and restore the best epoch;
-    /// 0 turns early stopping off (the best epoch is still restored).</summary>
+    /// <summary>Stop after this many epochs without a better validation accuracy, counted only once the schedule
+    /// is past its peak rate; the best epoch is restored either way. 0 turns early stopping off.</summary>
     public int EarlyStoppingPatience { get; set; } = Defaults.EarlyStoppingPatience;
 
-    /// <summary>Seeds shuffling, the split, augmentation and torch's global generator (dropout): the same seed on CPU
-    /// gives the same model, provided nothing else in the process draws from torch's global generator meanwhile.</summary>
+    /// <summary>Seeds the split, shuffling, augmentation, dropout and the new classifier: the same seed on the CPU gives
+    /// the same model.</summary>
     public int Seed { get; set; } = Defaults.Seed;
 
-    /// <summary>Where the model trains; CPU when null.</summary>
-    public Device? Device { get; set; }
+    /// <summary>Auto (CUDA when present), Cpu or Cuda.</summary>
+    public DeviceKind Device { get; set; } = DeviceKind.Auto;
 
     /// <summary>Convolution weights and image batches in channels-last (NHWC) layout while training; null: on the CPU
-    /// only (see <see cref="ChannelsLast"/>). The model is handed back in the standard layout either way.</summary>
+    /// only. The model is handed back in the standard layout either way.</summary>
     public bool? ChannelsLast { get; set; }
 
-    /// <summary>Called after every batch and epoch.</summary>
-    public IProgress<TrainingProgress>? Progress { get; set; }
+    /// <summary>Whether the run trains from random weights (no pretrained starting point).</summary>
+    [JsonIgnore]
+    internal bool FromScratch => string.Equals(Weights, Engine.Weights.PretrainedCatalog.Scratch, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Checks the options by name; throws <see cref="ArgumentException"/> naming the first bad one.</summary>
-    public void Validate()
+    /// <summary>Checks every option by name; throws <see cref="ArgumentException"/> naming the first bad one and
+    /// what was expected.</summary>
+    public virtual void Validate()
     {
+        int minimum = 8;
+        if (ArchitectureApplies) minimum = Math.Max(minimum, ArchitectureRegistry.Get(Architecture).MinimumInputSize);
+        if (!Enum.IsDefined(Strategy)) throw new ArgumentOutOfRangeException(nameof(Strategy), Strategy, "must be Auto, HeadOnly, InitialLayers, LastLayers, WholeNetwork or RetrainAll");
+        if (ImageSize is { } side && (side < minimum || side > 1024))
+            throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
+                $"must be between {minimum}{(ArchitectureApplies ? $" ({Architecture}'s smallest input)" : "")} and 1024 pixels");
+        if (TimeBudget <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), TimeBudget, "must be positive");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "must be at least 1");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be a positive number");
-        if (WeightDecay < 0) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "must be 0 or more");
-        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
-        if (ValidationFraction is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "must be 0 or more");
+        if (HeadWeightDecay is { } l2 && (!(l2 >= 0) || double.IsInfinity(l2))) throw new ArgumentOutOfRangeException(nameof(HeadWeightDecay), HeadWeightDecay, "must be 0 or more (or null to choose it on the validation split)");
+        if (LabelSmoothing is < 0 or >= 1 || double.IsNaN(LabelSmoothing)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
+        if (ValidationFraction is < 0 or >= 1 || double.IsNaN(ValidationFraction)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be 0 or more");
     }
+
+    /// <summary>Whether <see cref="Architecture"/> names the network (false when another starting point, such as a
+    /// saved model being continued, decides it).</summary>
+    [JsonIgnore]
+    protected virtual bool ArchitectureApplies => true;
+
+    /// <summary>A copy of the options (the record a run resolves Auto into, leaving the caller's untouched).</summary>
+    public FineTuneOptions Clone() => (FineTuneOptions)MemberwiseClone();
 }

@@ -22,7 +22,7 @@ internal sealed class FrozenFeatureCache : IDisposable
     public Tensor Labels { get; }
 
     public static FrozenFeatureCache Build(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> head,
-        Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device)
+        Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device, bool channelsLast = false)
     {
         var batches = new List<Tensor>();
         Tensor? captured = null;
@@ -40,7 +40,8 @@ internal sealed class FrozenFeatureCache : IDisposable
             {
                 using var scope = NewDisposeScope();
                 long count = Math.Min(batchSize, data.Count - start);
-                model.call(preprocessing.Normalize(data.Images.narrow(0, start, count).to(device)));
+                var x = data.Images.narrow(0, start, count).to(device);
+                model.call(preprocessing.Normalize(channelsLast ? ChannelsLast.Of(x) : x)); // the model's layout: no reorder per layer
                 if (captured is null)
                     throw new InvalidOperationException("the classifier was not called through its hooks; feature caching cannot be used with this model");
                 batches.Add(captured);

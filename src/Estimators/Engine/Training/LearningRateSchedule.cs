@@ -37,5 +37,10 @@ public static class LearningRateScheduleExtensions
         }
     }
 
+    /// <summary>The step at which the rate peaks: after it the schedule only anneals, so a worse epoch there is
+    /// a real sign to stop, not the warm-up's high rate.</summary>
+    public static long PeakStep(this LearningRateSchedule schedule, long totalSteps) =>
+        schedule == LearningRateSchedule.OneCycle ? (long)Math.Ceiling(WarmupFraction * (totalSteps - 1)) : 0;
+
     static double Anneal(double from, double to, double t) => to + (from - to) / 2 * (1 + Math.Cos(Math.PI * t));
 }

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Engine.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Recipe;
+
+/// <summary>
+/// What an epoch of a strategy costs on this device, measured: a few training steps (forward, backward and an AdamW
+/// step at learning rate 0, so no weight changes) on a real batch resized to the candidate side, after one warm-up
+/// step, plus the validation pass at a third of a step's cost per image. The model is left as it was: BatchNorm runs
+/// in eval mode (no running-statistics update), gradients are dropped, trainability is restored.
+/// </summary>
+public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDataset sample, Preprocessing preprocessing,
+    int batchSize, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed)
+{
+    const int TimedSteps = 2;
+    readonly Dictionary<(string Trainable, int Side), double> _measured = [];
+
+    /// <summary>Seconds per epoch for <paramref name="plan"/> at <paramref name="side"/> (measured once per set of
+    /// trainable groups and side).</summary>
+    public double SecondsPerEpoch(StrategyPlan plan, int side)
+    {
+        var key = (string.Join(",", plan.Trainable), side);
+        if (!_measured.TryGetValue(key, out var perImage))
+            _measured[key] = perImage = SecondsPerImage(plan, side);
+        return perImage * (trainImages + validationImages / 3.0);
+    }
+
+    double SecondsPerImage(StrategyPlan plan, int side)
+    {
+        var saved = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.requires_grad);
+        model.to(device);
+        if (channelsLast) ChannelsLast.Apply(model);
+        try
+        {
+            var groups = plan.Apply(model);
+            using var optimizer = optim.AdamW(groups.SelectMany(g => g.Parameters), lr: 0, weight_decay: 0);
+            model.eval();
+            using var scope = NewDisposeScope();
+            long count = Math.Min(batchSize, sample.Count);
+            var x = sample.Images.narrow(0, 0, count).to(device).to_type(ScalarType.Float32);
+            if (x.shape[2] != side) x = nn.functional.interpolate(x, size: [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
+            var y = sample.Labels.narrow(0, 0, count).to(device);
+            var augmenter = augment ? new Augmenter(seed) : null;
+            double seconds = 0;
+            for (int step = 0; step <= TimedSteps; step++)
+            {
+                using var stepScope = NewDisposeScope();
+                var clock = Stopwatch.StartNew();
+                var input = augmenter?.Apply(x, 0, step) ?? x;
+                if (channelsLast) input = ChannelsLast.Of(input);
+                optimizer.zero_grad();
+                var loss = nn.functional.cross_entropy(model.call(preprocessing.At(side).Normalize(input)), y);
+                loss.backward();
+                optimizer.step();
+                loss.item<float>(); // waits for the device
+                if (step > 0) seconds += clock.Elapsed.TotalSeconds;
+            }
+            optimizer.zero_grad();
+            return seconds / (TimedSteps * count);
+        }
+        finally
+        {
+            foreach (var (name, parameter) in model.named_parameters())
+            {
+                parameter.requires_grad = saved[name];
+                parameter.grad?.Dispose();
+                parameter.grad = null;
+            }
+            if (channelsLast) ChannelsLast.Revert(model);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using MlNetTransfer.Engine.Training;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Recipe;
+
+/// <summary>An <see cref="IImageSource"/> over images already decoded at one side: other sides are resized from them
+/// (bilinear, antialiased). For data that is in memory already and for tests; the ML.NET adapter reads from the
+/// IDataView at each side instead, exactly as the saved model resizes.</summary>
+public sealed class TensorImageSource(ImageTensorDataset data) : IImageSource
+{
+    public IReadOnlyList<string> ClassNames => data.ClassNames;
+
+    public int? SourceSide => (int)data.Images.shape[3];
+
+    public ImageTensorDataset Read(int side)
+    {
+        if (side == data.Images.shape[3]) return new ImageTensorDataset(data.Images.clone(), data.Labels.clone(), data.ClassNames);
+        using var scope = NewDisposeScope();
+        var resized = nn.functional.interpolate(data.Images.to_type(ScalarType.Float32), size: [side, side],
+            mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+        var bytes = resized.round().clamp(0, 255).to_type(ScalarType.Byte);
+        return new ImageTensorDataset(bytes.MoveToOuterDisposeScope(), data.Labels.clone().MoveToOuterDisposeScope(), data.ClassNames);
+    }
+}

@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Recipe;
+
+/// <summary>
+/// The engine's one entry point for a fine-tuning run, called by the ML.NET estimator, the CLI and the benchmarks
+/// alike. The recipe, as fastai's <c>fine_tune</c> reads:
+/// <list type="number">
+/// <item>seed, then the network with its starting weights and a new classifier;</item>
+/// <item>the classifier solved to convergence on the frozen features at the weights' own side, its penalty chosen on
+///   the validation split (<see cref="ConvergedHead"/>);</item>
+/// <item>the strategy: the named one, or Auto's measured choice of strategy and image size within the time budget;</item>
+/// <item>head only: the classifier refitted on every labelled image; otherwise the head solved at the training side,
+///   then the strategy's groups unfrozen with their rates and trained from it (<see cref="FineTuner"/>);</item>
+/// <item>under Auto, a deeper model that validates worse than the head gives way to the head.</item>
+/// </list>
+/// </summary>
+public static class TransferRecipe
+{
+    public static RecipeResult Run(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation,
+        TrainingContext? context = null)
+    {
+        options.Validate();
+        context ??= new TrainingContext();
+        if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))
+            throw new ArgumentException("the validation images' class names differ from the training images'", nameof(validation));
+        using var allocator = AllocatorTuning.Begin();
+        return context.Resume == null ? new Execution(options, start, train, validation, context).Run() : Resume(options, start, train, validation, context);
+    }
+
+    /// <summary>Continues an interrupted run: the strategy and side it resolved, the weights it had (the starting
+    /// point), and the loop's state from the checkpoint.</summary>
+    static RecipeResult Resume(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation, TrainingContext context)
+    {
+        var resume = context.Resume!;
+        var preprocessing = start.Preprocessing.At(resume.ImageSize);
+        using var data = LabelledData.Read(train, validation, resume.ImageSize, options.ValidationFraction, options.Seed);
+        using var trainSet = data.TrainSet();
+        using var validationSet = data.ValidationSet();
+        random.manual_seed(options.Seed);
+        var model = start.CreateModel(train.ClassNames.Count);
+        try
+        {
+            var plan = StrategyPlan.For(start.Architecture, resume.Strategy);
+            var result = FineTuner.Fit(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context);
+            model.to(CPU);
+            return new RecipeResult(model, start.Architecture, preprocessing, resume.Strategy, null, null, result, start.Description);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The loop's options once the recipe has split the data itself.</summary>
+    static FineTuneOptions WithoutSplit(FineTuneOptions options)
+    {
+        var copy = options.Clone();
+        copy.ValidationFraction = 0;
+        return copy;
+    }
+
+    sealed class Execution(FineTuneOptions options, StartingPoint start, IImageSource source, IImageSource? validationSource, TrainingContext context)
+    {
+        readonly Device _device = context.TrainingDevice;
+        readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
+        readonly int _classes = source.ClassNames.Count;
+        void Log(string message) => context.Log?.Invoke(message);
+
+        public RecipeResult Run()
+        {
+            int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
+            using var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
+            random.manual_seed(options.Seed); // the new classifier's initial weights come from torch's generator
+            var model = start.CreateModel(_classes);
+            try
+            {
+                // 1. the classifier, solved on the frozen features at the weights' own side
+                var clock = Stopwatch.StartNew();
+                using var features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.All,
+                    options.BatchSize, _device, _channelsLast);
+                using var validationFeatures = data.SeparateValidation == null ? null
+                    : ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.SeparateValidation, options.BatchSize, _device, _channelsLast);
+                using var labels = data.All.Labels.to(_device);
+                using var validationLabels = data.SeparateValidation?.Labels.to(_device);
+                using var trainFeatures = data.TrainPart(features);
+                using var trainLabels = data.TrainPart(labels);
+                using var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null);
+                using var heldLabels = validationLabels?.alias() ?? (data.HasValidation ? data.ValidationPart(labels) : null);
+                using var classWeights = ClassWeightsOf(trainLabels);
+                var (solved, head) = ConvergedHead.Choose(trainFeatures, trainLabels, heldFeatures, heldLabels, _classes, headSide,
+                    options.HeadWeightDecay, classWeights);
+                head = head with { Seconds = clock.Elapsed.TotalSeconds };
+                Log($"classifier: {head.Describe()} ({head.Seconds:0.0} s with the features)");
+
+                // 2. the strategy
+                AutoDecision? auto = null;
+                var strategy = options.Strategy;
+                int side = options.ImageSize ?? start.Preprocessing.InputSize;
+                if (strategy == FineTuneStrategy.Auto)
+                {
+                    auto = Decide(model, data, heldLabels, head, headSide);
+                    (strategy, side) = (auto.Strategy, auto.ImageSize);
+                    Log($"strategy {strategy}: {auto.Reason}");
+                }
+                if (context.Cancellation.IsCancellationRequested)
+                {
+                    solved.Dispose();
+                    return Cancelled(model, headSide, strategy, head, auto);
+                }
+
+                // 3. head only: refit on every labelled image
+                if (strategy == FineTuneStrategy.HeadOnly)
+                {
+                    solved.Dispose();
+                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head, auto);
+                }
+
+                // 3'. deeper: the head solved at the training side (a continued model keeps its trained one), then the
+                // strategy's groups unfrozen
+                if (side == headSide && !start.TrainedClassifier) ConvergedHead.Install(model, start.Architecture, solved);
+                solved.Dispose();
+                using var sideData = side == headSide ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed);
+                var trainData = sideData ?? data;
+                if (sideData != null && !start.TrainedClassifier) SolveHeadAt(model, sideData, side, head.L2);
+                using var trainSet = trainData.TrainSet();
+                using var validationSet = trainData.ValidationSet();
+                var plan = StrategyPlan.For(start.Architecture, strategy);
+                Log($"training {plan.Describe()} at {side} px for up to {options.Epochs} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
+                var result = FineTuner.Fit(model, plan, start.Preprocessing.At(side), trainSet, validationSet, WithoutSplit(options), context);
+
+                // 4. under Auto, the head stays when the deeper model validates worse
+                double? deeper = result.BestEpoch > 0 ? result.History[result.BestEpoch - 1].ValidationAccuracy : null;
+                if (auto != null && !result.Cancelled && deeper is { } d && head.ValidationAccuracy is { } h && d < h)
+                {
+                    Log($"the {strategy} model validates at {d:P1}, under the classifier alone ({h:P1}): keeping the classifier");
+                    model.Dispose();
+                    random.manual_seed(options.Seed);
+                    model = start.CreateModel(_classes);
+                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head,
+                        auto with { KeptHeadInstead = (d, h) });
+                }
+                model.to(CPU);
+                return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), strategy, head, auto, result, start.Description);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+
+        AutoDecision Decide(nn.Module<Tensor, Tensor> model, LabelledData data, Tensor? heldLabels, HeadChoice head, int headSide)
+        {
+            var counts = (heldLabels ?? data.All.Labels).cpu().bincount(null, _classes).data<long>().ToArray();
+            double chance = (double)counts.Max() / Math.Max(counts.Sum(), 1);
+            var sides = options.ImageSize is { } fixedSide ? [fixedSide]
+                : AutoStrategy.CandidateSides(start.Preprocessing.InputSize, start.Architecture.MinimumInputSize, source.SourceSide);
+            var cost = new EpochCost(model, data.All, start.Preprocessing, options.BatchSize, data.TrainRows.Length, data.ValidationCount,
+                _device, _channelsLast, options.Augment ?? true, options.Seed);
+            var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
+                chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
+            return AutoStrategy.Decide(inputs, (strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side));
+        }
+
+        /// <summary>Solves the classifier on the features at another side (same penalty) and installs it.</summary>
+        void SolveHeadAt(nn.Module<Tensor, Tensor> model, LabelledData data, int side, double penalty)
+        {
+            using var features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), data.All, options.BatchSize, _device, _channelsLast);
+            using var labels = data.All.Labels.to(_device);
+            using var trainFeatures = data.TrainPart(features);
+            using var trainLabels = data.TrainPart(labels);
+            using var classWeights = ClassWeightsOf(trainLabels);
+            using var solved = LinearHead.Fit(trainFeatures, trainLabels, _classes, penalty, classWeights);
+            ConvergedHead.Install(model, start.Architecture, solved);
+        }
+
+        /// <summary>The classifier refitted on every labelled image (train and validation) with the chosen penalty;
+        /// its history is one epoch: the solve, with the validation numbers of the fit that did not see them.</summary>
+        RecipeResult HeadOnly(nn.Module<Tensor, Tensor> model, LabelledData data, Tensor features, Tensor labels, Tensor? validationFeatures,
+            Tensor? validationLabels, HeadChoice head, AutoDecision? auto)
+        {
+            var clock = Stopwatch.StartNew();
+            using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);
+            using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
+            using var classWeights = ClassWeightsOf(allLabels);
+            using var solved = LinearHead.Fit(allFeatures, allLabels, _classes, head.L2, classWeights);
+            ConvergedHead.Install(model, start.Architecture, solved);
+            var (trainLoss, trainAccuracy) = solved.Score(allFeatures, allLabels);
+            double seconds = head.Seconds + clock.Elapsed.TotalSeconds;
+            var summary = new EpochSummary(1, trainLoss, trainAccuracy, head.ValidationLoss, head.ValidationAccuracy, 0, seconds, allLabels.shape[0] / seconds);
+            context.Progress?.Report(new TrainingProgress(1, 1, null, 1, trainLoss, trainAccuracy, 0, summary.ImagesPerSecond, head.ValidationLoss, head.ValidationAccuracy));
+            Log($"classifier refitted on all {allLabels.shape[0]} labelled images: train {trainAccuracy:P1}");
+            model.to(CPU).eval();
+            var plan = StrategyPlan.For(start.Architecture, FineTuneStrategy.HeadOnly);
+            var training = new TrainingResult([summary], 1, false, false, $"{plan.Describe()}; {head.Describe()}");
+            return new RecipeResult(model, start.Architecture, start.Preprocessing.At(head.ImageSize), FineTuneStrategy.HeadOnly, head, auto, training, start.Description);
+        }
+
+        RecipeResult Cancelled(nn.Module<Tensor, Tensor> model, int side, FineTuneStrategy strategy, HeadChoice head, AutoDecision? auto)
+        {
+            model.to(CPU).eval();
+            var plan = StrategyPlan.For(start.Architecture, strategy == FineTuneStrategy.Auto ? FineTuneStrategy.HeadOnly : strategy);
+            return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), plan.Strategy, head, auto,
+                new TrainingResult([], 0, false, true, plan.Describe()), start.Description);
+        }
+
+        Tensor? ClassWeightsOf(Tensor labels) =>
+            options.BalanceClasses ? tensor(ClassWeights.Balanced(labels.cpu().bincount(null, _classes).data<long>().ToArray()), device: _device) : null;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Weights;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Training;
+
+/// <summary>One run of <see cref="FineTuner.Fit"/>. Every random draw is a function of (seed, epoch, batch): the
+/// epoch's shuffle, the batch's augmentation, torch's generator for dropout. So a run resumed from a
+/// <see cref="TrainingCheckpoint"/> continues exactly as the uninterrupted run would have.</summary>
+internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan plan, Preprocessing preprocessing,
+    ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext context)
+{
+    readonly Device _device = context.TrainingDevice;
+    readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
+    Dictionary<string, Tensor>? _best;
+    FrozenFeatureCache? _trainCache, _validationCache;
+
+    public TrainingResult Execute()
+    {
+        random.manual_seed(options.Seed);
+        model.to(_device);
+        if (_channelsLast) ChannelsLast.Apply(model);
+        var groups = plan.Apply(model);
+        using var optimizer = CreateOptimizer(groups);
+        var controllers = optimizer.ParamGroups.ToList();
+        var baseRates = groups.Select(g => options.LearningRate * g.RateScale).ToArray();
+        using var classWeights = options.BalanceClasses ? tensor(ClassWeights.Balanced(train.ClassCounts), device: _device) : null;
+        bool augment = options.Augment ?? !plan.BackboneFrozen;
+        bool trainBatchNorm = options.TrainBatchNormStatistics ?? options.FromScratch;
+        var augmenter = augment ? new Augmenter(options.Seed) : null;
+        var head = options.CacheFrozenFeatures && plan.BackboneFrozen && !augment ? Head() : null;
+
+        int batches = (int)((train.Count + options.BatchSize - 1) / options.BatchSize);
+        long totalSteps = (long)batches * options.Epochs, peakStep = options.Schedule.PeakStep(totalSteps);
+        var resume = context.Resume;
+        var history = new List<EpochSummary>(resume?.History ?? []);
+        double bestAccuracy = resume?.BestAccuracy ?? double.NegativeInfinity, bestLoss = resume?.BestLoss ?? double.PositiveInfinity;
+        int bestEpoch = resume?.BestEpoch ?? 0, sinceBest = resume?.SinceBest ?? 0, firstEpoch = resume?.Epoch ?? 1;
+        if (resume != null)
+        {
+            using var state = new BinaryReader(new MemoryStream(resume.OptimizerState));
+            if (_channelsLast) ChannelsLast.RevertState(optimizer);
+            optimizer.load_state_dict(state);
+            if (_channelsLast) ChannelsLast.ApplyToState(optimizer);
+            _best = resume.BestWeights.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        }
+        else Snapshot();
+        bool cancelled = false, stoppedEarly = false;
+        TrainingCheckpoint? checkpoint = null;
+
+        try
+        {
+            for (int epoch = firstEpoch; epoch <= options.Epochs && !cancelled; epoch++)
+            {
+                var clock = Stopwatch.StartNew();
+                if (head != null && _trainCache == null)
+                {
+                    _trainCache = FrozenFeatureCache.Build(model, head, preprocessing, train, options.BatchSize, _device);
+                    if (validation != null)
+                        _validationCache = FrozenFeatureCache.Build(model, head, preprocessing, validation, options.BatchSize, _device);
+                }
+                if (head != null) head.train();
+                else
+                {
+                    model.train();
+                    plan.FreezeBatchNormStatistics(model, all: !trainBatchNorm);
+                }
+                var order = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();
+                new Random(SeedMix.Of(options.Seed, epoch)).Shuffle(order);
+                bool resumedEpoch = resume != null && epoch == resume.Epoch;
+                int firstBatch = resumedEpoch ? resume!.BatchesDone : 0;
+                double lossSum = resumedEpoch ? resume!.EpochLossSum : 0, rate = baseRates[^1];
+                long correct = resumedEpoch ? resume!.EpochCorrect : 0, seen = resumedEpoch ? resume!.EpochSeen : 0, seenNow = 0;
+                int batch = firstBatch;
+                for (; batch < batches; batch++)
+                {
+                    if (context.Cancellation.IsCancellationRequested) { cancelled = true; break; }
+                    using var scope = NewDisposeScope();
+                    random.manual_seed(SeedMix.Of(options.Seed, epoch, batch)); // dropout: the same draws after a resume
+                    using var index = tensor(order[(batch * options.BatchSize)..Math.Min((batch + 1) * options.BatchSize, order.Length)]);
+                    var (x, y) = Batch(index, augmenter, epoch, batch);
+
+                    long step = (long)(epoch - 1) * batches + batch;
+                    double factor = options.Schedule.Factor(step, totalSteps);
+                    for (int g = 0; g < controllers.Count; g++) controllers[g].LearningRate = baseRates[g] * factor;
+                    rate = baseRates[^1] * factor;
+
+                    optimizer.zero_grad();
+                    var logits = head != null ? head.call(x) : model.call(x);
+                    var loss = nn.functional.cross_entropy(logits, y, weight: classWeights, label_smoothing: options.LabelSmoothing);
+                    double value = loss.item<float>();
+                    if (!double.IsFinite(value))
+                    {
+                        Restore();
+                        throw new NonFiniteLossException(epoch, batch + 1, rate);
+                    }
+                    loss.backward();
+                    optimizer.step();
+
+                    long n = y.shape[0];
+                    lossSum += value * n;
+                    correct += logits.argmax(1).eq(y).sum().item<long>();
+                    seen += n;
+                    seenNow += n;
+                    context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, batch + 1, batches,
+                        lossSum / seen, (double)correct / seen, rate, seenNow / clock.Elapsed.TotalSeconds));
+                }
+                if (cancelled)
+                {
+                    checkpoint = Checkpoint(optimizer, epoch, batch, lossSum, correct, seen, history, bestEpoch, bestAccuracy, bestLoss, sinceBest);
+                    break;
+                }
+
+                double trainLoss = lossSum / Math.Max(seen, 1), trainAccuracy = (double)correct / Math.Max(seen, 1), seconds = clock.Elapsed.TotalSeconds;
+                (double Loss, double Accuracy)? validated = validation == null ? null
+                    : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
+                    : FineTuner.Evaluate(model, preprocessing, validation, options.BatchSize, _device);
+                var summary = new EpochSummary(epoch, trainLoss, trainAccuracy, validated?.Loss, validated?.Accuracy, rate, seconds, seenNow / seconds);
+                history.Add(summary);
+                context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, trainLoss, trainAccuracy,
+                    rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
+                if (validated is { } v && !double.IsFinite(v.Loss))
+                {
+                    Restore();
+                    throw new NonFiniteLossException(epoch, batches, rate, validation: true);
+                }
+
+                // validation accuracy decides (ties: lower loss); without validation, the training loss does
+                double accuracy = validated?.Accuracy ?? 0, monitoredLoss = validated?.Loss ?? trainLoss;
+                if (accuracy > bestAccuracy || (accuracy == bestAccuracy && monitoredLoss < bestLoss))
+                {
+                    (bestAccuracy, bestLoss, bestEpoch, sinceBest) = (accuracy, monitoredLoss, epoch, 0);
+                    Snapshot();
+                }
+                else if ((long)epoch * batches > peakStep) // patience counts only once the rate is annealing
+                {
+                    if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.Epochs)
+                    {
+                        stoppedEarly = true;
+                        break;
+                    }
+                }
+            }
+            if (!cancelled) Restore();
+            model.eval();
+            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint);
+        }
+        finally
+        {
+            if (_channelsLast) ChannelsLast.Revert(model);
+            DisposeSnapshot();
+            _trainCache?.Dispose();
+            _validationCache?.Dispose();
+        }
+    }
+
+    TrainingCheckpoint Checkpoint(OptimizerHelper optimizer, int epoch, int batchesDone, double lossSum, long correct, long seen,
+        List<EpochSummary> history, int bestEpoch, double bestAccuracy, double bestLoss, int sinceBest)
+    {
+        using var buffer = new MemoryStream();
+        if (_channelsLast) ChannelsLast.RevertState(optimizer); // the optimizer ends with this run
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(writer);
+        var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        return new TrainingCheckpoint
+        {
+            Strategy = plan.Strategy, ImageSize = (int)train.Images.shape[3], Epoch = epoch, BatchesDone = batchesDone,
+            EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen, History = history.ToList(), BestEpoch = bestEpoch,
+            BestAccuracy = bestAccuracy, BestLoss = bestLoss, SinceBest = sinceBest, OptimizerState = buffer.ToArray(), BestWeights = best,
+        };
+    }
+
+    nn.Module<Tensor, Tensor> Head() =>
+        model.named_modules().FirstOrDefault(m => m.name == plan.Architecture.ClassifierPrefix).module as nn.Module<Tensor, Tensor>
+        ?? throw new InvalidOperationException($"{plan.Architecture.Name}: no module named {plan.Architecture.ClassifierPrefix}");
+
+    /// <summary>A training batch on the device: cached features, or normalised (and maybe augmented) images.</summary>
+    (Tensor X, Tensor Y) Batch(Tensor index, Augmenter? augmenter, int epoch, int batch)
+    {
+        if (_trainCache != null)
+            return (_trainCache.Features.index_select(0, index.to(_device)), _trainCache.Labels.index_select(0, index.to(_device)));
+        var x = train.Images.index_select(0, index).to(_device).to_type(ScalarType.Float32);
+        if (augmenter != null) x = augmenter.Apply(x, epoch, batch);
+        if (_channelsLast) x = ChannelsLast.Of(x); // normalising keeps the layout
+        return (preprocessing.Normalize(x), train.Labels.index_select(0, index).to(_device));
+    }
+
+    (double Loss, double Accuracy) EvaluateCached(nn.Module<Tensor, Tensor> head, FrozenFeatureCache cache)
+    {
+        head.eval();
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var logits = head.call(cache.Features);
+        double loss = nn.functional.cross_entropy(logits, cache.Labels).item<float>();
+        double accuracy = logits.argmax(1).eq(cache.Labels).to_type(ScalarType.Float64).mean().item<double>();
+        return (loss, accuracy);
+    }
+
+    OptimizerHelper CreateOptimizer(IReadOnlyList<(IReadOnlyList<Parameter> Parameters, double RateScale)> groups)
+    {
+        if (groups.Count == 0) throw new InvalidOperationException($"strategy {plan.Strategy} leaves nothing to train");
+        return options.Optimizer switch
+        {
+            OptimizerKind.AdamW => optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Parameters,
+                lr: options.LearningRate * g.RateScale, weight_decay: options.WeightDecay)), lr: options.LearningRate),
+            OptimizerKind.Sgd => optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters,
+                lr: options.LearningRate * g.RateScale, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true)), options.LearningRate),
+            _ => throw new ArgumentOutOfRangeException(nameof(options.Optimizer), options.Optimizer, null),
+        };
+    }
+
+    void Snapshot()
+    {
+        DisposeSnapshot();
+        // Frozen groups never change, so only the trainable groups' tensors are kept (a head-only VGG16 snapshot is
+        // 16 MB, not 550). state_dict() and detach() hand out new handles on every call: dispose them, keep the clones.
+        using var scope = NewDisposeScope();
+        _best = model.state_dict()
+            .Where(kv => plan.Trainable[plan.Architecture.GroupIndexOf(kv.Key)])
+            .ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous().clone().MoveToOuterDisposeScope());
+    }
+
+    void Restore()
+    {
+        if (_best == null) return;
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        foreach (var (name, tensor) in model.state_dict())
+            if (_best.TryGetValue(name, out var saved)) tensor.copy_(saved); // in place: keeps the layout and the optimizer's parameters
+    }
+
+    void DisposeSnapshot()
+    {
+        if (_best == null) return;
+        foreach (var t in _best.Values) t.Dispose();
+        _best = null;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Text;
+using System.Text.Json;
+using MlNetTransfer.Engine.Strategies;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Training;
+
+/// <summary>
+/// Where an interrupted run stopped, beyond the model weights (which travel in the checkpoint model): the decisions
+/// already taken (strategy, image size), the position in the schedule, the optimizer's state, the best epoch so far
+/// with its weights, and the history. With these the loop continues at the next batch exactly as the uninterrupted
+/// run would have: shuffles and augmentation draws are functions of (seed, epoch, batch), not of earlier draws.
+/// </summary>
+public sealed class TrainingCheckpoint
+{
+    const string Magic = "MLNETTRANSFER-CHECKPOINT-1";
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>The strategy the run resolved (Auto's decision or the named one).</summary>
+    public FineTuneStrategy Strategy { get; init; }
+
+    /// <summary>The image side the run trains at.</summary>
+    public int ImageSize { get; init; }
+
+    /// <summary>The epoch in progress (1-based) and how many of its batches are done.</summary>
+    public int Epoch { get; init; }
+    public int BatchesDone { get; init; }
+
+    /// <summary>The epoch in progress so far: summed loss, correct predictions and images seen.</summary>
+    public double EpochLossSum { get; init; }
+    public long EpochCorrect { get; init; }
+    public long EpochSeen { get; init; }
+
+    public IReadOnlyList<EpochSummary> History { get; init; } = [];
+    public int BestEpoch { get; init; }
+    public double BestAccuracy { get; init; } = double.NegativeInfinity;
+    public double BestLoss { get; init; } = double.PositiveInfinity;
+    public int SinceBest { get; init; }
+
+    /// <summary>The optimizer's state_dict, as TorchSharp writes it.</summary>
+    public byte[] OptimizerState { get; init; } = [];
+
+    /// <summary>The best epoch's weights of the trainable groups (CPU tensors; the checkpoint owns them).</summary>
+    public IReadOnlyDictionary<string, Tensor> BestWeights { get; init; } = new Dictionary<string, Tensor>();
+
+    public void Save(string path) => AtomicFile.Write(path, temp =>
+    {
+        using var writer = new BinaryWriter(File.Create(temp), Encoding.UTF8);
+        writer.Write(Magic);
+        writer.Write(JsonSerializer.Serialize(new Header(Strategy, ImageSize, Epoch, BatchesDone, EpochLossSum, EpochCorrect, EpochSeen, History.ToList(), BestEpoch, BestAccuracy, BestLoss, SinceBest), Json));
+        writer.Write(OptimizerState.Length);
+        writer.Write(OptimizerState);
+        writer.Write(BestWeights.Count);
+        foreach (var (name, tensor) in BestWeights)
+        {
+            using var contiguous = tensor.cpu().contiguous();
+            writer.Write(name);
+            writer.Write((int)contiguous.dtype);
+            writer.Write(contiguous.dim());
+            foreach (var d in contiguous.shape) writer.Write(d);
+            var bytes = contiguous.bytes;
+            writer.Write(bytes.Length);
+            writer.Write(bytes);
+        }
+    });
+
+    /// <summary>Reads a checkpoint; a file that is not one is an <see cref="InvalidDataException"/> naming it.</summary>
+    public static TrainingCheckpoint Load(string path)
+    {
+        try
+        {
+            using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+            if (reader.ReadString() != Magic) throw new InvalidDataException($"{path}: not a training checkpoint of this tool.");
+            var header = JsonSerializer.Deserialize<Header>(reader.ReadString(), Json) ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
+            var optimizer = reader.ReadBytes(reader.ReadInt32());
+            int count = reader.ReadInt32();
+            var weights = new Dictionary<string, Tensor>();
+            for (int i = 0; i < count; i++)
+            {
+                var name = reader.ReadString();
+                var dtype = (ScalarType)reader.ReadInt32();
+                var shape = new long[reader.ReadInt64()];
+                for (int d = 0; d < shape.Length; d++) shape[d] = reader.ReadInt64();
+                var tensor = empty(shape, dtype);
+                tensor.bytes = reader.ReadBytes(reader.ReadInt32());
+                weights[name] = tensor;
+            }
+            return new TrainingCheckpoint
+            {
+                Strategy = header.Strategy, ImageSize = header.ImageSize, Epoch = header.Epoch, BatchesDone = header.BatchesDone,
+                EpochLossSum = header.EpochLossSum, EpochCorrect = header.EpochCorrect, EpochSeen = header.EpochSeen,
+                History = header.History, BestEpoch = header.BestEpoch, BestAccuracy = header.BestAccuracy, BestLoss = header.BestLoss,
+                SinceBest = header.SinceBest, OptimizerState = optimizer, BestWeights = weights,
+            };
+        }
+        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: a damaged training checkpoint ({e.Message}).", e);
+        }
+    }
+
+    sealed record Header(FineTuneStrategy Strategy, int ImageSize, int Epoch, int BatchesDone, double EpochLossSum, long EpochCorrect,
+        long EpochSeen, List<EpochSummary> History,
+        int BestEpoch, double BestAccuracy, double BestLoss, int SinceBest);
+}

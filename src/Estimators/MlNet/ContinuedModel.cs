@@ -1,0 +1,37 @@
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Onnx;
+using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.Engine.Weights;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>A model zip saved by TransferTrain as a starting point: its ONNX network carries the architecture, the
+/// preprocessing, the class names and every weight by state_dict name.</summary>
+internal static class ContinuedModel
+{
+    public static StartingPoint From(string zipPath, IReadOnlyList<string> classes)
+    {
+        var onnx = TransferModelFile.ReadOnnx(zipPath);
+        var graph = OnnxGraph.Parse(onnx);
+        var metadata = OnnxMetadata.Read(graph, zipPath);
+        var architecture = ArchitectureRegistry.Get(metadata.Architecture);
+        bool sameClasses = metadata.ClassNames.SequenceEqual(classes);
+        string description = $"continued from {zipPath}" + (sameClasses ? "" : " (classes differ: new classifier)");
+        return new StartingPoint(architecture, metadata.Preprocessing, description, pretrained: true, (model, _) =>
+        {
+            var state = graph.Initializers.Values
+                .Where(t => !t.Name.StartsWith(OnnxModelBuilder.ConstantPrefix, StringComparison.Ordinal))
+                .Where(t => sameClasses || !architecture.IsClassifierKey(t.Name))
+                .ToDictionary(t => t.Name, t => tensor(t.Floats).view(t.Dims));
+            try
+            {
+                WeightLoader.Load(model, architecture, state, zipPath);
+            }
+            finally
+            {
+                foreach (var t in state.Values) t.Dispose();
+            }
+        }, trainedClassifier: sameClasses);
+    }
+}

@@ -1,0 +1,52 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.Engine.Training;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>The images of an IDataView, read at whatever side the recipe asks for through the same stock resize and
+/// pixel transforms the saved model uses. Unusable rows are skipped and counted (from the first read).</summary>
+internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classes)
+    : IImageSource
+{
+    const int SizeSample = 64;
+    int? _sourceSide;
+
+    public IReadOnlyList<string> ClassNames => classes;
+
+    /// <summary>Rows left out (missing label, unreadable image) and why, from the first read.</summary>
+    public int Skipped { get; private set; }
+    public IReadOnlyList<string> Problems { get; private set; } = [];
+
+    public int? SourceSide => _sourceSide ??= MedianSide();
+
+    public ImageTensorDataset Read(int side)
+    {
+        var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side);
+        (Skipped, Problems) = (result.Skipped, result.Problems);
+        return result.Data;
+    }
+
+    /// <summary>The median longer side of the first images (decoding a few is enough to know 28 px from 4000 px).</summary>
+    int? MedianSide()
+    {
+        var sides = new List<int>();
+        using var cursor = data.GetRowCursor([data.Schema[imageColumn]]);
+        var getImage = cursor.GetGetter<MLImage>(data.Schema[imageColumn]);
+        MLImage? image = null;
+        while (sides.Count < SizeSample && cursor.MoveNext())
+        {
+            try
+            {
+                getImage(ref image!);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+            {
+                continue; // unreadable: the read reports it
+            }
+            if (image != null) sides.Add(Math.Max(image.Width, image.Height));
+        }
+        return sides.Count == 0 ? null : sides.Order().ElementAt(sides.Count / 2);
+    }
+}
