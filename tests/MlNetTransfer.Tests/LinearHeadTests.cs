@@ -79,7 +79,7 @@ public class LinearHeadTests
         using var _ = head;
 
         Assert.Equal(ConvergedHead.PenaltyGrid.Length, choice.Grid.Count);
-        var best = choice.Grid.MaxBy(c => (c.Accuracy, -c.Loss))!;
+        var best = choice.Grid.MinBy(c => c.Loss)!;
         Assert.Equal(best.L2, choice.L2);
         Assert.Equal(best.Accuracy, choice.ValidationAccuracy);
         Assert.True(choice.Grid.Select(c => c.Accuracy).Distinct().Count() > 1, "every penalty scored the same: the choice tested nothing");
