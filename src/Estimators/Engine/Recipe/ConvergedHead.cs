@@ -73,9 +73,10 @@ public static class ConvergedHead
     }
 
     /// <summary>The classifier's inputs for every image of <paramref name="data"/>, with the network frozen (eval
-    /// mode), on the training device, in the network's fastest layout there.</summary>
+    /// mode), on the training device, in the network's fastest layout there. A cancellation throws
+    /// <see cref="OperationCanceledException"/> between batches.</summary>
     public static Tensor Features(nn.Module<Tensor, Tensor> model, Architecture architecture, Weights.Preprocessing preprocessing,
-        ImageTensorDataset data, int batchSize, Device device, bool channelsLast)
+        ImageTensorDataset data, int batchSize, Device device, bool channelsLast, CancellationToken cancellation = default)
     {
         var head = model.named_modules().FirstOrDefault(m => m.name == architecture.ClassifierPrefix).module as nn.Module<Tensor, Tensor>
                    ?? throw new InvalidOperationException($"{architecture.Name}: no module named {architecture.ClassifierPrefix}");
@@ -83,7 +84,7 @@ public static class ConvergedHead
         if (channelsLast) ChannelsLast.Apply(model);
         try
         {
-            using var cache = FrozenFeatureCache.Build(model, head, preprocessing, data, Math.Max(batchSize, 64), device, channelsLast);
+            using var cache = FrozenFeatureCache.Build(model, head, preprocessing, data, Math.Max(batchSize, 64), device, channelsLast, cancellation);
             return cache.Features.clone();
         }
         finally

@@ -83,10 +83,23 @@ public static class TransferRecipe
             {
                 // 1. the classifier, solved on the frozen features at the weights' own side
                 var clock = Stopwatch.StartNew();
-                using var features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.All,
-                    options.BatchSize, _device, _channelsLast);
-                using var validationFeatures = data.SeparateValidation == null ? null
-                    : ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.SeparateValidation, options.BatchSize, _device, _channelsLast);
+                Tensor features = null!;
+                Tensor? validationFeatures;
+                try
+                {
+                    features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.All,
+                        options.BatchSize, _device, _channelsLast, context.Cancellation);
+                    validationFeatures = data.SeparateValidation == null ? null
+                        : ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.SeparateValidation,
+                            options.BatchSize, _device, _channelsLast, context.Cancellation);
+                }
+                catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+                {
+                    features?.Dispose();
+                    return Cancelled(model, headSide, options.Strategy, null, null);
+                }
+                using var _ = features;
+                using var __ = validationFeatures;
                 using var labels = data.All.Labels.to(_device);
                 using var validationLabels = data.SeparateValidation?.Labels.to(_device);
                 using var trainFeatures = data.TrainPart(features);
@@ -203,7 +216,7 @@ public static class TransferRecipe
             return new RecipeResult(model, start.Architecture, start.Preprocessing.At(head.ImageSize), FineTuneStrategy.HeadOnly, head, auto, training, start.Description);
         }
 
-        RecipeResult Cancelled(nn.Module<Tensor, Tensor> model, int side, FineTuneStrategy strategy, HeadChoice head, AutoDecision? auto)
+        RecipeResult Cancelled(nn.Module<Tensor, Tensor> model, int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto)
         {
             model.to(CPU).eval();
             var plan = StrategyPlan.For(start.Architecture, strategy == FineTuneStrategy.Auto ? FineTuneStrategy.HeadOnly : strategy);

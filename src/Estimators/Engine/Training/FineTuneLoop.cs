@@ -34,7 +34,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var head = options.CacheFrozenFeatures && plan.BackboneFrozen && !augment ? Head() : null;
 
         int batches = (int)((train.Count + options.BatchSize - 1) / options.BatchSize);
-        long totalSteps = (long)batches * options.Epochs, peakStep = options.Schedule.PeakStep(totalSteps);
+        long totalSteps = (long)batches * options.Epochs, annealedStep = options.Schedule.AnnealedStep(totalSteps);
         var resume = context.Resume;
         var history = new List<EpochSummary>(resume?.History ?? []);
         double bestAccuracy = resume?.BestAccuracy ?? double.NegativeInfinity, bestLoss = resume?.BestLoss ?? double.PositiveInfinity;
@@ -135,7 +135,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     (bestAccuracy, bestLoss, bestEpoch, sinceBest) = (accuracy, monitoredLoss, epoch, 0);
                     Snapshot();
                 }
-                else if ((long)epoch * batches > peakStep) // patience counts only once the rate is annealing
+                else if ((long)epoch * batches > annealedStep) // patience counts only once the rate has annealed
                 {
                     if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.Epochs)
                     {

@@ -89,7 +89,7 @@ public class FineTuneOptions
     public double ValidationFraction { get; set; } = Defaults.ValidationFraction;
 
     /// <summary>Stop after this many epochs without a better validation accuracy, counted only once the schedule
-    /// is past its peak rate; the best epoch is restored either way. 0 turns early stopping off.</summary>
+    /// has annealed the rate to half its peak; the best epoch is restored either way. 0 turns early stopping off.</summary>
     public int EarlyStoppingPatience { get; set; } = Defaults.EarlyStoppingPatience;
 
     /// <summary>Seeds the split, shuffling, augmentation, dropout and the new classifier: the same seed on the CPU gives

@@ -22,7 +22,8 @@ internal sealed class FrozenFeatureCache : IDisposable
     public Tensor Labels { get; }
 
     public static FrozenFeatureCache Build(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> head,
-        Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device, bool channelsLast = false)
+        Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device, bool channelsLast = false,
+        CancellationToken cancellation = default)
     {
         var batches = new List<Tensor>();
         Tensor? captured = null;
@@ -38,6 +39,7 @@ internal sealed class FrozenFeatureCache : IDisposable
             using var _ = no_grad();
             for (long start = 0; start < data.Count; start += batchSize)
             {
+                cancellation.ThrowIfCancellationRequested(); // minutes for large sets at 224 px on a CPU: stay responsive
                 using var scope = NewDisposeScope();
                 long count = Math.Min(batchSize, data.Count - start);
                 var x = data.Images.narrow(0, start, count).to(device);
