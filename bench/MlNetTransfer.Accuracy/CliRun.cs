@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MlNetTransfer.Cli;
+using Spectre.Console;
+
+namespace MlNetTransfer.Accuracy;
+
+/// <summary>`mlnet-transfer train` run in-process exactly as a user types it, timed from the outside; its
+/// metrics.json read back.</summary>
+public static class CliRun
+{
+    public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds, string Strategy,
+        int ImageSize, string Reason, int Epochs, int BestEpoch, double? HeadValidationAccuracy, string CommandLine);
+
+    public static Result Train(ImageSplit split, string outFolder, string extraArguments, TextWriter log)
+    {
+        if (Directory.Exists(outFolder)) Directory.Delete(outFolder, recursive: true);
+        var args = new List<string> { "train", "--data", split.TrainFolder, "--test", split.TestFolder, "--out", outFolder };
+        args.AddRange(extraArguments.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(log), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
+        });
+        var clock = Stopwatch.StartNew();
+        int exit = CliApp.Create(console).RunAsync(args.ToArray()).GetAwaiter().GetResult();
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (exit != 0) throw new InvalidOperationException($"train exited with {exit}: mlnet-transfer {string.Join(' ', args)}");
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, "metrics.json")));
+        var test = metrics.RootElement.GetProperty("test");
+        var training = metrics.RootElement.GetProperty("training");
+        var head = training.GetProperty("classifier");
+        return new Result(test.GetProperty("microAccuracy").GetDouble(), test.GetProperty("macroAccuracy").GetDouble(),
+            test.GetProperty("logLoss").GetDouble(), seconds, training.GetProperty("strategy").GetString()!,
+            training.GetProperty("imageSize").GetInt32(), training.GetProperty("strategyReason").GetString()!,
+            training.GetProperty("history").GetArrayLength(), training.GetProperty("bestEpoch").GetInt32(),
+            head.ValueKind == JsonValueKind.Null ? null : head.GetProperty("validationAccuracy").GetDouble(),
+            "mlnet-transfer " + string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)));
+    }
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetTransfer.Accuracy;
+
+/// <summary>
+/// What an ML.NET user already has, as ML.NET's own samples write it: LoadImages → ResizeImages(224) → ExtractPixels
+/// → DnnFeaturizeImage(ResNet18) → cache → LbfgsMaximumEntropy with its defaults, trained on every training image,
+/// scored on the test images.
+/// </summary>
+public static class MlNetBaseline
+{
+    public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds);
+
+    sealed class Row
+    {
+        public string ImagePath { get; set; } = "";
+        public string Label { get; set; } = "";
+    }
+
+    public static Result Run(ImageSplit split, int seed)
+    {
+        var clock = Stopwatch.StartNew();
+        var ml = new MLContext(seed);
+        var train = ml.Data.LoadFromEnumerable(Rows(split.TrainFolder));
+        var test = ml.Data.LoadFromEnumerable(Rows(split.TestFolder));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("ImageObject", imageFolder: "", inputColumnName: nameof(Row.ImagePath)))
+            .Append(ml.Transforms.ResizeImages("ImageObject", imageWidth: 224, imageHeight: 224))
+            .Append(ml.Transforms.ExtractPixels("Pixels", "ImageObject"))
+            .Append(ml.Transforms.DnnFeaturizeImage("Features", m => m.ModelSelector.ResNet18(ml, m.OutputColumn, m.InputColumn), "Pixels"))
+            .AppendCacheCheckpoint(ml)
+            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(labelColumnName: "Label", featureColumnName: "Features"));
+        using var model = pipeline.Fit(train);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+        return new Result(metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss, clock.Elapsed.TotalSeconds);
+    }
+
+    static List<Row> Rows(string folder) =>
+        Directory.GetDirectories(folder).Order(StringComparer.Ordinal)
+            .SelectMany(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal)
+                .Select(f => new Row { ImagePath = f, Label = Path.GetFileName(d) }))
+            .ToList();
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The GPU check: the accuracy benchmark on a machine with an NVIDIA GPU and a CUDA PyTorch (2.10; 2.11 works with
+# MLNETTRANSFER_LIBTORCH_ANY_VERSION=1) but no .NET, in steps small enough to travel 64 MiB at a time.
+#
+#   here:            bench/gpu-check.sh pack            # publish self-contained (external libtorch flavour) into .gpu/
+#   on the GPU, in order, each with its one file carried:
+#                    bench/gpu-check.sh app             # carry .gpu/app.tar.xz and .gpu/fashion.tar.xz (the app, Fashion-MNIST splits)
+#                    bench/gpu-check.sh model           # carry .gpu/model.tar.xz  (the embedded ResNet18 ONNX)
+#                    bench/gpu-check.sh run [bench args] # carry .gpu/icons.tar    (icon splits); runs the benchmark
+#
+# `run` writes accuracy-cuda.json and the log to $OUT (or ./gpu-out). Default benchmark arguments keep it within
+# about 8 minutes on an H100/H200: Fashion-MNIST 10 000 and icons 2 000 with defaults, whole network and retrain all
+# (the ML.NET baseline and head-only numbers of the same splits do not depend on the device: the CPU run has them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage=/tmp/mlnettransfer-gpu
+case "${1:-}" in
+  pack)
+    rm -rf .gpu && mkdir -p .gpu
+    dotnet publish bench/MlNetTransfer.Accuracy -c Release -r linux-x64 --self-contained -p:MlNetTransferTorchFlavour=external \
+      -o .gpu/app -v quiet -nologo
+    mv .gpu/app/DnnImageModels .gpu/DnnImageModels
+    # the splits, drawn here exactly as the CPU run draws them (same seeds), so both runs see the same images
+    data=$(mktemp -d)
+    .gpu/app/MlNetTransfer.Accuracy --prepare-only --data-dir "$data" --sets fashion-mnist,icons --fashion-sizes 2000,10000 --icon-sizes 2000
+    tar -C .gpu -cf - app | xz -T0 -6 > .gpu/app.tar.xz
+    tar -C "$data" -cf - fashion-mnist | xz -T0 -6 > .gpu/fashion.tar.xz
+    tar -C .gpu -cf - DnnImageModels | xz -T0 -6 > .gpu/model.tar.xz
+    tar -C "$data" -cf .gpu/icons.tar icons
+    rm -rf "$data" .gpu/app .gpu/DnnImageModels
+    ls -la .gpu
+    ;;
+  app)
+    rm -rf "$stage" && mkdir -p "$stage/data"
+    xz -dc .gpu/app.tar.xz | tar -C "$stage" -xf -
+    xz -dc .gpu/fashion.tar.xz | tar -C "$stage/data" -xf -
+    du -sh "$stage"/*
+    ;;
+  model)
+    xz -dc .gpu/model.tar.xz | tar -C "$stage/app" -xf -
+    du -sh "$stage/app/DnnImageModels"
+    ;;
+  run)
+    shift
+    tar -C "$stage/data" -xf .gpu/icons.tar
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    export MLNETTRANSFER_LIBTORCH="$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib"
+    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+    python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
+    "$stage/app/MlNetTransfer.Accuracy" --device cuda --data-dir "$stage/data" --sets fashion-mnist,icons \
+      --fashion-sizes 10000 --icon-sizes 2000 --cases default,WholeNetwork,RetrainAll \
+      --deep-strategies-up-to 10000 --out "$out/accuracy-cuda.json" "$@" 2>&1 | tee "$out/accuracy-cuda.log"
+    ;;
+  *)
+    sed -n 2,15p "$0"; exit 2 ;;
+esac
