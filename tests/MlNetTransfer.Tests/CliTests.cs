@@ -204,6 +204,33 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void An_out_that_cannot_take_files_is_refused_before_any_training()
+    {
+        var file = Path.Combine(_temp.Path, "a-file");
+        File.WriteAllText(file, "not a folder");
+
+        var (exit, output) = Run($"train --data {Train} --test {Test} --out {file} {Fast}");
+
+        Assert.True(exit == ExitCodes.BadOption, output);
+        Assert.Contains($"--out {file}: cannot write there", output);
+        Assert.DoesNotContain("training on", output);
+        Assert.Equal("not a folder", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void A_damaged_resume_file_is_a_bad_model_that_names_the_file()
+    {
+        Directory.CreateDirectory(Out);
+        foreach (var name in new[] { "checkpoint.zip", "checkpoint.state" }) File.WriteAllText(Path.Combine(Out, name), "x");
+        File.WriteAllText(Path.Combine(Out, "resume.json"), "{ not json");
+
+        var (exit, output) = Run($"train --resume --out {Out}");
+
+        Assert.True(exit == ExitCodes.BadModel, output);
+        Assert.Contains("resume.json: not a resume file this version can read", output);
+    }
+
+    [Fact]
     public void A_failed_run_leaves_an_existing_model_untouched()
     {
         Directory.CreateDirectory(Out);

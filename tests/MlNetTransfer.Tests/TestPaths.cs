@@ -14,6 +14,9 @@ internal static class TestPaths
     /// <summary>The separate consumer program (ML.NET packages only).</summary>
     public static string ConsumerProbe => Metadata("ConsumerProbe");
 
+    /// <summary>The built CLI (mlnet-transfer.dll), for tests that need it as its own process.</summary>
+    public static string Cli => Metadata("Cli");
+
     public static string DataSamples => Path.Combine(RepositoryRoot, "data-samples");
 
     /// <summary>Files written by real PyTorch (tests/fixtures/make_tiny_fixture.py).</summary>

@@ -6,10 +6,12 @@ using MlNetTransfer.Engine.Training;
 namespace MlNetTransfer.MlNet;
 
 /// <summary>The images of an IDataView, read at whatever side the recipe asks for through the same stock resize and
-/// pixel transforms the saved model uses. Unusable rows are skipped and counted (from the first read).</summary>
-internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classes)
-    : IImageSource
+/// pixel transforms the saved model uses. Unusable rows are skipped, counted, and reported once through
+/// <paramref name="log"/> (after the first read; every side skips the same rows).</summary>
+internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classes,
+    string name, Action<string>? log) : IImageSource
 {
+    bool _reported;
     const int SizeSample = 64;
     int? _sourceSide;
 
@@ -25,6 +27,8 @@ internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, s
     {
         var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side);
         (Skipped, Problems) = (result.Skipped, result.Problems);
+        if (!_reported && Skipped > 0) log?.Invoke($"skipped {Skipped} {name} rows: {string.Join("; ", Problems.Take(5))}");
+        _reported = true;
         return result.Data;
     }
 

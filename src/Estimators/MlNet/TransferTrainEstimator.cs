@@ -65,18 +65,14 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         _options.Log?.Invoke($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
         _options.Log?.Invoke($"architecture {start.Architecture.Name}, weights {start.Description}");
-        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes);
+        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _options.Log);
         var validation = _options.ValidationSet == null ? null
-            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes);
+            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _options.Log);
         var context = new TrainingContext
         {
             Device = device.ToTorch(),
             Progress = _options.Progress == null ? null : new Reporter(_options.Progress),
-            Log = message =>
-            {
-                _options.Log?.Invoke(message);
-                if (message.StartsWith("classifier:", StringComparison.Ordinal)) ReportSkipped(train, validation); // after the first read
-            },
+            Log = _options.Log,
             Cancellation = _options.CancellationToken,
             Resume = _options.ResumeFrom,
         };
@@ -100,13 +96,6 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             if (File.Exists(onnxPath)) File.Delete(onnxPath);
             throw;
         }
-    }
-
-    void ReportSkipped(DataViewImageSource train, DataViewImageSource? validation)
-    {
-        int skipped = train.Skipped + (validation?.Skipped ?? 0);
-        if (skipped > 0)
-            _options.Log?.Invoke($"skipped {skipped} rows: {string.Join("; ", train.Problems.Concat(validation?.Problems ?? []).Take(5))}");
     }
 
     static bool TryFind(SchemaShape schema, string name, out SchemaShape.Column column)

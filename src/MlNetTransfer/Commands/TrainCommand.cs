@@ -26,6 +26,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.TransferTrainOptions();
         TrainSettings.Check(options); // before any work: the data is not even listed for a bad option
+        CheckWritable(output, settings.Out);
 
         var train = LabelledImageSet.Load(run.Data, run.Strict);
         var (trainSet, testSet, testSource) = TestSplit(train, run, options.Seed);
@@ -85,6 +86,22 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         finally
         {
             model.Dispose();
+        }
+    }
+
+    /// <summary>--out must take files before any training: created if missing and written to once (then cleaned).</summary>
+    static void CheckWritable(string output, string given)
+    {
+        var probe = Path.Combine(output, $".mlnet-transfer-write-check-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(output);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.BadOption, $"--out {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
         }
     }
 

@@ -12,6 +12,7 @@ public static class ConsumptionCode
         #:package Microsoft.ML.OnnxTransformer@5.0.1
         #:package Microsoft.ML.OnnxRuntime@1.31.1
         #:property PublishAot=false
+        #:property ManagePackageVersionsCentrally=false
         using Microsoft.ML;
 
         var modelPath = Path.Combine(AppContext.GetData("EntryPointFileDirectoryPath") as string ?? ".", "{{Path.GetFileName(modelFile)}}");

@@ -128,20 +128,22 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     throw new NonFiniteLossException(epoch, batches, rate, validation: true);
                 }
 
-                // validation accuracy decides (ties: lower loss); without validation, the training loss does
+                // validation accuracy decides (ties: lower loss); without validation, the training loss does. Only
+                // epochs that end once the schedule has annealed the rate to half its peak compete: before that the
+                // weights are mid-flight at a high rate, and on a small validation split one of them can score best
+                // by chance (measured: an explicit WholeNetwork run on Fashion-MNIST 400 restored epoch 2 of 9 for
+                // 81.2 % on 80 validation images and scored 78.5 % on the test set; the default run kept epoch 7: 85.1 %)
                 double accuracy = validated?.Accuracy ?? 0, monitoredLoss = validated?.Loss ?? trainLoss;
+                if ((long)epoch * batches <= annealedStep) continue;
                 if (accuracy > bestAccuracy || (accuracy == bestAccuracy && monitoredLoss < bestLoss))
                 {
                     (bestAccuracy, bestLoss, bestEpoch, sinceBest) = (accuracy, monitoredLoss, epoch, 0);
                     Snapshot();
                 }
-                else if ((long)epoch * batches > annealedStep) // patience counts only once the rate has annealed
+                else if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.Epochs)
                 {
-                    if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.Epochs)
-                    {
-                        stoppedEarly = true;
-                        break;
-                    }
+                    stoppedEarly = true;
+                    break;
                 }
             }
             if (!cancelled) Restore();

@@ -88,8 +88,9 @@ public class FineTuneOptions
     /// <summary>Share of each class held out for validation when no validation set is given; 0 turns it off.</summary>
     public double ValidationFraction { get; set; } = Defaults.ValidationFraction;
 
-    /// <summary>Stop after this many epochs without a better validation accuracy, counted only once the schedule
-    /// has annealed the rate to half its peak; the best epoch is restored either way. 0 turns early stopping off.</summary>
+    /// <summary>Stop after this many epochs without a better validation accuracy. Only epochs that end once the
+    /// schedule has annealed the rate to half its peak compete for best and count for patience; the best of them is
+    /// restored either way. 0 turns early stopping off.</summary>
     public int EarlyStoppingPatience { get; set; } = Defaults.EarlyStoppingPatience;
 
     /// <summary>Seeds the split, shuffling, augmentation, dropout and the new classifier: the same seed on the CPU gives

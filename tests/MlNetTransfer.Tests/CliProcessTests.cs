@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using MlNetTransfer.Cli;
+using Spectre.Console.Testing;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The CLI as its own process, where in-process runs cannot show it: signals, and the generated
+/// consumption app run with `dotnet run` where `train` writes it.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class CliProcessTests : IDisposable
+{
+    const string Fast = "--arch tiny --weights scratch --image-size 16 --strategy RetrainAll --lr 0.01";
+    readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int Kill(int pid, int signal);
+
+    const int Sigterm = 15;
+
+    [Fact]
+    public async Task Sigterm_stops_training_like_ctrl_c_and_keeps_a_checkpoint()
+    {
+        var output = _temp.File("out");
+        var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
+            "--epochs", "200", "--out", output, .. Fast.Split(' ')])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string? line;
+        var seen = new List<string>();
+        while ((line = process.StandardOutput.ReadLine()) != null && !line.StartsWith("epoch 2/")) seen.Add(line);
+        if (line == null) Assert.Fail($"training never reached epoch 2: {string.Join('\n', seen)}\n{await stderr}");
+
+        Assert.Equal(0, Kill(process.Id, Sigterm)); // what `docker stop`, Kubernetes and systemd send
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the process did not stop after SIGTERM");
+
+        var rest = await process.StandardOutput.ReadToEndAsync();
+        var errors = await stderr;
+        Assert.True(process.ExitCode == ExitCodes.Interrupted, $"exit {process.ExitCode}: {rest}\n{errors}");
+        Assert.Contains("SIGTERM: stopping after the current batch", errors);
+        Assert.True(File.Exists(Path.Combine(output, "checkpoint.zip")) && File.Exists(Path.Combine(output, "checkpoint.state")), rest);
+    }
+
+    [Fact]
+    public async Task The_generated_consumption_app_runs_where_train_writes_it_inside_the_repository()
+    {
+        // inside the repository, whose Directory.Packages.props would otherwise put the file-based app under central
+        // package management (NU1008)
+        var output = Path.Combine(TestPaths.RepositoryRoot, "out", $"consume-test-{Guid.NewGuid():N}");
+        try
+        {
+            var console = new TestConsole().Width(250);
+            int exit = await CliApp.Create(console).RunAsync(["train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
+                "--epochs", "1", "--out", output, .. Fast.Split(' ')]);
+            Assert.True(exit == ExitCodes.Success, console.Output);
+            var image = Directory.GetFiles(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "test", "Bag")).Order().First();
+
+            var start = new ProcessStartInfo("dotnet", ["run", Path.Combine(output, "Consume.cs"), "--", image])
+            { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = output };
+            using var process = Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = await process.StandardOutput.ReadToEndAsync();
+            var errors = await stderr;
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)));
+
+            Assert.True(process.ExitCode == 0, $"dotnet run Consume.cs: exit {process.ExitCode}\n{stdout}\n{errors}");
+            var classes = Directory.GetDirectories(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train")).Select(Path.GetFileName);
+            Assert.Matches(@"^\S+ \(\d+(\.\d)? %\)", stdout.Trim()); // "Bag (43.5 %)"
+            Assert.Contains(stdout.Trim().Split(' ')[0], classes);
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+}
