@@ -16,7 +16,11 @@ var train = mlContext.Data.LoadFromEnumerable(Rows("train"));
 
 var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
     .Append(mlContext.Transforms.LoadImages("Image", root, "ImagePath"))
-    .Append(mlContext.TransferTrain(new TransferTrainOptions { ImageSize = 64, Epochs = 6, Log = Console.WriteLine }))
+    .Append(mlContext.TransferTrain(new TransferTrainOptions
+    {
+        ImageSize = 64, Epochs = 6, Log = Console.WriteLine,
+        ImagePathColumnName = "ImagePath", ImageFolder = root, // decode each file whole first: skip truncated ones
+    }))
     .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 var model = pipeline.Fit(train);
 

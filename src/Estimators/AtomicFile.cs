@@ -11,7 +11,7 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        var temp = Path.Combine(directory, StaleFiles.TempSiblingName(Path.GetFileName(full))); // named after this process: a later run removes it if this one is killed
         try
         {
             write(temp);

@@ -18,10 +18,14 @@ public static class ExitCodes
     public const int UnreadableImages = 6;
     /// <summary>A model file is missing or is not a model this tool wrote.</summary>
     public const int BadModel = 7;
-    /// <summary>An option value is invalid (architecture, weights, device...).</summary>
+    /// <summary>An option value is invalid (architecture, weights file, device that is not there, --out not writable...).</summary>
     public const int BadOption = 8;
+    /// <summary>Some class has too few images to hold one out for testing (named with its count), before any work.</summary>
+    public const int TooFewImages = 9;
     /// <summary>TorchSharp's native backend could not be loaded on this machine.</summary>
     public const int TorchUnavailable = 10;
-    /// <summary>Training was interrupted (Ctrl+C); a checkpoint was kept for train --resume.</summary>
+    /// <summary>An unexpected failure (a defect of this tool): the message names the exception.</summary>
+    public const int InternalError = 1;
+    /// <summary>Training was interrupted (Ctrl+C or SIGTERM); a checkpoint was kept for train --resume.</summary>
     public const int Interrupted = 130;
 }

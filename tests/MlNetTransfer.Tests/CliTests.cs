@@ -10,41 +10,8 @@ namespace MlNetTransfer.Tests;
 
 /// <summary>The mlnet-transfer commands driven in-process: exit codes, files written and their contents.</summary>
 [Collection(TorchRandomCollection.Name)]
-public class CliTests : IDisposable
+public class CliTests : CliSandbox
 {
-    static readonly string[] Classes = ["Bag", "Sneaker", "Trouser"];
-    const string Fast = "--arch tiny --weights scratch --image-size 16 --strategy RetrainAll --lr 0.01";
-    readonly TempDirectory _temp = new();
-
-    public CliTests()
-    {
-        // 3 classes × 8 train and 3 test images from data-samples, in folder-per-class layout
-        foreach (var (split, count) in new[] { ("train", 8), ("test", 3) })
-            foreach (var c in Classes)
-            {
-                var target = Directory.CreateDirectory(Path.Combine(_temp.Path, split, c)).FullName;
-                foreach (var file in Directory.GetFiles(Path.Combine(ImageRow.Root, split, c)).Order().Take(count))
-                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
-            }
-    }
-
-    public void Dispose() => _temp.Dispose();
-
-    string Train => Path.Combine(_temp.Path, "train");
-    string Test => Path.Combine(_temp.Path, "test");
-    string Out => Path.Combine(_temp.Path, "out");
-
-    static int RunOn(IAnsiConsole console, string arguments, CancellationToken cancellation) =>
-        CliApp.Create(console).RunAsync(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries), cancellation).GetAwaiter().GetResult();
-
-    static (int Exit, string Output) Run(string arguments, CancellationToken cancellation = default)
-    {
-        var console = new TestConsole().Width(250);
-        var args = arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        int exit = CliApp.Create(console).RunAsync(args, cancellation).GetAwaiter().GetResult();
-        return (exit, console.Output);
-    }
-
     [Fact]
     public void Train_on_a_folder_writes_the_model_and_the_whole_report()
     {
@@ -84,7 +51,7 @@ public class CliTests : IDisposable
         var (exit, output) = Run($"train --data {csv} --epochs 1 --out {Out} {Fast}");
 
         Assert.True(exit == ExitCodes.Success, output);
-        Assert.Contains("20 % of", output); // no --test: a stratified fifth is held out for the report
+        Assert.Contains("testing on 6 (6 of 24 images (25 %) of", output); // no --test: 2 of each class's 8 held out, and said as it is
         Assert.True(File.Exists(Path.Combine(Out, "model.zip")));
     }
 

@@ -26,7 +26,7 @@ public class DeviceSelectorTests
     [Fact]
     public void Cuda_without_fallback_fails_and_says_why()
     {
-        var e = Assert.Throws<InvalidOperationException>(() =>
+        var e = Assert.Throws<DeviceUnavailableException>(() =>
             DeviceSelector.Decide(new DeviceRequest(DeviceKind.Cuda, FallbackToCpu: false), cudaAvailable: false, cudaDeviceCount: 0));
 
         Assert.Contains("FallbackToCpu", e.Message);
@@ -36,7 +36,7 @@ public class DeviceSelectorTests
     [Fact]
     public void A_missing_gpu_id_without_fallback_names_the_id()
     {
-        var e = Assert.Throws<InvalidOperationException>(() =>
+        var e = Assert.Throws<DeviceUnavailableException>(() =>
             DeviceSelector.Decide(new DeviceRequest(GpuDeviceId: 4, FallbackToCpu: false), cudaAvailable: true, cudaDeviceCount: 1));
 
         Assert.Contains("GpuDeviceId 4", e.Message);

@@ -89,16 +89,20 @@ public class FineTunerTests
     }
 
     [Fact]
-    public void A_diverging_loss_stops_with_a_clear_error_and_keeps_finite_weights()
+    public void A_diverging_loss_stops_the_run_like_early_stopping_and_keeps_the_weights_from_before_it()
     {
         using var data = SyntheticImages.ColourClasses(perClass: 10);
         using var model = NewModel();
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
 
-        var e = Assert.Throws<NonFiniteLossException>(() => FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll),
-            Plain, data, null, Options(o => { o.LearningRate = 1e12; o.Optimizer = OptimizerKind.Sgd; o.Schedule = LearningRateSchedule.Constant; o.Epochs = 5; })));
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll),
+            Plain, data, null, Options(o => { o.LearningRate = 1e12; o.Optimizer = OptimizerKind.Sgd; o.Schedule = LearningRateSchedule.Constant; o.Epochs = 5; }));
 
-        Assert.Contains("non-finite", e.Message);
-        Assert.All(model.parameters(), p => Assert.True(p.isfinite().all().item<bool>(), "a NaN weight survived"));
+        Assert.True(result.StoppedEarly && result.Diverged, result.StopReason);
+        Assert.Contains("loss became non-finite at epoch 1", result.StopReason); // the training or, after the step that blew up, the validation loss
+        Assert.Contains("kept the starting weights", result.StopReason); // it diverged before any epoch counted
+        Assert.Equal(0, result.BestEpoch);
+        Assert.All(model.state_dict(), kv => Assert.True(kv.Value.isfinite().all().item<bool>() && kv.Value.allclose(before[kv.Key], rtol: 0, atol: 0), $"{kv.Key} changed or is not finite"));
     }
 
     [Fact]

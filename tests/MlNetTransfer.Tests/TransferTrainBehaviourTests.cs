@@ -153,15 +153,16 @@ public class TransferTrainBehaviourTests
         // cancelled after 5 batches (60 training images, 4 batches an epoch): one batch into epoch 2
         using var cancel = new CancellationTokenSource();
         int batches = 0;
-        using var stopped = Pipeline(ml, Options(o =>
+        var stopped = Assert.Throws<TrainingCancelledException>(() => Pipeline(ml, Options(o =>
         {
             o.CancellationToken = cancel.Token;
             o.Progress = p => { if (!p.IsEpochEnd && ++batches == 5) cancel.Cancel(); };
-        })).Fit(data) as IDisposable;
-        var transfer = ((IEnumerable<ITransformer>)stopped!).OfType<TransferTrainTransformer>().Single();
+        })).Fit(data));
+        using var transfer = stopped.PartialModel!;
         Assert.True(transfer.Training.Cancelled);
+        Assert.Equal(cancel.Token, stopped.CancellationToken);
         var checkpointModel = temp.File("checkpoint.zip");
-        ml.Model.Save((ITransformer)stopped!, data.Schema, checkpointModel);
+        ml.Model.Save(transfer, stopped.InputSchema, checkpointModel);
         transfer.Training.Checkpoint!.Save(temp.File("checkpoint.state"));
 
         using var resumed = Pipeline(ml, Options(o =>
@@ -172,6 +173,21 @@ public class TransferTrainBehaviourTests
 
         var actual = Scores((ITransformer)resumed!);
         Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(1e-5)));
+    }
+
+    [Fact]
+    public void A_token_cancelled_before_fit_throws_OperationCanceledException_with_nothing_to_continue_from()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 2));
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        var e = Assert.ThrowsAny<OperationCanceledException>(() => Pipeline(ml, Quick(o => o.CancellationToken = cancel.Token)).Fit(data));
+
+        var stopped = Assert.IsType<TrainingCancelledException>(e);
+        Assert.Null(stopped.PartialModel);
+        Assert.Contains("before it started", e.Message);
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public class WeightLoaderTests
         using var temp = new TempDirectory();
         File.WriteAllBytes(temp.File("broken.pth"), [1, 2, 3, 4]);
 
-        var e = Assert.Throws<InvalidDataException>(() => StateDictFile.Read(temp.File("broken.pth")));
+        var e = Assert.Throws<WeightsFileException>(() => StateDictFile.Read(temp.File("broken.pth")));
 
         Assert.Contains("broken.pth", e.Message);
     }

@@ -9,7 +9,7 @@ namespace MlNetTransfer.MlNet;
 /// pixel transforms the saved model uses. Unusable rows are skipped, counted, and reported once through
 /// <paramref name="log"/> (after the first read; every side skips the same rows).</summary>
 internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classes,
-    string name, Action<string>? log) : IImageSource
+    string name, Action<string>? log, ImageFiles? files = null) : IImageSource
 {
     bool _reported;
     const int SizeSample = 64;
@@ -25,7 +25,7 @@ internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, s
 
     public ImageTensorDataset Read(int side)
     {
-        var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side);
+        var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side, files);
         (Skipped, Problems) = (result.Skipped, result.Problems);
         if (!_reported && Skipped > 0) log?.Invoke($"skipped {Skipped} {name} rows: {string.Join("; ", Problems.Take(5))}");
         _reported = true;

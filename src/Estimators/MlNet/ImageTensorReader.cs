@@ -15,15 +15,19 @@ internal static class ImageTensorReader
 
     sealed record Row(ulong Id, byte[]? Pixels, long Label, string? Problem);
 
-    public static Result Read(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classNames, int side)
+    /// <summary>Reads every usable row at <paramref name="side"/>. With <paramref name="files"/> (the path column LoadImages
+    /// read and its folder), each file is first decoded completely and a truncated or damaged one is skipped.</summary>
+    public static Result Read(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classNames, int side,
+        ImageFiles? files = null)
     {
         var pixels = ImageColumns.Preprocess(mlContext, imageColumn, side).Fit(data).Transform(data);
-        var columns = new[] { pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn] };
+        var columns = new List<DataViewSchema.Column> { pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn] };
+        if (files != null) columns.Add(pixels.Schema[files.Column]);
         var rows = new ConcurrentBag<Row>();
         var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
         try
         {
-            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classNames.Length, 3 * side * side, rows));
+            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classNames.Length, 3 * side * side, files, rows));
         }
         finally
         {
@@ -43,9 +47,12 @@ internal static class ImageTensorReader
         return new Result(new ImageTensorDataset(images, labels, classNames), problems.Count, problems.Take(20).ToList());
     }
 
-    static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount, int area, ConcurrentBag<Row> rows)
+    static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount, int area, ImageFiles? files,
+        ConcurrentBag<Row> rows)
     {
         var getPixels = cursor.GetGetter<VBuffer<float>>(schema[ImageColumns.Pixels]);
+        var getPath = files == null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[files.Column]);
+        ReadOnlyMemory<char> path = default;
         var getLabel = cursor.GetGetter<uint>(schema[labelColumn]);
         var getId = cursor.GetIdGetter();
         VBuffer<float> buffer = default;
@@ -60,6 +67,15 @@ internal static class ImageTensorReader
             {
                 rows.Add(new Row(id.Low, null, 0, $"row {row}: label missing (not one of the label column's key values)"));
                 continue;
+            }
+            if (getPath != null)
+            {
+                getPath(ref path);
+                if (ImageFileCheck.Problem(files!.PathOf(path.ToString())) is { } problem)
+                {
+                    rows.Add(new Row(id.Low, null, 0, $"row {row}: {path}: {problem}"));
+                    continue;
+                }
             }
             try
             {

@@ -49,9 +49,13 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             .GetOutputSchema(inputSchema);
     }
 
+    /// <summary>Trains and returns the fitted step. Cancelling <see cref="TransferTrainOptions.CancellationToken"/>
+    /// throws <see cref="TrainingCancelledException"/> (an <see cref="OperationCanceledException"/>) after the current
+    /// batch, carrying the model and checkpoint to resume from.</summary>
     public TransferTrainTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         ImageColumns.CheckImage(input.Schema, _options.ImageColumnName);
         var classes = ImageColumns.CheckLabel(input.Schema, _options.LabelColumnName);
         if (_options.ValidationSet != null)
@@ -65,9 +69,12 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         _options.Log?.Invoke($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
         _options.Log?.Invoke($"architecture {start.Architecture.Name}, weights {start.Description}");
-        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _options.Log);
+        var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder) : null;
+        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _options.Log,
+            files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)));
         var validation = _options.ValidationSet == null ? null
-            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _options.Log);
+            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _options.Log,
+                files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)));
         var context = new TrainingContext
         {
             Device = device.ToTorch(),
@@ -77,9 +84,11 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             Resume = _options.ResumeFrom,
         };
         using var result = TransferRecipe.Run(_options, start, train, validation, context);
+        if (result.Training.Cancelled && result.Training.Checkpoint == null)
+            throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         int skipped = train.Skipped + (validation?.Skipped ?? 0);
 
-        var onnxPath = Path.Combine(_mlContext.TempFilePath, $"mlnettransfer-{Guid.NewGuid():N}.onnx");
+        var onnxPath = Path.Combine(_mlContext.TempFilePath, StaleFiles.OnnxFileName());
         try
         {
             // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
@@ -88,8 +97,14 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             File.WriteAllBytes(onnxPath, bytes);
             var chain = ScoringChain.Build(_mlContext, input, onnxPath, _options.ImageColumnName, result.ImageSize, classes,
                 _options.ScoreColumnName, _options.PredictedLabelColumnName);
-            return new TransferTrainTransformer(chain, onnxPath, start.Architecture.Name, classes, result.ImageSize, result.Strategy,
+            var fitted = new TransferTrainTransformer(chain, onnxPath, start.Architecture.Name, classes, result.ImageSize, result.Strategy,
                 result.Training, result.Head, result.Auto, device.Device, skipped);
+            if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
+            return fitted;
+        }
+        catch (TrainingCancelledException)
+        {
+            throw; // the partial model owns the ONNX file now
         }
         catch
         {

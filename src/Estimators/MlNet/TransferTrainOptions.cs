@@ -30,6 +30,16 @@ public sealed class TransferTrainOptions : FineTuneOptions
     /// <summary>Output: the predicted class, a key with the label's key values (MapKeyToValue turns it into text).</summary>
     public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
 
+    /// <summary>Optional: the text column of image paths that LoadImages read (e.g. <c>"ImagePath"</c>), with
+    /// <see cref="ImageFolder"/>. Then every file is first decoded completely, and a truncated or damaged one is
+    /// skipped and reported like an unreadable one — LoadImages alone decodes a file whose data ends early, with black
+    /// rows for the rest. Not part of the saved model.</summary>
+    public string? ImagePathColumnName { get; set; }
+
+    /// <summary>The folder <see cref="ImagePathColumnName"/>'s paths are relative to (LoadImages' imageFolder); null
+    /// when they are absolute.</summary>
+    public string? ImageFolder { get; set; }
+
     /// <summary>Continue from a model saved by this estimator: its network and weights are the starting point
     /// (<see cref="FineTuneOptions.Architecture"/> and <see cref="FineTuneOptions.Weights"/> are then ignored).</summary>
     public string? ContinueFromModelPath { get; set; }
@@ -67,6 +77,10 @@ public sealed class TransferTrainOptions : FineTuneOptions
                      (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName),
                  })
             if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must name a column.", name);
+        if (ImageFolder != null && ImagePathColumnName == null)
+            throw new ArgumentException($"{nameof(ImageFolder)} needs {nameof(ImagePathColumnName)}: the column of paths relative to it.", nameof(ImageFolder));
+        if (ImageFolder != null && !Directory.Exists(ImageFolder))
+            throw new ArgumentException($"{nameof(ImageFolder)} {ImageFolder}: no such folder.", nameof(ImageFolder));
         if (ResumeFrom != null && ContinueFromModelPath == null)
             throw new ArgumentException($"{nameof(ResumeFrom)} needs {nameof(ContinueFromModelPath)}: the checkpoint model saved with it.", nameof(ResumeFrom));
         base.Validate();

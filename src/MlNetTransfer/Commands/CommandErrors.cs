@@ -1,4 +1,5 @@
 using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
 using Spectre.Console;
@@ -19,8 +20,16 @@ public static class CommandErrors
         catch (NoPretrainedWeightsException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
         catch (WeightMismatchException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
         catch (FileNotFoundException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
+        catch (WeightsFileException e) { return Fail(console, e.Message, ExitCodes.BadOption); } // whatever the extension
         catch (ArgumentException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
         catch (InvalidDataException e) { return Fail(console, e.Message, ExitCodes.BadModel); }
+        catch (DeviceUnavailableException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
+        catch (OperationCanceledException) { return Fail(console, "interrupted; nothing to keep.", ExitCodes.Interrupted); }
+        catch (Exception e)
+        {
+            // not a failure a user can cause: say what it was, with the code kept for defects (never 255, which means usage)
+            return Fail(console, $"unexpected {e.GetType().Name}: {e.Message}{Environment.NewLine}{e.StackTrace}", ExitCodes.InternalError);
+        }
     }
 
     static int Fail(IAnsiConsole console, string message, int code)

@@ -36,25 +36,31 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         CommandErrors.Run(console, () =>
         {
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false);
-            var mlContext = new MLContext(seed: 1);
+            var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model);
             try
             {
+                var unknown = TestSplit.UnknownIn(set, info.ClassNames);
                 var scored = ModelScoring.Score(mlContext, model, set, info.ClassNames);
                 if (scored.Count == 0)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
+                foreach (var line in set.Skipped.Take(10)) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
+                if (set.Skipped.Count > 10) console.WriteLine($"... and {set.Skipped.Count - 10} more unreadable image(s) (all listed with --json)");
+                if (unknown.Count > 0) console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(unknown, "the model"))}[/]");
                 var report = ClassificationReport.Compute(info.ClassNames, scored);
                 var table = new Table().AddColumn("class").AddColumn("precision").AddColumn("recall").AddColumn("F1").AddColumn("support");
                 foreach (var c in report.PerClass)
                     table.AddRow(Markup.Escape(c.Class), $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:0.000}", $"{c.Support}");
                 console.Write(table);
                 console.WriteLine($"accuracy {report.MicroAccuracy:P1} (micro), {report.MacroAccuracy:P1} (macro); log-loss {report.LogLoss:0.000}; {report.Images} images" +
-                                  (set.Skipped.Count > 0 ? $"; {set.Skipped.Count} unreadable skipped" : ""));
+                                  (set.Skipped.Count > 0 ? $"; {set.Skipped.Count} unreadable skipped" : "") +
+                                  (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
                 if (settings.Json != null)
                     AtomicFile.Write(settings.Json, JsonSerializer.SerializeToUtf8Bytes(new
                     {
                         report.MicroAccuracy, report.MacroAccuracy, report.LogLoss, report.Images, report.PerClass, report.Classes,
                         report.ConfusionMatrix, Skipped = set.Skipped,
+                        UnknownClasses = new { Images = unknown, CountedAsErrors = false },
                     }));
                 return ExitCodes.Success;
             }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Microsoft.ML;
 using MlNetTransfer.Cli.Data;
+using MlNetTransfer.MlNet;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -44,7 +45,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images.");
-            var mlContext = new MLContext(seed: 1);
+            var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model);
             using var engine = mlContext.Model.CreatePredictionEngine<Input, Output>(model, new PredictionEngineOptions { OwnsTransformer = true });
             var table = new Table().AddColumn("image");
@@ -53,6 +54,12 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             foreach (var file in files)
             {
                 float[] scores;
+                if (ImageFileCheck.Problem(file) is { } problem)
+                {
+                    failed++; // ML.NET would decode a truncated file with black rows and answer for it
+                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: {Markup.Escape(problem)}");
+                    continue;
+                }
                 try
                 {
                     scores = engine.Predict(new Input { ImagePath = file }).Score;

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Progress;
 using MlNetTransfer.Cli.Reporting;
@@ -27,57 +29,64 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var options = run.TransferTrainOptions();
         TrainSettings.Check(options); // before any work: the data is not even listed for a bad option
         CheckWritable(output, settings.Out);
+        WorkFolder.CleanStale(console, output);
 
-        var train = LabelledImageSet.Load(run.Data, run.Strict);
-        var (trainSet, testSet, testSource) = TestSplit(train, run, options.Seed);
-        ReportSkipped(train);
-        console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {train.Source}; testing on {testSet.Rows.Count} ({testSource})");
+        var data = LabelledImageSet.Load(run.Data, run.Strict);
+        var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
+        var (trainSet, testSet) = (split.Train, split.Test);
+        ReportSkipped(data);
+        if (run.Test != null) ReportSkipped(testSet);
+        console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {data.Source}; testing on {testSet.Rows.Count} ({split.Source})");
+        if (split.UnknownClasses.Count > 0)
+            console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(split.UnknownClasses, "the training data"))}[/]");
+        MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck); // before any image is decoded for training
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
 
         var (_, gpu) = DeviceOption.TryParse(run.Device)!.Value;
-        var mlContext = new MLContext(options.Seed) { GpuDeviceId = gpu, FallbackToCpu = gpu == null };
+        var mlContext = WorkFolder.NewContext(options.Seed);
+        (mlContext.GpuDeviceId, mlContext.FallbackToCpu) = (gpu, gpu == null);
         options.CancellationToken = cancellationToken;
         options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName);
         options.ResumeFrom = checkpoint;
-        var data = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
+        var rows = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadImages("Image", trainSet.Root, nameof(LabelledImage.ImagePath)))
             .Append(mlContext.TransferTrain(options))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
         var clock = Stopwatch.StartNew();
-        var model = new TrainingProgressView(console).Run(options.Epochs, (progress, log) =>
+        TransformerChain<KeyToValueMappingTransformer> model;
+        try
         {
-            options.Progress = progress;
-            options.Log = log;
-            return pipeline.Fit(data);
-        });
+            model = new TrainingProgressView(console).Run(options.Epochs, (progress, log) =>
+            {
+                options.Progress = progress;
+                options.Log = log;
+                return pipeline.Fit(rows);
+            });
+        }
+        catch (TrainingCancelledException stopped)
+        {
+            return KeepCheckpoint(mlContext, stopped, run, output, settings.Out);
+        }
         double trainSeconds = clock.Elapsed.TotalSeconds;
         var transfer = model.OfType<TransferTrainTransformer>().Single();
         try
         {
-            if (transfer.Training.Cancelled)
-            {
-                if (transfer.Training.Checkpoint is not { } state)
-                {
-                    console.MarkupLine("[yellow]interrupted[/] before training started; nothing to keep.");
-                    return ExitCodes.Interrupted;
-                }
-                AtomicFile.Write(Path.Combine(output, ResumeState.CheckpointName), temp => mlContext.Model.Save(model, data.Schema, temp));
-                run.Save(output, state);
-                console.MarkupLine($"[yellow]interrupted[/] in epoch {state.Epoch} after {state.BatchesDone} batch(es); checkpoint kept in {Markup.Escape(output)}. Continue with: train --resume --out {Markup.Escape(settings.Out)}");
-                return ExitCodes.Interrupted;
-            }
-
+            if (transfer.Training.StopReason is { } why)
+                console.MarkupLine($"{(transfer.Training.Diverged ? "[yellow]stopped early[/]" : "stopped early")}: {Markup.Escape(why)}");
             clock.Restart();
             var scored = ModelScoring.Score(mlContext, model, testSet, transfer.ClassNames);
             var test = ClassificationReport.Compute(transfer.ClassNames, scored);
-            var modelPath = AtomicFile.Write(Path.Combine(output, ModelFile), temp => mlContext.Model.Save(model, data.Schema, temp));
-            var report = new TrainingReport(test, testSource, transfer.Training.History, transfer.Training.BestEpoch, transfer.Training.StoppedEarly,
+            var modelPath = AtomicFile.Write(Path.Combine(output, ModelFile), temp => mlContext.Model.Save(model, rows.Schema, temp));
+            var report = new TrainingReport(test, split.Source, transfer.Training.History, transfer.Training.BestEpoch, transfer.Training.StoppedEarly,
                 transfer.Architecture, options.Weights ?? "embedded", transfer.Strategy.ToString(),
                 transfer.AutoDecision?.Reason ?? (checkpoint != null ? "resumed from a checkpoint" : "named on the command line"), transfer.Device,
-                transfer.ImageSize, trainSet.Rows.Count, train.Skipped, trainSeconds, clock.Elapsed.TotalSeconds, transfer.Head, transfer.AutoDecision);
+                transfer.ImageSize, trainSet.Rows.Count, data.Skipped, trainSeconds, clock.Elapsed.TotalSeconds, transfer.Head, transfer.AutoDecision)
+            {
+                StopReason = transfer.Training.StopReason, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
+            };
             ReportWriter.Write(output, report, testSet.Root, modelPath);
             ResumeState.Delete(output);
             Summarise(report, output);
@@ -87,6 +96,21 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         {
             model.Dispose();
         }
+    }
+
+    /// <summary>Ctrl+C or SIGTERM: the model at the cancelled batch and the run's state, for `train --resume`.</summary>
+    int KeepCheckpoint(MLContext mlContext, TrainingCancelledException stopped, ResumeState run, string output, string given)
+    {
+        using var partial = stopped.PartialModel;
+        if (partial?.Training.Checkpoint is not { } state)
+        {
+            console.MarkupLine("[yellow]interrupted[/] before training started; nothing to keep.");
+            return ExitCodes.Interrupted;
+        }
+        AtomicFile.Write(Path.Combine(output, ResumeState.CheckpointName), temp => mlContext.Model.Save(partial, stopped.InputSchema, temp));
+        run.Save(output, state);
+        console.MarkupLine($"[yellow]interrupted[/] in epoch {state.Epoch} after {state.BatchesDone} batch(es); checkpoint kept in {Markup.Escape(output)}. Continue with: train --resume --out {Markup.Escape(given)}");
+        return ExitCodes.Interrupted;
     }
 
     /// <summary>--out must take files before any training: created if missing and written to once (then cleaned).</summary>
@@ -113,21 +137,10 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions());
     }
 
-    /// <summary>The given test set, or a stratified 20 % of the data held out (then training uses the rest).</summary>
-    static (LabelledImageSet Train, LabelledImageSet Test, string Source) TestSplit(LabelledImageSet data, ResumeState run, int seed)
-    {
-        if (run.Test != null)
-            return (data, LabelledImageSet.Load(run.Test, run.Strict, requireTwoClasses: false), run.Test);
-        var classes = data.Classes.ToList();
-        var labels = data.Rows.Select(r => (long)classes.IndexOf(r.Label)).ToList();
-        var (trainRows, testRows) = StratifiedSplit.Split(labels, 0.2, seed);
-        return (data.Subset(trainRows), data.Subset(testRows), $"20 % of {data.Source} held out");
-    }
-
     void ReportSkipped(LabelledImageSet set)
     {
         if (set.Skipped.Count == 0) return;
-        console.MarkupLine($"[yellow]skipped {set.Skipped.Count} unreadable image(s)[/] (use --strict to fail instead):");
+        console.MarkupLine($"[yellow]skipped {set.Skipped.Count} unreadable image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
         foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");
         if (set.Skipped.Count > 20) console.WriteLine($"  ... and {set.Skipped.Count - 20} more (all listed in metrics.json)");
     }
@@ -138,7 +151,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         table.AddRow("test accuracy (micro / macro)", $"{report.Test.MicroAccuracy:P1} / {report.Test.MacroAccuracy:P1}");
         table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");
         table.AddRow("strategy", Markup.Escape($"{report.Strategy}: {report.StrategyReason}"));
-        table.AddRow("best epoch", $"{report.BestEpoch} of {report.History.Count}");
+        table.AddRow("best epoch", $"{report.BestEpoch} of {report.History.Count}" + (report.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));
         table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
         table.AddRow("written", Markup.Escape($"{Path.Combine(output, ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
         console.Write(table);

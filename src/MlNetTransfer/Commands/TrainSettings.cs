@@ -76,6 +76,10 @@ public sealed class TrainSettings : CommandSettings
     [Description("Fail on the first unreadable or missing image instead of skipping and reporting it.")]
     public bool Strict { get; init; }
 
+    [CommandOption("--no-memory-check")]
+    [Description("Train even when the estimated memory exceeds what is available.")]
+    public bool NoMemoryCheck { get; init; }
+
     [CommandOption("--resume")]
     [Description("Continue an interrupted run from the checkpoint in --out.")]
     public bool Resume { get; init; }

@@ -1,4 +1,7 @@
-using Microsoft.ML.Data;
+using MlNetTransfer.MlNet;
+using FieldType = Microsoft.VisualBasic.FileIO.FieldType;
+using MalformedLineException = Microsoft.VisualBasic.FileIO.MalformedLineException;
+using TextFieldParser = Microsoft.VisualBasic.FileIO.TextFieldParser;
 
 namespace MlNetTransfer.Cli.Data;
 
@@ -36,6 +39,13 @@ public sealed class LabelledImageSet
     public LabelledImageSet Subset(IEnumerable<long> indices) =>
         new(Source, Root, indices.Select(i => Rows[(int)i]).ToList(), []);
 
+    /// <summary>The rows whose class is one of <paramref name="classes"/>; the skipped images stay listed.</summary>
+    public LabelledImageSet OfClasses(IEnumerable<string> classes)
+    {
+        var keep = classes.ToHashSet(StringComparer.Ordinal);
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList());
+    }
+
     public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true)
     {
         LabelledImageSet set;
@@ -66,38 +76,54 @@ public sealed class LabelledImageSet
         return Check(folder, folder, candidates);
     }
 
+    /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
+    /// columns <c>filename</c> and <c>target</c> in any order, among others.</summary>
     static LabelledImageSet FromCsv(string csv)
     {
-        string[] lines;
+        var root = Path.GetDirectoryName(csv)!;
+        var candidates = new List<(string Path, string Label)>();
         try
         {
-            lines = File.ReadAllLines(csv);
+            using var parser = new TextFieldParser(csv) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+            parser.SetDelimiters(",");
+            var header = ReadFields(parser, csv)?.Select(h => h.ToLowerInvariant()).ToList()
+                ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: empty; expected a header 'filename,target' and one row per image.");
+            int file = header.IndexOf("filename"), target = header.IndexOf("target");
+            if (file < 0 || target < 0)
+                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{string.Join(",", header)}' lacks the columns 'filename' and 'target'.");
+            while (true)
+            {
+                long line = parser.LineNumber;
+                var cells = ReadFields(parser, csv);
+                if (cells == null) break;
+                if (cells.All(c => c.Length == 0)) continue;
+                if (cells.Length != header.Count)
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: {cells.Length} fields, expected {header.Count} ({string.Join(",", header)}); quote a value that holds a comma.");
+                var (name, label) = (cells[file], cells[target]);
+                if (name.Length == 0)
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty filename.");
+                if (label.Length == 0)
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty target for {name}.");
+                candidates.Add((Path.GetFullPath(Path.Combine(root, name)), label));
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: cannot be read ({e.Message}).");
         }
-        if (lines.Length == 0)
-            throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: empty; expected a header 'filename,target' and one row per image.");
-        var header = lines[0].Split(',').Select(h => h.Trim().Trim('"').ToLowerInvariant()).ToList();
-        int file = header.IndexOf("filename"), target = header.IndexOf("target");
-        if (file < 0 || target < 0)
-            throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{lines[0]}' lacks the columns 'filename' and 'target'.");
-        var root = Path.GetDirectoryName(csv)!;
-        var candidates = new List<(string Path, string Label)>();
-        for (int i = 1; i < lines.Length; i++)
-        {
-            if (string.IsNullOrWhiteSpace(lines[i])) continue;
-            var cells = lines[i].Split(',');
-            if (cells.Length != header.Count)
-                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {i + 1}: {cells.Length} fields, expected {header.Count} ('{lines[i]}').");
-            var name = cells[file].Trim().Trim('"');
-            var label = cells[target].Trim().Trim('"');
-            if (label.Length == 0)
-                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {i + 1}: empty target for {name}.");
-            candidates.Add((Path.GetFullPath(Path.Combine(root, name)), label));
-        }
         return Check(csv, root, candidates);
+    }
+
+    static string[]? ReadFields(TextFieldParser parser, string csv)
+    {
+        try
+        {
+            return parser.ReadFields();
+        }
+        catch (MalformedLineException e)
+        {
+            throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {e.LineNumber}: not valid CSV ('{parser.ErrorLine.Trim()}'); a quoted field must end with a quote.");
+        }
     }
 
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates)
@@ -113,17 +139,6 @@ public sealed class LabelledImageSet
         return new LabelledImageSet(source, root, rows, skipped);
     }
 
-    static string? Probe(string path)
-    {
-        if (!File.Exists(path)) return "missing";
-        try
-        {
-            using var image = MLImage.CreateFromFile(path);
-            return image.Width > 0 && image.Height > 0 ? null : "empty image";
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException)
-        {
-            return "not a readable image";
-        }
-    }
+    /// <summary>Null for a whole image; a truncated file, which ML.NET would decode with black rows, is not one.</summary>
+    static string? Probe(string path) => ImageFileCheck.Problem(path);
 }

@@ -17,6 +17,7 @@ public static class ReportWriter
     static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // a diverged epoch's NaN loss is written as "NaN"
         Converters = { new JsonStringEnumConverter() },
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
@@ -50,6 +51,8 @@ public static class ReportWriter
             classes = r.Test.Classes,
             confusionMatrix = r.Test.ConfusionMatrix,
             confusionMatrixLayout = "rows: actual class, columns: predicted class, in 'classes' order",
+            skippedImages = r.TestSkipped,
+            unknownClasses = new { images = r.UnknownTestClasses, countedAsErrors = false, note = "test images of classes the training data lacks: left out of the metrics" },
         },
         training = new
         {
@@ -63,6 +66,7 @@ public static class ReportWriter
             skippedImages = r.SkippedImages,
             bestEpoch = r.BestEpoch,
             stoppedEarly = r.StoppedEarly,
+            stopReason = r.StopReason,
             history = r.History,
             classifier = r.Head == null ? null : new
             {

@@ -22,4 +22,14 @@ public sealed record TrainingReport(
     double TrainSeconds,
     double EvaluateSeconds,
     HeadChoice? Head = null,
-    AutoDecision? Auto = null);
+    AutoDecision? Auto = null)
+{
+    /// <summary>Why training ended before its last epoch (early stopping, a non-finite loss), or null.</summary>
+    public string? StopReason { get; init; }
+
+    /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
+    public IReadOnlyList<string> TestSkipped { get; init; } = [];
+
+    /// <summary>Test images of classes the training data lacks, by class: left out of the metrics, not counted as errors.</summary>
+    public IReadOnlyDictionary<string, int> UnknownTestClasses { get; init; } = new Dictionary<string, int>();
+}

@@ -13,7 +13,7 @@ public static class DeviceSelector
         return Decide(request, cuda, cuda ? TorchSharp.torch.cuda.device_count() : 0);
     }
 
-    /// <summary>The decision itself. Throws <see cref="InvalidOperationException"/> when CUDA is required
+    /// <summary>The decision itself. Throws <see cref="DeviceUnavailableException"/> when CUDA is required
     /// (FallbackToCpu false) and cannot be had, or the GpuDeviceId does not exist.</summary>
     public static DeviceChoice Decide(DeviceRequest request, bool cudaAvailable, int cudaDeviceCount)
     {
@@ -34,7 +34,7 @@ public static class DeviceSelector
             return new DeviceChoice("cpu", "no CUDA device; CPU");
         if (request.FallbackToCpu)
             return new DeviceChoice("cpu", $"CUDA requested but {problem}; falling back to CPU (FallbackToCpu)");
-        throw new InvalidOperationException(
+        throw new DeviceUnavailableException(
             $"CUDA was requested but {problem}, and FallbackToCpu is false. Build with the CUDA flavour on a machine with an NVIDIA GPU, or allow the fallback.");
     }
 }

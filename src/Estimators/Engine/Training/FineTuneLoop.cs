@@ -49,6 +49,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         }
         else Snapshot();
         bool cancelled = false, stoppedEarly = false;
+        string? stopReason = null;
         TrainingCheckpoint? checkpoint = null;
 
         try
@@ -94,8 +95,8 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     double value = loss.item<float>();
                     if (!double.IsFinite(value))
                     {
-                        Restore();
-                        throw new NonFiniteLossException(epoch, batch + 1, rate);
+                        stopReason = $"the training loss became non-finite at epoch {epoch}, batch {batch + 1} (learning rate {rate:g3})";
+                        break;
                     }
                     loss.backward();
                     optimizer.step();
@@ -108,6 +109,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, batch + 1, batches,
                         lossSum / seen, (double)correct / seen, rate, seenNow / clock.Elapsed.TotalSeconds));
                 }
+                if (stopReason != null) break;
                 if (cancelled)
                 {
                     checkpoint = Checkpoint(optimizer, epoch, batch, lossSum, correct, seen, history, bestEpoch, bestAccuracy, bestLoss, sinceBest);
@@ -124,8 +126,8 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
                 if (validated is { } v && !double.IsFinite(v.Loss))
                 {
-                    Restore();
-                    throw new NonFiniteLossException(epoch, batches, rate, validation: true);
+                    stopReason = $"the validation loss became non-finite at epoch {epoch} (learning rate {rate:g3})";
+                    break;
                 }
 
                 // validation accuracy decides (ties: lower loss); without validation, the training loss does. Only
@@ -143,12 +145,20 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 else if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.Epochs)
                 {
                     stoppedEarly = true;
+                    stopReason = $"no better validation for {options.EarlyStoppingPatience} epoch(s)";
                     break;
                 }
             }
+            if (stopReason != null && !stoppedEarly)
+            {
+                // a diverged run ends like an early stop: the best epoch's weights, or the starting weights (with the
+                // recipe, the solved classifier) when no epoch had counted yet, and the reason on the result
+                stoppedEarly = true;
+                stopReason += bestEpoch > 0 ? $"; kept epoch {bestEpoch}" : "; kept the starting weights";
+            }
             if (!cancelled) Restore();
             model.eval();
-            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint);
+            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint, stopReason);
         }
         finally
         {

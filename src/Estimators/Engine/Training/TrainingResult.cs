@@ -2,11 +2,18 @@ namespace MlNetTransfer.Engine.Training;
 
 /// <summary>How a fine-tuning run ended. The model passed to <see cref="FineTuner.Fit"/> holds the weights of
 /// <see cref="BestEpoch"/>, or, when <see cref="Cancelled"/>, the weights at the cancelled batch, which together
-/// with <see cref="Checkpoint"/> continue the run where it stopped.</summary>
+/// with <see cref="Checkpoint"/> continue the run where it stopped. <see cref="StopReason"/> says why a run ended
+/// before its last epoch: early stopping, or a loss that became NaN or infinite (then the weights are the best epoch's,
+/// or the starting weights when <see cref="BestEpoch"/> is 0).</summary>
 public sealed record TrainingResult(
     IReadOnlyList<EpochSummary> History,
     int BestEpoch,
     bool StoppedEarly,
     bool Cancelled,
     string StrategyDescription,
-    TrainingCheckpoint? Checkpoint = null);
+    TrainingCheckpoint? Checkpoint = null,
+    string? StopReason = null)
+{
+    /// <summary>True when the run stopped because a loss became NaN or infinite.</summary>
+    public bool Diverged => StopReason?.Contains("non-finite", StringComparison.Ordinal) == true;
+}

@@ -17,23 +17,49 @@ public static class StateDictFile
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Weights file {path} does not exist.", path);
         var extension = Path.GetExtension(path).ToLowerInvariant();
+        if (!Extensions.Contains(extension))
+            throw new ArgumentException(
+                $"Weights file {path}: unknown extension '{extension}'. Expected one of {string.Join(", ", Extensions)} " +
+                "(PyTorch state dict, safetensors, TorchSharp .dat, ONNX).", nameof(path));
         try
         {
             return extension switch
             {
                 ".pth" or ".pt" or ".bin" => FromHashtable(PyTorchUnpickler.UnpickleStateDict(path)),
-                ".safetensors" => Safetensors.LoadStateDict(path),
+                ".safetensors" => ReadSafetensors(path),
                 ".dat" => ReadTorchSharp(path),
-                ".onnx" => ReadOnnxInitializers(path),
-                _ => throw new ArgumentException(
-                    $"Weights file {path}: unknown extension '{extension}'. Expected one of {string.Join(", ", Extensions)} " +
-                    "(PyTorch state dict, safetensors, TorchSharp .dat, ONNX).", nameof(path)),
+                _ => ReadOnnxInitializers(path),
             };
         }
-        catch (Exception e) when (e is not ArgumentException and not FileNotFoundException and not InvalidDataException)
+        catch (Exception e) when (e is not WeightsFileException)
         {
-            throw new InvalidDataException($"Weights file {path} could not be read as {extension}: {e.Message}", e);
+            // whatever the reader threw (format errors, overflows, out-of-range lengths): one kind, the file and the format named
+            throw new WeightsFileException($"{path}: not {Expected(extension)} ({e.GetBaseException().Message})", e);
         }
+    }
+
+    static string Expected(string extension) => extension switch
+    {
+        ".pth" or ".pt" or ".bin" => "a PyTorch state dict (torch.save(model.state_dict(), path))",
+        ".safetensors" => "a safetensors file",
+        ".dat" => "a TorchSharp Module.save file",
+        _ => "an ONNX model with named initializers",
+    };
+
+    /// <summary>safetensors: an 8-byte little-endian header length, a JSON header of that length, then the data.</summary>
+    static Dictionary<string, Tensor> ReadSafetensors(string path)
+    {
+        long length = new FileInfo(path).Length;
+        using (var reader = new BinaryReader(File.OpenRead(path)))
+        {
+            if (length < 8) throw new WeightsFileException($"{path}: not a safetensors file ({length} bytes; the header length alone takes 8)");
+            ulong header = reader.ReadUInt64();
+            if (header > (ulong)(length - 8) || header < 2)
+                throw new WeightsFileException($"{path}: not a safetensors file (header length {header:g3} in a file of {length} bytes)");
+            if (reader.ReadByte() != (byte)'{')
+                throw new WeightsFileException($"{path}: not a safetensors file (the header is not JSON)");
+        }
+        return Safetensors.LoadStateDict(path);
     }
 
     static Dictionary<string, Tensor> FromHashtable(Hashtable table)
@@ -59,7 +85,8 @@ public static class StateDictFile
     static Dictionary<string, Tensor> ReadTorchSharp(string path)
     {
         using var reader = new BinaryReader(File.OpenRead(path));
-        long count = Leb128(reader);
+        long count = Leb128(reader), length = reader.BaseStream.Length;
+        if (count < 0 || count > length) throw new InvalidDataException($"{count} entries announced in {length} bytes");
         var result = new Dictionary<string, Tensor>();
         for (long i = 0; i < count; i++)
         {
@@ -74,6 +101,8 @@ public static class StateDictFile
             tensor.bytes = data;
             result[key] = tensor;
         }
+        if (reader.BaseStream.Position != length)
+            throw new InvalidDataException($"{length - reader.BaseStream.Position} bytes follow the {count} entries it announces");
         return result;
     }
 

@@ -1,0 +1,73 @@
+using MlNetTransfer.Engine.Architectures;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Recipe;
+
+/// <summary>
+/// The memory a run will need, estimated before it starts from what drives it: the decoded images (bytes at the
+/// training side, held about three times while they are read and split), the activations of a training batch (every
+/// layer's output is kept for the backward pass: measured once on a forward pass at a small side and scaled by area),
+/// the largest layer output of a frozen-feature batch, and the parameters with their gradients, optimizer moments and
+/// best-epoch snapshot. An order-of-magnitude guard, not a bound: it is there to refuse a run that cannot fit before
+/// it decodes anything, not to plan one to the megabyte.
+/// </summary>
+public sealed record MemoryEstimate(long ImageBytes, long ActivationBytes, long ParameterBytes, int Side, int BatchSize)
+{
+    /// <summary>Copies of the decoded images alive at the peak of reading them (row buffers, the joined array, the tensor).</summary>
+    public const int ImageCopies = 3;
+
+    public long TotalBytes => ImageBytes + ActivationBytes + ParameterBytes;
+
+    /// <summary>What <paramref name="images"/> images at <paramref name="side"/> px take with batches of
+    /// <paramref name="batchSize"/>; <paramref name="backboneTrains"/> false: only frozen features are computed.</summary>
+    public static MemoryEstimate For(Architecture architecture, int side, int batchSize, long images, bool backboneTrains)
+    {
+        var (sum, largest, parameters) = Measure(architecture);
+        int probe = ProbeSide(architecture);
+        double scale = (double)side * side / ((double)probe * probe);
+        long activations = backboneTrains
+            ? (long)(batchSize * sum * sizeof(float) * scale * 2) // kept outputs, and their gradients as backward runs
+            : (long)(batchSize * largest * sizeof(float) * scale * 2); // no_grad: a layer's input and output at a time
+        return new MemoryEstimate(images * 3L * side * side * ImageCopies, activations, parameters * sizeof(float) * 5, side, batchSize);
+    }
+
+    public string Describe() =>
+        $"about {Gb(TotalBytes)} (decoded images {Gb(ImageBytes)}, a batch of {BatchSize} at {Side} px {Gb(ActivationBytes)}, parameters and optimizer {Gb(ParameterBytes)})";
+
+    static string Gb(long bytes) => $"{bytes / 1e9:0.0} GB";
+
+    static int ProbeSide(Architecture architecture) => Math.Max(64, architecture.MinimumInputSize);
+
+    static readonly Dictionary<string, (double Sum, double Largest, long Parameters)> Measured = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Element counts of every leaf module's output on one image at the probe side (their sum and the
+    /// largest), and the parameter count; measured once per architecture with forward hooks.</summary>
+    static (double Sum, double Largest, long Parameters) Measure(Architecture architecture)
+    {
+        lock (Measured)
+        {
+            if (Measured.TryGetValue(architecture.Name, out var known)) return known;
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var model = architecture.Create(2);
+            double sum = 0, largest = 0;
+            var hooks = model.modules()
+                .Where(m => !m.children().Any())
+                .OfType<nn.Module<Tensor, Tensor>>()
+                .Select(m => m.register_forward_hook((_, _, output) =>
+                {
+                    sum += output.numel();
+                    largest = Math.Max(largest, output.numel());
+                    return null!; // null: keep the output as it is
+                }))
+                .ToList();
+            int probe = ProbeSide(architecture);
+            model.eval();
+            model.call(zeros(1, 3, probe, probe));
+            hooks.ForEach(h => h.remove());
+            long parameters = model.parameters().Sum(p => p.numel());
+            model.Dispose();
+            return Measured[architecture.Name] = (sum, largest, parameters);
+        }
+    }
+}

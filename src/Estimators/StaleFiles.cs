@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace MlNetTransfer;
+
+/// <summary>
+/// Names the temporary files and folders this tool writes after the process that owns them, and removes those whose
+/// owner is no longer running (killed mid-save, out of memory, power lost). Only names of this tool's own pattern with a
+/// process id that does not exist are touched: another running process's files, and anything else, stay.
+/// </summary>
+public static partial class StaleFiles
+{
+    const string Prefix = "mlnettransfer-";
+
+    /// <summary>An ONNX file name in a temp folder: <c>mlnettransfer-{pid}-{guid}.onnx</c>.</summary>
+    public static string OnnxFileName() => $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.onnx";
+
+    /// <summary>A sibling of <paramref name="fileName"/> to write before the rename: <c>.{name}.{pid}-{guid}.tmp</c>.</summary>
+    public static string TempSiblingName(string fileName) => $".{fileName}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
+
+    /// <summary>A per-process work folder name: <c>mlnettransfer-{pid}-work</c>.</summary>
+    public static string WorkFolderName() => $"{Prefix}{Environment.ProcessId}-work";
+
+    /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, work folders and half-written temp siblings
+    /// of processes that have ended. Returns what was removed; never throws for a file it cannot remove.</summary>
+    public static IReadOnlyList<string> Clean(string folder)
+    {
+        var removed = new List<string>();
+        if (!Directory.Exists(folder)) return removed;
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateFileSystemEntries(folder).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return removed;
+        }
+        foreach (var entry in entries)
+        {
+            var match = Owned().Match(Path.GetFileName(entry));
+            if (!match.Success || !int.TryParse(match.Groups["pid"].Value, out int pid) || IsRunning(pid)) continue;
+            try
+            {
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+                else File.Delete(entry);
+                removed.Add(entry);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // in use or not ours to remove: leave it
+            }
+        }
+        return removed;
+    }
+
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"^(mlnettransfer-(?<pid>\d+)-([0-9a-f]{32}\.onnx|work)|\..+\.(?<pid>\d+)-[0-9a-f]{32}\.tmp)$")]
+    private static partial Regex Owned();
+}

@@ -1,0 +1,47 @@
+using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.MlNet;
+using MlNetTransfer.Runtime;
+using Spectre.Console;
+
+namespace MlNetTransfer.Cli.Commands;
+
+/// <summary>States the memory a `train` run will need before it starts, and refuses one that would not fit in the
+/// memory available now (exit 8, naming the options that size it) unless told to try anyway.</summary>
+public static class MemoryCheck
+{
+    public static MemoryEstimate Run(IAnsiConsole console, TransferTrainOptions options, int images, bool tryAnyway)
+    {
+        TorchRuntime.EnsureLoaded();
+        var architecture = ArchitectureRegistry.Get(options.Architecture);
+        int side = options.ImageSize ?? architecture.DefaultInputSize; // Auto's sides are this or smaller
+        var estimate = MemoryEstimate.For(architecture, side, options.BatchSize, images, options.Strategy != FineTuneStrategy.HeadOnly);
+        long available = AvailableBytes();
+        console.WriteLine($"memory: {estimate.Describe()}; {available / 1e9:0.0} GB available");
+        if (estimate.TotalBytes > available && !tryAnyway)
+            throw new CliException(ExitCodes.BadOption,
+                $"this run needs {estimate.Describe()}, more than the {available / 1e9:0.0} GB available: lower --image-size " +
+                "or --batch-size, or pass --no-memory-check to try anyway.");
+        return estimate;
+    }
+
+    /// <summary>Memory available now: /proc/meminfo's MemAvailable where there is one, within the GC's limit (a
+    /// container's cgroup limit included).</summary>
+    public static long AvailableBytes()
+    {
+        long limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        try
+        {
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
+            if (line != null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], out long kb))
+                return Math.Min(limit, kb * 1024);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // not Linux: the GC's view
+        }
+        return limit;
+    }
+}
