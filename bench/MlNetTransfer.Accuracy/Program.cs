@@ -2,14 +2,20 @@
 //     [--fashion-sizes 400,2000,10000] [--icon-sizes 400,2000] [--cases default,mlnet,HeadOnly,...]
 //     [--deep-strategies-up-to 2000] [--device auto|cpu|cuda] [--seed 1] [--data-dir ~/.cache/mlnettransfer-accuracy]
 //     [--out bench/accuracy.json] [--prepare-only]
+//   or: -- --table-from bench/results/accuracy-cpu.json   (the README's markdown table of a results file)
 // Per split, on the same images in the same run: `train` with its defaults; ML.NET's DnnImageFeaturizer(ResNet18) +
 // LbfgsMaximumEntropy; each explicit strategy (the deeper ones at the image size Auto chose, on splits up to
-// --deep-strategies-up-to images). Prints a table and writes JSON.
+// --deep-strategies-up-to images). Prints a table and writes JSON, and the same table as markdown next to it (.md).
 using System.Text.Json;
 using MlNetTransfer.Accuracy;
 using MlNetTransfer.Runtime;
 using Spectre.Console;
 
+if (args is ["--table-from", var resultsFile])
+{
+    Console.Write(MarkdownTable.From(resultsFile));
+    return;
+}
 var options = AccuracyOptions.Parse(args);
 var splits = new List<ImageSplit>();
 if (options.Sets.Contains("fashion-mnist")) splits.AddRange(options.FashionSizes.Select(n => FashionMnistSplits.Prepare(options.DataRoot, n, 1000, options.Seed)));
@@ -60,13 +66,19 @@ foreach (var split in splits)
         if (split.TrainImages <= options.DeepStrategiesUpTo) Train(strategy, $"--strategy {strategy} --image-size {deepSide}");
 
     results.Add(new { split.DataSet, split.Name, split.TrainImages, split.TestImages, split.Drawn, Cases = cases });
+    Write(); // after every split: a long run that is stopped keeps what it measured
 }
 AnsiConsole.Write(table);
-var document = new
-{
-    Machine = new { Environment.ProcessorCount, options.Device, Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, Cuda = TorchRuntime.IsCudaAvailable },
-    options.Seed, Splits = results,
-};
-File.WriteAllText(options.Out, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
 AnsiConsole.WriteLine($"wrote {Path.GetFullPath(options.Out)}");
 Directory.Delete(work, recursive: true);
+
+void Write()
+{
+    var document = new
+    {
+        Machine = new { Environment.ProcessorCount, options.Device, Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, Cuda = TorchRuntime.IsCudaAvailable },
+        options.Seed, Splits = results,
+    };
+    File.WriteAllText(options.Out, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+    File.WriteAllText(Path.ChangeExtension(options.Out, ".md"), MarkdownTable.From(options.Out));
+}

@@ -31,7 +31,7 @@ public sealed class TrainSettings : CommandSettings
     public FineTuneStrategy Strategy { get; init; } = FineTuneStrategy.Auto;
 
     [CommandOption("--time-budget <DURATION>")]
-    [Description("How long Auto may plan the training epochs to take: 90s, 10m, 1.5h (a plain number is minutes). Default: 5m.")]
+    [Description("How long Auto may plan the training epochs to take: 90s, 10m, 1.5h (a plain number is minutes). Default: 7m.")]
     public string? TimeBudget { get; init; }
 
     [CommandOption("--epochs <N>")]

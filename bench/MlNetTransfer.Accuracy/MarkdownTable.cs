@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace MlNetTransfer.Accuracy;
+
+/// <summary>The README's accuracy table from a results JSON this benchmark wrote (`--table-from results.json`, and
+/// next to every JSON it writes, as .md).</summary>
+public static class MarkdownTable
+{
+    public static string From(string jsonPath)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(jsonPath));
+        var text = new StringBuilder();
+        text.AppendLine("| data set | train images | case | test accuracy | wall clock | trained |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        foreach (var split in document.RootElement.GetProperty("Splits").EnumerateArray())
+            foreach (var run in split.GetProperty("Cases").EnumerateArray())
+            {
+                string name = run.GetProperty("Case").GetString()!;
+                string bold = name == "default" ? "**" : "";
+                string label = name switch { "default" => "`train` defaults", "mlnet" => "ML.NET baseline", _ => name };
+                string trained = name == "mlnet" ? "ResNet18 features at 224 px + LbfgsMaximumEntropy"
+                    : $"{run.GetProperty("Strategy").GetString()} {run.GetProperty("ImageSize").GetInt32()} px" +
+                      (run.GetProperty("Strategy").GetString() == "HeadOnly" ? " (solved)" : $", {run.GetProperty("Epochs").GetInt32()} epochs");
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {split.GetProperty("DataSet").GetString()} | {split.GetProperty("TrainImages").GetInt32()} | {bold}{label}{bold} | " +
+                    $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));
+            }
+        return text.ToString();
+    }
+}
