@@ -19,9 +19,6 @@ public static class WorkFolder
         return path;
     });
 
-    /// <summary>This process's temp folder (created on first use).</summary>
-    public static string Current => Folder.Value;
-
     /// <summary>An MLContext whose temporary files go to this process's folder.</summary>
     public static MLContext NewContext(int seed) => new(seed) { TempFilePath = Folder.Value };
 

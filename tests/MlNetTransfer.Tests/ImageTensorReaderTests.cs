@@ -39,19 +39,14 @@ public class ImageTensorReaderTests
     public void Unreadable_images_are_skipped_and_named_by_row()
     {
         using var temp = new TempDirectory();
-        var rows = ImageRow.Samples("train", perClass: 2);
         File.WriteAllText(temp.File("broken.png"), "not a png");
-        rows.Insert(3, new ImageRow { ImagePath = temp.File("broken.png"), Label = rows[0].Label });
-        var ml = new MLContext(seed: 1);
-        var view = ml.Data.LoadFromEnumerable(rows);
-        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath")).Fit(view).Transform(view);
-        var classes = rows.Select(r => r.Label).Distinct().ToArray();
+        var (ml, data, classes, count) = SamplesWith(temp.File("broken.png"), at: 3);
 
         var result = ImageTensorReader.Read(ml, data, "Image", "Label", classes, 16);
 
         Assert.Equal(1, result.Skipped);
         Assert.Contains("row 4", Assert.Single(result.Problems));
-        Assert.Equal(rows.Count - 1, result.Data.Count);
+        Assert.Equal(count - 1, result.Data.Count);
         result.Data.Dispose();
     }
 
@@ -59,13 +54,8 @@ public class ImageTensorReaderTests
     public void A_truncated_image_is_decoded_by_load_images_but_skipped_when_the_fit_knows_the_files()
     {
         using var temp = new TempDirectory();
-        var rows = ImageRow.Samples("train", perClass: 2);
-        File.WriteAllBytes(temp.File("cut.png"), File.ReadAllBytes(Path.Combine(ImageRow.Root, rows[0].ImagePath))[..100]);
-        rows.Insert(2, new ImageRow { ImagePath = temp.File("cut.png"), Label = rows[0].Label });
-        var ml = new MLContext(seed: 1);
-        var view = ml.Data.LoadFromEnumerable(rows);
-        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath")).Fit(view).Transform(view);
-        var classes = rows.Select(r => r.Label).Distinct().ToArray();
+        File.WriteAllBytes(temp.File("cut.png"), File.ReadAllBytes(Path.Combine(ImageRow.Root, ImageRow.Samples("train", perClass: 1)[0].ImagePath))[..100]);
+        var (ml, data, classes, count) = SamplesWith(temp.File("cut.png"), at: 2);
 
         var unchecked_ = ImageTensorReader.Read(ml, data, "Image", "Label", classes, 16);
         var checked_ = ImageTensorReader.Read(ml, data, "Image", "Label", classes, 16, new ImageFiles("ImagePath", ImageRow.Root));
@@ -74,8 +64,20 @@ public class ImageTensorReaderTests
         Assert.Equal(1, checked_.Skipped);
         Assert.Contains("row 3", Assert.Single(checked_.Problems));
         Assert.Contains("cut.png: truncated", checked_.Problems[0]);
-        Assert.Equal(rows.Count - 1, checked_.Data.Count);
+        Assert.Equal(count - 1, checked_.Data.Count);
         unchecked_.Data.Dispose();
         checked_.Data.Dispose();
+    }
+
+    /// <summary>Two sample images per class with <paramref name="path"/> (labelled as the first class) inserted at
+    /// <paramref name="at"/>, through MapValueToKey and LoadImages.</summary>
+    static (MLContext Ml, IDataView Data, string[] Classes, int Count) SamplesWith(string path, int at)
+    {
+        var rows = ImageRow.Samples("train", perClass: 2);
+        rows.Insert(at, new ImageRow { ImagePath = path, Label = rows[0].Label });
+        var ml = new MLContext(seed: 1);
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath")).Fit(view).Transform(view);
+        return (ml, data, rows.Select(r => r.Label).Distinct().ToArray(), rows.Count);
     }
 }

@@ -1,12 +1,17 @@
+using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace MlNetTransfer.MlNet;
 
-/// <summary>The text column of image paths that LoadImages read, and the folder they are relative to (null: as they are).</summary>
+/// <summary>The text column of image paths that LoadImages read, and the folder they are relative to (null: as they
+/// are). Each file is checked once per fit: the recipe reads the images at more than one side.</summary>
 internal sealed record ImageFiles(string Column, string? Folder)
 {
-    public string PathOf(string path) => Folder == null ? path : Path.Combine(Folder, path);
+    readonly ConcurrentDictionary<string, string?> _problems = new();
+
+    /// <summary>What is wrong with the file a row names (<see cref="ImageFileCheck.Problem"/>), or null.</summary>
+    public string? ProblemOf(string path) => _problems.GetOrAdd(Folder == null ? path : Path.Combine(Folder, path), ImageFileCheck.Problem);
 
     /// <summary>Checks that <see cref="Column"/> is a text column of <paramref name="schema"/>, naming it otherwise.</summary>
     public ImageFiles CheckedIn(DataViewSchema schema, string option)

@@ -71,7 +71,7 @@ internal static class ImageTensorReader
             if (getPath != null)
             {
                 getPath(ref path);
-                if (ImageFileCheck.Problem(files!.PathOf(path.ToString())) is { } problem)
+                if (files!.ProblemOf(path.ToString()) is { } problem)
                 {
                     rows.Add(new Row(id.Low, null, 0, $"row {row}: {path}: {problem}"));
                     continue;

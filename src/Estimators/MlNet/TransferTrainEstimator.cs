@@ -89,6 +89,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         int skipped = train.Skipped + (validation?.Skipped ?? 0);
 
         var onnxPath = Path.Combine(_mlContext.TempFilePath, StaleFiles.OnnxFileName());
+        TransferTrainTransformer fitted;
         try
         {
             // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
@@ -97,20 +98,17 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             File.WriteAllBytes(onnxPath, bytes);
             var chain = ScoringChain.Build(_mlContext, input, onnxPath, _options.ImageColumnName, result.ImageSize, classes,
                 _options.ScoreColumnName, _options.PredictedLabelColumnName);
-            var fitted = new TransferTrainTransformer(chain, onnxPath, start.Architecture.Name, classes, result.ImageSize, result.Strategy,
+            fitted = new TransferTrainTransformer(chain, onnxPath, start.Architecture.Name, classes, result.ImageSize, result.Strategy,
                 result.Training, result.Head, result.Auto, device.Device, skipped);
-            if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
-            return fitted;
-        }
-        catch (TrainingCancelledException)
-        {
-            throw; // the partial model owns the ONNX file now
         }
         catch
         {
             if (File.Exists(onnxPath)) File.Delete(onnxPath);
             throw;
         }
+        // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
+        if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
+        return fitted;
     }
 
     static bool TryFind(SchemaShape schema, string name, out SchemaShape.Column column)

@@ -44,8 +44,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 var scored = ModelScoring.Score(mlContext, model, set, info.ClassNames);
                 if (scored.Count == 0)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
-                foreach (var line in set.Skipped.Take(10)) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
-                if (set.Skipped.Count > 10) console.WriteLine($"... and {set.Skipped.Count - 10} more unreadable image(s) (all listed with --json)");
+                SkippedImages.Report(console, set, "--json's file");
                 if (unknown.Count > 0) console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(unknown, "the model"))}[/]");
                 var report = ClassificationReport.Compute(info.ClassNames, scored);
                 var table = new Table().AddColumn("class").AddColumn("precision").AddColumn("recall").AddColumn("F1").AddColumn("support");

@@ -34,8 +34,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var data = LabelledImageSet.Load(run.Data, run.Strict);
         var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
         var (trainSet, testSet) = (split.Train, split.Test);
-        ReportSkipped(data);
-        if (run.Test != null) ReportSkipped(testSet);
+        SkippedImages.Report(console, data, ReportWriter.MetricsFile);
+        if (run.Test != null) SkippedImages.Report(console, testSet, ReportWriter.MetricsFile);
         console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {data.Source}; testing on {testSet.Rows.Count} ({split.Source})");
         if (split.UnknownClasses.Count > 0)
             console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(split.UnknownClasses, "the training data"))}[/]");
@@ -135,14 +135,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             "no --data given and data-samples/fashion-mnist not found from here; pass --data <folder|csv>."), "train");
         var test = s.Test ?? (s.Data == null ? Path.Combine(Path.GetDirectoryName(data)!, "test") : null);
         return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions());
-    }
-
-    void ReportSkipped(LabelledImageSet set)
-    {
-        if (set.Skipped.Count == 0) return;
-        console.MarkupLine($"[yellow]skipped {set.Skipped.Count} unreadable image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
-        foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");
-        if (set.Skipped.Count > 20) console.WriteLine($"  ... and {set.Skipped.Count - 20} more (all listed in metrics.json)");
     }
 
     void Summarise(TrainingReport report, string output)

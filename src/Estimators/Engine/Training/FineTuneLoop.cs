@@ -48,7 +48,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
             _best = resume.BestWeights.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         }
         else Snapshot();
-        bool cancelled = false, stoppedEarly = false;
+        bool cancelled = false, stoppedEarly = false, diverged = false;
         string? stopReason = null;
         TrainingCheckpoint? checkpoint = null;
 
@@ -95,7 +95,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     double value = loss.item<float>();
                     if (!double.IsFinite(value))
                     {
-                        stopReason = $"the training loss became non-finite at epoch {epoch}, batch {batch + 1} (learning rate {rate:g3})";
+                        (diverged, stopReason) = (true, $"the training loss became non-finite at epoch {epoch}, batch {batch + 1} (learning rate {rate:g3})");
                         break;
                     }
                     loss.backward();
@@ -109,7 +109,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, batch + 1, batches,
                         lossSum / seen, (double)correct / seen, rate, seenNow / clock.Elapsed.TotalSeconds));
                 }
-                if (stopReason != null) break;
+                if (diverged) break;
                 if (cancelled)
                 {
                     checkpoint = Checkpoint(optimizer, epoch, batch, lossSum, correct, seen, history, bestEpoch, bestAccuracy, bestLoss, sinceBest);
@@ -126,7 +126,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
                 if (validated is { } v && !double.IsFinite(v.Loss))
                 {
-                    stopReason = $"the validation loss became non-finite at epoch {epoch} (learning rate {rate:g3})";
+                    (diverged, stopReason) = (true, $"the validation loss became non-finite at epoch {epoch} (learning rate {rate:g3})");
                     break;
                 }
 
@@ -149,7 +149,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     break;
                 }
             }
-            if (stopReason != null && !stoppedEarly)
+            if (diverged)
             {
                 // a diverged run ends like an early stop: the best epoch's weights, or the starting weights (with the
                 // recipe, the solved classifier) when no epoch had counted yet, and the reason on the result
@@ -158,7 +158,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
             }
             if (!cancelled) Restore();
             model.eval();
-            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint, stopReason);
+            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint, stopReason, diverged);
         }
         finally
         {

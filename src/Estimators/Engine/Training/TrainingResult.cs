@@ -12,8 +12,5 @@ public sealed record TrainingResult(
     bool Cancelled,
     string StrategyDescription,
     TrainingCheckpoint? Checkpoint = null,
-    string? StopReason = null)
-{
-    /// <summary>True when the run stopped because a loss became NaN or infinite.</summary>
-    public bool Diverged => StopReason?.Contains("non-finite", StringComparison.Ordinal) == true;
-}
+    string? StopReason = null,
+    bool Diverged = false);
