@@ -15,13 +15,16 @@ public static partial class StaleFiles
     /// <summary>An ONNX file name in a temp folder: <c>mlnettransfer-{pid}-{guid}.onnx</c>.</summary>
     public static string OnnxFileName() => $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.onnx";
 
+    /// <summary>A decoded-image store in a temp folder: <c>mlnettransfer-{pid}-{guid}.images</c>.</summary>
+    public static string ImageStoreFileName() => $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.images";
+
     /// <summary>A sibling of <paramref name="fileName"/> to write before the rename: <c>.{name}.{pid}-{guid}.tmp</c>.</summary>
     public static string TempSiblingName(string fileName) => $".{fileName}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp";
 
     /// <summary>A per-process work folder name: <c>mlnettransfer-{pid}-work</c>.</summary>
     public static string WorkFolderName() => $"{Prefix}{Environment.ProcessId}-work";
 
-    /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, work folders and half-written temp siblings
+    /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, decoded-image stores, work folders and half-written temp siblings
     /// of processes that have ended. Returns what was removed; never throws for a file it cannot remove.</summary>
     public static IReadOnlyList<string> Clean(string folder)
     {
@@ -68,6 +71,6 @@ public static partial class StaleFiles
         }
     }
 
-    [GeneratedRegex(@"^(mlnettransfer-(?<pid>\d+)-([0-9a-f]{32}\.onnx|work)|\..+\.(?<pid>\d+)-[0-9a-f]{32}\.tmp)$")]
+    [GeneratedRegex(@"^(mlnettransfer-(?<pid>\d+)-([0-9a-f]{32}\.(onnx|images)|work)|\..+\.(?<pid>\d+)-[0-9a-f]{32}\.tmp)$")]
     private static partial Regex Owned();
 }

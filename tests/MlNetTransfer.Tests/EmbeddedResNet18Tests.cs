@@ -26,7 +26,7 @@ public class EmbeddedResNet18Tests
     {
         using var test = SampleImages.Load("test", 224);
         using var index = arange(0, 10 * count, 10);
-        return test.Images.index_select(0, index).to_type(ScalarType.Float32);
+        return test.Gather(index.data<long>().ToArray()).to_type(ScalarType.Float32);
     }
 
     static float[] OnnxRun(string modelPath, string input, string output, Tensor x)

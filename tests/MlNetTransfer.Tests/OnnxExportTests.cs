@@ -106,7 +106,7 @@ public class OnnxExportTests
         weights.LoadInto(model, architecture);
         var preprocessing = weights.Preprocessing.At(96);
         using var test = SampleImages.Load("test", 96);
-        using var pixels = test.Images.narrow(0, 0, 8).to_type(ScalarType.Float32);
+        using var pixels = test.Slice(0, 8).to_type(ScalarType.Float32);
 
         var onnx = OnnxExporter.Export(model, "resnet18_cntk", preprocessing, test.ClassNames, batch: null, new OnnxExportNames(), withLogits: true);
 

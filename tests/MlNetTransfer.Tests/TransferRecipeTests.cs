@@ -39,7 +39,7 @@ public class TransferRecipeTests
         using var clean = SyntheticImages.ColourClasses(perClass);
         var random = new Random(12);
         var labels = clean.Labels.data<long>().ToArray().Select(l => random.NextDouble() < 0.15 ? random.Next(3) : l).ToArray();
-        return new ImageTensorDataset(clean.Images.clone(), tensor(labels), clean.ClassNames);
+        return new ImageTensorDataset(clean.ReadAll(), tensor(labels), clean.ClassNames);
     }
 
     sealed class Recorder<T>(Action<T> report) : IProgress<T>

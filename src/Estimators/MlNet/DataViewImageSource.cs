@@ -9,7 +9,7 @@ namespace MlNetTransfer.MlNet;
 /// pixel transforms the saved model uses. Unusable rows are skipped, counted, and reported once through
 /// <paramref name="log"/> (after the first read; every side skips the same rows).</summary>
 internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classes,
-    string name, Action<string>? log, ImageFiles? files = null) : IImageSource
+    string name, Action<string>? log, ImageFiles? files = null, ImageCache? cache = null) : IImageSource
 {
     bool _reported;
     const int SizeSample = 64;
@@ -25,8 +25,11 @@ internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, s
 
     public ImageTensorDataset Read(int side)
     {
-        var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side, files);
+        var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side, files, cache);
         (Skipped, Problems) = (result.Skipped, result.Problems);
+        log?.Invoke(result.Reused
+            ? $"{name} images at {side} px: {result.Data.Count} reused from the decoded-image cache in {cache?.Folder} ({result.Elapsed.TotalSeconds:0.0} s, nothing decoded)"
+            : $"{name} images at {side} px: {result.Data.Count} decoded in {result.Elapsed.TotalSeconds:0.0} s");
         if (!_reported && Skipped > 0) log?.Invoke($"skipped {Skipped} {name} rows: {string.Join("; ", Problems.Take(5))}");
         _reported = true;
         return result.Data;

@@ -1,54 +1,81 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNetTransfer.Engine.Data;
 using MlNetTransfer.Engine.Training;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.MlNet;
 
-/// <summary>Reads labelled images from an IDataView into the engine's compact tensors, decoding on every core
-/// (one ML.NET cursor per core) and restoring row order, so a seed still gives the same run. Rows with a missing
-/// label (key 0) or an image that fails to load are skipped and reported, not fatal; no usable row is an error.</summary>
+/// <summary>Reads labelled images from an IDataView once into a file-backed store of decoded records (memory stays
+/// flat in the number of images), decoding on every core (one ML.NET cursor per core, each writing its rows' records
+/// as it goes) and restoring row order in the dataset's record list, so a seed still gives the same run. Rows with a
+/// missing label (key 0) or an image that fails to load are skipped and reported, not fatal; no usable row is an
+/// error. With a reusable <see cref="ImageCache"/>, an unchanged input is not decoded again.</summary>
 internal static class ImageTensorReader
 {
-    public sealed record Result(ImageTensorDataset Data, int Skipped, IReadOnlyList<string> Problems);
+    public sealed record Result(ImageTensorDataset Data, int Skipped, IReadOnlyList<string> Problems, bool Reused, TimeSpan Elapsed);
 
-    sealed record Row(ulong Id, byte[]? Pixels, long Label, string? Problem);
+    sealed record Row(ulong Id, long Record, long Label, string? Problem);
 
     /// <summary>Reads every usable row at <paramref name="side"/>. With <paramref name="files"/> (the path column LoadImages
     /// read and its folder), each file is first decoded completely and a truncated or damaged one is skipped.</summary>
     public static Result Read(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classNames, int side,
-        ImageFiles? files = null)
+        ImageFiles? files = null, ImageCache? cache = null)
     {
+        var clock = Stopwatch.StartNew();
+        cache ??= new ImageCache(mlContext.TempFilePath, reuse: false, log: null);
+        var key = cache.KeyOf(data, labelColumn, classNames, files);
+        if (cache.TryOpen(key, side) is var (kept, manifest))
+            return new Result(new ImageTensorDataset(kept, manifest.Records, tensor(manifest.Labels), classNames), manifest.Skipped,
+                manifest.Problems, true, clock.Elapsed);
+
         var pixels = ImageColumns.Preprocess(mlContext, imageColumn, side).Fit(data).Transform(data);
         var columns = new List<DataViewSchema.Column> { pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn] };
         if (files != null) columns.Add(pixels.Schema[files.Column]);
-        var rows = new ConcurrentBag<Row>();
-        var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
+        var store = cache.Create(key, side);
         try
         {
-            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classNames.Length, 3 * side * side, files, rows));
-        }
-        finally
-        {
-            foreach (var cursor in cursors) cursor.Dispose();
-        }
+            var rows = new ConcurrentBag<Row>();
+            long next = -1;
+            var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
+            try
+            {
+                Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classNames.Length, files, store,
+                    () => Interlocked.Increment(ref next), rows));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // the first failure as it was (a full disk names the folder)
+                throw;
+            }
+            finally
+            {
+                foreach (var cursor in cursors) cursor.Dispose();
+            }
 
-        var ordered = rows.OrderBy(r => r.Id).ToList();
-        var usable = ordered.Where(r => r.Pixels != null).ToList();
-        var problems = ordered.Where(r => r.Problem != null).Select(r => r.Problem!).ToList();
-        if (usable.Count == 0)
-            throw new InvalidOperationException($"No usable rows: {problems.Count} of {ordered.Count} skipped ({string.Join("; ", problems.Take(3))}).");
-        int area = 3 * side * side;
-        var all = new byte[(long)usable.Count * area];
-        for (int i = 0; i < usable.Count; i++) Buffer.BlockCopy(usable[i].Pixels!, 0, all, i * area, area);
-        var images = tensor(all, [usable.Count, 3, side, side], ScalarType.Byte);
-        var labels = tensor(usable.Select(r => r.Label).ToArray());
-        return new Result(new ImageTensorDataset(images, labels, classNames), problems.Count, problems.Take(20).ToList());
+            var ordered = rows.OrderBy(r => r.Id).ToList();
+            var usable = ordered.Where(r => r.Problem == null).ToList();
+            var problems = ordered.Where(r => r.Problem != null).Select(r => r.Problem!).ToList();
+            if (usable.Count == 0)
+                throw new InvalidOperationException($"No usable rows: {problems.Count} of {ordered.Count} skipped ({string.Join("; ", problems.Take(3))}).");
+            var records = usable.Select(r => r.Record).ToArray();
+            var labels = usable.Select(r => r.Label).ToArray();
+            var written = new ImageCache.Manifest(side, store.Count, records, labels, problems.Count, problems.Take(20).ToArray());
+            store = cache.Publish(store, key, written);
+            return new Result(new ImageTensorDataset(store, records, tensor(labels), classNames), problems.Count, written.Problems, false, clock.Elapsed);
+        }
+        catch
+        {
+            store.Release(); // deletes the file: nothing half-written is left behind
+            throw;
+        }
     }
 
-    static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount, int area, ImageFiles? files,
-        ConcurrentBag<Row> rows)
+    static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount, ImageFiles? files,
+        FileImageStore store, Func<long> nextRecord, ConcurrentBag<Row> rows)
     {
         var getPixels = cursor.GetGetter<VBuffer<float>>(schema[ImageColumns.Pixels]);
         var getPath = files == null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[files.Column]);
@@ -58,6 +85,7 @@ internal static class ImageTensorReader
         VBuffer<float> buffer = default;
         DataViewRowId id = default;
         uint label = 0;
+        var pixelBytes = new byte[store.RecordBytes];
         while (cursor.MoveNext())
         {
             getId(ref id);
@@ -65,7 +93,7 @@ internal static class ImageTensorReader
             getLabel(ref label);
             if (label == 0 || label > classCount)
             {
-                rows.Add(new Row(id.Low, null, 0, $"row {row}: label missing (not one of the label column's key values)"));
+                rows.Add(new Row(id.Low, -1, 0, $"row {row}: label missing (not one of the label column's key values)"));
                 continue;
             }
             if (getPath != null)
@@ -73,7 +101,7 @@ internal static class ImageTensorReader
                 getPath(ref path);
                 if (files!.ProblemOf(path.ToString()) is { } problem)
                 {
-                    rows.Add(new Row(id.Low, null, 0, $"row {row}: {path}: {problem}"));
+                    rows.Add(new Row(id.Low, -1, 0, $"row {row}: {path}: {problem}"));
                     continue;
                 }
             }
@@ -83,15 +111,16 @@ internal static class ImageTensorReader
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
             {
-                rows.Add(new Row(id.Low, null, 0, $"row {row}: image could not be read ({e.GetBaseException().Message})"));
+                rows.Add(new Row(id.Low, -1, 0, $"row {row}: image could not be read ({e.GetBaseException().Message})"));
                 continue;
             }
             var values = buffer.IsDense ? buffer.GetValues() : buffer.DenseValues().ToArray();
-            if (values.Length != area)
-                throw new InvalidOperationException($"row {row}: expected {area} pixel values after resizing, got {values.Length}");
-            var pixelBytes = new byte[area];
-            for (int i = 0; i < area; i++) pixelBytes[i] = (byte)Math.Clamp(MathF.Round(values[i]), 0, 255);
-            rows.Add(new Row(id.Low, pixelBytes, label - 1, null)); // key k (1-based) is class index k-1: the label's key order
+            if (values.Length != pixelBytes.Length)
+                throw new InvalidOperationException($"row {row}: expected {pixelBytes.Length} pixel values after resizing, got {values.Length}");
+            for (int i = 0; i < pixelBytes.Length; i++) pixelBytes[i] = (byte)Math.Clamp(MathF.Round(values[i]), 0, 255);
+            long record = nextRecord();
+            store.Write(record, pixelBytes);
+            rows.Add(new Row(id.Low, record, label - 1, null)); // key k (1-based) is class index k-1: the label's key order
         }
     }
 }

@@ -69,12 +69,14 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         _options.Log?.Invoke($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
         _options.Log?.Invoke($"architecture {start.Architecture.Name}, weights {start.Description}");
-        var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder) : null;
+        var known = _options.CacheDirectory is { } kept ? CheckedFiles.In(kept) : null;
+        var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder, known) : null;
+        var cache = new ImageCache(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, _options.Log);
         var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _options.Log,
-            files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)));
+            files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache);
         var validation = _options.ValidationSet == null ? null
             : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _options.Log,
-                files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)));
+                files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache);
         var context = new TrainingContext
         {
             Device = device.ToTorch(),
@@ -84,6 +86,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             Resume = _options.ResumeFrom,
         };
         using var result = TransferRecipe.Run(_options, start, train, validation, context);
+        known?.Save();
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         int skipped = train.Skipped + (validation?.Skipped ?? 0);

@@ -40,6 +40,12 @@ public sealed class TransferTrainOptions : FineTuneOptions
     /// when they are absolute.</summary>
     public string? ImageFolder { get; set; }
 
+    /// <summary>Where the decoded training images are kept and reused by later runs while the image files (known
+    /// through <see cref="ImagePathColumnName"/>), their sizes, modification times, the labels and the image side
+    /// are unchanged; null: a temp file in MLContext.TempFilePath, removed after Fit. Decoded images live in a file
+    /// either way (3 · side² bytes each), never all in memory. Not part of the saved model.</summary>
+    public string? CacheDirectory { get; set; }
+
     /// <summary>Continue from a model saved by this estimator: its network and weights are the starting point
     /// (<see cref="FineTuneOptions.Architecture"/> and <see cref="FineTuneOptions.Weights"/> are then ignored).</summary>
     public string? ContinueFromModelPath { get; set; }

@@ -12,7 +12,9 @@ namespace MlNetTransfer.Cli.Commands;
 /// memory available now (exit 8, naming the options that size it) unless told to try anyway.</summary>
 public static class MemoryCheck
 {
-    public static MemoryEstimate Run(IAnsiConsole console, TransferTrainOptions options, int images, bool tryAnyway)
+    /// <summary>States the estimate and refuses a run that does not fit in memory, or whose decoded images do not fit
+    /// on the disk of <paramref name="cacheFolder"/>, unless <paramref name="tryAnyway"/>.</summary>
+    public static MemoryEstimate Run(IAnsiConsole console, TransferTrainOptions options, int images, bool tryAnyway, string cacheFolder)
     {
         TorchRuntime.EnsureLoaded();
         var architecture = ArchitectureRegistry.Get(options.Architecture);
@@ -24,7 +26,28 @@ public static class MemoryCheck
             throw new CliException(ExitCodes.BadOption,
                 $"this run needs {estimate.Describe()}, more than the {available / 1e9:0.0} GB available: lower --image-size " +
                 "or --batch-size, or pass --no-memory-check to try anyway.");
+        long free = FreeDiskBytes(cacheFolder);
+        console.WriteLine($"disk: decoded images up to {estimate.DiskBytes / 1e9:0.0} GB in {cacheFolder}; {free / 1e9:0.0} GB free");
+        if (estimate.DiskBytes > free && !tryAnyway)
+            throw new CliException(ExitCodes.BadOption,
+                $"the decoded images need up to {estimate.DiskBytes / 1e9:0.0} GB in {cacheFolder}, more than the {free / 1e9:0.0} GB free there: " +
+                "free space, point --cache-dir (or TMPDIR) elsewhere, lower --image-size, or pass --no-memory-check to try anyway.");
         return estimate;
+    }
+
+    /// <summary>Free space on the drive holding <paramref name="folder"/> (or its nearest existing parent).</summary>
+    public static long FreeDiskBytes(string folder)
+    {
+        var existing = Path.GetFullPath(folder);
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent) existing = parent;
+        try
+        {
+            return new DriveInfo(existing).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return long.MaxValue; // unknown: the write itself reports a full disk
+        }
     }
 
     /// <summary>Memory available now: /proc/meminfo's MemAvailable where there is one, within the GC's limit (a

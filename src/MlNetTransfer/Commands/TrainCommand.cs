@@ -31,7 +31,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         CheckWritable(output, settings.Out);
         WorkFolder.CleanStale(console, output);
 
-        var data = LabelledImageSet.Load(run.Data, run.Strict);
+        var cacheDir = settings.CacheDir is { } given ? CacheFolder(given) : null;
+        var data = LabelledImageSet.Load(run.Data, run.Strict, known: cacheDir == null ? null : CheckedFiles.In(cacheDir));
         var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
         var (trainSet, testSet) = (split.Train, split.Test);
         SkippedImages.Report(console, data, ReportWriter.MetricsFile);
@@ -39,7 +40,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {data.Source}; testing on {testSet.Rows.Count} ({split.Source})");
         if (split.UnknownClasses.Count > 0)
             console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(split.UnknownClasses, "the training data"))}[/]");
-        MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck); // before any image is decoded for training
+        MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck, cacheDir ?? Path.GetTempPath()); // before any image is decoded for training
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
 
@@ -49,6 +50,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         options.CancellationToken = cancellationToken;
         options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName);
         options.ResumeFrom = checkpoint;
+        if (cacheDir != null)
+            (options.CacheDirectory, options.ImagePathColumnName, options.ImageFolder) = (cacheDir, nameof(LabelledImage.ImagePath), trainSet.Root);
         var rows = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadImages("Image", trainSet.Root, nameof(LabelledImage.ImagePath)))
@@ -126,6 +129,24 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CliException(ExitCodes.BadOption, $"--out {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
+        }
+    }
+
+    /// <summary>--cache-dir must be a folder this user can write to (created when missing).</summary>
+    static string CacheFolder(string given)
+    {
+        var folder = Path.GetFullPath(given);
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, StaleFiles.TempSiblingName("write-check"));
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+            return folder;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.BadOption, $"--cache-dir {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
         }
     }
 

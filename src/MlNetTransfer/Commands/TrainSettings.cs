@@ -72,6 +72,10 @@ public sealed class TrainSettings : CommandSettings
     [Description("Where model.zip and the report go. Default: out")]
     public string Out { get; init; } = "out";
 
+    [CommandOption("--cache-dir <FOLDER>")]
+    [Description("Keep the decoded training images here and reuse them while the image files are unchanged: a second run decodes nothing. Default: a temp file, removed after training.")]
+    public string? CacheDir { get; init; }
+
     [CommandOption("--strict")]
     [Description("Fail on the first unreadable or missing image instead of skipping and reporting it.")]
     public bool Strict { get; init; }

@@ -46,11 +46,14 @@ public sealed class LabelledImageSet
         return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList());
     }
 
-    public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true)
+    /// <summary>Lists and checks the images at <paramref name="path"/>; files <paramref name="known"/> to be whole and
+    /// unchanged (a --cache-dir's list) are not decoded again.</summary>
+    public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true, CheckedFiles? known = null)
     {
+        known ??= CheckedFiles.None();
         LabelledImageSet set;
-        if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path));
-        else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path));
+        if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path), known);
+        else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), known);
         else throw new CliException(ExitCodes.DataNotFound, $"{path}: no such folder or CSV file.");
 
         if (strict && set.Skipped.Count > 0)
@@ -63,7 +66,7 @@ public sealed class LabelledImageSet
         return set;
     }
 
-    static LabelledImageSet FromFolder(string folder)
+    static LabelledImageSet FromFolder(string folder, CheckedFiles known)
     {
         var classFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
         if (classFolders.Count == 0)
@@ -73,12 +76,12 @@ public sealed class LabelledImageSet
                 .Order(StringComparer.Ordinal)
                 .Select(f => (Path: f, Label: Path.GetFileName(dir))))
             .ToList();
-        return Check(folder, folder, candidates);
+        return Check(folder, folder, candidates, known);
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
     /// columns <c>filename</c> and <c>target</c> in any order, among others.</summary>
-    static LabelledImageSet FromCsv(string csv)
+    static LabelledImageSet FromCsv(string csv, CheckedFiles known)
     {
         var root = Path.GetDirectoryName(csv)!;
         var candidates = new List<(string Path, string Label)>();
@@ -111,7 +114,7 @@ public sealed class LabelledImageSet
         {
             throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: cannot be read ({e.Message}).");
         }
-        return Check(csv, root, candidates);
+        return Check(csv, root, candidates, known);
     }
 
     static string[]? ReadFields(TextFieldParser parser, string csv)
@@ -126,19 +129,21 @@ public sealed class LabelledImageSet
         }
     }
 
-    static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates)
+    /// <summary>Decodes every candidate completely, on every core (a whole image is one that decodes to its last row:
+    /// a truncated file, which ML.NET would decode with black rows, is not one); the order of the rows is the list's.</summary>
+    static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known)
     {
+        var problems = new string?[candidates.Count];
+        Parallel.For(0, candidates.Count, i => problems[i] = known.Problem(candidates[i].Path));
+        known.Save();
         var rows = new List<LabelledImage>();
         var skipped = new List<string>();
-        foreach (var (path, label) in candidates)
+        for (int i = 0; i < candidates.Count; i++)
         {
-            var problem = Probe(path);
-            if (problem != null) skipped.Add($"{Path.GetRelativePath(root, path)}: {problem}");
+            var (path, label) = candidates[i];
+            if (problems[i] is { } problem) skipped.Add($"{Path.GetRelativePath(root, path)}: {problem}");
             else rows.Add(new LabelledImage { ImagePath = Path.GetRelativePath(root, path), Label = label });
         }
         return new LabelledImageSet(source, root, rows, skipped);
     }
-
-    /// <summary>Null for a whole image; a truncated file, which ML.NET would decode with black rows, is not one.</summary>
-    static string? Probe(string path) => ImageFileCheck.Problem(path);
 }

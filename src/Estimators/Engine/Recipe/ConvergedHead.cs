@@ -84,8 +84,9 @@ public static class ConvergedHead
         if (channelsLast) ChannelsLast.Apply(model);
         try
         {
-            using var cache = FrozenFeatureCache.Build(model, head, preprocessing, data, Math.Max(batchSize, 64), device, channelsLast, cancellation);
-            return cache.Features.clone();
+            var cache = FrozenFeatureCache.Build(model, head, preprocessing, data, Math.Max(batchSize, 64), device, channelsLast, cancellation);
+            cache.Labels.Dispose();
+            return cache.Features; // handed over, not copied: for 50 000 images of AlexNet's 4 096 features that is 0.8 GB
         }
         finally
         {

@@ -42,7 +42,7 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
             model.eval();
             using var scope = NewDisposeScope();
             long count = Math.Min(batchSize, sample.Count);
-            var x = sample.Images.narrow(0, 0, count).to(device).to_type(ScalarType.Float32);
+            var x = sample.Slice(0, count).to(device).to_type(ScalarType.Float32);
             if (x.shape[2] != side) x = nn.functional.interpolate(x, size: [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
             var y = sample.Labels.narrow(0, 0, count).to(device);
             var augmenter = augment ? new Augmenter(seed) : null;

@@ -51,18 +51,17 @@ internal sealed class LabelledData : IDisposable
         }
     }
 
-    /// <summary>The training images as their own dataset (a copy when some rows validate).</summary>
-    public ImageTensorDataset TrainSet() => ValidationRows.Length == 0 ? Share(All) : All.Subset(TrainRows);
+    /// <summary>The training images as their own dataset (a view: no pixels are copied).</summary>
+    public ImageTensorDataset TrainSet() => ValidationRows.Length == 0 ? All.Share() : All.Subset(TrainRows);
 
-    /// <summary>The validation images as their own dataset, or null.</summary>
+    /// <summary>The validation images as their own dataset (a view), or null.</summary>
     public ImageTensorDataset? ValidationSet() =>
-        SeparateValidation != null ? Share(SeparateValidation) : ValidationRows.Length > 0 ? All.Subset(ValidationRows) : null;
+        SeparateValidation != null ? SeparateValidation.Share() : ValidationRows.Length > 0 ? All.Subset(ValidationRows) : null;
 
     /// <summary>Rows of a per-image tensor of <see cref="All"/> (features, labels) that train / validate.</summary>
     public Tensor TrainPart(Tensor perImage) => perImage.index_select(0, tensor(TrainRows, device: perImage.device));
     public Tensor ValidationPart(Tensor perImage) => perImage.index_select(0, tensor(ValidationRows, device: perImage.device));
 
-    static ImageTensorDataset Share(ImageTensorDataset data) => new(data.Images.alias(), data.Labels.alias(), data.ClassNames);
 
     public void Dispose()
     {

@@ -4,17 +4,19 @@ using static TorchSharp.torch;
 namespace MlNetTransfer.Engine.Recipe;
 
 /// <summary>
-/// The memory a run will need, estimated before it starts from what drives it: the decoded images (bytes at the
-/// training side, held about three times while they are read and split), the activations of a training batch (every
+/// The memory a run will need, estimated before it starts from what drives it: the batches of decoded images in
+/// memory at once (the one training, the ones prepared ahead, as floats; the decoded images themselves go to a file,
+/// <see cref="DiskBytes"/>, so memory stays flat in the number of images), the activations of a training batch (every
 /// layer's output is kept for the backward pass: measured once on a forward pass at a small side and scaled by area),
 /// the largest layer output of a frozen-feature batch, and the parameters with their gradients, optimizer moments and
 /// best-epoch snapshot. An order-of-magnitude guard, not a bound: it is there to refuse a run that cannot fit before
 /// it decodes anything, not to plan one to the megabyte.
 /// </summary>
-public sealed record MemoryEstimate(long ImageBytes, long ActivationBytes, long ParameterBytes, int Side, int BatchSize)
+public sealed record MemoryEstimate(long ImageBytes, long ActivationBytes, long ParameterBytes, int Side, int BatchSize, long DiskBytes)
 {
-    /// <summary>Copies of the decoded images alive at the peak of reading them (row buffers, the joined array, the tensor).</summary>
-    public const int ImageCopies = 3;
+    /// <summary>Image batches in memory at once: the one training, those prepared ahead
+    /// (<see cref="Training.TrainingContext.PrefetchBatches"/>), and the one being prepared.</summary>
+    public const int BatchesInMemory = 5;
 
     public long TotalBytes => ImageBytes + ActivationBytes + ParameterBytes;
 
@@ -28,11 +30,13 @@ public sealed record MemoryEstimate(long ImageBytes, long ActivationBytes, long 
         long activations = backboneTrains
             ? (long)(batchSize * sum * sizeof(float) * scale * 2) // kept outputs, and their gradients as backward runs
             : (long)(batchSize * largest * sizeof(float) * scale * 2); // no_grad: a layer's input and output at a time
-        return new MemoryEstimate(images * 3L * side * side * ImageCopies, activations, parameters * sizeof(float) * 5, side, batchSize);
+        long batchBytes = batchSize * 3L * side * side * (sizeof(byte) + sizeof(float)); // gathered bytes, then floats
+        return new MemoryEstimate(batchBytes * BatchesInMemory, activations, parameters * sizeof(float) * 5, side, batchSize,
+            images * 3L * side * side * (backboneTrains ? 2 : 1)); // the classifier's side, and the training side
     }
 
     public string Describe() =>
-        $"about {Gb(TotalBytes)} (decoded images {Gb(ImageBytes)}, a batch of {BatchSize} at {Side} px {Gb(ActivationBytes)}, parameters and optimizer {Gb(ParameterBytes)})";
+        $"about {Gb(TotalBytes)} (image batches {Gb(ImageBytes)}, a batch of {BatchSize} at {Side} px {Gb(ActivationBytes)}, parameters and optimizer {Gb(ParameterBytes)})";
 
     static string Gb(long bytes) => $"{bytes / 1e9:0.0} GB";
 

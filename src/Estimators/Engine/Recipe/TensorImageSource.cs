@@ -10,13 +10,13 @@ public sealed class TensorImageSource(ImageTensorDataset data) : IImageSource
 {
     public IReadOnlyList<string> ClassNames => data.ClassNames;
 
-    public int? SourceSide => (int)data.Images.shape[3];
+    public int? SourceSide => data.Side;
 
     public ImageTensorDataset Read(int side)
     {
-        if (side == data.Images.shape[3]) return new ImageTensorDataset(data.Images.clone(), data.Labels.clone(), data.ClassNames);
+        if (side == data.Side) return data.Share();
         using var scope = NewDisposeScope();
-        var resized = nn.functional.interpolate(data.Images.to_type(ScalarType.Float32), size: [side, side],
+        var resized = nn.functional.interpolate(data.ReadAll().to_type(ScalarType.Float32), size: [side, side],
             mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
         var bytes = resized.round().clamp(0, 255).to_type(ScalarType.Byte);
         return new ImageTensorDataset(bytes.MoveToOuterDisposeScope(), data.Labels.clone().MoveToOuterDisposeScope(), data.ClassNames);

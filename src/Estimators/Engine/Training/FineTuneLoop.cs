@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MlNetTransfer.Engine.Data;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Weights;
 using TorchSharp;
@@ -75,14 +76,16 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 int firstBatch = resumedEpoch ? resume!.BatchesDone : 0;
                 double lossSum = resumedEpoch ? resume!.EpochLossSum : 0, rate = baseRates[^1];
                 long correct = resumedEpoch ? resume!.EpochCorrect : 0, seen = resumedEpoch ? resume!.EpochSeen : 0, seenNow = 0;
-                int batch = firstBatch;
+                int batch = firstBatch, epochNow = epoch;
+                using var batchesAhead = new BatchProducer(b => Batch(order, b, augmenter, epochNow), firstBatch, batches,
+                    _trainCache != null ? 0 : context.PrefetchBatches);
                 for (; batch < batches; batch++)
                 {
                     if (context.Cancellation.IsCancellationRequested) { cancelled = true; break; }
                     using var scope = NewDisposeScope();
                     random.manual_seed(SeedMix.Of(options.Seed, epoch, batch)); // dropout: the same draws after a resume
-                    using var index = tensor(order[(batch * options.BatchSize)..Math.Min((batch + 1) * options.BatchSize, order.Length)]);
-                    var (x, y) = Batch(index, augmenter, epoch, batch);
+                    var (x, y) = batchesAhead.Next();
+                    scope.Attach(x, y);
 
                     long step = (long)(epoch - 1) * batches + batch;
                     double factor = options.Schedule.Factor(step, totalSteps);
@@ -178,7 +181,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         return new TrainingCheckpoint
         {
-            Strategy = plan.Strategy, ImageSize = (int)train.Images.shape[3], Epoch = epoch, BatchesDone = batchesDone,
+            Strategy = plan.Strategy, ImageSize = train.Side, Epoch = epoch, BatchesDone = batchesDone,
             EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen, History = history.ToList(), BestEpoch = bestEpoch,
             BestAccuracy = bestAccuracy, BestLoss = bestLoss, SinceBest = sinceBest, OptimizerState = buffer.ToArray(), BestWeights = best,
         };
@@ -188,12 +191,16 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         model.named_modules().FirstOrDefault(m => m.name == plan.Architecture.ClassifierPrefix).module as nn.Module<Tensor, Tensor>
         ?? throw new InvalidOperationException($"{plan.Architecture.Name}: no module named {plan.Architecture.ClassifierPrefix}");
 
-    /// <summary>A training batch on the device: cached features, or normalised (and maybe augmented) images.</summary>
-    (Tensor X, Tensor Y) Batch(Tensor index, Augmenter? augmenter, int epoch, int batch)
+    /// <summary>Training batch <paramref name="batch"/> of an epoch's <paramref name="order"/> on the device: cached
+    /// features, or images read from the store, normalised (and maybe augmented). A function of (order, epoch, batch)
+    /// alone, so it may run ahead on the producer's thread.</summary>
+    (Tensor X, Tensor Y) Batch(long[] order, int batch, Augmenter? augmenter, int epoch)
     {
+        var rows = order.AsSpan(batch * options.BatchSize, Math.Min(options.BatchSize, order.Length - batch * options.BatchSize));
+        var index = tensor(rows.ToArray());
         if (_trainCache != null)
             return (_trainCache.Features.index_select(0, index.to(_device)), _trainCache.Labels.index_select(0, index.to(_device)));
-        var x = train.Images.index_select(0, index).to(_device).to_type(ScalarType.Float32);
+        var x = train.Gather(rows).to(_device).to_type(ScalarType.Float32);
         if (augmenter != null) x = augmenter.Apply(x, epoch, batch);
         if (_channelsLast) x = ChannelsLast.Of(x); // normalising keeps the layout
         return (preprocessing.Normalize(x), train.Labels.index_select(0, index).to(_device));

@@ -57,7 +57,7 @@ public static class FineTuner
         {
             using var scope = NewDisposeScope();
             long end = Math.Min(start + batchSize, data.Count);
-            var x = preprocessing.Normalize(data.Images.narrow(0, start, end - start).to(device));
+            var x = preprocessing.Normalize(data.Slice(start, end - start).to(device));
             var y = data.Labels.narrow(0, start, end - start).to(device);
             var logits = model.call(x);
             lossSum.add_(nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64));

@@ -25,8 +25,7 @@ internal sealed class FrozenFeatureCache : IDisposable
         Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device, bool channelsLast = false,
         CancellationToken cancellation = default)
     {
-        var batches = new List<Tensor>();
-        Tensor? captured = null;
+        Tensor? features = null, captured = null;
         var hook = head.register_forward_pre_hook((_, input) =>
         {
             // The model's forward may run the classifier inside its own dispose scope: keep the copy out of every scope.
@@ -42,21 +41,28 @@ internal sealed class FrozenFeatureCache : IDisposable
                 cancellation.ThrowIfCancellationRequested(); // minutes for large sets at 224 px on a CPU: stay responsive
                 using var scope = NewDisposeScope();
                 long count = Math.Min(batchSize, data.Count - start);
-                var x = data.Images.narrow(0, start, count).to(device);
+                var x = data.Slice(start, count).to(device);
                 model.call(preprocessing.Normalize(channelsLast ? ChannelsLast.Of(x) : x)); // the model's layout: no reorder per layer
                 if (captured is null)
                     throw new InvalidOperationException("the classifier was not called through its hooks; feature caching cannot be used with this model");
-                batches.Add(captured);
+                // one [N, F] tensor filled batch by batch: the features once, not a list of batches and their concatenation
+                features ??= empty([data.Count, .. captured.shape[1..]], captured.dtype, device).DetachFromDisposeScope();
+                features.narrow(0, start, count).copy_(captured);
+                captured.Dispose();
                 captured = null;
             }
+        }
+        catch
+        {
+            features?.Dispose();
+            throw;
         }
         finally
         {
             hook.remove();
+            captured?.Dispose();
         }
-        var features = cat(batches, 0);
-        foreach (var batch in batches) batch.Dispose();
-        return new FrozenFeatureCache(features, data.Labels.to(device).clone()); // clone: on CPU to() hands back the dataset's own tensor
+        return new FrozenFeatureCache(features!, data.Labels.to(device).clone()); // clone: on CPU to() hands back the dataset's own tensor
     }
 
     public void Dispose()

@@ -1,20 +1,34 @@
+using MlNetTransfer.Engine.Data;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Training;
 
-/// <summary>Labelled images at training resolution, held compactly: RGB bytes [N,3,H,W] and class indices [N].
-/// The dataset owns its tensors.</summary>
+/// <summary>Labelled images at training resolution: a view of some records of an <see cref="ImageStore"/> (RGB bytes
+/// [3,H,W] each, in memory or in a file) with their class indices [N] in memory. Subsets are views too: they share
+/// the store and copy only record numbers. Batches are read with <see cref="Gather"/>. Each view holds a reference
+/// to the store; dispose every view.</summary>
 public sealed class ImageTensorDataset : IDisposable
 {
+    readonly ImageStore _store;
+    readonly long[] _records;
+    bool _disposed;
+
+    /// <summary>A dataset owning <paramref name="images"/> [N,3,S,S] (bytes, or values on 0..255) in memory.</summary>
     public ImageTensorDataset(Tensor images, Tensor labels, IReadOnlyList<string> classNames)
+        : this(new TensorImageStore(images), Enumerable.Range(0, (int)images.shape[0]).Select(i => (long)i).ToArray(), labels, classNames)
     {
-        if (images.dim() != 4 || images.shape[1] != 3)
-            throw new ArgumentException($"images must be [N,3,H,W], got [{string.Join(",", images.shape)}]", nameof(images));
-        if (labels.dim() != 1 || labels.shape[0] != images.shape[0])
-            throw new ArgumentException($"labels must be [N] with N = {images.shape[0]}, got [{string.Join(",", labels.shape)}]", nameof(labels));
+    }
+
+    /// <summary>A dataset over <paramref name="records"/> of <paramref name="store"/>; takes over the caller's
+    /// reference to the store.</summary>
+    public ImageTensorDataset(ImageStore store, long[] records, Tensor labels, IReadOnlyList<string> classNames)
+    {
+        if (labels.dim() != 1 || labels.shape[0] != records.Length)
+            throw new ArgumentException($"labels must be [N] with N = {records.Length}, got [{string.Join(",", labels.shape)}]", nameof(labels));
         if (classNames.Count < 2)
             throw new ArgumentException("at least two classes are needed", nameof(classNames));
-        Images = images.dtype == ScalarType.Byte ? images : images.to_type(ScalarType.Byte);
+        _store = store;
+        _records = records;
         Labels = labels.to_type(ScalarType.Int64);
         ClassNames = classNames;
         var counts = Labels.bincount(null, classNames.Count).data<long>().ToArray();
@@ -23,22 +37,45 @@ public sealed class ImageTensorDataset : IDisposable
         ClassCounts = counts;
     }
 
-    public Tensor Images { get; }
+    /// <summary>Class indices [N] on the CPU.</summary>
     public Tensor Labels { get; }
     public IReadOnlyList<string> ClassNames { get; }
     public IReadOnlyList<long> ClassCounts { get; }
-    public long Count => Labels.shape[0];
+    public long Count => _records.LongLength;
 
-    /// <summary>A new dataset holding copies of the rows at <paramref name="indices"/>.</summary>
-    public ImageTensorDataset Subset(IReadOnlyList<long> indices)
+    /// <summary>Square side of the images.</summary>
+    public int Side => _store.Side;
+
+    /// <summary>The images of rows <paramref name="rows"/> as a new CPU byte tensor [B,3,S,S]; thread-safe.</summary>
+    public Tensor Gather(ReadOnlySpan<long> rows)
     {
-        using var index = tensor(indices.ToArray());
-        return new ImageTensorDataset(Images.index_select(0, index), Labels.index_select(0, index), ClassNames);
+        var records = new long[rows.Length];
+        for (int i = 0; i < rows.Length; i++) records[i] = _records[rows[i]];
+        return _store.Gather(records);
     }
+
+    /// <summary>Rows <paramref name="start"/> .. start + count − 1.</summary>
+    public Tensor Slice(long start, long count) => _store.Gather(_records.AsSpan((int)start, (int)count));
+
+    /// <summary>Every image as one tensor: for small sets and tests (a large set does not fit in memory).</summary>
+    public Tensor ReadAll() => _store.Gather(_records);
+
+    /// <summary>A view of the rows at <paramref name="rows"/>, sharing the store (no pixels are copied).</summary>
+    public ImageTensorDataset Subset(IReadOnlyList<long> rows)
+    {
+        var records = rows.Select(r => _records[r]).ToArray();
+        using var index = tensor(rows.ToArray());
+        return new ImageTensorDataset(_store.Share(), records, Labels.index_select(0, index), ClassNames);
+    }
+
+    /// <summary>Another view of all rows (dispose it separately).</summary>
+    public ImageTensorDataset Share() => new(_store.Share(), _records, Labels.clone(), ClassNames);
 
     public void Dispose()
     {
-        Images.Dispose();
+        if (_disposed) return;
+        _disposed = true;
         Labels.Dispose();
+        _store.Release();
     }
 }

@@ -22,5 +22,9 @@ public sealed class TrainingContext
     /// optimizer state, best epoch and history, and ends where the uninterrupted run would have.</summary>
     public TrainingCheckpoint? Resume { get; init; }
 
+    /// <summary>Training batches prepared ahead on a background thread (read, copied to the device, augmented,
+    /// normalised) while the current step runs; 0 prepares each inline. The run is the same either way.</summary>
+    public int PrefetchBatches { get; init; } = 3;
+
     internal Device TrainingDevice => Device ?? CPU;
 }
