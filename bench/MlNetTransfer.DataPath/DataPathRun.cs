@@ -13,7 +13,8 @@ namespace MlNetTransfer.DataPath;
 public static partial class DataPathRun
 {
     public sealed record Result(string Architecture, int Images, int Side, int BatchSize, double DecodeSeconds, double FeatureSeconds,
-        double EpochImagesPerSecond, int BatchesTimed, double PeakResidentMegabytes, double StoreGigabytes, bool Reused);
+        double EpochImagesPerSecond, int BatchesTimed, double PeakResidentMegabytes, double StoreGigabytes, bool Reused,
+        double ResidentAfterDecodeMegabytes, double ResidentAtFirstBatchMegabytes);
 
     public sealed class Row
     {
@@ -32,16 +33,22 @@ public static partial class DataPathRun
         var batchTimes = new List<double>();
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
+        double afterDecode = double.NaN, atFirstBatch = double.NaN;
         var options = new TransferTrainOptions
         {
             Architecture = architecture, Weights = "scratch", Strategy = FineTuneStrategy.RetrainAll, ImageSize = side, Epochs = 1,
             BatchSize = batchSize, ValidationFraction = 0.02, EarlyStoppingPatience = 0, CancellationToken = stop.Token,
             CacheDirectory = cacheDirectory, ImagePathColumnName = cacheDirectory == null ? null : nameof(Row.ImagePath),
             ImageFolder = cacheDirectory == null ? null : folder,
-            Log = message => { lock (log) log.Add((clock.Elapsed.TotalSeconds, message)); },
+            Log = message =>
+            {
+                lock (log) log.Add((clock.Elapsed.TotalSeconds, message));
+                if (double.IsNaN(afterDecode) && DecodeLine().IsMatch(message)) afterDecode = ResidentMegabytes("VmRSS:");
+            },
             Progress = p =>
             {
                 if (p.IsEpochEnd) return;
+                if (batchTimes.Count == 0) atFirstBatch = ResidentMegabytes("VmRSS:");
                 batchTimes.Add(clock.Elapsed.TotalSeconds);
                 if (batchTimes.Count >= maxBatches) stop.Cancel();
             },
@@ -66,13 +73,16 @@ public static partial class DataPathRun
         double rate = batchTimes.Count < 2 ? double.NaN : (batchTimes.Count - 1 - skip) * (double)batchSize / (batchTimes[^1] - batchTimes[skip]);
         Directory.Delete(work, recursive: true);
         return new Result(architecture, rows.Count, side, batchSize, decodeSeconds, batchTimes.Count == 0 ? double.NaN : batchTimes[0] - decodedAt,
-            rate, batchTimes.Count - 1 - skip, PeakResidentMegabytes(), storeGigabytes, decoded.Groups["reused"].Success);
+            rate, batchTimes.Count - 1 - skip, PeakResidentMegabytes(), storeGigabytes, decoded.Groups["reused"].Success, afterDecode, atFirstBatch);
     }
 
     /// <summary>VmHWM: the most resident memory this process has held.</summary>
-    public static double PeakResidentMegabytes()
+    public static double PeakResidentMegabytes() => ResidentMegabytes("VmHWM:");
+
+    /// <summary>A memory line of /proc/self/status (VmRSS: now, VmHWM: the peak), in MB.</summary>
+    static double ResidentMegabytes(string field)
     {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field));
         return line == null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 

@@ -17,6 +17,12 @@ int[] Sizes(string name, string fallback) => Arg(name, fallback).Split(',').Sele
 int side = int.Parse(Arg("--res", "224")), batch = int.Parse(Arg("--batch", "32")), batches = int.Parse(Arg("--batches", "100"));
 int resnetBatches = int.Parse(Arg("--resnet-batches", "15"));
 
+if (args.Contains("--generate")) // make the PNGs ahead (minutes for 50 000), e.g. while the machine is busy anyway
+{
+    Console.WriteLine(SyntheticPngs.Csv(Sizes("--sizes", "1000,10000,50000").Max(), side));
+    return 0;
+}
+
 if (args.Contains("--child"))
 {
     TorchRuntime.EnsureLoaded();
@@ -69,11 +75,11 @@ var report = new
 };
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
 File.WriteAllText(output, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
-var table = new StringBuilder("| architecture | images | decoded store | decode | feature pass | epoch img/s | ÷ raw step | peak RSS | cache-dir 2nd run decode |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+var table = new StringBuilder("| architecture | images | decoded store | decode | feature pass | epoch img/s | ÷ raw step | RSS after decoding | peak RSS | cache-dir 2nd run decode |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 foreach (var r in runs)
 {
     var cached = cacheRuns.FirstOrDefault(c => c.First.Architecture == r.Architecture && c.First.Images == r.Images);
-    table.Append(CultureInfo.InvariantCulture, $"| {r.Architecture} | {r.Images:N0} | {r.StoreGigabytes:0.00} GB | {r.DecodeSeconds:0.0} s | {r.FeatureSeconds:0.0} s | {r.EpochImagesPerSecond:0.0} | {r.EpochImagesPerSecond / raw[r.Architecture]:0.00}× | {r.PeakResidentMegabytes / 1024:0.00} GB | ")
+    table.Append(CultureInfo.InvariantCulture, $"| {r.Architecture} | {r.Images:N0} | {r.StoreGigabytes:0.00} GB | {r.DecodeSeconds:0.0} s | {r.FeatureSeconds:0.0} s | {r.EpochImagesPerSecond:0.0} | {r.EpochImagesPerSecond / raw[r.Architecture]:0.00}× | {r.ResidentAfterDecodeMegabytes / 1024:0.00} GB | {r.PeakResidentMegabytes / 1024:0.00} GB | ")
         .Append(cached.First == null ? "–" : $"{cached.Second.DecodeSeconds:0.00} s of {cached.First.DecodeSeconds:0.0} s ({cached.Second.DecodeSeconds / cached.First.DecodeSeconds:P1})").Append(" |\n");
 }
 File.WriteAllText(Path.ChangeExtension(output, ".md"), table.ToString());

@@ -49,6 +49,17 @@ public static class AllocatorTuning
         return new Scope(active: true);
     }
 
+    /// <summary>Gives free heap pages back to the system without closing the scope (glibc's malloc_trim also releases
+    /// free pages inside the heap). Long passes call it now and then: with trimming off, a pass over tens of thousands
+    /// of batches grew the heap with the number of images (resnet18 at 112 px, the classifier's feature pass: peak RSS
+    /// 1.95 GB for 1 000 images, 2.36 GB for 3 000).</summary>
+    public static void Trim()
+    {
+        if (!IsEnabled) return;
+        lock (Gate)
+            if (_open > 0) malloc_trim(0);
+    }
+
     static void End()
     {
         lock (Gate)

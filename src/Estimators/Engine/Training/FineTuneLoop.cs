@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MlNetTransfer.Engine.Data;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -119,6 +120,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     break;
                 }
 
+                AllocatorTuning.Trim(); // once an epoch: the heap does not creep up over a long run
                 double trainLoss = lossSum / Math.Max(seen, 1), trainAccuracy = (double)correct / Math.Max(seen, 1), seconds = clock.Elapsed.TotalSeconds;
                 (double Loss, double Accuracy)? validated = validation == null ? null
                     : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)

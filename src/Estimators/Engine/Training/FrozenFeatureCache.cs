@@ -1,3 +1,4 @@
+using MlNetTransfer.Runtime;
 using TorchSharp;
 using MlNetTransfer.Engine.Weights;
 using static TorchSharp.torch;
@@ -9,6 +10,8 @@ namespace MlNetTransfer.Engine.Training;
 /// statistics fixed, dropout off) so the cached features are exactly what they compute.</summary>
 internal sealed class FrozenFeatureCache : IDisposable
 {
+    const int TrimEvery = 16;
+
     FrozenFeatureCache(Tensor features, Tensor labels)
     {
         Features = features;
@@ -50,6 +53,7 @@ internal sealed class FrozenFeatureCache : IDisposable
                 features.narrow(0, start, count).copy_(captured);
                 captured.Dispose();
                 captured = null;
+                if ((start / batchSize) % TrimEvery == TrimEvery - 1) AllocatorTuning.Trim(); // memory flat in the number of images
             }
         }
         catch

@@ -63,8 +63,11 @@ public sealed class LinearHead : IDisposable
             ? zeros(classCount, f + 1, device: device)
             : cat([warmStart.Weight.to(device) * std, (warmStart.Bias.to(device) + (warmStart.Weight.to(device) * mean).sum(1)).unsqueeze(1)], 1);
 
+        // every [N, C] intermediate goes with its evaluation, and every [C, F+1] one with its iteration: memory stays
+        // that of one evaluation, not 500 iterations' worth (measured: 1.2 GB more at 3 000 images when kept to the end)
         (double Loss, Tensor Gradient) Evaluate(Tensor t)
         {
+            using var evaluation = NewDisposeScope();
             var logits = design.matmul(t.t());
             var logProbabilities = logits.log_softmax(1);
             var perRow = -(oneHot * logProbabilities).sum(1, keepdim: true);
@@ -77,7 +80,7 @@ public sealed class LinearHead : IDisposable
             var masked = t * penaltyMask;
             double loss = perRow.sum().item<float>() / totalWeight + 0.5 * l2 * masked.pow(2).sum().item<float>();
             var gradient = residual.t().matmul(design) / totalWeight + l2 * masked;
-            return (loss, gradient);
+            return (loss, gradient.MoveToOuterDisposeScope());
         }
 
         var (value, grad) = Evaluate(theta);
@@ -86,11 +89,13 @@ public sealed class LinearHead : IDisposable
         bool converged = false;
         for (; iteration < maxIterations; iteration++)
         {
+            using var iterationScope = NewDisposeScope();
             if (grad.abs().max().item<float>() < gradientTolerance) { converged = true; break; }
             var direction = TwoLoopDirection(grad, steps);
             double slope = (grad * direction).sum().item<float>();
             if (slope >= 0)
             {
+                foreach (var (oldS, oldY, _) in steps) { oldS.Dispose(); oldY.Dispose(); }
                 steps.Clear(); // not a descent direction (curvature pairs gone stale): restart from steepest descent
                 direction = -grad;
                 slope = -(grad * grad).sum().item<float>();
@@ -113,11 +118,18 @@ public sealed class LinearHead : IDisposable
             double sy = (s * y).sum().item<float>();
             if (sy > 1e-10)
             {
-                steps.Add((s, y, 1 / sy));
-                if (steps.Count > history) steps.RemoveAt(0);
+                steps.Add((s.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), 1 / sy));
+                if (steps.Count > history)
+                {
+                    steps[0].S.Dispose();
+                    steps[0].Y.Dispose();
+                    steps.RemoveAt(0);
+                }
             }
             bool flat = Math.Abs(value - nextValue) <= 1e-9 * Math.Max(1, Math.Abs(value));
-            (theta, value, grad) = (next, nextValue, nextGrad);
+            theta.Dispose();
+            grad.Dispose();
+            (theta, value, grad) = (next.MoveToOuterDisposeScope(), nextValue, nextGrad.MoveToOuterDisposeScope());
             if (flat) { converged = true; iteration++; break; }
         }
 
