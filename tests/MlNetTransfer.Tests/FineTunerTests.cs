@@ -127,6 +127,41 @@ public class FineTunerTests
     }
 
     [Fact]
+    public void Sums_read_back_from_the_device_once_an_epoch_give_the_same_model_and_history_as_reads_every_batch()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 16);
+        (Dictionary<string, Tensor> Weights, TrainingResult Result) Train(TimeSpan? interval)
+        {
+            using var model = NewModel();
+            var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(o => o.Epochs = 3),
+                new TrainingContext { DeviceReadInterval = interval });
+            return (model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()), result);
+        }
+
+        var everyBatch = Train(null); // the CPU's default
+        var epochEnds = Train(TimeSpan.MaxValue); // what a GPU approaches: no host wait inside an epoch
+
+        Assert.All(everyBatch.Weights.Keys, k => Assert.True(everyBatch.Weights[k].equal(epochEnds.Weights[k]).all().item<bool>(), $"{k} differs"));
+        Assert.Equal(everyBatch.Result.History.Select(e => (e.TrainLoss, e.TrainAccuracy)), epochEnds.Result.History.Select(e => (e.TrainLoss, e.TrainAccuracy)));
+    }
+
+    [Fact]
+    public void A_diverging_loss_noticed_only_at_the_epoch_end_still_stops_and_keeps_the_weights_from_before_it()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 10);
+        using var model = NewModel();
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null,
+            Options(o => { o.LearningRate = 1e12; o.Optimizer = OptimizerKind.Sgd; o.Schedule = LearningRateSchedule.Constant; o.Epochs = 5; }),
+            new TrainingContext { DeviceReadInterval = TimeSpan.MaxValue });
+
+        Assert.True(result.StoppedEarly && result.Diverged, result.StopReason);
+        Assert.Contains("kept the starting weights", result.StopReason);
+        Assert.All(model.state_dict(), kv => Assert.True(kv.Value.isfinite().all().item<bool>() && kv.Value.allclose(before[kv.Key], rtol: 0, atol: 0), $"{kv.Key} changed or is not finite"));
+    }
+
+    [Fact]
     public void Cancellation_stops_after_the_current_batch_without_throwing()
     {
         using var data = SyntheticImages.ColourClasses(perClass: 20);

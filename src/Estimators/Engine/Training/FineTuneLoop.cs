@@ -17,6 +17,8 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
 {
     readonly Device _device = context.TrainingDevice;
     readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
+    readonly TimeSpan _readInterval = context.DeviceReadInterval
+        ?? (context.TrainingDevice.type == DeviceType.CPU ? TimeSpan.Zero : TimeSpan.FromSeconds(0.25));
     Dictionary<string, Tensor>? _best;
     FrozenFeatureCache? _trainCache, _validationCache;
 
@@ -75,8 +77,10 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 new Random(SeedMix.Of(options.Seed, epoch)).Shuffle(order);
                 bool resumedEpoch = resume != null && epoch == resume.Epoch;
                 int firstBatch = resumedEpoch ? resume!.BatchesDone : 0;
-                double lossSum = resumedEpoch ? resume!.EpochLossSum : 0, rate = baseRates[^1];
-                long correct = resumedEpoch ? resume!.EpochCorrect : 0, seen = resumedEpoch ? resume!.EpochSeen : 0, seenNow = 0;
+                double rate = baseRates[^1];
+                long seenNow = 0;
+                using var sums = resumedEpoch ? new EpochSums(_device, _readInterval, resume!.EpochLossSum, resume.EpochCorrect, resume.EpochSeen)
+                    : new EpochSums(_device, _readInterval);
                 int batch = firstBatch, epochNow = epoch;
                 using var batchesAhead = new BatchProducer(b => Batch(order, b, augmenter, epochNow), firstBatch, batches,
                     _trainCache != null ? 0 : context.PrefetchBatches);
@@ -96,32 +100,40 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     optimizer.zero_grad();
                     var logits = head != null ? head.call(x) : model.call(x);
                     var loss = nn.functional.cross_entropy(logits, y, weight: classWeights, label_smoothing: options.LabelSmoothing);
-                    double value = loss.item<float>();
-                    if (!double.IsFinite(value))
+                    long n = y.shape[0];
+                    sums.AddLoss(loss, n); // on the device: nothing here waits for it
+                    if (sums.EachBatch && sums.ReadNonFinite() > 0)
                     {
                         (diverged, stopReason) = (true, $"the training loss became non-finite at epoch {epoch}, batch {batch + 1} (learning rate {rate:g3})");
                         break;
                     }
                     loss.backward();
                     optimizer.step();
-
-                    long n = y.shape[0];
-                    lossSum += value * n;
-                    correct += logits.argmax(1).eq(y).sum().item<long>();
-                    seen += n;
+                    sums.AddCorrect(logits, y);
                     seenNow += n;
+                    if (sums.Due || batch == batches - 1)
+                    {
+                        sums.Read();
+                        if (sums.NonFinite > 0)
+                        {
+                            // read now and then on a GPU: the steps since are undone with the best weights below
+                            (diverged, stopReason) = (true, $"the training loss became non-finite at epoch {epoch}, by batch {batch + 1} (learning rate {rate:g3})");
+                            break;
+                        }
+                    }
                     context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, batch + 1, batches,
-                        lossSum / seen, (double)correct / seen, rate, seenNow / clock.Elapsed.TotalSeconds));
+                        sums.LossSum / Math.Max(sums.Seen, 1), (double)sums.Correct / Math.Max(sums.Seen, 1), rate, seenNow / clock.Elapsed.TotalSeconds));
                 }
                 if (diverged) break;
                 if (cancelled)
                 {
-                    checkpoint = Checkpoint(optimizer, epoch, batch, lossSum, correct, seen, history, bestEpoch, bestAccuracy, bestLoss, sinceBest);
+                    sums.Read(); // the batches done, exactly, for the resumed run
+                    checkpoint = Checkpoint(optimizer, epoch, batch, sums.LossSum, sums.Correct, sums.Seen, history, bestEpoch, bestAccuracy, bestLoss, sinceBest);
                     break;
                 }
 
                 AllocatorTuning.Trim(); // once an epoch: the heap does not creep up over a long run
-                double trainLoss = lossSum / Math.Max(seen, 1), trainAccuracy = (double)correct / Math.Max(seen, 1), seconds = clock.Elapsed.TotalSeconds;
+                double trainLoss = sums.LossSum / Math.Max(sums.Seen, 1), trainAccuracy = (double)sums.Correct / Math.Max(sums.Seen, 1), seconds = clock.Elapsed.TotalSeconds;
                 (double Loss, double Accuracy)? validated = validation == null ? null
                     : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
                     : FineTuner.Evaluate(model, preprocessing, validation, options.BatchSize, _device);

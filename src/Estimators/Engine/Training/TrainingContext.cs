@@ -26,5 +26,11 @@ public sealed class TrainingContext
     /// normalised) while the current step runs; 0 prepares each inline. The run is the same either way.</summary>
     public int PrefetchBatches { get; init; } = 3;
 
+    /// <summary>How often the loop reads the loss and accuracy sums back from the device within an epoch (each read
+    /// waits for the device); null: every batch on the CPU, where it costs nothing and a non-finite loss is caught
+    /// before its step, and at most 4 times a second on a GPU. The model is the same either way; only the batch at
+    /// which a non-finite loss is noticed differs (the best weights are restored in both cases).</summary>
+    public TimeSpan? DeviceReadInterval { get; init; }
+
     internal Device TrainingDevice => Device ?? CPU;
 }
