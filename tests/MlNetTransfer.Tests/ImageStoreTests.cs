@@ -58,6 +58,26 @@ public class ImageStoreTests
     }
 
     [Fact]
+    public void A_copy_for_the_device_gathers_the_same_batches_in_the_same_row_order()
+    {
+        using var temp = new TempDirectory();
+        const int side = 6;
+        var store = FileImageStore.Create(temp.File("images.u8"), side);
+        for (int i = 0; i < 300; i++) store.Write(i, Record(side, i));
+        using var all = new ImageTensorDataset(store, Enumerable.Range(0, 300).Select(i => 299L - i).ToArray(), tensor(Enumerable.Range(0, 300).Select(i => (long)(i % 3)).ToArray()), ["a", "b", "c"]);
+        using var subset = all.Subset([5, 290, 17, 3]);
+
+        using var copy = subset.ToDevice(CPU, chunk: 3); // the loop does this for a GPU; the copy is the same on any device
+        long[] rows = [3, 0, 2, 2];
+        using var expected = subset.Gather(rows);
+        using var actual = copy.Gather(rows);
+
+        Assert.True(expected.equal(actual).all().item<bool>(), "the device copy holds other pixels");
+        Assert.Equal(subset.Labels.data<long>().ToArray(), copy.Labels.data<long>().ToArray());
+        Assert.Equal(4 * 3L * side * side, copy.Bytes);
+    }
+
+    [Fact]
     public void A_full_disk_is_an_error_that_names_the_folder_and_the_way_out()
     {
         if (!File.Exists("/dev/full")) return; // Linux's always-full device gives the real ENOSPC

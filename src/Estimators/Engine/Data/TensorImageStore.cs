@@ -19,7 +19,7 @@ public sealed class TensorImageStore : ImageStore
 
     public override Tensor Gather(ReadOnlySpan<long> records)
     {
-        using var index = tensor(records.ToArray());
+        using var index = tensor(records.ToArray(), device: _images.device); // a store on a GPU gathers there
         return _images.index_select(0, index);
     }
 

@@ -21,6 +21,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         ?? (context.TrainingDevice.type == DeviceType.CPU ? TimeSpan.Zero : TimeSpan.FromSeconds(0.25));
     Dictionary<string, Tensor>? _best;
     FrozenFeatureCache? _trainCache, _validationCache;
+    ImageTensorDataset? _batches; // where training batches are gathered: the store, or its copy on the GPU
 
     public TrainingResult Execute()
     {
@@ -36,6 +37,12 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         bool trainBatchNorm = options.TrainBatchNormStatistics ?? options.FromScratch;
         var augmenter = augment ? new Augmenter(options.Seed) : null;
         var head = options.CacheFrozenFeatures && plan.BackboneFrozen && !augment ? Head() : null;
+        // on a GPU, images that fit are copied there once: batches are then gathered on the device, with no host copy
+        bool resident = _device.type == DeviceType.CUDA && head == null && train.Bytes + (validation?.Bytes ?? 0) <= context.DeviceStoreBytes;
+        using var trainOnDevice = resident ? train.ToDevice(_device) : null;
+        using var validationOnDevice = resident ? validation?.ToDevice(_device) : null;
+        _batches = trainOnDevice ?? train;
+        var validationData = validationOnDevice ?? validation;
 
         int batches = (int)((train.Count + options.BatchSize - 1) / options.BatchSize);
         long totalSteps = (long)batches * options.Epochs, annealedStep = options.Schedule.AnnealedStep(totalSteps);
@@ -136,7 +143,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 double trainLoss = sums.LossSum / Math.Max(sums.Seen, 1), trainAccuracy = (double)sums.Correct / Math.Max(sums.Seen, 1), seconds = clock.Elapsed.TotalSeconds;
                 (double Loss, double Accuracy)? validated = validation == null ? null
                     : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
-                    : FineTuner.Evaluate(model, preprocessing, validation, options.BatchSize, _device);
+                    : FineTuner.Evaluate(model, preprocessing, validationData!, options.BatchSize, _device);
                 var summary = new EpochSummary(epoch, trainLoss, trainAccuracy, validated?.Loss, validated?.Accuracy, rate, seconds, seenNow / seconds);
                 history.Add(summary);
                 context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, trainLoss, trainAccuracy,
@@ -214,7 +221,10 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var index = tensor(rows.ToArray());
         if (_trainCache != null)
             return (_trainCache.Features.index_select(0, index.to(_device)), _trainCache.Labels.index_select(0, index.to(_device)));
-        var x = train.Gather(rows).to(_device).to_type(ScalarType.Float32);
+        var bytes = (_batches ?? train).Gather(rows);
+        if (bytes.device_type == DeviceType.CPU && _device.type == DeviceType.CUDA)
+            bytes = bytes.pin_memory(); // page-locked: the copy below runs asynchronously, behind the current step
+        var x = bytes.to(_device.type, _device.index, non_blocking: true).to_type(ScalarType.Float32);
         if (augmenter != null) x = augmenter.Apply(x, epoch, batch);
         if (_channelsLast) x = ChannelsLast.Of(x); // normalising keeps the layout
         return (preprocessing.Normalize(x), train.Labels.index_select(0, index).to(_device));

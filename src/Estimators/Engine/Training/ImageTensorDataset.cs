@@ -68,6 +68,33 @@ public sealed class ImageTensorDataset : IDisposable
         return new ImageTensorDataset(_store.Share(), records, Labels.index_select(0, index), ClassNames);
     }
 
+    /// <summary>The images copied to <paramref name="device"/> in row order (read in chunks, never all on the host at
+    /// once), as a new dataset whose batches are gathered there: for a GPU when the images fit in its memory.</summary>
+    public ImageTensorDataset ToDevice(Device device, int chunk = 256)
+    {
+        var images = empty([Count, 3, Side, Side], ScalarType.Byte, device);
+        try
+        {
+            for (long start = 0; start < Count; start += chunk)
+            {
+                long count = Math.Min(chunk, Count - start);
+                using var rows = Slice(start, count);
+                using var target = images.narrow(0, start, count);
+                target.copy_(rows);
+            }
+            return new ImageTensorDataset(new TensorImageStore(images), Enumerable.Range(0, (int)Count).Select(i => (long)i).ToArray(),
+                Labels.clone(), ClassNames);
+        }
+        catch
+        {
+            images.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Bytes of all the images: 3 · side² each.</summary>
+    public long Bytes => Count * 3L * Side * Side;
+
     /// <summary>Another view of all rows (dispose it separately).</summary>
     public ImageTensorDataset Share() => new(_store.Share(), _records, Labels.clone(), ClassNames);
 
