@@ -9,7 +9,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MlNetTransfer.Bench;
 using MlNetTransfer.DataPath;
+using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Runtime;
 
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
@@ -49,7 +51,8 @@ var cacheRuns = new List<(DataPathRun.Result First, DataPathRun.Result Second)>(
 var raw = new Dictionary<string, double>();
 foreach (var arch in Arg("--archs", "tiny,resnet18").Split(','))
 {
-    raw[arch] = RawStepRate.ImagesPerSecond(arch, side, batch, steps: arch == "tiny" ? 30 : 10);
+    var step = new BenchCase(arch, arch, FineTuneStrategy.RetrainAll, side, batch); // the whole network trains, as in the runs
+    raw[arch] = RawStep.ImagesPerSecond(step, steps: arch == "tiny" ? 30 : 10, TorchSharp.torch.CPU);
     Console.WriteLine($"{arch}: raw step {raw[arch]:0.0} img/s");
     foreach (var n in arch == "tiny" ? Sizes("--sizes", "1000,10000,50000") : Sizes("--resnet-sizes", "1000,10000"))
     {

@@ -18,6 +18,14 @@ public class ImageStoreTests
         return bytes;
     }
 
+    /// <summary>A store in <paramref name="temp"/> with records 0 … count−1 written in order.</summary>
+    static FileImageStore StoreOf(TempDirectory temp, int side, int count)
+    {
+        var store = FileImageStore.Create(temp.File("images.u8"), side);
+        for (int i = 0; i < count; i++) store.Write(i, Record(side, i));
+        return store;
+    }
+
     [Fact]
     public void Records_written_in_parallel_and_out_of_order_read_back_in_any_order()
     {
@@ -42,8 +50,7 @@ public class ImageStoreTests
     {
         using var temp = new TempDirectory();
         const int side = 4;
-        var store = FileImageStore.Create(temp.File("images.u8"), side);
-        for (int i = 0; i < 6; i++) store.Write(i, Record(side, i));
+        var store = StoreOf(temp, side, 6);
         var all = new ImageTensorDataset(store, [5, 4, 3, 2, 1, 0], tensor(new long[] { 0, 1, 0, 1, 0, 1 }), ["a", "b"]);
         var odd = all.Subset([1, 3, 5]);
 
@@ -62,8 +69,7 @@ public class ImageStoreTests
     {
         using var temp = new TempDirectory();
         const int side = 6;
-        var store = FileImageStore.Create(temp.File("images.u8"), side);
-        for (int i = 0; i < 300; i++) store.Write(i, Record(side, i));
+        var store = StoreOf(temp, side, 300);
         using var all = new ImageTensorDataset(store, Enumerable.Range(0, 300).Select(i => 299L - i).ToArray(), tensor(Enumerable.Range(0, 300).Select(i => (long)(i % 3)).ToArray()), ["a", "b", "c"]);
         using var subset = all.Subset([5, 290, 17, 3]);
 
@@ -95,8 +101,7 @@ public class ImageStoreTests
     public void A_kept_store_opens_only_at_its_exact_size()
     {
         using var temp = new TempDirectory();
-        var store = FileImageStore.Create(temp.File("images.u8"), 4);
-        for (int i = 0; i < 3; i++) store.Write(i, Record(4, i));
+        var store = StoreOf(temp, 4, 3);
         store.Keep();
         store.Release();
 
@@ -134,8 +139,7 @@ public class ImageStoreTests
     public void Gather_refuses_a_record_that_was_never_written()
     {
         using var temp = new TempDirectory();
-        var store = FileImageStore.Create(temp.File("images.u8"), 4);
-        store.Write(0, Record(4, 0));
+        var store = StoreOf(temp, 4, 1);
         Assert.Throws<ArgumentOutOfRangeException>(() => store.Gather([1]));
         store.Release();
     }

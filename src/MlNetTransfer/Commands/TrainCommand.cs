@@ -28,10 +28,10 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.TransferTrainOptions();
         TrainSettings.Check(options); // before any work: the data is not even listed for a bad option
-        CheckWritable(output, settings.Out);
+        Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, output);
 
-        var cacheDir = settings.CacheDir is { } given ? CacheFolder(given) : null;
+        var cacheDir = settings.CacheDir is { } given ? Writable(given, "--cache-dir") : null;
         var data = LabelledImageSet.Load(run.Data, run.Strict, known: cacheDir == null ? null : CheckedFiles.In(cacheDir));
         var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
         var (trainSet, testSet) = (split.Train, split.Test);
@@ -116,37 +116,22 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         return ExitCodes.Interrupted;
     }
 
-    /// <summary>--out must take files before any training: created if missing and written to once (then cleaned).</summary>
-    static void CheckWritable(string output, string given)
-    {
-        var probe = Path.Combine(output, $".mlnet-transfer-write-check-{Environment.ProcessId}");
-        try
-        {
-            Directory.CreateDirectory(output);
-            File.WriteAllBytes(probe, []);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.BadOption, $"--out {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
-        }
-    }
-
-    /// <summary>--cache-dir must be a folder this user can write to (created when missing).</summary>
-    static string CacheFolder(string given)
+    /// <summary>A folder option (--out, --cache-dir) must take files before any work: created if missing and written to
+    /// once (then cleaned); otherwise exit 8 naming the option. Returns the full path.</summary>
+    static string Writable(string given, string option)
     {
         var folder = Path.GetFullPath(given);
+        var probe = Path.Combine(folder, StaleFiles.TempSiblingName("write-check")); // named after this process: removed if it is killed here
         try
         {
             Directory.CreateDirectory(folder);
-            var probe = Path.Combine(folder, StaleFiles.TempSiblingName("write-check"));
             File.WriteAllBytes(probe, []);
             File.Delete(probe);
             return folder;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException(ExitCodes.BadOption, $"--cache-dir {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
+            throw new CliException(ExitCodes.BadOption, $"{option} {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
         }
     }
 

@@ -62,7 +62,6 @@ internal sealed class LabelledData : IDisposable
     public Tensor TrainPart(Tensor perImage) => perImage.index_select(0, tensor(TrainRows, device: perImage.device));
     public Tensor ValidationPart(Tensor perImage) => perImage.index_select(0, tensor(ValidationRows, device: perImage.device));
 
-
     public void Dispose()
     {
         All.Dispose();

@@ -16,7 +16,7 @@ public sealed record MemoryEstimate(long ImageBytes, long ActivationBytes, long 
 {
     /// <summary>Image batches in memory at once: the one training, those prepared ahead
     /// (<see cref="Training.TrainingContext.PrefetchBatches"/>), and the one being prepared.</summary>
-    public const int BatchesInMemory = 5;
+    public const int BatchesInMemory = Training.TrainingContext.DefaultPrefetchBatches + 2;
 
     public long TotalBytes => ImageBytes + ActivationBytes + ParameterBytes;
 

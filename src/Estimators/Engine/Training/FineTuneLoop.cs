@@ -21,7 +21,6 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         ?? (context.TrainingDevice.type == DeviceType.CPU ? TimeSpan.Zero : TimeSpan.FromSeconds(0.25));
     Dictionary<string, Tensor>? _best;
     FrozenFeatureCache? _trainCache, _validationCache;
-    ImageTensorDataset? _batches; // where training batches are gathered: the store, or its copy on the GPU
 
     public TrainingResult Execute()
     {
@@ -41,7 +40,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         bool resident = _device.type == DeviceType.CUDA && head == null && train.Bytes + (validation?.Bytes ?? 0) <= context.DeviceStoreBytes;
         using var trainOnDevice = resident ? train.ToDevice(_device) : null;
         using var validationOnDevice = resident ? validation?.ToDevice(_device) : null;
-        _batches = trainOnDevice ?? train;
+        var batchSource = trainOnDevice ?? train; // where training batches are gathered: the store, or its copy on the GPU
         var validationData = validationOnDevice ?? validation;
 
         int batches = (int)((train.Count + options.BatchSize - 1) / options.BatchSize);
@@ -89,7 +88,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 using var sums = resumedEpoch ? new EpochSums(_device, _readInterval, resume!.EpochLossSum, resume.EpochCorrect, resume.EpochSeen)
                     : new EpochSums(_device, _readInterval);
                 int batch = firstBatch, epochNow = epoch;
-                using var batchesAhead = new BatchProducer(b => Batch(order, b, augmenter, epochNow), firstBatch, batches,
+                using var batchesAhead = new BatchProducer(b => Batch(batchSource, order, b, augmenter, epochNow), firstBatch, batches,
                     _trainCache != null ? 0 : context.PrefetchBatches);
                 for (; batch < batches; batch++)
                 {
@@ -215,19 +214,19 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
     /// <summary>Training batch <paramref name="batch"/> of an epoch's <paramref name="order"/> on the device: cached
     /// features, or images read from the store, normalised (and maybe augmented). A function of (order, epoch, batch)
     /// alone, so it may run ahead on the producer's thread.</summary>
-    (Tensor X, Tensor Y) Batch(long[] order, int batch, Augmenter? augmenter, int epoch)
+    (Tensor X, Tensor Y) Batch(ImageTensorDataset source, long[] order, int batch, Augmenter? augmenter, int epoch)
     {
         var rows = order.AsSpan(batch * options.BatchSize, Math.Min(options.BatchSize, order.Length - batch * options.BatchSize));
         var index = tensor(rows.ToArray());
         if (_trainCache != null)
             return (_trainCache.Features.index_select(0, index.to(_device)), _trainCache.Labels.index_select(0, index.to(_device)));
-        var bytes = (_batches ?? train).Gather(rows);
+        var bytes = source.Gather(rows);
         if (bytes.device_type == DeviceType.CPU && _device.type == DeviceType.CUDA)
             bytes = bytes.pin_memory(); // page-locked: the copy below runs asynchronously, behind the current step
         var x = bytes.to(_device.type, _device.index, non_blocking: true).to_type(ScalarType.Float32);
         if (augmenter != null) x = augmenter.Apply(x, epoch, batch);
         if (_channelsLast) x = ChannelsLast.Of(x); // normalising keeps the layout
-        return (preprocessing.Normalize(x), train.Labels.index_select(0, index).to(_device));
+        return (preprocessing.Normalize(x), source.Labels.index_select(0, index).to(_device));
     }
 
     (double Loss, double Accuracy) EvaluateCached(nn.Module<Tensor, Tensor> head, FrozenFeatureCache cache)

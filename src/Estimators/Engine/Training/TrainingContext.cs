@@ -24,7 +24,9 @@ public sealed class TrainingContext
 
     /// <summary>Training batches prepared ahead on a background thread (read, copied to the device, augmented,
     /// normalised) while the current step runs; 0 prepares each inline. The run is the same either way.</summary>
-    public int PrefetchBatches { get; init; } = 3;
+    public int PrefetchBatches { get; init; } = DefaultPrefetchBatches;
+
+    public const int DefaultPrefetchBatches = 3;
 
     /// <summary>How often the loop reads the loss and accuracy sums back from the device within an epoch (each read
     /// waits for the device); null: every batch on the CPU, where it costs nothing and a non-finite loss is caught
