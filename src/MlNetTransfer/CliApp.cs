@@ -29,6 +29,16 @@ public static class CliApp
             config.AddCommand<ExportCommand>("export")
                 .WithDescription("Write the network inside a model.zip as a standalone ONNX file.")
                 .WithExample("export", "--model", "out/model.zip", "--onnx", "out/model.onnx");
+            config.AddBranch("job", job =>
+            {
+                job.SetDescription("Hand the recipe to PyTorch's torchrun (DDP on several GPUs or machines) and bring the trained model back.");
+                job.AddCommand<JobExportCommand>("export")
+                    .WithDescription("Write a job folder: the image list, the starting weights with the solved classifier (safetensors), recipe.json and train_ddp.py.")
+                    .WithExample("job", "export", "--data", "photos/", "--out", "job");
+                job.AddCommand<JobImportCommand>("import")
+                    .WithDescription("Load a job's trained.safetensors, check it against the job's logits, and write model.zip and the report as train does.")
+                    .WithExample("job", "import", "job", "--out", "out");
+            });
             config.AddCommand<ModelsCommand>("models")
                 .WithDescription("Architectures and the weights available without a download, with their preprocessing.");
             config.AddCommand<InfoCommand>("info")

@@ -40,6 +40,20 @@ public class AutoStrategyTests
     }
 
     [Fact]
+    public void For_a_job_that_trains_elsewhere_nothing_is_timed_and_the_data_alone_decides()
+    {
+        var similar = AutoStrategy.Decide(Inputs(budget: 1), null);
+        var unlike = AutoStrategy.Decide(Inputs(probe: 0.3, budget: 1), null);
+        var few = AutoStrategy.Decide(Inputs(imagesPerClass: 5), null);
+
+        Assert.Equal((FineTuneStrategy.WholeNetwork, 112), (similar.Strategy, similar.ImageSize)); // the largest side, whatever the budget
+        Assert.Empty(similar.Timings);
+        Assert.Contains("not timed here", similar.Reason);
+        Assert.Equal(FineTuneStrategy.RetrainAll, unlike.Strategy);
+        Assert.Equal(FineTuneStrategy.HeadOnly, few.Strategy);
+    }
+
+    [Fact]
     public void Data_unlike_the_pretraining_data_retrains_everything_at_one_rate()
     {
         var decision = AutoStrategy.Decide(Inputs(probe: 0.3), new FakeDevice().Seconds);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -17,20 +16,7 @@ public class SeparateProcessLoadTests(TrainedPipeline trained)
         var zip = temp.File("model.zip");
         trained.MLContext.Model.Save(trained.Model, trained.Train.Schema, zip);
         var rows = ImageRow.Samples("test");
-        File.WriteAllLines(temp.File("rows.tsv"), rows.Select(r => $"{r.ImagePath}\t{r.Label}"));
-        var probeTemp = Directory.CreateDirectory(temp.File("probe-temp")).FullName;
-
-        var start = new ProcessStartInfo("dotnet", [TestPaths.ConsumerProbe, zip, ImageRow.Root, temp.File("rows.tsv"), temp.File("result.json"), probeTemp])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEnd();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"probe failed ({process.ExitCode}): {stdout}\n{stderr}");
-
-        using var result = JsonDocument.Parse(File.ReadAllText(temp.File("result.json")));
+        using var result = ConsumerProbeProcess.Score(zip, ImageRow.Root, rows.Select(r => (r.ImagePath, r.Label)), temp, out var probeTemp);
         var assemblies = result.RootElement.GetProperty("assemblies").EnumerateArray().Select(a => a.GetString()!).ToList();
         Assert.Contains("Microsoft.ML.OnnxTransformer", assemblies);
         Assert.DoesNotContain(assemblies, a => a.StartsWith("MlNetTransfer.Estimators") || a.StartsWith("TorchSharp"));

@@ -31,4 +31,10 @@ public static class TransferTrainCatalog
             Epochs = epochs,
             ImageSize = imageSize,
         });
+
+    /// <summary>The TransferTrain step for a network trained by an exported job (<c>mlnet-transfer job export</c>, then
+    /// <c>train_ddp.py</c> under torchrun): Fit loads and checks the job's trained weights instead of training.
+    /// <paramref name="columns"/> names the label, image and output columns (its training options are not used).</summary>
+    public static TransferJobEstimator TransferTrainFromJob(this MLContext mlContext, string jobFolder, TransferTrainOptions? columns = null) =>
+        new(mlContext, jobFolder, columns);
 }

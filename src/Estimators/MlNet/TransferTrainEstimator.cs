@@ -91,27 +91,34 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         int skipped = train.Skipped + (validation?.Skipped ?? 0);
 
-        var onnxPath = Path.Combine(_mlContext.TempFilePath, StaleFiles.OnnxFileName());
-        TransferTrainTransformer fitted;
+        var fitted = Step(_mlContext, input, result, classes, _options, device.Device, skipped);
+        // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
+        if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
+        return fitted;
+    }
+
+    /// <summary>The fitted step for a trained network: exported to ONNX in MLContext.TempFilePath (the step owns the
+    /// file) and wrapped in the stock scoring chain.</summary>
+    internal static TransferTrainTransformer Step(MLContext mlContext, IDataView input, RecipeResult result, string[] classes,
+        TransferTrainOptions options, string device, int skipped)
+    {
+        var onnxPath = Path.Combine(mlContext.TempFilePath, StaleFiles.OnnxFileName());
         try
         {
             // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
-            var bytes = OnnxExporter.Export(result.Model, start.Architecture.Name, result.Preprocessing, classes, 1,
-                new OnnxExportNames(ImageColumns.Pixels, _options.ScoreColumnName, ScoringChain.PredictedIndex));
+            var bytes = OnnxExporter.Export(result.Model, result.Architecture.Name, result.Preprocessing, classes, 1,
+                new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex));
             File.WriteAllBytes(onnxPath, bytes);
-            var chain = ScoringChain.Build(_mlContext, input, onnxPath, _options.ImageColumnName, result.ImageSize, classes,
-                _options.ScoreColumnName, _options.PredictedLabelColumnName);
-            fitted = new TransferTrainTransformer(chain, onnxPath, start.Architecture.Name, classes, result.ImageSize, result.Strategy,
-                result.Training, result.Head, result.Auto, device.Device, skipped);
+            var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
+                options.ScoreColumnName, options.PredictedLabelColumnName);
+            return new TransferTrainTransformer(chain, onnxPath, result.Architecture.Name, classes, result.ImageSize, result.Strategy,
+                result.Training, result.Head, result.Auto, device, skipped);
         }
         catch
         {
             if (File.Exists(onnxPath)) File.Delete(onnxPath);
             throw;
         }
-        // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
-        if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
-        return fitted;
     }
 
     static bool TryFind(SchemaShape schema, string name, out SchemaShape.Column column)

@@ -23,6 +23,8 @@ public static class CommandErrors
         catch (WeightsFileException e) { return Fail(console, e.Message, ExitCodes.BadOption); } // whatever the extension
         catch (ArgumentException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
         catch (InvalidDataException e) { return Fail(console, e.Message, ExitCodes.BadModel); }
+        catch (Engine.Jobs.JobFileException e) { return Fail(console, e.Message, ExitCodes.BadModel); } // a job folder that is incomplete or disagrees
+        catch (DirectoryNotFoundException e) { return Fail(console, e.Message, ExitCodes.DataNotFound); }
         catch (DeviceUnavailableException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
         catch (OperationCanceledException) { return Fail(console, "interrupted; nothing to keep.", ExitCodes.Interrupted); }
         catch (Exception e)

@@ -27,7 +27,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var output = Path.GetFullPath(settings.Out);
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.TransferTrainOptions();
-        TrainSettings.Check(options); // before any work: the data is not even listed for a bad option
+        RunSettings.Check(options); // before any work: the data is not even listed for a bad option
         Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, output);
 
@@ -79,20 +79,15 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         {
             if (transfer.Training.StopReason is { } why)
                 console.MarkupLine($"{(transfer.Training.Diverged ? "[yellow]stopped early[/]" : "stopped early")}: {Markup.Escape(why)}");
-            clock.Restart();
-            var scored = ModelScoring.Score(mlContext, model, testSet, transfer.ClassNames);
-            var test = ClassificationReport.Compute(transfer.ClassNames, scored);
-            var modelPath = AtomicFile.Write(Path.Combine(output, ModelFile), temp => mlContext.Model.Save(model, rows.Schema, temp));
-            var report = new TrainingReport(test, split.Source, transfer.Training.History, transfer.Training.BestEpoch, transfer.Training.StoppedEarly,
-                transfer.Architecture, options.Weights ?? "embedded", transfer.Strategy.ToString(),
-                transfer.AutoDecision?.Reason ?? (checkpoint != null ? "resumed from a checkpoint" : "named on the command line"), transfer.Device,
-                transfer.ImageSize, trainSet.Rows.Count, data.Skipped, trainSeconds, clock.Elapsed.TotalSeconds, transfer.Head, transfer.AutoDecision)
-            {
-                StopReason = transfer.Training.StopReason, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
-            };
-            ReportWriter.Write(output, report, testSet.Root, modelPath);
+            RunOutputs.Write(console, mlContext, model, rows.Schema, transfer, testSet, output, (test, evaluateSeconds) =>
+                new TrainingReport(test, split.Source, transfer.Training.History, transfer.Training.BestEpoch, transfer.Training.StoppedEarly,
+                    transfer.Architecture, options.Weights ?? "embedded", transfer.Strategy.ToString(),
+                    transfer.AutoDecision?.Reason ?? (checkpoint != null ? "resumed from a checkpoint" : "named on the command line"), transfer.Device,
+                    transfer.ImageSize, trainSet.Rows.Count, data.Skipped, trainSeconds, evaluateSeconds, transfer.Head, transfer.AutoDecision)
+                {
+                    StopReason = transfer.Training.StopReason, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
+                });
             ResumeState.Delete(output);
-            Summarise(report, output);
             return ExitCodes.Success;
         }
         finally
@@ -118,7 +113,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
 
     /// <summary>A folder option (--out, --cache-dir) must take files before any work: created if missing and written to
     /// once (then cleaned); otherwise exit 8 naming the option. Returns the full path.</summary>
-    static string Writable(string given, string option)
+    internal static string Writable(string given, string option)
     {
         var folder = Path.GetFullPath(given);
         var probe = Path.Combine(folder, StaleFiles.TempSiblingName("write-check")); // named after this process: removed if it is killed here
@@ -137,21 +132,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
 
     static ResumeState RunOf(TrainSettings s)
     {
-        var data = s.Data ?? Path.Combine(DefaultData.SamplesFolder() ?? throw new CliException(ExitCodes.DataNotFound,
-            "no --data given and data-samples/fashion-mnist not found from here; pass --data <folder|csv>."), "train");
-        var test = s.Test ?? (s.Data == null ? Path.Combine(Path.GetDirectoryName(data)!, "test") : null);
+        var (data, test) = s.DataPaths();
         return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions());
-    }
-
-    void Summarise(TrainingReport report, string output)
-    {
-        var table = new Table().AddColumn("").AddColumn("");
-        table.AddRow("test accuracy (micro / macro)", $"{report.Test.MicroAccuracy:P1} / {report.Test.MacroAccuracy:P1}");
-        table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");
-        table.AddRow("strategy", Markup.Escape($"{report.Strategy}: {report.StrategyReason}"));
-        table.AddRow("best epoch", $"{report.BestEpoch} of {report.History.Count}" + (report.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));
-        table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
-        table.AddRow("written", Markup.Escape($"{Path.Combine(output, ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
-        console.Write(table);
     }
 }

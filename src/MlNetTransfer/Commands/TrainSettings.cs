@@ -1,73 +1,11 @@
 using System.ComponentModel;
-using MlNetTransfer.Engine.Strategies;
-using Spectre.Console;
 using Spectre.Console.Cli;
-using MlNetTransfer.Cli.Data;
-using MlNetTransfer.MlNet;
 
 namespace MlNetTransfer.Cli.Commands;
 
 /// <summary>Options of `train`.</summary>
-public sealed class TrainSettings : CommandSettings
+public sealed class TrainSettings : RunSettings
 {
-    [CommandOption("--data <PATH>")]
-    [Description("Folder with one sub-folder per class, or a CSV with filename,target columns. Default: data-samples/fashion-mnist/train.")]
-    public string? Data { get; init; }
-
-    [CommandOption("--test <PATH>")]
-    [Description("Test images (folder or CSV) for the report. Default: data-samples' test split with the default data, else 20 % of --data held out.")]
-    public string? Test { get; init; }
-
-    [CommandOption("--arch <NAME>")]
-    [Description("Architecture: resnet18_cntk (embedded ImageNet weights), alexnet, resnet18, resnet34, resnet50, mobilenet_v2, vgg16, tiny.")]
-    public string Architecture { get; init; } = TransferTrainOptions.Defaults.Architecture;
-
-    [CommandOption("--weights <PATH>")]
-    [Description("Weights file (.pth, .safetensors, .dat, .onnx), an embedded weight name, or 'scratch'. Default: the embedded weights.")]
-    public string? Weights { get; init; }
-
-    [CommandOption("--strategy <NAME>")]
-    [Description("Auto, HeadOnly, InitialLayers, LastLayers, WholeNetwork or RetrainAll.")]
-    public FineTuneStrategy Strategy { get; init; } = FineTuneStrategy.Auto;
-
-    [CommandOption("--time-budget <DURATION>")]
-    [Description("How long Auto may plan the training epochs to take: 90s, 10m, 1.5h (a plain number is minutes). Default: 7m.")]
-    public string? TimeBudget { get; init; }
-
-    [CommandOption("--epochs <N>")]
-    [Description("Epochs when layers below the classifier train (the classifier alone is solved, not trained in epochs).")]
-    public int Epochs { get; init; } = Engine.Training.FineTuneOptions.Defaults.Epochs;
-
-    [CommandOption("--batch-size <N>")]
-    public int BatchSize { get; init; } = Engine.Training.FineTuneOptions.Defaults.BatchSize;
-
-    [CommandOption("--lr <RATE>")]
-    [Description("Base learning rate.")]
-    public double LearningRate { get; init; } = Engine.Training.FineTuneOptions.Defaults.LearningRate;
-
-    [CommandOption("--optimizer <NAME>")]
-    [Description("adamw or sgd (Nesterov momentum 0.9) while layers below the classifier train. Default: adamw.")]
-    public Engine.Training.OptimizerKind Optimizer { get; init; } = Engine.Training.OptimizerKind.AdamW;
-
-    [CommandOption("--weight-decay <L2>")]
-    [Description("AdamW's weight decay while layers below the classifier train. Default: 1e-4.")]
-    public double WeightDecay { get; init; } = Engine.Training.FineTuneOptions.Defaults.WeightDecay;
-
-    [CommandOption("--label-smoothing <EPS>")]
-    [Description("Label smoothing while layers below the classifier train, 0 to below 1. Default: 0.1.")]
-    public double LabelSmoothing { get; init; } = Engine.Training.FineTuneOptions.Defaults.LabelSmoothing;
-
-    [CommandOption("--image-size <PIXELS>")]
-    [Description("Square side images are resized to. Default: Auto chooses (the weights' own side, 224, for the classifier alone).")]
-    public int? ImageSize { get; init; }
-
-    [CommandOption("--device <DEVICE>")]
-    [Description("auto, cpu, cuda or cuda:N.")]
-    public string Device { get; init; } = "auto";
-
-    [CommandOption("--seed <N>")]
-    public int Seed { get; init; } = Engine.Training.FineTuneOptions.Defaults.Seed;
-
     [CommandOption("--out <FOLDER>")]
     [Description("Where model.zip and the report go. Default: out")]
     public string Out { get; init; } = "out";
@@ -76,10 +14,6 @@ public sealed class TrainSettings : CommandSettings
     [Description("Keep the decoded training images here and reuse them while the image files are unchanged: a second run decodes nothing. Default: a temp file, removed after training.")]
     public string? CacheDir { get; init; }
 
-    [CommandOption("--strict")]
-    [Description("Fail on the first unreadable or missing image instead of skipping and reporting it.")]
-    public bool Strict { get; init; }
-
     [CommandOption("--no-memory-check")]
     [Description("Train even when the estimated memory exceeds what is available.")]
     public bool NoMemoryCheck { get; init; }
@@ -87,48 +21,4 @@ public sealed class TrainSettings : CommandSettings
     [CommandOption("--resume")]
     [Description("Continue an interrupted run from the checkpoint in --out.")]
     public bool Resume { get; init; }
-
-    /// <summary>The run's options record: the command line mapped once (the device's GPU number is the command's).
-    /// A value that cannot be parsed is a <see cref="CliException"/> naming the option (exit code 8).</summary>
-    public TransferTrainOptions ToOptions() => new()
-    {
-        Architecture = Architecture, Weights = Weights, Strategy = Strategy, ImageSize = ImageSize,
-        TimeBudget = TimeBudget == null ? Engine.Training.FineTuneOptions.Defaults.TimeBudget
-            : ParseDuration(TimeBudget) ?? throw new CliException(ExitCodes.BadOption, $"--time-budget must be a duration such as 90s, 10m or 1.5h, not '{TimeBudget}'."),
-        Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Optimizer = Optimizer, WeightDecay = WeightDecay,
-        LabelSmoothing = LabelSmoothing, Seed = Seed,
-        Device = (DeviceOption.TryParse(Device) ?? throw new CliException(ExitCodes.BadOption, $"--device must be auto, cpu, cuda or cuda:N, not '{Device}'.")).Kind,
-    };
-
-    /// <summary>Checks an options record once, by name, as the command line spells it: exit code 8 with the option
-    /// and what was expected.</summary>
-    public static void Check(TransferTrainOptions options)
-    {
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            var option = e.ParamName is { } name && OptionNames.TryGetValue(name, out var flag) ? flag : e.ParamName;
-            var detail = e.Message.Split(" (Parameter")[0].Split(Environment.NewLine)[0];
-            throw new CliException(ExitCodes.BadOption, $"{option}: {detail}" + (e is ArgumentOutOfRangeException { ActualValue: { } actual } ? $", not {actual}." : ""));
-        }
-    }
-
-    static readonly Dictionary<string, string> OptionNames = new()
-    {
-        ["Architecture"] = "--arch", ["ImageSize"] = "--image-size", ["Epochs"] = "--epochs", ["BatchSize"] = "--batch-size",
-        ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["LabelSmoothing"] = "--label-smoothing", ["TimeBudget"] = "--time-budget", ["Strategy"] = "--strategy", ["name"] = "--arch",
-    };
-
-    /// <summary>"90s", "10m", "1.5h", or a plain number of minutes.</summary>
-    public static TimeSpan? ParseDuration(string text)
-    {
-        text = text.Trim();
-        double factor = text.EndsWith('s') ? 1 : text.EndsWith('h') ? 3600 : 60;
-        var number = text.TrimEnd('s', 'm', 'h');
-        return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
-               && double.IsFinite(value) ? TimeSpan.FromSeconds(value * factor) : null;
-    }
 }

@@ -66,6 +66,18 @@ public sealed class LabelledImageSet
         return set;
     }
 
+    /// <summary>Rows listed elsewhere (a job's images.csv), paths relative to <paramref name="root"/>, checked like
+    /// any other set; no two-class requirement.</summary>
+    public static LabelledImageSet FromList(string source, string root, IEnumerable<(string Path, string Label)> rows, bool strict)
+    {
+        var set = Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), CheckedFiles.None());
+        if (strict && set.Skipped.Count > 0)
+            throw new CliException(ExitCodes.UnreadableImages, $"{set.Skipped.Count} image(s) of {source} could not be read (--strict): {string.Join("; ", set.Skipped.Take(5))}");
+        if (set.Rows.Count == 0)
+            throw new CliException(ExitCodes.EmptyData, $"{source}: no readable images under {root}" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : "."));
+        return set;
+    }
+
     static LabelledImageSet FromFolder(string folder, CheckedFiles known)
     {
         var classFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();

@@ -25,12 +25,29 @@ public static class TransferRecipe
     public static RecipeResult Run(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation,
         TrainingContext? context = null)
     {
-        options.Validate();
-        context ??= new TrainingContext();
-        if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))
-            throw new ArgumentException("the validation images' class names differ from the training images'", nameof(validation));
+        context = Checked(options, train, validation, context);
         using var allocator = AllocatorTuning.Begin();
         return context.Resume == null ? new Execution(options, start, train, validation, context).Run() : Resume(options, start, train, validation, context);
+    }
+
+    /// <summary>The recipe up to the first training step, for a job that trains elsewhere (<c>job export</c>): the
+    /// classifier solved on the frozen features and installed at the training side, the strategy resolved (Auto by the
+    /// data alone, untimed: the job runs on other machines), and nothing trained. The result's history is empty.</summary>
+    public static RecipeResult Prepare(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation,
+        TrainingContext? context = null)
+    {
+        context = Checked(options, train, validation, context);
+        using var allocator = AllocatorTuning.Begin();
+        return new Execution(options, start, train, validation, context, prepareOnly: true).Run();
+    }
+
+    /// <summary>The options validated and the two sources' classes compared, before any work.</summary>
+    static TrainingContext Checked(FineTuneOptions options, IImageSource train, IImageSource? validation, TrainingContext? context)
+    {
+        options.Validate();
+        if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))
+            throw new ArgumentException("the validation images' class names differ from the training images'", nameof(validation));
+        return context ?? new TrainingContext();
     }
 
     /// <summary>Continues an interrupted run: the strategy and side it resolved, the weights it had (the starting
@@ -66,7 +83,8 @@ public static class TransferRecipe
         return copy;
     }
 
-    sealed class Execution(FineTuneOptions options, StartingPoint start, IImageSource source, IImageSource? validationSource, TrainingContext context)
+    sealed class Execution(FineTuneOptions options, StartingPoint start, IImageSource source, IImageSource? validationSource, TrainingContext context,
+        bool prepareOnly = false)
     {
         readonly Device _device = context.TrainingDevice;
         readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
@@ -145,6 +163,13 @@ public static class TransferRecipe
                 using var trainSet = trainData.TrainSet();
                 using var validationSet = trainData.ValidationSet();
                 var plan = StrategyPlan.For(start.Architecture, strategy);
+                if (prepareOnly)
+                {
+                    model.to(CPU).eval();
+                    Log($"prepared {plan.Describe()} at {side} px from the solved classifier; nothing trained here");
+                    return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), strategy, head, auto,
+                        new TrainingResult([], 0, false, false, plan.Describe()), start.Description);
+                }
                 Log($"training {plan.Describe()} at {side} px for up to {options.Epochs} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
                 var result = FineTuner.Fit(model, plan, start.Preprocessing.At(side), trainSet, validationSet, WithoutSplit(options), context);
 
@@ -179,7 +204,7 @@ public static class TransferRecipe
                 _device, _channelsLast, options.Augment ?? true, options.Seed);
             var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
                 chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
-            return AutoStrategy.Decide(inputs, (strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side));
+            return AutoStrategy.Decide(inputs, prepareOnly ? null : (strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side));
         }
 
         /// <summary>Solves the classifier on the features at another side (same penalty) and installs it.</summary>

@@ -26,8 +26,9 @@ public static class AutoStrategy
         double BudgetSeconds, IReadOnlyList<int> CandidateSides, int HeadSide);
 
     /// <summary>Decides; <paramref name="secondsPerEpoch"/> measures a strategy at a side (called only as needed,
-    /// deepest strategy and largest side first).</summary>
-    public static AutoDecision Decide(Inputs inputs, Func<FineTuneStrategy, int, double> secondsPerEpoch)
+    /// deepest strategy and largest side first). Without it (a job that trains on other machines) nothing is timed:
+    /// the deepest strategy the data calls for, at the largest candidate side.</summary>
+    public static AutoDecision Decide(Inputs inputs, Func<FineTuneStrategy, int, double>? secondsPerEpoch)
     {
         double probe = inputs.ProbeAccuracy ?? 0, chance = inputs.ChanceAccuracy;
         double similarity = inputs.ProbeAccuracy is null ? 0 : Math.Clamp((probe - chance) / (1 - chance), 0, 1);
@@ -47,6 +48,8 @@ public static class AutoStrategy
             return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, $"head only: the pretrained features already separate the classes (≥ {SeparatedAccuracy:P0} on validation)");
 
         var deepest = similar ? FineTuneStrategy.WholeNetwork : FineTuneStrategy.RetrainAll;
+        if (secondsPerEpoch == null)
+            return Make(deepest, inputs.CandidateSides[0], $"{deepest} at {inputs.CandidateSides[0]} px — {How(deepest)}; not timed here: the job runs on the machines it is launched on");
         var tried = new List<string>();
         foreach (var strategy in new[] { deepest, FineTuneStrategy.LastLayers })
             foreach (var side in inputs.CandidateSides)
@@ -56,14 +59,8 @@ public static class AutoStrategy
                 double planned = seconds * inputs.Epochs;
                 if (planned <= inputs.BudgetSeconds)
                 {
-                    var how = strategy switch
-                    {
-                        FineTuneStrategy.WholeNetwork => "the whole network at discriminative rates (the data resembles the pretraining data)",
-                        FineTuneStrategy.RetrainAll => "the whole network at one rate (the data differs from the pretraining data)",
-                        _ => "the last backbone group and the classifier (the whole network does not fit the budget)",
-                    };
                     var skipped = tried.Count == 0 ? "" : $"; over budget: {string.Join(", ", tried)}";
-                    return Make(strategy, side, $"{strategy} at {side} px — {how}: {inputs.Epochs} epochs × {seconds:0.0} s = {planned:0} s " +
+                    return Make(strategy, side, $"{strategy} at {side} px — {How(strategy)}: {inputs.Epochs} epochs × {seconds:0.0} s = {planned:0} s " +
                         $"≤ budget {inputs.BudgetSeconds:0} s{skipped}");
                 }
                 tried.Add($"{strategy} at {side} px {planned:0} s");
@@ -71,6 +68,13 @@ public static class AutoStrategy
         return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide,
             $"head only: no deeper strategy fits the budget of {inputs.BudgetSeconds:0} s ({string.Join(", ", tried)})");
     }
+
+    static string How(FineTuneStrategy strategy) => strategy switch
+    {
+        FineTuneStrategy.WholeNetwork => "the whole network at discriminative rates (the data resembles the pretraining data)",
+        FineTuneStrategy.RetrainAll => "the whole network at one rate (the data differs from the pretraining data)",
+        _ => "the last backbone group and the classifier (the whole network does not fit the budget)",
+    };
 
     /// <summary>Image sides worth trying for the deeper strategies, largest first: the ladder below the weights' own
     /// side, no larger than four times the source images (upsampling further adds compute, not detail), no smaller

@@ -15,7 +15,7 @@ public enum LearningRateSchedule
 /// <summary>The multiplier on the base rate at each step.</summary>
 public static class LearningRateScheduleExtensions
 {
-    const double WarmupFraction = 0.25, DivFactor = 25, FinalDivFactor = 1e4;
+    public const double WarmupFraction = 0.25, DivFactor = 25, FinalDivFactor = 1e4;
 
     /// <summary>The factor at step <paramref name="step"/> (0-based) of <paramref name="totalSteps"/>.</summary>
     public static double Factor(this LearningRateSchedule schedule, long step, long totalSteps)

@@ -1,0 +1,117 @@
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using MlNetTransfer.Engine.Weights;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Jobs;
+
+/// <summary>The files of a job folder, written by <c>job export</c> and read back by <c>job import</c>.</summary>
+public static class JobFiles
+{
+    public const string Images = "images.csv";
+    public const string StartWeights = "start.safetensors";
+    public const string MeanImage = "mean_image.safetensors";
+    public const string Script = "train_ddp.py";
+    public const string Readme = "README.md";
+    public const string Trained = "trained.safetensors";
+    public const string History = "history.json";
+    public const string Check = "check.safetensors";
+
+    /// <summary>Writes recipe.json, images.csv, the starting weights (and mean image), train_ddp.py and README.md;
+    /// each file whole or not at all. A trained result of an earlier job in the folder is removed: it belongs to
+    /// other starting weights.</summary>
+    public static void Write(string folder, JobRecipe recipe, IReadOnlyDictionary<string, Tensor> startWeights, Preprocessing preprocessing,
+        IReadOnlyList<JobImage> images)
+    {
+        Directory.CreateDirectory(folder);
+        foreach (var stale in new[] { Trained, History, Check, "checkpoint.pt" })
+            if (File.Exists(Path.Combine(folder, stale))) File.Delete(Path.Combine(folder, stale));
+        SafetensorsWriter.Write(Path.Combine(folder, StartWeights), startWeights);
+        if (preprocessing.MeanImage is { } mean)
+        {
+            using var meanImage = tensor(mean).view(1, 3, preprocessing.MeanImageSize, preprocessing.MeanImageSize);
+            SafetensorsWriter.Write(Path.Combine(folder, MeanImage), new Dictionary<string, Tensor> { ["mean_image"] = meanImage });
+        }
+        var csv = new StringBuilder("path,label,split\n");
+        foreach (var image in images) csv.Append(Csv(image.Path)).Append(',').Append(Csv(image.Label)).Append(',').Append(image.Split).Append('\n');
+        AtomicFile.Write(Path.Combine(folder, Images), Encoding.UTF8.GetBytes(csv.ToString()));
+        AtomicFile.Write(Path.Combine(folder, Script), Resource(Script));
+        AtomicFile.Write(Path.Combine(folder, Readme), Resource("JobReadme.md"));
+        AtomicFile.Write(Path.Combine(folder, JobRecipe.FileName), JsonSerializer.SerializeToUtf8Bytes(recipe, JobRecipe.Json));
+    }
+
+    /// <summary>recipe.json of a job folder; a clear error when the folder is not a job or of another format.</summary>
+    public static JobRecipe ReadRecipe(string folder)
+    {
+        var path = Path.Combine(folder, JobRecipe.FileName);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Job folder {folder} does not exist.");
+        if (!File.Exists(path)) throw new JobFileException($"{folder} is not a job folder: no {JobRecipe.FileName} (write one with `job export`).");
+        JobRecipe? recipe;
+        try
+        {
+            recipe = JsonSerializer.Deserialize<JobRecipe>(File.ReadAllBytes(path), JobRecipe.Json);
+        }
+        catch (JsonException e)
+        {
+            throw new JobFileException($"{path}: not a job recipe ({e.Message})");
+        }
+        if (recipe == null) throw new JobFileException($"{path}: empty");
+        if (recipe.Format != JobRecipe.CurrentFormat)
+            throw new JobFileException($"{path}: job format {recipe.Format}; this version reads format {JobRecipe.CurrentFormat} (export the job again)");
+        return recipe;
+    }
+
+    /// <summary>The rows of images.csv (RFC 4180 quoting).</summary>
+    public static IReadOnlyList<JobImage> ReadImages(string folder)
+    {
+        var path = Path.Combine(folder, Images);
+        if (!File.Exists(path)) throw new JobFileException($"{path} is missing: the job's image list.");
+        var rows = ParseCsv(File.ReadAllText(path));
+        if (rows.Count == 0 || !rows[0].SequenceEqual(["path", "label", "split"]))
+            throw new JobFileException($"{path}: expected the header path,label,split");
+        return rows.Skip(1).Where(r => r.Count > 1 || r[0].Length > 0).Select((r, i) => r.Count == 3 ? new JobImage(r[0], r[1], r[2])
+            : throw new JobFileException($"{path}, row {i + 2}: expected 3 fields, found {r.Count}")).ToList();
+    }
+
+    static string Csv(string field) =>
+        field.IndexOfAny([',', '"', '\n', '\r']) < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
+
+    static List<List<string>> ParseCsv(string text)
+    {
+        var rows = new List<List<string>>();
+        var row = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { row.Add(field.ToString()); field.Clear(); }
+            else if (c == '\n' || c == '\r')
+            {
+                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
+                row.Add(field.ToString()); field.Clear();
+                rows.Add(row); row = [];
+            }
+            else field.Append(c);
+        }
+        if (field.Length > 0 || row.Count > 0) { row.Add(field.ToString()); rows.Add(row); }
+        return rows;
+    }
+
+    static byte[] Resource(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"MlNetTransfer.Jobs.{name}")
+                           ?? throw new InvalidOperationException($"embedded resource {name} is missing from the build");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}

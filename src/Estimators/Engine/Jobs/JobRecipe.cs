@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Engine.Weights;
+
+namespace MlNetTransfer.Engine.Jobs;
+
+/// <summary>
+/// <c>recipe.json</c> of a job folder: everything <c>train_ddp.py</c> needs to run the fine-tuning step of the recipe
+/// that <c>train</c> runs, spelled out so the script holds no knowledge of its own — the architecture, the classes in
+/// label order, each layer group's parameters with whether it trains and its rate scale, the BatchNorm layers kept in
+/// eval mode, the optimizer, the schedule's constants, augmentation, label smoothing, early stopping, the seed, and the
+/// preprocessing (channel order, pixel scale, mean, std, mean image).
+/// </summary>
+public sealed record JobRecipe
+{
+    /// <summary>Raised when the layout of the folder changes; import refuses other formats.</summary>
+    public const int CurrentFormat = 1;
+    public const string FileName = "recipe.json";
+
+    public int Format { get; init; } = CurrentFormat;
+    public required string Architecture { get; init; }
+    public required IReadOnlyList<string> Classes { get; init; }
+    public required string Strategy { get; init; }
+    public required string StrategyReason { get; init; }
+    public required IReadOnlyList<Group> Groups { get; init; }
+
+    /// <summary>BatchNorm modules whose running statistics stay the starting weights' (eval mode while training).</summary>
+    public required IReadOnlyList<string> FrozenBatchnorm { get; init; }
+    public required int ImageSize { get; init; }
+    public required Input Preprocessing { get; init; }
+    public required int Epochs { get; init; }
+
+    /// <summary>Images per optimizer step over all processes (each takes its share).</summary>
+    public required int BatchSize { get; init; }
+    public required Optimizer Optimization { get; init; }
+    public required RateSchedule Schedule { get; init; }
+    public required double LabelSmoothing { get; init; }
+    public required bool BalanceClasses { get; init; }
+    public required Augmentation Augment { get; init; }
+    public required int EarlyStoppingPatience { get; init; }
+    public required int Seed { get; init; }
+
+    /// <summary>The classifier solved on frozen features that training starts from.</summary>
+    public required string Head { get; init; }
+    public string Images { get; init; } = JobFiles.Images;
+
+    /// <summary>The folder the image paths are relative to on the machine that exported the job (the script's
+    /// <c>--image-root</c> remaps it).</summary>
+    public required string ImageRoot { get; init; }
+    public string Weights { get; init; } = JobFiles.StartWeights;
+
+    /// <summary>Images in the fixed batch the script scores with the trained model (import checks TorchSharp against it).</summary>
+    public int CheckBatch { get; init; } = 8;
+
+    public sealed record Group(string Name, bool Trainable, double RateScale, IReadOnlyList<string> Parameters);
+
+    /// <summary>Pixels 0..255 RGB → (flip to BGR when asked) × scale − mean image (resized bilinearly to the side) −
+    /// mean, ÷ std, per channel.</summary>
+    public sealed record Input(string ChannelOrder, double PixelScale, IReadOnlyList<float> Mean, IReadOnlyList<float> Std, string? MeanImage);
+
+    public sealed record Optimizer(string Kind, double LearningRate, double WeightDecay, double Momentum, bool Nesterov);
+
+    /// <summary>One-cycle: cosine from rate/div to rate over the first warm-up fraction of steps, then cosine to
+    /// rate/(div·final_div). Only epochs ending once the factor is at most 0.5 past the peak compete for best.</summary>
+    public sealed record RateSchedule(string Kind, double WarmupFraction, double DivFactor, double FinalDivFactor);
+
+    public sealed record Augmentation(bool Enabled, double MinScale, double MinRatio, double MaxRatio, bool Flip);
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    /// <summary>The recipe for a prepared run: its plan, preprocessing at the training side and the loop's options.</summary>
+    public static JobRecipe Of(StrategyPlan plan, Preprocessing preprocessing, IReadOnlyList<string> classes, FineTuneOptions options,
+        string strategyReason, string head, string imageRoot, Func<string, bool> isBatchNorm, IEnumerable<string> parameterNames)
+    {
+        var architecture = plan.Architecture;
+        var names = parameterNames.ToList();
+        bool trainStatistics = options.TrainBatchNormStatistics ?? options.FromScratch;
+        return new JobRecipe
+        {
+            Architecture = architecture.Name,
+            Classes = classes.ToList(),
+            Strategy = plan.Strategy.ToString(),
+            StrategyReason = strategyReason,
+            Groups = architecture.LayerGroups.Select((g, i) => new Group(g.Name, plan.Trainable[i], plan.RateScales[i],
+                names.Where(n => architecture.GroupIndexOf(n) == i).ToList())).ToList(),
+            FrozenBatchnorm = names.Select(n => n[..n.LastIndexOf('.')]).Distinct().Where(isBatchNorm)
+                .Where(m => !trainStatistics || !plan.Trainable[architecture.GroupIndexOf(m + ".weight")]).ToList(),
+            ImageSize = preprocessing.InputSize,
+            Preprocessing = new Input(preprocessing.ChannelOrder.ToString().ToLowerInvariant(), preprocessing.PixelScale, preprocessing.Mean,
+                preprocessing.Std, preprocessing.MeanImage == null ? null : JobFiles.MeanImage),
+            Epochs = options.Epochs,
+            BatchSize = options.BatchSize,
+            Optimization = new Optimizer(options.Optimizer == OptimizerKind.Sgd ? "sgd" : "adamw", options.LearningRate, options.WeightDecay, 0.9, true),
+            Schedule = new RateSchedule(options.Schedule.ToString().ToLowerInvariant(), LearningRateScheduleExtensions.WarmupFraction,
+                LearningRateScheduleExtensions.DivFactor, LearningRateScheduleExtensions.FinalDivFactor),
+            LabelSmoothing = options.LabelSmoothing,
+            BalanceClasses = options.BalanceClasses,
+            Augment = new Augmentation(options.Augment ?? !plan.BackboneFrozen, Augmenter.MinScale, Augmenter.MinRatio, Augmenter.MaxRatio, true),
+            EarlyStoppingPatience = options.EarlyStoppingPatience,
+            Seed = options.Seed,
+            Head = head,
+            ImageRoot = imageRoot,
+        };
+    }
+}

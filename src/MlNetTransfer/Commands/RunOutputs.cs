@@ -1,0 +1,40 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Cli.Reporting;
+using MlNetTransfer.MlNet;
+using Spectre.Console;
+
+namespace MlNetTransfer.Cli.Commands;
+
+/// <summary>What `train` and `job import` write once a model is fitted: the test images scored, model.zip (atomically),
+/// metrics.json, the charts, report.html and Consume.cs, and a summary table.</summary>
+internal static class RunOutputs
+{
+    public static TrainingReport Write(IAnsiConsole console, MLContext mlContext, TransformerChain<KeyToValueMappingTransformer> model,
+        DataViewSchema inputSchema, TransferTrainTransformer transfer, LabelledImageSet testSet, string output,
+        Func<ClassificationReport, double, TrainingReport> report)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var scored = ModelScoring.Score(mlContext, model, testSet, transfer.ClassNames);
+        var test = ClassificationReport.Compute(transfer.ClassNames, scored);
+        var modelPath = AtomicFile.Write(Path.Combine(output, TrainCommand.ModelFile), temp => mlContext.Model.Save(model, inputSchema, temp));
+        var written = report(test, clock.Elapsed.TotalSeconds);
+        ReportWriter.Write(output, written, testSet.Root, modelPath);
+        Summarise(console, written, output);
+        return written;
+    }
+
+    static void Summarise(IAnsiConsole console, TrainingReport report, string output)
+    {
+        var table = new Table().AddColumn("").AddColumn("");
+        table.AddRow("test accuracy (micro / macro)", $"{report.Test.MicroAccuracy:P1} / {report.Test.MacroAccuracy:P1}");
+        table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");
+        table.AddRow("strategy", Markup.Escape($"{report.Strategy}: {report.StrategyReason}"));
+        table.AddRow("best epoch", $"{report.BestEpoch} of {report.History.Count}" + (report.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));
+        table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
+        table.AddRow("written", Markup.Escape($"{Path.Combine(output, TrainCommand.ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
+        console.Write(table);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetTransfer.Cli;
+using MlNetTransfer.Cli.Commands;
+using MlNetTransfer.Cli.Reporting;
+using MlNetTransfer.Engine.Jobs;
+using MlNetTransfer.Engine.Weights;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>`job export` → PyTorch's torchrun (Debian's python3-torch, gloo on the CPU) → `job import`: the recipe
+/// leaves as a folder, trains under DDP, and comes back as the same regular ML.NET model `train` writes.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class JobHandOffTests : CliSandbox
+{
+    string Job => Path.Combine(_temp.Path, "job");
+
+    [Fact]
+    public void A_tiny_job_trained_by_torchrun_on_two_processes_comes_back_as_a_model_plain_MLNet_serves()
+    {
+        var (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 2 --out {Job}");
+        Assert.True(exit == ExitCodes.Success, output);
+        var recipe = JobFiles.ReadRecipe(Job);
+        Assert.Equal(Classes, recipe.Classes);
+        Assert.Equal("RetrainAll", recipe.Strategy);
+        Assert.Equal(16, recipe.ImageSize);
+        Assert.All(recipe.Groups, g => Assert.True(g.Trainable && g.RateScale == 1));
+        var images = JobFiles.ReadImages(Job);
+        Assert.Equal(24, images.Count(i => i.Split != JobImage.Test)); // 3 classes × 8, split into train and validation
+        Assert.Equal(9, images.Count(i => i.Split == JobImage.Test)); // --test's 3 × 3, relative to the training root
+        Assert.All(images, i => Assert.True(File.Exists(Path.Combine(recipe.ImageRoot, i.Path)), i.Path));
+
+        var (ran, log) = PyTorchProcess.Torchrun(Job, 2);
+        Assert.True(ran == 0, log);
+        using (var history = JsonDocument.Parse(File.ReadAllText(Path.Combine(Job, JobFiles.History))))
+        {
+            Assert.Equal(2, history.RootElement.GetProperty("world_size").GetInt32());
+            Assert.Equal(2, history.RootElement.GetProperty("epochs").GetArrayLength());
+        }
+
+        (exit, output) = Run($"job import {Job} --out {Out}");
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("agree with PyTorch's", output);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
+        Assert.Equal(2, metrics.RootElement.GetProperty("training").GetProperty("history").GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(Out, ReportWriter.ConsumeFile)));
+
+        // the zip is served by ML.NET alone, with the accuracy the import reported
+        using var temp = new TempDirectory();
+        var test = images.Where(i => i.Split == JobImage.Test).Select(i => (i.Path, i.Label));
+        using var probe = ConsumerProbeProcess.Score(Path.Combine(Out, TrainCommand.ModelFile), recipe.ImageRoot, test, temp, out _);
+        Assert.DoesNotContain(probe.RootElement.GetProperty("assemblies").EnumerateArray(), a => a.GetString()!.StartsWith("TorchSharp"));
+        Assert.Equal(metrics.RootElement.GetProperty("test").GetProperty("microAccuracy").GetDouble(),
+            probe.RootElement.GetProperty("MicroAccuracy").GetDouble(), 6);
+    }
+
+    [Fact]
+    public void The_embedded_resnet_goes_out_and_comes_back_unchanged_when_the_job_trains_no_epoch()
+    {
+        var (exit, output) = Run($"job export --data {Train} --test {Test} --strategy WholeNetwork --image-size 32 --out {Job}");
+        Assert.True(exit == ExitCodes.Success, output);
+        var recipe = JobFiles.ReadRecipe(Job);
+        Assert.Equal("resnet18_cntk", recipe.Architecture);
+        Assert.Equal(JobFiles.MeanImage, recipe.Preprocessing.MeanImage);
+        Assert.Equal("bgr", recipe.Preprocessing.ChannelOrder);
+        Assert.Equal(recipe.Groups.Select(g => g.Name), ["stem", "layer1", "layer2", "layer3", "layer4", "head"]);
+        Assert.True(recipe.Groups[0].RateScale < recipe.Groups[4].RateScale && recipe.Groups[5].RateScale == 1); // discriminative rates
+        Assert.Contains("bn1", recipe.FrozenBatchnorm); // pretrained statistics kept
+
+        var (ran, log) = PyTorchProcess.Script(Job, "--epochs", "0");
+        Assert.True(ran == 0, log);
+        var start = StateDictFile.Read(Path.Combine(Job, JobFiles.StartWeights));
+        var trained = StateDictFile.Read(Path.Combine(Job, JobFiles.Trained));
+        Assert.Equal(start.Keys.Order(), trained.Keys.Order());
+        Assert.All(start, kv => Assert.True(kv.Value.shape.SequenceEqual(trained[kv.Key].shape) && kv.Value.eq(trained[kv.Key]).all().item<bool>(), kv.Key)); // weights in = weights out
+
+        using var result = JobImport.Load(Job);
+        var check = StateDictFile.Read(Path.Combine(Job, JobFiles.Check));
+        using (no_grad())
+        {
+            using var logits = result.Model.call(check["input"]);
+            Assert.True(logits.allclose(check["logits"], rtol: 0, atol: 1e-4), $"max difference {(logits - check["logits"]).abs().max().item<float>()}");
+        }
+        (exit, output) = Run($"job import {Job} --out {Out}");
+        Assert.True(exit == ExitCodes.Success, output);
+    }
+
+    [Fact]
+    public void A_job_stopped_between_epochs_and_started_again_ends_with_the_weights_of_an_uninterrupted_run()
+    {
+        var (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 3 --out {Job}");
+        Assert.True(exit == ExitCodes.Success, output);
+        var uninterrupted = Path.Combine(_temp.Path, "uninterrupted");
+        var (ran, log) = PyTorchProcess.Script(Job, "--out", uninterrupted);
+        Assert.True(ran == 0, log);
+
+        (ran, log) = PyTorchProcess.Script(Job, "--epochs-per-run", "1");
+        Assert.True(ran == 0, log);
+        Assert.Contains("stopped after 1 epoch(s) this run", log);
+        Assert.False(File.Exists(Path.Combine(Job, JobFiles.Trained)));
+        (ran, log) = PyTorchProcess.Script(Job);
+        Assert.True(ran == 0, log);
+        Assert.Contains("resuming after epoch 1", log);
+
+        var expected = StateDictFile.Read(Path.Combine(uninterrupted, JobFiles.Trained));
+        var resumed = StateDictFile.Read(Path.Combine(Job, JobFiles.Trained));
+        Assert.All(expected, kv => Assert.True(kv.Value.eq(resumed[kv.Key]).all().item<bool>(), kv.Key));
+        using var history = JsonDocument.Parse(File.ReadAllText(Path.Combine(Job, JobFiles.History)));
+        Assert.Equal(3, history.RootElement.GetProperty("epochs").GetArrayLength());
+    }
+
+    [Fact]
+    public void The_catalog_call_serves_the_job_in_the_pipelines_own_key_order_and_refuses_other_classes()
+    {
+        var (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 1 --out {Job}");
+        Assert.True(exit == ExitCodes.Success, output);
+        var (ran, log) = PyTorchProcess.Script(Job);
+        Assert.True(ran == 0, log);
+        var recipe = JobFiles.ReadRecipe(Job);
+        var rows = JobFiles.ReadImages(Job).Where(i => i.Split == JobImage.Test).Select(i => new ImageRow { ImagePath = i.Path, Label = i.Label }).ToList();
+
+        float[][] Scores(IEnumerable<string> keyOrder, out string[] predicted)
+        {
+            var ml = new MLContext(1);
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var keys = ml.Data.LoadFromEnumerable(keyOrder.Select(c => new KeyRow { Label = c }));
+            using var model = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keys)
+                .Append(ml.Transforms.LoadImages("Image", recipe.ImageRoot, nameof(ImageRow.ImagePath)))
+                .Append(ml.TransferTrainFromJob(Job))
+                .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
+                .Fit(data);
+            var scored = model.Transform(data);
+            predicted = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToArray();
+            return scored.GetColumn<float[]>("Score").ToArray();
+        }
+
+        var inJobOrder = Scores(recipe.Classes, out var labels);
+        var reversed = Scores(recipe.Classes.Reverse(), out var reversedLabels);
+        int c = recipe.Classes.Count;
+        for (int i = 0; i < rows.Count; i++)
+            for (int k = 0; k < c; k++)
+                Assert.Equal(inJobOrder[i][k], reversed[i][c - 1 - k], 5); // key k of the reversed order is the job's class c-1-k
+        Assert.Equal(labels, reversedLabels);
+
+        var error = Assert.Throws<ArgumentException>(() => Scores(["Bag", "Sneaker", "Sandal"], out _));
+        Assert.Contains("Label column 'Label' has the classes", error.Message);
+    }
+
+    [Fact]
+    public void Import_names_what_is_wrong_with_the_job_folder()
+    {
+        var (exit, output) = Run($"job import {Train} --out {Out}");
+        Assert.Equal(ExitCodes.BadModel, exit);
+        Assert.Contains("not a job folder", output);
+
+        (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 1 --out {Job}");
+        Assert.True(exit == ExitCodes.Success, output);
+        (exit, output) = Run($"job import {Job} --out {Out}");
+        Assert.Equal(ExitCodes.BadModel, exit);
+        Assert.Contains("trained.safetensors is missing: run the job first", output);
+
+        var (ran, log) = PyTorchProcess.Script(Job);
+        Assert.True(ran == 0, log);
+        // logits that are not what these weights compute: refused, and no model is written
+        var check = StateDictFile.Read(Path.Combine(Job, JobFiles.Check));
+        SafetensorsWriter.Write(Path.Combine(Job, JobFiles.Check), new Dictionary<string, Tensor> { ["input"] = check["input"], ["logits"] = check["logits"] + 0.5 });
+        (exit, output) = Run($"job import {Job} --out {Out}");
+        Assert.Equal(ExitCodes.BadModel, exit);
+        Assert.Contains("logits differ from the job's", output);
+        Assert.False(File.Exists(Path.Combine(Out, TrainCommand.ModelFile)));
+    }
+
+    [Fact]
+    public void Export_refuses_a_strategy_that_leaves_nothing_to_train()
+    {
+        var (exit, output) = Run($"job export --data {Train} --strategy HeadOnly --out {Job}");
+        Assert.Equal(ExitCodes.BadOption, exit);
+        Assert.Contains("--strategy HeadOnly", output);
+        (exit, output) = Run($"job export --data {Train} --test {Test} --image-size 32 --out {Job}"); // Auto: 8 images per class
+        Assert.Equal(ExitCodes.BadOption, exit);
+        Assert.Contains("Auto chose the classifier alone", output);
+        Assert.False(File.Exists(Path.Combine(Job, JobRecipe.FileName)));
+    }
+
+    sealed class KeyRow
+    {
+        public string Label { get; set; } = "";
+    }
+}
