@@ -25,11 +25,11 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
     public TrainingResult Execute()
     {
         random.manual_seed(options.Seed);
+        using var tf32 = _device.type == DeviceType.CUDA ? new Devices.Tf32Scope() : null;
         model.to(_device);
         if (_channelsLast) ChannelsLast.Apply(model);
         var groups = plan.Apply(model);
         using var optimizer = CreateOptimizer(groups);
-        var controllers = optimizer.ParamGroups.ToList();
         var baseRates = groups.Select(g => options.LearningRate * g.RateScale).ToArray();
         using var classWeights = options.BalanceClasses ? tensor(ClassWeights.Balanced(train.ClassCounts), device: _device) : null;
         bool augment = options.Augment ?? !plan.BackboneFrozen;
@@ -52,9 +52,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         if (resume != null)
         {
             using var state = new BinaryReader(new MemoryStream(resume.OptimizerState));
-            if (_channelsLast) ChannelsLast.RevertState(optimizer);
-            optimizer.load_state_dict(state);
-            if (_channelsLast) ChannelsLast.ApplyToState(optimizer);
+            optimizer.Load(state);
             _best = resume.BestWeights.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         }
         else Snapshot();
@@ -100,10 +98,10 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
 
                     long step = (long)(epoch - 1) * batches + batch;
                     double factor = options.Schedule.Factor(step, totalSteps);
-                    for (int g = 0; g < controllers.Count; g++) controllers[g].LearningRate = baseRates[g] * factor;
+                    for (int g = 0; g < optimizer.Groups; g++) optimizer.SetRate(g, baseRates[g] * factor);
                     rate = baseRates[^1] * factor;
 
-                    optimizer.zero_grad();
+                    optimizer.ZeroGrad();
                     var logits = head != null ? head.call(x) : model.call(x);
                     var loss = nn.functional.cross_entropy(logits, y, weight: classWeights, label_smoothing: options.LabelSmoothing);
                     long n = y.shape[0];
@@ -114,7 +112,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                         break;
                     }
                     loss.backward();
-                    optimizer.step();
+                    optimizer.Step();
                     sums.AddCorrect(logits, y);
                     seenNow += n;
                     if (sums.Due || batch == batches - 1)
@@ -192,12 +190,11 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         }
     }
 
-    TrainingCheckpoint Checkpoint(OptimizerHelper optimizer, int epoch, int batchesDone, double lossSum, long correct, long seen,
+    TrainingCheckpoint Checkpoint(IOptimizerStep optimizer, int epoch, int batchesDone, double lossSum, long correct, long seen,
         List<EpochSummary> history, int bestEpoch, double bestAccuracy, double bestLoss, int sinceBest)
     {
         using var buffer = new MemoryStream();
-        if (_channelsLast) ChannelsLast.RevertState(optimizer); // the optimizer ends with this run
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(writer);
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.Save(writer);
         var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         return new TrainingCheckpoint
         {
@@ -240,10 +237,14 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         return (loss, accuracy);
     }
 
-    OptimizerHelper CreateOptimizer(IReadOnlyList<(IReadOnlyList<Parameter> Parameters, double RateScale)> groups)
+    /// <summary>The flat-buffer step where the parameters are contiguous (by default: whenever the weights are not
+    /// channels-last, so on a GPU), else TorchSharp's optimizer. The model is the same either way.</summary>
+    IOptimizerStep CreateOptimizer(IReadOnlyList<(IReadOnlyList<Parameter> Parameters, double RateScale)> groups)
     {
         if (groups.Count == 0) throw new InvalidOperationException($"strategy {plan.Strategy} leaves nothing to train");
-        return options.Optimizer switch
+        if (!_channelsLast && (context.FlatOptimizer ?? true))
+            return new FlatOptimizer(groups.Select(g => (g.Parameters, options.LearningRate * g.RateScale)), options.Optimizer, options.WeightDecay);
+        OptimizerHelper optimizer = options.Optimizer switch
         {
             OptimizerKind.AdamW => optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Parameters,
                 lr: options.LearningRate * g.RateScale, weight_decay: options.WeightDecay)), lr: options.LearningRate),
@@ -251,6 +252,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 lr: options.LearningRate * g.RateScale, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true)), options.LearningRate),
             _ => throw new ArgumentOutOfRangeException(nameof(options.Optimizer), options.Optimizer, null),
         };
+        return new TorchOptimizerStep(optimizer, _channelsLast);
     }
 
     void Snapshot()

@@ -40,5 +40,10 @@ public sealed class TrainingContext
     /// memory).</summary>
     public long DeviceStoreBytes { get; init; } = 2L << 30;
 
+    /// <summary>Whether the optimizer steps on one flat buffer per parameter group (<see cref="FlatOptimizer"/>: a few
+    /// kernels per group instead of about nine per parameter tensor); null: whenever the weights are not channels-last
+    /// (by default on a GPU). The same model either way.</summary>
+    public bool? FlatOptimizer { get; init; }
+
     internal Device TrainingDevice => Device ?? CPU;
 }
