@@ -7,6 +7,10 @@
 #                    bench/gpu-check.sh app             # carry .gpu/app.tar.xz and .gpu/fashion.tar.xz (the app, Fashion-MNIST splits)
 #                    bench/gpu-check.sh model           # carry .gpu/model.tar.xz  (the embedded ResNet18 ONNX)
 #                    bench/gpu-check.sh run [bench args] # carry .gpu/icons.tar    (icon splits); runs the benchmark
+#   the speed check (GPU parity), on its own:
+#                    bench/gpu-check.sh speed [bench args] # carry .gpu/bench.tar.xz: the speed benchmark against the
+#                                                          # PyTorch peer (alexnet head-only, resnet18 and mobilenet_v2 whole
+#                                                          # network, 128 px, 4 000 PNGs), from the repository root
 #
 # `run` writes accuracy-cuda.json and the log to $OUT (or ./gpu-out). Default benchmark arguments keep it within
 # about 8 minutes on an H100/H200: Fashion-MNIST 10 000 and icons 2 000 with defaults, whole network and retrain all
@@ -27,7 +31,11 @@ case "${1:-}" in
     tar -C "$data" -cf - fashion-mnist | xz -T0 -6 > .gpu/fashion.tar.xz
     tar -C .gpu -cf - DnnImageModels | xz -T0 -6 > .gpu/model.tar.xz
     tar -C "$data" -cf .gpu/icons.tar icons
-    rm -rf "$data" .gpu/app .gpu/DnnImageModels
+    dotnet publish bench/MlNetTransfer.Bench -c Release -r linux-x64 --self-contained -p:MlNetTransferTorchFlavour=external \
+      -o .gpu/bench -v quiet -nologo
+    rm -rf .gpu/bench/DnnImageModels # the speed cases train from scratch
+    tar -C .gpu -cf - bench | xz -T0 -6 > .gpu/bench.tar.xz
+    rm -rf "$data" .gpu/app .gpu/bench .gpu/DnnImageModels
     ls -la .gpu
     ;;
   app)
@@ -52,6 +60,18 @@ case "${1:-}" in
       --fashion-sizes 10000 --icon-sizes 2000 --cases default,WholeNetwork,RetrainAll \
       --deep-strategies-up-to 10000 --out "$out/accuracy-cuda.json" "$@" 2>&1 | tee "$out/accuracy-cuda.log"
     ;;
+  speed)
+    shift
+    rm -rf /tmp/mlnettransfer-bench && mkdir -p /tmp/mlnettransfer-bench
+    xz -dc .gpu/bench.tar.xz | tar -C /tmp/mlnettransfer-bench -xf -
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    export MLNETTRANSFER_LIBTORCH="$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib"
+    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+    # from the repository root: the benchmark reads data-samples/ and runs bench/peer.py as the PyTorch peer
+    /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench --device cuda --res 128 --repeat 10 --out "$out/bench-cuda.json" "$@" \
+      2>&1 | tee "$out/bench-cuda.log"
+    ;;
   *)
-    sed -n 2,15p "$0"; exit 2 ;;
+    sed -n 2,20p "$0"; exit 2 ;;
 esac
