@@ -18,18 +18,20 @@ public class JobHandOffTests : CliSandbox
     string Job => Path.Combine(_temp.Path, "job");
 
     [Fact]
-    public void A_tiny_job_trained_by_torchrun_on_two_processes_comes_back_as_a_model_plain_MLNet_serves()
+    public void A_tiny_job_on_data_samples_trained_by_torchrun_on_two_processes_comes_back_as_a_model_plain_MLNet_serves()
     {
-        var (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 2 --out {Job}");
+        var samples = Path.Combine(TestPaths.DataSamples, "fashion-mnist");
+        var (exit, output) = Run($"job export --data {samples}/train --test {samples}/test {Fast} --epochs 2 --out {Job}");
         Assert.True(exit == ExitCodes.Success, output);
         var recipe = JobFiles.ReadRecipe(Job);
-        Assert.Equal(Classes, recipe.Classes);
+        Assert.Equal(10, recipe.Classes.Count);
         Assert.Equal("RetrainAll", recipe.Strategy);
         Assert.Equal(16, recipe.ImageSize);
         Assert.All(recipe.Groups, g => Assert.True(g.Trainable && g.RateScale == 1));
         var images = JobFiles.ReadImages(Job);
-        Assert.Equal(24, images.Count(i => i.Split != JobImage.Test)); // 3 classes × 8, split into train and validation
-        Assert.Equal(9, images.Count(i => i.Split == JobImage.Test)); // --test's 3 × 3, relative to the training root
+        Assert.Equal(320, images.Count(i => i.Split == JobImage.Train)); // data-samples' 400, 20 % of each class held out to validate
+        Assert.Equal(80, images.Count(i => i.Split == JobImage.Validation));
+        Assert.Equal(100, images.Count(i => i.Split == JobImage.Test)); // --test's, relative to the training root
         Assert.All(images, i => Assert.True(File.Exists(Path.Combine(recipe.ImageRoot, i.Path)), i.Path));
 
         var (ran, log) = PyTorchProcess.Torchrun(Job, 2);

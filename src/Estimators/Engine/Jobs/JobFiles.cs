@@ -13,12 +13,14 @@ public static class JobFiles
     public const string StartWeights = "start.safetensors";
     public const string MeanImage = "mean_image.safetensors";
     public const string Script = "train_ddp.py";
+    public const string ScriptParts = "recipe_parts.py";
     public const string Readme = "README.md";
     public const string Trained = "trained.safetensors";
     public const string History = "history.json";
     public const string Check = "check.safetensors";
 
-    /// <summary>Writes recipe.json, images.csv, the starting weights (and mean image), train_ddp.py and README.md;
+    /// <summary>Writes recipe.json, images.csv, the starting weights (and mean image), train_ddp.py with recipe_parts.py
+    /// and README.md;
     /// each file whole or not at all. A trained result of an earlier job in the folder is removed: it belongs to
     /// other starting weights.</summary>
     public static void Write(string folder, JobRecipe recipe, IReadOnlyDictionary<string, Tensor> startWeights, Preprocessing preprocessing,
@@ -37,6 +39,7 @@ public static class JobFiles
         foreach (var image in images) csv.Append(Csv(image.Path)).Append(',').Append(Csv(image.Label)).Append(',').Append(image.Split).Append('\n');
         AtomicFile.Write(Path.Combine(folder, Images), Encoding.UTF8.GetBytes(csv.ToString()));
         AtomicFile.Write(Path.Combine(folder, Script), Resource(Script));
+        AtomicFile.Write(Path.Combine(folder, ScriptParts), Resource(ScriptParts));
         AtomicFile.Write(Path.Combine(folder, Readme), Resource("JobReadme.md"));
         AtomicFile.Write(Path.Combine(folder, JobRecipe.FileName), JsonSerializer.SerializeToUtf8Bytes(recipe, JobRecipe.Json));
     }

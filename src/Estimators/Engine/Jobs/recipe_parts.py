@@ -1,0 +1,184 @@
+"""The parts of an MlNetTransfer recipe that train_ddp.py runs: safetensors read and written by hand, the networks
+with the state_dict names TorchSharp uses, images decoded and resized as ML.NET does, the preprocessing, the
+augmentation and the learning-rate schedule, each as the engine computes it. torch and torchvision only."""
+import csv
+import json
+import math
+import os
+import struct
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
+NAMES = {dtype: name for name, dtype in DTYPES.items()}
+
+
+# ---------------------------------------------------------------- safetensors (8-byte header length, JSON, data)
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + length])
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = entry["data_offsets"]
+        dtype = DTYPES[entry["dtype"]]
+        raw = bytearray(data[8 + length + start:8 + length + end])
+        flat = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+        tensors[name] = flat.reshape(entry["shape"]).clone()
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        blob = tensor.numpy().tobytes()
+        header[name] = {"dtype": NAMES[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    atomic_write(path, lambda f: [f.write(struct.pack("<Q", len(text))), f.write(text)] + [f.write(b) for b in blobs])
+
+
+def atomic_write(path, write):
+    temp = path + ".partial"
+    with open(temp, "wb") as f:
+        write(f)
+    os.replace(temp, path)  # whole or not at all
+
+
+# ---------------------------------------------------------------- the networks, with the state_dict names TorchSharp uses
+
+class Tiny(nn.Module):
+    """MlNetTransfer's `tiny` test network."""
+
+    def __init__(self, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.classifier = nn.Linear(16, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def build_network(architecture, num_classes):
+    if architecture == "tiny":
+        return Tiny(num_classes)
+    import torchvision.models
+    from torchvision.models.resnet import BasicBlock, ResNet
+    if architecture == "resnet18_cntk":
+        # the ImageNet ResNet of ML.NET's DnnImageFeaturizer.ResNet18 (CNTK export): three blocks in the last stage
+        return ResNet(BasicBlock, [2, 2, 2, 3], num_classes=num_classes)
+    if architecture in ("alexnet", "resnet18", "resnet34", "resnet50", "mobilenet_v2", "vgg16"):
+        return getattr(torchvision.models, architecture)(num_classes=num_classes)
+    raise SystemExit(f"recipe.json: unknown architecture '{architecture}'")
+
+
+# ---------------------------------------------------------------- data: images.csv, decoded and resized like ML.NET's IsoCrop
+
+class Images(Dataset):
+    """Rows (path, class index) → uint8 [3, side, side]: the shorter side scaled to `side`, the centre cropped."""
+
+    def __init__(self, rows, root, side):
+        self.rows, self.root, self.side = rows, root, side
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        from PIL import Image
+        path, label = self.rows[i]
+        with Image.open(os.path.join(self.root, path)) as image:
+            image = image.convert("RGB")
+            scale = self.side / min(image.size)
+            width, height = max(self.side, round(image.size[0] * scale)), max(self.side, round(image.size[1] * scale))
+            image = image.resize((width, height), Image.BILINEAR)
+            left, top = (width - self.side) // 2, (height - self.side) // 2
+            image = image.crop((left, top, left + self.side, top + self.side))
+            pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+        return pixels.view(self.side, self.side, 3).permute(2, 0, 1).contiguous(), label
+
+
+def read_images(job, classes):
+    index = {name: i for i, name in enumerate(classes)}
+    splits = {"train": [], "validation": [], "test": []}
+    with open(os.path.join(job, "images.csv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["label"] not in index:
+                raise SystemExit(f"images.csv: class '{row['label']}' of {row['path']} is not in recipe.json's classes")
+            splits[row["split"]].append((row["path"], index[row["label"]]))
+    return splits
+
+
+class Preprocess:
+    """0..255 RGB batches → the network's input, on the device: channel order, scale, mean image, mean, std."""
+
+    def __init__(self, recipe, job, device):
+        p, side = recipe["preprocessing"], recipe["image_size"]
+        self.bgr, self.scale = p["channel_order"] == "bgr", p["pixel_scale"]
+        self.mean = torch.tensor(p["mean"], device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(p["std"], device=device).view(1, 3, 1, 1)
+        self.mean_image = None
+        if p["mean_image"]:
+            image = read_safetensors(os.path.join(job, p["mean_image"]))["mean_image"].to(device)
+            if image.shape[-1] != side:
+                image = F.interpolate(image, size=(side, side), mode="bilinear", align_corners=False)
+            self.mean_image = image
+
+    def __call__(self, x):
+        x = x.float()
+        if self.bgr:
+            x = x.flip(1)
+        x = x * self.scale
+        if self.mean_image is not None:
+            x = x - self.mean_image
+        return (x - self.mean) / self.std
+
+
+def augment(x, settings, generator):
+    """Random resized crop (area and aspect ratio from the recipe) and horizontal flip, one affine resampling."""
+    n = x.shape[0]
+    rand = lambda: torch.rand(n, generator=generator)
+    area = settings["min_scale"] + (1 - settings["min_scale"]) * rand()
+    low, high = math.log(settings["min_ratio"]), math.log(settings["max_ratio"])
+    ratio = torch.exp(low + (high - low) * rand())
+    width, height = (area * ratio).sqrt().clamp(max=1), (area / ratio).sqrt().clamp(max=1)
+    cx, cy = (1 - width) * (2 * rand() - 1), (1 - height) * (2 * rand() - 1)
+    flip = 1 - 2 * (rand() < 0.5).float() if settings["flip"] else torch.ones(n)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = width * flip, cx, height, cy
+    grid = F.affine_grid(theta.to(x.device), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+# ---------------------------------------------------------------- the schedule, as the engine computes it
+
+def rate_factor(schedule, step, total):
+    if total <= 1 or schedule["kind"] == "constant":
+        return 1.0
+    t = min(max(step / (total - 1), 0.0), 1.0)
+    anneal = lambda a, b, u: b + (a - b) / 2 * (1 + math.cos(math.pi * u))
+    if schedule["kind"] == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * t))
+    start = 1 / schedule["div_factor"]
+    end = start / schedule["final_div_factor"]
+    warm = schedule["warmup_fraction"]
+    return anneal(start, 1, t / warm) if t < warm else anneal(1, end, (t - warm) / (1 - warm))
+
+
+def annealed_step(schedule, total):
+    """The first step past the peak with the rate at half its peak or less: epochs ending before it do not compete."""
+    if schedule["kind"] == "constant":
+        return 0
+    peak = math.ceil(schedule["warmup_fraction"] * (total - 1)) if schedule["kind"] == "onecycle" else 0
+    return next((s for s in range(peak, total) if rate_factor(schedule, s, total) <= 0.5), total)
