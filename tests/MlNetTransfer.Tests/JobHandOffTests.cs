@@ -172,6 +172,29 @@ public class JobHandOffTests : CliSandbox
         Assert.Equal(ExitCodes.BadModel, exit);
         Assert.Contains("logits differ from the job's", output);
         Assert.False(File.Exists(Path.Combine(Out, TrainCommand.ModelFile)));
+
+        File.WriteAllBytes(Path.Combine(Job, JobFiles.Trained), [1, 2, 3]); // truncated
+        (exit, output) = Run($"job import {Job} --out {Out}");
+        Assert.Equal(ExitCodes.BadModel, exit);
+        Assert.Contains(JobFiles.Trained + ": not a safetensors file", output);
+    }
+
+    [Fact]
+    public void An_interrupted_export_writes_nothing_and_leaves_an_earlier_job_as_it_was()
+    {
+        var (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 1 --out {Job}");
+        Assert.True(exit == ExitCodes.Success, output);
+        var before = Directory.GetFiles(Job).ToDictionary(f => f, File.ReadAllBytes);
+
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 3 --out {Job}", cancelled.Token);
+
+        Assert.Equal(ExitCodes.Interrupted, exit);
+        Assert.Contains("interrupted; nothing to keep", output);
+        Assert.Contains("job:", output); // the command ran up to the recipe before it stopped
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(Job).Order());
+        Assert.All(before, kv => Assert.Equal(kv.Value, File.ReadAllBytes(kv.Key)));
     }
 
     [Fact]

@@ -37,6 +37,7 @@ public static class TransferJobExport
             : new DataViewImageSource(mlContext, options.ValidationSet, options.ImageColumnName, options.LabelColumnName, classes, "validation", options.Log, cache: cache);
         var context = new TrainingContext { Device = device.ToTorch(), Log = options.Log, Cancellation = options.CancellationToken };
         using var prepared = TransferRecipe.Prepare(options, start, source, validation, context);
+        if (prepared.Training.Cancelled) throw new OperationCanceledException("job export cancelled; nothing written", options.CancellationToken);
         if (prepared.Strategy == FineTuneStrategy.HeadOnly)
             throw new ArgumentException($"Auto chose the classifier alone ({prepared.Auto?.Reason}): a job would have nothing to train; " +
                 "name a deeper strategy, or use TransferTrain.", nameof(options.Strategy));

@@ -32,6 +32,8 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         var data = LabelledImageSet.Load(dataPath, settings.Strict);
         var split = TestSplit.Of(data, testPath, settings.Strict, options.Seed);
         SkippedImages.Report(console, data, Path.Combine(folder, SkippedFile));
+        if (split.UnknownClasses.Count > 0)
+            console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(split.UnknownClasses, "the training data"))}[/]");
         var classes = split.Train.Classes.ToList();
         var labels = split.Train.Rows.Select(r => (long)classes.IndexOf(r.Label)).ToList();
         var (fitRows, validationRows) = options.ValidationFraction > 0 ? StratifiedSplit.Split(labels, options.ValidationFraction, options.Seed)
@@ -61,6 +63,7 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         var summary = TransferJobExport.Write(mlContext, keys.Transform(mlContext.Data.LoadFromEnumerable(fit.Rows)), options, folder, images, root);
 
         if (data.Skipped.Count > 0) AtomicFile.Write(Path.Combine(folder, SkippedFile), System.Text.Encoding.UTF8.GetBytes(string.Join("\n", data.Skipped) + "\n"));
+        else if (File.Exists(Path.Combine(folder, SkippedFile))) File.Delete(Path.Combine(folder, SkippedFile)); // an earlier export's
         var table = new Table().AddColumn("").AddColumn("");
         table.AddRow("strategy", Markup.Escape($"{summary.Strategy} at {summary.ImageSize} px: {summary.Reason}"));
         table.AddRow("groups", Markup.Escape(summary.Plan));

@@ -27,7 +27,9 @@ public static class JobFiles
         IReadOnlyList<JobImage> images)
     {
         Directory.CreateDirectory(folder);
-        foreach (var stale in new[] { Trained, History, Check, "checkpoint.pt" })
+        // recipe.json goes first and comes back last: an export that fails half way leaves a folder that is not a job,
+        // never an old recipe beside new weights
+        foreach (var stale in new[] { JobRecipe.FileName, Trained, History, Check, "checkpoint.pt", MeanImage })
             if (File.Exists(Path.Combine(folder, stale))) File.Delete(Path.Combine(folder, stale));
         SafetensorsWriter.Write(Path.Combine(folder, StartWeights), startWeights);
         if (preprocessing.MeanImage is { } mean)

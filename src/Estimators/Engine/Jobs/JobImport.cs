@@ -29,7 +29,15 @@ public static class JobImport
         var model = architecture.Create(recipe.Classes.Count);
         try
         {
-            var trained = StateDictFile.Read(trainedPath);
+            Dictionary<string, Tensor> trained;
+            try
+            {
+                trained = StateDictFile.Read(trainedPath);
+            }
+            catch (WeightsFileException e)
+            {
+                throw new JobFileException(e.Message);
+            }
             try
             {
                 LoadStrict(model, trained, trainedPath);
