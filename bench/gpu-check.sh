@@ -11,6 +11,11 @@
 #                    bench/gpu-check.sh speed [bench args] # carry .gpu/bench.tar.xz: the speed benchmark against the
 #                                                          # PyTorch peer (alexnet head-only, resnet18 and mobilenet_v2 whole
 #                                                          # network, 128 px, 4 000 PNGs), from the repository root
+#   the torchrun hand-off on a GPU (train_ddp.py's CUDA path), on its own:
+#     here:          bench/gpu-check.sh job-pack [export options]  # Fashion-MNIST 2 000 (seed 1) exported as a job with its
+#                                                                  # images: .gpu/job.tar.xz (default WholeNetwork, 224 px, 15 epochs)
+#     on the GPU:    bench/gpu-check.sh job [script options]       # carry .gpu/job.tar.xz; torchrun on every GPU; results to $OUT
+#     here:          bench/gpu-check.sh job-import <results folder> # the GPU's trained.safetensors etc. → .gpu/job-out (model.zip, report)
 #
 # `run` writes accuracy-cuda.json and the log to $OUT (or ./gpu-out). Default benchmark arguments keep it within
 # about 8 minutes on an H100/H200: Fashion-MNIST 10 000 and icons 2 000 with defaults, whole network and retrain all
@@ -72,6 +77,37 @@ case "${1:-}" in
     /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench --device cuda --res 128 --repeat 10 --out "$out/bench-cuda.json" "$@" \
       2>&1 | tee "$out/bench-cuda.log"
     ;;
+  job-pack)
+    shift
+    [ $# -gt 0 ] || set -- --strategy WholeNetwork --image-size 224 --epochs 15
+    cache=${MLNETTRANSFER_ACCURACY_DATA:-$HOME/.cache/mlnettransfer-accuracy}/fashion-mnist
+    [ -d "$cache/train-2000-seed1" ] || { echo "no $cache/train-2000-seed1: run the accuracy benchmark with --prepare-only first"; exit 2; }
+    rm -rf .gpu/job-stage .gpu/job.tar.xz && mkdir -p .gpu/job-stage
+    cp -r "$cache/train-2000-seed1" "$cache/test-1000-seed1" .gpu/job-stage/ # side by side: the test rows' relative paths hold
+    dotnet build src/MlNetTransfer -c Release -v quiet -nologo >/dev/null
+    dotnet src/MlNetTransfer/bin/Release/net10.0/mlnet-transfer.dll job export --data .gpu/job-stage/train-2000-seed1 \
+      --test .gpu/job-stage/test-1000-seed1 "$@" --out .gpu/job-stage/job
+    tar -C .gpu -cf - job-stage | xz -T0 -6 > .gpu/job.tar.xz
+    ls -la .gpu/job.tar.xz
+    ;;
+  job)
+    shift
+    rm -rf /tmp/mlnettransfer-job && mkdir -p /tmp/mlnettransfer-job
+    xz -dc .gpu/job.tar.xz | tar -C /tmp/mlnettransfer-job -xf -
+    job=/tmp/mlnettransfer-job/job-stage
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt" || true
+    ${PYTHON:-python3} -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' | tee -a "$out/gpu.txt"
+    # TORCHRUN=python3 runs it as one plain process (a dry run where there is no GPU)
+    ${TORCHRUN:-torchrun --standalone --nproc_per_node gpu} "$job/job/train_ddp.py" --image-root "$job/train-2000-seed1" --out "$out" "$@" \
+      2>&1 | tee "$out/job.log"
+    rm -f "$out/checkpoint.pt" # 90 MB that need not travel back
+    ;;
+  job-import)
+    results=${2:?give the folder with the GPU run results (trained.safetensors, history.json, check.safetensors)}
+    cp "$results/trained.safetensors" "$results/history.json" "$results/check.safetensors" .gpu/job-stage/job/
+    dotnet src/MlNetTransfer/bin/Release/net10.0/mlnet-transfer.dll job import .gpu/job-stage/job --out .gpu/job-out
+    ;;
   *)
-    sed -n 2,20p "$0"; exit 2 ;;
+    sed -n 2,26p "$0"; exit 2 ;;
 esac
