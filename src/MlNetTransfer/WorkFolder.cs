@@ -22,6 +22,15 @@ public static class WorkFolder
     /// <summary>An MLContext whose temporary files go to this process's folder.</summary>
     public static MLContext NewContext(int seed) => new(seed) { TempFilePath = Folder.Value };
 
+    /// <summary>The same, with ML.NET's device settings from a checked --device value (auto, cpu, cuda, cuda:N).</summary>
+    public static MLContext NewContext(int seed, string device)
+    {
+        var (_, gpu) = Commands.DeviceOption.TryParse(device) ?? throw new ArgumentException($"--device must be auto, cpu, cuda or cuda:N, not '{device}'.", nameof(device));
+        var context = NewContext(seed);
+        (context.GpuDeviceId, context.FallbackToCpu) = (gpu, gpu == null);
+        return context;
+    }
+
     /// <summary>Removes what ended runs left in the temp folder and in <paramref name="outputs"/>, and says so.</summary>
     public static void CleanStale(IAnsiConsole console, params string[] outputs)
     {

@@ -39,7 +39,7 @@ public sealed class TransferJobEstimator : IEstimator<TransferTrainTransformer>
         if (classes.Length != recipe.Classes.Count || classes.Except(recipe.Classes).Any())
             throw new ArgumentException($"Label column '{_columns.LabelColumnName}' has the classes {string.Join(", ", classes)}; the job in {_jobFolder} " +
                 $"was trained on {string.Join(", ", recipe.Classes)}. Map the labels with the job's classes.", nameof(input));
-        using var result = JobImport.Load(_jobFolder, classes, _columns.Log);
+        using var result = JobImport.Load(_jobFolder, recipe, classes, _columns.Log);
         _columns.Log?.Invoke($"job {_jobFolder}: {result.Architecture.Name} {result.Strategy} at {result.ImageSize} px, trained by {result.StartDescription}");
         return TransferTrainEstimator.Step(_mlContext, input, result, classes, _columns, result.StartDescription, 0);
     }

@@ -1,10 +1,6 @@
 using Microsoft.ML;
 using MlNetTransfer.Engine.Jobs;
-using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
-using MlNetTransfer.Engine.Devices;
-using MlNetTransfer.Engine.Training;
-using TorchSharp.Modules;
 
 namespace MlNetTransfer.MlNet;
 
@@ -23,32 +19,19 @@ public static class TransferJobExport
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(train);
-        options.Validate();
         if (options.Strategy == FineTuneStrategy.HeadOnly)
             throw new ArgumentOutOfRangeException(nameof(options.Strategy), options.Strategy,
                 "a job trains layers on other machines; HeadOnly solves the classifier here in seconds (use TransferTrain)");
-        ImageColumns.CheckImage(train.Schema, options.ImageColumnName);
-        var classes = ImageColumns.CheckLabel(train.Schema, options.LabelColumnName);
-        var device = DeviceSelector.Select(new DeviceRequest(options.Device, mlContext.GpuDeviceId, mlContext.FallbackToCpu));
-        var start = StartingPoint.For(options);
-        var cache = new ImageCache(mlContext.TempFilePath, reuse: false, options.Log);
-        var source = new DataViewImageSource(mlContext, train, options.ImageColumnName, options.LabelColumnName, classes, "training", options.Log, cache: cache);
-        var validation = options.ValidationSet == null ? null
-            : new DataViewImageSource(mlContext, options.ValidationSet, options.ImageColumnName, options.LabelColumnName, classes, "validation", options.Log, cache: cache);
-        var context = new TrainingContext { Device = device.ToTorch(), Log = options.Log, Cancellation = options.CancellationToken };
-        using var prepared = TransferRecipe.Prepare(options, start, source, validation, context);
+        using var prepared = new TransferTrainEstimator(mlContext, options).Prepare(train, out var classes);
         if (prepared.Training.Cancelled) throw new OperationCanceledException("job export cancelled; nothing written", options.CancellationToken);
         if (prepared.Strategy == FineTuneStrategy.HeadOnly)
             throw new ArgumentException($"Auto chose the classifier alone ({prepared.Auto?.Reason}): a job would have nothing to train; " +
                 "name a deeper strategy, or use TransferTrain.", nameof(options.Strategy));
         var plan = StrategyPlan.For(prepared.Architecture, prepared.Strategy);
-        var modules = prepared.Model.named_modules().ToDictionary(m => m.name, m => m.module);
         var reason = prepared.Auto?.Reason ?? "named in the options";
-        var recipe = JobRecipe.Of(plan, prepared.Preprocessing, classes, options, reason, prepared.Head?.Describe() ?? "the starting weights' own",
-            Path.GetFullPath(imageRoot), name => modules.TryGetValue(name, out var m) && m is BatchNorm2d or BatchNorm1d,
-            prepared.Model.named_parameters().Select(p => p.name));
-        var state = prepared.Model.state_dict();
-        JobFiles.Write(folder, recipe, state, prepared.Preprocessing, images);
+        var recipe = JobRecipe.Of(plan, prepared.Model, prepared.Preprocessing, classes, options, reason,
+            prepared.Head?.Describe() ?? "the starting weights' own", Path.GetFullPath(imageRoot));
+        JobFiles.Write(folder, recipe, prepared.Model.state_dict(), prepared.Preprocessing, images);
         return new Summary(prepared.Strategy, prepared.ImageSize, reason, plan.Describe(), recipe.Head);
     }
 }

@@ -56,6 +56,34 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
+        var (classes, device, start, train, validation, context, known) = Inputs(input);
+        using var result = TransferRecipe.Run(_options, start, train, validation, context);
+        known?.Save();
+        if (result.Training.Cancelled && result.Training.Checkpoint == null)
+            throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
+        int skipped = train.Skipped + (validation?.Skipped ?? 0);
+
+        var fitted = Step(_mlContext, input, result, classes, _options, device.Device, skipped);
+        // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
+        if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
+        return fitted;
+    }
+
+    /// <summary>The recipe up to its first training step (<see cref="TransferRecipe.Prepare"/>) on the same inputs
+    /// <see cref="Fit"/> reads, for a job that trains elsewhere; <paramref name="classes"/> are the label's key values.</summary>
+    internal RecipeResult Prepare(IDataView input, out string[] classes)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var (labelClasses, _, start, train, validation, context, _) = Inputs(input);
+        classes = labelClasses;
+        return TransferRecipe.Prepare(_options, start, train, validation, context);
+    }
+
+    /// <summary>What the recipe runs on, checked by column name and kind: the classes, the device, the starting
+    /// point, the image sources (with the file check and the decoded-image cache) and the run's context.</summary>
+    (string[] Classes, DeviceChoice Device, StartingPoint Start, DataViewImageSource Train, DataViewImageSource? Validation,
+        TrainingContext Context, CheckedFiles? Known) Inputs(IDataView input)
+    {
         ImageColumns.CheckImage(input.Schema, _options.ImageColumnName);
         var classes = ImageColumns.CheckLabel(input.Schema, _options.LabelColumnName);
         if (_options.ValidationSet != null)
@@ -85,16 +113,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             Cancellation = _options.CancellationToken,
             Resume = _options.ResumeFrom,
         };
-        using var result = TransferRecipe.Run(_options, start, train, validation, context);
-        known?.Save();
-        if (result.Training.Cancelled && result.Training.Checkpoint == null)
-            throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
-        int skipped = train.Skipped + (validation?.Skipped ?? 0);
-
-        var fitted = Step(_mlContext, input, result, classes, _options, device.Device, skipped);
-        // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
-        if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
-        return fitted;
+        return (classes, device, start, train, validation, context, known);
     }
 
     /// <summary>The fitted step for a trained network: exported to ONNX in MLContext.TempFilePath (the step owns the

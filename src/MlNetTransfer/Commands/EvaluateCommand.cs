@@ -45,7 +45,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 if (scored.Count == 0)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
                 SkippedImages.Report(console, set, "--json's file");
-                if (unknown.Count > 0) console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(unknown, "the model"))}[/]");
+                SkippedImages.ReportUnknown(console, unknown, "the model");
                 var report = ClassificationReport.Compute(info.ClassNames, scored);
                 var table = new Table().AddColumn("class").AddColumn("precision").AddColumn("recall").AddColumn("F1").AddColumn("support");
                 foreach (var c in report.PerClass)

@@ -25,15 +25,14 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         RunSettings.Check(options);
         if (options.Strategy == FineTuneStrategy.HeadOnly)
             throw new CliException(ExitCodes.BadOption, "--strategy HeadOnly: a job trains layers on other machines; the classifier alone is solved in seconds by `train --strategy HeadOnly`.");
-        var folder = TrainCommand.Writable(settings.Out, "--out");
+        var folder = FolderOption.Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, folder);
 
         var (dataPath, testPath) = settings.DataPaths();
         var data = LabelledImageSet.Load(dataPath, settings.Strict);
         var split = TestSplit.Of(data, testPath, settings.Strict, options.Seed);
         SkippedImages.Report(console, data, Path.Combine(folder, SkippedFile));
-        if (split.UnknownClasses.Count > 0)
-            console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(split.UnknownClasses, "the training data"))}[/]");
+        SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
         var classes = split.Train.Classes.ToList();
         var labels = split.Train.Rows.Select(r => (long)classes.IndexOf(r.Label)).ToList();
         var (fitRows, validationRows) = options.ValidationFraction > 0 ? StratifiedSplit.Split(labels, options.ValidationFraction, options.Seed)
@@ -50,9 +49,7 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
                 .Select(r => new JobImage(Path.GetRelativePath(root, Path.Combine(split.Test.Root, r.ImagePath)), r.Label, JobImage.Test)))
             .ToList();
 
-        var (_, gpu) = DeviceOption.TryParse(settings.Device)!.Value;
-        var mlContext = WorkFolder.NewContext(options.Seed);
-        (mlContext.GpuDeviceId, mlContext.FallbackToCpu) = (gpu, gpu == null);
+        var mlContext = WorkFolder.NewContext(options.Seed, settings.Device);
         var keys = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadImages("Image", root, nameof(LabelledImage.ImagePath)))
             .Fit(mlContext.Data.LoadFromEnumerable(split.Train.Rows)); // one key order for both parts

@@ -19,7 +19,7 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
     {
         var job = Path.GetFullPath(settings.Job);
         var recipe = JobFiles.ReadRecipe(job);
-        var output = TrainCommand.Writable(settings.Out, "--out");
+        var output = FolderOption.Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, output);
         var root = settings.ImageRoot is { } given ? Path.GetFullPath(given) : recipe.ImageRoot;
         var listed = JobFiles.ReadImages(job);
@@ -41,6 +41,7 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
             SkippedImages.Report(console, testSet, ReportWriter.MetricsFile);
         }
         var unknown = TestSplit.UnknownIn(testSet, recipe.Classes);
+        SkippedImages.ReportUnknown(console, unknown, "the job");
         testSet = testSet.OfClasses(recipe.Classes);
 
         var mlContext = WorkFolder.NewContext(recipe.Seed);

@@ -13,4 +13,10 @@ public static class SkippedImages
         foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");
         if (set.Skipped.Count > 20) console.WriteLine($"  ... and {set.Skipped.Count - 20} more (all listed in {whereAllAreListed})");
     }
+
+    /// <summary>Test images of classes <paramref name="whose"/> lacks: one line, left out of the metrics.</summary>
+    public static void ReportUnknown(IAnsiConsole console, IReadOnlyDictionary<string, int> unknown, string whose)
+    {
+        if (unknown.Count > 0) console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(unknown, whose))}[/]");
+    }
 }

@@ -28,25 +28,22 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.TransferTrainOptions();
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option
-        Writable(settings.Out, "--out");
+        FolderOption.Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, output);
 
-        var cacheDir = settings.CacheDir is { } given ? Writable(given, "--cache-dir") : null;
+        var cacheDir = settings.CacheDir is { } given ? FolderOption.Writable(given, "--cache-dir") : null;
         var data = LabelledImageSet.Load(run.Data, run.Strict, known: cacheDir == null ? null : CheckedFiles.In(cacheDir));
         var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
         var (trainSet, testSet) = (split.Train, split.Test);
         SkippedImages.Report(console, data, ReportWriter.MetricsFile);
         if (run.Test != null) SkippedImages.Report(console, testSet, ReportWriter.MetricsFile);
         console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {data.Source}; testing on {testSet.Rows.Count} ({split.Source})");
-        if (split.UnknownClasses.Count > 0)
-            console.MarkupLine($"[yellow]{Markup.Escape(TestSplit.DescribeUnknown(split.UnknownClasses, "the training data"))}[/]");
+        SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
         MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck, cacheDir ?? Path.GetTempPath()); // before any image is decoded for training
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
 
-        var (_, gpu) = DeviceOption.TryParse(run.Device)!.Value;
-        var mlContext = WorkFolder.NewContext(options.Seed);
-        (mlContext.GpuDeviceId, mlContext.FallbackToCpu) = (gpu, gpu == null);
+        var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         options.CancellationToken = cancellationToken;
         options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName);
         options.ResumeFrom = checkpoint;
@@ -109,25 +106,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         run.Save(output, state);
         console.MarkupLine($"[yellow]interrupted[/] in epoch {state.Epoch} after {state.BatchesDone} batch(es); checkpoint kept in {Markup.Escape(output)}. Continue with: train --resume --out {Markup.Escape(given)}");
         return ExitCodes.Interrupted;
-    }
-
-    /// <summary>A folder option (--out, --cache-dir) must take files before any work: created if missing and written to
-    /// once (then cleaned); otherwise exit 8 naming the option. Returns the full path.</summary>
-    internal static string Writable(string given, string option)
-    {
-        var folder = Path.GetFullPath(given);
-        var probe = Path.Combine(folder, StaleFiles.TempSiblingName("write-check")); // named after this process: removed if it is killed here
-        try
-        {
-            Directory.CreateDirectory(folder);
-            File.WriteAllBytes(probe, []);
-            File.Delete(probe);
-            return folder;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.BadOption, $"{option} {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
-        }
     }
 
     static ResumeState RunOf(TrainSettings s)

@@ -55,26 +55,26 @@ public sealed class LabelledImageSet
         if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path), known);
         else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), known);
         else throw new CliException(ExitCodes.DataNotFound, $"{path}: no such folder or CSV file.");
-
-        if (strict && set.Skipped.Count > 0)
-            throw new CliException(ExitCodes.UnreadableImages,
-                $"{set.Skipped.Count} image(s) in {path} could not be read (--strict): {string.Join("; ", set.Skipped.Take(5))}");
-        if (set.Rows.Count == 0)
-            throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable)." : "."));
-        if (requireTwoClasses && set.Classes.Count < 2)
-            throw new CliException(ExitCodes.SingleClass, $"{path}: only one class ({set.Classes[0]}); a classifier needs at least two.");
-        return set;
+        return Usable(set, path, strict, requireTwoClasses);
     }
 
     /// <summary>Rows listed elsewhere (a job's images.csv), paths relative to <paramref name="root"/>, checked like
     /// any other set; no two-class requirement.</summary>
-    public static LabelledImageSet FromList(string source, string root, IEnumerable<(string Path, string Label)> rows, bool strict)
+    public static LabelledImageSet FromList(string source, string root, IEnumerable<(string Path, string Label)> rows, bool strict) =>
+        Usable(Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), CheckedFiles.None()),
+            $"{source} (images under {root})", strict, requireTwoClasses: false);
+
+    /// <summary>The set, unless --strict meets an unreadable image, no image is readable, or a classifier's two
+    /// classes are missing.</summary>
+    static LabelledImageSet Usable(LabelledImageSet set, string path, bool strict, bool requireTwoClasses)
     {
-        var set = Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), CheckedFiles.None());
         if (strict && set.Skipped.Count > 0)
-            throw new CliException(ExitCodes.UnreadableImages, $"{set.Skipped.Count} image(s) of {source} could not be read (--strict): {string.Join("; ", set.Skipped.Take(5))}");
+            throw new CliException(ExitCodes.UnreadableImages,
+                $"{set.Skipped.Count} image(s) in {path} could not be read (--strict): {string.Join("; ", set.Skipped.Take(5))}");
         if (set.Rows.Count == 0)
-            throw new CliException(ExitCodes.EmptyData, $"{source}: no readable images under {root}" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : "."));
+            throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : "."));
+        if (requireTwoClasses && set.Classes.Count < 2)
+            throw new CliException(ExitCodes.SingleClass, $"{path}: only one class ({set.Classes[0]}); a classifier needs at least two.");
         return set;
     }
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
+using Microsoft.VisualBasic.FileIO;
 using MlNetTransfer.Engine.Weights;
 using static TorchSharp.torch;
 
@@ -67,49 +68,30 @@ public static class JobFiles
         return recipe;
     }
 
-    /// <summary>The rows of images.csv (RFC 4180 quoting).</summary>
+    /// <summary>The rows of images.csv (RFC 4180 quoting), read with the CSV parser the CLI's data sets use.</summary>
     public static IReadOnlyList<JobImage> ReadImages(string folder)
     {
         var path = Path.Combine(folder, Images);
         if (!File.Exists(path)) throw new JobFileException($"{path} is missing: the job's image list.");
-        var rows = ParseCsv(File.ReadAllText(path));
-        if (rows.Count == 0 || !rows[0].SequenceEqual(["path", "label", "split"]))
-            throw new JobFileException($"{path}: expected the header path,label,split");
-        return rows.Skip(1).Where(r => r.Count > 1 || r[0].Length > 0).Select((r, i) => r.Count == 3 ? new JobImage(r[0], r[1], r[2])
-            : throw new JobFileException($"{path}, row {i + 2}: expected 3 fields, found {r.Count}")).ToList();
+        using var parser = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true };
+        parser.SetDelimiters(",");
+        try
+        {
+            if (parser.ReadFields() is not ["path", "label", "split"]) throw new JobFileException($"{path}: expected the header path,label,split");
+            var rows = new List<JobImage>();
+            while (parser.ReadFields() is { } fields)
+                rows.Add(fields is [var file, var label, var split] ? new JobImage(file, label, split)
+                    : throw new JobFileException($"{path}, row {rows.Count + 2}: expected 3 fields, found {fields.Length}"));
+            return rows;
+        }
+        catch (MalformedLineException e)
+        {
+            throw new JobFileException($"{path}, line {e.LineNumber}: not valid CSV");
+        }
     }
 
     static string Csv(string field) =>
         field.IndexOfAny([',', '"', '\n', '\r']) < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
-
-    static List<List<string>> ParseCsv(string text)
-    {
-        var rows = new List<List<string>>();
-        var row = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { row.Add(field.ToString()); field.Clear(); }
-            else if (c == '\n' || c == '\r')
-            {
-                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
-                row.Add(field.ToString()); field.Clear();
-                rows.Add(row); row = [];
-            }
-            else field.Append(c);
-        }
-        if (field.Length > 0 || row.Count > 0) { row.Add(field.ToString()); rows.Add(row); }
-        return rows;
-    }
 
     static byte[] Resource(string name)
     {

@@ -18,9 +18,12 @@ public static class JobImport
 
     /// <summary>The trained model (on the CPU, eval mode), with its classifier's rows in <paramref name="classOrder"/>
     /// (default: the job's label order), and how the job ran.</summary>
-    public static RecipeResult Load(string folder, IReadOnlyList<string>? classOrder = null, Action<string>? log = null)
+    public static RecipeResult Load(string folder, IReadOnlyList<string>? classOrder = null, Action<string>? log = null) =>
+        Load(folder, JobFiles.ReadRecipe(folder), classOrder, log);
+
+    /// <inheritdoc cref="Load(string, IReadOnlyList{string}?, Action{string}?)"/>
+    public static RecipeResult Load(string folder, JobRecipe recipe, IReadOnlyList<string>? classOrder = null, Action<string>? log = null)
     {
-        var recipe = JobFiles.ReadRecipe(folder);
         var architecture = ArchitectureRegistry.Get(recipe.Architecture);
         var trainedPath = Path.Combine(folder, JobFiles.Trained);
         if (!File.Exists(trainedPath))

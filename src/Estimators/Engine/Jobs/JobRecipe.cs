@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
+using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Jobs;
 
@@ -75,13 +76,13 @@ public sealed record JobRecipe
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    /// <summary>The recipe for a prepared run: its plan, preprocessing at the training side and the loop's options.</summary>
-    public static JobRecipe Of(StrategyPlan plan, Preprocessing preprocessing, IReadOnlyList<string> classes, FineTuneOptions options,
-        string strategyReason, string head, string imageRoot, Func<string, bool> isBatchNorm, IEnumerable<string> parameterNames)
+    /// <summary>The recipe for a prepared run: its plan on <paramref name="model"/>'s parameters, the preprocessing at the
+    /// training side and the loop's options.</summary>
+    public static JobRecipe Of(StrategyPlan plan, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, IReadOnlyList<string> classes,
+        FineTuneOptions options, string strategyReason, string head, string imageRoot)
     {
         var architecture = plan.Architecture;
-        var names = parameterNames.ToList();
-        bool trainStatistics = options.TrainBatchNormStatistics ?? options.FromScratch;
+        var names = model.named_parameters().Select(p => p.name).ToList();
         return new JobRecipe
         {
             Architecture = architecture.Name,
@@ -90,14 +91,14 @@ public sealed record JobRecipe
             StrategyReason = strategyReason,
             Groups = architecture.LayerGroups.Select((g, i) => new Group(g.Name, plan.Trainable[i], plan.RateScales[i],
                 names.Where(n => architecture.GroupIndexOf(n) == i).ToList())).ToList(),
-            FrozenBatchnorm = names.Select(n => n[..n.LastIndexOf('.')]).Distinct().Where(isBatchNorm)
-                .Where(m => !trainStatistics || !plan.Trainable[architecture.GroupIndexOf(m + ".weight")]).ToList(),
+            FrozenBatchnorm = plan.FrozenBatchNorms(model, all: !options.BatchNormStatisticsTrain).Select(m => m.Name).ToList(),
             ImageSize = preprocessing.InputSize,
             Preprocessing = new Input(preprocessing.ChannelOrder.ToString().ToLowerInvariant(), preprocessing.PixelScale, preprocessing.Mean,
                 preprocessing.Std, preprocessing.MeanImage == null ? null : JobFiles.MeanImage),
             Epochs = options.Epochs,
             BatchSize = options.BatchSize,
-            Optimization = new Optimizer(options.Optimizer == OptimizerKind.Sgd ? "sgd" : "adamw", options.LearningRate, options.WeightDecay, 0.9, true),
+            Optimization = new Optimizer(options.Optimizer == OptimizerKind.Sgd ? "sgd" : "adamw", options.LearningRate, options.WeightDecay,
+                FineTuneOptions.SgdMomentum, Nesterov: true),
             Schedule = new RateSchedule(options.Schedule.ToString().ToLowerInvariant(), LearningRateScheduleExtensions.WarmupFraction,
                 LearningRateScheduleExtensions.DivFactor, LearningRateScheduleExtensions.FinalDivFactor),
             LabelSmoothing = options.LabelSmoothing,

@@ -90,13 +90,15 @@ public sealed class StrategyPlan
     /// training, which is also what makes caching its output valid.</summary>
     public void FreezeBatchNormStatistics(nn.Module<Tensor, Tensor> model, bool all = false)
     {
-        foreach (var (name, module) in model.named_modules())
-        {
-            if (module is not (BatchNorm1d or BatchNorm2d or BatchNorm3d)) continue;
-            int group = Architecture.GroupIndexOf(name + ".weight");
-            if (all || !Trainable[group]) module.eval();
-        }
+        foreach (var (_, module) in FrozenBatchNorms(model, all)) module.eval();
     }
+
+    /// <summary>The BatchNorm layers whose running statistics stay the checkpoint's: those of frozen groups, or every
+    /// one when <paramref name="all"/>.</summary>
+    public IEnumerable<(string Name, nn.Module Module)> FrozenBatchNorms(nn.Module<Tensor, Tensor> model, bool all = false) =>
+        model.named_modules()
+            .Where(m => m.module is BatchNorm1d or BatchNorm2d or BatchNorm3d)
+            .Where(m => all || !Trainable[Architecture.GroupIndexOf(m.name + ".weight")]);
 
     public string Describe() =>
         string.Join(", ", Architecture.LayerGroups.Select((g, i) =>

@@ -33,7 +33,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var baseRates = groups.Select(g => options.LearningRate * g.RateScale).ToArray();
         using var classWeights = options.BalanceClasses ? tensor(ClassWeights.Balanced(train.ClassCounts), device: _device) : null;
         bool augment = options.Augment ?? !plan.BackboneFrozen;
-        bool trainBatchNorm = options.TrainBatchNormStatistics ?? options.FromScratch;
+        bool trainBatchNorm = options.BatchNormStatisticsTrain;
         var augmenter = augment ? new Augmenter(options.Seed) : null;
         var head = options.CacheFrozenFeatures && plan.BackboneFrozen && !augment ? Head() : null;
         // on a GPU, images that fit are copied there once: batches are then gathered on the device, with no host copy
@@ -249,7 +249,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
             OptimizerKind.AdamW => optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Parameters,
                 lr: options.LearningRate * g.RateScale, weight_decay: options.WeightDecay)), lr: options.LearningRate),
             OptimizerKind.Sgd => optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Parameters,
-                lr: options.LearningRate * g.RateScale, momentum: 0.9, weight_decay: options.WeightDecay, nesterov: true)), options.LearningRate),
+                lr: options.LearningRate * g.RateScale, momentum: FineTuneOptions.SgdMomentum, weight_decay: options.WeightDecay, nesterov: true)), options.LearningRate),
             _ => throw new ArgumentOutOfRangeException(nameof(options.Optimizer), options.Optimizer, null),
         };
         return new TorchOptimizerStep(optimizer, _channelsLast);

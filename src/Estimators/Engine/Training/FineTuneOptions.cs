@@ -58,6 +58,9 @@ public class FineTuneOptions
 
     public OptimizerKind Optimizer { get; set; } = OptimizerKind.AdamW;
 
+    /// <summary>SGD's momentum (Nesterov's) when <see cref="Optimizer"/> is SGD.</summary>
+    public const double SgdMomentum = 0.9;
+
     /// <summary>Decoupled weight decay (AdamW) or L2 penalty (SGD) while layers below the classifier train.</summary>
     public double WeightDecay { get; set; } = Defaults.WeightDecay;
 
@@ -108,6 +111,10 @@ public class FineTuneOptions
     /// <summary>Whether the run trains from random weights (no pretrained starting point).</summary>
     [JsonIgnore]
     internal bool FromScratch => string.Equals(Weights, Engine.Weights.PretrainedCatalog.Scratch, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary><see cref="TrainBatchNormStatistics"/> resolved: only from scratch unless said.</summary>
+    [JsonIgnore]
+    internal bool BatchNormStatisticsTrain => TrainBatchNormStatistics ?? FromScratch;
 
     /// <summary>Checks every option by name; throws <see cref="ArgumentException"/> naming the first bad one and
     /// what was expected.</summary>

@@ -13,7 +13,7 @@ namespace MlNetTransfer.Engine.Training;
 /// </summary>
 internal sealed class FlatOptimizer : IOptimizerStep
 {
-    const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8, Momentum = 0.9;
+    const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8, Momentum = FineTuneOptions.SgdMomentum; // TorchSharp's AdamW defaults
     const int Format = 1;
 
     readonly OptimizerKind _kind;

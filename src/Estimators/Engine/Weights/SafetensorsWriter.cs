@@ -6,7 +6,9 @@ namespace MlNetTransfer.Engine.Weights;
 
 /// <summary>Writes a state dict as safetensors (an 8-byte little-endian header length, a JSON header of names,
 /// dtypes, shapes and byte ranges padded to 8 bytes, then the raw little-endian data), names sorted, atomically.
-/// PyTorch reads it without the safetensors package: the header is JSON and the data <c>torch.frombuffer</c>.</summary>
+/// PyTorch reads it without the safetensors package: the header is JSON and the data <c>torch.frombuffer</c>.
+/// Not TorchSharp.PyBridge's writer (its reader is used): in 1.4.4 its path overload calls itself, and its stream overload
+/// writes the header's length in characters, unpadded, and tensors as they are laid out.</summary>
 public static class SafetensorsWriter
 {
     public static void Write(string path, IReadOnlyDictionary<string, Tensor> state)
