@@ -219,6 +219,8 @@ public class CliTests : CliSandbox
 
         var (evaluateExit, evaluation) = Run($"evaluate --model {model} --data {Test} --json {Path.Combine(Out, "eval.json")}");
         var (predictExit, prediction) = Run($"predict --model {model} --top 2 {Path.Combine(Test, "Bag")}");
+        var csv = Path.Combine(Out, "scores.csv");
+        var (csvExit, _) = Run($"predict --model {model} --top 1 --csv {csv} {Test}");
         var (exportExit, _) = Run($"export --model {model} --onnx {Path.Combine(Out, "model.onnx")}");
         var (modelsExit, models) = Run("models");
 
@@ -230,6 +232,22 @@ public class CliTests : CliSandbox
             evalMetrics.RootElement.GetProperty("MicroAccuracy").GetDouble(), 6);
         Assert.Equal(ExitCodes.Success, predictExit);
         Assert.Equal(3, Directory.GetFiles(Path.Combine(Test, "Bag")).Count(f => prediction.Contains(Path.GetFileName(f))));
+        // --csv: one row per test image, every class's score, the predicted class its argmax; its accuracy is evaluate's
+        Assert.Equal(ExitCodes.Success, csvExit);
+        var lines = File.ReadAllLines(csv);
+        var header = lines[0].Split(',');
+        Assert.Equal(["path", "predicted"], header[..2]);
+        Assert.Equal(Directory.GetDirectories(Test).Select(Path.GetFileName).Order(StringComparer.Ordinal), header[2..].Order(StringComparer.Ordinal));
+        var rows = lines[1..].Select(l => l.Split(',')).ToArray();
+        Assert.Equal(Directory.GetFiles(Test, "*.png", SearchOption.AllDirectories).Length, rows.Length);
+        foreach (var row in rows)
+        {
+            var scores = row[2..].Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(1.0, scores.Sum(), 4);
+            Assert.Equal(header[2 + Array.IndexOf(scores, scores.Max())], row[1]);
+        }
+        double csvAccuracy = rows.Count(r => Path.GetFileName(Path.GetDirectoryName(r[0])) == r[1]) / (double)rows.Length;
+        Assert.Equal(evalMetrics.RootElement.GetProperty("MicroAccuracy").GetDouble(), csvAccuracy, 6);
         Assert.Equal(ExitCodes.Success, exportExit);
         Assert.Equal(TransferModelFile.ReadOnnx(model), File.ReadAllBytes(Path.Combine(Out, "model.onnx")));
         Assert.Equal(ExitCodes.Success, modelsExit);

@@ -22,8 +22,16 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [CommandOption("--top <K>")]
         public int Top { get; init; } = 3;
 
+        [CommandOption("--csv <FILE>")]
+        [Description("Also write every image's scores for every class to this CSV: path, predicted class, one column per class.")]
+        public string? Csv { get; init; }
+
         public override ValidationResult Validate() => Top < 1 ? ValidationResult.Error("--top must be at least 1.") : ValidationResult.Success();
     }
+
+    /// <summary>A CSV field, quoted when it holds a comma, a quote or a line break.</summary>
+    static string CsvField(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
 
     sealed class Input
     {
@@ -51,6 +59,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             var table = new Table().AddColumn("image");
             for (int k = 1; k <= Math.Min(settings.Top, info.ClassNames.Count); k++) table.AddColumn($"#{k}");
             int failed = 0;
+            var rows = settings.Csv == null ? null : new List<string>();
             foreach (var file in files)
             {
                 float[] scores;
@@ -70,10 +79,17 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: not a readable image");
                     continue;
                 }
+                rows?.Add(string.Join(",", [CsvField(file), CsvField(info.ClassNames[Array.IndexOf(scores, scores.Max())]),
+                    .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
                 table.AddRow([Markup.Escape(Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
             console.Write(table);
+            if (rows != null)
+            {
+                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. info.ClassNames.Select(CsvField)]), .. rows]) + "\n"));
+                console.MarkupLine($"scores of {rows.Count} image(s) written to {Markup.Escape(settings.Csv!)}");
+            }
             return failed == files.Length ? ExitCodes.UnreadableImages : ExitCodes.Success;
         });
 }
