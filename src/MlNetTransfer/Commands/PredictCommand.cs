@@ -29,10 +29,6 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public override ValidationResult Validate() => Top < 1 ? ValidationResult.Error("--top must be at least 1.") : ValidationResult.Success();
     }
 
-    /// <summary>A CSV field, quoted when it holds a comma, a quote or a line break.</summary>
-    static string CsvField(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
-
     sealed class Input
     {
         public string ImagePath { get; set; } = "";
@@ -79,7 +75,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: not a readable image");
                     continue;
                 }
-                rows?.Add(string.Join(",", [CsvField(file), CsvField(info.ClassNames[Array.IndexOf(scores, scores.Max())]),
+                rows?.Add(string.Join(",", [CsvText.Field(file), CsvText.Field(info.ClassNames[Array.IndexOf(scores, scores.Max())]),
                     .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
                 table.AddRow([Markup.Escape(Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
@@ -87,7 +83,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             console.Write(table);
             if (rows != null)
             {
-                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. info.ClassNames.Select(CsvField)]), .. rows]) + "\n"));
+                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. info.ClassNames.Select(CsvText.Field)]), .. rows]) + "\n"));
                 console.MarkupLine($"scores of {rows.Count} image(s) written to {Markup.Escape(settings.Csv!)}");
             }
             return failed == files.Length ? ExitCodes.UnreadableImages : ExitCodes.Success;

@@ -39,7 +39,7 @@ public static class JobFiles
             SafetensorsWriter.Write(Path.Combine(folder, MeanImage), new Dictionary<string, Tensor> { ["mean_image"] = meanImage });
         }
         var csv = new StringBuilder("path,label,split\n");
-        foreach (var image in images) csv.Append(Csv(image.Path)).Append(',').Append(Csv(image.Label)).Append(',').Append(image.Split).Append('\n');
+        foreach (var image in images) csv.Append(CsvText.Field(image.Path)).Append(',').Append(CsvText.Field(image.Label)).Append(',').Append(image.Split).Append('\n');
         AtomicFile.Write(Path.Combine(folder, Images), Encoding.UTF8.GetBytes(csv.ToString()));
         AtomicFile.Write(Path.Combine(folder, Script), Resource(Script));
         AtomicFile.Write(Path.Combine(folder, ScriptParts), Resource(ScriptParts));
@@ -89,9 +89,6 @@ public static class JobFiles
             throw new JobFileException($"{path}, line {e.LineNumber}: not valid CSV");
         }
     }
-
-    static string Csv(string field) =>
-        field.IndexOfAny([',', '"', '\n', '\r']) < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
 
     static byte[] Resource(string name)
     {
