@@ -362,10 +362,4 @@ public class FineTunerTests
 
         Assert.Equal(option, e.ParamName);
     }
-
-    /// <summary>Progress&lt;T&gt; posts to the thread pool; tests need the callback to run before Report returns.</summary>
-    sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

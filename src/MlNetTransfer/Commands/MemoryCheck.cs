@@ -2,6 +2,7 @@ using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.MlNet;
 using MlNetTransfer.Runtime;
 using Spectre.Console;
@@ -19,7 +20,8 @@ public static class MemoryCheck
         TorchRuntime.EnsureLoaded();
         var architecture = ArchitectureRegistry.Get(options.Architecture);
         int side = options.ImageSize ?? architecture.DefaultInputSize; // Auto's sides are this or smaller
-        var estimate = MemoryEstimate.For(architecture, side, options.BatchSize, images, options.Strategy != FineTuneStrategy.HeadOnly);
+        // the CPU's batch: a GPU's larger default keeps its activations in the device's memory, not this machine's
+        var estimate = MemoryEstimate.For(architecture, side, options.BatchSize ?? DefaultBatchSize.Cpu, images, options.Strategy != FineTuneStrategy.HeadOnly);
         long available = AvailableBytes();
         console.WriteLine($"memory: {estimate.Describe()}; {available / 1e9:0.0} GB available");
         if (estimate.TotalBytes > available && !tryAnyway)

@@ -39,7 +39,8 @@ public class RunSettings : CommandSettings
     public int Epochs { get; init; } = Engine.Training.FineTuneOptions.Defaults.Epochs;
 
     [CommandOption("--batch-size <N>")]
-    public int BatchSize { get; init; } = Engine.Training.FineTuneOptions.Defaults.BatchSize;
+    [Description("Images per step. Default: 32 on the CPU; on a GPU up to 256, keeping at least 50 steps an epoch.")]
+    public int? BatchSize { get; init; }
 
     [CommandOption("--lr <RATE>")]
     [Description("Base learning rate.")]

@@ -96,7 +96,7 @@ public sealed record JobRecipe
             Preprocessing = new Input(preprocessing.ChannelOrder.ToString().ToLowerInvariant(), preprocessing.PixelScale, preprocessing.Mean,
                 preprocessing.Std, preprocessing.MeanImage == null ? null : JobFiles.MeanImage),
             Epochs = options.Epochs,
-            BatchSize = options.BatchSize,
+            BatchSize = options.BatchSize ?? FineTuneOptions.Defaults.BatchSize, // per process: the recipe's step, whatever the job's devices
             Optimization = new Optimizer(options.Optimizer == OptimizerKind.Sgd ? "sgd" : "adamw", options.LearningRate, options.WeightDecay,
                 FineTuneOptions.SgdMomentum, Nesterov: true),
             Schedule = new RateSchedule(options.Schedule.ToString().ToLowerInvariant(), LearningRateScheduleExtensions.WarmupFraction,

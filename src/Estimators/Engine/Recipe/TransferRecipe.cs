@@ -57,6 +57,11 @@ public static class TransferRecipe
         var resume = context.Resume!;
         var preprocessing = start.Preprocessing.At(resume.ImageSize);
         using var data = LabelledData.Read(train, validation, resume.ImageSize, options.ValidationFraction, options.Seed);
+        if (options.BatchSize == null && resume.BatchSize > 0)
+        {
+            options = options.Clone(); // the batch the run began with, whichever device it continues on
+            options.BatchSize = resume.BatchSize;
+        }
         using var trainSet = data.TrainSet();
         using var validationSet = data.ValidationSet();
         random.manual_seed(options.Seed);
@@ -95,6 +100,7 @@ public static class TransferRecipe
         {
             int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
             using var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
+            options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, headSide, Log); // Auto's sides are this or smaller
             random.manual_seed(options.Seed); // the new classifier's initial weights come from torch's generator
             var model = start.CreateModel(_classes);
             try
@@ -106,10 +112,10 @@ public static class TransferRecipe
                 try
                 {
                     features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.All,
-                        options.BatchSize, _device, _channelsLast, context.Cancellation);
+                        options.Batch, _device, _channelsLast, context.Cancellation);
                     validationFeatures = data.SeparateValidation == null ? null
                         : ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.SeparateValidation,
-                            options.BatchSize, _device, _channelsLast, context.Cancellation);
+                            options.Batch, _device, _channelsLast, context.Cancellation);
                 }
                 catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
                 {
@@ -200,7 +206,7 @@ public static class TransferRecipe
             double chance = (double)counts.Max() / Math.Max(counts.Sum(), 1);
             var sides = options.ImageSize is { } fixedSide ? [fixedSide]
                 : AutoStrategy.CandidateSides(start.Preprocessing.InputSize, start.Architecture.MinimumInputSize, source.SourceSide);
-            var cost = new EpochCost(model, data.All, start.Preprocessing, options.BatchSize, data.TrainRows.Length, data.ValidationCount,
+            var cost = new EpochCost(model, data.All, start.Preprocessing, options.Batch, data.TrainRows.Length, data.ValidationCount,
                 _device, _channelsLast, options.Augment ?? true, options.Seed);
             var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
                 chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
@@ -210,7 +216,7 @@ public static class TransferRecipe
         /// <summary>Solves the classifier on the features at another side (same penalty) and installs it.</summary>
         void SolveHeadAt(nn.Module<Tensor, Tensor> model, LabelledData data, int side, double penalty)
         {
-            using var features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), data.All, options.BatchSize, _device, _channelsLast);
+            using var features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), data.All, options.Batch, _device, _channelsLast);
             using var labels = data.All.Labels.to(_device);
             using var trainFeatures = data.TrainPart(features);
             using var trainLabels = data.TrainPart(labels);

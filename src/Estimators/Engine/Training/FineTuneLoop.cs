@@ -43,7 +43,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var batchSource = trainOnDevice ?? train; // where training batches are gathered: the store, or its copy on the GPU
         var validationData = validationOnDevice ?? validation;
 
-        int batches = (int)((train.Count + options.BatchSize - 1) / options.BatchSize);
+        int batches = (int)((train.Count + options.Batch - 1) / options.Batch);
         long totalSteps = (long)batches * options.Epochs, annealedStep = options.Schedule.AnnealedStep(totalSteps);
         var resume = context.Resume;
         var history = new List<EpochSummary>(resume?.History ?? []);
@@ -62,14 +62,15 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
 
         try
         {
+            if (head == null) WarmUp(optimizer, batchSource);
             for (int epoch = firstEpoch; epoch <= options.Epochs && !cancelled; epoch++)
             {
                 var clock = Stopwatch.StartNew();
                 if (head != null && _trainCache == null)
                 {
-                    _trainCache = FrozenFeatureCache.Build(model, head, preprocessing, train, options.BatchSize, _device);
+                    _trainCache = FrozenFeatureCache.Build(model, head, preprocessing, train, options.Batch, _device);
                     if (validation != null)
-                        _validationCache = FrozenFeatureCache.Build(model, head, preprocessing, validation, options.BatchSize, _device);
+                        _validationCache = FrozenFeatureCache.Build(model, head, preprocessing, validation, options.Batch, _device);
                 }
                 if (head != null) head.train();
                 else
@@ -140,7 +141,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 double trainLoss = sums.LossSum / Math.Max(sums.Seen, 1), trainAccuracy = (double)sums.Correct / Math.Max(sums.Seen, 1), seconds = clock.Elapsed.TotalSeconds;
                 (double Loss, double Accuracy)? validated = validation == null ? null
                     : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
-                    : FineTuner.Evaluate(model, preprocessing, validationData!, options.BatchSize, _device);
+                    : FineTuner.Evaluate(model, preprocessing, validationData!, options.Batch, _device);
                 var summary = new EpochSummary(epoch, trainLoss, trainAccuracy, validated?.Loss, validated?.Accuracy, rate, seconds, seenNow / seconds);
                 history.Add(summary);
                 context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, trainLoss, trainAccuracy,
@@ -190,6 +191,32 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         }
     }
 
+    /// <summary>Steps that are not training: forward and backward passes on the first images with every BatchNorm
+    /// layer in eval mode and the gradients zeroed after, so neither the model nor the optimizer changes. On a GPU they
+    /// take the first use's costs (kernel selection, workspaces, the allocator's growth) out of epoch 1's time and
+    /// images per second, and so out of the progress ETA.</summary>
+    void WarmUp(IOptimizerStep optimizer, ImageTensorDataset source)
+    {
+        int steps = context.WarmUpSteps ?? (_device.type == DeviceType.CPU ? 0 : 1);
+        if (steps < 0) throw new ArgumentOutOfRangeException(nameof(TrainingContext.WarmUpSteps), steps, "must be 0 or more");
+        if (steps == 0) return;
+        var clock = Stopwatch.StartNew();
+        model.train();
+        plan.FreezeBatchNormStatistics(model, all: true);
+        var first = Enumerable.Range(0, (int)Math.Min(options.Batch, source.Count)).Select(i => (long)i).ToArray();
+        for (int step = 0; step < steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var (x, y) = Batch(source, first, 0, augmenter: null, epoch: 0);
+            optimizer.ZeroGrad();
+            var loss = nn.functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            loss.item<float>(); // waits for the device: the warm-up's time is its own
+        }
+        optimizer.ZeroGrad();
+        context.Log?.Invoke($"warm-up: {steps} untimed step(s) on {first.Length} images, {clock.Elapsed.TotalSeconds:0.00} s, not counted in epoch 1");
+    }
+
     TrainingCheckpoint Checkpoint(IOptimizerStep optimizer, int epoch, int batchesDone, double lossSum, long correct, long seen,
         List<EpochSummary> history, int bestEpoch, double bestAccuracy, double bestLoss, int sinceBest)
     {
@@ -198,7 +225,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         return new TrainingCheckpoint
         {
-            Strategy = plan.Strategy, ImageSize = train.Side, Epoch = epoch, BatchesDone = batchesDone,
+            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epoch = epoch, BatchesDone = batchesDone,
             EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen, History = history.ToList(), BestEpoch = bestEpoch,
             BestAccuracy = bestAccuracy, BestLoss = bestLoss, SinceBest = sinceBest, OptimizerState = buffer.ToArray(), BestWeights = best,
         };
@@ -213,7 +240,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
     /// alone, so it may run ahead on the producer's thread.</summary>
     (Tensor X, Tensor Y) Batch(ImageTensorDataset source, long[] order, int batch, Augmenter? augmenter, int epoch)
     {
-        var rows = order.AsSpan(batch * options.BatchSize, Math.Min(options.BatchSize, order.Length - batch * options.BatchSize));
+        var rows = order.AsSpan(batch * options.Batch, Math.Min(options.Batch, order.Length - batch * options.Batch));
         var index = tensor(rows.ToArray());
         if (_trainCache != null)
             return (_trainCache.Features.index_select(0, index.to(_device)), _trainCache.Labels.index_select(0, index.to(_device)));

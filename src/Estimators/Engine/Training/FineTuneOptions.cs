@@ -50,8 +50,9 @@ public class FineTuneOptions
     /// <summary>Passes over the training data when layers below the classifier train.</summary>
     public int Epochs { get; set; } = Defaults.Epochs;
 
-    /// <summary>Images per optimizer step.</summary>
-    public int BatchSize { get; set; } = Defaults.BatchSize;
+    /// <summary>Images per optimizer step; null: the device's default (<see cref="DefaultBatchSize"/>): 32 on the CPU,
+    /// larger on a GPU when the training set is large enough to keep its steps.</summary>
+    public int? BatchSize { get; set; }
 
     /// <summary>Peak learning rate; each layer group gets it times its strategy scale.</summary>
     public double LearningRate { get; set; } = Defaults.LearningRate;
@@ -128,7 +129,7 @@ public class FineTuneOptions
                 $"must be between {minimum}{(ArchitectureApplies ? $" ({Architecture}'s smallest input)" : "")} and 1024 pixels");
         if (TimeBudget <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), TimeBudget, "must be positive");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "must be at least 1");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
+        if (BatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be a positive number");
         if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "must be 0 or more");
         if (HeadWeightDecay is { } l2 && (!(l2 >= 0) || double.IsInfinity(l2))) throw new ArgumentOutOfRangeException(nameof(HeadWeightDecay), HeadWeightDecay, "must be 0 or more (or null to choose it on the validation split)");
@@ -141,6 +142,21 @@ public class FineTuneOptions
     /// saved model being continued, decides it).</summary>
     [JsonIgnore]
     protected virtual bool ArchitectureApplies => true;
+
+    /// <summary>These options, or a copy with <see cref="BatchSize"/> resolved to the device's default for
+    /// <paramref name="trainImages"/> images of at most <paramref name="largestSide"/> px.</summary>
+    internal FineTuneOptions WithBatchSizeFor(TorchSharp.torch.Device device, long trainImages, Architecture architecture, int largestSide, Action<string>? log = null)
+    {
+        if (BatchSize != null) return this;
+        var copy = Clone();
+        copy.BatchSize = DefaultBatchSize.For(device.type, trainImages, architecture, largestSide);
+        log?.Invoke(DefaultBatchSize.Describe(device.type, copy.BatchSize.Value, trainImages));
+        return copy;
+    }
+
+    /// <summary>The batch size once resolved (<see cref="WithBatchSizeFor"/>).</summary>
+    [JsonIgnore]
+    internal int Batch => BatchSize ?? throw new InvalidOperationException("the batch size has not been resolved for the device");
 
     /// <summary>A copy of the options (the record a run resolves Auto into, leaving the caller's untouched).</summary>
     public FineTuneOptions Clone() => (FineTuneOptions)MemberwiseClone();

@@ -35,6 +35,7 @@ public static class FineTuner
         }
         try
         {
+            options = options.WithBatchSizeFor(context.TrainingDevice, train.Count, plan.Architecture, train.Side, context.Log);
             return new FineTuneLoop(model, plan, preprocessing, train, validation, options, context).Execute();
         }
         finally

@@ -45,5 +45,10 @@ public sealed class TrainingContext
     /// (by default on a GPU). The same model either way.</summary>
     public bool? FlatOptimizer { get; init; }
 
+    /// <summary>Untimed forward and backward passes before the first epoch, changing nothing (BatchNorm in eval
+    /// mode, gradients zeroed after); null: one on a GPU, where the first step also selects kernels and grows the
+    /// allocator, and none on the CPU, where the first step costs what the others do. The model is the same either way.</summary>
+    public int? WarmUpSteps { get; init; }
+
     internal Device TrainingDevice => Device ?? CPU;
 }
