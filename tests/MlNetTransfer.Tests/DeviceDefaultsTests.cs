@@ -1,4 +1,5 @@
 using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
@@ -82,6 +83,25 @@ public class DeviceDefaultsTests
     {
         var resnet = ArchitectureRegistry.Get("resnet18_cntk");
         Assert.Equal(expected, DefaultBatchSize.For(device, trainImages, resnet, side));
+    }
+
+    [Fact]
+    public void Auto_times_each_side_with_the_batch_a_run_there_would_take_and_leaves_the_model_as_it_was()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 8);
+        using var model = NewModel();
+        var before = Weights(model);
+        var asked = new List<int>();
+        var cost = new EpochCost(model, data, Plain, side => { asked.Add(side); return side == 16 ? 8 : 4; }, trainImages: 20, validationImages: 4,
+            CPU, channelsLast: false, augment: true, seed: 1);
+        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
+
+        Assert.True(cost.SecondsPerEpoch(plan, 16) > 0);
+        Assert.True(cost.SecondsPerEpoch(plan, 32) > 0);
+        Assert.True(cost.SecondsPerEpoch(plan, 16) > 0); // measured once per side
+
+        Assert.Equal([16, 32], asked);
+        Assert.All(before.Keys, k => Assert.True(before[k].equal(model.state_dict()[k]).all().item<bool>(), $"{k} changed by the timing"));
     }
 
     [Fact]

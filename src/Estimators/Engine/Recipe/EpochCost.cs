@@ -11,11 +11,11 @@ namespace MlNetTransfer.Engine.Recipe;
 /// <summary>
 /// What an epoch of a strategy costs on this device, measured: a few training steps (forward, backward and an AdamW
 /// step at learning rate 0, so no weight changes) on a real batch resized to the candidate side, after one warm-up
-/// step, plus the validation pass at a third of a step's cost per image. The model is left as it was: BatchNorm runs
+/// step, plus the validation pass at a third of a step's cost per image, with the batch a run at that side takes. The model is left as it was: BatchNorm runs
 /// in eval mode (no running-statistics update), gradients are dropped, trainability is restored.
 /// </summary>
 public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDataset sample, Preprocessing preprocessing,
-    int batchSize, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed)
+    Func<int, int> batchSizeAt, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed)
 {
     const int TimedSteps = 2;
     readonly Dictionary<(string Trainable, int Side), double> _measured = [];
@@ -41,7 +41,7 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
             using var optimizer = optim.AdamW(groups.SelectMany(g => g.Parameters), lr: 0, weight_decay: 0);
             model.eval();
             using var scope = NewDisposeScope();
-            long count = Math.Min(batchSize, sample.Count);
+            long count = Math.Min(batchSizeAt(side), sample.Count); // the batch a run at this side would train with
             var x = sample.Slice(0, count).to(device).to_type(ScalarType.Float32);
             if (x.shape[2] != side) x = nn.functional.interpolate(x, size: [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
             var y = sample.Labels.narrow(0, 0, count).to(device);

@@ -100,7 +100,6 @@ public static class TransferRecipe
         {
             int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
             using var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
-            options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, headSide, Log); // Auto's sides are this or smaller
             random.manual_seed(options.Seed); // the new classifier's initial weights come from torch's generator
             var model = start.CreateModel(_classes);
             try
@@ -112,10 +111,10 @@ public static class TransferRecipe
                 try
                 {
                     features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.All,
-                        options.Batch, _device, _channelsLast, context.Cancellation);
+                        BatchAt(headSide, data), _device, _channelsLast, context.Cancellation);
                     validationFeatures = data.SeparateValidation == null ? null
                         : ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.SeparateValidation,
-                            options.Batch, _device, _channelsLast, context.Cancellation);
+                            BatchAt(headSide, data), _device, _channelsLast, context.Cancellation);
                 }
                 catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
                 {
@@ -160,7 +159,8 @@ public static class TransferRecipe
                 }
 
                 // 3'. deeper: the head solved at the training side (a continued model keeps its trained one), then the
-                // strategy's groups unfrozen
+                // strategy's groups unfrozen, in batches of the size given or the device's default at that side
+                options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, side, Log);
                 if (side == headSide && !start.TrainedClassifier) ConvergedHead.Install(model, start.Architecture, solved);
                 solved.Dispose();
                 using var sideData = side == headSide ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed);
@@ -206,12 +206,17 @@ public static class TransferRecipe
             double chance = (double)counts.Max() / Math.Max(counts.Sum(), 1);
             var sides = options.ImageSize is { } fixedSide ? [fixedSide]
                 : AutoStrategy.CandidateSides(start.Preprocessing.InputSize, start.Architecture.MinimumInputSize, source.SourceSide);
-            var cost = new EpochCost(model, data.All, start.Preprocessing, options.Batch, data.TrainRows.Length, data.ValidationCount,
+            var cost = new EpochCost(model, data.All, start.Preprocessing, side => BatchAt(side, data), data.TrainRows.Length, data.ValidationCount,
                 _device, _channelsLast, options.Augment ?? true, options.Seed);
             var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
                 chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
             return AutoStrategy.Decide(inputs, prepareOnly ? null : (strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side));
         }
+
+        /// <summary>The batch a run at <paramref name="side"/> takes: the one given, or the device's default for this
+        /// training set at that side (on a GPU a smaller side leaves room for a larger batch).</summary>
+        int BatchAt(int side, LabelledData data) =>
+            options.BatchSize ?? DefaultBatchSize.For(_device.type, data.TrainRows.Length, start.Architecture, side);
 
         /// <summary>Solves the classifier on the features at another side (same penalty) and installs it.</summary>
         void SolveHeadAt(nn.Module<Tensor, Tensor> model, LabelledData data, int side, double penalty)

@@ -144,12 +144,12 @@ public class FineTuneOptions
     protected virtual bool ArchitectureApplies => true;
 
     /// <summary>These options, or a copy with <see cref="BatchSize"/> resolved to the device's default for
-    /// <paramref name="trainImages"/> images of at most <paramref name="largestSide"/> px.</summary>
-    internal FineTuneOptions WithBatchSizeFor(TorchSharp.torch.Device device, long trainImages, Architecture architecture, int largestSide, Action<string>? log = null)
+    /// <paramref name="trainImages"/> images trained at <paramref name="side"/> px.</summary>
+    internal FineTuneOptions WithBatchSizeFor(TorchSharp.torch.Device device, long trainImages, Architecture architecture, int side, Action<string>? log = null)
     {
         if (BatchSize != null) return this;
         var copy = Clone();
-        copy.BatchSize = DefaultBatchSize.For(device.type, trainImages, architecture, largestSide);
+        copy.BatchSize = DefaultBatchSize.For(device.type, trainImages, architecture, side);
         log?.Invoke(DefaultBatchSize.Describe(device.type, copy.BatchSize.Value, trainImages));
         return copy;
     }
