@@ -29,6 +29,7 @@ public class CliTests : CliSandbox
         var training = metrics.RootElement.GetProperty("training");
         Assert.Equal(2, training.GetProperty("history").GetArrayLength());
         Assert.Equal("RetrainAll", training.GetProperty("strategy").GetString());
+        Assert.Equal(32, training.GetProperty("batchSize").GetInt32()); // none given: the CPU's default, as trained
         Assert.True(metrics.RootElement.GetProperty("timings").GetProperty("trainSeconds").GetDouble() > 0);
         foreach (var png in new[] { ReportWriter.CurvesFile, ReportWriter.ConfusionFile })
         {
@@ -36,6 +37,7 @@ public class CliTests : CliSandbox
             Assert.True(bitmap.Width > 300 && bitmap.Height > 300, png);
         }
         var html = File.ReadAllText(Path.Combine(Out, ReportWriter.HtmlFile));
+        Assert.Contains("16 px, batches of 32", html);
         Assert.Equal(2 + 9, html.Split("data:image/").Length - 1); // two charts and the top losses (all 9 test images)
         Assert.All(Classes, c => Assert.Contains(c, File.ReadAllText(Path.Combine(Out, ReportWriter.ConsumeFile))));
         Assert.Equal(Classes, TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).ClassNames);

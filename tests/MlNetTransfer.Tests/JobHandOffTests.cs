@@ -47,6 +47,7 @@ public class JobHandOffTests : CliSandbox
         Assert.Contains("agree with PyTorch's", output);
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
         Assert.Equal(2, metrics.RootElement.GetProperty("training").GetProperty("history").GetArrayLength());
+        Assert.Equal(recipe.BatchSize, metrics.RootElement.GetProperty("training").GetProperty("batchSize").GetInt32()); // the job's, per process
         Assert.True(File.Exists(Path.Combine(Out, ReportWriter.ConsumeFile)));
 
         // the zip is served by ML.NET alone, with the accuracy the import reported

@@ -22,7 +22,7 @@ public static class HtmlReport
         Row(html, "architecture / weights", $"{r.Architecture} / {r.Weights}");
         Row(html, "strategy", $"{r.Strategy}: {r.StrategyReason}");
         Row(html, "device", r.Device);
-        Row(html, "image size", $"{r.ImageSize} px");
+        Row(html, "image size", $"{r.ImageSize} px{(r.BatchSize is { } batch ? $", batches of {batch}" : "")}");
         Row(html, "training", $"{r.TrainImages} images, {r.History.Count} epochs (best {r.BestEpoch}{(r.StopReason is { } why ? $", stopped early: {why}" : r.StoppedEarly ? ", stopped early" : "")}), {r.TrainSeconds:0.0} s");
         Row(html, "skipped images", r.SkippedImages.Count == 0 ? "none" : $"{r.SkippedImages.Count}: {string.Join("; ", r.SkippedImages.Take(10))}");
         html.Append("</table><h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>");

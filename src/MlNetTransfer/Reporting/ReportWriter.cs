@@ -62,6 +62,7 @@ public static class ReportWriter
             strategyReason = r.StrategyReason,
             device = r.Device,
             imageSize = r.ImageSize,
+            batchSize = r.BatchSize,
             images = r.TrainImages,
             skippedImages = r.SkippedImages,
             bestEpoch = r.BestEpoch,

@@ -180,7 +180,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
             }
             if (!cancelled) Restore();
             model.eval();
-            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint, stopReason, diverged);
+            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint, stopReason, diverged, options.Batch);
         }
         finally
         {

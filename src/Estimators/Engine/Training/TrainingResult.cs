@@ -4,7 +4,8 @@ namespace MlNetTransfer.Engine.Training;
 /// <see cref="BestEpoch"/>, or, when <see cref="Cancelled"/>, the weights at the cancelled batch, which together
 /// with <see cref="Checkpoint"/> continue the run where it stopped. <see cref="StopReason"/> says why a run ended
 /// before its last epoch: early stopping, or a loss that became NaN or infinite (then the weights are the best epoch's,
-/// or the starting weights when <see cref="BestEpoch"/> is 0).</summary>
+/// or the starting weights when <see cref="BestEpoch"/> is 0). <see cref="BatchSize"/> is the batch the epochs trained
+/// with (given, or the device's default); null when nothing trained in batches (the classifier solved).</summary>
 public sealed record TrainingResult(
     IReadOnlyList<EpochSummary> History,
     int BestEpoch,
@@ -13,4 +14,5 @@ public sealed record TrainingResult(
     string StrategyDescription,
     TrainingCheckpoint? Checkpoint = null,
     string? StopReason = null,
-    bool Diverged = false);
+    bool Diverged = false,
+    int? BatchSize = null);
