@@ -2,9 +2,9 @@ using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
-using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
 using TorchSharp;
+using static MlNetTransfer.Tests.TinyModels;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
@@ -14,9 +14,6 @@ namespace MlNetTransfer.Tests;
 [Collection(TorchRandomCollection.Name)]
 public class DeviceDefaultsTests
 {
-    static readonly Architecture Tiny = ArchitectureRegistry.Get("tiny");
-    static readonly Preprocessing Plain = Preprocessing.Unit(16);
-
     public DeviceDefaultsTests() => TorchRuntime.EnsureLoaded();
 
     static FineTuneOptions Options(Action<FineTuneOptions>? change = null)
@@ -25,14 +22,6 @@ public class DeviceDefaultsTests
         change?.Invoke(options);
         return options;
     }
-
-    static nn.Module<Tensor, Tensor> NewModel()
-    {
-        random.manual_seed(5);
-        return Tiny.Create(3);
-    }
-
-    static Dictionary<string, Tensor> Weights(nn.Module<Tensor, Tensor> model) => model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
 
     [Theory]
     [InlineData(true)]  // the flat-buffer step, as on a GPU
@@ -130,5 +119,31 @@ public class DeviceDefaultsTests
         var loaded = TrainingCheckpoint.Load(file);
         File.Delete(file);
         Assert.Equal((32, 1), (loaded.BatchSize, loaded.BatchesDone));
+    }
+
+    [Fact]
+    public void A_resumed_run_without_a_batch_size_keeps_the_batch_its_checkpoint_began_with()
+    {
+        // a run of batch 16 (as a GPU's default would be elsewhere), resumed with the batch left to the device (32 here)
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll);
+        using var whole = NewModel();
+        FineTuner.Fit(whole, plan, Plain, data, null, Options());
+
+        using var first = NewModel();
+        using var cancel = new CancellationTokenSource();
+        int batches = 0;
+        var stopped = FineTuner.Fit(first, plan, Plain, data, null, Options(), new TrainingContext
+        {
+            Cancellation = cancel.Token,
+            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == 4) cancel.Cancel(); }),
+        });
+        using var second = NewModel(seed: 99);
+        second.load_state_dict(Weights(first));
+        FineTuner.Fit(second, plan, Plain, data, null, Options(o => o.BatchSize = null), new TrainingContext { Resume = stopped.Checkpoint });
+
+        var (expected, actual) = (Weights(whole), Weights(second));
+        Assert.Equal(16, stopped.Checkpoint!.BatchSize);
+        Assert.All(expected.Keys, k => Assert.True(expected[k].equal(actual[k]).all().item<bool>(), $"{k} differs after resuming"));
     }
 }

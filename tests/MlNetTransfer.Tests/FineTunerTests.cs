@@ -1,9 +1,8 @@
-using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
-using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
 using TorchSharp;
+using static MlNetTransfer.Tests.TinyModels;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
@@ -12,9 +11,6 @@ namespace MlNetTransfer.Tests;
 [Collection(TorchRandomCollection.Name)]
 public class FineTunerTests
 {
-    static readonly Architecture Tiny = ArchitectureRegistry.Get("tiny");
-    static readonly Preprocessing Plain = Preprocessing.Unit(16);
-
     public FineTunerTests() => TorchRuntime.EnsureLoaded();
 
     static FineTuneOptions Options(Action<FineTuneOptions>? change = null)
@@ -23,12 +19,6 @@ public class FineTunerTests
         var options = new FineTuneOptions { Epochs = 6, BatchSize = 16, LearningRate = 0.02, Seed = 3, EarlyStoppingPatience = 0, TrainBatchNormStatistics = true };
         change?.Invoke(options);
         return options;
-    }
-
-    static nn.Module<Tensor, Tensor> NewModel(int seed = 5)
-    {
-        random.manual_seed(seed);
-        return Tiny.Create(3);
     }
 
     [Fact]
@@ -58,7 +48,7 @@ public class FineTunerTests
         {
             using var model = NewModel();
             FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(o => { o.Epochs = 2; o.Seed = seed; }));
-            return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()); // clones outlive the model
+            return Weights(model); // clones outlive the model
         }
 
         var a = Train(1);
@@ -79,7 +69,7 @@ public class FineTunerTests
             var options = Options(o => { o.Epochs = 3; o.Augment = true; }); // the augmentation runs on the producer's thread too
             FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, options,
                 new TrainingContext { PrefetchBatches = prefetch });
-            return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+            return Weights(model);
         }
 
         var inline = Train(0);
@@ -114,7 +104,7 @@ public class FineTunerTests
     {
         using var data = SyntheticImages.ColourClasses(perClass: 10);
         using var model = NewModel();
-        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var before = Weights(model);
 
         var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll),
             Plain, data, null, Options(o => { o.LearningRate = 1e12; o.Optimizer = OptimizerKind.Sgd; o.Schedule = LearningRateSchedule.Constant; o.Epochs = 5; }));
@@ -135,7 +125,7 @@ public class FineTunerTests
             using var model = NewModel();
             var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(o => o.Epochs = 3),
                 new TrainingContext { DeviceReadInterval = interval });
-            return (model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()), result);
+            return (Weights(model), result);
         }
 
         var everyBatch = Train(null); // the CPU's default
@@ -150,7 +140,7 @@ public class FineTunerTests
     {
         using var data = SyntheticImages.ColourClasses(perClass: 10);
         using var model = NewModel();
-        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var before = Weights(model);
 
         var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null,
             Options(o => { o.LearningRate = 1e12; o.Optimizer = OptimizerKind.Sgd; o.Schedule = LearningRateSchedule.Constant; o.Epochs = 5; }),
@@ -192,7 +182,6 @@ public class FineTunerTests
         using var data = SyntheticImages.ColourClasses(perClass: 20);
         var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
         var options = Options(o => { o.Epochs = 4; o.Augment = true; o.EarlyStoppingPatience = 2; o.ChannelsLast = !flatOptimizer; });
-        Dictionary<string, Tensor> Weights(nn.Module<Tensor, Tensor> m) => m.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
 
         using var whole = NewModel();
         var uninterrupted = FineTuner.Fit(whole, plan, Plain, data, null, options);
@@ -289,7 +278,7 @@ public class FineTunerTests
     {
         using var data = SyntheticImages.ColourClasses(perClass: 10);
         using var model = NewModel();
-        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var before = Weights(model);
 
         FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.HeadOnly), Plain, data, null, Options(o => o.Epochs = 2));
 
@@ -312,7 +301,7 @@ public class FineTunerTests
             firstConv.register_forward_pre_hook((_, x) => { calls++; return x; });
             var result = FineTuner.Fit(model, plan, Plain, data, null,
                 Options(o => { o.Epochs = 4; o.Augment = false; o.CacheFrozenFeatures = cache; o.Schedule = LearningRateSchedule.Constant; }));
-            return (model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()), result, calls);
+            return (Weights(model), result, calls);
         }
 
         var cached = Train(cache: true);

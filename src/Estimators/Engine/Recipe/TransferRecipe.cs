@@ -57,11 +57,6 @@ public static class TransferRecipe
         var resume = context.Resume!;
         var preprocessing = start.Preprocessing.At(resume.ImageSize);
         using var data = LabelledData.Read(train, validation, resume.ImageSize, options.ValidationFraction, options.Seed);
-        if (options.BatchSize == null && resume.BatchSize > 0)
-        {
-            options = options.Clone(); // the batch the run began with, whichever device it continues on
-            options.BatchSize = resume.BatchSize;
-        }
         using var trainSet = data.TrainSet();
         using var validationSet = data.ValidationSet();
         random.manual_seed(options.Seed);

@@ -35,6 +35,11 @@ public static class FineTuner
         }
         try
         {
+            if (options.BatchSize == null && context.Resume is { BatchSize: > 0 } resumed)
+            {
+                options = options.Clone(); // the batch the run began with, whichever device it continues on
+                options.BatchSize = resumed.BatchSize;
+            }
             options = options.WithBatchSizeFor(context.TrainingDevice, train.Count, plan.Architecture, train.Side, context.Log);
             return new FineTuneLoop(model, plan, preprocessing, train, validation, options, context).Execute();
         }
