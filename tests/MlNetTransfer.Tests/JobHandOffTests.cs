@@ -107,7 +107,7 @@ public class JobHandOffTests : CliSandbox
     }
 
     [Fact]
-    public void A_job_stopped_between_epochs_and_started_again_ends_with_the_weights_of_an_uninterrupted_run()
+    public void A_job_stopped_between_epochs_and_started_again_ends_with_the_weights_of_an_uninterrupted_run_and_no_checkpoint_left()
     {
         var (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 3 --out {Job}");
         Assert.True(exit == ExitCodes.Success, output);
@@ -119,9 +119,12 @@ public class JobHandOffTests : CliSandbox
         Assert.True(ran == 0, log);
         Assert.Contains("stopped after 1 epoch(s) this run", log);
         Assert.False(File.Exists(Path.Combine(Job, JobFiles.Trained)));
+        Assert.False(File.Exists(Path.Combine(uninterrupted, JobFiles.Checkpoint))); // a finished run's results replace it
+        Assert.True(File.Exists(Path.Combine(Job, JobFiles.Checkpoint)));
         (ran, log) = PyTorchProcess.Script(Job);
         Assert.True(ran == 0, log);
         Assert.Contains("resuming after epoch 1", log);
+        Assert.False(File.Exists(Path.Combine(Job, JobFiles.Checkpoint)));
 
         var expected = StateDictFile.Read(Path.Combine(uninterrupted, JobFiles.Trained));
         var resumed = StateDictFile.Read(Path.Combine(Job, JobFiles.Trained));

@@ -19,6 +19,8 @@ public static class JobFiles
     public const string Trained = "trained.safetensors";
     public const string History = "history.json";
     public const string Check = "check.safetensors";
+    /// <summary>Written by the script after every epoch but the last, removed when the run finishes.</summary>
+    public const string Checkpoint = "checkpoint.pt";
 
     /// <summary>Writes recipe.json, images.csv, the starting weights (and mean image), train_ddp.py with recipe_parts.py
     /// and README.md;
@@ -30,7 +32,7 @@ public static class JobFiles
         Directory.CreateDirectory(folder);
         // recipe.json goes first and comes back last: an export that fails half way leaves a folder that is not a job,
         // never an old recipe beside new weights
-        foreach (var stale in new[] { JobRecipe.FileName, Trained, History, Check, "checkpoint.pt", MeanImage })
+        foreach (var stale in new[] { JobRecipe.FileName, Trained, History, Check, Checkpoint, MeanImage })
             if (File.Exists(Path.Combine(folder, stale))) File.Delete(Path.Combine(folder, stale));
         SafetensorsWriter.Write(Path.Combine(folder, StartWeights), startWeights);
         if (preprocessing.MeanImage is { } mean)

@@ -14,8 +14,8 @@ the preprocessing. images.csv lists the images (paths relative to --image-root) 
 
 It writes trained.safetensors (the best epoch's weights, state_dict names), history.json (per epoch: loss, accuracy,
 rate, time) and check.safetensors (a fixed batch and the trained model's logits, which `job import` checks TorchSharp
-against). After every epoch checkpoint.pt is replaced; started again, the script continues after the last epoch it
-finished. Needs torch and torchvision only; recipe_parts.py (next to it) holds the parts the engine defines:
+against). After every epoch but the last checkpoint.pt is replaced; started again, the script continues after the last
+epoch it finished. A finished run removes checkpoint.pt (its results replace it), so running it again starts over. Needs torch and torchvision only; recipe_parts.py (next to it) holds the parts the engine defines:
 safetensors by hand, the networks, image decoding, preprocessing, augmentation and the schedule.
 """
 import argparse
@@ -304,7 +304,7 @@ def main():
                       + (f"; validation loss {validation[0]:.4f}, accuracy {validation[1]:.1%}" if validation else "")
                       + f"; {seconds:.1f} s, {seen / seconds:.0f} img/s")
         judge(run, state, epoch, train_loss, validation, rate)
-        if processes.rank == 0:
+        if processes.rank == 0 and not (state["done"] or epoch == run.epochs):  # the last epoch's results are written next
             payload = {"recipe": digest, "epochs": run.epochs, "model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
                        "state": state, "rng": torch.get_rng_state()}
             atomic_write(checkpoint_path, lambda f: torch.save(payload, f))
@@ -314,6 +314,8 @@ def main():
     run.model.load_state_dict({**run.model.state_dict(), **state["best"]})
     if processes.rank == 0:
         write_results(run, state, time.time() - clock)
+        if os.path.exists(checkpoint_path):
+            os.remove(checkpoint_path)  # finished: the results replace it (for AlexNet it is 4 times the weights)
     processes.end()
     return 0
 
