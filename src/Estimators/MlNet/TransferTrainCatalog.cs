@@ -20,7 +20,7 @@ public static class TransferTrainCatalog
         string imageColumnName = TransferTrainOptions.Defaults.ImageColumnName,
         string architecture = TransferTrainOptions.Defaults.Architecture,
         FineTuneStrategy strategy = FineTuneStrategy.Auto,
-        int epochs = MlNetTransfer.Engine.Training.FineTuneOptions.Defaults.Epochs,
+        int? epochs = null,
         int? imageSize = null) =>
         new(mlContext, new TransferTrainOptions
         {
