@@ -105,20 +105,6 @@ public class TransferRecipeTests
     }
 
     [Fact]
-    public void Without_epochs_the_run_trains_the_epochs_auto_planned()
-    {
-        using var data = NoisyColourClasses(perClass: 40); // 96 training images in batches of 16: 6 steps, 30 epochs planned
-        var log = new List<string>();
-        var options = Tiny(o => { o.Epochs = null; o.TimeBudget = TimeSpan.FromHours(1); });
-
-        using var result = TransferRecipe.Run(options, StartingPoint.For(options), new TensorImageSource(data), null, new TrainingContext { Log = log.Add });
-
-        Assert.Equal((FineTuneStrategy.WholeNetwork, 30), (result.Auto!.Strategy, result.Auto.Epochs));
-        Assert.Contains(log, l => l.Contains("for up to 30 epochs"));
-        Assert.Null(options.Epochs); // the caller's options are left as they were
-    }
-
-    [Fact]
     public void Auto_records_its_measured_timings_and_the_budget_bounds_its_choice()
     {
         using var data = NoisyColourClasses(perClass: 40);

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using MlNetTransfer.Engine.Jobs;
 using MlNetTransfer.Engine.Strategies;
-using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.MlNet;
 
@@ -30,10 +29,7 @@ public static class TransferJobExport
                 "name a deeper strategy, or use TransferTrain.", nameof(options.Strategy));
         var plan = StrategyPlan.For(prepared.Architecture, prepared.Strategy);
         var reason = prepared.Auto?.Reason ?? "named in the options";
-        int batch = options.BatchSize ?? FineTuneOptions.Defaults.BatchSize; // per process: the recipe's step, whatever the job's devices
-        int epochs = options.Epochs ?? prepared.Auto?.Epochs
-            ?? EpochPlan.For(EpochPlan.StepsPerEpoch(images.Count(i => i.Split == JobImage.Train), batch));
-        var recipe = JobRecipe.Of(plan, prepared.Model, prepared.Preprocessing, classes, options, epochs, batch, reason,
+        var recipe = JobRecipe.Of(plan, prepared.Model, prepared.Preprocessing, classes, options, reason,
             prepared.Head?.Describe() ?? "the starting weights' own", Path.GetFullPath(imageRoot));
         JobFiles.Write(folder, recipe, prepared.Model.state_dict(), prepared.Preprocessing, images);
         return new Summary(prepared.Strategy, prepared.ImageSize, reason, plan.Describe(), recipe.Head);

@@ -20,7 +20,7 @@ public static class TransferTrainCatalog
         string imageColumnName = TransferTrainOptions.Defaults.ImageColumnName,
         string architecture = TransferTrainOptions.Defaults.Architecture,
         FineTuneStrategy strategy = FineTuneStrategy.Auto,
-        int? epochs = null,
+        int epochs = MlNetTransfer.Engine.Training.FineTuneOptions.Defaults.Epochs,
         int? imageSize = null) =>
         new(mlContext, new TransferTrainOptions
         {

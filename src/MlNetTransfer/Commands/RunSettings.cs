@@ -35,8 +35,8 @@ public class RunSettings : CommandSettings
     public string? TimeBudget { get; init; }
 
     [CommandOption("--epochs <N>")]
-    [Description("Epochs when layers below the classifier train (the classifier alone is solved, not trained in epochs). Default: 10, more on small sets (at least 750 steps, at most 30 epochs); Auto cuts them towards 10 to fit its budget.")]
-    public int? Epochs { get; init; }
+    [Description("Epochs when layers below the classifier train (the classifier alone is solved, not trained in epochs).")]
+    public int Epochs { get; init; } = Engine.Training.FineTuneOptions.Defaults.Epochs;
 
     [CommandOption("--batch-size <N>")]
     [Description("Images per step. Default: 32 on the CPU; on a GPU up to 256, keeping at least 50 steps an epoch.")]

@@ -59,7 +59,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         TransformerChain<KeyToValueMappingTransformer> model;
         try
         {
-            model = new TrainingProgressView(console).Run(options.Epochs ?? FineTuneOptions.Defaults.Epochs, (progress, log) =>
+            model = new TrainingProgressView(console).Run(options.Epochs, (progress, log) =>
             {
                 options.Progress = progress;
                 options.Log = log;

@@ -77,9 +77,9 @@ public sealed record JobRecipe
     };
 
     /// <summary>The recipe for a prepared run: its plan on <paramref name="model"/>'s parameters, the preprocessing at the
-    /// training side, the loop's options, and the epochs and batch they resolve to.</summary>
+    /// training side and the loop's options.</summary>
     public static JobRecipe Of(StrategyPlan plan, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, IReadOnlyList<string> classes,
-        FineTuneOptions options, int epochs, int batchSize, string strategyReason, string head, string imageRoot)
+        FineTuneOptions options, string strategyReason, string head, string imageRoot)
     {
         var architecture = plan.Architecture;
         var names = model.named_parameters().Select(p => p.name).ToList();
@@ -95,8 +95,8 @@ public sealed record JobRecipe
             ImageSize = preprocessing.InputSize,
             Preprocessing = new Input(preprocessing.ChannelOrder.ToString().ToLowerInvariant(), preprocessing.PixelScale, preprocessing.Mean,
                 preprocessing.Std, preprocessing.MeanImage == null ? null : JobFiles.MeanImage),
-            Epochs = epochs,
-            BatchSize = batchSize,
+            Epochs = options.Epochs,
+            BatchSize = options.BatchSize ?? FineTuneOptions.Defaults.BatchSize, // per process: the recipe's step, whatever the job's devices
             Optimization = new Optimizer(options.Optimizer == OptimizerKind.Sgd ? "sgd" : "adamw", options.LearningRate, options.WeightDecay,
                 FineTuneOptions.SgdMomentum, Nesterov: true),
             Schedule = new RateSchedule(options.Schedule.ToString().ToLowerInvariant(), LearningRateScheduleExtensions.WarmupFraction,

@@ -139,11 +139,6 @@ public static class TransferRecipe
                     auto = Decide(model, data, heldLabels, head, headSide);
                     (strategy, side) = (auto.Strategy, auto.ImageSize);
                     Log($"strategy {strategy}: {auto.Reason}");
-                    if (options.Epochs == null && strategy != FineTuneStrategy.HeadOnly)
-                    {
-                        options = options.Clone(); // the epochs Auto planned within the budget
-                        options.Epochs = auto.Epochs;
-                    }
                 }
                 if (context.Cancellation.IsCancellationRequested)
                 {
@@ -160,8 +155,7 @@ public static class TransferRecipe
 
                 // 3'. deeper: the head solved at the training side (a continued model keeps its trained one), then the
                 // strategy's groups unfrozen, in batches of the size given or the device's default at that side
-                options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, side, Log)
-                    .WithEpochsFor(data.TrainRows.Length, Log);
+                options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, side, Log);
                 if (side == headSide && !start.TrainedClassifier) ConvergedHead.Install(model, start.Architecture, solved);
                 solved.Dispose();
                 using var sideData = side == headSide ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed);
@@ -177,7 +171,7 @@ public static class TransferRecipe
                     return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), strategy, head, auto,
                         new TrainingResult([], 0, false, false, plan.Describe()), start.Description);
                 }
-                Log($"training {plan.Describe()} at {side} px for up to {options.EpochsToRun} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
+                Log($"training {plan.Describe()} at {side} px for up to {options.Epochs} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
                 var result = FineTuner.Fit(model, plan, start.Preprocessing.At(side), trainSet, validationSet, WithoutSplit(options), context);
 
                 // 4. under Auto, the head stays when the deeper model validates worse
@@ -210,8 +204,7 @@ public static class TransferRecipe
             var cost = new EpochCost(model, data.All, start.Preprocessing, side => BatchAt(side, data), data.TrainRows.Length, data.ValidationCount,
                 _device, _channelsLast, options.Augment ?? true, options.Seed);
             var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
-                chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide,
-                side => EpochPlan.StepsPerEpoch(data.TrainRows.Length, BatchAt(side, data)));
+                chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
             return AutoStrategy.Decide(inputs, prepareOnly ? null : (strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side));
         }
 

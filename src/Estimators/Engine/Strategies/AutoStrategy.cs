@@ -1,13 +1,10 @@
-using MlNetTransfer.Engine.Training;
-
 namespace MlNetTransfer.Engine.Strategies;
 
 /// <summary>
 /// Auto measures instead of guessing. Its inputs: the converged linear head's validation accuracy (how well the
 /// pretrained features already separate the classes — the recipe's "similarity"), the images per class, and the
 /// seconds an epoch of each strategy takes on this device at each candidate image size (a few timed batches). It
-/// picks the deepest strategy, at the largest image size, whose planned epochs (<see cref="EpochPlan"/>; cut towards
-/// 10 only when no side holds them) fit the time budget: the whole network
+/// picks the deepest strategy, at the largest image size, whose planned epochs fit the time budget: the whole network
 /// (discriminative rates when the data resembles the pretraining data, one rate when it does not), else the last
 /// layers, else the head alone. The head alone is also the answer when it already separates the classes, when there
 /// are too few images per class to judge a deeper model, or when there is no validation split to judge it on —
@@ -24,18 +21,9 @@ public static class AutoStrategy
     /// <summary>Fewer images per class than this: a validation split too small to tell a deeper model's gain from noise.</summary>
     public const double MinimumImagesPerClass = 10;
 
-    /// <summary>The facts Auto decides from. <paramref name="Epochs"/>: the epochs given, or null for the plan
-    /// (<see cref="EpochPlan"/>) from <paramref name="StepsPerEpochAt"/>, the steps an epoch takes at a side.</summary>
-    public sealed record Inputs(double ImagesPerClass, double? ProbeAccuracy, double ChanceAccuracy, bool OnGpu, int? Epochs,
-        double BudgetSeconds, IReadOnlyList<int> CandidateSides, int HeadSide, Func<int, int> StepsPerEpochAt)
-    {
-        /// <summary>The epochs a run at <paramref name="side"/> plans: the given ones, or the plan for its steps.</summary>
-        public int PlannedEpochs(int side) => Epochs ?? EpochPlan.For(StepsPerEpochAt(side));
-
-        /// <summary>The fewest epochs a run at <paramref name="side"/> may be cut to when the plan does not fit: the
-        /// default 10 (the given epochs are never cut).</summary>
-        public int FewestEpochs(int side) => Epochs ?? Math.Min(FineTuneOptions.Defaults.Epochs, PlannedEpochs(side));
-    }
+    /// <summary>The facts Auto decides from.</summary>
+    public sealed record Inputs(double ImagesPerClass, double? ProbeAccuracy, double ChanceAccuracy, bool OnGpu, int Epochs,
+        double BudgetSeconds, IReadOnlyList<int> CandidateSides, int HeadSide);
 
     /// <summary>Decides; <paramref name="secondsPerEpoch"/> measures a strategy at a side (called only as needed,
     /// deepest strategy and largest side first). Without it (a job that trains on other machines) nothing is timed:
@@ -48,64 +36,37 @@ public static class AutoStrategy
         var facts = (inputs.ProbeAccuracy is { } p ? $"converged head {p:P1} on validation vs chance {chance:P1}, similarity {similarity:0.00}; " : "") +
                     $"{inputs.ImagesPerClass:0.#} images per class; {(inputs.OnGpu ? "GPU" : "CPU")}";
         var timings = new List<AutoDecision.Timing>();
-        AutoDecision Make(FineTuneStrategy strategy, int side, int epochs, string why) =>
-            new(strategy, side, inputs.ImagesPerClass, probe, chance, similarity, inputs.OnGpu, epochs, inputs.BudgetSeconds,
+        AutoDecision Make(FineTuneStrategy strategy, int side, string why) =>
+            new(strategy, side, inputs.ImagesPerClass, probe, chance, similarity, inputs.OnGpu, inputs.Epochs, inputs.BudgetSeconds,
                 timings, $"{why} ({facts})");
-        AutoDecision Head(string why) => Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, 1, why);
 
         if (inputs.ProbeAccuracy is null)
-            return Head("head only: no validation split to check a deeper model against");
+            return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, "head only: no validation split to check a deeper model against");
         if (inputs.ImagesPerClass < MinimumImagesPerClass)
-            return Head($"head only: under {MinimumImagesPerClass} images per class, a deeper model's gain cannot be told from noise");
+            return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, $"head only: under {MinimumImagesPerClass} images per class, a deeper model's gain cannot be told from noise");
         if (probe >= SeparatedAccuracy)
-            return Head($"head only: the pretrained features already separate the classes (≥ {SeparatedAccuracy:P0} on validation)");
+            return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, $"head only: the pretrained features already separate the classes (≥ {SeparatedAccuracy:P0} on validation)");
 
         var deepest = similar ? FineTuneStrategy.WholeNetwork : FineTuneStrategy.RetrainAll;
         if (secondsPerEpoch == null)
-        {
-            int first = inputs.CandidateSides[0];
-            return Make(deepest, first, inputs.PlannedEpochs(first),
-                $"{deepest} at {first} px, {inputs.PlannedEpochs(first)} epochs — {How(deepest)}; not timed here: the job runs on the machines it is launched on");
-        }
-
-        // each strategy, deepest first: its planned epochs at the largest side that holds them (epochs before pixels:
-        // measured, they buy more), else cut towards 10 epochs at the largest side that holds those
-        var measured = new Dictionary<(FineTuneStrategy, int), double>();
-        double Seconds(FineTuneStrategy strategy, int side)
-        {
-            if (!measured.TryGetValue((strategy, side), out double seconds))
-            {
-                measured[(strategy, side)] = seconds = secondsPerEpoch(strategy, side);
-                timings.Add(new AutoDecision.Timing(strategy, side, seconds));
-            }
-            return seconds;
-        }
+            return Make(deepest, inputs.CandidateSides[0], $"{deepest} at {inputs.CandidateSides[0]} px — {How(deepest)}; not timed here: the job runs on the machines it is launched on");
         var tried = new List<string>();
         foreach (var strategy in new[] { deepest, FineTuneStrategy.LastLayers })
-        {
             foreach (var side in inputs.CandidateSides)
             {
-                int epochs = inputs.PlannedEpochs(side);
-                double seconds = Seconds(strategy, side), planned = seconds * epochs;
-                if (planned <= inputs.BudgetSeconds) return Chosen(strategy, side, epochs, seconds);
-                tried.Add($"{strategy} at {side} px {epochs} epochs {planned:0} s");
+                double seconds = secondsPerEpoch(strategy, side);
+                timings.Add(new AutoDecision.Timing(strategy, side, seconds));
+                double planned = seconds * inputs.Epochs;
+                if (planned <= inputs.BudgetSeconds)
+                {
+                    var skipped = tried.Count == 0 ? "" : $"; over budget: {string.Join(", ", tried)}";
+                    return Make(strategy, side, $"{strategy} at {side} px — {How(strategy)}: {inputs.Epochs} epochs × {seconds:0.0} s = {planned:0} s " +
+                        $"≤ budget {inputs.BudgetSeconds:0} s{skipped}");
+                }
+                tried.Add($"{strategy} at {side} px {planned:0} s");
             }
-            foreach (var side in inputs.CandidateSides.Where(side => inputs.FewestEpochs(side) < inputs.PlannedEpochs(side)))
-            {
-                double seconds = Seconds(strategy, side);
-                int fit = (int)Math.Floor(inputs.BudgetSeconds / seconds); // fewer than planned: they did not fit above
-                if (fit >= inputs.FewestEpochs(side)) return Chosen(strategy, side, fit, seconds);
-                tried.Add($"{strategy} at {side} px {inputs.FewestEpochs(side)} epochs {seconds * inputs.FewestEpochs(side):0} s");
-            }
-        }
-        return Head($"head only: no deeper strategy fits the budget of {inputs.BudgetSeconds:0} s ({string.Join(", ", tried)})");
-
-        AutoDecision Chosen(FineTuneStrategy strategy, int side, int epochs, double seconds)
-        {
-            var skipped = tried.Count == 0 ? "" : $"; over budget: {string.Join(", ", tried)}";
-            return Make(strategy, side, epochs, $"{strategy} at {side} px — {How(strategy)}: {epochs} epochs × {seconds:0.0} s = {seconds * epochs:0} s " +
-                $"≤ budget {inputs.BudgetSeconds:0} s{skipped}");
-        }
+        return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide,
+            $"head only: no deeper strategy fits the budget of {inputs.BudgetSeconds:0} s ({string.Join(", ", tried)})");
     }
 
     static string How(FineTuneStrategy strategy) => strategy switch

@@ -44,7 +44,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var validationData = validationOnDevice ?? validation;
 
         int batches = (int)((train.Count + options.Batch - 1) / options.Batch);
-        long totalSteps = (long)batches * options.EpochsToRun, annealedStep = options.Schedule.AnnealedStep(totalSteps);
+        long totalSteps = (long)batches * options.Epochs, annealedStep = options.Schedule.AnnealedStep(totalSteps);
         var resume = context.Resume;
         var history = new List<EpochSummary>(resume?.History ?? []);
         double bestAccuracy = resume?.BestAccuracy ?? double.NegativeInfinity, bestLoss = resume?.BestLoss ?? double.PositiveInfinity;
@@ -63,7 +63,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         try
         {
             if (head == null) WarmUp(optimizer, batchSource);
-            for (int epoch = firstEpoch; epoch <= options.EpochsToRun && !cancelled; epoch++)
+            for (int epoch = firstEpoch; epoch <= options.Epochs && !cancelled; epoch++)
             {
                 var clock = Stopwatch.StartNew();
                 if (head != null && _trainCache == null)
@@ -126,7 +126,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                             break;
                         }
                     }
-                    context.Progress?.Report(new TrainingProgress(epoch, options.EpochsToRun, batch + 1, batches,
+                    context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, batch + 1, batches,
                         sums.LossSum / Math.Max(sums.Seen, 1), (double)sums.Correct / Math.Max(sums.Seen, 1), rate, seenNow / clock.Elapsed.TotalSeconds));
                 }
                 if (diverged) break;
@@ -144,7 +144,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     : FineTuner.Evaluate(model, preprocessing, validationData!, options.Batch, _device);
                 var summary = new EpochSummary(epoch, trainLoss, trainAccuracy, validated?.Loss, validated?.Accuracy, rate, seconds, seenNow / seconds);
                 history.Add(summary);
-                context.Progress?.Report(new TrainingProgress(epoch, options.EpochsToRun, null, batches, trainLoss, trainAccuracy,
+                context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, trainLoss, trainAccuracy,
                     rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
                 if (validated is { } v && !double.IsFinite(v.Loss))
                 {
@@ -164,7 +164,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     (bestAccuracy, bestLoss, bestEpoch, sinceBest) = (accuracy, monitoredLoss, epoch, 0);
                     Snapshot();
                 }
-                else if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.EpochsToRun)
+                else if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.Epochs)
                 {
                     stoppedEarly = true;
                     stopReason = $"no better validation for {options.EarlyStoppingPatience} epoch(s)";
@@ -225,7 +225,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         return new TrainingCheckpoint
         {
-            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epochs = options.EpochsToRun, Epoch = epoch, BatchesDone = batchesDone,
+            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epoch = epoch, BatchesDone = batchesDone,
             EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen, History = history.ToList(), BestEpoch = bestEpoch,
             BestAccuracy = bestAccuracy, BestLoss = bestLoss, SinceBest = sinceBest, OptimizerState = buffer.ToArray(), BestWeights = best,
         };

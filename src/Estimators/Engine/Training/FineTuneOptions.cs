@@ -47,9 +47,8 @@ public class FineTuneOptions
     /// largest image size whose measured epochs fit. Named strategies are not limited by it.</summary>
     public TimeSpan TimeBudget { get; set; } = Defaults.TimeBudget;
 
-    /// <summary>Passes over the training data when layers below the classifier train; null: planned from the training
-    /// set (<see cref="EpochPlan"/>: 10, more on small sets), and under Auto within the time budget.</summary>
-    public int? Epochs { get; set; }
+    /// <summary>Passes over the training data when layers below the classifier train.</summary>
+    public int Epochs { get; set; } = Defaults.Epochs;
 
     /// <summary>Images per optimizer step; null: the device's default (<see cref="DefaultBatchSize"/>): 32 on the CPU,
     /// larger on a GPU when the training set is large enough to keep its steps.</summary>
@@ -129,7 +128,7 @@ public class FineTuneOptions
             throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
                 $"must be between {minimum}{(ArchitectureApplies ? $" ({Architecture}'s smallest input)" : "")} and 1024 pixels");
         if (TimeBudget <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), TimeBudget, "must be positive");
-        if (Epochs is < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "must be at least 1");
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "must be at least 1");
         if (BatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "must be a positive number");
         if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "must be 0 or more");
@@ -154,22 +153,6 @@ public class FineTuneOptions
         log?.Invoke(DefaultBatchSize.Describe(device.type, copy.BatchSize.Value, trainImages));
         return copy;
     }
-
-    /// <summary>The options with <see cref="Epochs"/> planned for <paramref name="trainImages"/> in batches of
-    /// <see cref="Batch"/> when it is not given (<see cref="EpochPlan"/>), said in the log.</summary>
-    internal FineTuneOptions WithEpochsFor(long trainImages, Action<string>? log = null)
-    {
-        if (Epochs != null) return this;
-        var copy = Clone();
-        int steps = EpochPlan.StepsPerEpoch(trainImages, Batch);
-        copy.Epochs = EpochPlan.For(steps);
-        log?.Invoke(EpochPlan.Describe(copy.Epochs.Value, steps));
-        return copy;
-    }
-
-    /// <summary>The epochs once planned (<see cref="WithEpochsFor"/>).</summary>
-    [JsonIgnore]
-    internal int EpochsToRun => Epochs ?? throw new InvalidOperationException("the epochs have not been planned for the training set");
 
     /// <summary>The batch size once resolved (<see cref="WithBatchSizeFor"/>).</summary>
     [JsonIgnore]

@@ -35,14 +35,12 @@ public static class FineTuner
         }
         try
         {
-            if (context.Resume is { } resumed && (options.BatchSize == null && resumed.BatchSize > 0 || options.Epochs == null && resumed.Epochs > 0))
+            if (options.BatchSize == null && context.Resume is { BatchSize: > 0 } resumed)
             {
-                options = options.Clone(); // the batch and epochs the run began with, whichever device it continues on
-                if (options.BatchSize == null && resumed.BatchSize > 0) options.BatchSize = resumed.BatchSize;
-                if (options.Epochs == null && resumed.Epochs > 0) options.Epochs = resumed.Epochs;
+                options = options.Clone(); // the batch the run began with, whichever device it continues on
+                options.BatchSize = resumed.BatchSize;
             }
-            options = options.WithBatchSizeFor(context.TrainingDevice, train.Count, plan.Architecture, train.Side, context.Log)
-                .WithEpochsFor(train.Count, context.Log);
+            options = options.WithBatchSizeFor(context.TrainingDevice, train.Count, plan.Architecture, train.Side, context.Log);
             return new FineTuneLoop(model, plan, preprocessing, train, validation, options, context).Execute();
         }
         finally
