@@ -15,8 +15,9 @@ the preprocessing. images.csv lists the images (paths relative to --image-root) 
 It writes trained.safetensors (the best epoch's weights, state_dict names), history.json (per epoch: loss, accuracy,
 rate, time) and check.safetensors (a fixed batch and the trained model's logits, which `job import` checks TorchSharp
 against). After every epoch but the last checkpoint.pt is replaced; started again, the script continues after the last
-epoch it finished. A finished run removes checkpoint.pt (its results replace it), so running it again starts over. Needs torch and torchvision only; recipe_parts.py (next to it) holds the parts the engine defines:
-safetensors by hand, the networks, image decoding, preprocessing, augmentation and the schedule.
+epoch it finished. A finished run removes checkpoint.pt (its results replace it), so running it again starts over.
+Needs torch and torchvision only; recipe_parts.py (next to it) holds the parts the engine defines: safetensors by
+hand, the networks, image decoding, preprocessing, augmentation and the schedule.
 """
 import argparse
 import hashlib
