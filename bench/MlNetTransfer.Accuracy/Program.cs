@@ -7,6 +7,7 @@
 // LbfgsMaximumEntropy; each explicit strategy (the deeper ones at the image size Auto chose, on splits up to
 // --deep-strategies-up-to images). Prints a table and writes JSON, and the same table as markdown next to it (.md).
 using System.Text.Json;
+using MlNetTransfer;
 using MlNetTransfer.Accuracy;
 using MlNetTransfer.Runtime;
 using Spectre.Console;
@@ -26,7 +27,7 @@ if (args.Contains("--prepare-only"))
     return;
 }
 TorchRuntime.EnsureLoaded();
-var work = Directory.CreateTempSubdirectory("mlnettransfer-accuracy-").FullName;
+var work = StaleFiles.CreateRunFolder("accuracy"); // a killed run's folder goes at the next start
 AnsiConsole.WriteLine($"{Environment.ProcessorCount} cores, device {options.Device}; {splits.Count} splits; cases {string.Join(", ", options.Cases)}");
 
 var results = new List<object>();

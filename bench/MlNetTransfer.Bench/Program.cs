@@ -4,6 +4,7 @@
 // Prints a table and writes JSON: raw TorchSharp step vs TransferTrain end to end, head-only feature caching,
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
 using System.Text.Json;
+using MlNetTransfer;
 using MlNetTransfer.Bench;
 using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Strategies;
@@ -27,7 +28,7 @@ var train = Enumerable.Repeat(ImageRow.Load(root, "train"), options.Repeat).Sele
 var clock = System.Diagnostics.Stopwatch.StartNew();
 void Phase(string what) => AnsiConsole.WriteLine($"[{clock.Elapsed.TotalSeconds:0.0} s] {what}");
 var test = ImageRow.Load(root, "test");
-var work = Directory.CreateTempSubdirectory("mlnettransfer-bench-").FullName;
+var work = StaleFiles.CreateRunFolder("bench");
 var python = options.Peer ? Peer.Python(options.Device) : null;
 var peerScript = Path.Combine(MlNetTransfer.Bench.Paths.Repository(), "bench", "peer.py");
 AnsiConsole.WriteLine($"{Environment.ProcessorCount} cores, device {options.Device}{(options.Device == "cuda" ? $" ({TorchSharp.torch.cuda.device_count()} GPU)" : "")}, {options.Resolution} px, batch {options.Batch}, {train.Count} training PNGs; PyTorch peer: {python ?? "not installed"}");

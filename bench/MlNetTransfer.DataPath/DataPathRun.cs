@@ -27,7 +27,7 @@ public static partial class DataPathRun
         var folder = Path.GetDirectoryName(csv)!;
         var rows = File.ReadLines(csv).Skip(1).Select(l => l.Split(',')).Select(c => new Row { ImagePath = c[0], Label = c[1] }).ToList();
         var ml = new MLContext(seed: 1);
-        var work = Directory.CreateTempSubdirectory("mlnettransfer-datapath-").FullName;
+        var work = StaleFiles.CreateRunFolder("datapath");
         ml.TempFilePath = work;
         var log = new List<(double At, string Message)>();
         var batchTimes = new List<double>();

@@ -9,6 +9,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MlNetTransfer;
 using MlNetTransfer.Bench;
 using MlNetTransfer.DataPath;
 using MlNetTransfer.Engine.Strategies;
@@ -33,7 +34,7 @@ if (args.Contains("--child"))
     object result;
     if (mode == "cache")
     {
-        var cache = Directory.CreateTempSubdirectory("mlnettransfer-datapath-cache-").FullName;
+        var cache = StaleFiles.CreateRunFolder("datapath");
         var first = DataPathRun.Fit(arch, csv, side, batch, 2, cache);
         var second = DataPathRun.Fit(arch, csv, side, batch, 2, cache);
         Directory.Delete(cache, recursive: true);

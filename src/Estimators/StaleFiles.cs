@@ -24,7 +24,17 @@ public static partial class StaleFiles
     /// <summary>A per-process work folder name: <c>mlnettransfer-{pid}-work</c>.</summary>
     public static string WorkFolderName() => $"{Prefix}{Environment.ProcessId}-work";
 
-    /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, decoded-image stores, work folders and half-written temp siblings
+    /// <summary>Creates a new folder for one run of a tool built on this library (a benchmark) in the temp folder,
+    /// after removing those of runs that were killed: <c>mlnettransfer-{pid}-{guid}.{purpose}</c>.</summary>
+    public static string CreateRunFolder(string purpose)
+    {
+        if (string.IsNullOrEmpty(purpose) || !purpose.All(char.IsAsciiLetterLower))
+            throw new ArgumentException($"'{purpose}': a run folder's purpose is lower-case letters only", nameof(purpose));
+        Clean(Path.GetTempPath());
+        return Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.{purpose}")).FullName;
+    }
+
+    /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, decoded-image stores, work and run folders and half-written temp siblings
     /// of processes that have ended. Returns what was removed; never throws for a file it cannot remove.</summary>
     public static IReadOnlyList<string> Clean(string folder)
     {
@@ -71,6 +81,6 @@ public static partial class StaleFiles
         }
     }
 
-    [GeneratedRegex(@"^(mlnettransfer-(?<pid>\d+)-([0-9a-f]{32}\.(onnx|images)|work)|\..+\.(?<pid>\d+)-[0-9a-f]{32}\.tmp)$")]
+    [GeneratedRegex(@"^(mlnettransfer-(?<pid>\d+)-([0-9a-f]{32}\.[a-z]+|work)|\..+\.(?<pid>\d+)-[0-9a-f]{32}\.tmp)$")]
     private static partial Regex Owned();
 }

@@ -189,16 +189,36 @@ public class CliReliabilityTests : CliSandbox
         ended.WaitForExit();
         int dead = ended.Id, alive = Environment.ProcessId;
         var folder = Directory.CreateDirectory(_temp.File("tmp")).FullName;
-        string[] stale = [$".model.zip.{dead}-{Guid.NewGuid():N}.tmp", $"mlnettransfer-{dead}-{Guid.NewGuid():N}.onnx", $"mlnettransfer-{dead}-work"];
-        string[] kept = [$".model.zip.{alive}-{Guid.NewGuid():N}.tmp", $"mlnettransfer-{alive}-work", "mlnettransfer-notes.txt", "model.zip"];
+        string[] stale = [$".model.zip.{dead}-{Guid.NewGuid():N}.tmp", $"mlnettransfer-{dead}-{Guid.NewGuid():N}.onnx", $"mlnettransfer-{dead}-work",
+            $"mlnettransfer-{dead}-{Guid.NewGuid():N}.accuracy"]; // a benchmark's run folder
+        string[] kept = [$".model.zip.{alive}-{Guid.NewGuid():N}.tmp", $"mlnettransfer-{alive}-work", $"mlnettransfer-{alive}-{Guid.NewGuid():N}.accuracy",
+            "mlnettransfer-notes.txt", "mlnettransfer-accuracy-x1Yz", "model.zip"];
         foreach (var name in stale.Concat(kept))
-            if (name.EndsWith("-work")) File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(folder, name)).FullName, "x.onnx"), "x");
+            if (name.EndsWith("-work") || name.Contains(".accuracy") || name.Contains("-accuracy-")) File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(folder, name)).FullName, "x.onnx"), "x");
             else File.WriteAllText(Path.Combine(folder, name), "x");
 
         var removed = StaleFiles.Clean(folder);
 
         Assert.Equal(stale.Order(), removed.Select(Path.GetFileName).Order());
         Assert.All(kept, name => Assert.True(File.Exists(Path.Combine(folder, name)) || Directory.Exists(Path.Combine(folder, name)), name));
+    }
+
+    [Fact]
+    public void A_run_folder_is_named_after_its_process_and_its_purpose_must_be_a_plain_word()
+    {
+        var folder = StaleFiles.CreateRunFolder("testrun");
+        try
+        {
+            Assert.True(Directory.Exists(folder));
+            Assert.Equal(Path.GetFullPath(Path.GetTempPath()), Path.GetFullPath(Path.GetDirectoryName(folder)! + Path.DirectorySeparatorChar));
+            Assert.Matches($"^mlnettransfer-{Environment.ProcessId}-[0-9a-f]{{32}}\\.testrun$", Path.GetFileName(folder));
+            Assert.DoesNotContain(folder, StaleFiles.Clean(Path.GetTempPath())); // its process is running: kept
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        Assert.Equal("purpose", Assert.Throws<ArgumentException>(() => StaleFiles.CreateRunFolder("../x")).ParamName);
     }
 
     [Fact]
