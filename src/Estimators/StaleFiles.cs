@@ -34,8 +34,9 @@ public static partial class StaleFiles
         return Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.{purpose}")).FullName;
     }
 
-    /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, decoded-image stores, work and run folders and half-written temp siblings
-    /// of processes that have ended. Returns what was removed; never throws for a file it cannot remove.</summary>
+    /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, decoded-image stores, work and run folders and
+    /// half-written temp siblings of processes that have ended. Returns what was removed; never throws for a file it
+    /// cannot remove.</summary>
     public static IReadOnlyList<string> Clean(string folder)
     {
         var removed = new List<string>();

@@ -193,8 +193,9 @@ public class CliReliabilityTests : CliSandbox
             $"mlnettransfer-{dead}-{Guid.NewGuid():N}.accuracy"]; // a benchmark's run folder
         string[] kept = [$".model.zip.{alive}-{Guid.NewGuid():N}.tmp", $"mlnettransfer-{alive}-work", $"mlnettransfer-{alive}-{Guid.NewGuid():N}.accuracy",
             "mlnettransfer-notes.txt", "mlnettransfer-accuracy-x1Yz", "model.zip"];
+        static bool IsFolder(string name) => name.EndsWith("-work") || name.EndsWith(".accuracy") || name.StartsWith("mlnettransfer-accuracy-");
         foreach (var name in stale.Concat(kept))
-            if (name.EndsWith("-work") || name.Contains(".accuracy") || name.Contains("-accuracy-")) File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(folder, name)).FullName, "x.onnx"), "x");
+            if (IsFolder(name)) File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(folder, name)).FullName, "x.onnx"), "x");
             else File.WriteAllText(Path.Combine(folder, name), "x");
 
         var removed = StaleFiles.Clean(folder);

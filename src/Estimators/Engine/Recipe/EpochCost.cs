@@ -11,8 +11,9 @@ namespace MlNetTransfer.Engine.Recipe;
 /// <summary>
 /// What an epoch of a strategy costs on this device, measured: a few training steps (forward, backward and an AdamW
 /// step at learning rate 0, so no weight changes) on a real batch resized to the candidate side, after one warm-up
-/// step, plus the validation pass at a third of a step's cost per image, with the batch a run at that side takes. The model is left as it was: BatchNorm runs
-/// in eval mode (no running-statistics update), gradients are dropped, trainability is restored.
+/// step, plus the validation pass at a third of a step's cost per image, with the batch a run at that side takes. The
+/// model is left as it was: BatchNorm runs in eval mode (no running-statistics update), gradients are dropped,
+/// trainability is restored.
 /// </summary>
 public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDataset sample, Preprocessing preprocessing,
     Func<int, int> batchSizeAt, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed)
