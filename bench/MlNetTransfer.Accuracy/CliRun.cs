@@ -10,7 +10,7 @@ namespace MlNetTransfer.Accuracy;
 public static class CliRun
 {
     public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds, string Strategy,
-        int ImageSize, string Reason, int Epochs, int BestEpoch, double? HeadValidationAccuracy, string CommandLine);
+        int ImageSize, string Reason, int Epochs, int BestEpoch, double? HeadValidationAccuracy, bool TestTimeFlip, string CommandLine);
 
     public static Result Train(ImageSplit split, string outFolder, string extraArguments, TextWriter log)
     {
@@ -35,6 +35,7 @@ public static class CliRun
             training.GetProperty("imageSize").GetInt32(), training.GetProperty("strategyReason").GetString()!,
             training.GetProperty("history").GetArrayLength(), training.GetProperty("bestEpoch").GetInt32(),
             head.ValueKind == JsonValueKind.Null ? null : head.GetProperty("validationAccuracy").GetDouble(),
+            training.TryGetProperty("testTimeFlip", out var flip) && flip.ValueKind == JsonValueKind.Object && flip.GetProperty("applied").GetBoolean(),
             "mlnet-transfer " + string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)));
     }
 }

@@ -22,7 +22,8 @@ public static class MarkdownTable
                 string label = name switch { "default" => "`train` defaults", "mlnet" => "ML.NET baseline", _ => name };
                 string trained = name == "mlnet" ? "ResNet18 features at 224 px + LbfgsMaximumEntropy"
                     : $"{run.GetProperty("Strategy").GetString()} {run.GetProperty("ImageSize").GetInt32()} px" +
-                      (run.GetProperty("Strategy").GetString() == "HeadOnly" ? " (solved)" : $", {run.GetProperty("Epochs").GetInt32()} epochs");
+                      (run.GetProperty("Strategy").GetString() == "HeadOnly" ? " (solved)" : $", {run.GetProperty("Epochs").GetInt32()} epochs") +
+                      (run.TryGetProperty("TestTimeFlip", out var flip) && flip.GetBoolean() ? ", test-time flip" : "");
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {split.GetProperty("DataSet").GetString()} | {split.GetProperty("TrainImages").GetInt32()} | {bold}{label}{bold} | " +
                     $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));

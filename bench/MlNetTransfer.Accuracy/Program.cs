@@ -47,9 +47,10 @@ foreach (var split in splits)
         var log = new StringWriter();
         var run = CliRun.Train(split, Path.Combine(work, $"{split.DataSet}-{split.TrainImages}-{name}"), $"{arguments} --device {options.Device} --seed {options.Seed}", log);
         var reasonNote = name == "default" ? $"Auto: {run.Reason}" : "";
-        Row(name, run.MicroAccuracy, run.MacroAccuracy, run.Seconds, $"{run.Strategy} {run.ImageSize} px, {run.Epochs} epoch(s)", reasonNote);
+        Row(name, run.MicroAccuracy, run.MacroAccuracy, run.Seconds,
+            $"{run.Strategy} {run.ImageSize} px, {run.Epochs} epoch(s){(run.TestTimeFlip ? ", test-time flip" : "")}", reasonNote);
         cases.Add(new { Case = name, run.MicroAccuracy, run.MacroAccuracy, run.LogLoss, WallSeconds = run.Seconds, run.Strategy, run.ImageSize,
-            run.Epochs, run.BestEpoch, run.HeadValidationAccuracy, run.Reason, run.CommandLine });
+            run.Epochs, run.BestEpoch, run.HeadValidationAccuracy, run.TestTimeFlip, run.Reason, run.CommandLine });
         return run;
     }
 

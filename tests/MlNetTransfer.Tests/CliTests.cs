@@ -31,6 +31,13 @@ public class CliTests : CliSandbox
         Assert.Equal("RetrainAll", training.GetProperty("strategy").GetString());
         Assert.Equal(32, training.GetProperty("batchSize").GetInt32()); // none given: the CPU's default, as trained
         Assert.True(metrics.RootElement.GetProperty("timings").GetProperty("trainSeconds").GetDouble() > 0);
+        // the test-time flip measured on the validation split and decided by its rule; the saved model says which
+        var flip = training.GetProperty("testTimeFlip");
+        double loss = flip.GetProperty("validationLoss").GetDouble(), averagedLoss = flip.GetProperty("averagedValidationLoss").GetDouble();
+        double accuracy = flip.GetProperty("validationAccuracy").GetDouble(), averagedAccuracy = flip.GetProperty("averagedValidationAccuracy").GetDouble();
+        Assert.Equal(averagedLoss < loss && averagedAccuracy >= accuracy, flip.GetProperty("applied").GetBoolean());
+        Assert.Equal(flip.GetProperty("applied").GetBoolean(), TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).TestTimeFlip);
+        Assert.Contains("test-time flip", output);
         foreach (var png in new[] { ReportWriter.CurvesFile, ReportWriter.ConfusionFile })
         {
             using var bitmap = SKBitmap.Decode(Path.Combine(Out, png));
@@ -38,6 +45,7 @@ public class CliTests : CliSandbox
         }
         var html = File.ReadAllText(Path.Combine(Out, ReportWriter.HtmlFile));
         Assert.Contains("16 px, batches of 32", html);
+        Assert.Contains("test-time flip", html);
         Assert.Equal(2 + 9, html.Split("data:image/").Length - 1); // two charts and the top losses (all 9 test images)
         Assert.All(Classes, c => Assert.Contains(c, File.ReadAllText(Path.Combine(Out, ReportWriter.ConsumeFile))));
         Assert.Equal(Classes, TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).ClassNames);
@@ -87,6 +95,7 @@ public class CliTests : CliSandbox
     [InlineData("--arch alexnet --weights scratch --image-size 16", "--image-size: must be between 63 (alexnet's smallest input)")]
     [InlineData("--time-budget soon", "--time-budget must be a duration")]
     [InlineData("--device tpu", "--device must be auto, cpu, cuda or cuda:N")]
+    [InlineData("--test-time-flip maybe", "--test-time-flip must be auto, on or off, not 'maybe'")]
     public void Bad_option_values_exit_8_before_any_work_and_name_the_option(string options, string mention)
     {
         var (exit, output) = Run($"train --data {Train} --out {Out} {options}");

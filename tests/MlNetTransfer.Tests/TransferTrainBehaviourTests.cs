@@ -4,6 +4,7 @@ using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.MlNet;
 using MlNetTransfer.Runtime;
+using SkiaSharp;
 
 namespace MlNetTransfer.Tests;
 
@@ -135,6 +136,40 @@ public class TransferTrainBehaviourTests
 
         Assert.Equal("tiny", ((IEnumerable<ITransformer>)continued!).OfType<TransferTrainTransformer>().Single().Architecture);
         Assert.All(before.Zip(after), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(1e-3)));
+    }
+
+    [Fact]
+    public void With_the_test_time_flip_a_mirror_image_scores_as_its_image_through_the_saved_model()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+        // test images and their exact mirror images, at the side the model takes (no resizing in between)
+        var images = ImageRow.Samples("test", perClass: 1);
+        var mirrored = images.Select(row =>
+        {
+            using var image = SKBitmap.Decode(Path.Combine(ImageRow.Root, row.ImagePath)).Copy(SKColorType.Rgba8888);
+            using var mirror = new SKBitmap(image.Info);
+            for (int y = 0; y < image.Height; y++)
+                for (int x = 0; x < image.Width; x++)
+                    mirror.SetPixel(image.Width - 1 - x, y, image.GetPixel(x, y));
+            var path = temp.File($"mirror-{Path.GetFileName(row.ImagePath)}");
+            using (var png = mirror.Encode(SKEncodedImageFormat.Png, 100)) File.WriteAllBytes(path, png.ToArray());
+            return new ImageRow { ImagePath = path, Label = row.Label };
+        }).ToList();
+        List<float[]> Scores(ITransformer model, List<ImageRow> rows) => model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToList();
+
+        using var flipped = Pipeline(ml, Quick(o => { o.ImageSize = 28; o.TestTimeFlip = true; })).Fit(data) as IDisposable;
+        var path = temp.File("flipped.zip");
+        ml.Model.Save((ITransformer)flipped!, data.Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+        using var plain = Pipeline(ml, Quick(o => { o.ImageSize = 28; o.TestTimeFlip = false; })).Fit(data) as IDisposable;
+
+        Assert.True(TransferModelFile.ReadMetadata(path).TestTimeFlip);
+        Assert.All(Scores(loaded, images).Zip(Scores(loaded, mirrored)), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(1e-5)));
+        var plainPairs = Scores((ITransformer)plain!, images).Zip(Scores((ITransformer)plain!, mirrored));
+        Assert.Contains(plainPairs, p => p.First.Zip(p.Second).Any(s => Math.Abs(s.First - s.Second) > 1e-3)); // without it they differ
+        (loaded as IDisposable)?.Dispose();
     }
 
     [Fact]

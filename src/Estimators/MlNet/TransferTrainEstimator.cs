@@ -126,12 +126,12 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         {
             // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
             var bytes = OnnxExporter.Export(result.Model, result.Architecture.Name, result.Preprocessing, classes, 1,
-                new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex));
+                new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex), result.Flip.Applied);
             File.WriteAllBytes(onnxPath, bytes);
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
                 options.ScoreColumnName, options.PredictedLabelColumnName);
             return new TransferTrainTransformer(chain, onnxPath, result.Architecture.Name, classes, result.ImageSize, result.Strategy,
-                result.Training, result.Head, result.Auto, device, skipped);
+                result.Training, result.Head, result.Auto, result.Flip, device, skipped);
         }
         catch
         {

@@ -19,7 +19,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
 
     internal TransferTrainTransformer(TransformerChain<ITransformer> chain, string onnxPath, string architecture,
         IReadOnlyList<string> classNames, int imageSize, FineTuneStrategy strategy, TrainingResult training, HeadChoice? head,
-        AutoDecision? autoDecision, string device, int skippedRows)
+        AutoDecision? autoDecision, FlipDecision flip, string device, int skippedRows)
     {
         _chain = chain;
         _onnxPath = onnxPath;
@@ -30,6 +30,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
         Training = training;
         Head = head;
         AutoDecision = autoDecision;
+        Flip = flip;
         Device = device;
         SkippedRows = skippedRows;
     }
@@ -54,6 +55,9 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
 
     /// <summary>What Auto decided and why; null when a strategy was named.</summary>
     public AutoDecision? AutoDecision { get; }
+
+    /// <summary>Whether Score averages each image with its mirror image (test-time flip), and why.</summary>
+    public FlipDecision Flip { get; }
 
     public string Device { get; }
 

@@ -58,6 +58,10 @@ public class RunSettings : CommandSettings
     [Description("Label smoothing while layers below the classifier train, 0 to below 1. Default: 0.1.")]
     public double LabelSmoothing { get; init; } = Engine.Training.FineTuneOptions.Defaults.LabelSmoothing;
 
+    [CommandOption("--test-time-flip <MODE>")]
+    [Description("auto, on or off: average each prediction with the mirror image's (one more forward pass per image). Default: auto, on when it lowers the validation loss without lowering its accuracy.")]
+    public string TestTimeFlip { get; init; } = "auto";
+
     [CommandOption("--image-size <PIXELS>")]
     [Description("Square side images are resized to. Default: Auto chooses (the weights' own side, 224, for the classifier alone).")]
     public int? ImageSize { get; init; }
@@ -90,6 +94,11 @@ public class RunSettings : CommandSettings
             : ParseDuration(TimeBudget) ?? throw new CliException(ExitCodes.BadOption, $"--time-budget must be a duration such as 90s, 10m or 1.5h, not '{TimeBudget}'."),
         Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Optimizer = Optimizer, WeightDecay = WeightDecay,
         LabelSmoothing = LabelSmoothing, Seed = Seed,
+        TestTimeFlip = TestTimeFlip.ToLowerInvariant() switch
+        {
+            "auto" => null, "on" => true, "off" => false,
+            _ => throw new CliException(ExitCodes.BadOption, $"--test-time-flip must be auto, on or off, not '{TestTimeFlip}'."),
+        },
         Device = (DeviceOption.TryParse(Device) ?? throw new CliException(ExitCodes.BadOption, $"--device must be auto, cpu, cuda or cuda:N, not '{Device}'.")).Kind,
     };
 

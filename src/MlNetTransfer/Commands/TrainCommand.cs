@@ -82,7 +82,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
                     transfer.AutoDecision?.Reason ?? (checkpoint != null ? "resumed from a checkpoint" : "named on the command line"), transfer.Device,
                     transfer.ImageSize, trainSet.Rows.Count, data.Skipped, trainSeconds, evaluateSeconds, transfer.Head, transfer.AutoDecision)
                 {
-                    StopReason = transfer.Training.StopReason, BatchSize = transfer.Training.BatchSize, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
+                    StopReason = transfer.Training.StopReason, Flip = transfer.Flip, BatchSize = transfer.Training.BatchSize, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
                 });
             ResumeState.Delete(output);
             return ExitCodes.Success;

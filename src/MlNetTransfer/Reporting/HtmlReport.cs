@@ -21,6 +21,7 @@ public static class HtmlReport
         Row(html, "test images", $"{r.Test.Images} ({r.TestSource})");
         Row(html, "architecture / weights", $"{r.Architecture} / {r.Weights}");
         Row(html, "strategy", $"{r.Strategy}: {r.StrategyReason}");
+        if (r.Flip != null) Row(html, "test-time flip", r.Flip.Reason);
         Row(html, "device", r.Device);
         Row(html, "image size", $"{r.ImageSize} px{(r.BatchSize is { } batch ? $", batches of {batch}" : "")}");
         Row(html, "training", $"{r.TrainImages} images, {r.History.Count} epochs (best {r.BestEpoch}{(r.StopReason is { } why ? $", stopped early: {why}" : r.StoppedEarly ? ", stopped early" : "")}), {r.TrainSeconds:0.0} s");

@@ -84,6 +84,12 @@ public static class ReportWriter
                 keptHeadInstead = r.Auto.KeptHeadInstead is { } k ? new { deeperValidationAccuracy = k.Deeper, headValidationAccuracy = k.Head } : null,
                 reason = r.Auto.Reason,
             },
+            testTimeFlip = r.Flip == null ? null : new
+            {
+                applied = r.Flip.Applied, reason = r.Flip.Reason,
+                validationAccuracy = r.Flip.Measured?.Accuracy, validationLoss = r.Flip.Measured?.Loss,
+                averagedValidationAccuracy = r.Flip.Measured?.AveragedAccuracy, averagedValidationLoss = r.Flip.Measured?.AveragedLoss,
+            },
         },
         timings = new { trainSeconds = r.TrainSeconds, evaluateSeconds = r.EvaluateSeconds },
     };

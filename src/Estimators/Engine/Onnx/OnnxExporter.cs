@@ -9,7 +9,8 @@ namespace MlNetTransfer.Engine.Onnx;
 /// pixels on the 0..255 scale, [batch, 3, S, S] (what ML.NET's ExtractPixels gives without offset or scale); the
 /// weights' preprocessing (channel order, pixel scale, mean image, mean/std) runs inside the graph; outputs are
 /// <see cref="ScoreName"/>, the softmax [batch, classes], and <see cref="PredictedIndexName"/>, the arg-max
-/// [batch, 1] (never rank 0, which OnnxTransformer cannot read).
+/// [batch, 1] (never rank 0, which OnnxTransformer cannot read). With the test-time flip the network runs on the
+/// images and their mirror images as one batch and Score is the mean of the two softmaxes (<see cref="Recipe.TestTimeFlip"/>).
 /// </summary>
 public static class OnnxExporter
 {
@@ -20,15 +21,16 @@ public static class OnnxExporter
 
     /// <summary>The ONNX model as bytes. <paramref name="batch"/> fixes the batch dimension (ML.NET's OnnxTransformer
     /// scores one row at a time: 1); null leaves it symbolic. <paramref name="names"/> renames the input and outputs
-    /// (ML.NET binds them to columns of the same names).</summary>
+    /// (ML.NET binds them to columns of the same names). <paramref name="testTimeFlip"/> averages each image's
+    /// softmax with its mirror image's.</summary>
     public static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
-        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null) =>
-        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false);
+        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null, bool testTimeFlip = false) =>
+        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false, testTimeFlip);
 
-    /// <summary><paramref name="withLogits"/> adds the pre-softmax output <see cref="LogitsName"/>, for tests that
-    /// must see past a saturated softmax.</summary>
+    /// <summary><paramref name="withLogits"/> adds the pre-softmax output <see cref="LogitsName"/> (of the images as
+    /// given), for tests that must see past a saturated softmax.</summary>
     internal static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
-        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits)
+        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits, bool testTimeFlip = false)
     {
         model.eval();
         int classCount = classNames.Count, side = preprocessing.InputSize;
@@ -47,14 +49,41 @@ public static class OnnxExporter
         if (preprocessing.Std.Any(s => s != 1))
             x = onnx.Node("Div", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_std"), preprocessing.Std, 1, 3, 1, 1)]);
 
+        if (testTimeFlip)
+        {
+            // [x; x mirrored along the width] as one batch of 2N
+            var mirrored = onnx.Node("Slice", [x,
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_starts"), new long[] { -1 }, 1),
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_ends"), new long[] { long.MinValue }, 1),
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_axes"), new long[] { 3 }, 1),
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_steps"), new long[] { -1 }, 1)]);
+            x = onnx.Node("Concat", [x, mirrored], null, ("axis", 0L));
+        }
+
         var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) };
         string logits;
         using (no_grad()) logits = emitter.Emit(model, x, "");
         if (emitter.Features != classCount)
             throw new InvalidOperationException($"the network ends in {emitter.Features} outputs, not the {classCount} classes it was trained for");
 
-        onnx.Node("Softmax", [logits], names.Score, ("axis", 1L));
-        onnx.Node("ArgMax", [logits], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+        if (testTimeFlip)
+        {
+            // the 2N softmaxes as [2, N, C], averaged over the two views; the logits of the images as given for tests
+            var both = onnx.Node("Softmax", [logits], null, ("axis", 1L));
+            var views = onnx.Node("Reshape", [both, onnx.Initializer(OnnxModelBuilder.Constant("flip_views"), new long[] { 2, -1, classCount }, 3)]);
+            onnx.Node("ReduceMean", [views], names.Score, ("axes", new long[] { 0 }), ("keepdims", 0L));
+            onnx.Node("ArgMax", [names.Score], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+            if (withLogits)
+            {
+                var halves = onnx.Node("Reshape", [logits, onnx.Initializer(OnnxModelBuilder.Constant("flip_logit_views"), new long[] { 2, -1, classCount }, 3)]);
+                logits = onnx.Node("Gather", [halves, onnx.Initializer(OnnxModelBuilder.Constant("flip_first_view"), new long[] { 0 })], null, ("axis", 0L));
+            }
+        }
+        else
+        {
+            onnx.Node("Softmax", [logits], names.Score, ("axis", 1L));
+            onnx.Node("ArgMax", [logits], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+        }
         onnx.Value(false, names.Score, true, [batch, classCount]);
         onnx.Value(false, names.PredictedIndex, false, [batch, 1]);
         if (withLogits)
@@ -62,7 +91,7 @@ public static class OnnxExporter
             onnx.Node("Identity", [logits], LogitsName);
             onnx.Value(false, LogitsName, true, [batch, classCount]);
         }
-        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing);
+        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip);
         return onnx.Build("MlNetTransfer");
     }
 

@@ -4,8 +4,9 @@ using MlNetTransfer.Engine.Weights;
 namespace MlNetTransfer.Engine.Onnx;
 
 /// <summary>What an exported model says about itself, so it can be the starting point of further training:
-/// architecture, class names in index order, and the preprocessing of its weights.</summary>
-public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> ClassNames, Preprocessing Preprocessing)
+/// architecture, class names in index order, the preprocessing of its weights, and whether its Score averages each
+/// image with its mirror image.</summary>
+public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> ClassNames, Preprocessing Preprocessing, bool TestTimeFlip = false)
 {
     const string ArchitectureKey = "mlnettransfer.architecture";
     const string ClassesKey = "mlnettransfer.classes";
@@ -13,11 +14,13 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
     // The weights' own mean image at its own size (base64 float32), so training can continue at another input size.
     // Metadata rather than an initializer: ONNX Runtime warns about initializers no node uses.
     const string MeanImageKey = "mlnettransfer.mean_image";
+    const string TestTimeFlipKey = "mlnettransfer.test_time_flip";
 
     sealed record PreprocessingDto(int InputSize, ChannelOrder ChannelOrder, float PixelScale, float[] Mean, float[] Std, int MeanImageSize);
 
-    internal static void Write(OnnxModelBuilder onnx, string architecture, IReadOnlyList<string> classNames, Preprocessing p)
+    internal static void Write(OnnxModelBuilder onnx, string architecture, IReadOnlyList<string> classNames, Preprocessing p, bool testTimeFlip = false)
     {
+        if (testTimeFlip) onnx.Metadata(TestTimeFlipKey, "true");
         onnx.Metadata(ArchitectureKey, architecture);
         onnx.Metadata(ClassesKey, JsonSerializer.Serialize(classNames));
         onnx.Metadata(PreprocessingKey, JsonSerializer.Serialize(
@@ -42,6 +45,7 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
                 : throw new InvalidDataException($"{source}: the mean image of its preprocessing is missing");
         var names = JsonSerializer.Deserialize<string[]>(classes) ?? throw new InvalidDataException($"{source}: unreadable {ClassesKey}");
         return new OnnxMetadata(architecture, names,
-            new Preprocessing(dto.InputSize, dto.ChannelOrder, dto.PixelScale, dto.Mean, dto.Std, meanImage, dto.MeanImageSize));
+            new Preprocessing(dto.InputSize, dto.ChannelOrder, dto.PixelScale, dto.Mean, dto.Std, meanImage, dto.MeanImageSize),
+            graph.Metadata.TryGetValue(TestTimeFlipKey, out var flip) && flip == "true");
     }
 }

@@ -43,6 +43,9 @@ public sealed class RecipeResult : IDisposable
     /// <summary>The epochs (the head's solve is epoch 1 of a head-only run), the best one, and how the run ended.</summary>
     public TrainingResult Training { get; }
 
+    /// <summary>Whether predictions average each image with its mirror image, and why.</summary>
+    public FlipDecision Flip { get; init; } = FlipDecision.NotMeasured("not decided");
+
     /// <summary>The architecture's starting weights, in words.</summary>
     public string StartDescription { get; }
 

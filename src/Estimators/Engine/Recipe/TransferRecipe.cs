@@ -65,14 +65,25 @@ public static class TransferRecipe
         {
             var plan = StrategyPlan.For(start.Architecture, resume.Strategy);
             var result = FineTuner.Fit(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context);
+            var flip = FlipAfter(result, options, model, preprocessing, validationSet, context);
             model.to(CPU);
-            return new RecipeResult(model, start.Architecture, preprocessing, resume.Strategy, null, null, result, start.Description);
+            return new RecipeResult(model, start.Architecture, preprocessing, resume.Strategy, null, null, result, start.Description) { Flip = flip };
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The test-time flip for a trained network: decided on the validation images unless the run was cancelled.</summary>
+    static FlipDecision FlipAfter(TrainingResult result, FineTuneOptions options, nn.Module<Tensor, Tensor> model, Weights.Preprocessing preprocessing,
+        Training.ImageTensorDataset? validation, TrainingContext context)
+    {
+        var flip = result.Cancelled ? FlipDecision.NotMeasured("training was cancelled before it ended")
+            : TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, result.BatchSize ?? FineTuneOptions.Defaults.BatchSize, context.TrainingDevice);
+        context.Log?.Invoke($"test-time flip {flip.Reason}");
+        return flip;
     }
 
     /// <summary>The loop's options once the recipe has split the data itself.</summary>
@@ -127,6 +138,7 @@ public static class TransferRecipe
                 using var classWeights = ClassWeightsOf(trainLabels);
                 var (solved, head) = ConvergedHead.Choose(trainFeatures, trainLabels, heldFeatures, heldLabels, _classes, headSide,
                     options.HeadWeightDecay, classWeights);
+                using var splitHead = solved; // the classifier fitted without the validation images
                 head = head with { Seconds = clock.Elapsed.TotalSeconds };
                 Log($"classifier: {head.Describe()} ({head.Seconds:0.0} s with the features)");
 
@@ -142,22 +154,17 @@ public static class TransferRecipe
                 }
                 if (context.Cancellation.IsCancellationRequested)
                 {
-                    solved.Dispose();
                     return Cancelled(model, headSide, strategy, head, auto);
                 }
 
                 // 3. head only: refit on every labelled image
                 if (strategy == FineTuneStrategy.HeadOnly)
-                {
-                    solved.Dispose();
-                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head, auto);
-                }
+                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head, solved, auto);
 
                 // 3'. deeper: the head solved at the training side (a continued model keeps its trained one), then the
                 // strategy's groups unfrozen, in batches of the size given or the device's default at that side
                 options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, side, Log);
                 if (side == headSide && !start.TrainedClassifier) ConvergedHead.Install(model, start.Architecture, solved);
-                solved.Dispose();
                 using var sideData = side == headSide ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed);
                 var trainData = sideData ?? data;
                 if (sideData != null && !start.TrainedClassifier) SolveHeadAt(model, sideData, side, head.L2);
@@ -182,11 +189,12 @@ public static class TransferRecipe
                     model.Dispose();
                     random.manual_seed(options.Seed);
                     model = start.CreateModel(_classes);
-                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head,
+                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head, solved,
                         auto with { KeptHeadInstead = (d, h) });
                 }
+                var flip = FlipAfter(result, options, model, start.Preprocessing.At(side), validationSet, context);
                 model.to(CPU);
-                return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), strategy, head, auto, result, start.Description);
+                return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), strategy, head, auto, result, start.Description) { Flip = flip };
             }
             catch
             {
@@ -226,11 +234,17 @@ public static class TransferRecipe
         }
 
         /// <summary>The classifier refitted on every labelled image (train and validation) with the chosen penalty;
-        /// its history is one epoch: the solve, with the validation numbers of the fit that did not see them.</summary>
+        /// its history is one epoch: the solve, with the validation numbers of the fit that did not see them
+        /// (<paramref name="splitHead"/>, which also decides the test-time flip).</summary>
         RecipeResult HeadOnly(nn.Module<Tensor, Tensor> model, LabelledData data, Tensor features, Tensor labels, Tensor? validationFeatures,
-            Tensor? validationLabels, HeadChoice head, AutoDecision? auto)
+            Tensor? validationLabels, HeadChoice head, LinearHead splitHead, AutoDecision? auto)
         {
             var clock = Stopwatch.StartNew();
+            ConvergedHead.Install(model, start.Architecture, splitHead);
+            FlipDecision flip;
+            using (var validation = data.ValidationSet())
+                flip = TestTimeFlip.Decide(options.TestTimeFlip, model, start.Preprocessing.At(head.ImageSize), validation, BatchAt(head.ImageSize, data), _device);
+            Log($"test-time flip {flip.Reason}");
             using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);
             using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
             using var classWeights = ClassWeightsOf(allLabels);
@@ -244,7 +258,10 @@ public static class TransferRecipe
             model.to(CPU).eval();
             var plan = StrategyPlan.For(start.Architecture, FineTuneStrategy.HeadOnly);
             var training = new TrainingResult([summary], 1, false, false, $"{plan.Describe()}; {head.Describe()}");
-            return new RecipeResult(model, start.Architecture, start.Preprocessing.At(head.ImageSize), FineTuneStrategy.HeadOnly, head, auto, training, start.Description);
+            return new RecipeResult(model, start.Architecture, start.Preprocessing.At(head.ImageSize), FineTuneStrategy.HeadOnly, head, auto, training, start.Description)
+            {
+                Flip = flip,
+            };
         }
 
         RecipeResult Cancelled(nn.Module<Tensor, Tensor> model, int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto)
