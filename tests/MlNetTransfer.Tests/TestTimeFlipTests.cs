@@ -152,6 +152,13 @@ public class TestTimeFlipTests
         Assert.StartsWith("off: ", decision.Reason);
     }
 
+    [Theory]
+    [InlineData(0.374, 0.912, 0.368, 0.907, true)] // Fashion-MNIST 2 000's validation: two images fewer right, a lower loss
+    [InlineData(0.601, 0.838, 0.611, 0.812, false)]
+    [InlineData(0.500, 0.800, 0.510, 0.850, false)] // more right by chance, but a worse loss
+    public void The_validation_loss_decides_not_the_accuracy(double loss, double accuracy, double averagedLoss, double averagedAccuracy, bool helps) =>
+        Assert.Equal(helps, TestTimeFlip.Helps(new FlipDecision.Measurement(loss, accuracy, averagedLoss, averagedAccuracy)));
+
     [Fact]
     public void A_given_setting_is_kept_unmeasured_and_no_validation_split_means_off()
     {

@@ -59,7 +59,7 @@ public class RunSettings : CommandSettings
     public double LabelSmoothing { get; init; } = Engine.Training.FineTuneOptions.Defaults.LabelSmoothing;
 
     [CommandOption("--test-time-flip <MODE>")]
-    [Description("auto, on or off: average each prediction with the mirror image's (one more forward pass per image). Default: auto, on when it lowers the validation loss without lowering its accuracy.")]
+    [Description("auto, on or off: average each prediction with the mirror image's (one more forward pass per image). Default: auto, on when it lowers the validation loss.")]
     public string TestTimeFlip { get; init; } = "auto";
 
     [CommandOption("--image-size <PIXELS>")]

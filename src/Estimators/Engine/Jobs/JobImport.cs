@@ -55,7 +55,10 @@ public static class JobImport
             if (classOrder != null) Reorder(model, architecture, recipe.Classes, classOrder);
             var strategy = Enum.Parse<FineTuneStrategy>(recipe.Strategy);
             var training = ReadHistory(folder, StrategyPlan.For(architecture, strategy).Describe(), out var ran);
-            return new RecipeResult(model, architecture, preprocessing, strategy, null, null, training, ran);
+            return new RecipeResult(model, architecture, preprocessing, strategy, null, null, training, ran)
+            {
+                Flip = FlipDecision.NotMeasured("a job's weights are imported without its validation images to measure it on"),
+            };
         }
         catch
         {

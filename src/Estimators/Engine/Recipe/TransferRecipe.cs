@@ -176,7 +176,10 @@ public static class TransferRecipe
                     model.to(CPU).eval();
                     Log($"prepared {plan.Describe()} at {side} px from the solved classifier; nothing trained here");
                     return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), strategy, head, auto,
-                        new TrainingResult([], 0, false, false, plan.Describe()), start.Description);
+                        new TrainingResult([], 0, false, false, plan.Describe()), start.Description)
+                    {
+                        Flip = FlipDecision.NotMeasured("nothing trained here"),
+                    };
                 }
                 Log($"training {plan.Describe()} at {side} px for up to {options.Epochs} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
                 var result = FineTuner.Fit(model, plan, start.Preprocessing.At(side), trainSet, validationSet, WithoutSplit(options), context);
@@ -269,7 +272,10 @@ public static class TransferRecipe
             model.to(CPU).eval();
             var plan = StrategyPlan.For(start.Architecture, strategy == FineTuneStrategy.Auto ? FineTuneStrategy.HeadOnly : strategy);
             return new RecipeResult(model, start.Architecture, start.Preprocessing.At(side), plan.Strategy, head, auto,
-                new TrainingResult([], 0, false, true, plan.Describe()), start.Description);
+                new TrainingResult([], 0, false, true, plan.Describe()), start.Description)
+            {
+                Flip = FlipDecision.NotMeasured("the run was cancelled before training"),
+            };
         }
 
         Tensor? ClassWeightsOf(Tensor labels) =>

@@ -82,8 +82,8 @@ public class FineTuneOptions
     public bool? Augment { get; set; }
 
     /// <summary>Whether the model's predictions average the image and its mirror image (one more forward pass per
-    /// image when scoring); null: measured once training ends, on when it lowers the validation loss without lowering
-    /// the validation accuracy (off without a validation split). See <see cref="Recipe.TestTimeFlip"/>.</summary>
+    /// image when scoring); null: measured once training ends, on when it lowers the validation loss (off without a
+    /// validation split). See <see cref="Recipe.TestTimeFlip"/>.</summary>
     public bool? TestTimeFlip { get; set; }
 
     /// <summary>When nothing before the classifier trains and augmentation is off, compute the classifier's inputs
