@@ -63,22 +63,6 @@ public class AutoStrategyTests
     }
 
     [Fact]
-    public void A_small_set_unlike_the_pretraining_data_trains_the_last_layers_not_everything()
-    {
-        var device = new FakeDevice(); // last layers: 112 px 9.2 s, 96 px 6.8 s an epoch
-        var small = AutoStrategy.Decide(Inputs(probe: 0.3, imagesPerClass: 66, budget: 80), device.Seconds);
-        var untimed = AutoStrategy.Decide(Inputs(probe: 0.3, imagesPerClass: 66), null);
-        var large = AutoStrategy.Decide(Inputs(probe: 0.3, imagesPerClass: AutoStrategy.RetrainAllImagesPerClass), null);
-
-        Assert.Equal((FineTuneStrategy.LastLayers, 96), (small.Strategy, small.ImageSize));
-        Assert.Equal([(FineTuneStrategy.LastLayers, 112), (FineTuneStrategy.LastLayers, 96)], device.Asked); // each side timed once
-        Assert.Contains($"under {AutoStrategy.RetrainAllImagesPerClass} images per class to retrain the whole network", small.Reason);
-        Assert.Contains("over budget: LastLayers at 112 px 92 s", small.Reason);
-        Assert.Equal(FineTuneStrategy.LastLayers, untimed.Strategy);
-        Assert.Equal(FineTuneStrategy.RetrainAll, large.Strategy);
-    }
-
-    [Fact]
     public void Falls_back_to_the_last_layers_then_to_the_head_as_the_budget_shrinks()
     {
         var lastLayers = AutoStrategy.Decide(Inputs(budget: 50), new FakeDevice().Seconds); // whole at 64 px: 100 s; last layers at 96: 67 s, at 64: 30 s

@@ -4,10 +4,9 @@ namespace MlNetTransfer.Engine.Strategies;
 /// Auto measures instead of guessing. Its inputs: the converged linear head's validation accuracy (how well the
 /// pretrained features already separate the classes — the recipe's "similarity"), the images per class, and the
 /// seconds an epoch of each strategy takes on this device at each candidate image size (a few timed batches). It
-/// picks the deepest strategy the data size × similarity calls for, at the largest image size, whose planned epochs
-/// fit the time budget: the whole network at discriminative rates when the data resembles the pretraining data; when it
-/// does not, the whole network at one rate if there are enough images per class to retrain it, else the last layers;
-/// failing the budget, the last layers, else the head alone. The head alone is also the answer when it already separates the classes, when there
+/// picks the deepest strategy, at the largest image size, whose planned epochs fit the time budget: the whole network
+/// (discriminative rates when the data resembles the pretraining data, one rate when it does not), else the last
+/// layers, else the head alone. The head alone is also the answer when it already separates the classes, when there
 /// are too few images per class to judge a deeper model, or when there is no validation split to judge it on —
 /// and after training, a deeper model that is worse on validation than the head gives way to it.
 /// </summary>
@@ -21,12 +20,6 @@ public static class AutoStrategy
 
     /// <summary>Fewer images per class than this: a validation split too small to tell a deeper model's gain from noise.</summary>
     public const double MinimumImagesPerClass = 10;
-
-    /// <summary>Images per class from which data unlike the pretraining data retrains the whole network at one rate;
-    /// below it, the last layers. Measured (bench/MlNetTransfer.Accuracy, README "Accuracy"): at 40 and 66 images per
-    /// class one rate everywhere was the worst deeper strategy (icons 396: 25.9 % against the last layers' 44.4 %), at
-    /// 200 the best (Fashion-MNIST 2 000: 90.2 %).</summary>
-    public const double RetrainAllImagesPerClass = 150;
 
     /// <summary>The facts Auto decides from.</summary>
     public sealed record Inputs(double ImagesPerClass, double? ProbeAccuracy, double ChanceAccuracy, bool OnGpu, int Epochs,
@@ -54,12 +47,11 @@ public static class AutoStrategy
         if (probe >= SeparatedAccuracy)
             return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, $"head only: the pretrained features already separate the classes (≥ {SeparatedAccuracy:P0} on validation)");
 
-        var deepest = similar ? FineTuneStrategy.WholeNetwork
-            : inputs.ImagesPerClass >= RetrainAllImagesPerClass ? FineTuneStrategy.RetrainAll : FineTuneStrategy.LastLayers;
+        var deepest = similar ? FineTuneStrategy.WholeNetwork : FineTuneStrategy.RetrainAll;
         if (secondsPerEpoch == null)
-            return Make(deepest, inputs.CandidateSides[0], $"{deepest} at {inputs.CandidateSides[0]} px — {How(deepest, true)}; not timed here: the job runs on the machines it is launched on");
+            return Make(deepest, inputs.CandidateSides[0], $"{deepest} at {inputs.CandidateSides[0]} px — {How(deepest)}; not timed here: the job runs on the machines it is launched on");
         var tried = new List<string>();
-        foreach (var strategy in new[] { deepest, FineTuneStrategy.LastLayers }.Distinct())
+        foreach (var strategy in new[] { deepest, FineTuneStrategy.LastLayers })
             foreach (var side in inputs.CandidateSides)
             {
                 double seconds = secondsPerEpoch(strategy, side);
@@ -68,7 +60,7 @@ public static class AutoStrategy
                 if (planned <= inputs.BudgetSeconds)
                 {
                     var skipped = tried.Count == 0 ? "" : $"; over budget: {string.Join(", ", tried)}";
-                    return Make(strategy, side, $"{strategy} at {side} px — {How(strategy, strategy == deepest)}: {inputs.Epochs} epochs × {seconds:0.0} s = {planned:0} s " +
+                    return Make(strategy, side, $"{strategy} at {side} px — {How(strategy)}: {inputs.Epochs} epochs × {seconds:0.0} s = {planned:0} s " +
                         $"≤ budget {inputs.BudgetSeconds:0} s{skipped}");
                 }
                 tried.Add($"{strategy} at {side} px {planned:0} s");
@@ -77,11 +69,10 @@ public static class AutoStrategy
             $"head only: no deeper strategy fits the budget of {inputs.BudgetSeconds:0} s ({string.Join(", ", tried)})");
     }
 
-    static string How(FineTuneStrategy strategy, bool deepest) => strategy switch
+    static string How(FineTuneStrategy strategy) => strategy switch
     {
         FineTuneStrategy.WholeNetwork => "the whole network at discriminative rates (the data resembles the pretraining data)",
-        FineTuneStrategy.RetrainAll => $"the whole network at one rate (the data differs from the pretraining data, ≥ {RetrainAllImagesPerClass} images per class)",
-        _ when deepest => $"the last backbone group and the classifier (the data differs from the pretraining data; under {RetrainAllImagesPerClass} images per class to retrain the whole network)",
+        FineTuneStrategy.RetrainAll => "the whole network at one rate (the data differs from the pretraining data)",
         _ => "the last backbone group and the classifier (the whole network does not fit the budget)",
     };
 
