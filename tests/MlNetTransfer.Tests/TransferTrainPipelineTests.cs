@@ -87,6 +87,21 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, Xunit.Abstracti
     }
 
     [Fact]
+    public void The_head_only_fit_measured_the_test_time_flip_on_its_validation_split_and_the_zip_says_the_outcome()
+    {
+        var transfer = trained.Model.OfType<TransferTrainTransformer>().Single();
+        var path = Path.Combine(trained.TempFolder.Path, "flip.zip");
+        trained.MLContext.Model.Save(trained.Model, trained.Train.Schema, path);
+
+        var measured = transfer.Flip.Measured ?? throw new Xunit.Sdk.XunitException($"not measured: {transfer.Flip.Reason}");
+        output.WriteLine(transfer.Flip.Reason);
+        Assert.Equal(MlNetTransfer.Engine.Recipe.TestTimeFlip.Helps(measured), transfer.Flip.Applied);
+        Assert.InRange(measured.Accuracy, 0.3, 1); // the split-fitted classifier, not an untrained one
+        Assert.Equal(transfer.Flip.Applied, TransferModelFile.ReadMetadata(path).TestTimeFlip);
+        Assert.Contains(trained.Log, line => line.StartsWith("test-time flip", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Saved_and_reloaded_model_gives_the_same_scores_labels_and_metrics()
     {
         var path = Path.Combine(trained.TempFolder.Path, "reload.zip");

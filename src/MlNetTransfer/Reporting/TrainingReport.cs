@@ -27,7 +27,8 @@ public sealed record TrainingReport(
     /// <summary>Why training ended before its last epoch (early stopping, a non-finite loss), or null.</summary>
     public string? StopReason { get; init; }
 
-    /// <summary>Whether Score averages each image with its mirror image, and the validation numbers behind it.</summary>
+    /// <summary>Whether Score averages each image with its mirror image, and the validation numbers behind
+    /// it.</summary>
     public FlipDecision? Flip { get; init; }
 
     /// <summary>Images per training step (given, or the device's default); null when the classifier was solved.</summary>

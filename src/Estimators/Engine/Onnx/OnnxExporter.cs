@@ -10,7 +10,8 @@ namespace MlNetTransfer.Engine.Onnx;
 /// weights' preprocessing (channel order, pixel scale, mean image, mean/std) runs inside the graph; outputs are
 /// <see cref="ScoreName"/>, the softmax [batch, classes], and <see cref="PredictedIndexName"/>, the arg-max
 /// [batch, 1] (never rank 0, which OnnxTransformer cannot read). With the test-time flip the network runs on the
-/// images and their mirror images as one batch and Score is the mean of the two softmaxes (<see cref="Recipe.TestTimeFlip"/>).
+/// images and their mirror images as one batch and Score is the mean of the two softmaxes
+/// (<see cref="Recipe.TestTimeFlip"/>).
 /// </summary>
 public static class OnnxExporter
 {

@@ -5,7 +5,8 @@ namespace MlNetTransfer.Engine.Recipe;
 /// measured).</summary>
 public sealed record FlipDecision(bool Applied, string Reason, FlipDecision.Measurement? Measured = null)
 {
-    /// <summary>Validation loss (cross-entropy, no smoothing) and accuracy of the image alone and of the average.</summary>
+    /// <summary>Validation loss (cross-entropy, no smoothing) and accuracy of the image alone and of the
+    /// average.</summary>
     public sealed record Measurement(double Loss, double Accuracy, double AveragedLoss, double AveragedAccuracy);
 
     /// <summary>Off, because nothing was trained to decide it on (a cancelled run, a job's imported weights).</summary>

@@ -1,5 +1,6 @@
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Recipe;
@@ -16,27 +17,34 @@ namespace MlNetTransfer.Engine.Recipe;
 public static class TestTimeFlip
 {
     /// <summary>Decides for the trained <paramref name="model"/> (left in eval mode on <paramref name="device"/>):
-    /// <paramref name="setting"/> when given, else measured on <paramref name="validation"/> (off without one).</summary>
+    /// <paramref name="setting"/> when given, else measured on <paramref name="validation"/> (off without
+    /// one).</summary>
     public static FlipDecision Decide(bool? setting, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
         ImageTensorDataset? validation, int batchSize, Device device)
     {
         if (setting is { } given) return new FlipDecision(given, given ? "on: as the options say" : "off: as the options say");
         if (validation is not { Count: > 0 }) return FlipDecision.NotMeasured("no validation split to measure it on");
-        var m = Measure(model, preprocessing, validation, batchSize, device);
+        return Decided(Measure(model, preprocessing, validation, batchSize, device));
+    }
+
+    /// <summary>The decision the rule makes from validation numbers measured here or by a job's script.</summary>
+    public static FlipDecision Decided(FlipDecision.Measurement m)
+    {
         bool applied = Helps(m);
         return new FlipDecision(applied,
             $"{(applied ? "on" : "off")}: on validation the image averaged with its mirror image scores {m.AveragedAccuracy:P1} (loss {m.AveragedLoss:0.000}), " +
             $"the image alone {m.Accuracy:P1} (loss {m.Loss:0.000})", m);
     }
 
-    /// <summary>The rule: the averaged views have the lower validation loss, whatever a few images do to the accuracy.</summary>
+    /// <summary>The rule: the averaged views have the lower validation loss, whatever a few images do to the
+    /// accuracy.</summary>
     public static bool Helps(FlipDecision.Measurement measured) => measured.AveragedLoss < measured.Loss;
 
     /// <summary>Validation loss and accuracy of the image alone and of the average with its mirror image.</summary>
     public static FlipDecision.Measurement Measure(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
         ImageTensorDataset data, int batchSize, Device device)
     {
-        model.eval();
+        model.to(device).eval(); // the classifier kept instead of a deeper model is a new network on the CPU
         using var _ = no_grad();
         // sums stay on the device and are read once
         using var sums = zeros(2, dtype: ScalarType.Float64, device: device);

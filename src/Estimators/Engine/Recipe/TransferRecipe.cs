@@ -76,7 +76,8 @@ public static class TransferRecipe
         }
     }
 
-    /// <summary>The test-time flip for a trained network: decided on the validation images unless the run was cancelled.</summary>
+    /// <summary>The test-time flip for a trained network: decided on the validation images unless the run was
+    /// cancelled.</summary>
     static FlipDecision FlipAfter(TrainingResult result, FineTuneOptions options, nn.Module<Tensor, Tensor> model, Weights.Preprocessing preprocessing,
         Training.ImageTensorDataset? validation, TrainingContext context)
     {
