@@ -36,10 +36,16 @@ public class JobHandOffTests : CliSandbox
 
         var (ran, log) = PyTorchProcess.Torchrun(Job, 2);
         Assert.True(ran == 0, log);
+        double flipLoss, averagedLoss;
         using (var history = JsonDocument.Parse(File.ReadAllText(Path.Combine(Job, JobFiles.History))))
         {
             Assert.Equal(2, history.RootElement.GetProperty("world_size").GetInt32());
             Assert.Equal(2, history.RootElement.GetProperty("epochs").GetArrayLength());
+            // the test-time flip measured on all 80 validation images across both processes
+            var flip = history.RootElement.GetProperty("test_time_flip");
+            (flipLoss, averagedLoss) = (flip.GetProperty("loss").GetDouble(), flip.GetProperty("averaged_loss").GetDouble());
+            Assert.Equal(0, flip.GetProperty("accuracy").GetDouble() * 80 % 1, 6);
+            Assert.Equal(0, flip.GetProperty("averaged_accuracy").GetDouble() * 80 % 1, 6);
         }
 
         (exit, output) = Run($"job import {Job} --out {Out}");
@@ -48,6 +54,10 @@ public class JobHandOffTests : CliSandbox
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
         Assert.Equal(2, metrics.RootElement.GetProperty("training").GetProperty("history").GetArrayLength());
         Assert.Equal(recipe.BatchSize, metrics.RootElement.GetProperty("training").GetProperty("batchSize").GetInt32()); // the job's, per process
+        var decided = metrics.RootElement.GetProperty("training").GetProperty("testTimeFlip"); // import decides by the engine's rule
+        Assert.Equal(averagedLoss < flipLoss, decided.GetProperty("applied").GetBoolean());
+        Assert.Equal(flipLoss, decided.GetProperty("validationLoss").GetDouble(), 9);
+        Assert.Equal(decided.GetProperty("applied").GetBoolean(), MlNet.TransferModelFile.ReadMetadata(Path.Combine(Out, TrainCommand.ModelFile)).TestTimeFlip);
         Assert.True(File.Exists(Path.Combine(Out, ReportWriter.ConsumeFile)));
 
         // the zip is served by ML.NET alone, with the accuracy the import reported
@@ -62,10 +72,11 @@ public class JobHandOffTests : CliSandbox
     [Fact]
     public void The_embedded_resnet_goes_out_and_comes_back_unchanged_when_the_job_trains_no_epoch()
     {
-        var (exit, output) = Run($"job export --data {Train} --test {Test} --strategy WholeNetwork --image-size 32 --out {Job}");
+        var (exit, output) = Run($"job export --data {Train} --test {Test} --strategy WholeNetwork --image-size 32 --test-time-flip on --out {Job}");
         Assert.True(exit == ExitCodes.Success, output);
         var recipe = JobFiles.ReadRecipe(Job);
         Assert.Equal("resnet18_cntk", recipe.Architecture);
+        Assert.True(recipe.TestTimeFlip); // a given setting travels with the job and is kept on import
         Assert.Equal(JobFiles.MeanImage, recipe.Preprocessing.MeanImage);
         Assert.Equal("bgr", recipe.Preprocessing.ChannelOrder);
         Assert.Equal(recipe.Groups.Select(g => g.Name), ["stem", "layer1", "layer2", "layer3", "layer4", "head"]);
@@ -80,6 +91,7 @@ public class JobHandOffTests : CliSandbox
         Assert.All(start, kv => Assert.True(kv.Value.shape.SequenceEqual(trained[kv.Key].shape) && kv.Value.eq(trained[kv.Key]).all().item<bool>(), kv.Key)); // weights in = weights out
 
         using var result = JobImport.Load(Job);
+        Assert.Equal((true, "on: as the options say"), (result.Flip.Applied, result.Flip.Reason));
         var check = StateDictFile.Read(Path.Combine(Job, JobFiles.Check));
         using (no_grad())
         {

@@ -54,11 +54,12 @@ public static class JobImport
             log?.Invoke($"{JobFiles.Trained}: TorchSharp's logits on the job's check batch agree with PyTorch's to {difference:g2}");
             if (classOrder != null) Reorder(model, architecture, recipe.Classes, classOrder);
             var strategy = Enum.Parse<FineTuneStrategy>(recipe.Strategy);
-            var training = ReadHistory(folder, StrategyPlan.For(architecture, strategy).Describe(), out var ran);
-            return new RecipeResult(model, architecture, preprocessing, strategy, null, null, training, ran)
-            {
-                Flip = FlipDecision.NotMeasured("a job's weights are imported without its validation images to measure it on"),
-            };
+            var training = ReadHistory(folder, StrategyPlan.For(architecture, strategy).Describe(), out var ran, out var flipMeasured);
+            var flip = recipe.TestTimeFlip is { } given ? new FlipDecision(given, $"{(given ? "on" : "off")}: as the options say")
+                : flipMeasured is { } measured ? TestTimeFlip.Decided(measured)
+                : FlipDecision.NotMeasured("the job measured no validation images");
+            log?.Invoke($"test-time flip {flip.Reason}");
+            return new RecipeResult(model, architecture, preprocessing, strategy, null, null, training, ran) { Flip = flip };
         }
         catch
         {
@@ -143,7 +144,7 @@ public static class JobImport
                 t.copy_(t.index_select(0, index));
     }
 
-    static TrainingResult ReadHistory(string folder, string description, out string ran)
+    static TrainingResult ReadHistory(string folder, string description, out string ran, out FlipDecision.Measurement? flip)
     {
         var path = Path.Combine(folder, JobFiles.History);
         if (!File.Exists(path)) throw new JobFileException($"{path} is missing: the job writes it with {JobFiles.Trained}; run it again.");
@@ -158,6 +159,11 @@ public static class JobImport
                 e.GetProperty("images_per_second").GetDouble())).ToList();
             string? stop = root.GetProperty("stop_reason").ValueKind == JsonValueKind.Null ? null : root.GetProperty("stop_reason").GetString();
             ran = $"PyTorch {root.GetProperty("torch").GetString()}: {root.GetProperty("world_size").GetInt32()} process(es) on {root.GetProperty("device").GetString()}";
+            // the validation images alone and averaged with their mirror images, at the best epoch's weights
+            flip = root.TryGetProperty("test_time_flip", out var f) && f.ValueKind == JsonValueKind.Object
+                ? new FlipDecision.Measurement(f.GetProperty("loss").GetDouble(), f.GetProperty("accuracy").GetDouble(),
+                    f.GetProperty("averaged_loss").GetDouble(), f.GetProperty("averaged_accuracy").GetDouble())
+                : null;
             return new TrainingResult(history, root.GetProperty("best_epoch").GetInt32(), root.GetProperty("stopped_early").GetBoolean(), false,
                 description, null, stop, root.GetProperty("diverged").GetBoolean());
         }

@@ -41,6 +41,10 @@ public sealed record JobRecipe
     public required bool BalanceClasses { get; init; }
     public required Augmentation Augment { get; init; }
     public required int EarlyStoppingPatience { get; init; }
+
+    /// <summary>The test-time flip as the options gave it; null: the script measures it on the validation images
+    /// after training (history.json) and import decides by the engine's rule (<see cref="Recipe.TestTimeFlip"/>).</summary>
+    public bool? TestTimeFlip { get; init; }
     public required int Seed { get; init; }
 
     /// <summary>The classifier solved on frozen features that training starts from.</summary>
@@ -105,6 +109,7 @@ public sealed record JobRecipe
             BalanceClasses = options.BalanceClasses,
             Augment = new Augmentation(options.Augment ?? !plan.BackboneFrozen, Augmenter.MinScale, Augmenter.MinRatio, Augmenter.MaxRatio, true),
             EarlyStoppingPatience = options.EarlyStoppingPatience,
+            TestTimeFlip = options.TestTimeFlip,
             Seed = options.Seed,
             Head = head,
             ImageRoot = imageRoot,

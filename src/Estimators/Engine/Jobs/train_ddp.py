@@ -13,7 +13,8 @@ rate scale, the BatchNorm layers kept at their running statistics, AdamW or SGD,
 the preprocessing. images.csv lists the images (paths relative to --image-root) and their split.
 
 It writes trained.safetensors (the best epoch's weights, state_dict names), history.json (per epoch: loss, accuracy,
-rate, time) and check.safetensors (a fixed batch and the trained model's logits, which `job import` checks TorchSharp
+rate, time; and the validation images scored alone and averaged with their mirror images, from which `job import`
+decides the test-time flip) and check.safetensors (a fixed batch and the trained model's logits, which `job import` checks TorchSharp
 against). After every epoch but the last checkpoint.pt is replaced; started again, the script continues after the last
 epoch it finished. A finished run removes checkpoint.pt (its results replace it), so running it again starts over.
 Needs torch and torchvision only; recipe_parts.py (next to it) holds the parts the engine defines: safetensors by
@@ -179,6 +180,26 @@ def validate(run):
     return loss_sum / seen, correct / seen
 
 
+def validate_flip(run):
+    """The test-time flip's numbers at the final weights: mean cross-entropy and accuracy of each validation image
+    alone and of the mean of its softmax with its mirror image's (import decides by the engine's rule), or None."""
+    if not len(run.validation_loader.dataset.dataset):
+        return None
+    device = run.processes.device
+    run.network.eval()
+    totals = torch.zeros(5, dtype=torch.float64, device=device)
+    with torch.no_grad():
+        for x, y in run.validation_loader:
+            x, y = run.preprocess(x.to(device)), y.to(device)
+            logits = run.model(x)
+            averaged = (F.softmax(logits, 1) + F.softmax(run.model(torch.flip(x, dims=[3])), 1)) / 2
+            totals += torch.stack([F.cross_entropy(logits, y, reduction="sum").double(), (logits.argmax(1) == y).sum().double(),
+                                   F.nll_loss(averaged.clamp_min(1e-12).log(), y, reduction="sum").double(),
+                                   (averaged.argmax(1) == y).sum().double(), torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
+    loss, correct, averaged_loss, averaged_correct, seen = run.processes.sum(totals).tolist()
+    return {"loss": loss / seen, "accuracy": correct / seen, "averaged_loss": averaged_loss / seen, "averaged_accuracy": averaged_correct / seen}
+
+
 def judge(run, state, epoch, train_loss, validation, rate):
     """The engine's rule: a non-finite loss stops; past the schedule's annealing point, validation accuracy picks the
     best epoch (ties: lower loss) and patience counts the epochs since."""
@@ -196,7 +217,7 @@ def judge(run, state, epoch, train_loss, validation, rate):
                 state.update(done=True, stop_reason=f"no better validation for {patience} epoch(s)")
 
 
-def write_results(run, state, seconds):
+def write_results(run, state, seconds, flip):
     """trained.safetensors (the best epoch's weights), the check batch with its logits, history.json."""
     recipe, out, model = run.recipe, run.out, run.model
     model.cpu().eval()
@@ -211,7 +232,7 @@ def write_results(run, state, seconds):
     history = {"epochs": state["history"], "best_epoch": state["best_epoch"], "stopped_early": state["stop_reason"] is not None,
                "stop_reason": state["stop_reason"], "diverged": state["diverged"], "world_size": processes.world,
                "device": processes.device.type, "backend": ("nccl" if processes.cuda else "gloo") if processes.world > 1 else None,
-               "torch": torch.__version__, "seconds": seconds}
+               "torch": torch.__version__, "seconds": seconds, "test_time_flip": flip}
     atomic_write(os.path.join(out, "history.json"), lambda f: f.write(json.dumps(history, indent=2).encode()))
     processes.log(f"best epoch {state['best_epoch']} of {len(state['history'])}; wrote trained.safetensors, history.json, check.safetensors to {out}")
 
@@ -313,8 +334,9 @@ def main():
 
     # the best epoch's weights (or the starting weights when no epoch competed), the history, the check batch
     run.model.load_state_dict({**run.model.state_dict(), **state["best"]})
+    flip = validate_flip(run)  # every rank: its slice of the validation images
     if processes.rank == 0:
-        write_results(run, state, time.time() - clock)
+        write_results(run, state, time.time() - clock, flip)
         if os.path.exists(checkpoint_path):
             os.remove(checkpoint_path)  # finished: the results replace it (for AlexNet it is 4 times the weights)
     processes.end()
