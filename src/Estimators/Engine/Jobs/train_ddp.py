@@ -163,26 +163,10 @@ def train_epoch(run, epoch):
     return loss_sum / max(seen, 1), correct / max(seen, 1), seen, rate
 
 
-def validate(run):
-    """Mean cross-entropy and accuracy on the validation images (each rank a slice), or None without any."""
-    if not len(run.validation_loader.dataset.dataset):
-        return None
-    device = run.processes.device
-    run.network.eval()
-    totals = torch.zeros(3, dtype=torch.float64, device=device)
-    with torch.no_grad():
-        for x, y in run.validation_loader:
-            x, y = run.preprocess(x.to(device)), y.to(device)
-            logits = run.model(x)
-            totals += torch.stack([F.cross_entropy(logits, y, reduction="sum").double(), (logits.argmax(1) == y).sum().double(),
-                                   torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
-    loss_sum, correct, seen = run.processes.sum(totals).tolist()
-    return loss_sum / seen, correct / seen
-
-
-def validate_flip(run):
-    """The test-time flip's numbers at the final weights: mean cross-entropy and accuracy of each validation image
-    alone and of the mean of its softmax with its mirror image's (import decides by the engine's rule), or None."""
+def validate(run, mirrored=False):
+    """Mean cross-entropy and accuracy on the validation images (each rank a slice), or None without any. With
+    mirrored, the test-time flip's numbers instead: those of each image alone and of the mean of its softmax with its
+    mirror image's (import decides by the engine's rule)."""
     if not len(run.validation_loader.dataset.dataset):
         return None
     device = run.processes.device
@@ -192,11 +176,15 @@ def validate_flip(run):
         for x, y in run.validation_loader:
             x, y = run.preprocess(x.to(device)), y.to(device)
             logits = run.model(x)
-            averaged = (F.softmax(logits, 1) + F.softmax(run.model(torch.flip(x, dims=[3])), 1)) / 2
+            scores = F.softmax(logits, 1)
+            if mirrored:
+                scores = (scores + F.softmax(run.model(torch.flip(x, dims=[3])), 1)) / 2
             totals += torch.stack([F.cross_entropy(logits, y, reduction="sum").double(), (logits.argmax(1) == y).sum().double(),
-                                   F.nll_loss(averaged.clamp_min(1e-12).log(), y, reduction="sum").double(),
-                                   (averaged.argmax(1) == y).sum().double(), torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
+                                   F.nll_loss(scores.clamp_min(1e-12).log(), y, reduction="sum").double(),
+                                   (scores.argmax(1) == y).sum().double(), torch.tensor(float(len(y)), dtype=torch.float64, device=device)])
     loss, correct, averaged_loss, averaged_correct, seen = run.processes.sum(totals).tolist()
+    if not mirrored:
+        return loss / seen, correct / seen
     return {"loss": loss / seen, "accuracy": correct / seen, "averaged_loss": averaged_loss / seen, "averaged_accuracy": averaged_correct / seen}
 
 
@@ -334,7 +322,7 @@ def main():
 
     # the best epoch's weights (or the starting weights when no epoch competed), the history, the check batch
     run.model.load_state_dict({**run.model.state_dict(), **state["best"]})
-    flip = validate_flip(run)  # every rank: its slice of the validation images
+    flip = validate(run, mirrored=True)  # every rank: its slice of the validation images
     if processes.rank == 0:
         write_results(run, state, time.time() - clock, flip)
         if os.path.exists(checkpoint_path):
