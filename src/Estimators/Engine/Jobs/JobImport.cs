@@ -55,7 +55,7 @@ public static class JobImport
             if (classOrder != null) Reorder(model, architecture, recipe.Classes, classOrder);
             var strategy = Enum.Parse<FineTuneStrategy>(recipe.Strategy);
             var training = ReadHistory(folder, StrategyPlan.For(architecture, strategy).Describe(), out var ran, out var flipMeasured);
-            var flip = recipe.TestTimeFlip is { } given ? new FlipDecision(given, $"{(given ? "on" : "off")}: as the options say")
+            var flip = recipe.TestTimeFlip is { } given ? TestTimeFlip.AsGiven(given)
                 : flipMeasured is { } measured ? TestTimeFlip.Decided(measured)
                 : FlipDecision.NotMeasured("the job measured no validation images");
             log?.Invoke($"test-time flip {flip.Reason}");

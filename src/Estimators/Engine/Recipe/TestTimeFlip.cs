@@ -18,14 +18,18 @@ public static class TestTimeFlip
 {
     /// <summary>Decides for the trained <paramref name="model"/> (left in eval mode on <paramref name="device"/>):
     /// <paramref name="setting"/> when given, else measured on <paramref name="validation"/> (off without
-    /// one).</summary>
+    /// one). <paramref name="logits"/>, when the caller already has the validation images' logits (a classifier on
+    /// cached features), spares the forward pass of the images as given.</summary>
     public static FlipDecision Decide(bool? setting, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
-        ImageTensorDataset? validation, int batchSize, Device device)
+        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits = null)
     {
-        if (setting is { } given) return new FlipDecision(given, given ? "on: as the options say" : "off: as the options say");
+        if (setting is { } given) return AsGiven(given);
         if (validation is not { Count: > 0 }) return FlipDecision.NotMeasured("no validation split to measure it on");
-        return Decided(Measure(model, preprocessing, validation, batchSize, device));
+        return Decided(Measure(model, preprocessing, validation, batchSize, device, logits));
     }
+
+    /// <summary>The setting the options gave, kept unmeasured.</summary>
+    public static FlipDecision AsGiven(bool on) => new(on, $"{(on ? "on" : "off")}: as the options say");
 
     /// <summary>The decision the rule makes from validation numbers measured here or by a job's script.</summary>
     public static FlipDecision Decided(FlipDecision.Measurement m)
@@ -42,8 +46,10 @@ public static class TestTimeFlip
 
     /// <summary>Validation loss and accuracy of the image alone and of the average with its mirror image.</summary>
     public static FlipDecision.Measurement Measure(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
-        ImageTensorDataset data, int batchSize, Device device)
+        ImageTensorDataset data, int batchSize, Device device, Tensor? logitsAsGiven = null)
     {
+        if (logitsAsGiven is not null && logitsAsGiven.shape[0] != data.Count)
+            throw new ArgumentException($"{logitsAsGiven.shape[0]} rows of logits for {data.Count} images", nameof(logitsAsGiven));
         model.to(device).eval(); // the classifier kept instead of a deeper model is a new network on the CPU
         using var _ = no_grad();
         // sums stay on the device and are read once
@@ -55,7 +61,7 @@ public static class TestTimeFlip
             long count = Math.Min(batchSize, data.Count - start);
             var x = preprocessing.Normalize(data.Slice(start, count).to(device));
             var y = data.Labels.narrow(0, start, count).to(device);
-            var logits = model.call(x);
+            var logits = logitsAsGiven?.narrow(0, start, count).to(device) ?? model.call(x);
             var averaged = Averaged(logits, model.call(x.flip(3)));
             var loss = stack([
                 nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum),

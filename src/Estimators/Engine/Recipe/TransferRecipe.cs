@@ -247,7 +247,13 @@ public static class TransferRecipe
             ConvergedHead.Install(model, start.Architecture, splitHead);
             FlipDecision flip;
             using (var validation = data.ValidationSet())
-                flip = TestTimeFlip.Decide(options.TestTimeFlip, model, start.Preprocessing.At(head.ImageSize), validation, BatchAt(head.ImageSize, data), _device);
+            using (var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null))
+            using (var heldLogits = heldFeatures is null ? null : splitHead.Logits(heldFeatures))
+            {
+                // the images as given are scored from their cached features; only their mirror images run the network
+                flip = TestTimeFlip.Decide(options.TestTimeFlip, model, start.Preprocessing.At(head.ImageSize), validation,
+                    BatchAt(head.ImageSize, data), _device, heldLogits);
+            }
             Log($"test-time flip {flip.Reason}");
             using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);
             using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
