@@ -63,15 +63,36 @@ public class AutoStrategyTests
     }
 
     [Fact]
-    public void Falls_back_to_the_last_layers_then_to_the_head_as_the_budget_shrinks()
+    public void Falls_back_to_the_last_layers_then_to_fewer_epochs_then_to_the_head_as_the_budget_shrinks()
     {
         var lastLayers = AutoStrategy.Decide(Inputs(budget: 50), new FakeDevice().Seconds); // whole at 64 px: 100 s; last layers at 96: 67 s, at 64: 30 s
-        var headOnly = AutoStrategy.Decide(Inputs(budget: 20), new FakeDevice().Seconds);
+        var cut = AutoStrategy.Decide(Inputs(budget: 20), new FakeDevice().Seconds);
+        var headOnly = AutoStrategy.Decide(Inputs(budget: 14), new FakeDevice().Seconds); // 4 of 10 epochs: under half
 
-        Assert.Equal((FineTuneStrategy.LastLayers, 64), (lastLayers.Strategy, lastLayers.ImageSize));
+        Assert.Equal((FineTuneStrategy.LastLayers, 64, 10), (lastLayers.Strategy, lastLayers.ImageSize, lastLayers.Epochs));
+        Assert.Equal((FineTuneStrategy.LastLayers, 64, 6), (cut.Strategy, cut.ImageSize, cut.Epochs));
         Assert.Equal((FineTuneStrategy.HeadOnly, 224), (headOnly.Strategy, headOnly.ImageSize));
-        Assert.Contains("no deeper strategy fits the budget of 20 s", headOnly.Reason);
+        Assert.Contains("no deeper strategy fits the budget of 14 s, not even with 5 of its 10 epochs", headOnly.Reason);
         Assert.Equal(6, headOnly.Timings.Count);
+    }
+
+    [Fact]
+    public void When_no_strategy_fits_all_its_epochs_the_one_keeping_most_of_them_is_cut_to_what_fits()
+    {
+        // whole network 30.6 / 22.5 / 10 s an epoch at 112 / 96 / 64 px, last layers 9.2 / 6.75 / 3 s: within 25 s
+        // they keep 0, 1, 2, 2, 3 and 8 of their 10 epochs
+        var device = new FakeDevice();
+
+        var decision = AutoStrategy.Decide(Inputs(budget: 25), device.Seconds);
+
+        Assert.Equal((FineTuneStrategy.LastLayers, 64, 8), (decision.Strategy, decision.ImageSize, decision.Epochs));
+        Assert.Equal(6, device.Asked.Count); // every candidate measured once, none again for the cut
+        Assert.Contains("cut to 8 of 10 epochs to fit: 8 epochs × 3.0 s = 24 s ≤ budget 25 s", decision.Reason);
+        Assert.Contains("over budget with all 10: WholeNetwork at 112 px 306 s", decision.Reason);
+
+        // among candidates keeping as many epochs, the deeper strategy at the larger side
+        var even = AutoStrategy.Decide(Inputs(budget: 70), (_, _) => 10);
+        Assert.Equal((FineTuneStrategy.WholeNetwork, 112, 7), (even.Strategy, even.ImageSize, even.Epochs));
     }
 
     [Theory]

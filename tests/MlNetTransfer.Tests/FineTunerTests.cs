@@ -213,6 +213,35 @@ public class FineTunerTests
     }
 
     [Fact]
+    public void A_resumed_run_keeps_the_epochs_its_checkpoint_planned_whatever_its_options_say()
+    {
+        // Auto cuts a run's epochs to its budget, but a resumed run reads the user's options again (6 epochs here):
+        // its schedule must still span the 3 the run began with
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
+        var cut = Options(o => { o.Epochs = 3; o.Augment = true; });
+        using var whole = NewModel();
+        FineTuner.Fit(whole, plan, Plain, data, null, cut);
+
+        using var first = NewModel();
+        using var cancel = new CancellationTokenSource();
+        int batches = 0;
+        var stopped = FineTuner.Fit(first, plan, Plain, data, null, cut, new TrainingContext
+        {
+            Cancellation = cancel.Token,
+            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == 4) cancel.Cancel(); }),
+        });
+        using var second = NewModel(seed: 99);
+        second.load_state_dict(Weights(first));
+        var resumed = FineTuner.Fit(second, plan, Plain, data, null, Options(o => o.Augment = true), new TrainingContext { Resume = stopped.Checkpoint });
+
+        Assert.Equal(3, stopped.Checkpoint!.Epochs);
+        Assert.Equal(3, resumed.History.Count);
+        var (expected, actual) = (Weights(whole), Weights(second));
+        Assert.All(expected.Keys, k => Assert.True(expected[k].equal(actual[k]).all().item<bool>(), $"{k} differs after resuming"));
+    }
+
+    [Fact]
     public void Patience_counts_only_once_the_one_cycle_rate_has_annealed()
     {
         using var data = SyntheticImages.ColourClasses(perClass: 20);

@@ -122,6 +122,34 @@ public class TransferRecipeTests
     }
 
     [Fact]
+    public void Auto_trains_the_epochs_it_cut_to_fit_its_budget()
+    {
+        using var data = NoisyColourClasses(perClass: 40);
+        // an epoch's cost measured here first (a budget nothing fits records every candidate's timing), then a budget
+        // for about three quarters of the 40 planned epochs of the cheapest; timings vary, so up to three tries
+        var measure = Tiny(o => { o.Epochs = 40; o.TimeBudget = TimeSpan.FromMilliseconds(1); });
+        using (var first = TransferRecipe.Run(measure, StartingPoint.For(measure), new TensorImageSource(data), null))
+            measure.TimeBudget = TimeSpan.FromSeconds(30 * first.Auto!.Timings.Min(t => t.SecondsPerEpoch));
+        for (int attempt = 1; ; attempt++)
+        {
+            var options = Tiny(o => { o.Epochs = 40; o.EarlyStoppingPatience = 0; o.TimeBudget = measure.TimeBudget; });
+            var epochs = new List<int>();
+            using var result = TransferRecipe.Run(options, StartingPoint.For(options), new TensorImageSource(data), null,
+                new TrainingContext { Progress = new Recorder<TrainingProgress>(p => { if (p.IsEpochEnd) epochs.Add(p.Epochs); }) });
+            var auto = result.Auto!;
+            if (auto.Reason.Contains("cut to"))
+            {
+                Assert.InRange(auto.Epochs, 20, 39);
+                Assert.Equal(auto.Epochs, result.Training.History.Count); // trained as cut, the schedule spanning them
+                Assert.All(epochs, total => Assert.Equal(auto.Epochs, total));
+                return;
+            }
+            Assert.True(attempt < 3, $"no cut in three tries: {auto.Reason}");
+            measure.TimeBudget = TimeSpan.FromSeconds(30 * auto.Timings.Min(t => t.SecondsPerEpoch));
+        }
+    }
+
+    [Fact]
     public void The_solved_classifier_is_at_least_as_accurate_as_ml_nets_lbfgs_maximum_entropy_on_the_same_features()
     {
         // ML.NET's DnnImageFeaturizer + LbfgsMaximumEntropy is the same linear model on the same ResNet features:

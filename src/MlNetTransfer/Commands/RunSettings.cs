@@ -35,7 +35,7 @@ public class RunSettings : CommandSettings
     public string? TimeBudget { get; init; }
 
     [CommandOption("--epochs <N>")]
-    [Description("Epochs when layers below the classifier train (the classifier alone is solved, not trained in epochs).")]
+    [Description("Epochs when layers below the classifier train (the classifier alone is solved, not trained in epochs); Auto cuts them to no fewer than half when that is the only way a deeper strategy fits its budget.")]
     public int Epochs { get; init; } = Engine.Training.FineTuneOptions.Defaults.Epochs;
 
     [CommandOption("--batch-size <N>")]

@@ -152,6 +152,11 @@ public static class TransferRecipe
                     auto = Decide(model, data, heldLabels, head, headSide);
                     (strategy, side) = (auto.Strategy, auto.ImageSize);
                     Log($"strategy {strategy}: {auto.Reason}");
+                    if (auto.Epochs != options.Epochs && strategy != FineTuneStrategy.HeadOnly)
+                    {
+                        options = options.Clone(); // cut to fit the budget
+                        options.Epochs = auto.Epochs;
+                    }
                 }
                 if (context.Cancellation.IsCancellationRequested)
                 {

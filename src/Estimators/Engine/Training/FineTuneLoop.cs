@@ -225,7 +225,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         return new TrainingCheckpoint
         {
-            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epoch = epoch, BatchesDone = batchesDone,
+            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epochs = options.Epochs, Epoch = epoch, BatchesDone = batchesDone,
             EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen, History = history.ToList(), BestEpoch = bestEpoch,
             BestAccuracy = bestAccuracy, BestLoss = bestLoss, SinceBest = sinceBest, OptimizerState = buffer.ToArray(), BestWeights = best,
         };

@@ -44,10 +44,12 @@ public class FineTuneOptions
     public int? ImageSize { get; set; }
 
     /// <summary>How long Auto may plan the training epochs to take on this device; it picks the deepest strategy and
-    /// largest image size whose measured epochs fit. Named strategies are not limited by it.</summary>
+    /// largest image size whose measured epochs fit, and when none fits with all of <see cref="Epochs"/>, cuts the one
+    /// that keeps the most of them (at least half). Named strategies are not limited by it.</summary>
     public TimeSpan TimeBudget { get; set; } = Defaults.TimeBudget;
 
-    /// <summary>Passes over the training data when layers below the classifier train.</summary>
+    /// <summary>Passes over the training data when layers below the classifier train; under Auto, the plan, which it
+    /// cuts to no fewer than half when nothing deeper than the classifier fits its budget otherwise.</summary>
     public int Epochs { get; set; } = Defaults.Epochs;
 
     /// <summary>Images per optimizer step; null: the device's default (<see cref="DefaultBatchSize"/>): 32 on the CPU,

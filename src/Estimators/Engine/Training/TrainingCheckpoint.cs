@@ -26,6 +26,10 @@ public sealed class TrainingCheckpoint
     /// before it was recorded, when the options' batch size or the device's default applies.</summary>
     public int BatchSize { get; init; }
 
+    /// <summary>The epochs the run planned (its schedule spans them: Auto may have cut the options' epochs to fit its
+    /// budget); 0 in checkpoints written before it was recorded, when the options' epochs apply.</summary>
+    public int Epochs { get; init; }
+
     /// <summary>The epoch in progress (1-based) and how many of its batches are done.</summary>
     public int Epoch { get; init; }
     public int BatchesDone { get; init; }
@@ -51,7 +55,7 @@ public sealed class TrainingCheckpoint
     {
         using var writer = new BinaryWriter(File.Create(temp), Encoding.UTF8);
         writer.Write(Magic);
-        writer.Write(JsonSerializer.Serialize(new Header(Strategy, ImageSize, BatchSize, Epoch, BatchesDone, EpochLossSum, EpochCorrect, EpochSeen, History.ToList(), BestEpoch, BestAccuracy, BestLoss, SinceBest), Json));
+        writer.Write(JsonSerializer.Serialize(new Header(Strategy, ImageSize, BatchSize, Epochs, Epoch, BatchesDone, EpochLossSum, EpochCorrect, EpochSeen, History.ToList(), BestEpoch, BestAccuracy, BestLoss, SinceBest), Json));
         writer.Write(OptimizerState.Length);
         writer.Write(OptimizerState);
         writer.Write(BestWeights.Count);
@@ -91,7 +95,7 @@ public sealed class TrainingCheckpoint
             }
             return new TrainingCheckpoint
             {
-                Strategy = header.Strategy, ImageSize = header.ImageSize, BatchSize = header.BatchSize, Epoch = header.Epoch, BatchesDone = header.BatchesDone,
+                Strategy = header.Strategy, ImageSize = header.ImageSize, BatchSize = header.BatchSize, Epochs = header.Epochs, Epoch = header.Epoch, BatchesDone = header.BatchesDone,
                 EpochLossSum = header.EpochLossSum, EpochCorrect = header.EpochCorrect, EpochSeen = header.EpochSeen,
                 History = header.History, BestEpoch = header.BestEpoch, BestAccuracy = header.BestAccuracy, BestLoss = header.BestLoss,
                 SinceBest = header.SinceBest, OptimizerState = optimizer, BestWeights = weights,
@@ -103,7 +107,7 @@ public sealed class TrainingCheckpoint
         }
     }
 
-    sealed record Header(FineTuneStrategy Strategy, int ImageSize, int BatchSize, int Epoch, int BatchesDone, double EpochLossSum, long EpochCorrect,
+    sealed record Header(FineTuneStrategy Strategy, int ImageSize, int BatchSize, int Epochs, int Epoch, int BatchesDone, double EpochLossSum, long EpochCorrect,
         long EpochSeen, List<EpochSummary> History,
         int BestEpoch, double BestAccuracy, double BestLoss, int SinceBest);
 }
