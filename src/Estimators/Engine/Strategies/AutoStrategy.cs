@@ -7,9 +7,10 @@ namespace MlNetTransfer.Engine.Strategies;
 /// picks the deepest strategy, at the largest image size, whose planned epochs fit the time budget: the whole network
 /// (discriminative rates when the data resembles the pretraining data, one rate when it does not), else the last
 /// layers; when none fits with all its epochs, the one that keeps the most of them within the budget (at least
-/// <see cref="FewestEpochsShare"/> of them); else the head alone. The head alone is also the answer when it already separates the classes, when there
-/// are too few images per class to judge a deeper model, or when there is no validation split to judge it on —
-/// and after training, a deeper model that is worse on validation than the head gives way to it.
+/// <see cref="FewestEpochsShare"/> of them); else the head alone. The head alone is also the answer when it already
+/// separates the classes, when there are too few images per class to judge a deeper model, or when there is no
+/// validation split to judge it on — and after training, a deeper model that is worse on validation than the head
+/// gives way to it.
 /// </summary>
 public static class AutoStrategy
 {
