@@ -13,7 +13,10 @@ public static class EndToEnd
 {
     public sealed record Result(double FitSeconds, double[] EpochSeconds, double EpochImagesPerSecond, double FitImagesPerSecond, int Images, string ModelPath);
 
-    public static Result Run(BenchCase c, string imageRoot, IReadOnlyList<ImageRow> rows, int epochs, string workFolder, DeviceKind device)
+    /// <summary>Fits and saves <c>{architecture}.zip</c> in <paramref name="workFolder"/> (<c>{architecture}-flip.zip</c>
+    /// with <paramref name="testTimeFlip"/>: a model that scores each image averaged with its mirror image).</summary>
+    public static Result Run(BenchCase c, string imageRoot, IReadOnlyList<ImageRow> rows, int epochs, string workFolder, DeviceKind device,
+        bool testTimeFlip = false)
     {
         var ml = new MLContext(seed: 1) { TempFilePath = workFolder, FallbackToCpu = false };
         var data = ml.Data.LoadFromEnumerable(rows);
@@ -22,7 +25,7 @@ public static class EndToEnd
         {
             Architecture = c.Architecture, Weights = PretrainedCatalog.Scratch, Strategy = c.Strategy, ImageSize = c.Resolution,
             BatchSize = c.BatchSize, Epochs = epochs, Augment = false, ValidationFraction = 0, EarlyStoppingPatience = 0, LearningRate = 1e-4,
-            Device = device,
+            Device = device, TestTimeFlip = testTimeFlip,
             Progress = p => { if (p.IsEpochEnd) epochSeconds.Add(rows.Count / p.ImagesPerSecond); },
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
@@ -31,7 +34,7 @@ public static class EndToEnd
         var clock = Stopwatch.StartNew();
         using var model = pipeline.Fit(data);
         double fit = clock.Elapsed.TotalSeconds;
-        var path = Path.Combine(workFolder, $"{c.Architecture}.zip");
+        var path = Path.Combine(workFolder, $"{c.Architecture}{(testTimeFlip ? "-flip" : "")}.zip");
         ml.Model.Save(model, data.Schema, path);
         return new Result(fit, epochSeconds.ToArray(), rows.Count * epochSeconds.Count / epochSeconds.Sum(), rows.Count * epochs / fit, rows.Count, path);
     }
