@@ -125,28 +125,23 @@ public class TransferRecipeTests
     public void Auto_trains_the_epochs_it_cut_to_fit_its_budget()
     {
         using var data = NoisyColourClasses(perClass: 40);
-        // an epoch's cost measured here first (a budget nothing fits records every candidate's timing), then a budget
-        // for about three quarters of the 40 planned epochs of the cheapest; timings vary, so up to three tries
-        var measure = Tiny(o => { o.Epochs = 40; o.TimeBudget = TimeSpan.FromMilliseconds(1); });
-        using (var first = TransferRecipe.Run(measure, StartingPoint.For(measure), new TensorImageSource(data), null))
-            measure.TimeBudget = TimeSpan.FromSeconds(30 * first.Auto!.Timings.Min(t => t.SecondsPerEpoch));
-        for (int attempt = 1; ; attempt++)
+        // an epoch of the whole network costs 2 s, of the last layers 1 s: within 8 s neither holds its 10 epochs, the
+        // last layers keep 8 of them (the whole network 4, under half)
+        var options = Tiny(o => { o.Epochs = 10; o.EarlyStoppingPatience = 0; o.TimeBudget = TimeSpan.FromSeconds(8); });
+        var totals = new List<int>();
+        var context = new TrainingContext
         {
-            var options = Tiny(o => { o.Epochs = 40; o.EarlyStoppingPatience = 0; o.TimeBudget = measure.TimeBudget; });
-            var epochs = new List<int>();
-            using var result = TransferRecipe.Run(options, StartingPoint.For(options), new TensorImageSource(data), null,
-                new TrainingContext { Progress = new Recorder<TrainingProgress>(p => { if (p.IsEpochEnd) epochs.Add(p.Epochs); }) });
-            var auto = result.Auto!;
-            if (auto.Reason.Contains("cut to"))
-            {
-                Assert.InRange(auto.Epochs, 20, 39);
-                Assert.Equal(auto.Epochs, result.Training.History.Count); // trained as cut, the schedule spanning them
-                Assert.All(epochs, total => Assert.Equal(auto.Epochs, total));
-                return;
-            }
-            Assert.True(attempt < 3, $"no cut in three tries: {auto.Reason}");
-            measure.TimeBudget = TimeSpan.FromSeconds(30 * auto.Timings.Min(t => t.SecondsPerEpoch));
-        }
+            EpochSeconds = (strategy, _) => strategy == FineTuneStrategy.LastLayers ? 1 : 2,
+            Progress = new Recorder<TrainingProgress>(p => { if (p.IsEpochEnd) totals.Add(p.Epochs); }),
+        };
+
+        using var result = TransferRecipe.Run(options, StartingPoint.For(options), new TensorImageSource(data), null, context);
+
+        Assert.Equal((FineTuneStrategy.LastLayers, 8), (result.Auto!.Strategy, result.Auto.Epochs));
+        Assert.Contains("cut to 8 of 10 epochs", result.Auto.Reason);
+        Assert.Equal(FineTuneStrategy.LastLayers, result.Strategy);
+        Assert.Equal(8, result.Training.History.Count); // trained as cut, the schedule spanning the 8
+        Assert.Equal(Enumerable.Repeat(8, 8), totals);
     }
 
     [Fact]

@@ -222,7 +222,8 @@ public static class TransferRecipe
                 _device, _channelsLast, options.Augment ?? true, options.Seed);
             var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
                 chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
-            return AutoStrategy.Decide(inputs, prepareOnly ? null : (strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side));
+            return AutoStrategy.Decide(inputs, prepareOnly ? null
+                : context.EpochSeconds ?? ((strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side)));
         }
 
         /// <summary>The batch a run at <paramref name="side"/> takes: the one given, or the device's default for this

@@ -50,5 +50,9 @@ public sealed class TrainingContext
     /// allocator, and none on the CPU, where the first step costs what the others do. The model is the same either way.</summary>
     public int? WarmUpSteps { get; init; }
 
+    /// <summary>For tests: seconds an epoch of a strategy at a side, in place of Auto's timed steps (whose noise on a
+    /// tiny network would make a test of what Auto does with them flaky).</summary>
+    internal Func<Strategies.FineTuneStrategy, int, double>? EpochSeconds { get; init; }
+
     internal Device TrainingDevice => Device ?? CPU;
 }
