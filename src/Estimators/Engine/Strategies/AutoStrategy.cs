@@ -90,7 +90,7 @@ public static class AutoStrategy
     /// <summary>Whole epochs of <paramref name="secondsPerEpoch"/> that fit <paramref name="budgetSeconds"/>, at most
     /// <paramref name="planned"/>.</summary>
     static int EpochsWithin(double budgetSeconds, double secondsPerEpoch, int planned) =>
-        secondsPerEpoch > 0 ? (int)Math.Min(planned, Math.Floor(budgetSeconds / secondsPerEpoch)) : planned;
+        (int)Math.Min(planned, Math.Floor(budgetSeconds / secondsPerEpoch)); // a zero cost fitted in the first pass
 
     static string How(FineTuneStrategy strategy) => strategy switch
     {

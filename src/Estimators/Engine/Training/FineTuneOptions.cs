@@ -161,6 +161,18 @@ public class FineTuneOptions
         return copy;
     }
 
+    /// <summary>These options, or a copy with what the interrupted run began with: its batch size when none is given
+    /// (whichever device it continues on) and the epochs its schedule spans (Auto may have cut them to its budget).</summary>
+    internal FineTuneOptions ResumedFrom(TrainingCheckpoint? checkpoint)
+    {
+        int? batch = BatchSize ?? (checkpoint is { BatchSize: > 0 } ? checkpoint.BatchSize : null);
+        int epochs = checkpoint is { Epochs: > 0 } ? checkpoint.Epochs : Epochs;
+        if (batch == BatchSize && epochs == Epochs) return this;
+        var copy = Clone();
+        (copy.BatchSize, copy.Epochs) = (batch, epochs);
+        return copy;
+    }
+
     /// <summary>The batch size once resolved (<see cref="WithBatchSizeFor"/>).</summary>
     [JsonIgnore]
     internal int Batch => BatchSize ?? throw new InvalidOperationException("the batch size has not been resolved for the device");

@@ -35,17 +35,7 @@ public static class FineTuner
         }
         try
         {
-            if (options.BatchSize == null && context.Resume is { BatchSize: > 0 } resumed)
-            {
-                options = options.Clone(); // the batch the run began with, whichever device it continues on
-                options.BatchSize = resumed.BatchSize;
-            }
-            if (context.Resume is { Epochs: > 0 } planned && planned.Epochs != options.Epochs)
-            {
-                options = options.Clone(); // the epochs its schedule spans (Auto may have cut them to its budget)
-                options.Epochs = planned.Epochs;
-            }
-            options = options.WithBatchSizeFor(context.TrainingDevice, train.Count, plan.Architecture, train.Side, context.Log);
+            options = options.ResumedFrom(context.Resume).WithBatchSizeFor(context.TrainingDevice, train.Count, plan.Architecture, train.Side, context.Log);
             return new FineTuneLoop(model, plan, preprocessing, train, validation, options, context).Execute();
         }
         finally
