@@ -268,6 +268,23 @@ public class FineTunerTests
         Assert.True(oneCycle.History.Count >= firstCountedEpoch, $"one-cycle stopped after {oneCycle.History.Count} epochs, before its rate annealed (epoch {firstCountedEpoch})");
     }
 
+    [Fact]
+    public void A_run_of_one_step_keeps_the_epoch_it_trained()
+    {
+        // 24 training images in one batch of 32, one epoch: a single step, which the one-cycle schedule takes at the
+        // base rate; the best-epoch rule must still let its only epoch count, not hand back the starting weights
+        using var data = SyntheticImages.ColourClasses(perClass: 10);
+        using var model = NewModel();
+        var before = Weights(model);
+
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null,
+            Options(o => { o.Epochs = 1; o.BatchSize = 32; o.Schedule = LearningRateSchedule.OneCycle; }));
+
+        Assert.Equal(1, result.BestEpoch);
+        var after = Weights(model);
+        Assert.Contains(before.Keys, k => !before[k].equal(after[k]).all().item<bool>());
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(3)]

@@ -44,13 +44,14 @@ public static class LearningRateScheduleExtensions
     /// <summary>The first step past the peak at which the rate has annealed to half the base rate (0 for a constant
     /// rate). Before it, an epoch that validates worse is the high rate's noise, not a sign to stop: early stopping
     /// counts its patience from here (measured: counting from the peak stopped a 10-epoch one-cycle run at epoch 5,
-    /// 78.5 % where the whole run reached 85 %).</summary>
+    /// 78.5 % where the whole run reached 85 %). At most the last step, so the last epoch always counts: a run of one
+    /// step (one batch, one epoch) trains at the base rate throughout and would otherwise keep nothing it trained.</summary>
     public static long AnnealedStep(this LearningRateSchedule schedule, long totalSteps)
     {
         if (schedule == LearningRateSchedule.Constant) return 0;
         for (long step = schedule.PeakStep(totalSteps); step < totalSteps; step++)
             if (schedule.Factor(step, totalSteps) <= 0.5) return step;
-        return totalSteps;
+        return Math.Max(totalSteps - 1, 0);
     }
 
     static double Anneal(double from, double to, double t) => to + (from - to) / 2 * (1 + Math.Cos(Math.PI * t));
