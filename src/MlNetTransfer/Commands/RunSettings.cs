@@ -121,7 +121,7 @@ public class RunSettings : CommandSettings
     static readonly Dictionary<string, string> OptionNames = new()
     {
         ["Architecture"] = "--arch", ["ImageSize"] = "--image-size", ["Epochs"] = "--epochs", ["BatchSize"] = "--batch-size",
-        ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["LabelSmoothing"] = "--label-smoothing", ["TimeBudget"] = "--time-budget", ["Strategy"] = "--strategy", ["name"] = "--arch",
+        ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["LabelSmoothing"] = "--label-smoothing", ["TimeBudget"] = "--time-budget", ["Strategy"] = "--strategy", ["name"] = "--arch", ["Weights"] = "--weights",
     };
 
     /// <summary>"90s", "10m", "1.5h", or a plain number of minutes.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Weights;
 
 namespace MlNetTransfer.Engine.Training;
 
@@ -118,7 +119,7 @@ public class FineTuneOptions
 
     /// <summary>Whether the run trains from random weights (no pretrained starting point).</summary>
     [JsonIgnore]
-    internal bool FromScratch => string.Equals(Weights, Engine.Weights.PretrainedCatalog.Scratch, StringComparison.OrdinalIgnoreCase);
+    internal bool FromScratch => string.Equals(Weights, PretrainedCatalog.Scratch, StringComparison.OrdinalIgnoreCase);
 
     /// <summary><see cref="TrainBatchNormStatistics"/> resolved: only from scratch unless said.</summary>
     [JsonIgnore]
@@ -134,6 +135,9 @@ public class FineTuneOptions
         if (ImageSize is { } side && (side < minimum || side > 1024))
             throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
                 $"must be between {minimum}{(ArchitectureApplies ? $" ({Architecture}'s smallest input)" : "")} and 1024 pixels");
+        if (ArchitectureApplies && Weights is { } weights && !PretrainedCatalog.CanResolve(weights))
+            throw new ArgumentException($"'{weights}' is neither an embedded weight name ({PretrainedCatalog.EmbeddedResNet18}), " +
+                $"'{PretrainedCatalog.Scratch}' nor an existing file", nameof(Weights));
         if (TimeBudget <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), TimeBudget, "must be positive");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "must be at least 1");
         if (BatchSize is < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");

@@ -19,6 +19,13 @@ public static class PretrainedCatalog
             ? custom
             : Path.Combine(AppContext.BaseDirectory, "DnnImageModels");
 
+    /// <summary>Whether <paramref name="weights"/> can name weights at all — <see cref="Scratch"/>, an embedded name or an
+    /// existing file — checked without reading anything, so a mistyped path is refused before any work.</summary>
+    public static bool CanResolve(string weights) =>
+        string.Equals(weights, Scratch, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(weights, EmbeddedResNet18, StringComparison.OrdinalIgnoreCase)
+        || File.Exists(weights);
+
     /// <summary>The weights available without any file from the user.</summary>
     public static IReadOnlyList<PretrainedWeights> Embedded()
     {
