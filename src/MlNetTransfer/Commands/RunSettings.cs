@@ -1,5 +1,7 @@
 using System.ComponentModel;
+using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Weights;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using MlNetTransfer.Cli.Data;
@@ -115,6 +117,18 @@ public class RunSettings : CommandSettings
             var option = e.ParamName is { } name && OptionNames.TryGetValue(name, out var flag) ? flag : e.ParamName;
             var detail = e.Message.Split(" (Parameter")[0].Split(Environment.NewLine)[0];
             throw new CliException(ExitCodes.BadOption, $"{option}: {detail}" + (e is ArgumentOutOfRangeException { ActualValue: { } actual } ? $", not {actual}." : ""));
+        }
+        // the starting weights named (not read): an architecture without embedded weights is refused before the data
+        if (options.ContinueFromModelPath == null)
+        {
+            try
+            {
+                PretrainedCatalog.Resolve(ArchitectureRegistry.Get(options.Architecture), options.Weights);
+            }
+            catch (NoPretrainedWeightsException e)
+            {
+                throw new CliException(ExitCodes.BadOption, $"--weights: {e.Message}");
+            }
         }
     }
 

@@ -27,7 +27,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var output = Path.GetFullPath(settings.Out);
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.TransferTrainOptions();
-        RunSettings.Check(options); // before any work: the data is not even listed for a bad option
+        options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName); // a resumed run needs no starting weights
+        RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
         FolderOption.Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, output);
 
@@ -45,7 +46,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
 
         var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         options.CancellationToken = cancellationToken;
-        options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName);
         options.ResumeFrom = checkpoint;
         if (cacheDir != null)
             (options.CacheDirectory, options.ImagePathColumnName, options.ImageFolder) = (cacheDir, nameof(LabelledImage.ImagePath), trainSet.Root);
