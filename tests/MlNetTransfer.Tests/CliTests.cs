@@ -98,6 +98,7 @@ public class CliTests : CliSandbox
     [InlineData("--time-budget soon", "--time-budget must be a duration")]
     [InlineData("--weights no-such-weights.pth", "--weights: 'no-such-weights.pth' is neither an embedded weight name")]
     [InlineData("--arch alexnet", "--weights: alexnet has no embedded pretrained weights")]
+    [InlineData("--device cuda:99", "CUDA was requested but")] // no machine has 100 GPUs: refused before the data too
     [InlineData("--device tpu", "--device must be auto, cpu, cuda or cuda:N")]
     [InlineData("--test-time-flip maybe", "--test-time-flip must be auto, on or off, not 'maybe'")]
     public void Bad_option_values_exit_8_before_any_work_and_name_the_option(string options, string mention)

@@ -5,6 +5,7 @@ using Microsoft.ML.Transforms;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Progress;
 using MlNetTransfer.Cli.Reporting;
+using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.MlNet;
@@ -29,6 +30,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var options = run.TransferTrainOptions();
         options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName); // a resumed run needs no starting weights
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
+        var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
+        DeviceSelector.Select(new DeviceRequest(options.Device, mlContext.GpuDeviceId, mlContext.FallbackToCpu)); // a missing GPU too
         FolderOption.Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, output);
 
@@ -44,7 +47,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
 
-        var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         options.CancellationToken = cancellationToken;
         options.ResumeFrom = checkpoint;
         if (cacheDir != null)
