@@ -35,7 +35,7 @@ public class CliReliabilityTests : CliSandbox
         var (predictExit, prediction) = Run($"predict --model {Path.Combine(Out, "model.zip")} {cut}");
 
         Assert.True(trainExit == ExitCodes.Success, training);
-        Assert.Contains("skipped 1 unreadable image(s) of " + Train, training);
+        Assert.Contains("skipped 1 image(s) of " + Train, training);
         Assert.Contains("cut.png: truncated", training);
         Assert.Contains("training on 24 images", training); // 8 per class: the cut file is not one of them
         Assert.Contains("testing on 9", training);
@@ -88,6 +88,28 @@ public class CliReliabilityTests : CliSandbox
         Assert.Equal(["Bag", "Sneaker", "Trouser, long"], TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).ClassNames.Order());
         Assert.Equal(ExitCodes.UnreadableCsv, brokenExit);
         Assert.Contains("broken.csv, line 2: not valid CSV", brokenOutput);
+    }
+
+    [Fact]
+    public void A_csv_row_that_repeats_an_image_is_skipped_and_named_and_one_that_gives_it_another_target_is_refused()
+    {
+        var rows = Directory.GetFiles(Train, "*.png", SearchOption.AllDirectories).Order()
+            .Select(f => (Path: Path.GetRelativePath(_temp.Path, f), Label: Path.GetFileName(Path.GetDirectoryName(f))!)).ToList();
+        var repeated = _temp.File("repeated.csv");
+        File.WriteAllLines(repeated, ["filename,target", .. rows.Select(r => $"{r.Path},{r.Label}"), $"{rows[0].Path},{rows[0].Label}"]);
+        var conflicting = _temp.File("conflicting.csv");
+        File.WriteAllLines(conflicting, ["filename,target", .. rows.Select(r => $"{r.Path},{r.Label}"), $"{rows[0].Path},{rows[^1].Label}"]);
+
+        var (exit, output) = Run($"train --data {repeated} --epochs 1 --out {Out} {Fast}");
+        var (conflictExit, conflictOutput) = Run($"train --data {conflicting} --out {Out}-conflict {Fast}");
+
+        // kept once: a copy could otherwise train and be held out for the test at the same time
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains($"listed again on line {rows.Count + 2} (line 2 kept)", output);
+        Assert.Contains($"of {rows.Count} images", output);
+        Assert.Equal(ExitCodes.UnreadableCsv, conflictExit);
+        Assert.Contains($"conflicting.csv, line {rows.Count + 2}: {rows[0].Path} has the target '{rows[^1].Label}' here and '{rows[0].Label}' on line 2", conflictOutput);
+        Assert.DoesNotContain("training on", conflictOutput);
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public class CliTests : CliSandbox
         var (strictExit, strictOutput) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out}-strict --strict {Fast}");
 
         Assert.True(exit == ExitCodes.Success, output);
-        Assert.Contains("skipped 1 unreadable image", output);
+        Assert.Contains("skipped 1 image(s)", output);
         Assert.Contains("broken.png: not a readable image", output);
         Assert.Contains("broken.png", File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
         Assert.True(csvExit == ExitCodes.Success, csvOutput);

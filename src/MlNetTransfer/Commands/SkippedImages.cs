@@ -9,7 +9,7 @@ public static class SkippedImages
     public static void Report(IAnsiConsole console, LabelledImageSet set, string whereAllAreListed)
     {
         if (set.Skipped.Count == 0) return;
-        console.MarkupLine($"[yellow]skipped {set.Skipped.Count} unreadable image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
+        console.MarkupLine($"[yellow]skipped {set.Skipped.Count} image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
         foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");
         if (set.Skipped.Count > 20) console.WriteLine($"  ... and {set.Skipped.Count - 20} more (all listed in {whereAllAreListed})");
     }

@@ -8,7 +8,8 @@ namespace MlNetTransfer.Cli.Data;
 /// <summary>
 /// Labelled images from a folder with one sub-folder per class (Model Builder's convention) or from a CSV with
 /// <c>filename,target</c> columns (paths relative to the CSV's folder). Every image is opened once up front: a
-/// missing or undecodable file is reported by name and skipped, or fails the command with <c>--strict</c>.
+/// missing or undecodable file, or a CSV row naming an image listed before, is reported by name and skipped, or fails
+/// the command with <c>--strict</c>; a CSV that gives one image two targets is refused.
 /// </summary>
 public sealed class LabelledImageSet
 {
@@ -70,7 +71,7 @@ public sealed class LabelledImageSet
     {
         if (strict && set.Skipped.Count > 0)
             throw new CliException(ExitCodes.UnreadableImages,
-                $"{set.Skipped.Count} image(s) in {path} could not be read (--strict): {string.Join("; ", set.Skipped.Take(5))}");
+                $"{set.Skipped.Count} image(s) in {path} could not be read or were listed twice (--strict): {string.Join("; ", set.Skipped.Take(5))}");
         if (set.Rows.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : "."));
         if (requireTwoClasses && set.Classes.Count < 2)
@@ -97,6 +98,8 @@ public sealed class LabelledImageSet
     {
         var root = Path.GetDirectoryName(csv)!;
         var candidates = new List<(string Path, string Label)>();
+        var listed = new Dictionary<string, (long Line, string Label)>(StringComparer.Ordinal);
+        var repeated = new List<string>();
         try
         {
             using var parser = new TextFieldParser(csv) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
@@ -119,14 +122,26 @@ public sealed class LabelledImageSet
                     throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty filename.");
                 if (label.Length == 0)
                     throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty target for {name}.");
-                candidates.Add((Path.GetFullPath(Path.Combine(root, name)), label));
+                var path = Path.GetFullPath(Path.Combine(root, name));
+                if (listed.TryGetValue(path, out var first))
+                {
+                    // one image, one class: a second row with another target is a labelling error; the same target
+                    // again would weigh the image twice and could put it on both sides of the held-out split
+                    if (first.Label != label)
+                        throw new CliException(ExitCodes.UnreadableCsv,
+                            $"{csv}, line {line}: {name} has the target '{label}' here and '{first.Label}' on line {first.Line}; an image has one class.");
+                    repeated.Add($"{Path.GetRelativePath(root, path)}: listed again on line {line} (line {first.Line} kept)");
+                    continue;
+                }
+                listed[path] = (line, label);
+                candidates.Add((path, label));
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: cannot be read ({e.Message}).");
         }
-        return Check(csv, root, candidates, known);
+        return Check(csv, root, candidates, known, repeated);
     }
 
     static string[]? ReadFields(TextFieldParser parser, string csv)
@@ -143,13 +158,14 @@ public sealed class LabelledImageSet
 
     /// <summary>Decodes every candidate completely, on every core (a whole image is one that decodes to its last row:
     /// a truncated file, which ML.NET would decode with black rows, is not one); the order of the rows is the list's.</summary>
-    static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known)
+    static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known,
+        IReadOnlyList<string>? repeated = null)
     {
         var problems = new string?[candidates.Count];
         Parallel.For(0, candidates.Count, i => problems[i] = known.Problem(candidates[i].Path));
         known.Save();
         var rows = new List<LabelledImage>();
-        var skipped = new List<string>();
+        var skipped = new List<string>(repeated ?? []);
         for (int i = 0; i < candidates.Count; i++)
         {
             var (path, label) = candidates[i];
