@@ -113,6 +113,20 @@ public class CliReliabilityTests : CliSandbox
     }
 
     [Fact]
+    public void Test_images_that_are_training_images_too_are_counted_and_said()
+    {
+        var (exit, output) = Run($"train --data {Train} --test {Train} --epochs 1 --out {Out} {Fast}");
+        var (separate, separateOutput) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out}-separate {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        int images = Directory.GetFiles(Train, "*.png", SearchOption.AllDirectories).Length;
+        Assert.Contains($"{images} of its {images} images are training images too, so the test accuracy overstates",
+            File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
+        Assert.True(separate == ExitCodes.Success, separateOutput);
+        Assert.DoesNotContain("training images too", separateOutput);
+    }
+
+    [Fact]
     public void Classes_too_small_to_hold_one_out_are_refused_before_any_work_by_name()
     {
         var tiny = Path.Combine(_temp.Path, "tiny");

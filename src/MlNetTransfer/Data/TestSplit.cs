@@ -15,6 +15,15 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
     /// <summary>Without --test, each class needs one image to hold out and one to train on.</summary>
     public const int MinimumPerClass = 2;
 
+    /// <summary>Said with the source when test images are training images too (the same files): their score is not a
+    /// test of generalisation. Allowed — a check on the training data is a choice — but never silent.</summary>
+    static string Shared(LabelledImageSet train, LabelledImageSet test)
+    {
+        var trained = train.Rows.Select(r => Path.GetFullPath(Path.Combine(train.Root, r.ImagePath))).ToHashSet(StringComparer.Ordinal);
+        int shared = test.Rows.Count(r => trained.Contains(Path.GetFullPath(Path.Combine(test.Root, r.ImagePath))));
+        return shared == 0 ? "" : $"; {shared} of its {test.Rows.Count} images are training images too, so the test accuracy overstates";
+    }
+
     public static TestSplit Of(LabelledImageSet data, string? testPath, bool strict, int seed)
     {
         if (testPath != null)
@@ -25,7 +34,7 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
             if (known.Rows.Count == 0)
                 throw new CliException(ExitCodes.EmptyData,
                     $"{testPath}: none of its classes ({string.Join(", ", test.Classes.Take(10))}) is one of the training data's ({string.Join(", ", data.Classes.Take(10))}).");
-            return new TestSplit(data, known, testPath, unknown);
+            return new TestSplit(data, known, testPath + Shared(data, known), unknown);
         }
 
         var small = data.Rows.GroupBy(r => r.Label).Where(g => g.Count() < MinimumPerClass).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
