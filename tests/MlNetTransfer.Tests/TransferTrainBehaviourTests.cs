@@ -270,5 +270,8 @@ public class TransferTrainBehaviourTests
         Assert.Contains("resnet19", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.Architecture = "resnet19"))).Message);
         Assert.Equal("Epochs", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.Epochs = 0))).ParamName);
         Assert.Equal("ImageSize", Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageSize = 2))).ParamName);
+        var missing = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.Weights = "no-such-weights.pth")));
+        Assert.Equal("Weights", missing.ParamName);
+        Assert.Contains("no-such-weights.pth", missing.Message);
     }
 }
