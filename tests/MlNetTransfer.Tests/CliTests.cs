@@ -269,5 +269,21 @@ public class CliTests : CliSandbox
         Assert.Equal(ExitCodes.Success, modelsExit);
         Assert.Contains("alexnet", models);
         Assert.Contains("resnet18_cntk.imagenet", models);
+
+        // a result file that cannot be written is refused by option before anything is scored: under a file, or a folder
+        var blocker = Path.Combine(Out, "eval.json"); // a file: nothing can be created under it, not even by root
+        var refused = new[]
+        {
+            (Run($"predict --model {model} --csv {Path.Combine(blocker, "scores.csv")} {Test}"), "--csv"),
+            (Run($"evaluate --model {model} --data {Test} --json {Path.Combine(blocker, "m.json")}"), "--json"),
+            (Run($"export --model {model} --onnx {Out}"), "--onnx"),
+        };
+        foreach (var ((exit, output), option) in refused)
+        {
+            Assert.True(exit == ExitCodes.BadOption, $"{option}: exit {exit}: {output}");
+            Assert.Contains(option, output);
+            Assert.DoesNotContain("accuracy", output);
+            Assert.DoesNotContain("Bag", output); // no table of predictions
+        }
     }
 }

@@ -2,14 +2,27 @@ using MlNetTransfer.Cli.Data;
 
 namespace MlNetTransfer.Cli.Commands;
 
-/// <summary>Folder options a command writes to (train's --out and --cache-dir, job export's and import's --out).</summary>
+/// <summary>Folder and file options a command writes to (train's --out and --cache-dir, job export's and import's --out;
+/// predict's --csv, evaluate's --json, export's --onnx).</summary>
 public static class FolderOption
 {
     /// <summary>A folder option (--out, --cache-dir) must take files before any work: created if missing and written to
     /// once (then cleaned); otherwise exit 8 naming the option. Returns the full path.</summary>
-    public static string Writable(string given, string option)
+    public static string Writable(string given, string option) => Writable(Path.GetFullPath(given), given, option, "a folder this user can write to");
+
+    /// <summary>A file option (predict's --csv, evaluate's --json, export's --onnx): its folder must take files before
+    /// any work, so nothing is computed for a result that cannot be written; exit 8 naming the option. Returns the full path.</summary>
+    public static string WritableFile(string given, string option)
     {
-        var folder = Path.GetFullPath(given);
+        var path = Path.GetFullPath(given);
+        if (Directory.Exists(path))
+            throw new CliException(ExitCodes.BadOption, $"{option} {given}: is a folder; expected the name of a file to write.");
+        Writable(Path.GetDirectoryName(path)!, given, option, "a file in a folder this user can write to");
+        return path;
+    }
+
+    static string Writable(string folder, string given, string option, string expected)
+    {
         var probe = Path.Combine(folder, StaleFiles.TempSiblingName("write-check")); // named after this process: removed if it is killed here
         try
         {
@@ -20,7 +33,7 @@ public static class FolderOption
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException(ExitCodes.BadOption, $"{option} {given}: cannot write there ({e.Message}); expected a folder this user can write to.");
+            throw new CliException(ExitCodes.BadOption, $"{option} {given}: cannot write there ({e.Message}); expected {expected}.");
         }
     }
 }
