@@ -49,6 +49,8 @@ public class CliReliabilityTests : CliSandbox
         Assert.Contains("9 images", evaluation);
         Assert.Equal(ExitCodes.UnreadableImages, predictExit); // its only image could not be read
         Assert.Contains("truncated", prediction);
+        Assert.Contains("no image could be read", prediction);
+        Assert.DoesNotContain("┌", prediction); // and no empty table
     }
 
     [Fact]

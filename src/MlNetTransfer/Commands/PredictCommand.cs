@@ -81,12 +81,14 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
                 table.AddRow([Markup.Escape(Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
+            if (failed == files.Length) // nothing to show or write: no empty table, no CSV of a header alone
+                throw new CliException(ExitCodes.UnreadableImages, $"{settings.Input}: no image could be read ({failed} skipped, named above).");
             console.Write(table);
             if (rows != null)
             {
                 AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. info.ClassNames.Select(CsvText.Field)]), .. rows]) + "\n"));
                 console.MarkupLine($"scores of {rows.Count} image(s) written to {Markup.Escape(settings.Csv!)}");
             }
-            return failed == files.Length ? ExitCodes.UnreadableImages : ExitCodes.Success;
+            return ExitCodes.Success;
         });
 }
