@@ -173,6 +173,28 @@ public class CliTests : CliSandbox
     }
 
     [Fact]
+    public void A_resume_on_other_images_than_the_interrupted_run_listed_is_refused_and_keeps_the_checkpoint()
+    {
+        using var interrupted = new CancellationTokenSource();
+        var console = new CancellingConsole(new TestConsole().Width(250), "epoch 1/3", interrupted);
+        Assert.Equal(ExitCodes.Interrupted, RunOn(console, $"train --data {Train} --test {Test} --epochs 3 --out {Out} {Fast}", interrupted.Token));
+        var removed = Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First();
+        var kept = Path.Combine(_temp.Path, "kept.png");
+        File.Move(removed, kept);
+
+        var (exit, output) = Run($"train --resume --out {Out}");
+        File.Move(kept, removed);
+        var (again, againOutput) = Run($"train --resume --out {Out}");
+
+        // the held-out split, the validation split and each epoch's order follow from the list of images
+        Assert.True(exit == ExitCodes.BadModel, output);
+        Assert.Contains("the images differ from those the interrupted run trained on (then 24 images, now 23 images", output);
+        Assert.DoesNotContain("resuming", output);
+        Assert.True(again == ExitCodes.Success, againOutput); // the checkpoint was kept: the same images resume
+        Assert.Contains("resuming RetrainAll at 16 px from epoch 2", againOutput);
+    }
+
+    [Fact]
     public void Interrupted_before_training_keeps_nothing_and_says_so()
     {
         using var interrupted = new CancellationTokenSource();

@@ -37,6 +37,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
 
         var cacheDir = settings.CacheDir is { } given ? FolderOption.Writable(given, "--cache-dir") : null;
         var data = LabelledImageSet.Load(run.Data, run.Strict, known: cacheDir == null ? null : CheckedFiles.In(cacheDir));
+        if (checkpoint != null) run.CheckSameImages(data);
+        run = run with { Images = ResumeState.Fingerprint(data) }; // kept with a checkpoint, should this run be interrupted
         var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
         var (trainSet, testSet) = (split.Train, split.Test);
         SkippedImages.Report(console, data, ReportWriter.MetricsFile);

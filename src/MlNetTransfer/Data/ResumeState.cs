@@ -6,10 +6,36 @@ using MlNetTransfer.MlNet;
 namespace MlNetTransfer.Cli.Data;
 
 /// <summary>What an interrupted `train` leaves next to its checkpoint model so `train --resume` goes on where it
-/// stopped: the data it read, and the run's options record as given (Auto unresolved: the checkpoint holds what it
-/// resolved to, the optimizer's state and the schedule position).</summary>
+/// stopped: the data it read (and a fingerprint of its images, so a resume on other images is refused), and the run's
+/// options record as given (Auto unresolved: the checkpoint holds what it resolved to, the optimizer's state and the
+/// schedule position).</summary>
 public sealed record ResumeState(string Data, string? Test, bool Strict, string Device, JsonElement Options)
 {
+    /// <summary>The training images the run listed, as <see cref="Fingerprint"/> writes them; null in resume files
+    /// written before it was kept (not checked then).</summary>
+    public string? Images { get; init; }
+
+    /// <summary>The listed images in order — path, class and size of each — as a count and a SHA-256: the held-out
+    /// split, the validation split and every epoch's order follow from this list, so a resumed run must see it again.</summary>
+    public static string Fingerprint(LabelledImageSet data)
+    {
+        var listing = string.Join("\n", data.Rows.Select(r => $"{r.ImagePath}\t{r.Label}\t{new FileInfo(Path.Combine(data.Root, r.ImagePath)).Length}"));
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(listing)));
+        return $"{data.Rows.Count} images, sha256 {hash}";
+    }
+
+    /// <summary>Refuses a resume whose data lists other images than the interrupted run did.</summary>
+    public void CheckSameImages(LabelledImageSet data)
+    {
+        if (Images is null) return;
+        var now = Fingerprint(data);
+        if (now != Images)
+            throw new CliException(ExitCodes.BadModel,
+                $"{Data}: the images differ from those the interrupted run trained on (then {Images.Split(',')[0]}, now " +
+                $"{now.Split(',')[0]}; paths, classes or file sizes changed). A resumed run must see the same images — " +
+                "put them back, or train again without --resume.");
+    }
+
     public const string FileName = "resume.json";
     public const string CheckpointName = "checkpoint.zip";
     public const string StateName = "checkpoint.state";
