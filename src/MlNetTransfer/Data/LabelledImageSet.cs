@@ -108,7 +108,9 @@ public sealed class LabelledImageSet
                 ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: empty; expected a header 'filename,target' and one row per image.");
             int file = header.IndexOf("filename"), target = header.IndexOf("target");
             if (file < 0 || target < 0)
-                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{string.Join(",", header)}' lacks the columns 'filename' and 'target'.");
+                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{string.Join(",", header)}' lacks the columns 'filename' and 'target'" +
+                    (header.Count == 1 && header[0].IndexOfAny([';', '\t']) is >= 0 and var at
+                        ? $"; the file must be comma-separated, and this header looks separated by {(header[0][at] == ';' ? "';'" : "tabs")}." : "."));
             while (true)
             {
                 long line = parser.LineNumber;
