@@ -71,6 +71,7 @@ public class CliTests : CliSandbox
     public void Unreadable_and_missing_images_are_skipped_and_reported_by_name_or_fail_with_strict()
     {
         File.WriteAllText(Path.Combine(Train, "Bag", "broken.png"), "not a png");
+        File.WriteAllText(Path.Combine(Train, "Bag", "notes.txt"), "not an image, and not called one");
         var csv = Path.Combine(_temp.Path, "with-missing.csv");
         File.WriteAllLines(csv, ["filename,target", "train/Bag/gone.png,Bag",
             .. Directory.GetFiles(Train, "t*.png", SearchOption.AllDirectories).Select(f => $"{Path.GetRelativePath(_temp.Path, f)},{Path.GetFileName(Path.GetDirectoryName(f))}")]);
@@ -82,6 +83,7 @@ public class CliTests : CliSandbox
         Assert.True(exit == ExitCodes.Success, output);
         Assert.Contains("skipped 1 image(s)", output);
         Assert.Contains("broken.png: not a readable image", output);
+        Assert.Contains("files that are not images by their extension (1 .txt)", output); // left alone, but said
         Assert.Contains("broken.png", File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
         Assert.True(csvExit == ExitCodes.Success, csvOutput);
         Assert.Contains("gone.png: missing", csvOutput);
@@ -246,6 +248,7 @@ public class CliTests : CliSandbox
         Directory.CreateDirectory(Out);
         File.WriteAllText(Path.Combine(Out, "model.zip"), "the user's previous model");
         File.WriteAllText(Path.Combine(Train, "Bag", "broken.png"), "not a png");
+        File.WriteAllText(Path.Combine(Train, "Bag", "notes.txt"), "not an image, and not called one");
 
         var (exit, _) = Run($"train --data {Train} --out {Out} --strict {Fast}");
 

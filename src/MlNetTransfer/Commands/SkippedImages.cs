@@ -8,6 +8,9 @@ public static class SkippedImages
 {
     public static void Report(IAnsiConsole console, LabelledImageSet set, string whereAllAreListed)
     {
+        if (set.NotImages is { } others)
+            console.MarkupLine(Markup.Escape($"left alone in {set.Source}: files that are not images by their extension ({others}); " +
+                $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
         if (set.Skipped.Count == 0) return;
         console.MarkupLine($"[yellow]skipped {set.Skipped.Count} image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
         foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");

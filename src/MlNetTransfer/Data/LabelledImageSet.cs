@@ -16,9 +16,9 @@ public sealed class LabelledImageSet
     /// <summary>The file extensions treated as images, in folders given to train, evaluate and predict.</summary>
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped)
+    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null)
     {
-        Source = source; Root = root; Rows = rows; Skipped = skipped;
+        Source = source; Root = root; Rows = rows; Skipped = skipped; NotImages = notImages;
         Classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 
@@ -33,6 +33,10 @@ public sealed class LabelledImageSet
     /// <summary>"file: reason" for every image left out.</summary>
     public IReadOnlyList<string> Skipped { get; }
 
+    /// <summary>In a folder: the files left alone because their extension is not an image's, counted by extension
+    /// ("3 .tif, 1 .txt"; hidden files not counted); null when there are none.</summary>
+    public string? NotImages { get; }
+
     /// <summary>Class names in ordinal order.</summary>
     public IReadOnlyList<string> Classes { get; }
 
@@ -44,7 +48,7 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList());
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages);
     }
 
     /// <summary>Lists and checks the images at <paramref name="path"/>; files <paramref name="known"/> to be whole and
@@ -84,12 +88,16 @@ public sealed class LabelledImageSet
         var classFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
         if (classFolders.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target.");
-        var candidates = classFolders.SelectMany(dir => Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
-                .Where(f => ImageExtensions.Contains(Path.GetExtension(f)))
+        var files = classFolders.SelectMany(dir => Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
                 .Order(StringComparer.Ordinal)
                 .Select(f => (Path: f, Label: Path.GetFileName(dir))))
             .ToList();
-        return Check(folder, folder, candidates, known);
+        var candidates = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f.Path))).ToList();
+        var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)) && !Path.GetFileName(f.Path).StartsWith('.'))
+            .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
+        var set = Check(folder, folder, candidates, known);
+        return others.Count == 0 ? set : new LabelledImageSet(set.Source, set.Root, set.Rows.ToList(), set.Skipped.ToList(), string.Join(", ", others));
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
