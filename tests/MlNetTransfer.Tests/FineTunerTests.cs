@@ -213,6 +213,31 @@ public class FineTunerTests
     }
 
     [Fact]
+    public void A_checkpoint_refuses_to_resume_on_another_number_of_training_images()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        using var fewer = SyntheticImages.ColourClasses(perClass: 19);
+        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
+        using var model = NewModel();
+        using var cancel = new CancellationTokenSource();
+        var stopped = FineTuner.Fit(model, plan, Plain, data, null, Options(), new TrainingContext
+        {
+            Cancellation = cancel.Token,
+            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd) cancel.Cancel(); }),
+        });
+        var checkpointFile = Path.Combine(Path.GetTempPath(), $"mlnettransfer-test-{Guid.NewGuid():N}.state");
+        stopped.Checkpoint!.Save(checkpointFile);
+        var checkpoint = TrainingCheckpoint.Load(checkpointFile);
+        File.Delete(checkpointFile);
+
+        var e = Assert.Throws<ArgumentException>(() => FineTuner.Fit(model, plan, Plain, fewer, null, Options(), new TrainingContext { Resume = checkpoint }));
+
+        Assert.Equal(48, checkpoint.TrainImages); // 80 % of 60 images
+        Assert.Equal("ResumeFrom", e.ParamName);
+        Assert.Contains("training on 48 images and this data gives 45", e.Message);
+    }
+
+    [Fact]
     public void A_resumed_run_keeps_the_epochs_its_checkpoint_planned_whatever_its_options_say()
     {
         // Auto cuts a run's epochs to its budget, but a resumed run reads the user's options again (6 epochs here):

@@ -51,6 +51,9 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         int bestEpoch = resume?.BestEpoch ?? 0, sinceBest = resume?.SinceBest ?? 0, firstEpoch = resume?.Epoch ?? 1;
         if (resume != null)
         {
+            if (resume.TrainImages > 0 && resume.TrainImages != train.Count)
+                throw new ArgumentException($"the checkpoint was taken training on {resume.TrainImages} images and this data gives {train.Count}: " +
+                    "a resumed run needs the images the interrupted one had (the splits and every epoch's order follow from them)", "ResumeFrom");
             using var state = new BinaryReader(new MemoryStream(resume.OptimizerState));
             optimizer.Load(state);
             _best = resume.BestWeights.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
@@ -225,7 +228,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         return new TrainingCheckpoint
         {
-            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epochs = options.Epochs, Epoch = epoch, BatchesDone = batchesDone,
+            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epochs = options.Epochs, TrainImages = train.Count, Epoch = epoch, BatchesDone = batchesDone,
             EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen, History = history.ToList(), BestEpoch = bestEpoch,
             BestAccuracy = bestAccuracy, BestLoss = bestLoss, SinceBest = sinceBest, OptimizerState = buffer.ToArray(), BestWeights = best,
         };

@@ -30,6 +30,10 @@ public sealed class TrainingCheckpoint
     /// budget); 0 in checkpoints written before it was recorded, when the options' epochs apply.</summary>
     public int Epochs { get; init; }
 
+    /// <summary>The images the run trained on (after its validation split); a resume on another number is refused.
+    /// 0 in checkpoints written before it was recorded (not checked then).</summary>
+    public long TrainImages { get; init; }
+
     /// <summary>The epoch in progress (1-based) and how many of its batches are done.</summary>
     public int Epoch { get; init; }
     public int BatchesDone { get; init; }
@@ -55,7 +59,7 @@ public sealed class TrainingCheckpoint
     {
         using var writer = new BinaryWriter(File.Create(temp), Encoding.UTF8);
         writer.Write(Magic);
-        writer.Write(JsonSerializer.Serialize(new Header(Strategy, ImageSize, BatchSize, Epochs, Epoch, BatchesDone, EpochLossSum, EpochCorrect, EpochSeen, History.ToList(), BestEpoch, BestAccuracy, BestLoss, SinceBest), Json));
+        writer.Write(JsonSerializer.Serialize(new Header(Strategy, ImageSize, BatchSize, Epochs, Epoch, BatchesDone, EpochLossSum, EpochCorrect, EpochSeen, History.ToList(), BestEpoch, BestAccuracy, BestLoss, SinceBest, TrainImages), Json));
         writer.Write(OptimizerState.Length);
         writer.Write(OptimizerState);
         writer.Write(BestWeights.Count);
@@ -98,7 +102,7 @@ public sealed class TrainingCheckpoint
                 Strategy = header.Strategy, ImageSize = header.ImageSize, BatchSize = header.BatchSize, Epochs = header.Epochs, Epoch = header.Epoch, BatchesDone = header.BatchesDone,
                 EpochLossSum = header.EpochLossSum, EpochCorrect = header.EpochCorrect, EpochSeen = header.EpochSeen,
                 History = header.History, BestEpoch = header.BestEpoch, BestAccuracy = header.BestAccuracy, BestLoss = header.BestLoss,
-                SinceBest = header.SinceBest, OptimizerState = optimizer, BestWeights = weights,
+                SinceBest = header.SinceBest, OptimizerState = optimizer, BestWeights = weights, TrainImages = header.TrainImages,
             };
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException)
@@ -109,5 +113,5 @@ public sealed class TrainingCheckpoint
 
     sealed record Header(FineTuneStrategy Strategy, int ImageSize, int BatchSize, int Epochs, int Epoch, int BatchesDone, double EpochLossSum, long EpochCorrect,
         long EpochSeen, List<EpochSummary> History,
-        int BestEpoch, double BestAccuracy, double BestLoss, int SinceBest);
+        int BestEpoch, double BestAccuracy, double BestLoss, int SinceBest, long TrainImages = 0);
 }
