@@ -307,6 +307,8 @@ public class CliTests : CliSandbox
             (Run($"predict --model {model} --csv {Path.Combine(blocker, "scores.csv")} {Test}"), "--csv"),
             (Run($"evaluate --model {model} --data {Test} --json {Path.Combine(blocker, "m.json")}"), "--json"),
             (Run($"export --model {model} --onnx {Out}"), "--onnx"),
+            (Run($"export --model {model} --onnx {model}"), "--onnx"), // over the model it reads
+            (Run($"evaluate --model {model} --data {Test} --json {model}"), "--json"),
         };
         foreach (var ((exit, output), option) in refused)
         {
@@ -315,5 +317,6 @@ public class CliTests : CliSandbox
             Assert.DoesNotContain("accuracy", output);
             Assert.DoesNotContain("Bag", output); // no table of predictions
         }
+        Assert.Equal(TransferModelFile.ReadOnnx(model), File.ReadAllBytes(Path.Combine(Out, "model.onnx"))); // the model is intact
     }
 }

@@ -35,7 +35,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
-            if (settings.Json != null) FolderOption.WritableFile(settings.Json, "--json");
+            if (settings.Json != null) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model);

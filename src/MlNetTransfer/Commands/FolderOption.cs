@@ -11,12 +11,17 @@ public static class FolderOption
     public static string Writable(string given, string option) => Writable(Path.GetFullPath(given), given, option, "a folder this user can write to");
 
     /// <summary>A file option (predict's --csv, evaluate's --json, export's --onnx): its folder must take files before
-    /// any work, so nothing is computed for a result that cannot be written; exit 8 naming the option. Returns the full path.</summary>
-    public static string WritableFile(string given, string option)
+    /// any work, so nothing is computed for a result that cannot be written, and it must not be one of the command's
+    /// <paramref name="inputs"/>; exit 8 naming the option. Returns the full path.</summary>
+    public static string WritableFile(string given, string option, params (string Option, string? Path)[] inputs)
     {
         var path = Path.GetFullPath(given);
         if (Directory.Exists(path))
             throw new CliException(ExitCodes.BadOption, $"{option} {given}: is a folder; expected the name of a file to write.");
+        // writing over what the command reads would lose it (export --onnx onto its own --model replaced the model)
+        foreach (var (input, inputPath) in inputs)
+            if (inputPath != null && string.Equals(Path.GetFullPath(inputPath), path, StringComparison.Ordinal))
+                throw new CliException(ExitCodes.BadOption, $"{option} {given}: is the file {input} reads; name another file to write.");
         Writable(Path.GetDirectoryName(path)!, given, option, "a file in a folder this user can write to");
         return path;
     }

@@ -49,7 +49,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images.");
-            if (settings.Csv != null) FolderOption.WritableFile(settings.Csv, "--csv");
+            if (settings.Csv != null) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model);
             using var engine = mlContext.Model.CreatePredictionEngine<Input, Output>(model, new PredictionEngineOptions { OwnsTransformer = true });
