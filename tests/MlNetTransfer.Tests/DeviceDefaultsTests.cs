@@ -16,12 +16,9 @@ public class DeviceDefaultsTests
 {
     public DeviceDefaultsTests() => TorchRuntime.EnsureLoaded();
 
-    static FineTuneOptions Options(Action<FineTuneOptions>? change = null)
-    {
-        var options = new FineTuneOptions { Epochs = 3, BatchSize = 16, LearningRate = 0.02, Seed = 3, EarlyStoppingPatience = 0, TrainBatchNormStatistics = true, Augment = true };
-        change?.Invoke(options);
-        return options;
-    }
+    /// <summary>The loop tests' options, three epochs with augmentation.</summary>
+    static FineTuneOptions Options(Action<FineTuneOptions>? change = null) =>
+        TinyModels.Options(o => { o.Epochs = 3; o.Augment = true; change?.Invoke(o); });
 
     [Theory]
     [InlineData(true)]  // the flat-buffer step, as on a GPU

@@ -13,14 +13,6 @@ public class FineTunerTests
 {
     public FineTunerTests() => TorchRuntime.EnsureLoaded();
 
-    static FineTuneOptions Options(Action<FineTuneOptions>? change = null)
-    {
-        // the tiny network starts from random weights: its BatchNorm statistics train, as from scratch
-        var options = new FineTuneOptions { Epochs = 6, BatchSize = 16, LearningRate = 0.02, Seed = 3, EarlyStoppingPatience = 0, TrainBatchNormStatistics = true };
-        change?.Invoke(options);
-        return options;
-    }
-
     [Fact]
     public void Learns_a_separable_task_and_reports_batches_and_epochs()
     {
@@ -149,121 +141,6 @@ public class FineTunerTests
         Assert.True(result.StoppedEarly && result.Diverged, result.StopReason);
         Assert.Contains("kept the starting weights", result.StopReason);
         Assert.All(model.state_dict(), kv => Assert.True(kv.Value.isfinite().all().item<bool>() && kv.Value.allclose(before[kv.Key], rtol: 0, atol: 0), $"{kv.Key} changed or is not finite"));
-    }
-
-    [Fact]
-    public void Cancellation_stops_after_the_current_batch_without_throwing()
-    {
-        using var data = SyntheticImages.ColourClasses(perClass: 20);
-        using var model = NewModel();
-        using var cancel = new CancellationTokenSource();
-        int batches = 0;
-        var context = new TrainingContext
-        {
-            Cancellation = cancel.Token,
-            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == 5) cancel.Cancel(); }),
-        };
-
-        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), Plain, data, null, Options(), context);
-
-        Assert.True(result.Cancelled);
-        Assert.Equal(5, batches);
-        Assert.True(result.History.Count <= 2);
-        Assert.NotNull(result.Checkpoint); // 48 training images, 3 batches an epoch: stopped in epoch 2 after 2 batches
-        Assert.Equal((2, 2), (result.Checkpoint!.Epoch, result.Checkpoint.BatchesDone));
-    }
-
-    [Theory]
-    [InlineData(2, false)]  // in epoch 1
-    [InlineData(7, false)]  // in epoch 3, with augmentation, dropout-free net, shuffles and the one-cycle rate all mid-flight
-    [InlineData(7, true)]   // the same with the flat-buffer optimizer (standard layout, as on a GPU)
-    public void A_run_cancelled_and_resumed_ends_with_the_model_of_an_uninterrupted_run(int cancelAfterBatches, bool flatOptimizer)
-    {
-        using var data = SyntheticImages.ColourClasses(perClass: 20);
-        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
-        var options = Options(o => { o.Epochs = 4; o.Augment = true; o.EarlyStoppingPatience = 2; o.ChannelsLast = !flatOptimizer; });
-
-        using var whole = NewModel();
-        var uninterrupted = FineTuner.Fit(whole, plan, Plain, data, null, options);
-
-        using var first = NewModel();
-        using var cancel = new CancellationTokenSource();
-        int batches = 0;
-        var stopped = FineTuner.Fit(first, plan, Plain, data, null, options, new TrainingContext
-        {
-            Cancellation = cancel.Token,
-            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == cancelAfterBatches) cancel.Cancel(); }),
-        });
-        Assert.True(stopped.Cancelled);
-        var checkpointFile = Path.Combine(Path.GetTempPath(), $"mlnettransfer-test-{Guid.NewGuid():N}.state");
-        stopped.Checkpoint!.Save(checkpointFile); // through the file, as `train --resume` reads it
-        var checkpoint = TrainingCheckpoint.Load(checkpointFile);
-        File.Delete(checkpointFile);
-
-        using var second = NewModel(seed: 99); // whatever it starts as, the checkpoint's weights replace it
-        second.load_state_dict(Weights(first));
-        var resumed = FineTuner.Fit(second, plan, Plain, data, null, options, new TrainingContext { Resume = checkpoint });
-
-        var expected = Weights(whole);
-        var actual = Weights(second);
-        Assert.All(expected.Keys, k => Assert.True(expected[k].allclose(actual[k], rtol: 0, atol: 0), $"{k} differs after resuming"));
-        Assert.Equal(uninterrupted.BestEpoch, resumed.BestEpoch);
-        Assert.Equal(uninterrupted.History.Select(h => h.ValidationAccuracy), resumed.History.Select(h => h.ValidationAccuracy));
-        Assert.Equal(uninterrupted.History.Select(h => Math.Round(h.TrainLoss, 5)), resumed.History.Select(h => Math.Round(h.TrainLoss, 5)));
-    }
-
-    [Fact]
-    public void A_checkpoint_refuses_to_resume_on_another_number_of_training_images()
-    {
-        using var data = SyntheticImages.ColourClasses(perClass: 20);
-        using var fewer = SyntheticImages.ColourClasses(perClass: 19);
-        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
-        using var model = NewModel();
-        using var cancel = new CancellationTokenSource();
-        var stopped = FineTuner.Fit(model, plan, Plain, data, null, Options(), new TrainingContext
-        {
-            Cancellation = cancel.Token,
-            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd) cancel.Cancel(); }),
-        });
-        var checkpointFile = Path.Combine(Path.GetTempPath(), $"mlnettransfer-test-{Guid.NewGuid():N}.state");
-        stopped.Checkpoint!.Save(checkpointFile);
-        var checkpoint = TrainingCheckpoint.Load(checkpointFile);
-        File.Delete(checkpointFile);
-
-        var e = Assert.Throws<ArgumentException>(() => FineTuner.Fit(model, plan, Plain, fewer, null, Options(), new TrainingContext { Resume = checkpoint }));
-
-        Assert.Equal(48, checkpoint.TrainImages); // 80 % of 60 images
-        Assert.Equal("ResumeFrom", e.ParamName);
-        Assert.Contains("training on 48 images and this data gives 45", e.Message);
-    }
-
-    [Fact]
-    public void A_resumed_run_keeps_the_epochs_its_checkpoint_planned_whatever_its_options_say()
-    {
-        // Auto cuts a run's epochs to its budget, but a resumed run reads the user's options again (6 epochs here):
-        // its schedule must still span the 3 the run began with
-        using var data = SyntheticImages.ColourClasses(perClass: 20);
-        var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
-        var cut = Options(o => { o.Epochs = 3; o.Augment = true; });
-        using var whole = NewModel();
-        FineTuner.Fit(whole, plan, Plain, data, null, cut);
-
-        using var first = NewModel();
-        using var cancel = new CancellationTokenSource();
-        int batches = 0;
-        var stopped = FineTuner.Fit(first, plan, Plain, data, null, cut, new TrainingContext
-        {
-            Cancellation = cancel.Token,
-            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == 4) cancel.Cancel(); }),
-        });
-        using var second = NewModel(seed: 99);
-        second.load_state_dict(Weights(first));
-        var resumed = FineTuner.Fit(second, plan, Plain, data, null, Options(o => o.Augment = true), new TrainingContext { Resume = stopped.Checkpoint });
-
-        Assert.Equal(3, stopped.Checkpoint!.Epochs);
-        Assert.Equal(3, resumed.History.Count);
-        var (expected, actual) = (Weights(whole), Weights(second));
-        Assert.All(expected.Keys, k => Assert.True(expected[k].equal(actual[k]).all().item<bool>(), $"{k} differs after resuming"));
     }
 
     [Fact]
