@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using MlNetTransfer.Engine.Strategies;
 using static TorchSharp.torch;
 
@@ -11,10 +12,10 @@ namespace MlNetTransfer.Engine.Training;
 /// with its weights, and the history. With these the loop continues at the next batch exactly as the uninterrupted
 /// run would have: shuffles and augmentation draws are functions of (seed, epoch, batch), not of earlier draws.
 /// </summary>
-public sealed class TrainingCheckpoint
+public sealed record TrainingCheckpoint
 {
     const string Magic = "MLNETTRANSFER-CHECKPOINT-1";
-    static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The strategy the run resolved (Auto's decision or the named one).</summary>
     public FineTuneStrategy Strategy { get; init; }
@@ -50,16 +51,18 @@ public sealed class TrainingCheckpoint
     public int SinceBest { get; init; }
 
     /// <summary>The optimizer's state_dict, as TorchSharp writes it.</summary>
+    [JsonIgnore]
     public byte[] OptimizerState { get; init; } = [];
 
     /// <summary>The best epoch's weights of the trainable groups (CPU tensors; the checkpoint owns them).</summary>
+    [JsonIgnore]
     public IReadOnlyDictionary<string, Tensor> BestWeights { get; init; } = new Dictionary<string, Tensor>();
 
     public void Save(string path) => AtomicFile.Write(path, temp =>
     {
         using var writer = new BinaryWriter(File.Create(temp), Encoding.UTF8);
         writer.Write(Magic);
-        writer.Write(JsonSerializer.Serialize(new Header(Strategy, ImageSize, BatchSize, Epochs, Epoch, BatchesDone, EpochLossSum, EpochCorrect, EpochSeen, History.ToList(), BestEpoch, BestAccuracy, BestLoss, SinceBest, TrainImages), Json));
+        writer.Write(JsonSerializer.Serialize(this, Json)); // the header: every member but the two binary ones below
         writer.Write(OptimizerState.Length);
         writer.Write(OptimizerState);
         writer.Write(BestWeights.Count);
@@ -83,7 +86,7 @@ public sealed class TrainingCheckpoint
         {
             using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
             if (reader.ReadString() != Magic) throw new InvalidDataException($"{path}: not a training checkpoint of this tool.");
-            var header = JsonSerializer.Deserialize<Header>(reader.ReadString(), Json) ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
+            var header = JsonSerializer.Deserialize<TrainingCheckpoint>(reader.ReadString(), Json) ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
             var optimizer = reader.ReadBytes(reader.ReadInt32());
             int count = reader.ReadInt32();
             var weights = new Dictionary<string, Tensor>();
@@ -97,21 +100,11 @@ public sealed class TrainingCheckpoint
                 tensor.bytes = reader.ReadBytes(reader.ReadInt32());
                 weights[name] = tensor;
             }
-            return new TrainingCheckpoint
-            {
-                Strategy = header.Strategy, ImageSize = header.ImageSize, BatchSize = header.BatchSize, Epochs = header.Epochs, Epoch = header.Epoch, BatchesDone = header.BatchesDone,
-                EpochLossSum = header.EpochLossSum, EpochCorrect = header.EpochCorrect, EpochSeen = header.EpochSeen,
-                History = header.History, BestEpoch = header.BestEpoch, BestAccuracy = header.BestAccuracy, BestLoss = header.BestLoss,
-                SinceBest = header.SinceBest, OptimizerState = optimizer, BestWeights = weights, TrainImages = header.TrainImages,
-            };
+            return header with { OptimizerState = optimizer, BestWeights = weights }; // members missing from older headers keep their defaults
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException)
         {
             throw new InvalidDataException($"{path}: a damaged training checkpoint ({e.Message}).", e);
         }
     }
-
-    sealed record Header(FineTuneStrategy Strategy, int ImageSize, int BatchSize, int Epochs, int Epoch, int BatchesDone, double EpochLossSum, long EpochCorrect,
-        long EpochSeen, List<EpochSummary> History,
-        int BestEpoch, double BestAccuracy, double BestLoss, int SinceBest, long TrainImages = 0);
 }
