@@ -96,8 +96,7 @@ public sealed class LabelledImageSet
         var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)) && !Path.GetFileName(f.Path).StartsWith('.'))
             .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
-        var set = Check(folder, folder, candidates, known);
-        return others.Count == 0 ? set : new LabelledImageSet(set.Source, set.Root, set.Rows.ToList(), set.Skipped.ToList(), string.Join(", ", others));
+        return Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others));
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
@@ -169,7 +168,7 @@ public sealed class LabelledImageSet
     /// <summary>Decodes every candidate completely, on every core (a whole image is one that decodes to its last row:
     /// a truncated file, which ML.NET would decode with black rows, is not one); the order of the rows is the list's.</summary>
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known,
-        IReadOnlyList<string>? repeated = null)
+        IReadOnlyList<string>? repeated = null, string? notImages = null)
     {
         var problems = new string?[candidates.Count];
         Parallel.For(0, candidates.Count, i => problems[i] = known.Problem(candidates[i].Path));
@@ -182,6 +181,6 @@ public sealed class LabelledImageSet
             if (problems[i] is { } problem) skipped.Add($"{Path.GetRelativePath(root, path)}: {problem}");
             else rows.Add(new LabelledImage { ImagePath = Path.GetRelativePath(root, path), Label = label });
         }
-        return new LabelledImageSet(source, root, rows, skipped);
+        return new LabelledImageSet(source, root, rows, skipped, notImages);
     }
 }
