@@ -126,4 +126,45 @@ public class FineTunerResumeTests
         var (expected, actual) = (Weights(whole), Weights(second));
         Assert.All(expected.Keys, k => Assert.True(expected[k].equal(actual[k]).all().item<bool>(), $"{k} differs after resuming"));
     }
+
+    [Fact]
+    public void A_checkpoint_written_before_the_planned_epochs_and_image_count_were_kept_still_reads()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 20);
+        using var model = NewModel();
+        using var cancel = new CancellationTokenSource();
+        var stopped = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork), Plain, data, null, Options(), new TrainingContext
+        {
+            Cancellation = cancel.Token,
+            Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd) cancel.Cancel(); }),
+        });
+        var file = Path.Combine(Path.GetTempPath(), $"mlnettransfer-test-{Guid.NewGuid():N}.state");
+        stopped.Checkpoint!.Save(file);
+        // the header as older versions wrote it: without Epochs and TrainImages
+        byte[] older;
+        using (var reader = new BinaryReader(File.OpenRead(file)))
+        {
+            var magic = reader.ReadString();
+            var header = System.Text.Json.Nodes.JsonNode.Parse(reader.ReadString())!.AsObject();
+            Assert.True(header.Remove("Epochs") && header.Remove("TrainImages"));
+            var rest = reader.ReadBytes((int)(reader.BaseStream.Length - reader.BaseStream.Position));
+            using var buffer = new MemoryStream();
+            using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(magic);
+                writer.Write(header.ToJsonString());
+                writer.Write(rest);
+            }
+            older = buffer.ToArray();
+        }
+        File.WriteAllBytes(file, older);
+
+        var read = TrainingCheckpoint.Load(file);
+        File.Delete(file);
+
+        Assert.Equal((0, 0L), (read.Epochs, read.TrainImages)); // not recorded then: the options' epochs apply, no count is checked
+        Assert.Equal((stopped.Checkpoint.Epoch, stopped.Checkpoint.BatchesDone, stopped.Checkpoint.BestAccuracy), (read.Epoch, read.BatchesDone, read.BestAccuracy));
+        Assert.Equal(stopped.Checkpoint.OptimizerState, read.OptimizerState);
+        Assert.Equal(stopped.Checkpoint.BestWeights.Keys.Order(), read.BestWeights.Keys.Order());
+    }
 }
