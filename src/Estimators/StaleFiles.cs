@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
@@ -11,6 +12,8 @@ namespace MlNetTransfer;
 public static partial class StaleFiles
 {
     const string Prefix = "mlnettransfer-";
+    static readonly ConcurrentDictionary<string, byte> s_deleteAtExit = new();
+    static int s_exitHooked;
 
     /// <summary>An ONNX file name in a temp folder: <c>mlnettransfer-{pid}-{guid}.onnx</c>.</summary>
     public static string OnnxFileName() => $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.onnx";
@@ -63,6 +66,45 @@ public static partial class StaleFiles
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // in use or not ours to remove: leave it
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>Deletes <paramref name="path"/> when this process exits normally (or on SIGTERM), unless
+    /// <see cref="KeepAtExit"/> was called first: for a temp file that an object owns and deletes on Dispose, which
+    /// programs often never call — a fitted pipeline is usually kept to the end, so without this each run of a program
+    /// that trains would leave its network (tens of MB) in the temp folder until a later run removes it.</summary>
+    public static void DeleteAtExit(string path)
+    {
+        if (Interlocked.Exchange(ref s_exitHooked, 1) == 0)
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteOwned();
+        s_deleteAtExit[Path.GetFullPath(path)] = 0;
+    }
+
+    /// <summary>Forgets a file given to <see cref="DeleteAtExit"/> (its owner deleted it, or it is the user's now).</summary>
+    public static void KeepAtExit(string path) => s_deleteAtExit.TryRemove(Path.GetFullPath(path), out _);
+
+    /// <summary>Deletes the files given to <see cref="DeleteAtExit"/> (those in <paramref name="folder"/>, or all)
+    /// that are still there; exit does it for all. Returns what was removed; never throws for a file it cannot
+    /// remove.</summary>
+    internal static IReadOnlyList<string> DeleteOwned(string? folder = null)
+    {
+        var removed = new List<string>();
+        var inFolder = folder == null ? null : Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        foreach (var path in s_deleteAtExit.Keys)
+        {
+            if (inFolder != null && !path.StartsWith(inFolder, StringComparison.Ordinal)) continue;
+            s_deleteAtExit.TryRemove(path, out _);
+            try
+            {
+                if (!File.Exists(path)) continue;
+                File.Delete(path);
+                removed.Add(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // in use: a later run's Clean removes it
             }
         }
         return removed;

@@ -58,6 +58,24 @@ public class TransferTrainBehaviourTests
     }
 
     [Fact]
+    public void A_fitted_model_never_disposed_has_its_onnx_file_removed_when_the_process_exits()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+        var kept = (IDisposable)Pipeline(ml, Quick()).Fit(data);
+        var disposed = (IDisposable)Pipeline(ml, Quick()).Fit(data);
+        Assert.Equal(2, Directory.GetFiles(temp.Path).Length);
+        disposed.Dispose(); // deleted its file, and exit has nothing left to do for it
+
+        var removed = StaleFiles.DeleteOwned(temp.Path); // what the process's exit runs
+
+        Assert.Single(removed);
+        Assert.Empty(Directory.GetFiles(temp.Path));
+        GC.KeepAlive(kept);
+    }
+
+    [Fact]
     public void The_same_seed_gives_the_same_model_whatever_torch_drew_before()
     {
         float[][] Scores(int seed, int drawsBefore)

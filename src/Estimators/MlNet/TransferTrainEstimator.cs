@@ -128,6 +128,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             var bytes = OnnxExporter.Export(result.Model, result.Architecture.Name, result.Preprocessing, classes, 1,
                 new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex), result.Flip.Applied);
             File.WriteAllBytes(onnxPath, bytes);
+            StaleFiles.DeleteAtExit(onnxPath); // the step deletes it on Dispose, which a program may never call
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
                 options.ScoreColumnName, options.PredictedLabelColumnName);
             return new TransferTrainTransformer(chain, onnxPath, result.Architecture.Name, classes, result.ImageSize, result.Strategy,
@@ -136,6 +137,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         catch
         {
             if (File.Exists(onnxPath)) File.Delete(onnxPath);
+            StaleFiles.KeepAtExit(onnxPath);
             throw;
         }
     }

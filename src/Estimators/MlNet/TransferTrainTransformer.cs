@@ -9,7 +9,8 @@ namespace MlNetTransfer.MlNet;
 /// <summary>
 /// The fitted TransferTrain step. Underneath it is a chain of stock ML.NET transformers (see
 /// <see cref="ScoringChain"/>); saving writes that chain, so <c>mlContext.Model.Load</c> needs no MlNetTransfer
-/// assembly and no TorchSharp. It owns the ONNX file the chain reads and deletes it on <see cref="Dispose"/>.
+/// assembly and no TorchSharp. It owns the ONNX file the chain reads and deletes it on <see cref="Dispose"/>, or when
+/// the process exits.
 /// </summary>
 public sealed class TransferTrainTransformer : ITransformer, IDisposable
 {
@@ -87,5 +88,6 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
         _disposed = true;
         _chain.Dispose();
         if (File.Exists(_onnxPath)) File.Delete(_onnxPath);
+        StaleFiles.KeepAtExit(_onnxPath);
     }
 }
