@@ -115,6 +115,21 @@ public class CliReliabilityTests : CliSandbox
     }
 
     [Fact]
+    public void A_csv_written_on_windows_with_backslashes_in_its_paths_reads_the_same_images()
+    {
+        var rows = Directory.GetFiles(Train, "*.png", SearchOption.AllDirectories).Order()
+            .Select(f => (Path: Path.GetRelativePath(_temp.Path, f), Label: Path.GetFileName(Path.GetDirectoryName(f))!)).ToList();
+        var windows = _temp.File("windows.csv");
+        File.WriteAllLines(windows, ["filename,target", .. rows.Select(r => $"{r.Path.Replace('/', '\\')},{r.Label}")]);
+
+        var (exit, output) = Run($"train --data {windows} --epochs 1 --out {Out} {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains($"of {rows.Count} images", output);
+        Assert.DoesNotContain("unreadable", output);
+    }
+
+    [Fact]
     public void Test_images_that_are_training_images_too_are_counted_and_said()
     {
         var (exit, output) = Run($"train --data {Train} --test {Train} --epochs 1 --out {Out} {Fast}");

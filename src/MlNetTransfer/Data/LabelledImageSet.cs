@@ -131,7 +131,7 @@ public sealed class LabelledImageSet
                     throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty filename.");
                 if (label.Length == 0)
                     throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty target for {name}.");
-                var path = Path.GetFullPath(Path.Combine(root, name));
+                var path = LocalPath(root, name);
                 if (listed.TryGetValue(path, out var first))
                 {
                     // one image, one class: a second row with another target is a labelling error; the same target
@@ -151,6 +151,16 @@ public sealed class LabelledImageSet
             throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: cannot be read ({e.Message}).");
         }
         return Check(csv, root, candidates, known, repeated);
+    }
+
+    /// <summary>A CSV's file name as a full path. A CSV written on Windows separates folders with backslashes, which
+    /// elsewhere are characters of a file name: there they are read as separators unless a file of the name as
+    /// written exists.</summary>
+    static string LocalPath(string root, string name)
+    {
+        var path = Path.GetFullPath(Path.Combine(root, name));
+        if (Path.DirectorySeparatorChar == '\\' || !name.Contains('\\') || File.Exists(path)) return path;
+        return Path.GetFullPath(Path.Combine(root, name.Replace('\\', '/')));
     }
 
     static string[]? ReadFields(TextFieldParser parser, string csv)
