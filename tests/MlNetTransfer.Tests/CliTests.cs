@@ -319,4 +319,14 @@ public class CliTests : CliSandbox
         }
         Assert.Equal(TransferModelFile.ReadOnnx(model), File.ReadAllBytes(Path.Combine(Out, "model.onnx"))); // the model is intact
     }
+
+    [Fact]
+    public void The_consumption_code_keeps_a_class_name_with_a_line_break_inside_its_comment()
+    {
+        // a CSV's quoted target may hold a line break; the rest of the name must not become code
+        var code = ConsumptionCode.Render("model.zip", ["Bag", "Coat\r\nvar x = 1;"]);
+
+        Assert.Contains("// Bag, Coat var x = 1;", code);
+        Assert.DoesNotContain(code.Split('\n'), line => line.TrimStart().StartsWith("var x"));
+    }
 }

@@ -1,7 +1,8 @@
 namespace MlNetTransfer.Cli.Reporting;
 
 /// <summary>The C# a user needs to serve the model, as Model Builder generates it: a .NET 10 file-based app that
-/// references only ML.NET packages.</summary>
+/// references only ML.NET packages (and SkiaSharp at the patch release ImageAnalytics' 2.88.8 resolves to on
+/// feeds that no longer serve it, so the restore says nothing).</summary>
 public static class ConsumptionCode
 {
     public static string Render(string modelFile, IReadOnlyList<string> classes) => $$"""
@@ -11,6 +12,8 @@ public static class ConsumptionCode
         #:package Microsoft.ML.ImageAnalytics@5.0.1
         #:package Microsoft.ML.OnnxTransformer@5.0.1
         #:package Microsoft.ML.OnnxRuntime@1.31.1
+        #:package SkiaSharp@2.88.9
+        #:package SkiaSharp.NativeAssets.Linux.NoDependencies@2.88.9
         #:property PublishAot=false
         #:property ManagePackageVersionsCentrally=false
         using Microsoft.ML;
@@ -25,7 +28,7 @@ public static class ConsumptionCode
         Console.WriteLine($"{prediction.PredictedLabel} ({prediction.Score.Max():P1})");
 
         // Score holds one probability per class, in this order:
-        // {{string.Join(", ", classes)}}
+        // {{string.Join(", ", classes.Select(c => c.ReplaceLineEndings(" ")))}}
 
         public class ModelInput
         {
