@@ -7,7 +7,7 @@ namespace MlNetTransfer.Cli;
 /// <summary>The command table. The console is injected so tests drive commands in-process.</summary>
 public static class CliApp
 {
-    public static CommandApp Create(IAnsiConsole console)
+    public static CliRunner Create(IAnsiConsole console)
     {
         var app = new CommandApp();
         app.Configure(config =>
@@ -44,6 +44,6 @@ public static class CliApp
             config.AddCommand<InfoCommand>("info")
                 .WithDescription("Versions of TorchSharp, libtorch, ML.NET and ONNX Runtime; the GLIBCXX compatibility step; threads; CUDA.");
         });
-        return app;
+        return new CliRunner(app, console);
     }
 }

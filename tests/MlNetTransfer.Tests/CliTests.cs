@@ -329,4 +329,20 @@ public class CliTests : CliSandbox
         Assert.Contains("// Bag, Coat var x = 1;", code);
         Assert.DoesNotContain(code.Split('\n'), line => line.TrimStart().StartsWith("var x"));
     }
+
+    [Theory]
+    [InlineData("train --epochs abc", "--epochs: must be a whole number (at most 2147483647), not 'abc'.")]
+    [InlineData("train --seed=1.5", "--seed: must be a whole number (at most 2147483647), not '1.5'.")]
+    [InlineData("train --lr 1,5", "--lr: must be a number (such as 0.001 or 1e-3), not '1,5'.")]
+    [InlineData("train --strategy Foo", "--strategy: must be one of Auto, HeadOnly, InitialLayers, LastLayers, WholeNetwork, RetrainAll, not 'Foo'.")]
+    [InlineData("job export --optimizer adam", "--optimizer: must be one of AdamW, Sgd, not 'adam'.")]
+    [InlineData("predict --top many", "--top: must be a whole number (at most 2147483647), not 'many'.")]
+    public void An_option_value_of_the_wrong_type_is_a_bad_option_value_that_names_the_option(string arguments, string message)
+    {
+        // Spectre alone says "Failed to convert 'abc' to Int32." with its usage code
+        var (exit, output) = Run(arguments);
+
+        Assert.Equal(ExitCodes.BadOption, exit);
+        Assert.Contains(message, output.ReplaceLineEndings(" ").Replace("  ", " "));
+    }
 }
