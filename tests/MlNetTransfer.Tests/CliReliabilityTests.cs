@@ -130,6 +130,27 @@ public class CliReliabilityTests : CliSandbox
     }
 
     [Fact]
+    public void A_data_sets_root_with_train_and_test_folders_is_refused_with_the_splits_to_name_instead()
+    {
+        // data-samples/fashion-mnist is such a root: train/ and test/, each with the ten class folders
+        var root = Path.Combine(TestPaths.DataSamples, "fashion-mnist");
+        var (exit, output) = Run($"train --data {root} --out {Out} {Fast}");
+
+        Assert.Equal(ExitCodes.EmptyData, exit);
+        var said = output.ReplaceLineEndings("");
+        Assert.Contains("its folders test, train look like the splits of a data set, each with class folders inside (Ankle_boot, Bag, Coat, Dress, Pullover and 5 more)", said);
+        Assert.Contains($"e.g. train --data {Path.Combine(root, "train")} --test {Path.Combine(root, "test")}", said);
+        Assert.DoesNotContain("training on", said);
+        // a class whose images are sorted into sub-folders of its own is still a class
+        var nested = Directory.CreateDirectory(_temp.File("nested")).FullName;
+        foreach (var dir in Directory.GetDirectories(Train))
+            foreach (var file in Directory.GetFiles(dir))
+                File.Copy(file, Path.Combine(Directory.CreateDirectory(Path.Combine(nested, Path.GetFileName(dir), "2024")).FullName, Path.GetFileName(file)));
+        var (nestedExit, nestedOutput) = Run($"train --data {nested} --epochs 1 --out {Out}-nested {Fast}");
+        Assert.True(nestedExit == ExitCodes.Success, nestedOutput);
+    }
+
+    [Fact]
     public void Test_images_that_are_training_images_too_are_counted_and_said()
     {
         var (exit, output) = Run($"train --data {Train} --test {Train} --epochs 1 --out {Out} {Fast}");

@@ -88,6 +88,7 @@ public sealed class LabelledImageSet
         var classFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
         if (classFolders.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target.");
+        if (SplitFolders.Problem(folder, classFolders) is { } splits) throw new CliException(ExitCodes.EmptyData, splits);
         var files = classFolders.SelectMany(dir => Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
                 .Order(StringComparer.Ordinal)
                 .Select(f => (Path: f, Label: Path.GetFileName(dir))))
