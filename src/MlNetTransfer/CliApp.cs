@@ -14,6 +14,7 @@ public static class CliApp
         {
             config.Settings.Registrar.RegisterInstance<IAnsiConsole>(console);
             config.SetApplicationName("mlnet-transfer");
+            config.SetApplicationVersion(Runtime.RuntimeReport.ProductVersion);
             config.ConfigureConsole(console);
             config.UseStrictParsing(); // an unknown option is an error, not a silently ignored argument
             config.AddCommand<TrainCommand>("train")

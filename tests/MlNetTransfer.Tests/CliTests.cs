@@ -31,6 +31,7 @@ public class CliTests : CliSandbox
         Assert.Equal("RetrainAll", training.GetProperty("strategy").GetString());
         Assert.Equal(32, training.GetProperty("batchSize").GetInt32()); // none given: the CPU's default, as trained
         Assert.True(metrics.RootElement.GetProperty("timings").GetProperty("trainSeconds").GetDouble() > 0);
+        Assert.Equal($"mlnet-transfer {Runtime.RuntimeReport.ProductVersion}", metrics.RootElement.GetProperty("producedBy").GetString());
         // the test-time flip measured on the validation split and decided by its rule; the saved model says which
         var flip = training.GetProperty("testTimeFlip");
         double loss = flip.GetProperty("validationLoss").GetDouble(), averagedLoss = flip.GetProperty("averagedValidationLoss").GetDouble();

@@ -23,6 +23,7 @@ public class InfoCommandTests
         Assert.Equal(ExitCodes.Success, exit);
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
+        Assert.Matches(@"^\d+\.\d+\.\d+$", root.GetProperty("MlNetTransferVersion").GetString());
         Assert.Equal("0.107.0", root.GetProperty("TorchSharpVersion").GetString());
         Assert.Equal("2.10.0", root.GetProperty("LibTorchVersion").GetString());
         Assert.Equal("5.0.1", root.GetProperty("MlNetVersion").GetString());
@@ -40,8 +41,18 @@ public class InfoCommandTests
         var (exit, output) = Run("info");
 
         Assert.Equal(ExitCodes.Success, exit);
-        foreach (var row in new[] { "TorchSharp", "libtorch", "ML.NET", "ONNX Runtime", "compatibility step", "CPU threads", "CUDA" })
+        foreach (var row in new[] { "mlnet-transfer", "TorchSharp", "libtorch", "ML.NET", "ONNX Runtime", "compatibility step", "CPU threads", "CUDA" })
             Assert.Contains(row, output);
+    }
+
+    [Fact]
+    public void The_version_option_prints_the_products_version_alone()
+    {
+        var (exit, output) = Run("--version");
+
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Equal(Runtime.RuntimeReport.ProductVersion, output.Trim());
+        Assert.Matches(@"^\d+\.\d+\.\d+$", output.Trim()); // the project's Version, no source revision
     }
 
     [Fact]

@@ -22,6 +22,12 @@ public sealed record RuntimeReport(
     int CudaDeviceCount,
     string? ExternalLibTorchPath = null)
 {
+    /// <summary>This project's version (the assemblies' informational version, without a source revision).</summary>
+    public static string ProductVersion { get; } = InformationalVersion(typeof(RuntimeReport).Assembly);
+
+    /// <summary>The version of MlNetTransfer itself, first in the report.</summary>
+    public string MlNetTransferVersion { get; } = ProductVersion;
+
     /// <summary>Whether this process runs a libLibTorchSharp.so that the compatibility step edited.</summary>
     public bool CompatibilityStepApplied => CompatibilityState == LibTorchSharpCompatState.Applied;
 

@@ -45,6 +45,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
 
         var rows = new (string Name, string Value)[]
         {
+            ("mlnet-transfer", report.MlNetTransferVersion),
             ("TorchSharp", report.TorchSharpVersion),
             ("libtorch", report.ExternalLibTorchPath == null ? report.LibTorchVersion
                 : $"{report.LibTorchVersion} from {report.ExternalLibTorchPath} ({ExternalLibTorch.EnvironmentVariable})"),

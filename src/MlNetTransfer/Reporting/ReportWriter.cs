@@ -40,6 +40,7 @@ public static class ReportWriter
 
     static object MetricsDocument(TrainingReport r) => new
     {
+        producedBy = $"mlnet-transfer {Runtime.RuntimeReport.ProductVersion}",
         test = new
         {
             source = r.TestSource,

@@ -93,7 +93,7 @@ public static class OnnxExporter
             onnx.Value(false, LogitsName, true, [batch, classCount]);
         }
         OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip);
-        return onnx.Build("MlNetTransfer");
+        return onnx.Build("MlNetTransfer", Runtime.RuntimeReport.ProductVersion);
     }
 
     /// <summary>Writes the model to <paramref name="path"/> atomically (a sibling temporary file, then a rename), so a

@@ -98,12 +98,13 @@ internal sealed class OnnxModelBuilder
     /// <summary>A metadata_props entry of the model.</summary>
     public void Metadata(string key, string value) => _metadata.Add((key, value));
 
-    public byte[] Build(string producer)
+    public byte[] Build(string producer, string producerVersion)
     {
         var opset = new ProtoWriter().String(1, "").Varint(2, Opset);
         var model = new ProtoWriter()
             .Varint(1, IrVersion)
             .String(2, producer)
+            .String(3, producerVersion)
             .Message(7, _graph)
             .Message(8, opset);
         foreach (var (key, value) in _metadata)
