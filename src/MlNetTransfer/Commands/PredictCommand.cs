@@ -43,6 +43,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
+            if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
+                throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
+                    $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
             var files = File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? Directory.GetFiles(settings.Input, "*", SearchOption.AllDirectories)
                     .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
