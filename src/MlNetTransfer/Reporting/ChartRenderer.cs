@@ -28,41 +28,66 @@ public static class ChartRenderer
         return Encode(surface);
     }
 
-    /// <summary>Counts per (actual, predicted), darker for more; actual classes down, predicted across.</summary>
+    /// <summary>Counts per (actual, predicted), darker for more; actual classes down, predicted across. Cells shrink
+    /// with the number of classes so the picture stays about 800 px a side whatever their number (a thousand classes
+    /// at a fixed cell made an 18 000 px picture, 1.4 GB to draw): counts are written in cells of 18 px and more, class
+    /// names beside cells of 8 px and more (beyond 100 classes the picture shows where the errors are and
+    /// metrics.json has the numbers), and a name longer than the margin is cut with an ellipsis.</summary>
     public static byte[] ConfusionMatrix(IReadOnlyList<string> classes, int[][] confusion)
     {
-        int k = classes.Count, cell = Math.Clamp(600 / Math.Max(k, 1), 18, 60), left = 150, top = 40;
-        int width = left + k * cell + 30, height = top + k * cell + 150;
+        int k = classes.Count, cell = Math.Clamp(800 / Math.Max(k, 1), 2, 60);
+        bool names = cell >= 8, counts = cell >= 18;
+        using var typeface = Typeface();
+        using var text = new SKPaint { Typeface = typeface, TextSize = Math.Min(12, cell - 2), IsAntialias = true, Color = SKColors.Black };
+        using var title = new SKPaint { Typeface = typeface, TextSize = 12, IsAntialias = true, Color = SKColors.Black };
+        var labels = names ? classes.Select(c => Fit(c, text, MaxLabelWidth)).ToList() : [];
+        float labelWidth = labels.Count == 0 ? 0 : labels.Max(l => text.MeasureText(l));
+        int left = names ? (int)labelWidth + 16 : 20, top = 40;
+        int width = Math.Max(left + k * cell + Math.Max(30, (int)(labelWidth / 2) + 10), 420);
+        int height = Math.Max(top + k * cell + (names ? (int)(labelWidth * 0.87f) + 30 : 20), 420);
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var typeface = Typeface();
-        using var text = new SKPaint { Typeface = typeface, TextSize = 12, IsAntialias = true, Color = SKColors.Black };
-        canvas.DrawText("actual (rows) vs predicted (columns)", left, 24, text);
+        canvas.DrawText(names ? "actual (rows) vs predicted (columns)" : "actual (rows) vs predicted (columns), classes in metrics.json's order", left, 24, title);
         int max = Math.Max(1, confusion.SelectMany(r => r).Max());
+        using var fill = new SKPaint();
+        using var label = new SKPaint { Typeface = typeface, TextSize = 11, IsAntialias = true };
         for (int a = 0; a < k; a++)
         {
-            canvas.DrawText(classes[a], left - 8 - text.MeasureText(classes[a]), top + a * cell + cell / 2 + 4, text);
+            if (names) canvas.DrawText(labels[a], left - 8 - text.MeasureText(labels[a]), top + a * cell + cell / 2 + text.TextSize / 3, text);
             for (int p = 0; p < k; p++)
             {
                 byte shade = (byte)(255 - 200 * confusion[a][p] / max);
-                using var fill = new SKPaint { Color = a == p ? new SKColor((byte)(shade / 2), shade, (byte)(shade / 2)) : new SKColor(shade, shade, 255) };
-                var rect = SKRect.Create(left + p * cell, top + a * cell, cell - 1, cell - 1);
+                fill.Color = a == p ? new SKColor((byte)(shade / 2), shade, (byte)(shade / 2)) : new SKColor(shade, shade, 255);
+                var rect = SKRect.Create(left + p * cell, top + a * cell, Math.Max(1, cell - 1), Math.Max(1, cell - 1));
                 canvas.DrawRect(rect, fill);
+                if (!counts) continue;
                 var count = confusion[a][p].ToString();
-                using var label = new SKPaint { Typeface = typeface, TextSize = 11, IsAntialias = true, Color = shade < 130 ? SKColors.White : SKColors.Black };
+                label.Color = shade < 130 ? SKColors.White : SKColors.Black;
                 canvas.DrawText(count, rect.MidX - label.MeasureText(count) / 2, rect.MidY + 4, label);
             }
         }
-        for (int p = 0; p < k; p++)
+        for (int p = 0; p < k && names; p++)
         {
             canvas.Save();
             canvas.Translate(left + p * cell + cell / 2 + 4, top + k * cell + 8);
             canvas.RotateDegrees(60);
-            canvas.DrawText(classes[p], 0, 0, text);
+            canvas.DrawText(labels[p], 0, 0, text);
             canvas.Restore();
         }
         return Encode(surface);
+    }
+
+    const float MaxLabelWidth = 220;
+
+    /// <summary><paramref name="name"/>, or as much of it as fits in <paramref name="width"/> with an ellipsis.</summary>
+    static string Fit(string name, SKPaint paint, float width)
+    {
+        name = name.ReplaceLineEndings(" ");
+        if (paint.MeasureText(name) <= width) return name;
+        int keep = name.Length;
+        while (keep > 1 && paint.MeasureText(name[..keep] + "…") > width) keep--;
+        return name[..keep] + "…";
     }
 
     static void Panel(SKCanvas canvas, SKTypeface typeface, SKRect area, string title, double[] x, (string Name, double[] Y)[] series)
