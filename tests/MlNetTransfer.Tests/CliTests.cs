@@ -343,6 +343,7 @@ public class CliTests : CliSandbox
     [InlineData("train --strategy Foo", "--strategy: must be one of Auto, HeadOnly, InitialLayers, LastLayers, WholeNetwork, RetrainAll, not 'Foo'.")]
     [InlineData("job export --optimizer adam", "--optimizer: must be one of AdamW, Sgd, not 'adam'.")]
     [InlineData("predict --top many", "--top: must be a whole number (at most 2147483647), not 'many'.")]
+    [InlineData("predict --top 0 x.png", "--top: must be at least 1, not 0.")] // a value of the right type out of range: the same code
     public void An_option_value_of_the_wrong_type_is_a_bad_option_value_that_names_the_option(string arguments, string message)
     {
         // Spectre alone says "Failed to convert 'abc' to Int32." with its usage code

@@ -25,8 +25,6 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [CommandOption("--csv <FILE>")]
         [Description("Also write every image's scores for every class to this CSV: path, predicted class, one column per class.")]
         public string? Csv { get; init; }
-
-        public override ValidationResult Validate() => Top < 1 ? ValidationResult.Error("--top must be at least 1.") : ValidationResult.Success();
     }
 
     sealed class Input
@@ -43,6 +41,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
+            if (settings.Top < 1) throw new CliException(ExitCodes.BadOption, $"--top: must be at least 1, not {settings.Top}.");
             if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
                     $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
