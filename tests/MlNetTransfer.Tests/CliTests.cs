@@ -167,6 +167,12 @@ public class CliTests : CliSandbox
         Assert.True(File.Exists(Path.Combine(Out, "checkpoint.zip")) && File.Exists(Path.Combine(Out, "checkpoint.state")));
         Assert.False(File.Exists(Path.Combine(Out, "model.zip")));
 
+        // options that train, given again, would change nothing: refused, the checkpoint kept
+        var (changed, changedOutput) = Run($"train --resume --out {Out} --epochs 5 --lr=0.1");
+        Assert.Equal(ExitCodes.BadOption, changed);
+        Assert.Contains("--epochs, --lr: --resume continues the interrupted run with the options it started with", changedOutput.ReplaceLineEndings(""));
+        Assert.True(File.Exists(Path.Combine(Out, "checkpoint.zip")));
+
         var (resumed, resumedOutput) = Run($"train --resume --out {Out}");
 
         Assert.True(resumed == ExitCodes.Success, resumedOutput);

@@ -20,8 +20,25 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
 {
     public const string ModelFile = "model.zip";
 
+    /// <summary>What `train --resume` may be given besides: where the run is and how to read it, nothing that trains.</summary>
+    static readonly HashSet<string> ResumeOptions = ["--resume", "--out", "--cache-dir", "--no-memory-check"];
+
     public override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken) =>
-        CommandErrors.Run(console, () => Train(settings, cancellationToken));
+        CommandErrors.Run(console, () =>
+        {
+            if (settings.Resume) RefuseTrainingOptions(context.Arguments);
+            return Train(settings, cancellationToken);
+        });
+
+    /// <summary>A resumed run continues with the options it started with (resume.json): given again with --resume,
+    /// another --epochs or --lr would be ignored while the user believes it applied, so it is refused instead.</summary>
+    static void RefuseTrainingOptions(IReadOnlyList<string> arguments)
+    {
+        var given = arguments.Where(a => a.StartsWith("--")).Select(a => a.Split('=', ':')[0]).Where(a => !ResumeOptions.Contains(a)).Distinct().ToList();
+        if (given.Count > 0)
+            throw new CliException(ExitCodes.BadOption, $"{string.Join(", ", given)}: --resume continues the interrupted run with the options it started " +
+                "with (kept in resume.json), so these would change nothing; drop them, or start a new run without --resume.");
+    }
 
     int Train(TrainSettings settings, CancellationToken cancellationToken)
     {
