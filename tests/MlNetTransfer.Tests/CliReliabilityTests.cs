@@ -151,6 +151,31 @@ public class CliReliabilityTests : CliSandbox
     }
 
     [Fact]
+    public void Imbalanced_classes_are_said_with_the_option_that_weighs_them_equally()
+    {
+        var imbalanced = Directory.CreateDirectory(_temp.File("imbalanced")).FullName;
+        foreach (var dir in Directory.GetDirectories(Train))
+        {
+            var name = Path.GetFileName(dir);
+            var keep = Directory.GetFiles(dir).Order().Take(name == "Bag" ? 2 : int.MaxValue); // 1 Bag left to train on
+            foreach (var file in keep) File.Copy(file, Path.Combine(Directory.CreateDirectory(Path.Combine(imbalanced, name)).FullName, Path.GetFileName(file)));
+        }
+
+        var (exit, output) = Run($"train --data {imbalanced} --epochs 1 --out {Out} {Fast}");
+        var (balancedExit, balanced) = Run($"train --data {imbalanced} --epochs 1 --balance-classes --out {Out}-balanced {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("classes are imbalanced:", output);
+        Assert.Contains("Bag 1;", output.ReplaceLineEndings(" "));
+        Assert.True(balancedExit == ExitCodes.Success, balanced);
+        Assert.DoesNotContain("classes are imbalanced", balanced);
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine($"{Out}-balanced", ReportWriter.MetricsFile)));
+        Assert.True(metrics.RootElement.GetProperty("training").GetProperty("balanceClasses").GetBoolean());
+        var (_, plain) = Run($"train --data {Train} --epochs 1 --out {Out}-plain {Fast}");
+        Assert.DoesNotContain("classes are imbalanced", plain);
+    }
+
+    [Fact]
     public void Test_images_that_are_training_images_too_are_counted_and_said()
     {
         var (exit, output) = Run($"train --data {Train} --test {Train} --epochs 1 --out {Out} {Fast}");

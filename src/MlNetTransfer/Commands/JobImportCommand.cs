@@ -61,7 +61,7 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
                 $"job {job}", recipe.Strategy, $"{recipe.StrategyReason} (exported job, trained by {transfer.Device})", transfer.Device, recipe.ImageSize,
                 train.Count(i => i.Split == JobImage.Train), [], history.Sum(e => e.Seconds), evaluateSeconds)
             {
-                StopReason = transfer.Training.StopReason, Flip = transfer.Flip, BatchSize = recipe.BatchSize, TestSkipped = testSet.Skipped, UnknownTestClasses = unknown,
+                StopReason = transfer.Training.StopReason, Flip = transfer.Flip, BatchSize = recipe.BatchSize, BalanceClasses = recipe.BalanceClasses, TestSkipped = testSet.Skipped, UnknownTestClasses = unknown,
             });
         return ExitCodes.Success;
     }

@@ -60,6 +60,10 @@ public class RunSettings : CommandSettings
     [Description("Label smoothing while layers below the classifier train, 0 to below 1. Default: 0.1.")]
     public double LabelSmoothing { get; init; } = Engine.Training.FineTuneOptions.Defaults.LabelSmoothing;
 
+    [CommandOption("--balance-classes")]
+    [Description("Weigh every class equally in the loss (inverse to its number of training images), for sets where some classes have far fewer images.")]
+    public bool BalanceClasses { get; init; }
+
     [CommandOption("--test-time-flip <MODE>")]
     [Description("auto, on or off: average each prediction with the mirror image's (one more forward pass per image). Default: auto, on when it lowers the validation loss.")]
     public string TestTimeFlip { get; init; } = "auto";
@@ -95,7 +99,7 @@ public class RunSettings : CommandSettings
         TimeBudget = TimeBudget == null ? Engine.Training.FineTuneOptions.Defaults.TimeBudget
             : ParseDuration(TimeBudget) ?? throw new CliException(ExitCodes.BadOption, $"--time-budget must be a duration such as 90s, 10m or 1.5h, not '{TimeBudget}'."),
         Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Optimizer = Optimizer, WeightDecay = WeightDecay,
-        LabelSmoothing = LabelSmoothing, Seed = Seed,
+        LabelSmoothing = LabelSmoothing, BalanceClasses = BalanceClasses, Seed = Seed,
         TestTimeFlip = TestTimeFlip.ToLowerInvariant() switch
         {
             "auto" => null, "on" => true, "off" => false,

@@ -64,6 +64,7 @@ public static class ReportWriter
             device = r.Device,
             imageSize = r.ImageSize,
             batchSize = r.BatchSize,
+            balanceClasses = r.BalanceClasses,
             images = r.TrainImages,
             skippedImages = r.SkippedImages,
             bestEpoch = r.BestEpoch,

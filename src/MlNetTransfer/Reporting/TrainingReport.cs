@@ -34,6 +34,9 @@ public sealed record TrainingReport(
     /// <summary>Images per training step (given, or the device's default); null when the classifier was solved.</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>Whether the loss weighed every class equally (--balance-classes).</summary>
+    public bool BalanceClasses { get; init; }
+
     /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
     public IReadOnlyList<string> TestSkipped { get; init; } = [];
 
