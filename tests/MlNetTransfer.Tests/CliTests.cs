@@ -144,6 +144,8 @@ public class CliTests : CliSandbox
         var (semicolonExit, semicolonOutput) = Run($"train --data {semicolons} {Fast}");
         Assert.Equal(ExitCodes.UnreadableCsv, semicolonExit);
         Assert.Contains("the file must be comma-separated, and this header looks separated by ';'", semicolonOutput);
+        var (_, badCsvOutput) = Run($"train --data {badCsv} {Fast}"); // ML.NET's samples name them ImagePath,Label
+        Assert.Contains("rename 'image' to 'filename' and 'label' to 'target'.", badCsvOutput.ReplaceLineEndings(" ").Replace("  ", " "));
         var (unknown, unknownOutput) = Run("train --no-such-option");
         Assert.NotEqual(ExitCodes.Success, unknown);
         Assert.DoesNotContain(unknown, cases.Select(c => c.Item2));

@@ -118,7 +118,8 @@ public sealed class LabelledImageSet
             if (file < 0 || target < 0)
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{string.Join(",", header)}' lacks the columns 'filename' and 'target'" +
                     (header.Count == 1 && header[0].IndexOfAny([';', '\t']) is >= 0 and var at
-                        ? $"; the file must be comma-separated, and this header looks separated by {(header[0][at] == ';' ? "';'" : "tabs")}." : "."));
+                        ? $"; the file must be comma-separated, and this header looks separated by {(header[0][at] == ';' ? "';'" : "tabs")}."
+                        : Renames(header, file, target) is { } renames ? $"; rename {renames}." : "."));
             while (true)
             {
                 long line = parser.LineNumber;
@@ -152,6 +153,19 @@ public sealed class LabelledImageSet
             throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: cannot be read ({e.Message}).");
         }
         return Check(csv, root, candidates, known, repeated);
+    }
+
+    /// <summary>The renames that would give <paramref name="header"/> its missing columns, from the names other tools
+    /// write (ML.NET's samples: ImagePath, Label); null when no column looks like one.</summary>
+    static string? Renames(List<string> header, int file, int target)
+    {
+        string? Like(params string[] names) => header.FirstOrDefault(h => names.Contains(h));
+        var renames = new List<string>();
+        if (file < 0 && Like("imagepath", "image_path", "image", "img", "path", "file", "filepath", "file_path", "file_name") is { } f)
+            renames.Add($"'{f}' to 'filename'");
+        if (target < 0 && Like("label", "labels", "class", "class_name", "classname", "category") is { } t)
+            renames.Add($"'{t}' to 'target'");
+        return renames.Count == 0 ? null : string.Join(" and ", renames);
     }
 
     /// <summary>A CSV's file name as a full path. A CSV written on Windows separates folders with backslashes, which
