@@ -1,0 +1,61 @@
+using MlNetTransfer.Cli.Reporting;
+using SkiaSharp;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>What train writes besides the model: the report's pictures, its page and the consumption code, at the
+/// sizes and in the forms a user opens them.</summary>
+public class ReportTests : CliSandbox
+{
+    [Fact]
+    public void The_consumption_code_keeps_a_class_name_with_a_line_break_inside_its_comment()
+    {
+        // a CSV's quoted target may hold a line break; the rest of the name must not become code
+        var code = ConsumptionCode.Render("model.zip", ["Bag", "Coat\r\nvar x = 1;"]);
+
+        Assert.Contains("// Bag, Coat var x = 1;", code);
+        Assert.DoesNotContain(code.Split('\n'), line => line.TrimStart().StartsWith("var x"));
+    }
+    [Theory]
+    [InlineData(3, 1000)]
+    [InlineData(10, 1000)]
+    [InlineData(1000, 2100)] // at a fixed cell of 18 px it was an 18 000 px picture, 1.4 GB to draw
+    public void The_confusion_matrix_picture_stays_a_readable_size_whatever_the_number_of_classes(int classes, int largestSide)
+    {
+        var names = Enumerable.Range(0, classes).Select(i => i == 1 ? new string('x', 500) : $"class {i}").ToList(); // a name of 500 letters is cut
+        var counts = Enumerable.Range(0, classes).Select(a => Enumerable.Range(0, classes).Select(p => a == p ? 9 : (a + p) % 7 == 0 ? 1 : 0).ToArray()).ToArray();
+
+        var png = ChartRenderer.ConfusionMatrix(names, counts);
+
+        using var codec = SKCodec.Create(new MemoryStream(png));
+        Assert.InRange(codec.Info.Width, 400, largestSide);
+        Assert.InRange(codec.Info.Height, 400, largestSide);
+    }
+    [Fact]
+    public void The_reports_gallery_embeds_large_photos_scaled_down_and_small_images_as_they_are()
+    {
+        // a 3 000 x 2 000 photo-like picture (noise: about 20 MB as PNG) and a 28 px image, both confidently wrong
+        var photo = _temp.File("photo.png");
+        using (var bitmap = new SKBitmap(3000, 2000, SKColorType.Rgba8888, SKAlphaType.Opaque))
+        {
+            var random = new Random(1);
+            var pixels = new byte[3000 * 2000 * 4];
+            random.NextBytes(pixels);
+            for (int i = 3; i < pixels.Length; i += 4) pixels[i] = 255;
+            System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
+            using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(photo, data.ToArray());
+        }
+        var small = Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First();
+        var scored = new[] { new ScoredImage(photo, 0, [0.1f, 0.9f]), new ScoredImage(small, 0, [0.2f, 0.8f]), new ScoredImage(small, 1, [0.1f, 0.9f]) };
+        var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", [], 1, false, "tiny", "scratch", "HeadOnly", "named",
+            "cpu", 32, 3, [], 1, 1);
+
+        var html = HtmlReport.Render(report, [], [], "/");
+
+        Assert.True(new FileInfo(photo).Length > 10_000_000);
+        Assert.True(html.Length < 200_000, $"{html.Length} characters");
+        Assert.Contains("data:image/jpeg;base64,", html); // the photo, scaled to 280 px
+        Assert.Contains($"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(small))}", html); // the 28 px image untouched
+    }
+}
