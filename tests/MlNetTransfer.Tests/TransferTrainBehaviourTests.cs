@@ -253,6 +253,11 @@ public class TransferTrainBehaviourTests
         var notKey = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick()).Fit(images));
         var missingImage = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageColumnName = "Picture")).Fit(images));
         var notImage = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageColumnName = "ImagePath")).Fit(images));
+        // what ML.NET's TensorFlow image classification reads: the file's bytes
+        var bytes = ml.Transforms.LoadRawImageBytes("Bytes", ImageRow.Root, "ImagePath").Fit(data).Transform(data);
+        var rawBytes = Assert.ThrowsAny<ArgumentException>(() => ml.TransferTrain(Quick(o => o.ImageColumnName = "Bytes")).Fit(bytes));
+        var rawBytesShape = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadRawImageBytes("Bytes", ImageRow.Root, "ImagePath")).Append(ml.TransferTrain(Quick(o => o.ImageColumnName = "Bytes"))).Fit(data));
 
         Assert.Contains("'Label'", notKey.Message);
         Assert.Contains("key", notKey.Message);
@@ -260,6 +265,8 @@ public class TransferTrainBehaviourTests
         Assert.Contains("'Picture'", missingImage.Message);
         Assert.Contains("'ImagePath'", notImage.Message);
         Assert.Contains("image", notImage.Message);
+        Assert.Contains("String", notImage.Message);
+        Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images: use mlContext.Transforms.LoadImages", e.Message));
     }
 
     [Fact]

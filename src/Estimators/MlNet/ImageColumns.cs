@@ -18,8 +18,15 @@ internal static class ImageColumns
         var found = schema.GetColumnOrNull(column)
             ?? throw new ArgumentOutOfRangeException(nameof(column), $"Image column '{column}' not found; expected an image (LoadImages' output). Columns: {string.Join(", ", schema.Select(c => c.Name))}.");
         if (found.Type is not ImageDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(column), $"Column '{column}' must be an image (LoadImages' output), not {found.Type}.");
+            throw new ArgumentOutOfRangeException(nameof(column), NotAnImage(column, found.Type is VectorDataViewType v ? v.ItemType : found.Type, found.Type is VectorDataViewType));
     }
+
+    /// <summary>Why <paramref name="column"/> is not an image column, with what to do when it holds the file's bytes
+    /// (LoadRawImageBytes, what ML.NET's TensorFlow image classification reads).</summary>
+    public static string NotAnImage(string column, DataViewType itemType, bool vector) =>
+        itemType == NumberDataViewType.Byte && vector
+            ? $"Column '{column}' holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images: use mlContext.Transforms.LoadImages in its place."
+            : $"Column '{column}' must be an image (LoadImages' output), not {itemType}{(vector ? " vector" : "")}.";
 
     /// <summary>The class names of the key-typed label column, in key order; throws naming the column and types.</summary>
     public static string[] CheckLabel(DataViewSchema schema, string column)

@@ -37,7 +37,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         if (!TryFind(inputSchema, _options.ImageColumnName, out var image))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Image column '{_options.ImageColumnName}' not found; expected an image (LoadImages' output).");
         if (image.ItemType is not ImageDataViewType || image.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.ImageColumnName}' must be an image (LoadImages' output), not {image.ItemType}.");
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), ImageColumns.NotAnImage(_options.ImageColumnName, image.ItemType, image.Kind != SchemaShape.Column.VectorKind.Scalar));
         if (!TryFind(inputSchema, _options.LabelColumnName, out var label))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' not found; expected a key (MapValueToKey's output).");
         if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
