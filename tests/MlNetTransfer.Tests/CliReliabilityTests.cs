@@ -4,6 +4,7 @@ using MlNetTransfer.Cli;
 using MlNetTransfer.Cli.Commands;
 using MlNetTransfer.Cli.Reporting;
 using MlNetTransfer.MlNet;
+using SkiaSharp;
 using Spectre.Console.Testing;
 
 namespace MlNetTransfer.Tests;
@@ -173,6 +174,27 @@ public class CliReliabilityTests : CliSandbox
         Assert.True(metrics.RootElement.GetProperty("training").GetProperty("balanceClasses").GetBoolean());
         var (_, plain) = Run($"train --data {Train} --epochs 1 --out {Out}-plain {Fast}");
         Assert.DoesNotContain("classes are imbalanced", plain);
+    }
+
+    [Fact]
+    public void Jpegs_that_ask_to_be_turned_are_counted_and_said_since_ml_net_reads_them_as_stored()
+    {
+        // a phone's upright photo: the pixels stored on their side, EXIF orientation 6 ("turn 90° clockwise to show")
+        foreach (var png in Directory.GetFiles(Path.Combine(Train, "Bag")).Order().Take(2))
+        {
+            using var bitmap = SKBitmap.Decode(png);
+            using var jpeg = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
+            byte[] exif = [0xFF, 0xE1, 0x00, 0x22, .. "Exif\0\0"u8, .. "MM\0*"u8, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0];
+            var bytes = jpeg.ToArray();
+            File.WriteAllBytes(Path.ChangeExtension(png, ".jpg"), [.. bytes[..2], .. exif, .. bytes[2..]]);
+            File.Delete(png);
+        }
+
+        var (exit, output) = Run($"train --data {Train} --epochs 1 --out {Out} {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("2 image(s) carry an EXIF orientation", output.ReplaceLineEndings(" "));
+        Assert.Contains("that ML.NET's LoadImages does not apply", output.ReplaceLineEndings(" "));
     }
 
     [Fact]
