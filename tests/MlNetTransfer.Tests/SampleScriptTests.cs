@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>samples/pipeline.cs, the README's API as one file-based app, run as a user runs it (`dotnet run
+/// samples/pipeline.cs`): it must build against today's API and train, evaluate, save, reload and predict.</summary>
+public class SampleScriptTests
+{
+    [Fact]
+    public async Task The_pipeline_sample_runs_and_reports_an_accuracy_far_above_chance()
+    {
+        using var temp = new TempDirectory(); // its working folder: the sample writes model.zip there
+        var start = new ProcessStartInfo("dotnet", ["run", Path.Combine(TestPaths.RepositoryRoot, "samples", "pipeline.cs")])
+        { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = temp.Path };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        var errors = await stderr;
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(10)));
+
+        Assert.True(process.ExitCode == 0, $"dotnet run samples/pipeline.cs: exit {process.ExitCode}\n{stdout}\n{errors}");
+        var accuracy = Regex.Match(stdout, @"test split: micro accuracy (\d+([.,]\d)?) ?%");
+        Assert.True(accuracy.Success, stdout);
+        Assert.InRange(double.Parse(accuracy.Groups[1].Value.Replace(',', '.'), CultureInfo.InvariantCulture), 50, 100); // 10 classes: chance is 10 %
+        Assert.Matches(@"test/\w+/\S+\.png: predicted \w+ \(\d+ ?%\), actually \w+", stdout); // after Save and Load, through PredictionEngine
+        Assert.True(File.Exists(Path.Combine(temp.Path, "model.zip")));
+    }
+}
