@@ -67,4 +67,15 @@ public class TrainingPartsTests
 
         Assert.Equal(new[] { 60.0 / 90, 60.0 / 30, 60.0 / 60 }, weights.Select(w => (double)w), (IEqualityComparer<double>)new Tolerance(1e-6));
     }
+
+    [Fact]
+    public void An_imbalance_of_5_to_1_or_more_is_said_with_the_largest_and_smallest_class()
+    {
+        var note = ClassWeights.ImbalanceNote([20, 3, 10, 0], ["a", "b", "c", "d"]); // d has no image: not a class to weigh
+
+        Assert.StartsWith("classes are imbalanced: a has 20 training images, b 3;", note);
+        Assert.Contains("--balance-classes, BalanceClasses", note);
+        Assert.Null(ClassWeights.ImbalanceNote([20, 5, 10], ["a", "b", "c"])); // 4 to 1
+        Assert.Null(ClassWeights.ImbalanceNote([7], ["a"]));
+    }
 }

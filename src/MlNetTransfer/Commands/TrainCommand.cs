@@ -40,19 +40,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
                 "with (kept in resume.json), so these would change nothing; drop them, or start a new run without --resume.");
     }
 
-    /// <summary>Said when the largest class has at least 5 times the training images of the smallest: the loss then
-    /// favours the large classes (on Fashion-MNIST with five classes of 20 images and five of 200, the rare Shirt was
-    /// recalled 9.9 % of the time; with --balance-classes 31.0 %, and accuracy on a balanced test 84.3 % instead of 81.9 %).
-    /// Not the default: where the images to classify come in the training proportions, the unweighted loss is right.</summary>
-    static string? ImbalanceNote(LabelledImageSet train)
-    {
-        var counts = train.Rows.GroupBy(r => r.Label).Select(g => (Class: g.Key, Images: g.Count())).OrderBy(c => c.Images).ThenBy(c => c.Class, StringComparer.Ordinal).ToList();
-        if (counts.Count < 2 || counts[^1].Images < 5 * counts[0].Images) return null;
-        return $"classes are imbalanced: {counts[^1].Class} has {counts[^1].Images} training images, {counts[0].Class} {counts[0].Images}; " +
-            "the loss favours the large classes, which is right when images to classify come in these proportions — " +
-            "--balance-classes weighs every class equally when each matters as much";
-    }
-
     int Train(TrainSettings settings, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(settings.Out);
@@ -75,7 +62,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         if (run.Test != null) SkippedImages.Report(console, testSet, ReportWriter.MetricsFile);
         console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {data.Source}; testing on {testSet.Rows.Count} ({split.Source})");
         SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
-        if (!options.BalanceClasses && ImbalanceNote(trainSet) is { } note) console.WriteLine(note);
         if (ExifOrientation.Note(data) is { } turned) console.WriteLine(turned);
         MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck, cacheDir ?? Path.GetTempPath()); // before any image is decoded for training
         if (checkpoint != null)

@@ -107,6 +107,7 @@ public static class TransferRecipe
         {
             int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
             using var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
+            if (!options.BalanceClasses && ClassWeights.ImbalanceNote(data.All.ClassCounts, source.ClassNames) is { } imbalance) Log(imbalance);
             random.manual_seed(options.Seed); // the new classifier's initial weights come from torch's generator
             var model = start.CreateModel(_classes);
             try
