@@ -77,14 +77,7 @@ public class CliProcessTests : IDisposable
     /// <summary>dotnet run Consume.cs in <paramref name="folder"/>: asserts exit 0 and no warning, returns stdout.</summary>
     static async Task<string> RunConsumptionApp(string folder, string image)
     {
-        var start = new ProcessStartInfo("dotnet", ["run", Path.Combine(folder, "Consume.cs"), "--", image])
-        { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = await process.StandardOutput.ReadToEndAsync();
-        var errors = await stderr;
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(5)));
-        Assert.True(process.ExitCode == 0, $"dotnet run Consume.cs in {folder}: exit {process.ExitCode}\n{stdout}\n{errors}");
+        var (stdout, errors) = await FileBasedApp.Run(Path.Combine(folder, "Consume.cs"), folder, image);
         Assert.DoesNotContain("warning", stdout + errors);
         return stdout;
     }
