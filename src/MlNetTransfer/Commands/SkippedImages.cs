@@ -3,7 +3,8 @@ using Spectre.Console;
 
 namespace MlNetTransfer.Cli.Commands;
 
-/// <summary>Says which images of a set were skipped and why: the count, then the first 20 by name.</summary>
+/// <summary>Says which images of a set were skipped and why (the count, then the first 20 by name), which files were
+/// left alone as not images, and how many images ML.NET will read turned (EXIF orientation).</summary>
 public static class SkippedImages
 {
     public static void Report(IAnsiConsole console, LabelledImageSet set, string whereAllAreListed)
@@ -11,6 +12,9 @@ public static class SkippedImages
         if (set.NotImages is { } others)
             console.MarkupLine(Markup.Escape($"left alone in {set.Source}: files that are not images by their extension ({others}); " +
                 $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
+        if (set.Turned.Count > 0)
+            console.WriteLine($"{set.Turned.Count} image(s) carry an EXIF orientation (e.g. {set.Turned[0]} in {set.Source}) that ML.NET's LoadImages " +
+                "does not apply: they train and are scored as stored, turned; rotate them on disk first (exiftran -ai, mogrify -auto-orient) if they should be upright");
         if (set.Skipped.Count == 0) return;
         console.MarkupLine($"[yellow]skipped {set.Skipped.Count} image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
         foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");

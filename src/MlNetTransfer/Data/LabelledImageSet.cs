@@ -16,9 +16,9 @@ public sealed class LabelledImageSet
     /// <summary>The file extensions treated as images, in folders given to train, evaluate and predict.</summary>
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null)
+    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null, IReadOnlyList<string>? turned = null)
     {
-        Source = source; Root = root; Rows = rows; Skipped = skipped; NotImages = notImages;
+        Source = source; Root = root; Rows = rows; Skipped = skipped; NotImages = notImages; Turned = turned ?? [];
         Classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 
@@ -37,6 +37,10 @@ public sealed class LabelledImageSet
     /// ("3 .tif, 1 .txt"; hidden files not counted); null when there are none.</summary>
     public string? NotImages { get; }
 
+    /// <summary>The images (paths relative to <see cref="Root"/>) whose file asks to be turned before it is shown (EXIF
+    /// orientation), found by the same decode that checks them; ML.NET reads them as stored.</summary>
+    public IReadOnlyList<string> Turned { get; }
+
     /// <summary>Class names in ordinal order.</summary>
     public IReadOnlyList<string> Classes { get; }
 
@@ -48,7 +52,7 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages);
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned);
     }
 
     /// <summary>Lists and checks the images at <paramref name="path"/>; files <paramref name="known"/> to be whole and
@@ -195,17 +199,23 @@ public sealed class LabelledImageSet
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known,
         IReadOnlyList<string>? repeated = null, string? notImages = null)
     {
-        var problems = new string?[candidates.Count];
-        Parallel.For(0, candidates.Count, i => problems[i] = known.Problem(candidates[i].Path));
+        var inspected = new (string? Problem, bool Turned)[candidates.Count];
+        Parallel.For(0, candidates.Count, i => inspected[i] = known.Inspect(candidates[i].Path));
         known.Save();
         var rows = new List<LabelledImage>();
         var skipped = new List<string>(repeated ?? []);
+        var turned = new List<string>();
         for (int i = 0; i < candidates.Count; i++)
         {
             var (path, label) = candidates[i];
-            if (problems[i] is { } problem) skipped.Add($"{Path.GetRelativePath(root, path)}: {problem}");
-            else rows.Add(new LabelledImage { ImagePath = Path.GetRelativePath(root, path), Label = label });
+            var relative = Path.GetRelativePath(root, path);
+            if (inspected[i].Problem is { } problem) skipped.Add($"{relative}: {problem}");
+            else
+            {
+                rows.Add(new LabelledImage { ImagePath = relative, Label = label });
+                if (inspected[i].Turned) turned.Add(relative);
+            }
         }
-        return new LabelledImageSet(source, root, rows, skipped, notImages);
+        return new LabelledImageSet(source, root, rows, skipped, notImages, turned);
     }
 }
