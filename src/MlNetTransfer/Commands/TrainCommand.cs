@@ -20,8 +20,12 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
 {
     public const string ModelFile = "model.zip";
 
-    /// <summary>What `train --resume` may be given besides: where the run is and how to read it, nothing that trains.</summary>
-    static readonly HashSet<string> ResumeOptions = ["--resume", "--out", "--cache-dir", "--no-memory-check"];
+    /// <summary>What `train --resume` may be given besides: the options TrainSettings declares itself (where the run
+    /// is and how to read it), none of the recipe's.</summary>
+    static readonly HashSet<string> ResumeOptions = typeof(TrainSettings)
+        .GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly)
+        .SelectMany(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), false).Cast<CommandOptionAttribute>())
+        .SelectMany(o => o.LongNames.Select(n => "--" + n)).ToHashSet(StringComparer.Ordinal);
 
     public override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>

@@ -3,7 +3,8 @@ using Spectre.Console.Cli;
 
 namespace MlNetTransfer.Cli.Commands;
 
-/// <summary>Options of `train`.</summary>
+/// <summary>Options of `train`: the recipe's (<see cref="RunSettings"/>, which a resumed run takes from resume.json)
+/// and those declared here, which say where the run is and how to read it and so go with --resume too.</summary>
 public sealed class TrainSettings : RunSettings
 {
     [CommandOption("--out <FOLDER>")]
