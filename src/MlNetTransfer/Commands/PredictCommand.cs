@@ -47,7 +47,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
             var files = File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? Directory.GetFiles(settings.Input, "*", SearchOption.AllDirectories)
-                    .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
+                    .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)) && !HiddenEntries.IsHiddenUnder(settings.Input, f))
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images.");

@@ -3,8 +3,9 @@ using Spectre.Console;
 
 namespace MlNetTransfer.Cli.Commands;
 
-/// <summary>Says which images of a set were skipped and why (the count, then the first 20 by name), which files were
-/// left alone as not images, and how many images ML.NET will read turned (EXIF orientation).</summary>
+/// <summary>Says which images of a set were skipped and why (the count, then the first 20 by name), which files and
+/// hidden folders were left alone, which classes hold no readable image, and how many images ML.NET will read turned
+/// (EXIF orientation).</summary>
 public static class SkippedImages
 {
     public static void Report(IAnsiConsole console, LabelledImageSet set, string whereAllAreListed)
@@ -12,6 +13,11 @@ public static class SkippedImages
         if (set.NotImages is { } others)
             console.MarkupLine(Markup.Escape($"left alone in {set.Source}: files that are not images by their extension ({others}); " +
                 $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
+        if (set.HiddenFolders.Count > 0)
+            console.WriteLine($"left alone in {set.Source}: hidden folder(s) {string.Join(", ", set.HiddenFolders.Take(5))}" +
+                (set.HiddenFolders.Count > 5 ? $" and {set.HiddenFolders.Count - 5} more" : "") + " (names starting with a dot, __MACOSX): not classes, not images");
+        if (set.LeftOutClasses.Count > 0)
+            console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: {Markup.Escape(LabelledImageSet.DescribeLeftOut(set.LeftOutClasses))}[/] (use --strict to fail instead)");
         if (set.Turned.Count > 0)
             console.WriteLine($"{set.Turned.Count} image(s) carry an EXIF orientation (e.g. {set.Turned[0]} in {set.Source}) that ML.NET's LoadImages " +
                 "does not apply: they train and are scored as stored, turned; rotate them on disk first (exiftran -ai, mogrify -auto-orient) if they should be upright");

@@ -16,9 +16,11 @@ public sealed class LabelledImageSet
     /// <summary>The file extensions treated as images, in folders given to train, evaluate and predict.</summary>
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null, IReadOnlyList<string>? turned = null)
+    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null,
+        IReadOnlyList<string>? turned = null, IReadOnlyList<string>? hiddenFolders = null, IReadOnlyList<string>? leftOutClasses = null)
     {
         Source = source; Root = root; Rows = rows; Skipped = skipped; NotImages = notImages; Turned = turned ?? [];
+        HiddenFolders = hiddenFolders ?? []; LeftOutClasses = leftOutClasses ?? [];
         Classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 
@@ -37,6 +39,14 @@ public sealed class LabelledImageSet
     /// ("3 .tif, 1 .txt"; hidden files not counted); null when there are none.</summary>
     public string? NotImages { get; }
 
+    /// <summary>In a folder: the hidden folders left alone (see <see cref="HiddenEntries"/>), relative to
+    /// <see cref="Root"/>, '/'-separated.</summary>
+    public IReadOnlyList<string> HiddenFolders { get; }
+
+    /// <summary>Classes the folder or CSV names that hold no readable image, "class (why)": no model can learn them,
+    /// so they are said (and fail the command with --strict) rather than silently missing from the model.</summary>
+    public IReadOnlyList<string> LeftOutClasses { get; }
+
     /// <summary>The images (paths relative to <see cref="Root"/>) whose file asks to be turned before it is shown (EXIF
     /// orientation), found by the same decode that checks them; ML.NET reads them as stored.</summary>
     public IReadOnlyList<string> Turned { get; }
@@ -52,7 +62,7 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned);
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, HiddenFolders, LeftOutClasses);
     }
 
     /// <summary>Lists and checks the images at <paramref name="path"/>; files <paramref name="known"/> to be whole and
@@ -73,8 +83,8 @@ public sealed class LabelledImageSet
         Usable(Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), CheckedFiles.None()),
             $"{source} (images under {root})", strict, requireTwoClasses: false);
 
-    /// <summary>The set, unless --strict meets an unreadable image, no image is readable, or a classifier's two
-    /// classes are missing.</summary>
+    /// <summary>The set, unless --strict meets an unreadable image or a class without one, no image is readable, or
+    /// a classifier's two classes are missing.</summary>
     static LabelledImageSet Usable(LabelledImageSet set, string path, bool strict, bool requireTwoClasses)
     {
         if (strict && set.Skipped.Count > 0)
@@ -82,26 +92,41 @@ public sealed class LabelledImageSet
                 $"{set.Skipped.Count} image(s) in {path} could not be read or were listed twice (--strict): {string.Join("; ", set.Skipped.Take(5))}");
         if (set.Rows.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : "."));
+        if (strict && set.LeftOutClasses.Count > 0)
+            throw new CliException(ExitCodes.EmptyData, $"{path}: {DescribeLeftOut(set.LeftOutClasses)} (--strict).");
         if (requireTwoClasses && set.Classes.Count < 2)
-            throw new CliException(ExitCodes.SingleClass, $"{path}: only one class ({set.Classes[0]}); a classifier needs at least two.");
+            throw new CliException(ExitCodes.SingleClass, $"{path}: only one class ({set.Classes[0]}); a classifier needs at least two" +
+                (set.LeftOutClasses.Count > 0 ? $"; {DescribeLeftOut(set.LeftOutClasses)}." : "."));
         return set;
     }
 
+    /// <summary>"2 classes hold no readable image and are left out: Empty (an empty folder), ..." (the first 10).</summary>
+    public static string DescribeLeftOut(IReadOnlyList<string> leftOut) =>
+        $"{leftOut.Count} class{(leftOut.Count == 1 ? "" : "es")} hold{(leftOut.Count == 1 ? "s" : "")} no readable image and " +
+        $"{(leftOut.Count == 1 ? "is" : "are")} left out: {string.Join(", ", leftOut.Take(10))}{(leftOut.Count > 10 ? $" and {leftOut.Count - 10} more" : "")}";
+
     static LabelledImageSet FromFolder(string folder, CheckedFiles known)
     {
-        var classFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
+        var allFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
+        var classFolders = allFolders.Where(d => !HiddenEntries.IsHidden(Path.GetFileName(d))).ToList();
         if (classFolders.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target.");
         if (SplitFolders.Problem(folder, classFolders) is { } splits) throw new CliException(ExitCodes.EmptyData, splits);
-        var files = classFolders.SelectMany(dir => Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
-                .Order(StringComparer.Ordinal)
-                .Select(f => (Path: f, Label: Path.GetFileName(dir))))
-            .ToList();
+        var hiddenFolders = allFolders.Except(classFolders).Select(d => Path.GetFileName(d)).ToList();
+        var files = new List<(string Path, string Label)>();
+        foreach (var dir in classFolders)
+            foreach (var file in Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                if (HiddenEntries.HiddenFolder(folder, file) is { } hidden) hiddenFolders.Add(hidden);
+                else if (!HiddenEntries.IsHidden(Path.GetFileName(file))) files.Add((file, Path.GetFileName(dir)));
+            }
         var candidates = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f.Path))).ToList();
-        var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)) && !Path.GetFileName(f.Path).StartsWith('.'))
+        var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)))
             .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
-        return Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others));
+        var filesPerClass = classFolders.ToDictionary(d => Path.GetFileName(d)!, d => files.Count(f => f.Label == Path.GetFileName(d)), StringComparer.Ordinal);
+        return Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others),
+            hiddenFolders: hiddenFolders.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(), filesPerClass: filesPerClass);
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
@@ -197,7 +222,8 @@ public sealed class LabelledImageSet
     /// <summary>Decodes every candidate completely, on every core (a whole image is one that decodes to its last row:
     /// a truncated file, which ML.NET would decode with black rows, is not one); the order of the rows is the list's.</summary>
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known,
-        IReadOnlyList<string>? repeated = null, string? notImages = null)
+        IReadOnlyList<string>? repeated = null, string? notImages = null, IReadOnlyList<string>? hiddenFolders = null,
+        IReadOnlyDictionary<string, int>? filesPerClass = null)
     {
         var inspected = new (string? Problem, bool Turned)[candidates.Count];
         Parallel.For(0, candidates.Count, i => inspected[i] = known.Inspect(candidates[i].Path));
@@ -216,6 +242,19 @@ public sealed class LabelledImageSet
                 if (inspected[i].Turned) turned.Add(relative);
             }
         }
-        return new LabelledImageSet(source, root, rows, skipped, notImages, turned);
+        return new LabelledImageSet(source, root, rows, skipped, notImages, turned, hiddenFolders, LeftOut(candidates, rows, filesPerClass));
+    }
+
+    /// <summary>The classes (a folder's class folders, or the targets a CSV lists) without a readable image, each with
+    /// why: "Empty (an empty folder)", "Photos (none of its 12 files is an image)", "Cats (its 3 images could not be read)".</summary>
+    static List<string> LeftOut(List<(string Path, string Label)> candidates, List<LabelledImage> rows, IReadOnlyDictionary<string, int>? filesPerClass)
+    {
+        var kept = rows.Select(r => r.Label).ToHashSet(StringComparer.Ordinal);
+        var images = candidates.GroupBy(c => c.Label, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var named = filesPerClass?.Keys ?? images.Keys;
+        return named.Where(c => !kept.Contains(c)).Order(StringComparer.Ordinal).Select(c =>
+            images.GetValueOrDefault(c) is > 0 and var n ? $"{c} (its {n} image{(n == 1 ? "" : "s")} could not be read)"
+            : filesPerClass!.GetValueOrDefault(c) is > 0 and var files ? $"{c} (none of its {files} file{(files == 1 ? "" : "s")} is an image)"
+            : $"{c} (an empty folder)").ToList();
     }
 }

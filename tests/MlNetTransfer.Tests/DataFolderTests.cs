@@ -1,0 +1,89 @@
+using System.Text.Json;
+using MlNetTransfer.Cli;
+using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Cli.Reporting;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>What a folder of class folders holds besides data: hidden folders and files are neither classes nor
+/// images, and a class with no readable image is said by name, not dropped from the model unsaid.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class DataFolderTests : CliSandbox
+{
+    string CopyOf(string from, string toFolder)
+    {
+        Directory.CreateDirectory(toFolder);
+        var file = Directory.GetFiles(from).Order().First();
+        var copy = Path.Combine(toFolder, Path.GetFileName(file));
+        File.Copy(file, copy);
+        return copy;
+    }
+
+    [Fact]
+    public void Hidden_folders_and_files_are_neither_classes_nor_images_and_the_folders_are_named()
+    {
+        // what Jupyter, a file manager's thumbnail cache and a zip made on a Mac leave in a data set
+        CopyOf(Path.Combine(Train, "Bag"), Path.Combine(Train, ".ipynb_checkpoints"));
+        CopyOf(Path.Combine(Train, "Trouser"), Path.Combine(Train, "Bag", ".thumbnails"));
+        CopyOf(Path.Combine(Train, "Bag"), Path.Combine(Train, "__MACOSX", "Bag"));
+        File.WriteAllText(Path.Combine(Train, "Bag", "._resource-fork.png"), "macOS metadata, not a PNG");
+
+        var set = LabelledImageSet.Load(Train, strict: true);
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+        CopyOf(Path.Combine(Test, "Bag"), Path.Combine(Test, ".cache"));
+        var (predictExit, prediction) = Run($"predict --model {Path.Combine(Out, "model.zip")} {Test}");
+
+        Assert.Equal(Classes, set.Classes);
+        Assert.Equal(8, set.Rows.Count(r => r.Label == "Bag")); // not the Trouser thumbnail, not the fork
+        Assert.Empty(set.Skipped);
+        Assert.Equal([".ipynb_checkpoints", "Bag/.thumbnails", "__MACOSX"], set.HiddenFolders);
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("hidden folder(s) .ipynb_checkpoints, Bag/.thumbnails, __MACOSX", output.ReplaceLineEndings(""));
+        Assert.Contains("training on 24 images in 3 classes", output);
+        Assert.True(predictExit == ExitCodes.Success, prediction);
+        Assert.DoesNotContain(".cache", prediction);
+    }
+
+    [Fact]
+    public void A_class_folder_without_a_readable_image_is_named_with_why_or_fails_with_strict()
+    {
+        Directory.CreateDirectory(Path.Combine(Train, "Empty"));
+        Directory.CreateDirectory(Path.Combine(Train, "Photos"));
+        File.WriteAllText(Path.Combine(Train, "Photos", "IMG_0001.heic"), "a phone's photo, not a format ML.NET reads");
+        Directory.CreateDirectory(Path.Combine(Train, "Broken"));
+        File.WriteAllText(Path.Combine(Train, "Broken", "1.png"), "not a png");
+        File.WriteAllText(Path.Combine(Train, "Broken", "2.png"), "not a png either");
+
+        var set = LabelledImageSet.Load(Train, strict: false);
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+        var (strictExit, strict) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out}-strict --strict {Fast}");
+        Directory.Delete(Path.Combine(Train, "Broken"), recursive: true);
+        var (strictEmptyExit, strictEmpty) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out}-strict --strict {Fast}");
+
+        Assert.Equal(Classes, set.Classes);
+        Assert.Equal(["Broken (its 2 images could not be read)", "Empty (an empty folder)", "Photos (none of its 1 file is an image)"], set.LeftOutClasses);
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains($"{Train}: 3 classes hold no readable image and are left out: Broken (its 2 images could not be read), " +
+            "Empty (an empty folder), Photos (none of its 1 file is an image)", output.ReplaceLineEndings(""));
+        using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile))))
+            Assert.Equal(3, metrics.RootElement.GetProperty("test").GetProperty("classes").GetArrayLength());
+        Assert.Equal(ExitCodes.UnreadableImages, strictExit); // the broken images fail first, as before
+        Assert.Equal(ExitCodes.EmptyData, strictEmptyExit);
+        Assert.Contains("2 classes hold no readable image and are left out: Empty (an empty folder)", strictEmpty.ReplaceLineEndings(""));
+        Assert.False(File.Exists(Path.Combine(Out + "-strict", "model.zip")), strict);
+    }
+
+    [Fact]
+    public void A_csv_target_whose_images_are_all_missing_is_named_and_one_class_left_says_why()
+    {
+        var csv = Path.Combine(_temp.Path, "list.csv");
+        File.WriteAllLines(csv, ["filename,target", "train/Cat/gone-1.png,Cat", "train/Cat/gone-2.png,Cat",
+            .. Directory.GetFiles(Path.Combine(Train, "Bag")).Select(f => $"{Path.GetRelativePath(_temp.Path, f)},Bag")]);
+
+        var (exit, output) = Run($"train --data {csv} --epochs 1 --out {Out} {Fast}");
+
+        Assert.Equal(ExitCodes.SingleClass, exit);
+        Assert.Contains("only one class (Bag); a classifier needs at least two; 1 class holds no readable image and is left out: " +
+            "Cat (its 2 images could not be read)", output.ReplaceLineEndings(""));
+    }
+}
