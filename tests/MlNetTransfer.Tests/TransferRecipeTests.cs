@@ -105,6 +105,18 @@ public class TransferRecipeTests
     }
 
     [Fact]
+    public void A_tensor_source_read_at_another_side_keeps_its_labels_and_resizes_its_images()
+    {
+        using var data = SyntheticImages.ColourClasses(perClass: 4, side: 16);
+
+        using var read = new TensorImageSource(data).Read(32);
+
+        Assert.Equal(data.Labels.data<long>().ToArray(), read.Labels.data<long>().ToArray()); // used to be a disposed tensor
+        using var images = read.ReadAll();
+        Assert.Equal([12L, 3, 32, 32], images.shape);
+    }
+
+    [Fact]
     public void Auto_records_its_measured_timings_and_the_budget_bounds_its_choice()
     {
         using var data = NoisyColourClasses(perClass: 40);

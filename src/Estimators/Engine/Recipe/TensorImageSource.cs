@@ -15,10 +15,14 @@ public sealed class TensorImageSource(ImageTensorDataset data) : IImageSource
     public ImageTensorDataset Read(int side)
     {
         if (side == data.Side) return data.Share();
-        using var scope = NewDisposeScope();
-        var resized = nn.functional.interpolate(data.ReadAll().to_type(ScalarType.Float32), size: [side, side],
-            mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
-        var bytes = resized.round().clamp(0, 255).to_type(ScalarType.Byte);
-        return new ImageTensorDataset(bytes.MoveToOuterDisposeScope(), data.Labels.clone().MoveToOuterDisposeScope(), data.ClassNames);
+        Tensor bytes;
+        using (var scope = NewDisposeScope())
+        {
+            var resized = nn.functional.interpolate(data.ReadAll().to_type(ScalarType.Float32), size: [side, side],
+                mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+            bytes = resized.round().clamp(0, 255).to_type(ScalarType.Byte).MoveToOuterDisposeScope();
+        }
+        // built outside the scope: the dataset's own tensors (its labels) must outlive it
+        return new ImageTensorDataset(bytes, data.Labels.clone(), data.ClassNames);
     }
 }
