@@ -15,6 +15,7 @@ public class ArchitectureRegistryTests
     [InlineData("alexnet", 16, "features.0.weight", "classifier.6.bias", 64)]
     [InlineData("resnet18", 122, "conv1.weight", "fc.bias", 32)]
     [InlineData("resnet18_cntk", 134, "layer4.2.conv2.weight", "fc.bias", 32)] // 2-2-2-3: one basic block (12 keys) more
+    [InlineData("resnet18_cntk_multilevel", 134, "layer4.2.conv2.weight", "fc.bias", 32)] // the same names; fc reads 896 values
     [InlineData("resnet34", 218, "conv1.weight", "fc.bias", 32)]
     [InlineData("resnet50", 320, "conv1.weight", "fc.bias", 32)]
     [InlineData("mobilenet_v2", 314, "features.0.0.weight", "classifier.1.bias", 32)]

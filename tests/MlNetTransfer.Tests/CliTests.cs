@@ -313,6 +313,7 @@ public class CliTests : CliSandbox
         Assert.Contains($"evaluate --model {model} --data {list}", listOutput.ReplaceLineEndings(""));
         Assert.Contains("alexnet", models);
         Assert.Contains("resnet18_cntk.imagenet", models);
+        Assert.Contains("resnet18_cntk, resnet18_cntk_multilevel", models); // the architectures the embedded weights fit
 
         // a result file that cannot be written is refused by option before anything is scored: under a file, or a folder
         var blocker = Path.Combine(Out, "eval.json"); // a file: nothing can be created under it, not even by root

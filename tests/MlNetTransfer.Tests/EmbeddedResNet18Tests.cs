@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Tensor = TorchSharp.torch.Tensor;
 using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
@@ -87,6 +88,38 @@ public class EmbeddedResNet18Tests
         _output.WriteLine($"max abs diff {diff:g3} over {ours.Length} features; largest feature {onnx.Max():g3}"); // measured: 8.3e-6, 19.6
         Assert.True(diff <= 1e-3f, $"max abs diff {diff}");
         Assert.True(onnx.Max() > 0.5f, "features are all near zero: the comparison would prove nothing");
+    }
+
+    [Fact]
+    public void The_multilevel_classifier_alone_loads_the_same_weights_and_reads_stages_2_3_and_4_pooled()
+    {
+        var multiLevel = ArchitectureRegistry.Get(ResNet18.ClassifierAlone!);
+        var weights = PretrainedCatalog.Resolve(multiLevel, null)!;
+        Assert.Equal(PretrainedCatalog.EmbeddedResNet18, weights.Name);
+        using var model = multiLevel.Create(3);
+        Assert.Equal(110, weights.LoadInto(model, multiLevel).Loaded); // every backbone tensor, by the same names
+        using var plain = ResNet18.Create(3);
+        weights.LoadInto(plain, ResNet18);
+        model.eval();
+        plain.eval();
+        Tensor? read = null, last = null;
+        var hook = ((nn.Module<Tensor, Tensor>)model.named_modules().Single(m => m.name == "fc").module)
+            .register_forward_pre_hook((_, x) => { read = x.clone().DetachFromDisposeScope(); return x; });
+        var lastHook = ((nn.Module<Tensor, Tensor>)plain.named_modules().Single(m => m.name == "fc").module)
+            .register_forward_pre_hook((_, x) => { last = x.clone().DetachFromDisposeScope(); return x; });
+        using var input = weights.Preprocessing.Normalize(RealImages(2));
+
+        using (no_grad())
+        {
+            model.call(input);
+            plain.call(input);
+        }
+        hook.remove();
+        lastHook.remove();
+
+        Assert.Equal([2L, 128 + 256 + 512], read!.shape);
+        Assert.True(read[.., 384..].eq(last!).all().item<bool>(), "the last 512 values are, bit for bit, what resnet18_cntk's classifier reads");
+        Assert.True(read[.., ..384].abs().max().item<float>() > 0.1f, "the stage 2 and 3 values carry something");
     }
 
     [Fact]

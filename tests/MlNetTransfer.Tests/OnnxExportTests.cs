@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Onnx;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
@@ -79,6 +80,7 @@ public class OnnxExportTests
     [InlineData("alexnet", 64)]
     [InlineData("resnet18", 40)]
     [InlineData("resnet18_cntk", 40)]
+    [InlineData("resnet18_cntk_multilevel", 40)]
     [InlineData("resnet34", 32)]
     [InlineData("resnet50", 32)]
     [InlineData("mobilenet_v2", 40)]
@@ -100,7 +102,8 @@ public class OnnxExportTests
     [Fact]
     public void The_embedded_resnets_mean_image_preprocessing_is_inside_the_graph_real_images()
     {
-        var architecture = ArchitectureRegistry.Get("resnet18_cntk");
+        // the classifier alone of the default: the multilevel network, pretrained stages and all
+        var architecture = ArchitectureRegistry.Get(ArchitectureRegistry.Get(FineTuneOptions.Defaults.Architecture).ClassifierAlone!);
         var weights = PretrainedCatalog.Resolve(architecture, null)!;
         using var model = architecture.Create(10);
         weights.LoadInto(model, architecture);
@@ -108,9 +111,9 @@ public class OnnxExportTests
         using var test = SampleImages.Load("test", 96);
         using var pixels = test.Slice(0, 8).to_type(ScalarType.Float32);
 
-        var onnx = OnnxExporter.Export(model, "resnet18_cntk", preprocessing, test.ClassNames, batch: null, new OnnxExportNames(), withLogits: true);
+        var onnx = OnnxExporter.Export(model, architecture.Name, preprocessing, test.ClassNames, batch: null, new OnnxExportNames(), withLogits: true);
 
-        AssertSame("resnet18_cntk, real images at 96 px", TorchRun(model, preprocessing, pixels), OnnxRun(onnx, pixels), 10);
+        AssertSame($"{architecture.Name}, real images at 96 px", TorchRun(model, preprocessing, pixels), OnnxRun(onnx, pixels), 10);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public class RealDataFineTuneTests
     public void Embedded_resnet_fine_tunes_far_above_chance(FineTuneStrategy strategy, double floor)
     {
         const int side = 64;
-        var architecture = ArchitectureRegistry.Get("resnet18_cntk");
+        var architecture = ArchitectureRegistry.Get(FineTuneOptions.Defaults.Architecture);
         var weights = PretrainedCatalog.Resolve(architecture, null)!;
         var preprocessing = weights.Preprocessing.At(side);
         using var train = SampleImages.Load("train", side);

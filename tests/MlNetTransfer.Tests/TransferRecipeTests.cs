@@ -34,9 +34,9 @@ public class TransferRecipeTests
 
     /// <summary>Colour classes with 15 % of the labels drawn at random: no classifier validates near 100 %, so
     /// Auto has a reason to go deeper.</summary>
-    static ImageTensorDataset NoisyColourClasses(int perClass)
+    static ImageTensorDataset NoisyColourClasses(int perClass, int side = 16)
     {
-        using var clean = SyntheticImages.ColourClasses(perClass);
+        using var clean = SyntheticImages.ColourClasses(perClass, side: side);
         var random = new Random(12);
         var labels = clean.Labels.data<long>().ToArray().Select(l => random.NextDouble() < 0.15 ? random.Next(3) : l).ToArray();
         return new ImageTensorDataset(clean.ReadAll(), tensor(labels), clean.ClassNames);
@@ -102,6 +102,32 @@ public class TransferRecipeTests
         Assert.Equal(FineTuneStrategy.HeadOnly, result.Strategy);           // ... and the classifier was kept
         Assert.True(result.Auto.KeptHeadInstead is { } kept && kept.Deeper < kept.Head);
         Assert.Contains(log, l => l.Contains("keeping the classifier"));
+    }
+
+    [Fact]
+    public void The_embedded_resnets_classifier_alone_reads_three_stages_and_its_deeper_strategies_train_the_resnet_itself()
+    {
+        RecipeResult Run(FineTuneStrategy strategy, double rate, List<string>? log = null)
+        {
+            using var data = NoisyColourClasses(perClass: 20, side: 32);
+            var options = new FineTuneOptions { Strategy = strategy, ImageSize = 32, Epochs = 1, BatchSize = 16, LearningRate = rate, Seed = 3,
+                TimeBudget = TimeSpan.FromHours(1), TestTimeFlip = false };
+            return TransferRecipe.Run(options, StartingPoint.For(options), new TensorImageSource(data), null, new TrainingContext { Log = log == null ? null : log.Add });
+        }
+        var log = new List<string>();
+
+        using var headOnly = Run(FineTuneStrategy.HeadOnly, 1e-3);
+        using var whole = Run(FineTuneStrategy.WholeNetwork, 1e-3);
+        using var kept = Run(FineTuneStrategy.Auto, 0.5, log); // a rate that wrecks the network: the classifier is kept
+
+        Assert.Equal("resnet18_cntk_multilevel", headOnly.Architecture.Name);
+        Assert.Equal([3, 128 + 256 + 512], headOnly.Model.state_dict()["fc.weight"].shape);
+        Assert.Equal("resnet18_cntk", whole.Architecture.Name);
+        Assert.Equal([3, 512], whole.Model.state_dict()["fc.weight"].shape);
+        Assert.Equal(FineTuneStrategy.HeadOnly, kept.Strategy);
+        Assert.NotNull(kept.Auto!.KeptHeadInstead);
+        Assert.Equal("resnet18_cntk_multilevel", kept.Architecture.Name);
+        Assert.Contains(log, l => l.StartsWith("classifier alone on resnet18_cntk_multilevel's 896 features"));
     }
 
     [Fact]

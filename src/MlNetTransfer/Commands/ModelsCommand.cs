@@ -16,12 +16,13 @@ public sealed class ModelsCommand(IAnsiConsole console) : Command
                 $"{a.DefaultInputSize} px (min {a.MinimumInputSize})", Markup.Escape(a.Description));
         console.Write(architectures);
 
-        var weights = new Table().AddColumn("weights").AddColumn("architecture").AddColumn("preprocessing").AddColumn("source");
+        var weights = new Table().AddColumn("weights").AddColumn("architectures").AddColumn("preprocessing").AddColumn("source");
         foreach (var w in PretrainedCatalog.Embedded())
         {
             var p = w.Preprocessing;
             var normalisation = p.MeanImage != null ? $"minus a {p.MeanImageSize}×{p.MeanImageSize} mean image" : $"mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}]";
-            weights.AddRow(Markup.Escape(w.Name), w.Architecture,
+            var takers = ArchitectureRegistry.All.Where(a => a.WeightsOf == w.Architecture).Select(a => a.Name);
+            weights.AddRow(Markup.Escape(w.Name), Markup.Escape(string.Join(", ", takers)),
                 Markup.Escape($"{p.InputSize} px, {p.ChannelOrder}, ×{p.PixelScale:0.#####}, {normalisation}"), Markup.Escape(w.Description));
         }
         console.Write(weights);

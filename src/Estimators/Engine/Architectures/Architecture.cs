@@ -10,7 +10,8 @@ public sealed class Architecture
     readonly Func<int, nn.Module<Tensor, Tensor>> _create;
 
     public Architecture(string name, string description, Func<int, nn.Module<Tensor, Tensor>> create,
-        IReadOnlyList<LayerGroup> layerGroups, int defaultInputSize, int minimumInputSize)
+        IReadOnlyList<LayerGroup> layerGroups, int defaultInputSize, int minimumInputSize, string? weightsOf = null,
+        string? classifierAlone = null)
     {
         if (layerGroups.Count < 2) throw new ArgumentException("an architecture needs at least one backbone group and a head", nameof(layerGroups));
         Name = name;
@@ -19,6 +20,8 @@ public sealed class Architecture
         LayerGroups = layerGroups;
         DefaultInputSize = defaultInputSize;
         MinimumInputSize = minimumInputSize;
+        WeightsOf = weightsOf ?? name;
+        ClassifierAlone = classifierAlone;
     }
 
     /// <summary>Registry name, e.g. <c>alexnet</c>.</summary>
@@ -34,6 +37,15 @@ public sealed class Architecture
 
     /// <summary>The side of the square input its pretrained weights were trained at.</summary>
     public int DefaultInputSize { get; }
+
+    /// <summary>The architecture whose pretrained weights this one takes (itself, or one with the same layers by name and
+    /// another classifier).</summary>
+    public string WeightsOf { get; }
+
+    /// <summary>The architecture (same weights, by name) whose classifier the recipe solves when the classifier alone is
+    /// the model — a wider one that reads more of the frozen network (<see cref="MultiLevelResNet"/>); null: this one.
+    /// Deeper strategies train this architecture itself.</summary>
+    public string? ClassifierAlone { get; }
 
     /// <summary>The smallest input side the network accepts (pooling must not shrink a feature map to nothing).</summary>
     public int MinimumInputSize { get; }

@@ -71,6 +71,24 @@ class Tiny(nn.Module):
         return self.classifier(self.features(x))
 
 
+class MultiLevelResNet(nn.Module):
+    """MlNetTransfer's MultiLevelResNet: the classifier reads the averaged outputs of layer2, layer3 and layer4 side
+    by side; every other module keeps torchvision's ResNet name."""
+
+    def __init__(self, resnet, widths, num_classes):
+        super().__init__()
+        self.conv1, self.bn1, self.relu, self.maxpool = resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool
+        self.layer1, self.layer2, self.layer3, self.layer4 = resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4
+        self.fc = nn.Linear(widths[1] + widths[2] + widths[3], num_classes)
+
+    def forward(self, x):
+        x = self.layer1(self.maxpool(self.relu(self.bn1(self.conv1(x)))))
+        x2 = self.layer2(x)
+        x3 = self.layer3(x2)
+        x4 = self.layer4(x3)
+        return self.fc(torch.cat([F.adaptive_avg_pool2d(x, 1).flatten(1) for x in (x2, x3, x4)], 1))
+
+
 def build_network(architecture, num_classes):
     if architecture == "tiny":
         return Tiny(num_classes)
@@ -79,6 +97,8 @@ def build_network(architecture, num_classes):
     if architecture == "resnet18_cntk":
         # the ImageNet ResNet of ML.NET's DnnImageFeaturizer.ResNet18 (CNTK export): three blocks in the last stage
         return ResNet(BasicBlock, [2, 2, 2, 3], num_classes=num_classes)
+    if architecture == "resnet18_cntk_multilevel":
+        return MultiLevelResNet(ResNet(BasicBlock, [2, 2, 2, 3], num_classes=num_classes), [64, 128, 256, 512], num_classes)
     if architecture in ("alexnet", "resnet18", "resnet34", "resnet50", "mobilenet_v2", "vgg16"):
         return getattr(torchvision.models, architecture)(num_classes=num_classes)
     raise SystemExit(f"recipe.json: unknown architecture '{architecture}'")

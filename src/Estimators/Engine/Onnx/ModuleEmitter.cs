@@ -36,6 +36,7 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
         return module.GetType().Name switch
         {
             "ResNet" => ResNet(module, input, path),
+            "MultiLevelResNet" => MultiLevelResNet(module, input, path),
             "BasicBlock" or "Bottleneck" or "ResNetBasicBlock" => ResidualBlock(module, input, path),
             "InvertedResidual" => InvertedResidual(module, input, path),
             "MobileNetV2" => MobileNetV2(module, input, path),
@@ -49,6 +50,22 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
     {
         var x = Children(module, input, path, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool");
         return Emit(Child(module, "fc"), Flatten(x), Join(path, "fc"));
+    }
+
+    string MultiLevelResNet(nn.Module module, string input, string path)
+    {
+        var x = Children(module, input, path, "conv1", "bn1", "relu", "maxpool", "layer1");
+        var pooled = new List<string>();
+        long width = 0;
+        foreach (var stage in Architectures.MultiLevelResNet.PooledStages)
+        {
+            x = Emit(Child(module, stage), x, Join(path, stage));
+            pooled.Add(onnx.Node("Flatten", [onnx.Node("GlobalAveragePool", [x])], null, ("axis", 1L)));
+            width += Shape.C;
+        }
+        Shape = (width, 1, 1);
+        Features = width;
+        return Emit(Child(module, "fc"), onnx.Node("Concat", [.. pooled], null, ("axis", 1L)), Join(path, "fc"));
     }
 
     string ResidualBlock(nn.Module block, string input, string path)

@@ -72,6 +72,12 @@ public static class ConvergedHead
         bias.copy_(head.Bias);
     }
 
+    /// <summary>How many values the network's classifier reads (its Linear layer's input width).</summary>
+    public static long InputWidth(nn.Module<Tensor, Tensor> model, Architecture architecture) =>
+        model.state_dict().TryGetValue($"{architecture.ClassifierPrefix}.weight", out var weight) && weight.dim() == 2
+            ? weight.shape[1]
+            : throw new InvalidOperationException($"{architecture.Name}: the classifier {architecture.ClassifierPrefix} is not a Linear layer");
+
     /// <summary>The classifier's inputs for every image of <paramref name="data"/>, with the network frozen (eval
     /// mode), on the training device, in the network's fastest layout there. A cancellation throws
     /// <see cref="OperationCanceledException"/> between batches.</summary>

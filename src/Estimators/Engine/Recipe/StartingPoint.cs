@@ -46,11 +46,13 @@ public sealed class StartingPoint
             : new StartingPoint(architecture, weights.Preprocessing, weights.Name, true, (model, _) => weights.LoadInto(model, architecture));
     }
 
-    /// <summary>A network with the starting weights and a classifier for <paramref name="classCount"/> classes.
-    /// The new classifier draws from torch's generator: seed it first for a reproducible run.</summary>
-    public nn.Module<Tensor, Tensor> CreateModel(int classCount)
+    /// <summary>A network with the starting weights and a classifier for <paramref name="classCount"/> classes, of
+    /// <see cref="Architecture"/> or of a <paramref name="variant"/> with the same layers by name (its
+    /// <see cref="Architecture.ClassifierAlone"/>). The new classifier draws from torch's generator: seed it first for a
+    /// reproducible run.</summary>
+    public nn.Module<Tensor, Tensor> CreateModel(int classCount, Architecture? variant = null)
     {
-        var model = Architecture.Create(classCount);
+        var model = (variant ?? Architecture).Create(classCount);
         try
         {
             _load?.Invoke(model, classCount);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Runtime;
@@ -108,29 +109,40 @@ public static class TransferRecipe
             int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
             using var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
             if (!options.BalanceClasses && ClassWeights.ImbalanceNote(data.All.ClassCounts, source.ClassNames) is { } imbalance) Log(imbalance);
+            // the classifier alone may read more of the frozen network than the classifier deeper strategies train
+            var wide = start.TrainedClassifier || start.Architecture.ClassifierAlone is not { } wideName ? null : ArchitectureRegistry.Get(wideName);
             random.manual_seed(options.Seed); // the new classifier's initial weights come from torch's generator
-            var model = start.CreateModel(_classes);
+            var wideModel = wide == null ? null : start.CreateModel(_classes, wide);
+            if (wide != null) random.manual_seed(options.Seed); // the network deeper strategies train draws as without it
+            nn.Module<Tensor, Tensor> model = null!;
             try
             {
+                model = start.CreateModel(_classes);
                 // 1. the classifier, solved on the frozen features at the weights' own side
                 var clock = Stopwatch.StartNew();
-                Tensor features = null!;
-                Tensor? validationFeatures;
+                Tensor computed = null!;
+                Tensor? computedValidation;
                 try
                 {
-                    features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.All,
+                    computed = ConvergedHead.Features(wideModel ?? model, wide ?? start.Architecture, start.Preprocessing.At(headSide), data.All,
                         BatchAt(headSide, data), _device, _channelsLast, context.Cancellation);
-                    validationFeatures = data.SeparateValidation == null ? null
-                        : ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(headSide), data.SeparateValidation,
+                    computedValidation = data.SeparateValidation == null ? null
+                        : ConvergedHead.Features(wideModel ?? model, wide ?? start.Architecture, start.Preprocessing.At(headSide), data.SeparateValidation,
                             BatchAt(headSide, data), _device, _channelsLast, context.Cancellation);
                 }
                 catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
                 {
-                    features?.Dispose();
+                    computed?.Dispose();
+                    wideModel?.Dispose();
                     return Cancelled(model, headSide, options.Strategy, null, null);
                 }
-                using var _ = features;
-                using var __ = validationFeatures;
+                using var _ = computed;
+                using var __ = computedValidation;
+                // the classifier deeper strategies start from reads the last columns (MultiLevelResNet puts the last
+                // stage last): the same features, bit for bit, as the network computes them alone
+                long width = ConvergedHead.InputWidth(model, start.Architecture);
+                using var features = computed.narrow(1, computed.shape[1] - width, width).contiguous();
+                using var validationFeatures = computedValidation?.narrow(1, computedValidation.shape[1] - width, width).contiguous();
                 using var labels = data.All.Labels.to(_device);
                 using var validationLabels = data.SeparateValidation?.Labels.to(_device);
                 using var trainFeatures = data.TrainPart(features);
@@ -161,15 +173,36 @@ public static class TransferRecipe
                 }
                 if (context.Cancellation.IsCancellationRequested)
                 {
+                    wideModel?.Dispose();
                     return Cancelled(model, headSide, strategy, head, auto);
                 }
 
-                // 3. head only: refit on every labelled image
+                // 3. head only: refit on every labelled image (the wide classifier where the architecture has one)
+                RecipeResult ClassifierAlone(AutoDecision? decided)
+                {
+                    if (wide == null || wideModel == null)
+                        return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head, solved, decided, start.Architecture);
+                    (model, wideModel) = (wideModel, null); // the caller has disposed the network deeper strategies train
+                    using var wideTrain = data.TrainPart(computed);
+                    using var wideHeld = computedValidation?.alias() ?? (data.HasValidation ? data.ValidationPart(computed) : null);
+                    var wideClock = Stopwatch.StartNew();
+                    var (wideSolved, wideHead) = ConvergedHead.Choose(wideTrain, trainLabels, wideHeld, heldLabels, _classes, headSide,
+                        options.HeadWeightDecay, classWeights);
+                    using var ___ = wideSolved;
+                    wideHead = wideHead with { Seconds = head.Seconds + wideClock.Elapsed.TotalSeconds };
+                    Log($"classifier alone on {wide.Name}'s {computed.shape[1]} features: {wideHead.Describe()}");
+                    return HeadOnly(model, data, computed, labels, computedValidation, validationLabels, wideHead, wideSolved, decided, wide);
+                }
                 if (strategy == FineTuneStrategy.HeadOnly)
-                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head, solved, auto);
+                {
+                    if (wideModel != null) model.Dispose();
+                    return ClassifierAlone(auto);
+                }
 
                 // 3'. deeper: the head solved at the training side (a continued model keeps its trained one), then the
                 // strategy's groups unfrozen, in batches of the size given or the device's default at that side
+                wideModel?.Dispose(); // made again if the classifier alone is kept after all
+                wideModel = null;
                 options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, side, Log);
                 if (side == headSide && !start.TrainedClassifier) ConvergedHead.Install(model, start.Architecture, solved);
                 using var sideData = side == headSide ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed);
@@ -198,9 +231,9 @@ public static class TransferRecipe
                     Log($"the {strategy} model validates at {d:P1}, under the classifier alone ({h:P1}): keeping the classifier");
                     model.Dispose();
                     random.manual_seed(options.Seed);
-                    model = start.CreateModel(_classes);
-                    return HeadOnly(model, data, features, labels, validationFeatures, validationLabels, head, solved,
-                        auto with { KeptHeadInstead = (d, h) });
+                    if (wide == null) model = start.CreateModel(_classes);
+                    else wideModel = start.CreateModel(_classes, wide);
+                    return ClassifierAlone(auto with { KeptHeadInstead = (d, h) });
                 }
                 var flip = FlipAfter(result, options, model, start.Preprocessing.At(side), validationSet, context);
                 model.to(CPU);
@@ -208,7 +241,8 @@ public static class TransferRecipe
             }
             catch
             {
-                model.Dispose();
+                model?.Dispose();
+                wideModel?.Dispose();
                 throw;
             }
         }
@@ -248,10 +282,10 @@ public static class TransferRecipe
         /// its history is one epoch: the solve, with the validation numbers of the fit that did not see them
         /// (<paramref name="splitHead"/>, which also decides the test-time flip).</summary>
         RecipeResult HeadOnly(nn.Module<Tensor, Tensor> model, LabelledData data, Tensor features, Tensor labels, Tensor? validationFeatures,
-            Tensor? validationLabels, HeadChoice head, LinearHead splitHead, AutoDecision? auto)
+            Tensor? validationLabels, HeadChoice head, LinearHead splitHead, AutoDecision? auto, Architecture architecture)
         {
             var clock = Stopwatch.StartNew();
-            ConvergedHead.Install(model, start.Architecture, splitHead);
+            ConvergedHead.Install(model, architecture, splitHead);
             FlipDecision flip;
             using (var validation = data.ValidationSet())
             using (var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null))
@@ -266,16 +300,16 @@ public static class TransferRecipe
             using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
             using var classWeights = ClassWeightsOf(allLabels);
             using var solved = LinearHead.Fit(allFeatures, allLabels, _classes, head.L2, classWeights);
-            ConvergedHead.Install(model, start.Architecture, solved);
+            ConvergedHead.Install(model, architecture, solved);
             var (trainLoss, trainAccuracy) = solved.Score(allFeatures, allLabels);
             double seconds = head.Seconds + clock.Elapsed.TotalSeconds;
             var summary = new EpochSummary(1, trainLoss, trainAccuracy, head.ValidationLoss, head.ValidationAccuracy, 0, seconds, allLabels.shape[0] / seconds);
             context.Progress?.Report(new TrainingProgress(1, 1, null, 1, trainLoss, trainAccuracy, 0, summary.ImagesPerSecond, head.ValidationLoss, head.ValidationAccuracy));
             Log($"classifier refitted on all {allLabels.shape[0]} labelled images: train {trainAccuracy:P1}");
             model.to(CPU).eval();
-            var plan = StrategyPlan.For(start.Architecture, FineTuneStrategy.HeadOnly);
+            var plan = StrategyPlan.For(architecture, FineTuneStrategy.HeadOnly);
             var training = new TrainingResult([summary], 1, false, false, $"{plan.Describe()}; {head.Describe()}");
-            return new RecipeResult(model, start.Architecture, start.Preprocessing.At(head.ImageSize), FineTuneStrategy.HeadOnly, head, auto, training, start.Description)
+            return new RecipeResult(model, architecture, start.Preprocessing.At(head.ImageSize), FineTuneStrategy.HeadOnly, head, auto, training, start.Description)
             {
                 Flip = flip,
             };

@@ -53,7 +53,7 @@ public static class PretrainedCatalog
     {
         if (string.Equals(weights, Scratch, StringComparison.OrdinalIgnoreCase)) return null;
         if (weights == null)
-            return Embedded().FirstOrDefault(w => w.Architecture == architecture.Name)
+            return Embedded().FirstOrDefault(w => w.Architecture == architecture.WeightsOf)
                    ?? throw new NoPretrainedWeightsException(
                        $"{architecture.Name} has no embedded pretrained weights (embedded: {string.Join(", ", Embedded().Select(w => $"{w.Name} for {w.Architecture}").DefaultIfEmpty("none found in " + DnnImageModelsDirectory))}). " +
                        $"Pass a weights file — a torchvision state dict such as alexnet-owt-7be5be79.pth, a .safetensors or a TorchSharp .dat — " +

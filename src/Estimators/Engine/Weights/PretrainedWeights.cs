@@ -19,7 +19,8 @@ public sealed class PretrainedWeights(string name, string architecture, string d
     /// weights have none or were trained for another class count.</summary>
     public WeightLoadReport LoadInto(nn.Module<Tensor, Tensor> model, Architecture architecture)
     {
-        if (!string.Equals(architecture.Name, Architecture, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(architecture.Name, Architecture, StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(architecture.WeightsOf, Architecture, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"weights {Name} are for {Architecture}, not {architecture.Name}", nameof(architecture));
         var state = read();
         try
