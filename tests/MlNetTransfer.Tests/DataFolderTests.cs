@@ -6,7 +6,8 @@ using MlNetTransfer.Cli.Reporting;
 namespace MlNetTransfer.Tests;
 
 /// <summary>What a folder of class folders holds besides data: hidden folders and files are neither classes nor
-/// images, and a class with no readable image is said by name, not dropped from the model unsaid.</summary>
+/// images, a run's output folder is not a class, and a class with no readable image is said by name, not dropped
+/// from the model unsaid.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class DataFolderTests : CliSandbox
 {
@@ -42,6 +43,22 @@ public class DataFolderTests : CliSandbox
         Assert.Contains("training on 24 images in 3 classes", output);
         Assert.True(predictExit == ExitCodes.Success, prediction);
         Assert.DoesNotContain(".cache", prediction);
+    }
+
+    [Fact]
+    public void A_run_written_inside_the_data_folder_is_not_a_class_of_the_next_run()
+    {
+        var inside = Path.Combine(Train, "out"); // train --data . from the data set's own folder, --out's default
+        var (first, firstOutput) = Run($"train --data {Train} --epochs 1 --out {inside} {Fast}");
+        Assert.True(first == ExitCodes.Success, firstOutput);
+        Assert.True(File.Exists(Path.Combine(inside, "confusion-matrix.png"))); // the PNGs that made a class of it
+
+        var (second, output) = Run($"train --data {Train} --epochs 1 --out {inside} {Fast}");
+
+        Assert.True(second == ExitCodes.Success, output);
+        Assert.Contains("training on 18 images in 3 classes", output); // 24, less the held-out fifth: no "out" class
+        Assert.Contains("left alone in " + Train + ": out (what train wrote there", output.ReplaceLineEndings(""));
+        Assert.Equal(["out"], LabelledImageSet.Load(Train, strict: true).OutputFolders);
     }
 
     [Fact]

@@ -43,6 +43,10 @@ public sealed class LabelledImageSet
     /// <see cref="Root"/>, '/'-separated.</summary>
     public IReadOnlyList<string> HiddenFolders { get; }
 
+    /// <summary>In a folder: the folders left alone because a run of train wrote them (model.zip and metrics.json in
+    /// them), relative to <see cref="Root"/>.</summary>
+    public IReadOnlyList<string> OutputFolders { get; private set; } = [];
+
     /// <summary>Classes the folder or CSV names that hold no readable image, "class (why)": no model can learn them,
     /// so they are said (and fail the command with --strict) rather than silently missing from the model.</summary>
     public IReadOnlyList<string> LeftOutClasses { get; }
@@ -62,7 +66,10 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, HiddenFolders, LeftOutClasses);
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, HiddenFolders, LeftOutClasses)
+        {
+            OutputFolders = OutputFolders,
+        };
     }
 
     /// <summary>Lists and checks the images at <paramref name="path"/>; files <paramref name="known"/> to be whole and
@@ -108,11 +115,13 @@ public sealed class LabelledImageSet
     static LabelledImageSet FromFolder(string folder, CheckedFiles known)
     {
         var allFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
-        var classFolders = allFolders.Where(d => !HiddenEntries.IsHidden(Path.GetFileName(d))).ToList();
+        // train --data . writes out/ inside the data: its charts must not become a class on the next run
+        var outputs = allFolders.Where(IsRunOutput).ToList();
+        var classFolders = allFolders.Where(d => !HiddenEntries.IsHidden(Path.GetFileName(d))).Except(outputs).ToList();
         if (classFolders.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target.");
         if (SplitFolders.Problem(folder, classFolders) is { } splits) throw new CliException(ExitCodes.EmptyData, splits);
-        var hiddenFolders = allFolders.Except(classFolders).Select(d => Path.GetFileName(d)).ToList();
+        var hiddenFolders = allFolders.Except(classFolders).Except(outputs).Select(d => Path.GetFileName(d)).ToList();
         var files = new List<(string Path, string Label)>();
         foreach (var dir in classFolders)
             foreach (var file in Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
@@ -125,9 +134,15 @@ public sealed class LabelledImageSet
             .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
         var filesPerClass = classFolders.ToDictionary(d => Path.GetFileName(d)!, d => files.Count(f => f.Label == Path.GetFileName(d)), StringComparer.Ordinal);
-        return Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others),
+        var set = Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others),
             hiddenFolders: hiddenFolders.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(), filesPerClass: filesPerClass);
+        set.OutputFolders = outputs.Select(d => Path.GetFileName(d)).ToList();
+        return set;
     }
+
+    /// <summary>Whether <paramref name="folder"/> is what train writes (a model and its metrics.json), not a class.</summary>
+    static bool IsRunOutput(string folder) =>
+        File.Exists(Path.Combine(folder, Commands.TrainCommand.ModelFile)) && File.Exists(Path.Combine(folder, Reporting.ReportWriter.MetricsFile));
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
     /// columns <c>filename</c> and <c>target</c> in any order, among others.</summary>
