@@ -6,7 +6,7 @@ using MlNetTransfer.Cli.Reporting;
 namespace MlNetTransfer.Tests;
 
 /// <summary>What a folder of class folders holds besides data: hidden folders and files are neither classes nor
-/// images, a run's output folder is not a class, and a class with no readable image is said by name, not dropped
+/// images, a run's output folder is not a class, a linked folder is read once, and a class with no readable image is said by name, not dropped
 /// from the model unsaid.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class DataFolderTests : CliSandbox
@@ -43,6 +43,27 @@ public class DataFolderTests : CliSandbox
         Assert.Contains("training on 24 images in 3 classes", output);
         Assert.True(predictExit == ExitCodes.Success, prediction);
         Assert.DoesNotContain(".cache", prediction);
+    }
+
+    [Fact]
+    public void A_linked_folder_is_read_once_a_loop_is_not_followed_and_another_class_is_not_relabelled()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(Train, "Bag", "up"), ".."); // back up to the data root: a loop
+        Directory.CreateSymbolicLink(Path.Combine(Train, "Bag", "trousers"), Path.Combine(Train, "Trouser"));
+        var elsewhere = Path.Combine(_temp.Path, "elsewhere", "more-bags");
+        CopyOf(Path.Combine(Train, "Bag"), elsewhere);
+        File.Move(Directory.GetFiles(elsewhere).Single(), Path.Combine(elsewhere, "another-bag.png"));
+        Directory.CreateSymbolicLink(Path.Combine(Train, "Bag", "more"), elsewhere); // a link to images not read otherwise
+
+        var set = LabelledImageSet.Load(Train, strict: true);
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+
+        Assert.Equal(25, set.Rows.Count); // 24, each once, and the one only the link leads to
+        Assert.Equal(9, set.Rows.Count(r => r.Label == "Bag"));
+        Assert.Equal(8, set.Rows.Count(r => r.Label == "Trouser"));
+        Assert.Equal(["Bag/trousers", "Bag/up"], set.RepeatedFolders);
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("Bag/trousers, Bag/up (links to folders read already)", output.ReplaceLineEndings(""));
     }
 
     [Fact]

@@ -18,6 +18,9 @@ public static class SkippedImages
                 (set.HiddenFolders.Count > 5 ? $" and {set.HiddenFolders.Count - 5} more" : "") + " (names starting with a dot, __MACOSX): not classes, not images");
         if (set.OutputFolders.Count > 0)
             console.WriteLine($"left alone in {set.Source}: {string.Join(", ", set.OutputFolders)} (what train wrote there: model.zip, metrics.json, charts): not a class");
+        if (set.RepeatedFolders.Count > 0)
+            console.WriteLine($"left alone in {set.Source}: {string.Join(", ", set.RepeatedFolders.Take(5))}" +
+                (set.RepeatedFolders.Count > 5 ? $" and {set.RepeatedFolders.Count - 5} more" : "") + " (links to folders read already): each folder's images once");
         if (set.LeftOutClasses.Count > 0)
             console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: {Markup.Escape(LabelledImageSet.DescribeLeftOut(set.LeftOutClasses))}[/] (use --strict to fail instead)");
         if (set.Turned.Count > 0)

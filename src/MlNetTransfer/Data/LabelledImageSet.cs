@@ -47,6 +47,10 @@ public sealed class LabelledImageSet
     /// them), relative to <see cref="Root"/>.</summary>
     public IReadOnlyList<string> OutputFolders { get; private set; } = [];
 
+    /// <summary>In a folder: linked folders not followed because their target was read already (see
+    /// <see cref="ClassFolderFiles"/>), relative to <see cref="Root"/>.</summary>
+    public IReadOnlyList<string> RepeatedFolders { get; private set; } = [];
+
     /// <summary>Classes the folder or CSV names that hold no readable image, "class (why)": no model can learn them,
     /// so they are said (and fail the command with --strict) rather than silently missing from the model.</summary>
     public IReadOnlyList<string> LeftOutClasses { get; }
@@ -69,6 +73,7 @@ public sealed class LabelledImageSet
         return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, HiddenFolders, LeftOutClasses)
         {
             OutputFolders = OutputFolders,
+            RepeatedFolders = RepeatedFolders,
         };
     }
 
@@ -121,14 +126,9 @@ public sealed class LabelledImageSet
         if (classFolders.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target.");
         if (SplitFolders.Problem(folder, classFolders) is { } splits) throw new CliException(ExitCodes.EmptyData, splits);
-        var hiddenFolders = allFolders.Except(classFolders).Except(outputs).Select(d => Path.GetFileName(d)).ToList();
-        var files = new List<(string Path, string Label)>();
-        foreach (var dir in classFolders)
-            foreach (var file in Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-            {
-                if (HiddenEntries.HiddenFolder(folder, file) is { } hidden) hiddenFolders.Add(hidden);
-                else if (!HiddenEntries.IsHidden(Path.GetFileName(file))) files.Add((file, Path.GetFileName(dir)));
-            }
+        var walk = ClassFolderFiles.Read(folder, classFolders);
+        var files = walk.Files;
+        var hiddenFolders = allFolders.Except(classFolders).Except(outputs).Select(d => Path.GetFileName(d)).Concat(walk.HiddenFolders).ToList();
         var candidates = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f.Path))).ToList();
         var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)))
             .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
@@ -137,6 +137,7 @@ public sealed class LabelledImageSet
         var set = Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others),
             hiddenFolders: hiddenFolders.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(), filesPerClass: filesPerClass);
         set.OutputFolders = outputs.Select(d => Path.GetFileName(d)).ToList();
+        set.RepeatedFolders = walk.RepeatedFolders;
         return set;
     }
 
