@@ -10,19 +10,4 @@ public static class HiddenEntries
 {
     /// <summary>Whether a file or folder named <paramref name="name"/> is left alone.</summary>
     public static bool IsHidden(string name) => name.StartsWith('.') || name == "__MACOSX";
-
-    /// <summary>The folder, relative to <paramref name="root"/> and '/'-separated, of the first hidden folder on the
-    /// way from <paramref name="root"/> to <paramref name="file"/>; null when there is none.</summary>
-    public static string? HiddenFolder(string root, string file)
-    {
-        var parts = Path.GetRelativePath(root, file).Split(Path.DirectorySeparatorChar);
-        for (int i = 0; i < parts.Length - 1; i++)
-            if (IsHidden(parts[i])) return string.Join('/', parts[..(i + 1)]);
-        return null;
-    }
-
-    /// <summary>Whether <paramref name="file"/> is hidden itself or lies in a hidden folder under
-    /// <paramref name="root"/>.</summary>
-    public static bool IsHiddenUnder(string root, string file) =>
-        IsHidden(Path.GetFileName(file)) || HiddenFolder(root, file) != null;
 }
