@@ -112,6 +112,30 @@ public class DataFolderTests : CliSandbox
     }
 
     [Fact]
+    public void A_folder_of_images_with_a_labels_csv_beside_them_points_to_the_csv()
+    {
+        // the layout many data sets come in: labels.csv next to images/, which reads as one class called "images"
+        var root = Path.Combine(_temp.Path, "dataset");
+        var images = Directory.CreateDirectory(Path.Combine(root, "images")).FullName;
+        var lines = new List<string> { "filename,target" };
+        foreach (var c in Classes)
+            foreach (var file in Directory.GetFiles(Path.Combine(Train, c)))
+            {
+                File.Copy(file, Path.Combine(images, $"{c}-{Path.GetFileName(file)}"));
+                lines.Add($"images/{c}-{Path.GetFileName(file)},{c}");
+            }
+        File.WriteAllLines(Path.Combine(root, "labels.csv"), lines);
+
+        var (exit, output) = Run($"train --data {root} --epochs 1 --out {Out} {Fast}");
+        var (csvExit, csvOutput) = Run($"train --data {Path.Combine(root, "labels.csv")} --epochs 1 --out {Out} {Fast}");
+
+        Assert.Equal(ExitCodes.SingleClass, exit);
+        Assert.Contains($"only one class (images); a classifier needs at least two. It holds labels.csv: if one lists the images with " +
+            $"filename,target columns, give it instead of the folder ({Path.Combine(root, "labels.csv")}).", output.ReplaceLineEndings(""));
+        Assert.True(csvExit == ExitCodes.Success, csvOutput);
+    }
+
+    [Fact]
     public void A_csv_target_whose_images_are_all_missing_is_named_and_one_class_left_says_why()
     {
         var csv = Path.Combine(_temp.Path, "list.csv");

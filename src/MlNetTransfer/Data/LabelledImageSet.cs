@@ -103,13 +103,25 @@ public sealed class LabelledImageSet
             throw new CliException(ExitCodes.UnreadableImages,
                 $"{set.Skipped.Count} image(s) in {path} could not be read or were listed twice (--strict): {string.Join("; ", set.Skipped.Take(5))}");
         if (set.Rows.Count == 0)
-            throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : "."));
+            throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : ".") + CsvHint(path));
         if (strict && set.LeftOutClasses.Count > 0)
             throw new CliException(ExitCodes.EmptyData, $"{path}: {DescribeLeftOut(set.LeftOutClasses)} (--strict).");
         if (requireTwoClasses && set.Classes.Count < 2)
             throw new CliException(ExitCodes.SingleClass, $"{path}: only one class ({set.Classes[0]}); a classifier needs at least two" +
-                (set.LeftOutClasses.Count > 0 ? $"; {DescribeLeftOut(set.LeftOutClasses)}." : "."));
+                (set.LeftOutClasses.Count > 0 ? $"; {DescribeLeftOut(set.LeftOutClasses)}." : ".") + CsvHint(path));
         return set;
+    }
+
+    /// <summary>For a folder that did not read as classes but holds CSV files at its top (a labels file beside an
+    /// images/ folder, as many data sets come): which to give instead; empty otherwise.</summary>
+    static string CsvHint(string path)
+    {
+        if (!Directory.Exists(path)) return "";
+        var csvs = Directory.EnumerateFiles(path, "*.csv").Select(f => Path.GetFileName(f)).Where(n => !HiddenEntries.IsHidden(n))
+            .Order(StringComparer.Ordinal).ToList();
+        return csvs.Count == 0 ? ""
+            : $" It holds {string.Join(", ", csvs.Take(3))}{(csvs.Count > 3 ? $" and {csvs.Count - 3} more" : "")}: if one lists the images with " +
+              $"filename,target columns, give it instead of the folder ({Path.Combine(path, csvs[0])}).";
     }
 
     /// <summary>"2 classes hold no readable image and are left out: Empty (an empty folder), ..." (the first 10).</summary>
@@ -124,7 +136,7 @@ public sealed class LabelledImageSet
         var outputs = allFolders.Where(IsRunOutput).ToList();
         var classFolders = allFolders.Where(d => !HiddenEntries.IsHidden(Path.GetFileName(d))).Except(outputs).ToList();
         if (classFolders.Count == 0)
-            throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target.");
+            throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target." + CsvHint(folder));
         if (SplitFolders.Problem(folder, classFolders) is { } splits) throw new CliException(ExitCodes.EmptyData, splits);
         var walk = ClassFolderFiles.Read(folder, classFolders);
         var files = walk.Files;
