@@ -335,7 +335,6 @@ public class CliTests : CliSandbox
         Assert.Equal(TransferModelFile.ReadOnnx(model), File.ReadAllBytes(Path.Combine(Out, "model.onnx"))); // the model is intact
     }
 
-
     [Theory]
     [InlineData("train --epochs abc", "--epochs: must be a whole number (at most 2147483647), not 'abc'.")]
     [InlineData("train --seed=1.5", "--seed: must be a whole number (at most 2147483647), not '1.5'.")]

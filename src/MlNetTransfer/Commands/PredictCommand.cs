@@ -46,7 +46,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
                     $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
             var files = File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
-                : Directory.Exists(settings.Input) ? ClassFolderFiles.Read(settings.Input, [settings.Input]).Files.Select(f => f.Path) // hidden entries and loops left alone
+                : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
                     .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");

@@ -13,14 +13,15 @@ public static class SkippedImages
         if (set.NotImages is { } others)
             console.MarkupLine(Markup.Escape($"left alone in {set.Source}: files that are not images by their extension ({others}); " +
                 $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
-        if (set.HiddenFolders.Count > 0)
-            console.WriteLine($"left alone in {set.Source}: hidden folder(s) {string.Join(", ", set.HiddenFolders.Take(5))}" +
-                (set.HiddenFolders.Count > 5 ? $" and {set.HiddenFolders.Count - 5} more" : "") + " (names starting with a dot, __MACOSX): not classes, not images");
-        if (set.OutputFolders.Count > 0)
-            console.WriteLine($"left alone in {set.Source}: {string.Join(", ", set.OutputFolders)} (what train wrote there: model.zip, metrics.json, charts): not a class");
-        if (set.RepeatedFolders.Count > 0)
-            console.WriteLine($"left alone in {set.Source}: {string.Join(", ", set.RepeatedFolders.Take(5))}" +
-                (set.RepeatedFolders.Count > 5 ? $" and {set.RepeatedFolders.Count - 5} more" : "") + " (links to folders read already): each folder's images once");
+        void LeftAlone(IReadOnlyList<string> folders, string what, string why)
+        {
+            if (folders.Count > 0)
+                console.WriteLine($"left alone in {set.Source}: {what}{string.Join(", ", folders.Take(5))}" +
+                    (folders.Count > 5 ? $" and {folders.Count - 5} more" : "") + " " + why);
+        }
+        LeftAlone(set.HiddenFolders, "hidden folder(s) ", "(names starting with a dot, __MACOSX): not classes, not images");
+        LeftAlone(set.OutputFolders, "", "(what train wrote there: model.zip, metrics.json, charts): not a class");
+        LeftAlone(set.RepeatedFolders, "", "(links to folders read already): each folder's images once");
         if (set.LeftOutClasses.Count > 0)
             console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: {Markup.Escape(LabelledImageSet.DescribeLeftOut(set.LeftOutClasses))}[/] (use --strict to fail instead)");
         if (set.Turned.Count > 0)

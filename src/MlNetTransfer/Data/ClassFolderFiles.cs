@@ -1,45 +1,87 @@
+using MlNetTransfer.Cli.Commands;
+using MlNetTransfer.Cli.Reporting;
+
 namespace MlNetTransfer.Cli.Data;
 
 /// <summary>
-/// The files under a data set's class folders, each folder read once. Hidden folders and files are left alone (see
-/// <see cref="HiddenEntries"/>); a linked folder whose target was read already — a link back up the tree, or to another
-/// class's folder — is not followed again: followed, a loop went on until the paths grew too long (80 images became
-/// 3 904, the same files on both sides of the held-out split), and a link to another class relabelled its images.
+/// A data set's folder read as classes: its sub-folders but the hidden ones (see <see cref="HiddenEntries"/>) and the
+/// ones train wrote (model.zip and metrics.json: <c>train --data .</c> puts out/ inside the data, and its charts
+/// trained as a class on the next run), and the files under each, every folder read once. A linked folder whose target
+/// was read already — a link back up the tree, or to another class's folder — is not followed again: followed, a loop
+/// went on until the paths grew too long (80 images became 3 904, the same files on both sides of the held-out split),
+/// and a link to another class relabelled its images.
 /// </summary>
 public sealed class ClassFolderFiles
 {
-    ClassFolderFiles() { }
+    readonly List<(string Path, string Label)> _files = [];
+    readonly List<string> _hidden = [], _repeated = [];
+
+    ClassFolderFiles(IReadOnlyList<string> classFolders, IReadOnlyList<string> outputFolders)
+    {
+        ClassFolders = classFolders;
+        OutputFolders = outputFolders;
+    }
+
+    /// <summary>The class folders, full paths in ordinal order.</summary>
+    public IReadOnlyList<string> ClassFolders { get; }
 
     /// <summary>Every file, with the class folder it lies under as its label, in ordinal order within each folder.</summary>
-    public List<(string Path, string Label)> Files { get; } = [];
+    public IReadOnlyList<(string Path, string Label)> Files => _files;
 
-    /// <summary>Hidden folders left alone, relative to the root, '/'-separated.</summary>
-    public List<string> HiddenFolders { get; } = [];
+    /// <summary>Hidden folders left alone, relative to the root, '/'-separated, in ordinal order.</summary>
+    public IReadOnlyList<string> HiddenFolders => _hidden.Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Folders train wrote, left alone (names under the root).</summary>
+    public IReadOnlyList<string> OutputFolders { get; }
 
     /// <summary>Folders not read because their target was read already (links), relative to the root.</summary>
-    public List<string> RepeatedFolders { get; } = [];
+    public IReadOnlyList<string> RepeatedFolders => _repeated;
 
-    public static ClassFolderFiles Read(string root, IReadOnlyList<string> classFolders)
+    /// <summary>How many files each class folder holds (images or not), by class name.</summary>
+    public IReadOnlyDictionary<string, int> FilesPerClass() =>
+        ClassFolders.ToDictionary(d => Path.GetFileName(d), d => _files.Count(f => f.Label == Path.GetFileName(d)), StringComparer.Ordinal);
+
+    /// <summary>Lists <paramref name="root"/>'s class folders and reads the files under them, after
+    /// <paramref name="check"/> has seen the class folders (and thrown for a root that is not a folder of classes,
+    /// before its tree is read).</summary>
+    public static ClassFolderFiles Read(string root, Action<IReadOnlyList<string>>? check = null)
     {
-        var result = new ClassFolderFiles();
+        var folders = Directory.GetDirectories(root).Order(StringComparer.Ordinal).ToList();
+        var outputs = folders.Where(IsRunOutput).ToList();
+        var result = new ClassFolderFiles(folders.Where(d => !HiddenEntries.IsHidden(Path.GetFileName(d))).Except(outputs).ToList(),
+            outputs.Select(d => Path.GetFileName(d)).ToList());
+        result._hidden.AddRange(folders.Select(d => Path.GetFileName(d)).Where(HiddenEntries.IsHidden));
+        check?.Invoke(result.ClassFolders);
         var read = new HashSet<string>(StringComparer.Ordinal) { RealPath(root) };
-        foreach (var dir in classFolders) read.Add(RealPath(dir));
-        foreach (var dir in classFolders) result.Walk(root, dir, Path.GetFileName(dir), read);
+        foreach (var dir in result.ClassFolders) read.Add(RealPath(dir));
+        foreach (var dir in result.ClassFolders) result.Walk(root, dir, Path.GetFileName(dir), read);
         return result;
+    }
+
+    /// <summary>Every file under <paramref name="folder"/> itself (no classes), with the same rules.</summary>
+    public static IEnumerable<string> FilesUnder(string folder)
+    {
+        var result = new ClassFolderFiles([], []);
+        result.Walk(folder, folder, "", [RealPath(folder)]);
+        return result._files.Select(f => f.Path);
     }
 
     void Walk(string root, string dir, string label, HashSet<string> read)
     {
         foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
-            if (!HiddenEntries.IsHidden(Path.GetFileName(file))) Files.Add((file, label));
+            if (!HiddenEntries.IsHidden(Path.GetFileName(file))) _files.Add((file, label));
         foreach (var sub in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
         {
             var relative = Path.GetRelativePath(root, sub).Replace(Path.DirectorySeparatorChar, '/');
-            if (HiddenEntries.IsHidden(Path.GetFileName(sub))) HiddenFolders.Add(relative);
-            else if (!read.Add(RealPath(sub))) RepeatedFolders.Add(relative);
+            if (HiddenEntries.IsHidden(Path.GetFileName(sub))) _hidden.Add(relative);
+            else if (!read.Add(RealPath(sub))) _repeated.Add(relative);
             else Walk(root, sub, label, read);
         }
     }
+
+    /// <summary>Whether <paramref name="folder"/> is what train writes (a model and its metrics.json), not a class.</summary>
+    static bool IsRunOutput(string folder) =>
+        File.Exists(Path.Combine(folder, TrainCommand.ModelFile)) && File.Exists(Path.Combine(folder, ReportWriter.MetricsFile));
 
     /// <summary>The folder a path names once its own link, if it is one, is followed to the end.</summary>
     static string RealPath(string dir)

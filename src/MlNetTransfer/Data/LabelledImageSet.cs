@@ -17,10 +17,10 @@ public sealed class LabelledImageSet
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
     LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null,
-        IReadOnlyList<string>? turned = null, IReadOnlyList<string>? hiddenFolders = null, IReadOnlyList<string>? leftOutClasses = null)
+        IReadOnlyList<string>? turned = null, ClassFolderFiles? folder = null, IReadOnlyList<string>? leftOutClasses = null)
     {
         Source = source; Root = root; Rows = rows; Skipped = skipped; NotImages = notImages; Turned = turned ?? [];
-        HiddenFolders = hiddenFolders ?? []; LeftOutClasses = leftOutClasses ?? [];
+        _folder = folder; LeftOutClasses = leftOutClasses ?? [];
         Classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 
@@ -39,17 +39,18 @@ public sealed class LabelledImageSet
     /// ("3 .tif, 1 .txt"; hidden files not counted); null when there are none.</summary>
     public string? NotImages { get; }
 
+    readonly ClassFolderFiles? _folder;
+
     /// <summary>In a folder: the hidden folders left alone (see <see cref="HiddenEntries"/>), relative to
     /// <see cref="Root"/>, '/'-separated.</summary>
-    public IReadOnlyList<string> HiddenFolders { get; }
+    public IReadOnlyList<string> HiddenFolders => _folder?.HiddenFolders ?? [];
 
-    /// <summary>In a folder: the folders left alone because a run of train wrote them (model.zip and metrics.json in
-    /// them), relative to <see cref="Root"/>.</summary>
-    public IReadOnlyList<string> OutputFolders { get; private set; } = [];
+    /// <summary>In a folder: the folders left alone because a run of train wrote them (see <see cref="ClassFolderFiles"/>).</summary>
+    public IReadOnlyList<string> OutputFolders => _folder?.OutputFolders ?? [];
 
     /// <summary>In a folder: linked folders not followed because their target was read already (see
     /// <see cref="ClassFolderFiles"/>), relative to <see cref="Root"/>.</summary>
-    public IReadOnlyList<string> RepeatedFolders { get; private set; } = [];
+    public IReadOnlyList<string> RepeatedFolders => _folder?.RepeatedFolders ?? [];
 
     /// <summary>Classes the folder or CSV names that hold no readable image, "class (why)": no model can learn them,
     /// so they are said (and fail the command with --strict) rather than silently missing from the model.</summary>
@@ -70,11 +71,7 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, HiddenFolders, LeftOutClasses)
-        {
-            OutputFolders = OutputFolders,
-            RepeatedFolders = RepeatedFolders,
-        };
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, _folder, LeftOutClasses);
     }
 
     /// <summary>Lists and checks the images at <paramref name="path"/>; files <paramref name="known"/> to be whole and
@@ -131,31 +128,19 @@ public sealed class LabelledImageSet
 
     static LabelledImageSet FromFolder(string folder, CheckedFiles known)
     {
-        var allFolders = Directory.GetDirectories(folder).Order(StringComparer.Ordinal).ToList();
-        // train --data . writes out/ inside the data: its charts must not become a class on the next run
-        var outputs = allFolders.Where(IsRunOutput).ToList();
-        var classFolders = allFolders.Where(d => !HiddenEntries.IsHidden(Path.GetFileName(d))).Except(outputs).ToList();
-        if (classFolders.Count == 0)
-            throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target." + CsvHint(folder));
-        if (SplitFolders.Problem(folder, classFolders) is { } splits) throw new CliException(ExitCodes.EmptyData, splits);
-        var walk = ClassFolderFiles.Read(folder, classFolders);
+        var walk = ClassFolderFiles.Read(folder, classFolders =>
+        {
+            if (classFolders.Count == 0)
+                throw new CliException(ExitCodes.EmptyData, $"{folder}: no class sub-folders; expected one folder per class with images in it, or a CSV with filename,target." + CsvHint(folder));
+            if (SplitFolders.Problem(folder, classFolders) is { } splits) throw new CliException(ExitCodes.EmptyData, splits);
+        });
         var files = walk.Files;
-        var hiddenFolders = allFolders.Except(classFolders).Except(outputs).Select(d => Path.GetFileName(d)).Concat(walk.HiddenFolders).ToList();
         var candidates = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f.Path))).ToList();
         var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)))
             .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
-        var filesPerClass = classFolders.ToDictionary(d => Path.GetFileName(d)!, d => files.Count(f => f.Label == Path.GetFileName(d)), StringComparer.Ordinal);
-        var set = Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others),
-            hiddenFolders: hiddenFolders.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(), filesPerClass: filesPerClass);
-        set.OutputFolders = outputs.Select(d => Path.GetFileName(d)).ToList();
-        set.RepeatedFolders = walk.RepeatedFolders;
-        return set;
+        return Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others), folder: walk);
     }
-
-    /// <summary>Whether <paramref name="folder"/> is what train writes (a model and its metrics.json), not a class.</summary>
-    static bool IsRunOutput(string folder) =>
-        File.Exists(Path.Combine(folder, Commands.TrainCommand.ModelFile)) && File.Exists(Path.Combine(folder, Reporting.ReportWriter.MetricsFile));
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
     /// columns <c>filename</c> and <c>target</c> in any order, among others.</summary>
@@ -250,8 +235,7 @@ public sealed class LabelledImageSet
     /// <summary>Decodes every candidate completely, on every core (a whole image is one that decodes to its last row:
     /// a truncated file, which ML.NET would decode with black rows, is not one); the order of the rows is the list's.</summary>
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known,
-        IReadOnlyList<string>? repeated = null, string? notImages = null, IReadOnlyList<string>? hiddenFolders = null,
-        IReadOnlyDictionary<string, int>? filesPerClass = null)
+        IReadOnlyList<string>? repeated = null, string? notImages = null, ClassFolderFiles? folder = null)
     {
         var inspected = new (string? Problem, bool Turned)[candidates.Count];
         Parallel.For(0, candidates.Count, i => inspected[i] = known.Inspect(candidates[i].Path));
@@ -270,7 +254,7 @@ public sealed class LabelledImageSet
                 if (inspected[i].Turned) turned.Add(relative);
             }
         }
-        return new LabelledImageSet(source, root, rows, skipped, notImages, turned, hiddenFolders, LeftOut(candidates, rows, filesPerClass));
+        return new LabelledImageSet(source, root, rows, skipped, notImages, turned, folder, LeftOut(candidates, rows, folder?.FilesPerClass()));
     }
 
     /// <summary>The classes (a folder's class folders, or the targets a CSV lists) without a readable image, each with
