@@ -38,8 +38,12 @@ public sealed class ClassFolderFiles
     public IReadOnlyList<string> RepeatedFolders => _repeated;
 
     /// <summary>How many files each class folder holds (images or not), by class name.</summary>
-    public IReadOnlyDictionary<string, int> FilesPerClass() =>
-        ClassFolders.ToDictionary(d => Path.GetFileName(d), d => _files.Count(f => f.Label == Path.GetFileName(d)), StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, int> FilesPerClass()
+    {
+        var counts = ClassFolders.ToDictionary(d => Path.GetFileName(d), _ => 0, StringComparer.Ordinal);
+        foreach (var (_, label) in _files) counts[label]++;
+        return counts;
+    }
 
     /// <summary>Lists <paramref name="root"/>'s class folders and reads the files under them, after
     /// <paramref name="check"/> has seen the class folders (and thrown for a root that is not a folder of classes,

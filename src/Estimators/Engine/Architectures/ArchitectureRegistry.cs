@@ -20,12 +20,12 @@ public static class ArchitectureRegistry
         ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => torchvision.models.resnet18(n)),
         ResNet("resnet18_cntk", "The ImageNet ResNet that ML.NET's DnnImageFeaturizer.ResNet18 ships (CNTK export): ResNet-18 with " +
             "three blocks in its last stage (2-2-2-3); the embedded default",
-            n => new TorchSharp.Modules.ResNet("ResNet18Cntk", ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, [2, 2, 2, 3], n),
+            CntkResNet,
             classifierAlone: "resnet18_cntk_multilevel"),
         ResNet("resnet18_cntk_multilevel", "The same ImageNet ResNet with its classifier on the averaged outputs of its last three stages " +
             "(128 + 256 + 512 values, not the last stage's 512 alone): what resnet18_cntk's classifier alone becomes",
             n => new MultiLevelResNet("ResNet18CntkMultiLevel",
-                new TorchSharp.Modules.ResNet("ResNet18Cntk", ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, [2, 2, 2, 3], n), [64, 128, 256, 512], n),
+                CntkResNet(n), [64, 128, 256, 512], n),
             weightsOf: "resnet18_cntk"),
         ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => torchvision.models.resnet34(n)),
         ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n)),
@@ -75,6 +75,10 @@ public static class ArchitectureRegistry
                 Group("layer4", "layer4"),
                 Group("head", "fc"),
             ], defaultInputSize: 224, minimumInputSize: 32, weightsOf: weightsOf, classifierAlone: classifierAlone);
+
+    /// <summary>The ResNet of ML.NET's DnnImageFeaturizer.ResNet18: ResNet-18 with three basic blocks in its last stage.</summary>
+    static TorchSharp.Modules.ResNet CntkResNet(int classes) =>
+        new("ResNet18Cntk", ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, [2, 2, 2, 3], classes);
 
     static LayerGroup Group(string name, params string[] prefixes) => new(name, prefixes);
 
