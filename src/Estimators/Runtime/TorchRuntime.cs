@@ -45,6 +45,7 @@ public static class TorchRuntime
                     $"TorchSharp's native backend failed to load ({e.GetBaseException().Message.Split('\n')[0]}). " +
                     "Check that the app references TorchSharp-cpu 0.107.0 (or the CUDA flavour) and was built, not copied from another machine.", e);
             }
+            OneDnnGuard.Apply(); // before any convolution: on some virtual CPUs oneDNN's would kill the process
             _loaded = true;
         }
     }

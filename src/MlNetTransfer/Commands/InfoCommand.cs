@@ -55,6 +55,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
             ("libLibTorchSharp.so", report.LibTorchSharpPath ?? "not found"),
             ("compatibility step", CompatibilityLine(report)),
             ("CPU threads", $"{report.TorchThreads} torch intra-op threads, {report.ProcessorCount} logical processors"),
+            ("oneDNN convolutions", Runtime.OneDnnGuard.Describe()),
             ("CUDA", report.CudaAvailable ? $"available, {report.CudaDeviceCount} device(s)" : "not available (CPU only)"),
         };
         var table = new Table().AddColumn("component").AddColumn("value");

@@ -11,8 +11,9 @@ public sealed class Architecture
 
     public Architecture(string name, string description, Func<int, nn.Module<Tensor, Tensor>> create,
         IReadOnlyList<LayerGroup> layerGroups, int defaultInputSize, int minimumInputSize, string? weightsOf = null,
-        string? classifierAlone = null)
+        string? classifierAlone = null, bool crashesOneDnnWithoutCaches = false)
     {
+        CrashesOneDnnWithoutCaches = crashesOneDnnWithoutCaches;
         if (layerGroups.Count < 2) throw new ArgumentException("an architecture needs at least one backbone group and a head", nameof(layerGroups));
         Name = name;
         Description = description;
@@ -47,6 +48,10 @@ public sealed class Architecture
     /// Deeper strategies train this architecture itself.</summary>
     public string? ClassifierAlone { get; }
 
+    /// <summary>Whether oneDNN's convolutions of this network kill the process on CPUs whose caches cpuid leaves
+    /// undescribed (<see cref="Runtime.OneDnnGuard"/>): building it there switches oneDNN off first.</summary>
+    public bool CrashesOneDnnWithoutCaches { get; }
+
     /// <summary>The smallest input side the network accepts (pooling must not shrink a feature map to nothing).</summary>
     public int MinimumInputSize { get; }
 
@@ -54,6 +59,7 @@ public sealed class Architecture
     public nn.Module<Tensor, Tensor> Create(int numClasses)
     {
         if (numClasses < 2) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "a classifier needs at least two classes");
+        if (CrashesOneDnnWithoutCaches) Runtime.OneDnnGuard.Engage();
         return _create(numClasses);
     }
 

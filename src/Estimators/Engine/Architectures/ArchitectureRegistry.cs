@@ -28,7 +28,8 @@ public static class ArchitectureRegistry
                 CntkResNet(n), [64, 128, 256, 512], n),
             weightsOf: "resnet18_cntk"),
         ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => torchvision.models.resnet34(n)),
-        ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n)),
+        // its 1x1 convolutions kill oneDNN on CPUs whose caches cpuid leaves undescribed (Runtime.OneDnnGuard)
+        ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n), crashesOneDnnWithoutCaches: true),
         new Architecture("mobilenet_v2", "MobileNetV2 (Sandler 2018); 3.5 M parameters",
             n => torchvision.models.mobilenet_v2(n),
             [
@@ -65,7 +66,7 @@ public static class ArchitectureRegistry
             : throw new ArgumentException($"Unknown architecture '{name}'. Known: {string.Join(", ", Rows.Keys)}.", nameof(name));
 
     static Architecture ResNet(string name, string description, Func<int, torch.nn.Module<torch.Tensor, torch.Tensor>> create,
-        string? weightsOf = null, string? classifierAlone = null) =>
+        string? weightsOf = null, string? classifierAlone = null, bool crashesOneDnnWithoutCaches = false) =>
         new(name, description, create,
             [
                 Group("stem", "conv1", "bn1"),
@@ -74,7 +75,8 @@ public static class ArchitectureRegistry
                 Group("layer3", "layer3"),
                 Group("layer4", "layer4"),
                 Group("head", "fc"),
-            ], defaultInputSize: 224, minimumInputSize: 32, weightsOf: weightsOf, classifierAlone: classifierAlone);
+            ], defaultInputSize: 224, minimumInputSize: 32, weightsOf: weightsOf, classifierAlone: classifierAlone,
+            crashesOneDnnWithoutCaches: crashesOneDnnWithoutCaches);
 
     /// <summary>The ResNet of ML.NET's DnnImageFeaturizer.ResNet18: ResNet-18 with three basic blocks in its last stage.</summary>
     static TorchSharp.Modules.ResNet CntkResNet(int classes) =>
