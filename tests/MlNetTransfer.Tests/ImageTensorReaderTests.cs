@@ -62,8 +62,7 @@ public class ImageTensorReaderTests
 
         Assert.Equal(0, unchecked_.Skipped); // what ML.NET alone does: the cut file is a picture with black rows
         Assert.Equal(1, checked_.Skipped);
-        Assert.Contains("row 3", Assert.Single(checked_.Problems));
-        Assert.Contains("cut.png: truncated", checked_.Problems[0]);
+        Assert.EndsWith("cut.png: truncated or damaged (its image data ends early)", Assert.Single(checked_.Problems)); // the path as the row gives it
         Assert.Equal(count - 1, checked_.Data.Count);
         unchecked_.Data.Dispose();
         checked_.Data.Dispose();

@@ -11,7 +11,7 @@ public class ReportTests : CliSandbox
     public void The_consumption_code_keeps_a_class_name_with_a_line_break_inside_its_comment()
     {
         // a CSV's quoted target may hold a line break; the rest of the name must not become code
-        var code = ConsumptionCode.Render("model.zip", ["Bag", "Coat\r\nvar x = 1;"]);
+        var code = ConsumptionCode.Render("model.zip", ["Bag", "Coat\r\nvar x = 1;"], 224);
 
         Assert.Contains("// Bag, Coat var x = 1;", code);
         Assert.DoesNotContain(code.Split('\n'), line => line.TrimStart().StartsWith("var x"));
@@ -56,6 +56,12 @@ public class ReportTests : CliSandbox
         Assert.True(new FileInfo(photo).Length > 10_000_000);
         Assert.True(html.Length < 200_000, $"{html.Length} characters");
         Assert.Contains("data:image/jpeg;base64,", html); // the photo, scaled to 280 px
-        Assert.Contains($"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(small))}", html); // the 28 px image untouched
+        // the 28 px image pixel for pixel as the model saw it (lossless)
+        var embedded = System.Text.RegularExpressions.Regex.Matches(html, "data:image/png;base64,([^\"]+)").Select(m => Convert.FromBase64String(m.Groups[1].Value)).ToList();
+        Assert.NotEmpty(embedded);
+        using var original = SKBitmap.Decode(small).Copy(SKColorType.Bgra8888);
+        using var shown = SKBitmap.Decode(embedded[0]).Copy(SKColorType.Bgra8888);
+        Assert.Equal((28, 28), (shown.Width, shown.Height));
+        Assert.True(original.GetPixelSpan().SequenceEqual(shown.GetPixelSpan()));
     }
 }

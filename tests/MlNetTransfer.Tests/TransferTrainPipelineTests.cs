@@ -156,6 +156,27 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, Xunit.Abstracti
         Assert.All(before, label => Assert.Contains(label, trained.Model.OfType<TransferTrainTransformer>().Single().ClassNames));
     }
 
+    [Fact]
+    public void The_file_scorer_gives_the_models_own_scores_in_order_on_every_core_from_files_or_from_memory()
+    {
+        var path = Path.Combine(trained.TempFolder.Path, "scorer.zip");
+        trained.MLContext.Model.Save(trained.Model, trained.Train.Schema, path);
+        using var loaded = (IDisposable)trained.MLContext.Model.Load(path, out _);
+        var files = ImageRow.Samples("test").Select(r => Path.Combine(ImageRow.Root, r.ImagePath)).ToList();
+        var (_, expected) = Predictions(trained.Score(trained.Model)); // LoadImages: the same pixels for these small PNGs
+
+        var fromFitted = new ImageFileScorer(trained.MLContext, trained.Model, side: 64).Score(files);
+        var fromZip = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score([.. files, Path.Combine(trained.TempFolder.Path, "gone.png")]);
+        var fromBytes = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score(files.Take(5).Select(File.ReadAllBytes).ToList());
+
+        Assert.Equal(files, fromFitted.Select(r => r.Path));
+        Assert.All(fromFitted.SelectMany(r => r.Scores!).Zip(expected), p => Assert.Equal(p.Second, p.First, 5));
+        Assert.All(fromZip.Take(files.Count).SelectMany(r => r.Scores!).Zip(expected), p => Assert.Equal(p.Second, p.First, 5));
+        Assert.Equal("missing", fromZip[^1].Problem);
+        Assert.All(fromBytes.SelectMany(r => r.Scores!).Zip(expected), p => Assert.Equal(p.Second, p.First, 5));
+        Assert.NotEmpty(trained.Model.OfType<TransferTrainTransformer>().Single().GetOnnxModel()); // the scorers left the fitted model its network
+    }
+
     (List<string> Labels, List<float> Scores) Predictions(IDataView scored)
     {
         var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();

@@ -6,10 +6,11 @@ using MlNetTransfer.Engine.Training;
 namespace MlNetTransfer.MlNet;
 
 /// <summary>The images of an IDataView, read at whatever side the recipe asks for through the same stock resize and
-/// pixel transforms the saved model uses. Unusable rows are skipped, counted, and reported once through
-/// <paramref name="log"/> (after the first read; every side skips the same rows).</summary>
+/// pixel transforms the saved model uses (from the files themselves when they are known). Unusable rows are skipped,
+/// counted, and reported once through <paramref name="log"/> (after the first read; every side skips the same rows),
+/// or — <paramref name="failOnUnreadable"/> — fail the read with <see cref="UnreadableImagesException"/>.</summary>
 internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classes,
-    string name, Action<string>? log, ImageFiles? files = null, ImageCache? cache = null) : IImageSource
+    string name, Action<string>? log, ImageFiles? files = null, ImageCache? cache = null, bool failOnUnreadable = false) : IImageSource
 {
     bool _reported;
     const int SizeSample = 64;
@@ -27,6 +28,11 @@ internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, s
     {
         var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side, files, cache);
         (Skipped, Problems) = (result.Skipped, result.Problems);
+        if (failOnUnreadable && Skipped > 0)
+        {
+            result.Data.Dispose();
+            throw new UnreadableImagesException(name, Problems);
+        }
         log?.Invoke(result.Reused
             ? $"{name} images at {side} px: {result.Data.Count} reused from the decoded-image cache in {cache?.Folder} ({result.Elapsed.TotalSeconds:0.0} s, nothing decoded)"
             : $"{name} images at {side} px: {result.Data.Count} decoded in {result.Elapsed.TotalSeconds:0.0} s");
@@ -35,10 +41,24 @@ internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, s
         return result.Data;
     }
 
-    /// <summary>The median longer side of the first images (decoding a few is enough to know 28 px from 4000 px).</summary>
+    /// <summary>The median longer side of the first images (a few are enough to know 28 px from 4000 px): from the
+    /// files' headers when they are known, else decoded by LoadImages.</summary>
     int? MedianSide()
     {
         var sides = new List<int>();
+        if (files != null)
+        {
+            using var rows = data.GetRowCursor([data.Schema[files.Column]]);
+            var getPath = rows.GetGetter<ReadOnlyMemory<char>>(data.Schema[files.Column]);
+            ReadOnlyMemory<char> path = default;
+            for (int read = 0; read < SizeSample && rows.MoveNext(); read++)
+            {
+                getPath(ref path);
+                if (Imaging.ImageDecoder.ReadHeader(files.FullPath(path.ToString()), files.MaxPixels).Header is { } header)
+                    sides.Add(Math.Max(header.Width, header.Height));
+            }
+            return sides.Count == 0 ? null : sides.Order().ElementAt(sides.Count / 2);
+        }
         using var cursor = data.GetRowCursor([data.Schema[imageColumn]]);
         var getImage = cursor.GetGetter<MLImage>(data.Schema[imageColumn]);
         MLImage? image = null;

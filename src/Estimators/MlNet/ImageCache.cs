@@ -16,7 +16,7 @@ namespace MlNetTransfer.MlNet;
 /// </summary>
 internal sealed class ImageCache(string folder, bool reuse, Action<string>? log)
 {
-    const string Format = "mlnettransfer-images-1"; // bump when the decoding (resize, pixel order) changes
+    const string Format = "mlnettransfer-images-2"; // bump when the decoding (scale, orientation, resize, pixel order) changes
     bool _warned;
 
     public string Folder => folder;
@@ -74,6 +74,7 @@ internal sealed class ImageCache(string folder, bool reuse, Action<string>? log)
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
         Add(Format);
+        Add($"max pixels {files.MaxPixels}");
         Add(string.Join("\t", classNames));
         using var cursor = data.GetRowCursor([data.Schema[files.Column], data.Schema[labelColumn]]);
         var getPath = cursor.GetGetter<ReadOnlyMemory<char>>(data.Schema[files.Column]);

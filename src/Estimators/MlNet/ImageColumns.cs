@@ -10,6 +10,8 @@ namespace MlNetTransfer.MlNet;
 internal static class ImageColumns
 {
     public const string Resized = "__TransferTrain_Resized";
+    /// <summary>The image column of rows decoded by <see cref="Imaging.ImageDecoder"/> rather than LoadImages.</summary>
+    public const string Source = "__TransferTrain_Image";
     public const string Pixels = "__TransferTrain_Pixels";
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the column, the expected and the actual type.</summary>

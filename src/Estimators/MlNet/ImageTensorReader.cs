@@ -5,23 +5,23 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Data;
 using MlNetTransfer.Engine.Training;
+using Row = MlNetTransfer.MlNet.ImageFileReader.Row;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.MlNet;
 
 /// <summary>Reads labelled images from an IDataView once into a file-backed store of decoded records (memory stays
-/// flat in the number of images), decoding on every core (one ML.NET cursor per core, each writing its rows' records
-/// as it goes) and restoring row order in the dataset's record list, so a seed still gives the same run. Rows with a
-/// missing label (key 0) or an image that fails to load are skipped and reported, not fatal; no usable row is an
-/// error. With a reusable <see cref="ImageCache"/>, an unchanged input is not decoded again.</summary>
+/// flat in the number of images), decoding on every core and restoring row order in the dataset's record list, so a
+/// seed still gives the same run. With the image files known, they are decoded by <see cref="ImageFileReader"/>
+/// (whole-file check and scaled decode in one pass); otherwise the image column is read through one ML.NET cursor per
+/// core. Rows with a missing label (key 0) or an image that fails to load are skipped and reported, not fatal; no
+/// usable row is an error. With a reusable <see cref="ImageCache"/>, an unchanged input is not decoded again.</summary>
 internal static class ImageTensorReader
 {
     public sealed record Result(ImageTensorDataset Data, int Skipped, IReadOnlyList<string> Problems, bool Reused, TimeSpan Elapsed);
 
-    sealed record Row(ulong Id, long Record, long Label, string? Problem);
-
     /// <summary>Reads every usable row at <paramref name="side"/>. With <paramref name="files"/> (the path column LoadImages
-    /// read and its folder), each file is first decoded completely and a truncated or damaged one is skipped.</summary>
+    /// read and its folder), the files are decoded here and a truncated or damaged one is skipped.</summary>
     public static Result Read(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classNames, int side,
         ImageFiles? files = null, ImageCache? cache = null)
     {
@@ -32,30 +32,14 @@ internal static class ImageTensorReader
             return new Result(new ImageTensorDataset(kept, manifest.Records, tensor(manifest.Labels), classNames), manifest.Skipped,
                 manifest.Problems, true, clock.Elapsed);
 
-        var pixels = ImageColumns.Preprocess(mlContext, imageColumn, side).Fit(data).Transform(data);
-        var columns = new List<DataViewSchema.Column> { pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn] };
-        if (files != null) columns.Add(pixels.Schema[files.Column]);
         var store = cache.Create(key, side);
         try
         {
-            var rows = new ConcurrentBag<Row>();
             long next = -1;
-            var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
-            try
-            {
-                Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classNames.Length, files, store,
-                    () => Interlocked.Increment(ref next), rows));
-            }
-            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-            {
-                ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // the first failure as it was (a full disk names the folder)
-                throw;
-            }
-            finally
-            {
-                foreach (var cursor in cursors) cursor.Dispose();
-            }
-
+            long NextRecord() => Interlocked.Increment(ref next);
+            var rows = files != null
+                ? ImageFileReader.Fill(mlContext, data, labelColumn, classNames.Length, files, store, NextRecord)
+                : ReadImageColumn(mlContext, data, imageColumn, labelColumn, classNames.Length, store, NextRecord);
             var ordered = rows.OrderBy(r => r.Id).ToList();
             var usable = ordered.Where(r => r.Problem == null).ToList();
             var problems = ordered.Where(r => r.Problem != null).Select(r => r.Problem!).ToList();
@@ -63,7 +47,7 @@ internal static class ImageTensorReader
                 throw new InvalidOperationException($"No usable rows: {problems.Count} of {ordered.Count} skipped ({string.Join("; ", problems.Take(3))}).");
             var records = usable.Select(r => r.Record).ToArray();
             var labels = usable.Select(r => r.Label).ToArray();
-            var written = new ImageCache.Manifest(side, store.Count, records, labels, problems.Count, problems.Take(20).ToArray());
+            var written = new ImageCache.Manifest(side, store.Count, records, labels, problems.Count, problems.ToArray());
             store = cache.Publish(store, key, written);
             return new Result(new ImageTensorDataset(store, records, tensor(labels), classNames), problems.Count, written.Problems, false, clock.Elapsed);
         }
@@ -74,12 +58,35 @@ internal static class ImageTensorReader
         }
     }
 
-    static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount, ImageFiles? files,
+    /// <summary>The image column (LoadImages' decode) through one ML.NET cursor per core, each writing its rows'
+    /// records as it goes.</summary>
+    static IReadOnlyCollection<Row> ReadImageColumn(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, int classCount,
+        FileImageStore store, Func<long> nextRecord)
+    {
+        var pixels = ImageColumns.Preprocess(mlContext, imageColumn, store.Side).Fit(data).Transform(data);
+        var columns = new List<DataViewSchema.Column> { pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn] };
+        var rows = new ConcurrentBag<Row>();
+        var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
+        try
+        {
+            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classCount, store, nextRecord, rows));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // the first failure as it was (a full disk names the folder)
+            throw;
+        }
+        finally
+        {
+            foreach (var cursor in cursors) cursor.Dispose();
+        }
+        return rows;
+    }
+
+    static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount,
         FileImageStore store, Func<long> nextRecord, ConcurrentBag<Row> rows)
     {
         var getPixels = cursor.GetGetter<VBuffer<float>>(schema[ImageColumns.Pixels]);
-        var getPath = files == null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(schema[files.Column]);
-        ReadOnlyMemory<char> path = default;
         var getLabel = cursor.GetGetter<uint>(schema[labelColumn]);
         var getId = cursor.GetIdGetter();
         VBuffer<float> buffer = default;
@@ -95,15 +102,6 @@ internal static class ImageTensorReader
             {
                 rows.Add(new Row(id.Low, -1, 0, $"row {row}: label missing (not one of the label column's key values)"));
                 continue;
-            }
-            if (getPath != null)
-            {
-                getPath(ref path);
-                if (files!.ProblemOf(path.ToString()) is { } problem)
-                {
-                    rows.Add(new Row(id.Low, -1, 0, $"row {row}: {path}: {problem}"));
-                    continue;
-                }
             }
             try
             {

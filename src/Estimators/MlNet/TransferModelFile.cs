@@ -32,5 +32,5 @@ public static class TransferModelFile
     }
 
     /// <summary>Architecture, class names (in Score slot order) and preprocessing of the model in the zip.</summary>
-    public static OnnxMetadata ReadMetadata(string zipPath) => OnnxMetadata.Read(OnnxGraph.Parse(ReadOnnx(zipPath)), zipPath);
+    public static OnnxMetadata ReadMetadata(string zipPath) => OnnxMetadata.Read(OnnxGraph.Parse(ReadOnnx(zipPath), metadataOnly: true), zipPath);
 }

@@ -56,12 +56,11 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
-        var (classes, device, start, train, validation, context, known) = Inputs(input);
+        var (classes, device, start, train, validation, context) = Inputs(input);
         using var result = TransferRecipe.Run(_options, start, train, validation, context);
-        known?.Save();
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
-        int skipped = train.Skipped + (validation?.Skipped ?? 0);
+        var skipped = train.Problems.Concat(validation?.Problems ?? []).ToList();
 
         var fitted = Step(_mlContext, input, result, classes, _options, device.Device, skipped);
         // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
@@ -74,7 +73,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     internal RecipeResult Prepare(IDataView input, out string[] classes)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var (labelClasses, _, start, train, validation, context, _) = Inputs(input);
+        var (labelClasses, _, start, train, validation, context) = Inputs(input);
         classes = labelClasses;
         return TransferRecipe.Prepare(_options, start, train, validation, context);
     }
@@ -82,7 +81,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     /// <summary>What the recipe runs on, checked by column name and kind: the classes, the device, the starting
     /// point, the image sources (with the file check and the decoded-image cache) and the run's context.</summary>
     (string[] Classes, DeviceChoice Device, StartingPoint Start, DataViewImageSource Train, DataViewImageSource? Validation,
-        TrainingContext Context, CheckedFiles? Known) Inputs(IDataView input)
+        TrainingContext Context) Inputs(IDataView input)
     {
         ImageColumns.CheckImage(input.Schema, _options.ImageColumnName);
         var classes = ImageColumns.CheckLabel(input.Schema, _options.LabelColumnName);
@@ -97,14 +96,13 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         _options.Log?.Invoke($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
         _options.Log?.Invoke($"architecture {start.Architecture.Name}, weights {start.Description}");
-        var known = _options.CacheDirectory is { } kept ? CheckedFiles.In(kept) : null;
-        var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder, known) : null;
+        var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder, _options.MaxImagePixels) : null;
         var cache = new ImageCache(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, _options.Log);
         var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _options.Log,
-            files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache);
+            files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
         var validation = _options.ValidationSet == null ? null
             : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _options.Log,
-                files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache);
+                files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
         var context = new TrainingContext
         {
             Device = device.ToTorch(),
@@ -113,13 +111,13 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             Cancellation = _options.CancellationToken,
             Resume = _options.ResumeFrom,
         };
-        return (classes, device, start, train, validation, context, known);
+        return (classes, device, start, train, validation, context);
     }
 
     /// <summary>The fitted step for a trained network: exported to ONNX in MLContext.TempFilePath (the step owns the
     /// file) and wrapped in the stock scoring chain.</summary>
     internal static TransferTrainTransformer Step(MLContext mlContext, IDataView input, RecipeResult result, string[] classes,
-        TransferTrainOptions options, string device, int skipped)
+        TransferTrainOptions options, string device, IReadOnlyList<string> skipped)
     {
         var onnxPath = Path.Combine(mlContext.TempFilePath, StaleFiles.OnnxFileName());
         try

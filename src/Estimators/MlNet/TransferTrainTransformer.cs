@@ -20,7 +20,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
 
     internal TransferTrainTransformer(TransformerChain<ITransformer> chain, string onnxPath, string architecture,
         IReadOnlyList<string> classNames, int imageSize, FineTuneStrategy strategy, TrainingResult training, HeadChoice? head,
-        AutoDecision? autoDecision, FlipDecision flip, string device, int skippedRows)
+        AutoDecision? autoDecision, FlipDecision flip, string device, IReadOnlyList<string> skippedImages)
     {
         _chain = chain;
         _onnxPath = onnxPath;
@@ -33,7 +33,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
         AutoDecision = autoDecision;
         Flip = flip;
         Device = device;
-        SkippedRows = skippedRows;
+        SkippedImages = skippedImages;
     }
 
     public string Architecture { get; }
@@ -63,7 +63,11 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     public string Device { get; }
 
     /// <summary>Rows skipped during training (missing label or unreadable image).</summary>
-    public int SkippedRows { get; }
+    public int SkippedRows => SkippedImages.Count;
+
+    /// <summary>Why each skipped row was left out: "path: why" where the files are known
+    /// (<see cref="TransferTrainOptions.ImagePathColumnName"/>), else "row N: why".</summary>
+    public IReadOnlyList<string> SkippedImages { get; }
 
     /// <summary>The fitted network as ONNX (input: planar RGB 0..255 [1,3,S,S]; outputs: Score, arg-max index).</summary>
     public byte[] GetOnnxModel() => File.ReadAllBytes(_onnxPath);

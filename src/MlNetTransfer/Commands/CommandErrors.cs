@@ -16,6 +16,7 @@ public static class CommandErrors
             return command();
         }
         catch (CliException e) { return Fail(console, e.Message, e.ExitCode); }
+        catch (MlNet.UnreadableImagesException e) { return Fail(console, $"{e.Message} (--strict)", ExitCodes.UnreadableImages); }
         catch (TorchLoadException e) { return Fail(console, e.Message, ExitCodes.TorchUnavailable); }
         catch (NoPretrainedWeightsException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
         catch (WeightMismatchException e) { return Fail(console, e.Message, ExitCodes.BadOption); }

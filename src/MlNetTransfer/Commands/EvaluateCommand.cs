@@ -28,6 +28,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         [CommandOption("--strict")]
         public bool Strict { get; init; }
 
+        [CommandOption("--max-image-pixels <N>")]
+        [Description("The most pixels an image may hold (from its header, before decoding); larger ones are skipped as unreadable. Default: 178956970.")]
+        public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
+
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data is required: the labelled images to evaluate on.") : ValidationResult.Success();
     }
@@ -36,16 +40,22 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         CommandErrors.Run(console, () =>
         {
             if (settings.Json != null) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
-            var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false);
+            if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
+            var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model);
             try
             {
                 var unknown = TestSplit.UnknownIn(set, info.ClassNames);
-                var scored = ModelScoring.Score(mlContext, model, set, info.ClassNames);
-                if (scored.Count == 0)
+                if (unknown.Count > 0 && unknown.Count == set.Classes.Count)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
+                var (scored, unreadable) = ModelScoring.Score(mlContext, model, set, info.ClassNames, info.Preprocessing.InputSize, settings.MaxImagePixels);
+                if (settings.Strict && unreadable.Count > 0)
+                    throw new CliException(ExitCodes.UnreadableImages, $"{unreadable.Count} image(s) in {settings.Data} could not be read (--strict): {string.Join("; ", unreadable.Take(5))}");
                 SkippedImages.Report(console, set, "--json's file");
+                SkippedImages.ReportUnreadable(console, unreadable, $"of {set.Source}", "--json's file");
+                if (scored.Count == 0)
+                    throw new CliException(ExitCodes.UnreadableImages, $"{settings.Data}: no image could be read ({unreadable.Count} skipped, named above).");
                 SkippedImages.ReportUnknown(console, unknown, "the model");
                 var report = ClassificationReport.Compute(info.ClassNames, scored);
                 var table = new Table().AddColumn("class").AddColumn("precision").AddColumn("recall").AddColumn("F1").AddColumn("support");
@@ -53,13 +63,13 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                     table.AddRow(Markup.Escape(c.Class), $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:0.000}", $"{c.Support}");
                 console.Write(table);
                 console.WriteLine($"accuracy {report.MicroAccuracy:P1} (micro), {report.MacroAccuracy:P1} (macro); log-loss {report.LogLoss:0.000}; {report.Images} images" +
-                                  (set.Skipped.Count > 0 ? $"; {set.Skipped.Count} unreadable skipped" : "") +
+                                  (set.Skipped.Count + unreadable.Count > 0 ? $"; {set.Skipped.Count + unreadable.Count} unreadable skipped" : "") +
                                   (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
                 if (settings.Json != null)
                     AtomicFile.Write(settings.Json, JsonSerializer.SerializeToUtf8Bytes(new
                     {
                         report.MicroAccuracy, report.MacroAccuracy, report.LogLoss, report.Images, report.PerClass, report.Classes,
-                        report.ConfusionMatrix, Skipped = set.Skipped,
+                        report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                         UnknownClasses = new { Images = unknown, CountedAsErrors = false },
                     }));
                 return ExitCodes.Success;

@@ -29,7 +29,7 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         WorkFolder.CleanStale(console, folder);
 
         var (dataPath, testPath) = settings.DataPaths();
-        var data = LabelledImageSet.Load(dataPath, settings.Strict);
+        var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: options.MaxImagePixels);
         var split = TestSplit.Of(data, testPath, settings.Strict, options.Seed);
         SkippedImages.Report(console, data, Path.Combine(folder, SkippedFile));
         SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
@@ -55,6 +55,7 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
             .Fit(mlContext.Data.LoadFromEnumerable(split.Train.Rows)); // one key order for both parts
         options.ValidationSet = validation.Rows.Count > 0 ? keys.Transform(mlContext.Data.LoadFromEnumerable(validation.Rows)) : null;
         options.ValidationFraction = 0;
+        (options.ImagePathColumnName, options.ImageFolder) = (nameof(LabelledImage.ImagePath), root); // decoded as train decodes them
         options.CancellationToken = cancellationToken;
         options.Log = line => console.WriteLine(line);
         var summary = TransferJobExport.Write(mlContext, keys.Transform(mlContext.Data.LoadFromEnumerable(fit.Rows)), options, folder, images, root);

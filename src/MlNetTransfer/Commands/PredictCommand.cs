@@ -25,17 +25,10 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [CommandOption("--csv <FILE>")]
         [Description("Also write every image's scores for every class to this CSV: path, predicted class, one column per class.")]
         public string? Csv { get; init; }
-    }
 
-    sealed class Input
-    {
-        public string ImagePath { get; set; } = "";
-        public string Label { get; set; } = "";
-    }
-
-    sealed class Output
-    {
-        public float[] Score { get; set; } = [];
+        [CommandOption("--max-image-pixels <N>")]
+        [Description("The most pixels an image may hold (from its header, before decoding); larger ones are skipped as unreadable. Default: 178956970.")]
+        public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
@@ -52,30 +45,30 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images.");
             if (settings.Csv != null) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
+            if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model);
-            using var engine = mlContext.Model.CreatePredictionEngine<Input, Output>(model, new PredictionEngineOptions { OwnsTransformer = true });
+            IReadOnlyList<ImageFileScorer.Result> results;
+            try
+            {
+                // each file decoded once, as training read it, on every core; a truncated one is named, not scored
+                // with black rows as LoadImages would
+                results = new ImageFileScorer(mlContext, model, info.Preprocessing.InputSize, settings.MaxImagePixels).Score(files);
+            }
+            finally
+            {
+                (model as IDisposable)?.Dispose();
+            }
             var table = new Table().AddColumn("image");
             for (int k = 1; k <= Math.Min(settings.Top, info.ClassNames.Count); k++) table.AddColumn($"#{k}");
             int failed = 0;
             var rows = settings.Csv == null ? null : new List<string>();
-            foreach (var file in files)
+            foreach (var (file, result) in files.Zip(results))
             {
-                float[] scores;
-                if (ImageFileCheck.Problem(file) is { } problem)
-                {
-                    failed++; // ML.NET would decode a truncated file with black rows and answer for it
-                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: {Markup.Escape(problem)}");
-                    continue;
-                }
-                try
-                {
-                    scores = engine.Predict(new Input { ImagePath = file }).Score;
-                }
-                catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException)
+                if (result.Scores is not { } scores)
                 {
                     failed++;
-                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: not a readable image");
+                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: {Markup.Escape(result.Problem ?? "not a readable image")}");
                     continue;
                 }
                 rows?.Add(string.Join(",", [CsvText.Field(file), CsvText.Field(info.ClassNames[Array.IndexOf(scores, scores.Max())]),

@@ -13,14 +13,18 @@ namespace MlNetTransfer.Cli.Commands;
 internal static class RunOutputs
 {
     public static TrainingReport Write(IAnsiConsole console, MLContext mlContext, TransformerChain<KeyToValueMappingTransformer> model,
-        DataViewSchema inputSchema, TransferTrainTransformer transfer, LabelledImageSet testSet, string output,
+        DataViewSchema inputSchema, TransferTrainTransformer transfer, LabelledImageSet testSet, string output, long maxPixels,
         Func<ClassificationReport, double, TrainingReport> report)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var scored = ModelScoring.Score(mlContext, model, testSet, transfer.ClassNames);
+        var (scored, unreadable) = ModelScoring.Score(mlContext, model, testSet, transfer.ClassNames, transfer.ImageSize, maxPixels);
+        SkippedImages.ReportUnreadable(console, unreadable, $"of the test images ({testSet.Source})", ReportWriter.MetricsFile);
+        if (scored.Count == 0)
+            throw new CliException(ExitCodes.UnreadableImages, $"{testSet.Source}: no test image could be read ({unreadable.Count} skipped, named above).");
         var test = ClassificationReport.Compute(transfer.ClassNames, scored);
         var modelPath = AtomicFile.Write(Path.Combine(output, TrainCommand.ModelFile), temp => mlContext.Model.Save(model, inputSchema, temp));
         var written = report(test, clock.Elapsed.TotalSeconds);
+        if (unreadable.Count > 0) written = written with { TestSkipped = [.. written.TestSkipped, .. unreadable] };
         ReportWriter.Write(output, written, testSet.Root, modelPath);
         Summarise(console, written, output);
         return written;

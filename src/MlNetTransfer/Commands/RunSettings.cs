@@ -83,6 +83,10 @@ public class RunSettings : CommandSettings
     [Description("Fail on the first unreadable or missing image instead of skipping and reporting it.")]
     public bool Strict { get; init; }
 
+    [CommandOption("--max-image-pixels <N>")]
+    [Description("The most pixels an image may hold (width × height, from its header, before decoding); larger ones are skipped as unreadable. Default: 178956970 (Pillow's limit, about 179 megapixels).")]
+    public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
+
     /// <summary>--data and --test, or data-samples' train and test splits when no --data is given.</summary>
     public (string Data, string? Test) DataPaths()
     {
@@ -106,6 +110,7 @@ public class RunSettings : CommandSettings
             _ => throw new CliException(ExitCodes.BadOption, $"--test-time-flip must be auto, on or off, not '{TestTimeFlip}'."),
         },
         Device = (DeviceOption.TryParse(Device) ?? throw new CliException(ExitCodes.BadOption, $"--device must be auto, cpu, cuda or cuda:N, not '{Device}'.")).Kind,
+        MaxImagePixels = MaxImagePixels, FailOnUnreadableImages = Strict,
     };
 
     /// <summary>Checks an options record once, by name, as the command line spells it: exit code 8 with the option
@@ -139,7 +144,7 @@ public class RunSettings : CommandSettings
     static readonly Dictionary<string, string> OptionNames = new()
     {
         ["Architecture"] = "--arch", ["ImageSize"] = "--image-size", ["Epochs"] = "--epochs", ["BatchSize"] = "--batch-size",
-        ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["LabelSmoothing"] = "--label-smoothing", ["TimeBudget"] = "--time-budget", ["Strategy"] = "--strategy", ["name"] = "--arch", ["Weights"] = "--weights",
+        ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["LabelSmoothing"] = "--label-smoothing", ["TimeBudget"] = "--time-budget", ["Strategy"] = "--strategy", ["name"] = "--arch", ["Weights"] = "--weights", ["MaxImagePixels"] = "--max-image-pixels",
     };
 
     /// <summary>"90s", "10m", "1.5h", or a plain number of minutes.</summary>

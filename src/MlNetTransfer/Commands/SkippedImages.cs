@@ -1,11 +1,12 @@
 using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Cli.Reporting;
 using Spectre.Console;
 
 namespace MlNetTransfer.Cli.Commands;
 
 /// <summary>Says which images of a set were skipped and why (the count, then the first 20 by name), which files and
-/// hidden folders were left alone, which classes hold no readable image, and how many images ML.NET will read turned
-/// (EXIF orientation).</summary>
+/// hidden folders were left alone, which classes hold no readable image, and how many images carry an EXIF orientation
+/// that ML.NET's LoadImages does not apply.</summary>
 public static class SkippedImages
 {
     public static void Report(IAnsiConsole console, LabelledImageSet set, string whereAllAreListed)
@@ -25,12 +26,23 @@ public static class SkippedImages
         if (set.LeftOutClasses.Count > 0)
             console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: {Markup.Escape(LabelledImageSet.DescribeLeftOut(set.LeftOutClasses))}[/] (use --strict to fail instead)");
         if (set.Turned.Count > 0)
-            console.WriteLine($"{set.Turned.Count} image(s) carry an EXIF orientation (e.g. {set.Turned[0]} in {set.Source}) that ML.NET's LoadImages " +
-                "does not apply: they train and are scored as stored, turned; rotate them on disk first (exiftran -ai, mogrify -auto-orient) if they should be upright");
+            console.WriteLine($"{set.Turned.Count} image(s) carry an EXIF orientation (e.g. {set.Turned[0]} in {set.Source}): they train and are scored " +
+                "upright, as the orientation asks, but ML.NET's LoadImages reads them as stored, turned — an app that serves model.zip with LoadImages " +
+                $"must decode them as {ReportWriter.ConsumeFile} does (ImageDecoding.Load), or rotate the files first (exiftran -ai, mogrify -auto-orient)");
         if (set.Skipped.Count == 0) return;
         console.MarkupLine($"[yellow]skipped {set.Skipped.Count} image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
         foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");
         if (set.Skipped.Count > 20) console.WriteLine($"  ... and {set.Skipped.Count - 20} more (all listed in {whereAllAreListed})");
+    }
+
+    /// <summary>Images that were listed but could not be decoded when they were read (a truncated or damaged file: the
+    /// header reads, the pixels end early), "path: why", for <paramref name="what"/>.</summary>
+    public static void ReportUnreadable(IAnsiConsole console, IReadOnlyList<string> unreadable, string what, string whereAllAreListed)
+    {
+        if (unreadable.Count == 0) return;
+        console.MarkupLine($"[yellow]skipped {unreadable.Count} image(s)[/] {Markup.Escape(what)} that could not be decoded (use --strict to fail instead):");
+        foreach (var line in unreadable.Take(20)) console.WriteLine($"  {line}");
+        if (unreadable.Count > 20) console.WriteLine($"  ... and {unreadable.Count - 20} more (all listed in {whereAllAreListed})");
     }
 
     /// <summary>Test images of classes <paramref name="whose"/> lacks: one line, left out of the metrics.</summary>

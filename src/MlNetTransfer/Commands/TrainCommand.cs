@@ -57,7 +57,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         WorkFolder.CleanStale(console, output);
 
         var cacheDir = settings.CacheDir is { } given ? FolderOption.Writable(given, "--cache-dir") : null;
-        var data = LabelledImageSet.Load(run.Data, run.Strict, known: cacheDir == null ? null : CheckedFiles.In(cacheDir));
+        var data = LabelledImageSet.Load(run.Data, run.Strict, maxPixels: options.MaxImagePixels);
         if (checkpoint != null) run.CheckSameImages(data);
         run = run with { Images = ResumeState.Fingerprint(data) }; // kept with a checkpoint, should this run be interrupted
         var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
@@ -72,8 +72,10 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
 
         options.CancellationToken = cancellationToken;
         options.ResumeFrom = checkpoint;
-        if (cacheDir != null)
-            (options.CacheDirectory, options.ImagePathColumnName, options.ImageFolder) = (cacheDir, nameof(LabelledImage.ImagePath), trainSet.Root);
+        options.CacheDirectory = cacheDir;
+        // TransferTrain decodes the files itself: once, at the scale training needs, upright (LoadImages stays in the
+        // saved model for apps that serve it from paths)
+        (options.ImagePathColumnName, options.ImageFolder) = (nameof(LabelledImage.ImagePath), trainSet.Root);
         var rows = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadImages("Image", trainSet.Root, nameof(LabelledImage.ImagePath)))
@@ -99,13 +101,15 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var transfer = model.OfType<TransferTrainTransformer>().Single();
         try
         {
+            SkippedImages.ReportUnreadable(console, transfer.SkippedImages, $"of {trainSet.Source}", ReportWriter.MetricsFile);
             if (transfer.Training.StopReason is { } why)
                 console.MarkupLine($"{(transfer.Training.Diverged ? "[yellow]stopped early[/]" : "stopped early")}: {Markup.Escape(why)}");
-            RunOutputs.Write(console, mlContext, model, rows.Schema, transfer, testSet, output, (test, evaluateSeconds) =>
+            RunOutputs.Write(console, mlContext, model, rows.Schema, transfer, testSet, output, options.MaxImagePixels, (test, evaluateSeconds) =>
                 new TrainingReport(test, split.Source, transfer.Training.History, transfer.Training.BestEpoch, transfer.Training.StoppedEarly,
                     transfer.Architecture, options.Weights ?? "embedded", transfer.Strategy.ToString(),
                     transfer.AutoDecision?.Reason ?? (checkpoint != null ? "resumed from a checkpoint" : "named on the command line"), transfer.Device,
-                    transfer.ImageSize, trainSet.Rows.Count, data.Skipped, trainSeconds, evaluateSeconds, transfer.Head, transfer.AutoDecision)
+                    transfer.ImageSize, trainSet.Rows.Count - transfer.SkippedRows, [.. data.Skipped, .. transfer.SkippedImages], trainSeconds, evaluateSeconds,
+                    transfer.Head, transfer.AutoDecision)
                 {
                     StopReason = transfer.Training.StopReason, Flip = transfer.Flip, BatchSize = transfer.Training.BatchSize, BalanceClasses = options.BalanceClasses, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
                 });
@@ -136,6 +140,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     static ResumeState RunOf(TrainSettings s)
     {
         var (data, test) = s.DataPaths();
-        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions());
+        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions()) with { MaxImagePixels = s.MaxImagePixels };
     }
 }

@@ -1,4 +1,4 @@
-using MlNetTransfer.MlNet;
+using MlNetTransfer.Imaging;
 using FieldType = Microsoft.VisualBasic.FileIO.FieldType;
 using MalformedLineException = Microsoft.VisualBasic.FileIO.MalformedLineException;
 using TextFieldParser = Microsoft.VisualBasic.FileIO.TextFieldParser;
@@ -7,9 +7,10 @@ namespace MlNetTransfer.Cli.Data;
 
 /// <summary>
 /// Labelled images from a folder with one sub-folder per class (Model Builder's convention) or from a CSV with
-/// <c>filename,target</c> columns (paths relative to the CSV's folder). Every image is opened once up front: a
-/// missing or undecodable file, or a CSV row naming an image listed before, is reported by name and skipped, or fails
-/// the command with <c>--strict</c>; a CSV that gives one image two targets is refused.
+/// <c>filename,target</c> columns (paths relative to the CSV's folder). Every image's header is read up front (no
+/// pixel is decoded here: training and scoring decode each file once, and find truncated ones then): a missing file,
+/// one that is not an image, one over the pixel limit, or a CSV row naming an image listed before, is reported by
+/// name and skipped, or fails the command with <c>--strict</c>; a CSV that gives one image two targets is refused.
 /// </summary>
 public sealed class LabelledImageSet
 {
@@ -57,7 +58,8 @@ public sealed class LabelledImageSet
     public IReadOnlyList<string> LeftOutClasses { get; }
 
     /// <summary>The images (paths relative to <see cref="Root"/>) whose file asks to be turned before it is shown (EXIF
-    /// orientation), found by the same decode that checks them; ML.NET reads them as stored.</summary>
+    /// orientation), from their headers: training and this tool's scoring turn them upright; ML.NET's LoadImages reads
+    /// them as stored.</summary>
     public IReadOnlyList<string> Turned { get; }
 
     /// <summary>Class names in ordinal order.</summary>
@@ -74,22 +76,22 @@ public sealed class LabelledImageSet
         return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, _folder, LeftOutClasses);
     }
 
-    /// <summary>Lists and checks the images at <paramref name="path"/>; files <paramref name="known"/> to be whole and
-    /// unchanged (a --cache-dir's list) are not decoded again.</summary>
-    public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true, CheckedFiles? known = null)
+    /// <summary>Lists the images at <paramref name="path"/> and reads their headers (images over
+    /// <paramref name="maxPixels"/> are skipped).</summary>
+    public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true, long maxPixels = ImageDecoder.DefaultMaxPixels)
     {
-        known ??= CheckedFiles.None();
         LabelledImageSet set;
-        if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path), known);
-        else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), known);
+        if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path), maxPixels);
+        else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), maxPixels);
         else throw new CliException(ExitCodes.DataNotFound, $"{path}: no such folder or CSV file.");
         return Usable(set, path, strict, requireTwoClasses);
     }
 
     /// <summary>Rows listed elsewhere (a job's images.csv), paths relative to <paramref name="root"/>, checked like
     /// any other set; no two-class requirement.</summary>
-    public static LabelledImageSet FromList(string source, string root, IEnumerable<(string Path, string Label)> rows, bool strict) =>
-        Usable(Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), CheckedFiles.None()),
+    public static LabelledImageSet FromList(string source, string root, IEnumerable<(string Path, string Label)> rows, bool strict,
+        long maxPixels = ImageDecoder.DefaultMaxPixels) =>
+        Usable(Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), maxPixels),
             $"{source} (images under {root})", strict, requireTwoClasses: false);
 
     /// <summary>The set, unless --strict meets an unreadable image or a class without one, no image is readable, or
@@ -126,7 +128,7 @@ public sealed class LabelledImageSet
         $"{leftOut.Count} class{(leftOut.Count == 1 ? "" : "es")} hold{(leftOut.Count == 1 ? "s" : "")} no readable image and " +
         $"{(leftOut.Count == 1 ? "is" : "are")} left out: {string.Join(", ", leftOut.Take(10))}{(leftOut.Count > 10 ? $" and {leftOut.Count - 10} more" : "")}";
 
-    static LabelledImageSet FromFolder(string folder, CheckedFiles known)
+    static LabelledImageSet FromFolder(string folder, long maxPixels)
     {
         var walk = ClassFolderFiles.Read(folder, classFolders =>
         {
@@ -139,12 +141,12 @@ public sealed class LabelledImageSet
         var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)))
             .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
-        return Check(folder, folder, candidates, known, notImages: others.Count == 0 ? null : string.Join(", ", others), folder: walk);
+        return Check(folder, folder, candidates, maxPixels, notImages: others.Count == 0 ? null : string.Join(", ", others), folder: walk);
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
     /// columns <c>filename</c> and <c>target</c> in any order, among others.</summary>
-    static LabelledImageSet FromCsv(string csv, CheckedFiles known)
+    static LabelledImageSet FromCsv(string csv, long maxPixels)
     {
         var root = Path.GetDirectoryName(csv)!;
         var candidates = new List<(string Path, string Label)>();
@@ -194,7 +196,7 @@ public sealed class LabelledImageSet
         {
             throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: cannot be read ({e.Message}).");
         }
-        return Check(csv, root, candidates, known, repeated);
+        return Check(csv, root, candidates, maxPixels, repeated);
     }
 
     /// <summary>The renames that would give <paramref name="header"/> its missing columns, from the names other tools
@@ -232,14 +234,16 @@ public sealed class LabelledImageSet
         }
     }
 
-    /// <summary>Decodes every candidate completely, on every core (a whole image is one that decodes to its last row:
-    /// a truncated file, which ML.NET would decode with black rows, is not one); the order of the rows is the list's.</summary>
-    static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, CheckedFiles known,
+    /// <summary>Reads every candidate's header, on every core; the order of the rows is the list's.</summary>
+    static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, long maxPixels,
         IReadOnlyList<string>? repeated = null, string? notImages = null, ClassFolderFiles? folder = null)
     {
         var inspected = new (string? Problem, bool Turned)[candidates.Count];
-        Parallel.For(0, candidates.Count, i => inspected[i] = known.Inspect(candidates[i].Path));
-        known.Save();
+        Parallel.For(0, candidates.Count, i =>
+        {
+            var (header, problem) = ImageDecoder.ReadHeader(candidates[i].Path, maxPixels);
+            inspected[i] = (problem, header?.Turned ?? false);
+        });
         var rows = new List<LabelledImage>();
         var skipped = new List<string>(repeated ?? []);
         var turned = new List<string>();

@@ -11,6 +11,9 @@ namespace MlNetTransfer.Cli.Data;
 /// schedule position).</summary>
 public sealed record ResumeState(string Data, string? Test, bool Strict, string Device, JsonElement Options)
 {
+    /// <summary>--max-image-pixels as the run was given it.</summary>
+    public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
+
     /// <summary>The training images the run listed, as <see cref="Fingerprint"/> writes them; null in resume files
     /// written before it was kept (not checked then).</summary>
     public string? Images { get; init; }
@@ -46,8 +49,12 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
         new(data, test, strict, device, JsonSerializer.SerializeToElement(options, typeof(FineTuneOptions), Json));
 
     /// <summary>The saved options, as the estimator's options record.</summary>
-    public TransferTrainOptions TransferTrainOptions() =>
-        Options.Deserialize<TransferTrainOptions>(Json) ?? throw new JsonException("no options");
+    public TransferTrainOptions TransferTrainOptions()
+    {
+        var options = Options.Deserialize<TransferTrainOptions>(Json) ?? throw new JsonException("no options");
+        (options.MaxImagePixels, options.FailOnUnreadableImages) = (MaxImagePixels, Strict);
+        return options;
+    }
 
     public void Save(string folder, TrainingCheckpoint checkpoint)
     {

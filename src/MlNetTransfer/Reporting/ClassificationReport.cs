@@ -13,7 +13,10 @@ public sealed record ClassificationReport(
 {
     const double Epsilon = 1e-15;
 
-    public static ClassificationReport Compute(IReadOnlyList<string> classes, IReadOnlyList<ScoredImage> scored, int topLosses = 12)
+    /// <summary>The test images the report's gallery shows.</summary>
+    public const int DefaultTopLosses = 12;
+
+    public static ClassificationReport Compute(IReadOnlyList<string> classes, IReadOnlyList<ScoredImage> scored, int topLosses = DefaultTopLosses)
     {
         if (scored.Count == 0) throw new ArgumentException("no scored images", nameof(scored));
         int k = classes.Count;
@@ -38,7 +41,7 @@ public sealed record ClassificationReport(
         double micro = (double)Enumerable.Range(0, k).Sum(c => confusion[c][c]) / scored.Count;
         var present = perClass.Where(m => m.Support > 0).ToList();
         double macro = present.Average(m => m.Recall);
-        var losses = scored.OrderByDescending(s => -Math.Log(Math.Max(s.Scores[s.Truth], Epsilon))).Take(topLosses).ToList();
+        var losses = scored.OrderByDescending(s => s.Loss).Take(topLosses).ToList();
         return new ClassificationReport(classes, scored.Count, micro, macro, logLoss / scored.Count, perClass, confusion, losses);
     }
 }

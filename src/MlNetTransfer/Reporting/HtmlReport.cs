@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using SkiaSharp;
 
 namespace MlNetTransfer.Cli.Reporting;
 
@@ -35,8 +34,7 @@ public static class HtmlReport
             .Append("<h2>Top losses</h2><p>The test images the model was most confidently wrong about.</p><div class=\"gallery\">");
         foreach (var image in r.Test.TopLosses)
         {
-            var path = Path.Combine(imageRoot, image.File);
-            var picture = File.Exists(path) && Picture(path) is { } shown
+            var picture = (image.Picture ?? Picture(Path.Combine(imageRoot, image.File))) is { } shown
                 ? $"<img src=\"data:{shown.Mime};base64,{Convert.ToBase64String(shown.Bytes)}\" alt=\"{Encode(image.File)}\">" : "";
             html.Append($"<figure>{picture}<figcaption>{Encode(image.File)}<br>actual <b>{Encode(r.Test.Classes[image.Truth])}</b> " +
                         $"({image.Scores[image.Truth]:P0})<br>predicted <b>{Encode(r.Test.Classes[image.Predicted])}</b> ({image.Scores[image.Predicted]:P0})</figcaption></figure>");
@@ -45,29 +43,11 @@ public static class HtmlReport
         return html.ToString();
     }
 
-    /// <summary>Twice the gallery's 140 px, for sharp pictures on high-density screens.</summary>
-    const int PictureSide = 280;
-
-    /// <summary>A gallery picture as embedded: the file itself when it is small (a 28 px image stays pixel for pixel
-    /// what the model saw), else a copy scaled to <see cref="PictureSide"/> on its longer side — JPEG, or PNG where
-    /// the image has transparency — so twelve phone photos make tens of kilobytes of page, not 80 MB. Null when the
-    /// file does not decode.</summary>
-    static (string Mime, byte[] Bytes)? Picture(string path)
+    /// <summary>The picture of a gallery image that scoring did not keep: decoded again, as the model reads it.</summary>
+    static GalleryPicture? Picture(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        using var codec = SKCodec.Create(new MemoryStream(bytes));
-        if (codec == null) return null;
-        int longer = Math.Max(codec.Info.Width, codec.Info.Height);
-        if (longer <= PictureSide && bytes.Length <= 64 * 1024) return (Mime(path), bytes);
-        using var bitmap = SKBitmap.Decode(bytes);
-        if (bitmap == null) return null;
-        double scale = Math.Min(1.0, (double)PictureSide / longer);
-        var size = new SKImageInfo(Math.Max(1, (int)Math.Round(bitmap.Width * scale)), Math.Max(1, (int)Math.Round(bitmap.Height * scale)));
-        using var scaled = bitmap.Resize(size, SKFilterQuality.Medium) ?? bitmap.Copy();
-        using var picture = SKImage.FromBitmap(scaled);
-        bool transparent = bitmap.AlphaType != SKAlphaType.Opaque && codec.Info.AlphaType != SKAlphaType.Opaque;
-        using var encoded = picture.Encode(transparent ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg, 85);
-        return (transparent ? "image/png" : "image/jpeg", encoded.ToArray());
+        using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side);
+        return decoded.Bitmap == null ? null : GalleryPicture.Of(decoded.Bitmap);
     }
 
     static void Row(StringBuilder html, string name, string value) => html.Append($"<tr><th>{Encode(name)}</th><td>{Encode(value)}</td></tr>");
@@ -75,13 +55,4 @@ public static class HtmlReport
     static string Image(byte[] png, string alt) => $"<img src=\"data:image/png;base64,{Convert.ToBase64String(png)}\" alt=\"{alt}\">";
 
     static string Encode(string text) => WebUtility.HtmlEncode(text);
-
-    static string Mime(string path) => Path.GetExtension(path).ToLowerInvariant() switch
-    {
-        ".jpg" or ".jpeg" => "image/jpeg",
-        ".gif" => "image/gif",
-        ".bmp" => "image/bmp",
-        ".webp" => "image/webp",
-        _ => "image/png",
-    };
 }

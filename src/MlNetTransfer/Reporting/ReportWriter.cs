@@ -33,7 +33,7 @@ public static class ReportWriter
             AtomicFile.Write(Path.Combine(folder, CurvesFile), curves),
             AtomicFile.Write(Path.Combine(folder, ConfusionFile), confusion),
             AtomicFile.Write(Path.Combine(folder, HtmlFile), System.Text.Encoding.UTF8.GetBytes(HtmlReport.Render(report, curves, confusion, imageRoot))),
-            AtomicFile.Write(Path.Combine(folder, ConsumeFile), System.Text.Encoding.UTF8.GetBytes(ConsumptionCode.Render(modelFile, report.Test.Classes))),
+            AtomicFile.Write(Path.Combine(folder, ConsumeFile), System.Text.Encoding.UTF8.GetBytes(ConsumptionCode.Render(modelFile, report.Test.Classes, report.ImageSize))),
         };
         return files;
     }

@@ -33,7 +33,9 @@ public sealed class OnnxGraph
         }
     }
 
-    public static OnnxGraph Parse(ReadOnlySpan<byte> model)
+    /// <summary>Parses a ModelProto; with <paramref name="metadataOnly"/>, its graph is skipped unread (no nodes, no
+    /// initializers: a 45 MB network's metadata in milliseconds).</summary>
+    public static OnnxGraph Parse(ReadOnlySpan<byte> model, bool metadataOnly = false)
     {
         var nodes = new List<OnnxNode>();
         var initializers = new Dictionary<string, OnnxTensor>();
@@ -46,7 +48,12 @@ public sealed class OnnxGraph
         while (!reader.End)
         {
             var (field, wire) = reader.ReadTag();
-            if (field == 7 && wire == 2)
+            if (field == 7 && wire == 2 && metadataOnly)
+            {
+                sawGraph = true;
+                reader.Skip(wire);
+            }
+            else if (field == 7 && wire == 2)
             {
                 sawGraph = true;
                 var graph = new ProtoReader(reader.ReadBytes());

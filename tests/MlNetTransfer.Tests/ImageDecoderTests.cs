@@ -1,0 +1,177 @@
+using Microsoft.ML;
+using MlNetTransfer.Imaging;
+using MlNetTransfer.MlNet;
+using MlNetTransfer.Runtime;
+using SkiaSharp;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The one decode training and scoring share: the pixels ML.NET's LoadImages gives wherever no scaling or
+/// turning applies (so training on small images is unchanged), JPEGs at the smallest DCT scale that covers the side,
+/// every EXIF orientation shown upright, and an image over the pixel limit refused from its header.</summary>
+public class ImageDecoderTests
+{
+    public ImageDecoderTests() => TorchRuntime.EnsureLoaded();
+
+    /// <summary>A picture with a different colour in each of its 4 × 3 blocks, so any turn or mirror shows.</summary>
+    static SKBitmap Blocks(int width, int height, bool alpha = false)
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Bgra8888, alpha ? SKAlphaType.Premul : SKAlphaType.Opaque));
+        using var canvas = new SKCanvas(bitmap);
+        for (int bx = 0; bx < 4; bx++)
+            for (int by = 0; by < 3; by++)
+            {
+                using var paint = new SKPaint { Color = new SKColor((byte)(40 + 60 * bx), (byte)(30 + 90 * by), (byte)(200 - 40 * bx), alpha ? (byte)(100 + 50 * by) : (byte)255) };
+                canvas.DrawRect(bx * width / 4f, by * height / 3f, width / 4f, height / 3f, paint);
+            }
+        using var dots = new SKPaint { Color = SKColors.White };
+        canvas.DrawCircle(width * 0.3f, height * 0.6f, Math.Min(width, height) / 9f, dots); // detail for the resize to work on
+        return bitmap;
+    }
+
+    static string Save(SKBitmap bitmap, string path, SKEncodedImageFormat format, int quality = 95)
+    {
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(format, quality);
+        File.WriteAllBytes(path, data.ToArray());
+        return path;
+    }
+
+    /// <summary>A JPEG of <paramref name="bitmap"/> with an EXIF APP1 segment asking for <paramref name="orientation"/>.</summary>
+    static string SaveTurnedJpeg(SKBitmap bitmap, string path, int orientation)
+    {
+        using var image = SKImage.FromBitmap(bitmap);
+        var jpeg = image.Encode(SKEncodedImageFormat.Jpeg, 100).ToArray();
+        byte[] exif = [0xFF, 0xE1, 0x00, 0x22, .. "Exif\0\0"u8, .. "MM\0*"u8, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte)orientation, 0, 0, 0, 0, 0, 0];
+        File.WriteAllBytes(path, [.. jpeg[..2], .. exif, .. jpeg[2..]]);
+        return path;
+    }
+
+    [Fact]
+    public void Images_that_need_no_scaling_give_training_records_identical_to_ml_nets_load_images()
+    {
+        using var folder = new TempDirectory();
+        var rows = ImageRow.Samples("train", perClass: 2); // 28 px grey PNGs, upsampled
+        using (var colour = Blocks(90, 60, alpha: true)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("alpha.png"), SKEncodedImageFormat.Png), Label = rows[0].Label });
+        using (var colour = Blocks(300, 200)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("big.png"), SKEncodedImageFormat.Png), Label = rows[1].Label }); // downsampled
+        using (var colour = Blocks(100, 80)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("small.jpg"), SKEncodedImageFormat.Jpeg), Label = rows[2].Label }); // 1/2 would not cover 64
+        using (var colour = Blocks(70, 90)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("tall.webp"), SKEncodedImageFormat.Webp, 90), Label = rows[3].Label });
+        foreach (var row in rows.Where(r => !Path.IsPathRooted(r.ImagePath))) row.ImagePath = Path.Combine(ImageRow.Root, row.ImagePath);
+        var ml = new MLContext(seed: 1) { TempFilePath = folder.Path };
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.Transforms.LoadImages("Image", null, "ImagePath")).Fit(view).Transform(view);
+        var classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
+
+        using var byMlNet = ImageTensorReader.Read(ml, data, "Image", "Label", classes, 64).Data;
+        using var byDecoder = ImageTensorReader.Read(ml, data, "Image", "Label", classes, 64, new ImageFiles("ImagePath", null)).Data;
+
+        Assert.Equal(rows.Count, byDecoder.Count);
+        using var expected = byMlNet.ReadAll();
+        using var actual = byDecoder.ReadAll();
+        var differing = Enumerable.Range(0, rows.Count).Where(i => !expected[i].eq(actual[i]).all().item<bool>())
+            .Select(i => $"{rows[i].ImagePath} ({(expected[i].to_type(TorchSharp.torch.ScalarType.Int32) - actual[i].to_type(TorchSharp.torch.ScalarType.Int32)).abs().max().item<int>()} at most)").ToList();
+        Assert.True(differing.Count == 0, "every record byte for byte as ML.NET's LoadImages + ResizeImages + ExtractPixels; not: " + string.Join(", ", differing));
+    }
+
+    [Theory]
+    [InlineData(224, 500, 375)] // 1/4 would be 250 × 188: short of 224
+    [InlineData(64, 125, 94)]   // 1/8
+    [InlineData(400, 1000, 750)] // 1/2 would be 375: in full
+    public void A_jpeg_decodes_at_the_smallest_scale_whose_shorter_side_covers_the_side(int side, int width, int height)
+    {
+        using var folder = new TempDirectory();
+        using var picture = Blocks(1000, 750);
+        var jpeg = Save(picture, folder.File("photo.jpg"), SKEncodedImageFormat.Jpeg);
+        var png = Save(picture, folder.File("photo.png"), SKEncodedImageFormat.Png);
+
+        using var fromJpeg = ImageDecoder.Decode(jpeg, side);
+        using var fromPng = ImageDecoder.Decode(png, side);
+
+        Assert.Equal((width, height), (fromJpeg.Bitmap!.Width, fromJpeg.Bitmap.Height));
+        Assert.Equal((1000, 750), (fromPng.Bitmap!.Width, fromPng.Bitmap.Height)); // no DCT scaling outside JPEG
+    }
+
+    [Theory]
+    [InlineData(2)] [InlineData(3)] [InlineData(4)] [InlineData(5)] [InlineData(6)] [InlineData(7)] [InlineData(8)]
+    public void Every_exif_orientation_is_decoded_upright(int orientation)
+    {
+        using var folder = new TempDirectory();
+        using var upright = Blocks(120, 90);
+        // stored as a camera stores it: the inverse of what the tag asks viewers to do
+        using var stored = Inverse(upright, (SKEncodedOrigin)orientation);
+        var path = SaveTurnedJpeg(stored, folder.File("turned.jpg"), orientation);
+
+        var (header, _) = ImageDecoder.ReadHeader(path);
+        using var decoded = ImageDecoder.Decode(path, 90); // no DCT scaling: the whole picture
+
+        Assert.True(header!.Turned);
+        Assert.Equal((120, 90), header.Upright);
+        Assert.Equal((120, 90), (decoded.Bitmap!.Width, decoded.Bitmap.Height));
+        foreach (var (x, y) in new[] { (15, 15), (105, 15), (15, 75), (105, 75), (45, 45), (75, 45) })
+        {
+            var want = upright.GetPixel(x, y);
+            var got = decoded.Bitmap.GetPixel(x, y);
+            Assert.True(Math.Abs(want.Red - got.Red) + Math.Abs(want.Green - got.Green) + Math.Abs(want.Blue - got.Blue) < 24,
+                $"orientation {orientation} at ({x},{y}): upright {want}, decoded {got}");
+        }
+    }
+
+    /// <summary>What a camera stores for an upright picture it tags with <paramref name="origin"/>.</summary>
+    static SKBitmap Inverse(SKBitmap upright, SKEncodedOrigin origin)
+    {
+        // the tag's transform applied to the stored picture gives the upright one; for the quarter turns (6, 8) the
+        // inverse is the other quarter turn, every other orientation is its own inverse
+        var inverse = origin switch { SKEncodedOrigin.RightTop => SKEncodedOrigin.LeftBottom, SKEncodedOrigin.LeftBottom => SKEncodedOrigin.RightTop, _ => origin };
+        return Orientation.Upright(upright, inverse);
+    }
+
+    [Fact]
+    public void An_image_whose_header_claims_more_pixels_than_the_limit_is_refused_before_decoding()
+    {
+        using var folder = new TempDirectory();
+        var bomb = folder.File("bomb.png");
+        File.WriteAllBytes(bomb, PngHeader(50_000, 50_000));
+        using var small = Blocks(100, 100);
+        var ordinary = Save(small, folder.File("small.png"), SKEncodedImageFormat.Png);
+
+        var allocated = GC.GetTotalAllocatedBytes();
+        using var refused = ImageDecoder.Decode(bomb, 224);
+        var (header, problem) = ImageDecoder.ReadHeader(bomb);
+
+        Assert.True(new FileInfo(bomb).Length < 200);
+        Assert.Null(refused.Bitmap);
+        Assert.Null(header);
+        Assert.Contains("50000×50000 pixels (2500 megapixels) is over the limit of 179 megapixels", refused.Problem);
+        Assert.Equal(refused.Problem, problem);
+        Assert.True(GC.GetTotalAllocatedBytes() - allocated < 1 << 20, "nothing the size of the claim was allocated");
+        using var limited = ImageDecoder.Decode(ordinary, 64, maxPixels: 5_000);
+        Assert.Contains("100×100 pixels", limited.Problem);
+        using var allowed = ImageDecoder.Decode(ordinary, 64, maxPixels: 10_000);
+        Assert.NotNull(allowed.Bitmap);
+    }
+
+    /// <summary>A PNG that is a header only: its IHDR claims <paramref name="width"/> × <paramref name="height"/> grey
+    /// pixels, its one IDAT holds a few bytes.</summary>
+    internal static byte[] PngHeader(int width, int height)
+    {
+        static byte[] Chunk(string type, byte[] data)
+        {
+            var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+            return [.. BigEndian(data.Length), .. typed, .. BigEndian((int)Crc32(typed))];
+        }
+        static uint Crc32(byte[] bytes)
+        {
+            uint crc = 0xFFFFFFFF;
+            foreach (var b in bytes)
+            {
+                crc ^= b;
+                for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+            }
+            return ~crc;
+        }
+        static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+        byte[] ihdr = [.. BigEndian(width), .. BigEndian(height), 8, 0, 0, 0, 0];
+        byte[] idat = [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01];
+        return [0x89, .. "PNG\r\n\u001a\n"u8, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", idat), .. Chunk("IEND", [])];
+    }
+}
