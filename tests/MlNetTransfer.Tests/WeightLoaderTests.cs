@@ -42,6 +42,34 @@ public class WeightLoaderTests
     }
 
     [Fact]
+    public void Weights_files_whose_tensors_claim_more_bytes_than_they_hold_are_refused_by_tensor_before_anything_is_allocated()
+    {
+        using var temp = new TempDirectory();
+        // safetensors: [100000, 100000] F32 (40 GB) over a 16-byte span
+        var header = "{\"fc.weight\":{\"dtype\":\"F32\",\"shape\":[100000,100000],\"data_offsets\":[0,16]}}"u8.ToArray();
+        var safetensors = temp.File("bomb.safetensors");
+        File.WriteAllBytes(safetensors, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[16]]);
+        // TorchSharp .dat: one entry, Float32 [100000, 100000], then 16 bytes
+        var dat = temp.File("bomb.dat");
+        using (var writer = new BinaryWriter(File.Create(dat)))
+        {
+            writer.Write((byte)1);
+            writer.Write("fc.weight");
+            writer.Write((byte)ScalarType.Float32);
+            writer.Write((byte)2);
+            foreach (var _ in new[] { 0, 1 }) writer.Write([0xA0, 0x8D, 0x06]); // 100000 in LEB128
+            writer.Write(new byte[16]);
+        }
+
+        var fromSafetensors = Assert.Throws<WeightsFileException>(() => StateDictFile.Read(safetensors));
+        var fromDat = Assert.Throws<WeightsFileException>(() => StateDictFile.Read(dat));
+
+        Assert.Contains("tensor 'fc.weight' claims [100000, 100000] F32 (40000000000 bytes) over a span of 16 bytes", fromSafetensors.Message);
+        Assert.Contains(safetensors, fromSafetensors.Message);
+        Assert.Contains("fc.weight: [100000, 100000] Float32 claims 40000000000 bytes, and 16 are left in the file", fromDat.Message);
+    }
+
+    [Fact]
     public void TorchSharp_dat_files_round_trip()
     {
         using var temp = new TempDirectory();

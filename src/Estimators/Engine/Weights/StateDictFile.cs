@@ -46,7 +46,9 @@ public static class StateDictFile
         _ => "an ONNX model with named initializers",
     };
 
-    /// <summary>safetensors: an 8-byte little-endian header length, a JSON header of that length, then the data.</summary>
+    /// <summary>safetensors: an 8-byte little-endian header length, a JSON header of that length, then the data.
+    /// Every tensor's shape × dtype is checked against its byte span before anything is allocated: a header that
+    /// claims [100000, 100000] F32 over 16 bytes would otherwise make libtorch allocate 40 GB (or abort).</summary>
     static Dictionary<string, Tensor> ReadSafetensors(string path)
     {
         long length = new FileInfo(path).Length;
@@ -56,10 +58,55 @@ public static class StateDictFile
             ulong header = reader.ReadUInt64();
             if (header > (ulong)(length - 8) || header < 2)
                 throw new WeightsFileException($"{path}: not a safetensors file (header length {header:g3} in a file of {length} bytes)");
-            if (reader.ReadByte() != (byte)'{')
+            var json = reader.ReadBytes((int)header);
+            if (json[0] != (byte)'{')
                 throw new WeightsFileException($"{path}: not a safetensors file (the header is not JSON)");
+            CheckSafetensorsSpans(path, json, length - 8 - (long)header);
         }
         return Safetensors.LoadStateDict(path);
+    }
+
+    static readonly Dictionary<string, int> SafetensorsDtypeBytes = new(StringComparer.Ordinal)
+    {
+        ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["I64"] = 8, ["I32"] = 4, ["I16"] = 2, ["I8"] = 1, ["U8"] = 1, ["BOOL"] = 1,
+    };
+
+    static void CheckSafetensorsSpans(string path, byte[] json, long dataBytes)
+    {
+        System.Text.Json.JsonDocument header;
+        try
+        {
+            header = System.Text.Json.JsonDocument.Parse(json);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new WeightsFileException($"{path}: not a safetensors file (its header is not valid JSON: {e.Message})");
+        }
+        using (header)
+            foreach (var entry in header.RootElement.EnumerateObject())
+            {
+                if (entry.Name == "__metadata__") continue;
+                string Bad(string why) => $"{path}: tensor '{entry.Name}' {why}; the file is damaged or not what it claims, nothing was loaded";
+                try
+                {
+                    var dtype = entry.Value.GetProperty("dtype").GetString() ?? "";
+                    if (!SafetensorsDtypeBytes.TryGetValue(dtype, out int size)) throw new WeightsFileException(Bad($"has dtype '{dtype}', which this reader does not take"));
+                    var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+                    var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+                    if (shape.Any(d => d < 0) || offsets.Length != 2) throw new WeightsFileException(Bad("has a negative dimension or no [begin, end] data offsets"));
+                    System.Numerics.BigInteger claimed = size;
+                    foreach (var d in shape) claimed *= d;
+                    var (begin, end) = (offsets[0], offsets[1]);
+                    if (begin < 0 || end < begin || end > dataBytes)
+                        throw new WeightsFileException(Bad($"spans bytes {begin} to {end} of a data section of {dataBytes}"));
+                    if (claimed != end - begin)
+                        throw new WeightsFileException(Bad($"claims [{string.Join(", ", shape)}] {dtype} ({claimed} bytes) over a span of {end - begin} bytes"));
+                }
+                catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
+                {
+                    throw new WeightsFileException(Bad($"has no readable dtype, shape or data_offsets ({e.Message})"));
+                }
+            }
     }
 
     static Dictionary<string, Tensor> FromHashtable(Hashtable table)
@@ -92,8 +139,15 @@ public static class StateDictFile
         {
             var key = reader.ReadString();
             var dtype = (ScalarType)Leb128(reader);
-            var shape = new long[Leb128(reader)];
+            long rank = Leb128(reader);
+            if (rank > 16) throw new InvalidDataException($"{key}: a tensor of {rank} dimensions");
+            var shape = new long[rank];
             for (int d = 0; d < shape.Length; d++) shape[d] = Leb128(reader);
+            // the size the entry claims, checked against what is left of the file before anything is allocated
+            System.Numerics.BigInteger claimed = ElementBytes(dtype, key);
+            foreach (var d in shape) claimed *= d;
+            if (claimed > length - reader.BaseStream.Position)
+                throw new InvalidDataException($"{key}: [{string.Join(", ", shape)}] {dtype} claims {claimed} bytes, and {length - reader.BaseStream.Position} are left in the file");
             var tensor = empty(shape, dtype);
             long bytes = tensor.numel() * tensor.ElementSize;
             var data = reader.ReadBytes(checked((int)bytes));
@@ -105,6 +159,16 @@ public static class StateDictFile
             throw new InvalidDataException($"{length - reader.BaseStream.Position} bytes follow the {count} entries it announces");
         return result;
     }
+
+    static int ElementBytes(ScalarType dtype, string key) => dtype switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 or ScalarType.ComplexFloat32 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,
+        ScalarType.ComplexFloat64 => 16,
+        _ => throw new InvalidDataException($"{key}: dtype {(int)dtype} is not one a state dict holds"),
+    };
 
     static long Leb128(BinaryReader reader)
     {
