@@ -104,6 +104,12 @@ public class CliTests : CliSandbox
     [InlineData("--device cuda:99", "CUDA was requested but")] // no machine has 100 GPUs: refused before the data too
     [InlineData("--device tpu", "--device must be auto, cpu, cuda or cuda:N")]
     [InlineData("--test-time-flip maybe", "--test-time-flip must be auto, on or off, not 'maybe'")]
+    [InlineData("--lr NaN", "--lr: must be a positive number")] // was a System.Text.Json message: the record was kept before it was checked
+    [InlineData("--lr Infinity", "--lr: must be a positive number")]
+    [InlineData("--weight-decay NaN", "--weight-decay: must be 0 or more")]
+    [InlineData("--label-smoothing NaN", "--label-smoothing: must be in [0, 1)")]
+    [InlineData("--time-budget 10000000000000h", "--time-budget must be a duration")] // was an OverflowException, exit 1
+    [InlineData("--max-image-pixels 0", "--max-image-pixels")]
     public void Bad_option_values_exit_8_before_any_work_and_name_the_option(string options, string mention)
     {
         var (exit, output) = Run($"train --data {Train} --out {Out} {options}");

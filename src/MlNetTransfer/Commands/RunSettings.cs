@@ -101,7 +101,7 @@ public class RunSettings : CommandSettings
     {
         Architecture = Architecture, Weights = Weights, Strategy = Strategy, ImageSize = ImageSize,
         TimeBudget = TimeBudget == null ? Engine.Training.FineTuneOptions.Defaults.TimeBudget
-            : ParseDuration(TimeBudget) ?? throw new CliException(ExitCodes.BadOption, $"--time-budget must be a duration such as 90s, 10m or 1.5h, not '{TimeBudget}'."),
+            : ParseDuration(TimeBudget) ?? throw new CliException(ExitCodes.BadOption, $"--time-budget must be a duration such as 90s, 10m or 1.5h (at most 100 years), not '{TimeBudget}'."),
         Epochs = Epochs, BatchSize = BatchSize, LearningRate = LearningRate, Optimizer = Optimizer, WeightDecay = WeightDecay,
         LabelSmoothing = LabelSmoothing, BalanceClasses = BalanceClasses, Seed = Seed,
         TestTimeFlip = TestTimeFlip.ToLowerInvariant() switch
@@ -147,13 +147,16 @@ public class RunSettings : CommandSettings
         ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["LabelSmoothing"] = "--label-smoothing", ["TimeBudget"] = "--time-budget", ["Strategy"] = "--strategy", ["name"] = "--arch", ["Weights"] = "--weights", ["MaxImagePixels"] = "--max-image-pixels",
     };
 
-    /// <summary>"90s", "10m", "1.5h", or a plain number of minutes.</summary>
+    static readonly TimeSpan MaximumBudget = TimeSpan.FromDays(36525);
+
+    /// <summary>"90s", "10m", "1.5h", or a plain number of minutes, up to a hundred years.</summary>
     public static TimeSpan? ParseDuration(string text)
     {
         text = text.Trim();
         double factor = text.EndsWith('s') ? 1 : text.EndsWith('h') ? 3600 : 60;
         var number = text.TrimEnd('s', 'm', 'h');
+        // beyond a hundred years a budget is no budget: TimeSpan would overflow
         return double.TryParse(number, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
-               && double.IsFinite(value) ? TimeSpan.FromSeconds(value * factor) : null;
+               && double.IsFinite(value) && Math.Abs(value * factor) <= MaximumBudget.TotalSeconds ? TimeSpan.FromSeconds(value * factor) : null;
     }
 }

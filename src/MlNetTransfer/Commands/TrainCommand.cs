@@ -53,6 +53,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
         var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         DeviceSelector.Select(new DeviceRequest(options.Device, mlContext.GpuDeviceId, mlContext.FallbackToCpu)); // a missing GPU too
+        FolderOption.OutsideClassFolders(settings.Out, run.Data, "--out");
         FolderOption.Writable(settings.Out, "--out");
         WorkFolder.CleanStale(console, output);
 
@@ -140,6 +141,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     static ResumeState RunOf(TrainSettings s)
     {
         var (data, test) = s.DataPaths();
-        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions()) with { MaxImagePixels = s.MaxImagePixels };
+        var options = s.ToOptions();
+        RunSettings.Check(options); // named by option before the record is kept: JSON has no NaN to keep
+        return ResumeState.Of(data, test, s.Strict, s.Device, options) with { MaxImagePixels = s.MaxImagePixels };
     }
 }
