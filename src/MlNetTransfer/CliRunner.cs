@@ -9,7 +9,7 @@ public sealed class CliRunner(CommandApp app, IAnsiConsole console)
 {
     public async Task<int> RunAsync(IEnumerable<string> args, CancellationToken cancellation = default)
     {
-        var list = args.ToList();
+        var list = StandardStreamValues(args.ToList());
         if (OptionValues.Problem(list) is { } problem)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(problem)}");
@@ -19,4 +19,18 @@ public sealed class CliRunner(CommandApp app, IAnsiConsole console)
     }
 
     public int Run(IEnumerable<string> args) => RunAsync(args).GetAwaiter().GetResult();
+
+    /// <summary>"--json -" as "--json=-": Spectre reads a lone "-" as an option without a name, where scripts mean
+    /// standard output, as every Unix tool does.</summary>
+    static List<string> StandardStreamValues(List<string> args)
+    {
+        var joined = new List<string>(args.Count);
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "-" && joined.Count > 0 && joined[^1].StartsWith("--", StringComparison.Ordinal) && !joined[^1].Contains('='))
+                joined[^1] += "=-";
+            else joined.Add(args[i]);
+        }
+        return joined;
+    }
 }

@@ -130,7 +130,7 @@ public class ImageDecoderTests
     {
         using var folder = new TempDirectory();
         var bomb = folder.File("bomb.png");
-        File.WriteAllBytes(bomb, PngHeader(50_000, 50_000));
+        File.WriteAllBytes(bomb, HostileImages.PngHeaderOnly(50_000, 50_000));
         using var small = Blocks(100, 100);
         var ordinary = Save(small, folder.File("small.png"), SKEncodedImageFormat.Png);
 
@@ -148,30 +148,5 @@ public class ImageDecoderTests
         Assert.Contains("100×100 pixels", limited.Problem);
         using var allowed = ImageDecoder.Decode(ordinary, 64, maxPixels: 10_000);
         Assert.NotNull(allowed.Bitmap);
-    }
-
-    /// <summary>A PNG that is a header only: its IHDR claims <paramref name="width"/> × <paramref name="height"/> grey
-    /// pixels, its one IDAT holds a few bytes.</summary>
-    internal static byte[] PngHeader(int width, int height)
-    {
-        static byte[] Chunk(string type, byte[] data)
-        {
-            var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-            return [.. BigEndian(data.Length), .. typed, .. BigEndian((int)Crc32(typed))];
-        }
-        static uint Crc32(byte[] bytes)
-        {
-            uint crc = 0xFFFFFFFF;
-            foreach (var b in bytes)
-            {
-                crc ^= b;
-                for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
-            }
-            return ~crc;
-        }
-        static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
-        byte[] ihdr = [.. BigEndian(width), .. BigEndian(height), 8, 0, 0, 0, 0];
-        byte[] idat = [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01];
-        return [0x89, .. "PNG\r\n\u001a\n"u8, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", idat), .. Chunk("IEND", [])];
     }
 }

@@ -29,7 +29,7 @@ public static class ImageDecoder
     {
         try
         {
-            if (!File.Exists(path)) return (null, "missing");
+            if (NotAFile(path) is { } problem) return (null, problem);
             using var stream = File.OpenRead(path);
             return ReadHeader(stream, maxPixels);
         }
@@ -54,7 +54,7 @@ public static class ImageDecoder
     {
         try
         {
-            if (!File.Exists(path)) return DecodedImage.Failed("missing");
+            if (NotAFile(path) is { } problem) return DecodedImage.Failed(problem);
             using var stream = File.OpenRead(path);
             return Decode(stream, side, maxPixels);
         }
@@ -98,6 +98,14 @@ public static class ImageDecoder
             bitmap = upright;
         }
         return new DecodedImage(bitmap, header, null);
+    }
+
+    /// <summary>Why <paramref name="path"/> cannot be opened as an image file: missing, or not a plain file (a FIFO or
+    /// device would block the read for ever or never end); null when it can.</summary>
+    static string? NotAFile(string path)
+    {
+        if (!File.Exists(path)) return Directory.Exists(path) ? "a folder, not an image" : "missing";
+        return FileStatus.Of(path) is { IsRegular: false } status ? $"{status.Kind}, not an image file" : null;
     }
 
     /// <summary>The smallest JPEG scale whose shorter side still covers <paramref name="side"/> (ML.NET's crop resize

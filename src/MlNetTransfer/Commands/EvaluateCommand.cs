@@ -22,7 +22,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         public string? Data { get; init; }
 
         [CommandOption("--json <PATH>")]
-        [Description("Also write the metrics as JSON.")]
+        [Description("Also write the metrics as JSON; - writes them to standard output (and the table to standard error).")]
         public string? Json { get; init; }
 
         [CommandOption("--strict")]
@@ -39,7 +39,9 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
-            if (settings.Json != null) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
+            bool jsonOut = settings.Json == "-"; // for scripts: standard output holds the JSON alone
+            if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
+            var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             var mlContext = WorkFolder.NewContext(seed: 1);
@@ -52,26 +54,27 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 var (scored, unreadable) = ModelScoring.Score(mlContext, model, set, info.ClassNames, info.Preprocessing.InputSize, settings.MaxImagePixels);
                 if (settings.Strict && unreadable.Count > 0)
                     throw new CliException(ExitCodes.UnreadableImages, $"{unreadable.Count} image(s) in {settings.Data} could not be read (--strict): {string.Join("; ", unreadable.Take(5))}");
-                SkippedImages.Report(console, set, "--json's file");
-                SkippedImages.ReportUnreadable(console, unreadable, $"of {set.Source}", "--json's file");
+                SkippedImages.Report(human, set, "--json's file");
+                SkippedImages.ReportUnreadable(human, unreadable, $"of {set.Source}", "--json's file");
                 if (scored.Count == 0)
                     throw new CliException(ExitCodes.UnreadableImages, $"{settings.Data}: no image could be read ({unreadable.Count} skipped, named above).");
-                SkippedImages.ReportUnknown(console, unknown, "the model");
+                SkippedImages.ReportUnknown(human, unknown, "the model");
                 var report = ClassificationReport.Compute(info.ClassNames, scored);
                 var table = new Table().AddColumn("class").AddColumn("precision").AddColumn("recall").AddColumn("F1").AddColumn("support");
                 foreach (var c in report.PerClass)
                     table.AddRow(Markup.Escape(c.Class), $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:0.000}", $"{c.Support}");
-                console.Write(table);
-                console.WriteLine($"accuracy {report.MicroAccuracy:P1} (micro), {report.MacroAccuracy:P1} (macro); log-loss {report.LogLoss:0.000}; {report.Images} images" +
+                human.Write(table);
+                human.WriteLine($"accuracy {report.MicroAccuracy:P1} (micro), {report.MacroAccuracy:P1} (macro); log-loss {report.LogLoss:0.000}; {report.Images} images" +
                                   (set.Skipped.Count + unreadable.Count > 0 ? $"; {set.Skipped.Count + unreadable.Count} unreadable skipped" : "") +
                                   (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
-                if (settings.Json != null)
-                    AtomicFile.Write(settings.Json, JsonSerializer.SerializeToUtf8Bytes(new
-                    {
-                        report.MicroAccuracy, report.MacroAccuracy, report.LogLoss, report.Images, report.PerClass, report.Classes,
-                        report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
-                        UnknownClasses = new { Images = unknown, CountedAsErrors = false },
-                    }));
+                var json = JsonSerializer.SerializeToUtf8Bytes(new
+                {
+                    report.MicroAccuracy, report.MacroAccuracy, report.LogLoss, report.Images, report.PerClass, report.Classes,
+                    report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
+                    UnknownClasses = new { Images = unknown, CountedAsErrors = false },
+                });
+                if (jsonOut) console.Profile.Out.Writer.WriteLine(System.Text.Encoding.UTF8.GetString(json));
+                else if (settings.Json != null) AtomicFile.Write(settings.Json, json);
                 return ExitCodes.Success;
             }
             finally

@@ -10,6 +10,22 @@ public static class FolderOption
     /// once (then cleaned); otherwise exit 8 naming the option. Returns the full path.</summary>
     public static string Writable(string given, string option) => Writable(Path.GetFullPath(given), given, option, "a folder this user can write to");
 
+    /// <summary>Refuses an --out inside a class folder of a --data folder: what train writes there (a model, charts)
+    /// would change that class for the next run (its folder read as train's output and left alone). A new folder at
+    /// the data's top is fine: it is left alone as train's output.</summary>
+    public static void OutsideClassFolders(string output, string data, string option)
+    {
+        if (!Directory.Exists(data)) return;
+        var root = RealPath(Path.GetFullPath(data));
+        var relative = Path.GetRelativePath(root, RealPath(Path.GetFullPath(output)));
+        if (relative == "." || relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative)) return;
+        var first = relative.Split(Path.DirectorySeparatorChar)[0];
+        var folder = Path.Combine(root, first);
+        if (Directory.Exists(folder) && !File.Exists(Path.Combine(folder, "model.zip")))
+            throw new CliException(ExitCodes.BadOption,
+                $"{option} {output}: inside the class folder '{first}' of --data {data}; what train writes there would change that class for the next run. Write elsewhere (or to a new folder at the data's top).");
+    }
+
     /// <summary>A file option (predict's --csv, evaluate's --json, export's --onnx): its folder must take files before
     /// any work, so nothing is computed for a result that cannot be written, and it must not be one of the command's
     /// <paramref name="inputs"/>; exit 8 naming the option. Returns the full path.</summary>
@@ -18,13 +34,42 @@ public static class FolderOption
         var path = Path.GetFullPath(given);
         if (Directory.Exists(path))
             throw new CliException(ExitCodes.BadOption, $"{option} {given}: is a folder; expected the name of a file to write.");
-        // writing over what the command reads would lose it (export --onnx onto its own --model replaced the model)
+        // writing over what the command reads would lose it (export --onnx onto its own --model replaced the model;
+        // through a link, predict --csv replaced a linked model with its CSV): compared where the links lead
+        var real = RealPath(path);
         foreach (var (input, inputPath) in inputs)
-            if (inputPath != null && string.Equals(Path.GetFullPath(inputPath), path, StringComparison.Ordinal))
-                throw new CliException(ExitCodes.BadOption, $"{option} {given}: is the file {input} reads; name another file to write.");
+            if (inputPath != null && string.Equals(RealPath(Path.GetFullPath(inputPath)), real, StringComparison.Ordinal))
+                throw new CliException(ExitCodes.BadOption, $"{option} {given}: is the file {input} reads{(real != path ? $" ({real}, through a link)" : "")}; name another file to write.");
         Writable(Path.GetDirectoryName(path)!, given, option, "a file in a folder this user can write to");
         return path;
     }
+
+    /// <summary>Where <paramref name="path"/> leads once every link in it is followed (realpath(3)); for a file that
+    /// does not exist yet, its folder's real path and its name.</summary>
+    public static string RealPath(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return path;
+        var resolved = realpath(path, IntPtr.Zero);
+        if (resolved != IntPtr.Zero)
+        {
+            try
+            {
+                return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(resolved) ?? path;
+            }
+            finally
+            {
+                free(resolved);
+            }
+        }
+        var parent = Path.GetDirectoryName(path);
+        return parent == null || parent == path ? path : Path.Combine(RealPath(parent), Path.GetFileName(path));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern IntPtr realpath([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    static extern void free(IntPtr pointer);
 
     static string Writable(string folder, string given, string option, string expected)
     {

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json;
+using MlNetTransfer.Cli;
+using MlNetTransfer.Cli.Reporting;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Input an attacker or a careless user brings, each with the answer the README promises: decompression bombs
+/// refused from their headers, files that are not files named and left alone, and option values that are not numbers
+/// named by option.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class CliHostileInputTests : CliSandbox
+{
+    [Fact]
+    public void Decompression_bombs_are_refused_from_their_headers_by_train_evaluate_and_predict_with_the_pixel_count_and_the_limit()
+    {
+        // 177 bytes claiming 50 000 × 50 000 pixels, and a whole 30 000 × 30 000 grey PNG of about 875 KB: decoded,
+        // 10 GB and 3.6 GB of RGBA
+        var header = Path.Combine(Train, "Bag", "header-bomb.png");
+        File.WriteAllBytes(header, HostileImages.PngHeaderOnly(50_000, 50_000));
+        var real = Path.Combine(Test, "Bag", "grey-bomb.png");
+        HostileImages.WriteBlankGreyPng(real, 30_000);
+        var allocated = GC.GetTotalAllocatedBytes();
+
+        var (trainExit, training) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+        var (evaluateExit, evaluation) = Run($"evaluate --model {Path.Combine(Out, "model.zip")} --data {Test}");
+        var (predictExit, prediction) = Run($"predict --model {Path.Combine(Out, "model.zip")} {real}");
+        var (limitedExit, limited) = Run($"predict --model {Path.Combine(Out, "model.zip")} {Path.Combine(Test, "Bag")} --max-image-pixels 700");
+
+        Assert.True(new FileInfo(header).Length < 200 && new FileInfo(real).Length < 1_000_000);
+        Assert.True(trainExit == ExitCodes.Success, training);
+        var lines = training.ReplaceLineEndings(" ");
+        Assert.Contains("header-bomb.png: 50000×50000 pixels (2500 megapixels) is over the limit of 179 megapixels", lines);
+        Assert.Contains("grey-bomb.png: 30000×30000 pixels (900 megapixels) is over the limit", lines);
+        Assert.True(evaluateExit == ExitCodes.Success, evaluation);
+        Assert.Contains("grey-bomb.png: 30000×30000 pixels", evaluation.ReplaceLineEndings(" "));
+        Assert.Equal(ExitCodes.UnreadableImages, predictExit);
+        Assert.Contains("over the limit of 179 megapixels (--max-image-pixels", prediction.ReplaceLineEndings(" "));
+        Assert.True(limitedExit == ExitCodes.UnreadableImages, limited); // 28 × 28 = 784 pixels, over a limit of 700
+        Assert.True(GC.GetTotalAllocatedBytes() - allocated < 1L << 30, "no bomb's pixels were ever allocated");
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
+        Assert.Contains("header-bomb.png", metrics.RootElement.GetProperty("training").GetProperty("skippedImages").ToString());
+        Assert.Contains("grey-bomb.png", metrics.RootElement.GetProperty("test").GetProperty("skippedImages").ToString());
+    }
+
+    [Fact]
+    public async Task A_fifo_or_a_socket_named_like_an_image_is_skipped_and_named_not_read_for_ever()
+    {
+        var fifo = Path.Combine(Train, "Bag", "pipe.png");
+        using (var mkfifo = Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        var socketPath = Path.Combine(Train, "Sneaker", "socket.jpg");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+
+        var run = Task.Run(() => Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}"));
+        var (exit, output) = await run.WaitAsync(TimeSpan.FromMinutes(3)); // it used to wait on the FIFO for ever
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("pipe.png: a FIFO (named pipe), not an image file", output);
+        Assert.Contains("socket.jpg: a socket, not an image file", output);
+        Assert.Contains("training on 24 images", output);
+    }
+
+    [Fact]
+    public void Outputs_never_overwrite_what_the_command_reads_through_a_link_nor_land_in_a_class_folder_and_json_can_go_to_standard_output()
+    {
+        var (trainExit, training) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+        Assert.True(trainExit == ExitCodes.Success, training);
+        var model = Path.Combine(Out, "model.zip");
+        var link = Path.Combine(_temp.Path, "linked-model.zip");
+        File.CreateSymbolicLink(link, model);
+        var before = File.ReadAllBytes(model);
+
+        var (csvExit, csv) = Run($"predict --model {link} {Path.Combine(Test, "Bag")} --csv {model}");
+        var (inClassExit, inClass) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Path.Combine(Train, "Bag", "run")} {Fast}");
+        var (jsonExit, json) = Run($"evaluate --model {model} --data {Test} --json -");
+
+        Assert.Equal(ExitCodes.BadOption, csvExit); // it replaced the model with an 86-byte CSV
+        Assert.Contains("is the file --model reads", csv);
+        Assert.Equal(before, File.ReadAllBytes(model));
+        Assert.Equal(ExitCodes.BadOption, inClassExit); // the next run dropped the class Bag
+        Assert.Contains("inside the class folder 'Bag'", inClass);
+        Assert.False(Directory.Exists(Path.Combine(Train, "Bag", "run")));
+        Assert.True(jsonExit == ExitCodes.Success, json);
+        using var metrics = JsonDocument.Parse(json); // standard output holds the JSON alone
+        Assert.Equal(9, metrics.RootElement.GetProperty("Images").GetInt32());
+    }
+}

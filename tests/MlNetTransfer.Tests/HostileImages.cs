@@ -1,0 +1,51 @@
+using System.IO.Compression;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Image files an attacker or a careless user brings: decompression bombs, built without ever holding
+/// their pixels.</summary>
+internal static class HostileImages
+{
+    /// <summary>A PNG that is a header: its IHDR claims <paramref name="width"/> × <paramref name="height"/> grey
+    /// pixels, its one IDAT holds a few bytes (177 bytes for 50 000 × 50 000).</summary>
+    public static byte[] PngHeaderOnly(int width, int height) =>
+        Png(width, height, [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
+
+    /// <summary>A real, whole grey PNG of <paramref name="side"/> × <paramref name="side"/> black pixels: every row
+    /// compresses to almost nothing (30 000 × 30 000 is about 875 KB on disk, 3.6 GB decoded as RGBA).</summary>
+    public static void WriteBlankGreyPng(string path, int side)
+    {
+        using var compressed = new MemoryStream();
+        using (var zlib = new ZLibStream(compressed, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            var row = new byte[side + 1]; // filter byte 0, then the row's grey values
+            for (int y = 0; y < side; y++) zlib.Write(row);
+        }
+        File.WriteAllBytes(path, Png(side, side, compressed.ToArray()));
+    }
+
+    static byte[] Png(int width, int height, byte[] idat)
+    {
+        byte[] ihdr = [.. BigEndian(width), .. BigEndian(height), 8, 0, 0, 0, 0];
+        return [0x89, .. "PNG\r\n\u001a\n"u8, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", idat), .. Chunk("IEND", [])];
+    }
+
+    static byte[] Chunk(string type, byte[] data)
+    {
+        var typed = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        return [.. BigEndian(data.Length), .. typed, .. BigEndian((int)Crc32(typed))];
+    }
+
+    static uint Crc32(byte[] bytes)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (var b in bytes)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        return ~crc;
+    }
+
+    static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+}
