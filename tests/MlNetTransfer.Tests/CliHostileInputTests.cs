@@ -86,4 +86,43 @@ public class CliHostileInputTests : CliSandbox
         using var metrics = JsonDocument.Parse(json); // standard output holds the JSON alone
         Assert.Equal(9, metrics.RootElement.GetProperty("Images").GetInt32());
     }
+
+    [Fact]
+    public void A_csv_names_a_nul_in_a_file_name_by_line_and_quotes_at_most_a_hundred_characters_of_a_huge_field()
+    {
+        var rows = Directory.GetFiles(Train, "*.png", SearchOption.AllDirectories).Order()
+            .Select(f => $"{Path.GetRelativePath(_temp.Path, f)},{Path.GetFileName(Path.GetDirectoryName(f))}").ToList();
+        var withNul = Path.Combine(_temp.Path, "nul.csv");
+        File.WriteAllLines(withNul, ["filename,target", "train/Bag/evil\0.png,Bag", .. rows]);
+        var huge = Path.Combine(_temp.Path, "huge.csv");
+        File.WriteAllText(huge, new string('x', 5_000_000) + ",target\n");
+
+        var (nulExit, nul) = Run($"train --data {withNul} --test {Test} --epochs 1 --out {Out} {Fast}");
+        var (hugeExit, hugeOutput) = Run($"train --data {huge} --test {Test} --epochs 1 --out {Out}-huge {Fast}");
+
+        Assert.True(nulExit == ExitCodes.Success, nul);
+        Assert.Contains("nul.csv,line2:thefilenameholdsaNULcharacter", nul.ReplaceLineEndings("").Replace(" ", ""), StringComparison.Ordinal); // a long path wraps
+        Assert.Contains("training on 24 images", nul);
+        Assert.Equal(ExitCodes.UnreadableCsv, hugeExit);
+        Assert.Contains("(5000007 characters)", hugeOutput.ReplaceLineEndings(""));
+        Assert.True(hugeOutput.Length < 3_000, $"{hugeOutput.Length} characters reached the terminal");
+    }
+
+    [Fact]
+    public void Class_names_that_differ_only_in_unicode_normalisation_or_case_are_said_and_stay_two_classes()
+    {
+        foreach (var name in new[] { "Caf\u00e9", "Cafe\u0301", "bag" })
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(Train, name)).FullName;
+            foreach (var file in Directory.GetFiles(Path.Combine(Train, "Bag")).Order().Take(4)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        var (exit, output) = Run($"train --data {Train} --epochs 1 --out {Out} {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        var text = output.ReplaceLineEndings(" ");
+        Assert.Contains("differ only in Unicode normalisation (NFD vs NFC)", text);
+        Assert.Contains("'Bag' and 'bag' differ only by case", text);
+        Assert.Contains("in 6 classes", text); // they stay separate classes, as Linux names them
+    }
 }

@@ -25,6 +25,9 @@ public static class SkippedImages
         LeftAlone(set.RepeatedFolders, "", "(links to folders read already): each folder's images once");
         if (set.LeftOutClasses.Count > 0)
             console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: {Markup.Escape(LabelledImageSet.DescribeLeftOut(set.LeftOutClasses))}[/] (use --strict to fail instead)");
+        foreach (var lookAlike in set.LookAlikeClasses)
+            console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: classes {Markup.Escape(lookAlike)}[/]: they stay separate classes " +
+                "(file names on Linux are bytes); rename one if they are meant to be one");
         if (set.Turned.Count > 0)
             console.WriteLine($"{set.Turned.Count} image(s) carry an EXIF orientation (e.g. {set.Turned[0]} in {set.Source}): they train and are scored " +
                 "upright, as the orientation asks, but ML.NET's LoadImages reads them as stored, turned — an app that serves model.zip with LoadImages " +

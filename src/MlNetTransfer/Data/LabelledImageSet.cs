@@ -65,6 +65,18 @@ public sealed class LabelledImageSet
     /// <summary>Class names in ordinal order.</summary>
     public IReadOnlyList<string> Classes { get; }
 
+    /// <summary>Classes whose names differ only in Unicode normalisation (a Mac writes "Café" decomposed, NFD; most
+    /// tools compose it, NFC) or only in case, each group described: on Linux they stay separate classes, which is
+    /// rarely what was meant.</summary>
+    public IReadOnlyList<string> LookAlikeClasses => Classes
+        .GroupBy(c => c.Normalize(System.Text.NormalizationForm.FormC).ToUpperInvariant(), StringComparer.Ordinal)
+        .Where(g => g.Count() > 1)
+        .Select(g => $"{string.Join(" and ", g.Select(c => $"'{c}'"))} differ only " +
+                     (g.Select(c => c.Normalize(System.Text.NormalizationForm.FormC)).Distinct(StringComparer.Ordinal).Count() < g.Count()
+                         ? $"in Unicode normalisation ({string.Join(" vs ", g.Select(c => c.IsNormalized(System.Text.NormalizationForm.FormC) ? "NFC" : "NFD"))})"
+                         : "by case"))
+        .ToList();
+
     /// <summary>The rows at <paramref name="indices"/> (skipped images stay with the whole set).</summary>
     public LabelledImageSet Subset(IEnumerable<long> indices) =>
         new(Source, Root, indices.Select(i => Rows[(int)i]).ToList(), []);
@@ -160,7 +172,7 @@ public sealed class LabelledImageSet
                 ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: empty; expected a header 'filename,target' and one row per image.");
             int file = header.IndexOf("filename"), target = header.IndexOf("target");
             if (file < 0 || target < 0)
-                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{string.Join(",", header)}' lacks the columns 'filename' and 'target'" +
+                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{Quoted(string.Join(",", header))}' lacks the columns 'filename' and 'target'" +
                     (header.Count == 1 && header[0].IndexOfAny([';', '\t']) is >= 0 and var at
                         ? $"; the file must be comma-separated, and this header looks separated by {(header[0][at] == ';' ? "';'" : "tabs")}."
                         : Renames(header, file, target) is { } renames ? $"; rename {renames}." : "."));
@@ -171,12 +183,18 @@ public sealed class LabelledImageSet
                 if (cells == null) break;
                 if (cells.All(c => c.Length == 0)) continue;
                 if (cells.Length != header.Count)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: {cells.Length} fields, expected {header.Count} ({string.Join(",", header)}); quote a value that holds a comma.");
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: {cells.Length} fields, expected {header.Count} ({Quoted(string.Join(",", header))}); quote a value that holds a comma.");
                 var (name, label) = (cells[file], cells[target]);
                 if (name.Length == 0)
                     throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty filename.");
                 if (label.Length == 0)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty target for {name}.");
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty target for {Quoted(name)}.");
+                if (name.Contains('\0'))
+                {
+                    // no file system has such a name: skipped like a file that cannot be read
+                    repeated.Add($"{csv}, line {line}: the filename holds a NUL character ({Quoted(name.Replace('\0', '\u2400'))}); no file can have that name");
+                    continue;
+                }
                 var path = LocalPath(root, name);
                 if (listed.TryGetValue(path, out var first))
                 {
@@ -184,7 +202,7 @@ public sealed class LabelledImageSet
                     // again would weigh the image twice and could put it on both sides of the held-out split
                     if (first.Label != label)
                         throw new CliException(ExitCodes.UnreadableCsv,
-                            $"{csv}, line {line}: {name} has the target '{label}' here and '{first.Label}' on line {first.Line}; an image has one class.");
+                            $"{csv}, line {line}: {Quoted(name)} has the target '{Quoted(label)}' here and '{Quoted(first.Label)}' on line {first.Line}; an image has one class.");
                     repeated.Add($"{Path.GetRelativePath(root, path)}: listed again on line {line} (line {first.Line} kept)");
                     continue;
                 }
@@ -222,6 +240,10 @@ public sealed class LabelledImageSet
         return Path.GetFullPath(Path.Combine(root, name.Replace('\\', '/')));
     }
 
+    /// <summary>At most the first 100 characters of a value a message quotes (a field of 53 MB went to the terminal
+    /// whole), with its length when it is cut.</summary>
+    static string Quoted(string value) => value.Length <= 100 ? value : $"{value[..100]}… ({value.Length} characters)";
+
     static string[]? ReadFields(TextFieldParser parser, string csv)
     {
         try
@@ -230,7 +252,7 @@ public sealed class LabelledImageSet
         }
         catch (MalformedLineException e)
         {
-            throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {e.LineNumber}: not valid CSV ('{parser.ErrorLine.Trim()}'); a quoted field must end with a quote.");
+            throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {e.LineNumber}: not valid CSV ('{Quoted(parser.ErrorLine.Trim())}'); a quoted field must end with a quote.");
         }
     }
 
