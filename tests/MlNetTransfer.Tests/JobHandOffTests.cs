@@ -191,11 +191,29 @@ public class JobHandOffTests : CliSandbox
         Assert.Equal(ExitCodes.BadModel, exit);
         Assert.Contains("not a job folder", output);
 
+        var file = Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First();
+        (exit, output) = Run($"job import {file} --out {Out}");
+        Assert.Equal(ExitCodes.BadModel, exit); // was 2, data not found
+        Assert.Contains("is a file, not a job folder", output);
+
         (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 1 --out {Job}");
         Assert.True(exit == ExitCodes.Success, output);
         (exit, output) = Run($"job import {Job} --out {Out}");
         Assert.Equal(ExitCodes.BadModel, exit);
         Assert.Contains("trained.safetensors is missing: run the job first", output);
+
+        // every number of recipe.json is checked as the CLI checks its option: an image_size of 20000 ate 6 GB
+        var recipePath = Path.Combine(Job, JobRecipe.FileName);
+        var original = File.ReadAllText(recipePath);
+        foreach (var (field, value, mention) in new[] { ("image_size", "20000", "image_size must be between"), ("epochs", "0", "epochs must be at least 1"),
+                     ("learning_rate", "-1", "optimization.learning_rate must be a positive number"), ("check_batch", "100000", "check_batch must be between 1 and 1024") })
+        {
+            File.WriteAllText(recipePath, System.Text.RegularExpressions.Regex.Replace(original, $"\"{field}\": [^,\n]+", $"\"{field}\": {value}"));
+            (exit, output) = Run($"job import {Job} --out {Out}");
+            Assert.True(exit == ExitCodes.BadModel, $"{field} {value}: exit {exit}\n{output}");
+            Assert.Contains(mention, output);
+        }
+        File.WriteAllText(recipePath, original);
 
         var (ran, log) = PyTorchProcess.Script(Job);
         Assert.True(ran == 0, log);

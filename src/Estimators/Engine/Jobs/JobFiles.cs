@@ -53,6 +53,7 @@ public static class JobFiles
     public static JobRecipe ReadRecipe(string folder)
     {
         var path = Path.Combine(folder, JobRecipe.FileName);
+        if (File.Exists(folder)) throw new JobFileException($"{folder} is a file, not a job folder (give the folder `job export` wrote).");
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Job folder {folder} does not exist.");
         if (!File.Exists(path)) throw new JobFileException($"{folder} is not a job folder: no {JobRecipe.FileName} (write one with `job export`).");
         JobRecipe? recipe;
@@ -67,6 +68,7 @@ public static class JobFiles
         if (recipe == null) throw new JobFileException($"{path}: empty");
         if (recipe.Format != JobRecipe.CurrentFormat)
             throw new JobFileException($"{path}: job format {recipe.Format}; this version reads format {JobRecipe.CurrentFormat} (export the job again)");
+        recipe.Check(path);
         return recipe;
     }
 

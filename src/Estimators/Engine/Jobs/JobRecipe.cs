@@ -73,6 +73,58 @@ public sealed record JobRecipe
 
     public sealed record Augmentation(bool Enabled, double MinScale, double MinRatio, double MaxRatio, bool Flip);
 
+    /// <summary>Every number range-checked as the CLI checks the same option (an edited image_size of 20000 was taken
+    /// and ate 6 GB), plus what only a recipe holds; throws <see cref="JobFileException"/> naming the field.</summary>
+    public void Check(string path)
+    {
+        var options = new FineTuneOptions
+        {
+            Architecture = Architecture, Weights = PretrainedCatalog.Scratch, ImageSize = ImageSize, Epochs = Epochs, BatchSize = BatchSize,
+            LearningRate = Optimization.LearningRate, WeightDecay = Optimization.WeightDecay, LabelSmoothing = LabelSmoothing,
+            EarlyStoppingPatience = EarlyStoppingPatience,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            var detail = e.Message.Split(" (Parameter")[0].Split(Environment.NewLine)[0];
+            throw new JobFileException($"{path}: {FieldOf(e.ParamName)} {detail}{(e is ArgumentOutOfRangeException { ActualValue: { } actual } ? $", not {actual}" : "")}.");
+        }
+        void Require(bool ok, string field, string expected, object? actual)
+        {
+            if (!ok) throw new JobFileException($"{path}: {field} must be {expected}, not {actual ?? "null"}.");
+        }
+        Require(Classes is { Count: >= 2 } && Classes.All(c => !string.IsNullOrEmpty(c)), "classes", "two or more class names", Classes?.Count);
+        Require(Epochs <= 100_000, "epochs", "at most 100000", Epochs);
+        Require(BatchSize <= 65_536, "batch_size", "at most 65536", BatchSize);
+        Require(CheckBatch is >= 1 and <= 1024, "check_batch", "between 1 and 1024", CheckBatch);
+        Require(Optimization.Momentum is >= 0 and < 1, "optimization.momentum", "in [0, 1)", Optimization.Momentum);
+        Require(Optimization.Kind is "adamw" or "sgd", "optimization.kind", "adamw or sgd", Optimization.Kind);
+        Require(Schedule.WarmupFraction is >= 0 and <= 1, "schedule.warmup_fraction", "in [0, 1]", Schedule.WarmupFraction);
+        Require(Schedule.DivFactor is >= 1 and <= 1e6 && Schedule.FinalDivFactor is >= 1 and <= 1e9, "schedule.div_factor and final_div_factor", "between 1 and 1e6 (1e9)", $"{Schedule.DivFactor} and {Schedule.FinalDivFactor}");
+        Require(Augment.MinScale is > 0 and <= 1, "augment.min_scale", "in (0, 1]", Augment.MinScale);
+        Require(Augment.MinRatio > 0 && Augment.MaxRatio >= Augment.MinRatio && Augment.MaxRatio <= 100, "augment.min_ratio and max_ratio", "0 < min ≤ max ≤ 100", $"{Augment.MinRatio} and {Augment.MaxRatio}");
+        Require(double.IsFinite(Preprocessing.PixelScale) && Preprocessing.PixelScale > 0, "preprocessing.pixel_scale", "a positive number", Preprocessing.PixelScale);
+        Require(Preprocessing.Mean is { Count: 3 } && Preprocessing.Mean.All(float.IsFinite), "preprocessing.mean", "three finite numbers", Preprocessing.Mean?.Count);
+        Require(Preprocessing.Std is { Count: 3 } && Preprocessing.Std.All(v => float.IsFinite(v) && v > 0), "preprocessing.std", "three positive numbers", Preprocessing.Std?.Count);
+        Require(Groups is { Count: >= 2 }, "groups", "the architecture's layer groups", Groups?.Count);
+    }
+
+    static string FieldOf(string? option) => option switch
+    {
+        nameof(FineTuneOptions.ImageSize) => "image_size",
+        nameof(FineTuneOptions.BatchSize) => "batch_size",
+        nameof(FineTuneOptions.LearningRate) => "optimization.learning_rate",
+        nameof(FineTuneOptions.WeightDecay) => "optimization.weight_decay",
+        nameof(FineTuneOptions.LabelSmoothing) => "label_smoothing",
+        nameof(FineTuneOptions.EarlyStoppingPatience) => "early_stopping_patience",
+        nameof(FineTuneOptions.Epochs) => "epochs",
+        "name" or nameof(FineTuneOptions.Architecture) => "architecture",
+        _ => option ?? "a value",
+    };
+
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
