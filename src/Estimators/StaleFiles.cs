@@ -6,8 +6,11 @@ namespace MlNetTransfer;
 
 /// <summary>
 /// Names the temporary files and folders this tool writes after the process that owns them, and removes those whose
-/// owner is no longer running (killed mid-save, out of memory, power lost). Only names of this tool's own pattern with a
-/// process id that does not exist are touched: another running process's files, and anything else, stay.
+/// owner is no longer running (killed mid-save, out of memory, power lost). Only names of this tool's own pattern are
+/// touched. A process id alone cannot say that a run has ended: a run in another PID namespace sharing the temp
+/// folder (two containers of a pod on one emptyDir) has an id that means nothing here, and its folder was deleted
+/// under it. So each work and run folder holds a lock file its process keeps locked (flock, released by the kernel
+/// when the process dies, seen across namespaces), and a file still open in another process is never removed.
 /// </summary>
 public static partial class StaleFiles
 {
@@ -34,7 +37,42 @@ public static partial class StaleFiles
         if (string.IsNullOrEmpty(purpose) || !purpose.All(char.IsAsciiLetterLower))
             throw new ArgumentException($"'{purpose}': a run folder's purpose is lower-case letters only", nameof(purpose));
         Clean(Path.GetTempPath());
-        return Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.{purpose}")).FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.{purpose}")).FullName;
+        HoldAlive(folder);
+        return folder;
+    }
+
+    /// <summary>The lock file a live run keeps locked in its folder.</summary>
+    public const string AliveFileName = ".alive";
+
+    static readonly ConcurrentBag<FileStream> s_alive = [];
+
+    /// <summary>Locks <paramref name="folder"/>'s <see cref="AliveFileName"/> for the rest of this process: while it
+    /// runs, no <see cref="Clean"/> in any process removes the folder.</summary>
+    public static void HoldAlive(string folder)
+    {
+        // FileShare.None is an exclusive flock(2) on Linux: held while the handle is open, dropped by the kernel when
+        // the process ends, however it ends
+        s_alive.Add(new FileStream(Path.Combine(folder, AliveFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+    }
+
+    /// <summary>Whether another process holds <paramref name="path"/> open or locked (a live run's lock file, a file
+    /// being written); false when it can be locked exclusively now.</summary>
+    static bool HeldElsewhere(string path)
+    {
+        try
+        {
+            using var probe = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.None);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
     }
 
     /// <summary>Deletes, in <paramref name="folder"/>, the ONNX files, decoded-image stores, work and run folders and
@@ -57,6 +95,9 @@ public static partial class StaleFiles
         {
             var match = Owned().Match(Path.GetFileName(entry));
             if (!match.Success || !int.TryParse(match.Groups["pid"].Value, out int pid) || IsRunning(pid)) continue;
+            // the id means nothing across PID namespaces: a locked lock file or a file open elsewhere is a live run's
+            var alive = Path.Combine(entry, AliveFileName);
+            if (Directory.Exists(entry) ? File.Exists(alive) && HeldElsewhere(alive) : HeldElsewhere(entry)) continue;
             try
             {
                 if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);

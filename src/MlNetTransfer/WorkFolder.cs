@@ -15,6 +15,7 @@ public static class WorkFolder
     {
         var path = Path.Combine(Path.GetTempPath(), StaleFiles.WorkFolderName());
         Directory.CreateDirectory(path);
+        StaleFiles.HoldAlive(path); // a sweep in another container sharing the temp folder sees this run is alive
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Remove(path);
         return path;
     });

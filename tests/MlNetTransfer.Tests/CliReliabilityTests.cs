@@ -336,6 +336,32 @@ public class CliReliabilityTests : CliSandbox
     }
 
     [Fact]
+    public void A_folder_whose_process_id_means_nothing_here_is_kept_while_its_lock_file_is_held_by_a_live_process()
+    {
+        // a run in another PID namespace sharing the temp folder (two containers of a pod on one emptyDir): its id is
+        // no process here, yet it runs; its folder's lock file is held, and flock(2) crosses namespaces
+        using var ended = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        ended.WaitForExit();
+        var folder = Directory.CreateDirectory(_temp.File("shared-tmp")).FullName;
+        var work = Directory.CreateDirectory(Path.Combine(folder, $"mlnettransfer-{ended.Id}-work")).FullName;
+        File.WriteAllText(Path.Combine(work, "model.onnx"), "the other run's network");
+        var alive = Path.Combine(work, StaleFiles.AliveFileName);
+        using var holder = Process.Start(new ProcessStartInfo("python3", ["-c",
+            "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(120)", alive])
+        { RedirectStandardOutput = true, UseShellExecute = false })!;
+        Assert.Equal("locked", holder.StandardOutput.ReadLine());
+
+        var whileHeld = StaleFiles.Clean(folder);
+        holder.Kill();
+        holder.WaitForExit();
+        var afterwards = StaleFiles.Clean(folder);
+
+        Assert.Empty(whileHeld);
+        Assert.Equal([work], afterwards);
+        Assert.False(Directory.Exists(work));
+    }
+
+    [Fact]
     public void A_run_folder_is_named_after_its_process_and_its_purpose_must_be_a_plain_word()
     {
         var folder = StaleFiles.CreateRunFolder("testrun");

@@ -27,7 +27,8 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         {
             if (!File.Exists(settings.Model)) throw new CliException(ExitCodes.BadModel, $"{settings.Model}: model file not found.");
             var info = TransferModelFile.ReadMetadata(settings.Model);
-            FolderOption.WritableFile(settings.Onnx!, "--onnx", ("--model", settings.Model));
+            var target = FolderOption.WritableFile(settings.Onnx!, "--onnx", ("--model", settings.Model));
+            WorkFolder.CleanStale(console, Path.GetDirectoryName(target)!); // what killed writes left beside it
             var path = AtomicFile.Write(settings.Onnx!, TransferModelFile.ReadOnnx(settings.Model));
             console.WriteLine($"wrote {path}: {info.Architecture}, {info.ClassNames.Count} classes, input {info.Preprocessing.InputSize}×{info.Preprocessing.InputSize} " +
                               "planar RGB 0..255 [1,3,S,S]; outputs Score (probabilities in this class order" +
