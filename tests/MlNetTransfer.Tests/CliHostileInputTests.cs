@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using MlNetTransfer.Cli;
 using MlNetTransfer.Cli.Reporting;
+using Spectre.Console.Testing;
 
 namespace MlNetTransfer.Tests;
 
@@ -124,5 +125,31 @@ public class CliHostileInputTests : CliSandbox
         Assert.Contains("differ only in Unicode normalisation (NFD vs NFC)", text);
         Assert.Contains("'Bag' and 'bag' differ only by case", text);
         Assert.Contains("in 6 classes", text); // they stay separate classes, as Linux names them
+    }
+
+    [Fact]
+    public void An_out_folder_takes_one_run_at_a_time_says_when_a_new_run_replaces_a_checkpoint_and_resume_json_keeps_absolute_paths()
+    {
+        var relativeData = Path.GetRelativePath(Directory.GetCurrentDirectory(), Train); // as a user types it, from here
+        using var interrupted = new CancellationTokenSource();
+        var console = new CancellingConsole(new TestConsole().Width(250), "epoch 1/3", interrupted);
+        int exit = RunOn(console, $"train --data {relativeData} --test {Test} --epochs 3 --out {Out} {Fast}", interrupted.Token);
+        Assert.True(exit == ExitCodes.Interrupted, console.Output);
+
+        using var resume = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "resume.json")));
+        int lockedExit;
+        string locked;
+        using (new FileStream(Path.Combine(Out, ".mlnettransfer.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            (lockedExit, locked) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}"); // another run writing there now
+        bool untouched = File.Exists(Path.Combine(Out, "checkpoint.zip"));
+        var (replacedExit, replaced) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+
+        Assert.Equal(Train, resume.RootElement.GetProperty("Data").GetString()); // --resume works from any folder
+        Assert.Equal(ExitCodes.BadOption, lockedExit);
+        Assert.Contains("another run is writing there now", locked);
+        Assert.True(untouched, "the refused run touched nothing");
+        Assert.True(replacedExit == ExitCodes.Success, replaced);
+        Assert.Contains("holds the checkpoint of an interrupted run: this run replaces it", replaced.ReplaceLineEndings(" "));
+        Assert.False(File.Exists(Path.Combine(Out, "checkpoint.zip")));
     }
 }

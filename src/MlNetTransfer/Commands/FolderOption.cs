@@ -10,6 +10,24 @@ public static class FolderOption
     /// once (then cleaned); otherwise exit 8 naming the option. Returns the full path.</summary>
     public static string Writable(string given, string option) => Writable(Path.GetFullPath(given), given, option, "a folder this user can write to");
 
+    /// <summary>The lock a command keeps on an output folder while it writes there (flock through FileShare.None,
+    /// dropped by the kernel however the process ends); a second command on the same folder is refused, exit 8.</summary>
+    public static IDisposable LockForWriting(string folder, string option)
+    {
+        var path = Path.Combine(folder, LockFileName);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new CliException(ExitCodes.BadOption, $"{option} {folder}: another run is writing there now ({LockFileName} is locked); wait for it to end, or choose another folder.");
+        }
+    }
+
+    /// <summary>The lock file in an output folder (hidden: never read as an image or a class).</summary>
+    public const string LockFileName = ".mlnettransfer.lock";
+
     /// <summary>Refuses an --out inside a class folder of a --data folder: what train writes there (a model, charts)
     /// would change that class for the next run (its folder read as train's output and left alone). A new folder at
     /// the data's top is fine: it is left alone as train's output.</summary>

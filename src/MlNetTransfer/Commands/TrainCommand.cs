@@ -55,7 +55,10 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         DeviceSelector.Select(new DeviceRequest(options.Device, mlContext.GpuDeviceId, mlContext.FallbackToCpu)); // a missing GPU too
         FolderOption.OutsideClassFolders(settings.Out, run.Data, "--out");
         FolderOption.Writable(settings.Out, "--out");
+        using var outputLock = FolderOption.LockForWriting(output, "--out"); // two runs into one --out would mix their files
         WorkFolder.CleanStale(console, output);
+        if (checkpoint == null && File.Exists(Path.Combine(output, ResumeState.CheckpointName)))
+            console.WriteLine($"{settings.Out} holds the checkpoint of an interrupted run: this run replaces it when it ends (train --resume --out {settings.Out} continues that run instead)");
 
         var cacheDir = settings.CacheDir is { } given ? FolderOption.Writable(given, "--cache-dir") : null;
         var data = LabelledImageSet.Load(run.Data, run.Strict, maxPixels: options.MaxImagePixels);

@@ -45,8 +45,19 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
 
+    /// <summary>The record of a run; its paths absolute, so `train --resume` works from any working folder.</summary>
     public static ResumeState Of(string data, string? test, bool strict, string device, FineTuneOptions options) =>
-        new(data, test, strict, device, JsonSerializer.SerializeToElement(options, typeof(FineTuneOptions), Json));
+        new(Path.GetFullPath(data), test == null ? null : Path.GetFullPath(test), strict, device,
+            JsonSerializer.SerializeToElement(AbsoluteWeights(options), typeof(FineTuneOptions), Json));
+
+    /// <summary>A weights file named by a relative path, made absolute (an embedded name or "scratch" stays).</summary>
+    static FineTuneOptions AbsoluteWeights(FineTuneOptions options)
+    {
+        if (options.Weights is not { } weights || !File.Exists(weights) || Path.IsPathRooted(weights)) return options;
+        var copy = options.Clone();
+        copy.Weights = Path.GetFullPath(weights);
+        return copy;
+    }
 
     /// <summary>The saved options, as the estimator's options record.</summary>
     public TransferTrainOptions TransferTrainOptions()
