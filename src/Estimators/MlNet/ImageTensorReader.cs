@@ -28,7 +28,7 @@ internal static class ImageTensorReader
         var clock = Stopwatch.StartNew();
         cache ??= new ImageCache(mlContext.TempFilePath, reuse: false, log: null);
         var key = cache.KeyOf(data, labelColumn, classNames, files);
-        if (cache.TryOpen(key, side) is var (kept, manifest))
+        if (cache.TryOpen(key, side, classNames.Length) is var (kept, manifest))
             return new Result(new ImageTensorDataset(kept, manifest.Records, tensor(manifest.Labels), classNames), manifest.Skipped,
                 manifest.Problems, true, clock.Elapsed);
 
