@@ -152,4 +152,19 @@ public class CliHostileInputTests : CliSandbox
         Assert.Contains("holds the checkpoint of an interrupted run: this run replaces it", replaced.ReplaceLineEndings(" "));
         Assert.False(File.Exists(Path.Combine(Out, "checkpoint.zip")));
     }
+
+    [Fact]
+    public void The_systems_own_folders_are_not_data_and_a_link_into_them_is_named_and_left_out()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(Train, "Bag", "machine"), "/proc/self"); // /proc/self/root leads to the whole machine
+
+        var (procExit, proc) = Run($"train --data /proc --out {Out}-proc {Fast}");
+        var (linkedExit, linked) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
+
+        Assert.Equal(ExitCodes.DataNotFound, procExit); // was exit 1 with a stack trace
+        Assert.Contains("/proc: a folder of the system's", proc);
+        Assert.True(linkedExit == ExitCodes.Success, linked);
+        Assert.Contains("Bag/machine (leads to /proc/", linked.ReplaceLineEndings(""));
+        Assert.Contains("training on 24 images", linked);
+    }
 }

@@ -26,6 +26,7 @@ public static class CommandErrors
         catch (InvalidDataException e) { return Fail(console, e.Message, ExitCodes.BadModel); }
         catch (Engine.Jobs.JobFileException e) { return Fail(console, e.Message, ExitCodes.BadModel); } // a job folder that is incomplete or disagrees
         catch (DirectoryNotFoundException e) { return Fail(console, e.Message, ExitCodes.DataNotFound); }
+        catch (UnauthorizedAccessException e) { return Fail(console, $"{e.Message} (permission denied)", ExitCodes.DataNotFound); } // names the path
         catch (DeviceUnavailableException e) { return Fail(console, e.Message, ExitCodes.BadOption); }
         catch (OperationCanceledException) { return Fail(console, "interrupted; nothing to keep.", ExitCodes.Interrupted); }
         catch (Exception e)

@@ -23,6 +23,9 @@ public static class SkippedImages
         LeftAlone(set.HiddenFolders, "hidden folder(s) ", "(names starting with a dot, __MACOSX): not classes, not images");
         LeftAlone(set.OutputFolders, "", "(what train wrote there: model.zip, metrics.json, charts): not a class");
         LeftAlone(set.RepeatedFolders, "", "(links to folders read already): each folder's images once");
+        if (set.UnreadableFolders.Count > 0)
+            console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: {set.UnreadableFolders.Count} folder(s) could not be read and are left out[/]: " +
+                Markup.Escape(string.Join("; ", set.UnreadableFolders.Take(5)) + (set.UnreadableFolders.Count > 5 ? "; …" : "")));
         if (set.LeftOutClasses.Count > 0)
             console.MarkupLine($"[yellow]{Markup.Escape(set.Source)}: {Markup.Escape(LabelledImageSet.DescribeLeftOut(set.LeftOutClasses))}[/] (use --strict to fail instead)");
         foreach (var lookAlike in set.LookAlikeClasses)

@@ -14,7 +14,7 @@ namespace MlNetTransfer.Cli.Data;
 public sealed class ClassFolderFiles
 {
     readonly List<(string Path, string Label)> _files = [];
-    readonly List<string> _hidden = [], _repeated = [];
+    readonly List<string> _hidden = [], _repeated = [], _unreadable = [];
 
     ClassFolderFiles(IReadOnlyList<string> classFolders, IReadOnlyList<string> outputFolders)
     {
@@ -37,6 +37,10 @@ public sealed class ClassFolderFiles
     /// <summary>Folders not read because their target was read already (links), relative to the root.</summary>
     public IReadOnlyList<string> RepeatedFolders => _repeated;
 
+    /// <summary>Folders that could not be listed (no permission, gone while read, /proc's transient entries),
+    /// "path (why)", relative to the root: named and left out, not a failure of the whole run.</summary>
+    public IReadOnlyList<string> UnreadableFolders => _unreadable;
+
     /// <summary>How many files each class folder holds (images or not), by class name.</summary>
     public IReadOnlyDictionary<string, int> FilesPerClass()
     {
@@ -50,7 +54,17 @@ public sealed class ClassFolderFiles
     /// before its tree is read).</summary>
     public static ClassFolderFiles Read(string root, Action<IReadOnlyList<string>>? check = null)
     {
-        var folders = Directory.GetDirectories(root).Order(StringComparer.Ordinal).ToList();
+        if (IsSystemFolder(RealPath(root)))
+            throw new CliException(ExitCodes.DataNotFound, $"{root}: a folder of the system's ({RealPath(root)}), not a data set of images.");
+        List<string> folders;
+        try
+        {
+            folders = Directory.GetDirectories(root).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.DataNotFound, $"{root}: cannot be read ({e.Message}).");
+        }
         var outputs = folders.Where(IsRunOutput).ToList();
         var result = new ClassFolderFiles(folders.Where(d => !HiddenEntries.IsHidden(Path.GetFileName(d))).Except(outputs).ToList(),
             outputs.Select(d => Path.GetFileName(d)).ToList());
@@ -72,16 +86,33 @@ public sealed class ClassFolderFiles
 
     void Walk(string root, string dir, string label, HashSet<string> read)
     {
-        foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+        List<string> files, subs;
+        try
+        {
+            files = Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).ToList();
+            subs = Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _unreadable.Add($"{Path.GetRelativePath(root, dir).Replace(Path.DirectorySeparatorChar, '/')} ({e.Message})");
+            return;
+        }
+        foreach (var file in files)
             if (!HiddenEntries.IsHidden(Path.GetFileName(file))) _files.Add((file, label));
-        foreach (var sub in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
+        foreach (var sub in subs)
         {
             var relative = Path.GetRelativePath(root, sub).Replace(Path.DirectorySeparatorChar, '/');
             if (HiddenEntries.IsHidden(Path.GetFileName(sub))) _hidden.Add(relative);
+            else if (IsSystemFolder(RealPath(sub))) _unreadable.Add($"{relative} (leads to {RealPath(sub)}, a folder of the system's)");
             else if (!read.Add(RealPath(sub))) _repeated.Add(relative);
             else Walk(root, sub, label, read);
         }
     }
+
+    /// <summary>Whether a (real) path lies in the kernel's pseudo-file systems or device nodes: /proc/self/root alone
+    /// leads back to the whole machine, and their files are not images.</summary>
+    static bool IsSystemFolder(string real) =>
+        OperatingSystem.IsLinux() && new[] { "/proc", "/sys", "/dev" }.Any(p => real == p || real.StartsWith(p + "/", StringComparison.Ordinal));
 
     /// <summary>Whether <paramref name="folder"/> is what train writes (a model and its metrics.json), not a class.</summary>
     static bool IsRunOutput(string folder) =>
@@ -91,7 +122,14 @@ public sealed class ClassFolderFiles
     static string RealPath(string dir)
     {
         var info = new DirectoryInfo(dir);
-        var target = info.LinkTarget == null ? null : info.ResolveLinkTarget(returnFinalTarget: true);
-        return Path.TrimEndingDirectorySeparator((target ?? info).FullName);
+        try
+        {
+            var target = info.LinkTarget == null ? null : info.ResolveLinkTarget(returnFinalTarget: true);
+            return Path.TrimEndingDirectorySeparator((target ?? info).FullName);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Path.TrimEndingDirectorySeparator(info.FullName); // a link that cannot be followed: its own name
+        }
     }
 }

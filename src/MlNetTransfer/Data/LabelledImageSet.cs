@@ -53,6 +53,9 @@ public sealed class LabelledImageSet
     /// <see cref="ClassFolderFiles"/>), relative to <see cref="Root"/>.</summary>
     public IReadOnlyList<string> RepeatedFolders => _folder?.RepeatedFolders ?? [];
 
+    /// <summary>In a folder: folders that could not be listed, "path (why)", relative to <see cref="Root"/>.</summary>
+    public IReadOnlyList<string> UnreadableFolders => _folder?.UnreadableFolders ?? [];
+
     /// <summary>Classes the folder or CSV names that hold no readable image, "class (why)": no model can learn them,
     /// so they are said (and fail the command with --strict) rather than silently missing from the model.</summary>
     public IReadOnlyList<string> LeftOutClasses { get; }
