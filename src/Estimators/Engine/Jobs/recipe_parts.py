@@ -107,7 +107,8 @@ def build_network(architecture, num_classes):
 # ---------------------------------------------------------------- data: images.csv, decoded and resized like ML.NET's IsoCrop
 
 class Images(Dataset):
-    """Rows (path, class index) → uint8 [3, side, side]: the shorter side scaled to `side`, the centre cropped."""
+    """Rows (path, class index) → uint8 [3, side, side]: decoded at the JPEG scale that covers `side`, upright, the
+    shorter side scaled to `side`, the centre cropped."""
 
     def __init__(self, rows, root, side):
         self.rows, self.root, self.side = rows, root, side
@@ -118,8 +119,12 @@ class Images(Dataset):
     def __getitem__(self, i):
         from PIL import Image
         path, label = self.rows[i]
+        from PIL import ImageOps
         with Image.open(os.path.join(self.root, path)) as image:
-            image = image.convert("RGB")
+            # as train and the served model decode: a JPEG at the smallest 1/2, 1/4, 1/8 scale that still covers the
+            # side (libjpeg's DCT scaling), turned upright as its EXIF orientation asks
+            image.draft("RGB", (self.side, self.side))
+            image = ImageOps.exif_transpose(image).convert("RGB")
             scale = self.side / min(image.size)
             width, height = max(self.side, round(image.size[0] * scale)), max(self.side, round(image.size[1] * scale))
             image = image.resize((width, height), Image.BILINEAR)
