@@ -10,8 +10,6 @@ namespace MlNetTransfer.Engine.Training;
 /// statistics fixed, dropout off) so the cached features are exactly what they compute.</summary>
 internal sealed class FrozenFeatureCache : IDisposable
 {
-    const int TrimEvery = 16;
-
     FrozenFeatureCache(Tensor features, Tensor labels)
     {
         Features = features;
@@ -53,7 +51,7 @@ internal sealed class FrozenFeatureCache : IDisposable
                 features.narrow(0, start, count).copy_(captured);
                 captured.Dispose();
                 captured = null;
-                if ((start / batchSize) % TrimEvery == TrimEvery - 1) AllocatorTuning.Trim(); // memory flat in the number of images
+                AllocatorTuning.Trim(); // when the heap has grown: memory flat in the number of images
             }
         }
         catch
