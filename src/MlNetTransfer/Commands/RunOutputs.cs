@@ -17,12 +17,16 @@ internal static class RunOutputs
         Func<ClassificationReport, double, TrainingReport> report)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        // model.zip is written while the test images are scored (ML.NET deflates the 45 MB network on one core), and
+        // only takes its place once they are: a run that fails here leaves a previous model untouched
+        using var saving = AtomicFile.WriteInBackground(Path.Combine(output, TrainCommand.ModelFile),
+            temp => new MLContext(seed: 1) { TempFilePath = mlContext.TempFilePath }.Model.Save(model, inputSchema, temp));
         var (scored, unreadable) = ModelScoring.Score(mlContext, model, testSet, transfer.ClassNames, transfer.ImageSize, maxPixels);
         SkippedImages.ReportUnreadable(console, unreadable, $"of the test images ({testSet.Source})", ReportWriter.MetricsFile);
         if (scored.Count == 0)
             throw new CliException(ExitCodes.UnreadableImages, $"{testSet.Source}: no test image could be read ({unreadable.Count} skipped, named above).");
         var test = ClassificationReport.Compute(transfer.ClassNames, scored);
-        var modelPath = AtomicFile.Write(Path.Combine(output, TrainCommand.ModelFile), temp => mlContext.Model.Save(model, inputSchema, temp));
+        var modelPath = saving.Commit();
         var written = report(test, clock.Elapsed.TotalSeconds);
         if (unreadable.Count > 0) written = written with { TestSkipped = [.. written.TestSkipped, .. unreadable] };
         ReportWriter.Write(output, written, testSet.Root, modelPath);
