@@ -6,7 +6,7 @@ namespace MlNetTransfer.MlNet;
 
 /// <summary>
 /// The fitted model as a chain of stock ML.NET transformers, so the saved zip loads with Microsoft.ML,
-/// ImageAnalytics and OnnxTransformer alone (DESIGN.md §1):
+/// ImageAnalytics and OnnxTransformer alone (docs/api.md):
 /// ResizeImages → ExtractPixels → ApplyOnnxModel (Score, arg-max index) → Hash(combine) → MapValue(hash → class,
 /// as key) → DropColumns. The arg-max arrives as a [1,1] Int64 vector; hashing it and mapping each class index's
 /// hash to its name is the public route to a scalar key column whose key values are the class names, in the

@@ -23,7 +23,7 @@ public sealed record RuntimeReport(
     string? ExternalLibTorchPath = null)
 {
     /// <summary>This project's version (the assemblies' informational version, without a source revision).</summary>
-    public static string ProductVersion { get; } = InformationalVersion(typeof(RuntimeReport).Assembly);
+    public static string ProductVersion => ProductInfo.Version;
 
     /// <summary>The version of MlNetTransfer itself, first in the report.</summary>
     public string MlNetTransferVersion { get; } = ProductVersion;
@@ -39,11 +39,11 @@ public sealed record RuntimeReport(
         var hasVersion = SystemLibStdCpp.HasRequiredVersion(out var libstdcpp);
         var cuda = TorchRuntime.IsCudaAvailable;
         return new RuntimeReport(
-            TorchSharpVersion: InformationalVersion(typeof(torch).Assembly),
+            TorchSharpVersion: ProductInfo.InformationalVersion(typeof(torch).Assembly),
             // torch.__version__ is TorchSharp's build constant; a PyTorch install's libtorch says its own
             LibTorchVersion: ExternalLibTorch.ConfiguredDirectory is { } external
                 ? ExternalLibTorch.ReadVersion(external) ?? "unknown" : torch.NormalizeNuGetVersion(torch.__version__),
-            MlNetVersion: InformationalVersion(typeof(MLContext).Assembly),
+            MlNetVersion: ProductInfo.InformationalVersion(typeof(MLContext).Assembly),
             OnnxRuntimeVersion: OrtEnv.Instance().GetVersionString(),
             LibTorchSharpPath: library,
             CompatibilityState: library == null ? null : LibTorchSharpCompat.Inspect(library),
@@ -54,12 +54,5 @@ public sealed record RuntimeReport(
             CudaAvailable: cuda,
             CudaDeviceCount: cuda ? torch.cuda.device_count() : 0,
             ExternalLibTorchPath: ExternalLibTorch.ConfiguredDirectory);
-    }
-
-    static string InformationalVersion(Assembly assembly)
-    {
-        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-                      ?? assembly.GetName().Version?.ToString() ?? "unknown";
-        return version.Split('+')[0];
     }
 }

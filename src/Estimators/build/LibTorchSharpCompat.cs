@@ -1,4 +1,4 @@
-// The GLIBCXX_3.4.32 compatibility step for TorchSharp's native library (DESIGN.md §2).
+// The GLIBCXX_3.4.32 compatibility step for TorchSharp's native library (docs/torchsharp-on-debian.md).
 //
 // This one file is compiled twice: into MlNetTransfer.Estimators (which defines MLNETTRANSFER_ESTIMATORS, so the
 // MSBuild task at the bottom is left out) for the `info` command and the tests, and by MSBuild's

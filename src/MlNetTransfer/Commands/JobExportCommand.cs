@@ -35,8 +35,7 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
         var classes = split.Train.Classes.ToList();
         var labels = split.Train.Rows.Select(r => (long)classes.IndexOf(r.Label)).ToList();
-        var (fitRows, validationRows) = options.ValidationFraction > 0 ? StratifiedSplit.Split(labels, options.ValidationFraction, options.Seed)
-            : (Enumerable.Range(0, labels.Count).Select(i => (long)i).ToList(), []);
+        var (fitRows, validationRows) = TransferTrainPreflight.ValidationSplit(options, labels); // the rows train would hold out
         var fit = split.Train.Subset(fitRows);
         var validation = split.Train.Subset(validationRows);
         console.WriteLine($"job: {fit.Rows.Count} training and {validation.Rows.Count} validation images in {classes.Count} classes from {data.Source}; " +

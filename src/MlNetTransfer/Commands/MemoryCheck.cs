@@ -1,10 +1,6 @@
 using MlNetTransfer.Cli.Data;
-using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Recipe;
-using MlNetTransfer.Engine.Strategies;
-using MlNetTransfer.Engine.Training;
 using MlNetTransfer.MlNet;
-using MlNetTransfer.Runtime;
 using Spectre.Console;
 
 namespace MlNetTransfer.Cli.Commands;
@@ -17,11 +13,7 @@ public static class MemoryCheck
     /// on the disk of <paramref name="cacheFolder"/>, unless <paramref name="tryAnyway"/>.</summary>
     public static MemoryEstimate Run(IAnsiConsole console, TransferTrainOptions options, int images, bool tryAnyway, string cacheFolder)
     {
-        TorchRuntime.EnsureLoaded();
-        var architecture = ArchitectureRegistry.Get(options.Architecture);
-        int side = options.ImageSize ?? architecture.DefaultInputSize; // Auto's sides are this or smaller
-        // the CPU's batch: a GPU's larger default keeps its activations in the device's memory, not this machine's
-        var estimate = MemoryEstimate.For(architecture, side, options.BatchSize ?? DefaultBatchSize.Cpu, images, options.Strategy != FineTuneStrategy.HeadOnly);
+        var estimate = TransferTrainPreflight.Resources(options, images);
         long available = AvailableBytes();
         console.WriteLine($"memory: {estimate.Describe()}; {available / 1e9:0.0} GB available");
         if (estimate.TotalBytes > available && !tryAnyway)

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Weights;
 using Spectre.Console;
@@ -119,7 +118,7 @@ public class RunSettings : CommandSettings
     {
         try
         {
-            options.Validate();
+            TransferTrainPreflight.CheckOptions(options); // the starting weights named (not read) too: refused before the data
         }
         catch (ArgumentException e)
         {
@@ -127,17 +126,9 @@ public class RunSettings : CommandSettings
             var detail = e.Message.Split(" (Parameter")[0].Split(Environment.NewLine)[0];
             throw new CliException(ExitCodes.BadOption, $"{option}: {detail}" + (e is ArgumentOutOfRangeException { ActualValue: { } actual } ? $", not {actual}." : ""));
         }
-        // the starting weights named (not read): an architecture without embedded weights is refused before the data
-        if (options.ContinueFromModelPath == null)
+        catch (NoPretrainedWeightsException e)
         {
-            try
-            {
-                PretrainedCatalog.Resolve(ArchitectureRegistry.Get(options.Architecture), options.Weights);
-            }
-            catch (NoPretrainedWeightsException e)
-            {
-                throw new CliException(ExitCodes.BadOption, $"--weights: {e.Message}");
-            }
+            throw new CliException(ExitCodes.BadOption, $"--weights: {e.Message}");
         }
     }
 

@@ -5,7 +5,6 @@ using Microsoft.ML.Transforms;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Progress;
 using MlNetTransfer.Cli.Reporting;
-using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.MlNet;
@@ -52,7 +51,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName); // a resumed run needs no starting weights
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
         var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
-        DeviceSelector.Select(new DeviceRequest(options.Device, mlContext.GpuDeviceId, mlContext.FallbackToCpu)); // a missing GPU too
+        TransferTrainPreflight.Device(mlContext, options); // a missing GPU too
         FolderOption.OutsideClassFolders(settings.Out, run.Data, "--out");
         FolderOption.Writable(settings.Out, "--out");
         using var outputLock = FolderOption.LockForWriting(output, "--out"); // two runs into one --out would mix their files

@@ -1,0 +1,114 @@
+using MlNetTransfer.Engine.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Onnx;
+
+/// <summary>
+/// Exports a fine-tuned network as a self-contained ONNX classifier: input <see cref="InputName"/> is planar RGB
+/// pixels on the 0..255 scale, [batch, 3, S, S] (what ML.NET's ExtractPixels gives without offset or scale); the
+/// weights' preprocessing (channel order, pixel scale, mean image, mean/std) runs inside the graph; outputs are
+/// <see cref="ScoreName"/>, the softmax [batch, classes], and <see cref="PredictedIndexName"/>, the arg-max
+/// [batch, 1] (never rank 0, which OnnxTransformer cannot read). With the test-time flip the network runs on the
+/// images and their mirror images as one batch and Score is the mean of the two softmaxes
+/// (<see cref="Recipe.TestTimeFlip"/>).
+/// </summary>
+public static class OnnxExporter
+{
+    public const string InputName = "pixels";
+    public const string ScoreName = "Score";
+    public const string PredictedIndexName = "PredictedIndex";
+    internal const string LogitsName = "Logits";
+
+    /// <summary>The ONNX model as bytes. <paramref name="batch"/> fixes the batch dimension (ML.NET's OnnxTransformer
+    /// scores one row at a time: 1); null leaves it symbolic. <paramref name="names"/> renames the input and outputs
+    /// (ML.NET binds them to columns of the same names). <paramref name="testTimeFlip"/> averages each image's
+    /// softmax with its mirror image's.</summary>
+    public static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
+        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null, bool testTimeFlip = false) =>
+        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false, testTimeFlip);
+
+    /// <summary><paramref name="withLogits"/> adds the pre-softmax output <see cref="LogitsName"/> (of the images as
+    /// given), for tests that must see past a saturated softmax.</summary>
+    internal static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
+        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits, bool testTimeFlip = false)
+    {
+        model.eval();
+        int classCount = classNames.Count, side = preprocessing.InputSize;
+        var onnx = new OnnxModelBuilder("mlnettransfer");
+        onnx.Value(true, names.Input, true, [batch, 3, side, side]);
+
+        var x = names.Input;
+        if (preprocessing.ChannelOrder == ChannelOrder.Bgr)
+            x = onnx.Node("Gather", [x, onnx.Initializer(OnnxModelBuilder.Constant("bgr_order"), new long[] { 2, 1, 0 }, 3)], null, ("axis", 1L));
+        if (preprocessing.PixelScale != 1f)
+            x = onnx.Node("Mul", [x, onnx.Initializer(OnnxModelBuilder.Constant("pixel_scale"), [preprocessing.PixelScale])]);
+        if (preprocessing.MeanImage != null)
+            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("mean_image"), MeanImageAt(preprocessing, side), 1, 3, side, side)]);
+        if (preprocessing.Mean.Any(m => m != 0))
+            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_mean"), preprocessing.Mean, 1, 3, 1, 1)]);
+        if (preprocessing.Std.Any(s => s != 1))
+            x = onnx.Node("Div", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_std"), preprocessing.Std, 1, 3, 1, 1)]);
+
+        if (testTimeFlip)
+        {
+            // [x; x mirrored along the width] as one batch of 2N
+            var mirrored = onnx.Node("Slice", [x,
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_starts"), new long[] { -1 }, 1),
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_ends"), new long[] { long.MinValue }, 1),
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_axes"), new long[] { 3 }, 1),
+                onnx.Initializer(OnnxModelBuilder.Constant("flip_steps"), new long[] { -1 }, 1)]);
+            x = onnx.Node("Concat", [x, mirrored], null, ("axis", 0L));
+        }
+
+        var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) };
+        string logits;
+        using (no_grad()) logits = emitter.Emit(model, x, "");
+        if (emitter.Features != classCount)
+            throw new InvalidOperationException($"the network ends in {emitter.Features} outputs, not the {classCount} classes it was trained for");
+
+        if (testTimeFlip)
+        {
+            // the 2N softmaxes as [2, N, C], averaged over the two views; the logits of the images as given for tests
+            var both = onnx.Node("Softmax", [logits], null, ("axis", 1L));
+            var views = onnx.Node("Reshape", [both, onnx.Initializer(OnnxModelBuilder.Constant("flip_views"), new long[] { 2, -1, classCount }, 3)]);
+            onnx.Node("ReduceMean", [views], names.Score, ("axes", new long[] { 0 }), ("keepdims", 0L));
+            onnx.Node("ArgMax", [names.Score], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+            if (withLogits)
+            {
+                var halves = onnx.Node("Reshape", [logits, onnx.Initializer(OnnxModelBuilder.Constant("flip_logit_views"), new long[] { 2, -1, classCount }, 3)]);
+                logits = onnx.Node("Gather", [halves, onnx.Initializer(OnnxModelBuilder.Constant("flip_first_view"), new long[] { 0 })], null, ("axis", 0L));
+            }
+        }
+        else
+        {
+            onnx.Node("Softmax", [logits], names.Score, ("axis", 1L));
+            onnx.Node("ArgMax", [logits], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+        }
+        onnx.Value(false, names.Score, true, [batch, classCount]);
+        onnx.Value(false, names.PredictedIndex, false, [batch, 1]);
+        if (withLogits)
+        {
+            onnx.Node("Identity", [logits], LogitsName);
+            onnx.Value(false, LogitsName, true, [batch, classCount]);
+        }
+        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip);
+        return onnx.Build("MlNetTransfer", Runtime.ProductInfo.Version);
+    }
+
+    /// <summary>Writes the model to <paramref name="path"/> atomically (a sibling temporary file, then a rename), so a
+    /// crash never leaves a half-written file where the user expects a model.</summary>
+    public static void Write(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
+        IReadOnlyList<string> classNames, string path, long? batch = null) =>
+        AtomicFile.Write(path, Export(model, architecture, preprocessing, classNames, batch));
+
+    static float[] MeanImageAt(Preprocessing preprocessing, int side)
+    {
+        using var scope = NewDisposeScope();
+        var size = preprocessing.MeanImageSize;
+        var mean = tensor(preprocessing.MeanImage!).view(1, 3, size, size);
+        if (size != side)
+            mean = nn.functional.interpolate(mean, size: [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
+        return mean.contiguous().data<float>().ToArray();
+    }
+}

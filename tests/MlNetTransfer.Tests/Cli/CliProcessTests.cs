@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using MlNetTransfer.Cli;
+using Spectre.Console.Testing;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The CLI as its own process, where in-process runs cannot show it: signals, and the generated
+/// consumption app run with `dotnet run` where `train` writes it.</summary>
+[Collection(TorchRandomCollection.Name)]
+[Trait(TestCategory.Trait, TestCategory.Slow)]
+public class CliProcessTests : IDisposable
+{
+    const string Fast = "--arch tiny --weights scratch --image-size 16 --strategy RetrainAll --lr 0.01";
+    readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int Kill(int pid, int signal);
+
+    const int Sigterm = 15;
+
+    [Fact]
+    public async Task Onednn_switched_off_by_its_environment_variable_is_said_and_training_still_runs()
+    {
+        // process-wide, so in a process of its own; it used to recurse into the loader until the stack overflowed
+        var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
+            "--epochs", "1", "--out", _temp.File("out"), .. Fast.Split(' ')])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment[Runtime.OneDnnGuard.EnvironmentVariable] = "off";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "train did not end");
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stdout}\n{await stderr}");
+        Assert.True(File.Exists(Path.Combine(_temp.File("out"), "model.zip")));
+
+        var info = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.Environment[Runtime.OneDnnGuard.EnvironmentVariable] = "off";
+        using var report = Process.Start(info)!;
+        var said = await report.StandardOutput.ReadToEndAsync();
+        Assert.True(report.WaitForExit(TimeSpan.FromMinutes(1)));
+        Assert.Contains($"off ({Runtime.OneDnnGuard.EnvironmentVariable}=off)", said);
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_training_like_ctrl_c_and_keeps_a_checkpoint()
+    {
+        var output = _temp.File("out");
+        var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
+            "--epochs", "200", "--out", output, .. Fast.Split(' ')])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string? line;
+        var seen = new List<string>();
+        while ((line = process.StandardOutput.ReadLine()) != null && !line.StartsWith("epoch 2/")) seen.Add(line);
+        if (line == null) Assert.Fail($"training never reached epoch 2: {string.Join('\n', seen)}\n{await stderr}");
+
+        Assert.Equal(0, Kill(process.Id, Sigterm)); // what `docker stop`, Kubernetes and systemd send
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the process did not stop after SIGTERM");
+
+        var rest = await process.StandardOutput.ReadToEndAsync();
+        var errors = await stderr;
+        Assert.True(process.ExitCode == ExitCodes.Interrupted, $"exit {process.ExitCode}: {rest}\n{errors}");
+        Assert.Contains("SIGTERM: stopping after the current batch", errors);
+        Assert.True(File.Exists(Path.Combine(output, "checkpoint.zip")) && File.Exists(Path.Combine(output, "checkpoint.state")), rest);
+    }
+
+    [Fact]
+    public async Task The_generated_consumption_app_runs_where_train_writes_it_inside_the_repository()
+    {
+        // inside the repository, whose Directory.Packages.props would otherwise put the file-based app under central
+        // package management (NU1008)
+        var output = Path.Combine(TestPaths.RepositoryRoot, "out", $"consume-test-{Guid.NewGuid():N}");
+        try
+        {
+            var console = new TestConsole().Width(250);
+            int exit = await CliApp.Create(console).RunAsync(["train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
+                "--epochs", "1", "--out", output, .. Fast.Split(' ')]);
+            Assert.True(exit == ExitCodes.Success, console.Output);
+            var image = Directory.GetFiles(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "test", "Bag")).Order().First();
+
+            var stdout = await RunConsumptionApp(output, image);
+            var classes = Directory.GetDirectories(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train")).Select(Path.GetFileName);
+            Assert.Matches(@"^\S+ \(\d+(\.\d)? %\)", stdout.Trim()); // "Bag (43.5 %)"
+            Assert.Contains(stdout.Trim().Split(' ')[0], classes);
+
+            // where a user runs it, outside this repository's build settings: the restore warns about nothing
+            using var elsewhere = new TempDirectory();
+            foreach (var file in new[] { "Consume.cs", "model.zip" }) File.Copy(Path.Combine(output, file), elsewhere.File(file));
+            Assert.Equal(stdout, await RunConsumptionApp(elsewhere.Path, image));
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    /// <summary>dotnet run Consume.cs in <paramref name="folder"/>: asserts exit 0 and no warning, returns stdout.</summary>
+    static async Task<string> RunConsumptionApp(string folder, string image)
+    {
+        var (stdout, errors) = await FileBasedApp.Run(Path.Combine(folder, "Consume.cs"), folder, image);
+        Assert.DoesNotContain("warning", stdout + errors);
+        return stdout;
+    }
+}
