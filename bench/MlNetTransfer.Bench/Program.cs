@@ -1,6 +1,6 @@
 // Benchmarks: dotnet run -c Release --project bench/MlNetTransfer.Bench -- [--res 128] [--batch 32] [--steps 10]
 //             [--device cpu|cuda] [--repeat 1] [--cases alexnet,resnet18,mobilenet_v2]
-//             [--epochs 3] [--out bench/results.json] [--no-peer]
+//             [--epochs 3] [--out bench/results/speed.json] [--no-peer]
 // Prints a table and writes JSON: raw TorchSharp step vs TransferTrain end to end, head-only feature caching,
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
 using System.Text.Json;
@@ -40,9 +40,13 @@ BenchCase? servingCase = null;
 foreach (var c in BenchCase.Standard(options.Resolution, options.Batch).Where(c => options.Cases.Contains(c.Architecture)))
 {
     Phase($"{c.Name}: raw step");
-    var raw = RawStep.ImagesPerSecond(c, options.Steps, device);
+    var rawBefore = RawStep.ImagesPerSecond(c, options.Steps, device);
     Phase($"{c.Name}: end to end");
     var e2e = EndToEnd.Run(c, root, train, options.Epochs, work, deviceKind);
+    // this machine's speed drifts from minute to minute: the raw step timed on both sides of the fit, averaged
+    Phase($"{c.Name}: raw step again");
+    var rawAfter = RawStep.ImagesPerSecond(c, options.Steps, device);
+    var raw = (rawBefore + rawAfter) / 2;
     // head-only: epoch 1 builds the feature cache (the raw step's work); later epochs reuse it, so compare epoch 1.
     // Otherwise compare epochs after the first: the raw step is timed after warm-up steps too.
     double e2eRate = c.Strategy == FineTuneStrategy.HeadOnly || e2e.EpochSeconds.Length < 2
@@ -53,7 +57,7 @@ foreach (var c in BenchCase.Standard(options.Resolution, options.Batch).Where(c 
     if (c.Architecture == "resnet18") (servingZip, servingCase) = (e2e.ModelPath, c);
     table.AddRow(c.Name, $"{raw:0.0}", $"{e2eRate:0.0}", $"{e2eRate / raw:0.00}×", $"{e2e.FitImagesPerSecond:0.0}",
         peer == null ? "-" : $"{peer.EndToEndImagesPerSecond:0.0}", peer == null ? "-" : $"{e2e.FitImagesPerSecond / peer.EndToEndImagesPerSecond:0.00}×");
-    cases.Add(new { c.Name, c.Architecture, Strategy = c.Strategy.ToString(), c.Resolution, c.BatchSize, RawImagesPerSecond = raw,
+    cases.Add(new { c.Name, c.Architecture, Strategy = c.Strategy.ToString(), c.Resolution, c.BatchSize, RawImagesPerSecond = raw, RawBefore = rawBefore, RawAfter = rawAfter,
         EndToEndEpochImagesPerSecond = e2eRate, EndToEnd = e2e, Peer = peer });
 }
 AnsiConsole.Write(table);
