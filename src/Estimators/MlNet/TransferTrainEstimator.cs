@@ -92,7 +92,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
                 throw new ArgumentException($"ValidationSet's '{_options.LabelColumnName}' key values differ from the training data's; map both with the same MapValueToKey transformer.", nameof(TransferTrainOptions.ValidationSet));
         }
 
-        var device = DeviceSelector.Select(new DeviceRequest(_options.Device, _mlContext.GpuDeviceId, _mlContext.FallbackToCpu));
+        var device = TransferTrainPreflight.Device(_mlContext, _options); // as the CLI's preflight chose it
         _options.Log?.Invoke($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
         _options.Log?.Invoke($"architecture {start.Architecture.Name}, weights {start.Description}");
