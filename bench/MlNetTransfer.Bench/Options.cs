@@ -14,7 +14,7 @@ public sealed record Options(int Resolution, int Batch, int Steps, int Epochs, s
         if (device is not ("cpu" or "cuda"))
             throw new ArgumentException($"--device must be cpu or cuda, not '{device}'");
         return new Options(int.Parse(Value("--res", "128")), int.Parse(Value("--batch", "32")), int.Parse(Value("--steps", "10")),
-            int.Parse(Value("--epochs", "3")), Value("--out", "bench/results/speed.json"), !args.Contains("--no-peer"), device,
+            int.Parse(Value("--epochs", "4")), Value("--out", "bench/results/speed.json"), !args.Contains("--no-peer"), device,
             int.Parse(Value("--repeat", "1")), Value("--cases", "alexnet,resnet18,mobilenet_v2").Split(','));
     }
 }

@@ -10,13 +10,24 @@ namespace MlNetTransfer.Engine.Onnx;
 /// MobileNetV2's inverted residuals, AlexNet/VGG, the tiny net, Sequential) follow their forward() in TorchVision
 /// 0.107. Adaptive average pooling is written as two matrix products, which is exact for any input size.
 /// </summary>
-internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
+internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
 {
     public (long C, long H, long W) Shape;
     public long Features;  // the flattened width once the network has flattened its feature map
 
+    /// <summary>A module path (the classifier's) whose input is kept as <see cref="Stopped"/>; the module itself is
+    /// not written.</summary>
+    public string? StopAt;
+    public string? Stopped;
+    public long StoppedWidth;
+
     public string Emit(nn.Module module, string input, string path)
     {
+        if (StopAt != null && path == StopAt)
+        {
+            (Stopped, StoppedWidth) = (input, Features);
+            return input;
+        }
         switch (module)
         {
             case Conv2d conv: return Conv(conv, input, path);
@@ -185,10 +196,23 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx)
         return onnx.Node("Gemm", [.. inputs], null, ("transB", 1L));
     }
 
-    string Weight(Tensor t, string name)
+    /// <summary>An initializer that refers to the tensor's memory (no copy: the model is laid out once, in
+    /// <see cref="OnnxModelBuilder.Build"/>); the tensor is held until the emitter is disposed.</summary>
+    unsafe string Weight(Tensor t, string name)
     {
-        using var cpu = t.detach().cpu().contiguous();
-        return onnx.FloatInitializer(name, cpu.bytes, cpu.shape);
+        var cpu = t.detach().cpu().contiguous();
+        _held.Add(cpu);
+        var bytes = cpu.bytes;
+        fixed (byte* data = bytes)
+            return onnx.FloatInitializer(name, (IntPtr)data, bytes.Length, cpu.shape);
+    }
+
+    readonly List<Tensor> _held = [];
+
+    public void Dispose()
+    {
+        foreach (var t in _held) t.Dispose();
+        _held.Clear();
     }
 
     string Scalar(string name, float value) => onnx.Initializer(name, [value]);

@@ -38,17 +38,7 @@ public static class OnnxExporter
         var onnx = new OnnxModelBuilder("mlnettransfer");
         onnx.Value(true, names.Input, true, [batch, 3, side, side]);
 
-        var x = names.Input;
-        if (preprocessing.ChannelOrder == ChannelOrder.Bgr)
-            x = onnx.Node("Gather", [x, onnx.Initializer(OnnxModelBuilder.Constant("bgr_order"), new long[] { 2, 1, 0 }, 3)], null, ("axis", 1L));
-        if (preprocessing.PixelScale != 1f)
-            x = onnx.Node("Mul", [x, onnx.Initializer(OnnxModelBuilder.Constant("pixel_scale"), [preprocessing.PixelScale])]);
-        if (preprocessing.MeanImage != null)
-            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("mean_image"), MeanImageAt(preprocessing, side), 1, 3, side, side)]);
-        if (preprocessing.Mean.Any(m => m != 0))
-            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_mean"), preprocessing.Mean, 1, 3, 1, 1)]);
-        if (preprocessing.Std.Any(s => s != 1))
-            x = onnx.Node("Div", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_std"), preprocessing.Std, 1, 3, 1, 1)]);
+        var x = Normalized(onnx, preprocessing, names.Input);
 
         if (testTimeFlip)
         {
@@ -61,7 +51,7 @@ public static class OnnxExporter
             x = onnx.Node("Concat", [x, mirrored], null, ("axis", 0L));
         }
 
-        var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) };
+        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) }; // holds the weights until Build
         string logits;
         using (no_grad()) logits = emitter.Emit(model, x, "");
         if (emitter.Features != classCount)
@@ -94,6 +84,44 @@ public static class OnnxExporter
         }
         OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip);
         return onnx.Build("MlNetTransfer", Runtime.ProductInfo.Version);
+    }
+
+    /// <summary>The network up to its classifier: 0–255 RGB pixels [N, 3, side, side] in (input
+    /// <see cref="FeaturesInputName"/>, any N), the classifier's inputs [N, width] out (<see cref="FeaturesName"/>) —
+    /// what <see cref="Training.FrozenFeatureCache"/> captures, for ONNX Runtime to compute.</summary>
+    internal static byte[] ExportFeatures(nn.Module<Tensor, Tensor> model, string architecture, string classifierPrefix, Preprocessing preprocessing,
+        out long width)
+    {
+        model.eval();
+        int side = preprocessing.InputSize;
+        var onnx = new OnnxModelBuilder("mlnettransfer-features");
+        onnx.Value(true, FeaturesInputName, true, [null, 3, side, side]);
+        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side), StopAt = classifierPrefix };
+        using (no_grad()) emitter.Emit(model, Normalized(onnx, preprocessing, FeaturesInputName), "");
+        var features = emitter.Stopped ?? throw new InvalidOperationException($"{architecture}: no module named {classifierPrefix} on the forward path");
+        width = emitter.StoppedWidth;
+        onnx.Node("Identity", [features], FeaturesName);
+        onnx.Value(false, FeaturesName, true, [null, width]);
+        return onnx.Build("MlNetTransfer", Runtime.ProductInfo.Version);
+    }
+
+    internal const string FeaturesInputName = "pixels", FeaturesName = "features";
+
+    /// <summary>The preprocessing as graph nodes: channel order, pixel scale, mean image, channel mean and deviation.</summary>
+    static string Normalized(OnnxModelBuilder onnx, Preprocessing preprocessing, string x)
+    {
+        int side = preprocessing.InputSize;
+        if (preprocessing.ChannelOrder == ChannelOrder.Bgr)
+            x = onnx.Node("Gather", [x, onnx.Initializer(OnnxModelBuilder.Constant("bgr_order"), new long[] { 2, 1, 0 }, 3)], null, ("axis", 1L));
+        if (preprocessing.PixelScale != 1f)
+            x = onnx.Node("Mul", [x, onnx.Initializer(OnnxModelBuilder.Constant("pixel_scale"), [preprocessing.PixelScale])]);
+        if (preprocessing.MeanImage != null)
+            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("mean_image"), MeanImageAt(preprocessing, side), 1, 3, side, side)]);
+        if (preprocessing.Mean.Any(m => m != 0))
+            x = onnx.Node("Sub", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_mean"), preprocessing.Mean, 1, 3, 1, 1)]);
+        if (preprocessing.Std.Any(s => s != 1))
+            x = onnx.Node("Div", [x, onnx.Initializer(OnnxModelBuilder.Constant("channel_std"), preprocessing.Std, 1, 3, 1, 1)]);
+        return x;
     }
 
     /// <summary>Writes the model to <paramref name="path"/> atomically (a sibling temporary file, then a rename), so a

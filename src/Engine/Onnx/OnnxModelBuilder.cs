@@ -43,6 +43,17 @@ internal sealed class OnnxModelBuilder
         return name;
     }
 
+    /// <summary>A float initializer over native memory (a tensor's), referred to, not copied: it must stay valid
+    /// until <see cref="Build"/> has returned.</summary>
+    public string FloatInitializer(string name, IntPtr raw, int length, long[] dims)
+    {
+        var tensor = new ProtoWriter();
+        foreach (var d in dims) tensor.Varint(1, d);
+        tensor.Varint(2, TensorFloat).String(8, name).NativeBytes(9, raw, length);
+        _graph.Message(5, tensor);
+        return name;
+    }
+
     public string Initializer(string name, long[] data, params long[] dims)
     {
         var tensor = new ProtoWriter();

@@ -79,7 +79,8 @@ public static class ConvergedHead
             : throw new InvalidOperationException($"{architecture.Name}: the classifier {architecture.ClassifierPrefix} is not a Linear layer");
 
     /// <summary>The classifier's inputs for every image of <paramref name="data"/>, with the network frozen (eval
-    /// mode), on the training device, in the network's fastest layout there. A cancellation throws
+    /// mode), on the training device: by ONNX Runtime on the CPU (<see cref="OnnxFeaturePass"/>), by libtorch in the
+    /// network's fastest layout elsewhere. A cancellation throws
     /// <see cref="OperationCanceledException"/> between batches.</summary>
     public static Tensor Features(nn.Module<Tensor, Tensor> model, Architecture architecture, Weights.Preprocessing preprocessing,
         ImageTensorDataset data, int batchSize, Device device, bool channelsLast, CancellationToken cancellation = default)
@@ -87,6 +88,8 @@ public static class ConvergedHead
         var head = model.named_modules().FirstOrDefault(m => m.name == architecture.ClassifierPrefix).module as nn.Module<Tensor, Tensor>
                    ?? throw new InvalidOperationException($"{architecture.Name}: no module named {architecture.ClassifierPrefix}");
         model.to(device);
+        if (OnnxFeaturePass.Applies(device))
+            return OnnxFeaturePass.Compute(model, architecture, preprocessing, data, Math.Max(batchSize, 64), cancellation);
         if (channelsLast) ChannelsLast.Apply(model);
         try
         {

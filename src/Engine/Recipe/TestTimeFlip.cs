@@ -19,13 +19,15 @@ public static class TestTimeFlip
     /// <summary>Decides for the trained <paramref name="model"/> (left in eval mode on <paramref name="device"/>):
     /// <paramref name="setting"/> when given, else measured on <paramref name="validation"/> (off without
     /// one). <paramref name="logits"/>, when the caller already has the validation images' logits (a classifier on
-    /// cached features), spares the forward pass of the images as given.</summary>
+    /// cached features), spares the forward pass of the images as given; <paramref name="mirroredLogits"/>, when it
+    /// has their mirror images' too (a classifier on features ONNX Runtime computed), the network's passes altogether.</summary>
     public static FlipDecision Decide(bool? setting, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
-        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits = null)
+        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits = null, Func<Tensor>? mirroredLogits = null)
     {
         if (setting is { } given) return AsGiven(given);
         if (validation is not { Count: > 0 }) return FlipDecision.NotMeasured("no validation split to measure it on");
-        return Decided(Measure(model, preprocessing, validation, batchSize, device, logits));
+        using var mirrored = logits is null ? null : mirroredLogits?.Invoke();
+        return Decided(Measure(model, preprocessing, validation, batchSize, device, logits, mirrored));
     }
 
     /// <summary>The setting the options gave, kept unmeasured.</summary>
@@ -46,10 +48,12 @@ public static class TestTimeFlip
 
     /// <summary>Validation loss and accuracy of the image alone and of the average with its mirror image.</summary>
     public static FlipDecision.Measurement Measure(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
-        ImageTensorDataset data, int batchSize, Device device, Tensor? logitsAsGiven = null)
+        ImageTensorDataset data, int batchSize, Device device, Tensor? logitsAsGiven = null, Tensor? mirroredLogits = null)
     {
         if (logitsAsGiven is not null && logitsAsGiven.shape[0] != data.Count)
             throw new ArgumentException($"{logitsAsGiven.shape[0]} rows of logits for {data.Count} images", nameof(logitsAsGiven));
+        if (mirroredLogits is not null && mirroredLogits.shape[0] != data.Count)
+            throw new ArgumentException($"{mirroredLogits.shape[0]} rows of logits for {data.Count} images", nameof(mirroredLogits));
         model.to(device).eval(); // the classifier kept instead of a deeper model is a new network on the CPU
         using var _ = no_grad();
         // sums stay on the device and are read once
@@ -59,10 +63,10 @@ public static class TestTimeFlip
         {
             using var scope = NewDisposeScope();
             long count = Math.Min(batchSize, data.Count - start);
-            var x = preprocessing.Normalize(data.Slice(start, count).to(device));
+            var x = logitsAsGiven is not null && mirroredLogits is not null ? null : preprocessing.Normalize(data.Slice(start, count).to(device));
             var y = data.Labels.narrow(0, start, count).to(device);
-            var logits = logitsAsGiven?.narrow(0, start, count).to(device) ?? model.call(x);
-            var averaged = Averaged(logits, model.call(x.flip(3)));
+            var logits = logitsAsGiven?.narrow(0, start, count).to(device) ?? model.call(x!);
+            var averaged = Averaged(logits, mirroredLogits?.narrow(0, start, count).to(device) ?? model.call(x!.flip(3)));
             var loss = stack([
                 nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum),
                 nn.functional.nll_loss(averaged.clamp_min(1e-12).log(), y, reduction: nn.Reduction.Sum)]);

@@ -292,8 +292,15 @@ public static class TransferRecipe
             using (var heldLogits = heldFeatures is null ? null : splitHead.Logits(heldFeatures))
             {
                 // the images as given are scored from their cached features; only their mirror images run the network
-                flip = TestTimeFlip.Decide(options.TestTimeFlip, model, start.Preprocessing.At(head.ImageSize), validation,
-                    BatchAt(head.ImageSize, data), _device, heldLogits);
+                // (on the CPU in ONNX Runtime, as the features did, the classifier then scoring them)
+                var preprocessing = start.Preprocessing.At(head.ImageSize);
+                Func<Tensor>? mirroredLogits = validation == null || !OnnxFeaturePass.Applies(_device) ? null : () =>
+                {
+                    using var mirrored = OnnxFeaturePass.Compute(model, architecture, preprocessing, validation, Math.Max(BatchAt(head.ImageSize, data), 64),
+                        mirrored: true);
+                    return splitHead.Logits(mirrored);
+                };
+                flip = TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, BatchAt(head.ImageSize, data), _device, heldLogits, mirroredLogits);
             }
             Log($"test-time flip {flip.Reason}");
             using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);

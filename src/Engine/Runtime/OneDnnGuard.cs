@@ -91,7 +91,8 @@ public static class OneDnnGuard
         ((delegate* unmanaged<IntPtr, byte, void>)NativeLibrary.GetExport(handle, "_ZN2at7Context20setUserEnabledMkldnnEb"))(context, enabled ? (byte)1 : (byte)0);
     }
 
-    static string? LoadedLibrary(string fileName) =>
+    /// <summary>The path of the native library <paramref name="fileName"/> mapped into this process, if any.</summary>
+    internal static string? LoadedLibrary(string fileName) =>
         !File.Exists("/proc/self/maps") ? null
             : File.ReadLines("/proc/self/maps")
                 .Select(line => line.IndexOf('/') is var i and >= 0 ? line[i..].Trim() : null)

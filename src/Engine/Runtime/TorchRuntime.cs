@@ -46,6 +46,7 @@ public static class TorchRuntime
                     "Check that the app references TorchSharp-cpu 0.107.0 (or the CUDA flavour) and was built, not copied from another machine.", e);
             }
             OneDnnGuard.Apply(); // before any convolution: on some virtual CPUs oneDNN's would kill the process
+            LibTorchLogLevel.Apply(); // before any convolution too: libtorch's developer warnings stay off the console
             _loaded = true;
         }
     }

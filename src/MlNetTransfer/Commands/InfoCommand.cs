@@ -56,6 +56,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
             ("compatibility step", CompatibilityLine(report)),
             ("CPU threads", $"{report.TorchThreads} torch intra-op threads, {report.ProcessorCount} logical processors"),
             ("oneDNN convolutions", Runtime.OneDnnGuard.Describe()),
+            ("libtorch C++ log", Runtime.LibTorchLogLevel.Describe()),
             ("CUDA", report.CudaAvailable ? $"available, {report.CudaDeviceCount} device(s)" : "not available (CPU only)"),
         };
         var table = new Table().AddColumn("component").AddColumn("value");

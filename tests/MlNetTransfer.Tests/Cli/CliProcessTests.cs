@@ -45,6 +45,36 @@ public class CliProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Libtorch_developer_warnings_stay_off_the_console_unless_torch_cpp_log_level_asks()
+    {
+        async Task<string> Train(string name)
+        {
+            var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
+                "--epochs", "1", "--out", _temp.File(name), .. Fast.Split(' ')])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.Environment.Remove(Runtime.LibTorchLogLevel.EnvironmentVariable);
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "train did not end");
+            var all = await stdout + await stderr;
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {all}");
+            return all;
+        }
+
+        var quiet = await Train("quiet");
+        Assert.DoesNotContain("NNPACK", quiet);
+        Assert.DoesNotContain("] Could not", quiet);
+        // asked for, libtorch's threshold is what TORCH_CPP_LOG_LEVEL says, as in PyTorch
+        var info = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.Environment[Runtime.LibTorchLogLevel.EnvironmentVariable] = "WARNING";
+        using var report = Process.Start(info)!;
+        var said = await report.StandardOutput.ReadToEndAsync();
+        Assert.True(report.WaitForExit(TimeSpan.FromMinutes(1)));
+        Assert.Contains("warnings and errors (TORCH_CPP_LOG_LEVEL=WARNING)", said);
+    }
+
+    [Fact]
     public async Task Sigterm_stops_training_like_ctrl_c_and_keeps_a_checkpoint()
     {
         var output = _temp.File("out");

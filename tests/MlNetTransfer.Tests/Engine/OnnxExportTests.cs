@@ -28,7 +28,7 @@ public class OnnxExportTests
     static string[] Classes(int count) => Enumerable.Range(0, count).Select(i => $"class{i}").ToArray();
 
     /// <summary>Random BatchNorm statistics, so an exporter that dropped or misread them would be caught.</summary>
-    static void RandomiseBatchNorm(nn.Module model)
+    internal static void RandomiseBatchNorm(nn.Module model)
     {
         using var _ = no_grad();
         foreach (var (_, module) in model.named_modules())

@@ -176,4 +176,35 @@ public class TestTimeFlipTests
         Assert.False(unmeasured.Applied);
         Assert.Contains("no validation split", unmeasured.Reason);
     }
+
+    [Fact]
+    public void Logits_computed_elsewhere_for_both_views_measure_what_the_network_measures_without_running_it()
+    {
+        // a head-only run on the CPU scores both views from features ONNX Runtime computed: the decision's numbers are
+        // the network's own, and the network is not called
+        using var data = Halves(sideIsClass: false);
+        using var model = new BrightnessAndSide(brightness: 10, side: 5);
+        var preprocessing = Preprocessing.Unit(8);
+        var byNetwork = TestTimeFlip.Decide(null, model, preprocessing, data, batchSize: 16, CPU).Measured!;
+        Tensor asGiven, mirrored;
+        using (no_grad())
+        {
+            using var x = preprocessing.Normalize(data.Slice(0, data.Count));
+            asGiven = model.call(x);
+            using var flipped = x.flip(3);
+            mirrored = model.call(flipped);
+        }
+        using var _ = asGiven;
+        using var silent = new BrightnessAndSide(brightness: float.NaN, side: float.NaN); // NaN everywhere, were it called
+        int calls = 0;
+
+        var given = TestTimeFlip.Decide(null, silent, preprocessing, data, batchSize: 16, CPU, asGiven, () => { calls++; return mirrored; }).Measured!;
+
+        Assert.Equal(1, calls);
+        Assert.Equal(byNetwork.Loss, given.Loss, 6);
+        Assert.Equal(byNetwork.Accuracy, given.Accuracy, 6);
+        Assert.Equal(byNetwork.AveragedLoss, given.AveragedLoss, 6);
+        Assert.Equal(byNetwork.AveragedAccuracy, given.AveragedAccuracy, 6);
+        Assert.True(mirrored.IsInvalid, "Decide disposes the mirrored logits it asked for");
+    }
 }
