@@ -27,7 +27,17 @@ public static class LibTorchLogLevel
 
     /// <summary>Sets the threshold in the loaded libc10; false where that library or its flag is not found (the
     /// warnings then print, nothing else changes).</summary>
-    public static bool Apply() => Apply(LevelFor(Environment.GetEnvironmentVariable(EnvironmentVariable)));
+    public static bool Apply() => Apply(_shown ?? LevelFor(Environment.GetEnvironmentVariable(EnvironmentVariable)));
+
+    static int? _shown;
+
+    /// <summary>Warnings and errors from now on, whatever <see cref="EnvironmentVariable"/> says (the CLI's
+    /// <c>--verbose</c>): at once if libtorch is loaded, else when it loads.</summary>
+    public static void ShowWarnings()
+    {
+        _shown = 1;
+        Apply(1);
+    }
 
     static bool Apply(int level)
     {
@@ -45,6 +55,7 @@ public static class LibTorchLogLevel
         {
             null => "libc10's log level not found: libtorch's warnings print as it decides",
             0 => $"everything ({EnvironmentVariable}={Environment.GetEnvironmentVariable(EnvironmentVariable)})",
+            1 when _shown != null => "warnings and errors (--verbose)",
             1 => $"warnings and errors ({EnvironmentVariable}={Environment.GetEnvironmentVariable(EnvironmentVariable)})",
             2 => $"errors only ({EnvironmentVariable}=WARNING shows libtorch's warnings)",
             var level => $"fatal errors only ({EnvironmentVariable}={Environment.GetEnvironmentVariable(EnvironmentVariable)}, level {level})",

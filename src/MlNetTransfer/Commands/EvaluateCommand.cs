@@ -28,6 +28,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         [CommandOption("--strict")]
         public bool Strict { get; init; }
 
+        [CommandOption("--verbose")]
+        [Description("Also print libtorch's own C++ warnings (off by default; TORCH_CPP_LOG_LEVEL=WARNING does the same).")]
+        public bool Verbose { get; init; }
+
         [CommandOption("--max-image-pixels <N>")]
         [Description("The most pixels an image may hold (from its header, before decoding); larger ones are skipped as unreadable. Default: 178956970.")]
         public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
@@ -39,6 +43,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
+            if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
             bool jsonOut = settings.Json == "-"; // for scripts: standard output holds the JSON alone
             if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
             var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;

@@ -15,6 +15,10 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
         [CommandOption("--json")]
         [Description("Print the report as JSON (for scripts and CI logs).")]
         public bool Json { get; init; }
+
+        [CommandOption("--verbose")]
+        [Description("Report libtorch's C++ log level as train, evaluate and predict have it with --verbose.")]
+        public bool Verbose { get; init; }
     }
 
     static readonly JsonSerializerOptions JsonOptions = new()
@@ -26,6 +30,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
         RuntimeReport report;
         try
         {

@@ -29,11 +29,16 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [CommandOption("--max-image-pixels <N>")]
         [Description("The most pixels an image may hold (from its header, before decoding); larger ones are skipped as unreadable. Default: 178956970.")]
         public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
+
+        [CommandOption("--verbose")]
+        [Description("Also print libtorch's own C++ warnings (off by default; TORCH_CPP_LOG_LEVEL=WARNING does the same).")]
+        public bool Verbose { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
+            if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
             if (settings.Top < 1) throw new CliException(ExitCodes.BadOption, $"--top: must be at least 1, not {settings.Top}.");
             if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +

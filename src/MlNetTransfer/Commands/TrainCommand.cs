@@ -29,6 +29,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     public override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
+            if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
             if (settings.Resume) RefuseTrainingOptions(context.Arguments);
             return Train(settings, cancellationToken);
         });

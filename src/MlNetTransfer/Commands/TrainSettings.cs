@@ -7,6 +7,10 @@ namespace MlNetTransfer.Cli.Commands;
 /// and those declared here, which say where the run is and how to read it and so go with --resume too.</summary>
 public sealed class TrainSettings : RunSettings
 {
+    [CommandOption("--verbose")]
+    [Description("Also print libtorch's own C++ warnings (off by default; TORCH_CPP_LOG_LEVEL=WARNING does the same).")]
+    public bool Verbose { get; init; }
+
     [CommandOption("--out <FOLDER>")]
     [Description("Where model.zip and the report go. Default: out")]
     public string Out { get; init; } = "out";

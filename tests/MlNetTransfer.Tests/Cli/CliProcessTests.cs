@@ -45,7 +45,7 @@ public class CliProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task Libtorch_developer_warnings_stay_off_the_console_unless_torch_cpp_log_level_asks()
+    public async Task Libtorch_developer_warnings_stay_off_the_console_unless_torch_cpp_log_level_or_verbose_asks()
     {
         async Task<string> Train(string name)
         {
@@ -72,6 +72,14 @@ public class CliProcessTests : IDisposable
         var said = await report.StandardOutput.ReadToEndAsync();
         Assert.True(report.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.Contains("warnings and errors (TORCH_CPP_LOG_LEVEL=WARNING)", said);
+
+        // and --verbose (train, evaluate, predict, info) asks the same of this run alone
+        var verbose = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info", "--verbose"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        verbose.Environment.Remove(Runtime.LibTorchLogLevel.EnvironmentVariable);
+        using var verboseReport = Process.Start(verbose)!;
+        var verboseSaid = await verboseReport.StandardOutput.ReadToEndAsync();
+        Assert.True(verboseReport.WaitForExit(TimeSpan.FromMinutes(1)));
+        Assert.Contains("warnings and errors (--verbose)", verboseSaid);
     }
 
     [Fact]
