@@ -21,14 +21,17 @@ public sealed class CliRunner(CommandApp app, IAnsiConsole console)
     public int Run(IEnumerable<string> args) => RunAsync(args).GetAwaiter().GetResult();
 
     /// <summary>"--json -" as "--json=-": Spectre reads a lone "-" as an option without a name, where scripts mean
-    /// standard output, as every Unix tool does.</summary>
+    /// standard output, as every Unix tool does; and a lone "-" where an argument goes (predict's image) as standard
+    /// input.</summary>
     static List<string> StandardStreamValues(List<string> args)
     {
         var joined = new List<string>(args.Count);
         for (int i = 0; i < args.Count; i++)
         {
-            if (args[i] == "-" && joined.Count > 0 && joined[^1].StartsWith("--", StringComparison.Ordinal) && !joined[^1].Contains('='))
+            if (args[i] == "-" && joined.Count > 0 && joined[^1].StartsWith("--", StringComparison.Ordinal) && !joined[^1].Contains('=')
+                && !Commands.PredictCommand.Flags.Contains(joined[^1]))
                 joined[^1] += "=-";
+            else if (args[i] == "-") joined.Add(Commands.PredictCommand.StandardInput); // an argument: the image on standard input
             else joined.Add(args[i]);
         }
         return joined;

@@ -20,6 +20,9 @@ public static class WorkFolder
         return path;
     });
 
+    /// <summary>A path in this process's folder (removed with it).</summary>
+    public static string File(string name) => Path.Combine(Folder.Value, name);
+
     /// <summary>An MLContext whose temporary files go to this process's folder.</summary>
     public static MLContext NewContext(int seed) => new(seed) { TempFilePath = Folder.Value };
 

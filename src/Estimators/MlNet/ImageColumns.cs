@@ -24,10 +24,14 @@ internal static class ImageColumns
     }
 
     /// <summary>Why <paramref name="column"/> is not an image column, with what to do when it holds the file's bytes
-    /// (LoadRawImageBytes, what ML.NET's TensorFlow image classification reads).</summary>
+    /// (LoadRawImageBytes, what ML.NET's TensorFlow image classification reads). Such a column is refused rather than
+    /// decoded inside: a decoding step of this library's own in the saved chain would make the zip need this library
+    /// to load.</summary>
     public static string NotAnImage(string column, DataViewType itemType, bool vector) =>
         itemType == NumberDataViewType.Byte && vector
-            ? $"Column '{column}' holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images: use mlContext.Transforms.LoadImages in its place."
+            ? $"Column '{column}' holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images (so the saved zip stays a regular ML.NET model): " +
+              "for files, use mlContext.Transforms.LoadImages(\"Image\", folder, \"ImagePath\") in its place; for bytes in memory, give the rows an MLImage " +
+              "property instead, Image = MLImage.CreateFromStream(new MemoryStream(bytes)) (docs/api.md, \"Images from memory\")."
             : $"Column '{column}' must be an image (LoadImages' output), not {itemType}{(vector ? " vector" : "")}.";
 
     /// <summary>The class names of the key-typed label column, in key order; throws naming the column and types.</summary>

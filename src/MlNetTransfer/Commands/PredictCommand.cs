@@ -16,7 +16,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public string Model { get; init; } = "out/" + TrainCommand.ModelFile;
 
         [CommandArgument(0, "<IMAGE|FOLDER>")]
-        [Description("An image file, or a folder whose images (recursively) are all scored.")]
+        [Description("An image file, a folder whose images (recursively) are all scored, or - for one image on standard input.")]
         public string Input { get; init; } = "";
 
         [CommandOption("--top <K>")]
@@ -35,6 +35,26 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public bool Verbose { get; init; }
     }
 
+    /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
+    public const string StandardInput = "<standard input>";
+
+    /// <summary>Options of predict that take no value, so a "-" after them is the image, not their value.</summary>
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string>(StringComparer.Ordinal) { "--verbose" };
+
+    /// <summary>Standard input copied to this process's work folder (an image is read twice: its header, then its
+    /// pixels — a pipe cannot be read again).</summary>
+    static string ReadStandardInput()
+    {
+        if (!Console.IsInputRedirected)
+            throw new CliException(ExitCodes.DataNotFound, "-: the image is read from standard input, which is a terminal here; pipe one in (predict --model out/model.zip - < photo.jpg).");
+        var path = WorkFolder.File("standard-input");
+        using (var input = Console.OpenStandardInput())
+        using (var file = File.Create(path))
+            input.CopyTo(file);
+        if (new FileInfo(path).Length == 0) throw new CliException(ExitCodes.EmptyData, "-: standard input was empty; pipe an image in (predict --model out/model.zip - < photo.jpg).");
+        return path;
+    }
+
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
@@ -43,7 +63,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
                     $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
-            var files = File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
+            bool fromStandardInput = settings.Input == StandardInput;
+            var files = fromStandardInput ? [ReadStandardInput()]
+                : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
                     .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
@@ -74,16 +96,16 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 if (result.Scores is not { } scores)
                 {
                     failed++;
-                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(file)}: {Markup.Escape(result.Problem ?? "not a readable image")}");
+                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(fromStandardInput ? "the image on standard input" : file)}: {Markup.Escape(result.Problem ?? "not a readable image")}");
                     continue;
                 }
-                rows?.Add(string.Join(",", [CsvText.Field(file), CsvText.Field(info.ClassNames[Array.IndexOf(scores, scores.Max())]),
+                rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(info.ClassNames[Array.IndexOf(scores, scores.Max())]),
                     .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
-                table.AddRow([Markup.Escape(Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
+                table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
             if (failed == files.Length) // nothing to show or write: no empty table, no CSV of a header alone
-                throw new CliException(ExitCodes.UnreadableImages, $"{settings.Input}: no image could be read ({failed} skipped, named above).");
+                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({failed} skipped, named above).");
             console.Write(table);
             if (rows != null)
             {

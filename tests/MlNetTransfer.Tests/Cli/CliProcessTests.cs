@@ -83,6 +83,43 @@ public class CliProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Predict_reads_an_image_from_standard_input_given_as_a_lone_dash()
+    {
+        var output = _temp.File("out");
+        var train = Process.Start(new ProcessStartInfo("dotnet", [TestPaths.Cli, "train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
+            "--epochs", "1", "--out", output, .. Fast.Split(' ')]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var trained = train.StandardOutput.ReadToEndAsync();
+        Assert.True(train.WaitForExit(TimeSpan.FromMinutes(3)) && train.ExitCode == 0, await trained);
+        var image = Directory.GetFiles(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "test", "Bag"), "*.png").Order().First();
+
+        async Task<(int Exit, string Said)> Predict(byte[] input, params string[] extra)
+        {
+            var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "predict", "--model", Path.Combine(output, "model.zip"), .. extra, "-", "--top", "10"])
+            { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(start)!;
+            await process.StandardInput.BaseStream.WriteAsync(input);
+            process.StandardInput.Close();
+            var said = process.StandardOutput.ReadToEndAsync();
+            var errors = process.StandardError.ReadToEndAsync();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "predict did not end");
+            return (process.ExitCode, await said + await errors);
+        }
+
+        var (exit, said) = await Predict(await File.ReadAllBytesAsync(image));
+        Assert.True(exit == 0, said);
+        Assert.Contains("Bag", said); // --top 10: every class is listed for the image
+        Assert.Contains("│ -", said); // the row names standard input as it was given
+        Assert.Equal(0, (await Predict(await File.ReadAllBytesAsync(image), "--verbose")).Exit); // a flag before "-" keeps "-" the image
+
+        var (emptyExit, emptySaid) = await Predict([]);
+        Assert.Equal(ExitCodes.EmptyData, emptyExit);
+        Assert.Contains("standard input was empty", emptySaid);
+        var (garbageExit, garbageSaid) = await Predict("not an image"u8.ToArray());
+        Assert.Equal(ExitCodes.UnreadableImages, garbageExit);
+        Assert.Contains("the image on standard input", garbageSaid);
+    }
+
+    [Fact]
     public async Task Sigterm_stops_training_like_ctrl_c_and_keeps_a_checkpoint()
     {
         var output = _temp.File("out");

@@ -267,7 +267,9 @@ public class TransferTrainBehaviourTests
         Assert.Contains("'ImagePath'", notImage.Message);
         Assert.Contains("image", notImage.Message);
         Assert.Contains("String", notImage.Message);
-        Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images: use mlContext.Transforms.LoadImages", e.Message));
+        Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images", e.Message));
+        Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("use mlContext.Transforms.LoadImages(\"Image\", folder, \"ImagePath\")", e.Message));
+        Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("Image = MLImage.CreateFromStream(new MemoryStream(bytes))", e.Message));
     }
 
     [Fact]
