@@ -20,6 +20,23 @@ public sealed class CliRunner(CommandApp app, IAnsiConsole console)
 
     public int Run(IEnumerable<string> args) => RunAsync(args).GetAwaiter().GetResult();
 
+    /// <summary>Options that take no value in any command (bool properties; info's --json is a flag where evaluate's
+    /// takes a path, so it is not one): a "-" after one of them is an argument.</summary>
+    static readonly HashSet<string> Flags = FlagNames();
+
+    static HashSet<string> FlagNames()
+    {
+        var options = typeof(CliRunner).Assembly.GetTypes()
+            .Where(t => typeof(CommandSettings).IsAssignableFrom(t))
+            .SelectMany(t => t.GetProperties())
+            .SelectMany(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), true).Cast<CommandOptionAttribute>()
+                .SelectMany(o => o.LongNames.Select(n => (Name: "--" + n, Flag: p.PropertyType == typeof(bool)))))
+            .ToList();
+        var flags = options.Where(o => o.Flag).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        flags.ExceptWith(options.Where(o => !o.Flag).Select(o => o.Name));
+        return flags;
+    }
+
     /// <summary>"--json -" as "--json=-": Spectre reads a lone "-" as an option without a name, where scripts mean
     /// standard output, as every Unix tool does; and a lone "-" where an argument goes (predict's image) as standard
     /// input.</summary>
@@ -29,7 +46,7 @@ public sealed class CliRunner(CommandApp app, IAnsiConsole console)
         for (int i = 0; i < args.Count; i++)
         {
             if (args[i] == "-" && joined.Count > 0 && joined[^1].StartsWith("--", StringComparison.Ordinal) && !joined[^1].Contains('=')
-                && !Commands.PredictCommand.Flags.Contains(joined[^1]))
+                && !Flags.Contains(joined[^1]))
                 joined[^1] += "=-";
             else if (args[i] == "-") joined.Add(Commands.PredictCommand.StandardInput); // an argument: the image on standard input
             else joined.Add(args[i]);

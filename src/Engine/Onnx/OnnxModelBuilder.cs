@@ -36,10 +36,7 @@ internal sealed class OnnxModelBuilder
     /// <summary>A float initializer from raw little-endian bytes (a tensor's own memory, without a copy to float[]).</summary>
     public string FloatInitializer(string name, ReadOnlySpan<byte> raw, long[] dims)
     {
-        var tensor = new ProtoWriter();
-        foreach (var d in dims) tensor.Varint(1, d);
-        tensor.Varint(2, TensorFloat).String(8, name).Bytes(9, raw);
-        _graph.Message(5, tensor);
+        _graph.Message(5, TensorHeader(name, dims, TensorFloat).Bytes(9, raw));
         return name;
     }
 
@@ -47,20 +44,22 @@ internal sealed class OnnxModelBuilder
     /// until <see cref="Build"/> has returned.</summary>
     public string FloatInitializer(string name, IntPtr raw, int length, long[] dims)
     {
-        var tensor = new ProtoWriter();
-        foreach (var d in dims) tensor.Varint(1, d);
-        tensor.Varint(2, TensorFloat).String(8, name).NativeBytes(9, raw, length);
-        _graph.Message(5, tensor);
+        _graph.Message(5, TensorHeader(name, dims, TensorFloat).NativeBytes(9, raw, length));
         return name;
     }
 
     public string Initializer(string name, long[] data, params long[] dims)
     {
+        _graph.Message(5, TensorHeader(name, dims, TensorInt64).Bytes(9, MemoryMarshal.AsBytes(data.AsSpan())));
+        return name;
+    }
+
+    /// <summary>A TensorProto's dims, data type and name; its raw data (field 9) follows.</summary>
+    static ProtoWriter TensorHeader(string name, long[] dims, int dataType)
+    {
         var tensor = new ProtoWriter();
         foreach (var d in dims) tensor.Varint(1, d);
-        tensor.Varint(2, TensorInt64).String(8, name).Bytes(9, MemoryMarshal.AsBytes(data.AsSpan()));
-        _graph.Message(5, tensor);
-        return name;
+        return tensor.Varint(2, dataType).String(8, name);
     }
 
     /// <summary>Adds a node; attributes are (name, value) with value a long, float or long[].</summary>

@@ -13,7 +13,7 @@ namespace MlNetTransfer.Runtime;
 public static class LibTorchLogLevel
 {
     public const string EnvironmentVariable = "TORCH_CPP_LOG_LEVEL";
-    const string Flag = "FLAGS_caffe2_log_level";
+    const string FlagName = "FLAGS_caffe2_log_level";
     const int Error = 2;
 
     /// <summary>The level for a value of <see cref="EnvironmentVariable"/> (null or unknown: errors only).</summary>
@@ -41,11 +41,15 @@ public static class LibTorchLogLevel
 
     static bool Apply(int level)
     {
-        var library = OneDnnGuard.LoadedLibrary("libc10.so");
-        if (library == null || !NativeLibrary.TryLoad(library, out var handle) || !NativeLibrary.TryGetExport(handle, Flag, out var flag)) return false;
+        if (Flag() is not { } flag) return false;
         Marshal.WriteInt32(flag, level);
         return true;
     }
+
+    /// <summary>libc10's threshold variable in the loaded library, or null where it is not found.</summary>
+    static IntPtr? Flag() =>
+        OneDnnGuard.LoadedLibrary("libc10.so") is { } library && NativeLibrary.TryLoad(library, out var handle)
+            && NativeLibrary.TryGetExport(handle, FlagName, out var flag) ? flag : null;
 
     /// <summary>For <c>info</c>: the threshold in force and how to change it.</summary>
     public static string Describe()
@@ -63,10 +67,5 @@ public static class LibTorchLogLevel
     }
 
     /// <summary>The threshold in force, or null where libc10's flag is not found.</summary>
-    internal static int? Current()
-    {
-        var library = OneDnnGuard.LoadedLibrary("libc10.so");
-        if (library == null || !NativeLibrary.TryLoad(library, out var handle) || !NativeLibrary.TryGetExport(handle, Flag, out var flag)) return null;
-        return Marshal.ReadInt32(flag);
-    }
+    internal static int? Current() => Flag() is { } flag ? Marshal.ReadInt32(flag) : null;
 }

@@ -38,9 +38,6 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
     public const string StandardInput = "<standard input>";
 
-    /// <summary>Options of predict that take no value, so a "-" after them is the image, not their value.</summary>
-    public static readonly IReadOnlySet<string> Flags = new HashSet<string>(StringComparer.Ordinal) { "--verbose" };
-
     /// <summary>Standard input copied to this process's work folder (an image is read twice: its header, then its
     /// pixels — a pipe cannot be read again).</summary>
     static string ReadStandardInput()
