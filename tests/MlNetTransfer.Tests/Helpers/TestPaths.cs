@@ -17,6 +17,9 @@ internal static class TestPaths
     /// <summary>The built CLI (mlnet-transfer.dll), for tests that need it as its own process.</summary>
     public static string Cli => Metadata("Cli");
 
+    /// <summary>NuGet's global packages folder on this machine.</summary>
+    public static string NuGetPackageRoot => Metadata("NuGetPackageRoot");
+
     public static string DataSamples => Path.Combine(RepositoryRoot, "data-samples");
 
     /// <summary>Files written by real PyTorch (tests/fixtures/make_tiny_fixture.py).</summary>

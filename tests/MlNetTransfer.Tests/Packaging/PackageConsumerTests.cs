@@ -1,0 +1,170 @@
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The packages as a user gets them: <c>dotnet pack</c> of the solution writes the library and the tool (and
+/// nothing a user would not install); a brand-new console app outside the repository adds the library with
+/// <c>dotnet add package</c>, trains on data-samples and saves a zip that the ML.NET-only consumer serves; the tool
+/// installs with <c>dotnet tool install --tool-path</c> and trains and predicts.</summary>
+[Trait(TestCategory.Trait, TestCategory.Slow)]
+public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFolder>
+{
+    const long NuGetOrgLimit = 250L * 1024 * 1024;
+    static readonly string Version = PackedFolder.Version;
+    static string Fashion(string split) => Path.Combine(TestPaths.DataSamples, "fashion-mnist", split);
+
+    [Fact]
+    public void Pack_writes_the_library_and_the_tool_with_their_metadata_and_nothing_else()
+    {
+        var files = Directory.GetFiles(packed.Path).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { $"MlNetTransfer.Estimators.{Version}.nupkg", $"mlnet-transfer.{Version}.nupkg", $"mlnet-transfer.linux-x64.{Version}.nupkg" }
+            .Order(StringComparer.Ordinal), files);
+        foreach (var file in Directory.GetFiles(packed.Path))
+        {
+            Assert.True(new FileInfo(file).Length < NuGetOrgLimit, $"{file}: {new FileInfo(file).Length} bytes, over NuGet.org's limit");
+            using var zip = ZipFile.OpenRead(file);
+            // the embedded ResNet18 reaches users once: through its own package (library) or in tools/ (the tool)
+            Assert.DoesNotContain(zip.Entries, e => e.FullName.StartsWith("content") && e.Name.EndsWith(".onnx"));
+            var metadata = Nuspec(zip);
+            Assert.Equal(Version, Text(metadata, "version"));
+            Assert.Equal("MIT", Text(metadata, "license"));
+            Assert.Equal("README.md", Text(metadata, "readme"));
+            Assert.NotNull(zip.GetEntry("README.md"));
+            Assert.StartsWith(Version, Text(metadata, "releaseNotes"));
+            Assert.Matches("^[0-9a-f]{40}$", metadata.Elements().Single(e => e.Name.LocalName == "repository").Attribute("commit")!.Value);
+        }
+
+        using var library = ZipFile.OpenRead(Path.Combine(packed.Path, $"MlNetTransfer.Estimators.{Version}.nupkg"));
+        var entries = library.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("lib/net10.0/MlNetTransfer.Estimators.dll", entries);
+        Assert.Contains("lib/net10.0/MlNetTransfer.Engine.dll", entries); // the engine travels inside, not as a package
+        Assert.Contains("buildTransitive/MlNetTransfer.Estimators.targets", entries);
+        var dependencies = Nuspec(library).Descendants().Where(e => e.Name.LocalName == "dependency")
+            .Select(e => e.Attribute("id")!.Value).ToList();
+        Assert.Contains("TorchSharp-cpu", dependencies);
+        Assert.Contains("Microsoft.ML.DnnImageFeaturizer.ResNet18", dependencies);
+        Assert.DoesNotContain(dependencies, d => d.StartsWith("MlNetTransfer"));
+
+        using var tool = ZipFile.OpenRead(Path.Combine(packed.Path, $"mlnet-transfer.linux-x64.{Version}.nupkg"));
+        var toolFiles = tool.Entries.Select(e => e.Name).ToHashSet();
+        Assert.Contains("libtorch_cpu.so", toolFiles);
+        Assert.Contains("ResNet18.onnx", toolFiles);
+        Assert.DoesNotContain("libtorch_python.so", toolFiles);
+    }
+
+    [Fact]
+    public void A_new_console_app_adds_the_package_trains_saves_and_the_MLNET_only_consumer_serves_its_zip()
+    {
+        using var temp = new TempDirectory();
+        var app = NewConsoleAppWithThePackage(temp);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), ConsumerProgram);
+        var (build, _) = ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror"], app);
+        var (stdout, _) = ChildProcess.Run("dotnet", ["run", "-c", "Release", "--no-build", "--", Fashion(""), Path.Combine(app, "model.zip")], app);
+        Assert.Matches(@"trained: \w+ at \d+ px", stdout);
+        Assert.True(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx")), build);
+
+        var rows = Directory.GetFiles(Fashion("test"), "*.png", SearchOption.AllDirectories)
+            .Select(f => (Path.GetRelativePath(Fashion(""), f), Path.GetFileName(Path.GetDirectoryName(f))!)).ToList();
+        using var served = ConsumerProbeProcess.Score(Path.Combine(app, "model.zip"), Fashion(""), rows, temp, out _);
+        Assert.Equal(rows.Count, served.RootElement.GetProperty("predictions").GetArrayLength());
+        Assert.InRange(served.RootElement.GetProperty("MicroAccuracy").GetDouble(), 0.5, 1.0); // 10 classes: chance is 0.1
+    }
+
+    [Fact]
+    public void An_app_that_chooses_the_external_libtorch_carries_none_and_is_told_where_to_point()
+    {
+        using var temp = new TempDirectory();
+        var app = NewConsoleAppWithThePackage(temp);
+        var project = Path.Combine(app, "PhotoSorter.csproj");
+        File.WriteAllText(project, File.ReadAllText(project).Replace("</PropertyGroup>",
+            "  <MlNetTransferTorchFlavour>external</MlNetTransferTorchFlavour>\n  </PropertyGroup>"));
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            try { MlNetTransfer.Runtime.TorchRuntime.EnsureLoaded(); Console.WriteLine("loaded"); }
+            catch (MlNetTransfer.Runtime.TorchLoadException e) { Console.WriteLine("refused: " + e.Message); }
+            """);
+        ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror"], app);
+        var output = Path.Combine(app, "bin", "Release", "net10.0");
+        Assert.Empty(Directory.GetFiles(output, "libtorch_cpu.so", SearchOption.AllDirectories));
+        Assert.NotEmpty(Directory.GetFiles(output, "libLibTorchSharp.so", SearchOption.AllDirectories)); // TorchSharp's bridge stays
+
+        var (stdout, _) = ChildProcess.Run("dotnet", ["run", "-c", "Release", "--no-build"], app,
+            environment: new Dictionary<string, string?> { ["MLNETTRANSFER_LIBTORCH"] = null, ["LD_LIBRARY_PATH"] = null });
+        Assert.StartsWith("refused: This app carries no libtorch", stdout.Trim());
+        Assert.Contains("MLNETTRANSFER_LIBTORCH", stdout);
+    }
+
+    [Fact]
+    public void The_tool_installs_from_the_packed_folder_and_trains_and_predicts()
+    {
+        using var temp = new TempDirectory();
+        var tools = temp.File("tools");
+        ChildProcess.Run("dotnet", ["tool", "install", "mlnet-transfer", "--tool-path", tools, "--add-source", packed.Path, "--version", Version], temp.Path);
+        var command = Path.Combine(tools, "mlnet-transfer");
+
+        Assert.Contains(Version, ChildProcess.Run(command, ["--version"], temp.Path).Stdout);
+        var output = temp.File("out");
+        ChildProcess.Run(command, ["train", "--data", Fashion("train"), "--test", Fashion("test"), "--strategy", "HeadOnly",
+            "--image-size", "64", "--out", output], temp.Path);
+        Assert.True(File.Exists(Path.Combine(output, "model.zip")));
+        Assert.True(File.Exists(Path.Combine(output, "report.html")));
+
+        var image = Directory.GetFiles(Path.Combine(Fashion("test"), "Trouser")).Order().First();
+        var (predicted, _) = ChildProcess.Run(command, ["predict", "--model", Path.Combine(output, "model.zip"), image, "--top", "1"], temp.Path);
+        Assert.Matches(new Regex(@"(Trouser|Dress|T-shirt|Shirt|Pullover|Coat|Sandal|Sneaker|Bag|Ankle_boot)\S* \d+(\.\d)? ?%"), predicted);
+    }
+
+    /// <summary>`dotnet new console` in a folder under the system temp folder (no Directory.Build.* of this
+    /// repository above it), then `dotnet add package` from the packed folder.</summary>
+    string NewConsoleAppWithThePackage(TempDirectory temp)
+    {
+        var app = Directory.CreateDirectory(temp.File("app")).FullName;
+        ChildProcess.Run("dotnet", ["new", "console", "--framework", "net10.0", "--name", "PhotoSorter", "--output", app], app);
+        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration><packageSources><add key="packed" value="{packed.Path}" /></packageSources></configuration>
+            """);
+        // this version's package may sit in NuGet's cache from an earlier pack: the app must get the one packed now
+        var cached = Path.Combine(TestPaths.NuGetPackageRoot, "mlnettransfer.estimators", Version);
+        if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+        ChildProcess.Run("dotnet", ["add", "package", "MlNetTransfer.Estimators", "--version", Version], app);
+        return app;
+    }
+
+    static XElement Nuspec(ZipArchive zip)
+    {
+        using var stream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec") && !e.FullName.Contains('/')).Open();
+        return XDocument.Load(stream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+    }
+
+    static string Text(XElement metadata, string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
+
+    /// <summary>What a user writes after <c>dotnet add package</c>: the README's pipeline, trained on a folder of
+    /// images and saved.</summary>
+    const string ConsumerProgram = """
+        using Microsoft.ML;
+        using MlNetTransfer.Engine.Strategies;
+        using MlNetTransfer.MlNet;
+
+        var (root, zip) = (args[0], args[1]);
+        var rows = Directory.GetFiles(Path.Combine(root, "train"), "*.png", SearchOption.AllDirectories)
+            .Select(f => new Row { ImagePath = Path.GetRelativePath(root, f), Label = Path.GetFileName(Path.GetDirectoryName(f))! });
+        var mlContext = new MLContext(seed: 1);
+        var train = mlContext.Data.LoadFromEnumerable(rows);
+        var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.Transforms.LoadImages("Image", root, "ImagePath"))
+            .Append(mlContext.TransferTrain(new TransferTrainOptions { ImageSize = 64, Strategy = FineTuneStrategy.HeadOnly }))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var model = pipeline.Fit(train);
+        mlContext.Model.Save(model, train.Schema, zip);
+        var step = model.OfType<MlNetTransfer.MlNet.TransferTrainTransformer>().Single();
+        Console.WriteLine($"trained: {step.Strategy} at {step.ImageSize} px");
+
+        class Row
+        {
+            public string ImagePath { get; set; } = "";
+            public string Label { get; set; } = "";
+        }
+        """;
+}
