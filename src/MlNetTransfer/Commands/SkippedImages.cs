@@ -34,7 +34,7 @@ public static class SkippedImages
         if (set.Turned.Count > 0)
             console.WriteLine($"{set.Turned.Count} image(s) carry an EXIF orientation (e.g. {set.Turned[0]} in {set.Source}): they train and are scored " +
                 "upright, as the orientation asks, but ML.NET's LoadImages reads them as stored, turned — an app that serves model.zip with LoadImages " +
-                $"must decode them as {ReportWriter.ConsumeFile} does (ImageDecoding.Load), or rotate the files first (exiftran -ai, mogrify -auto-orient)");
+                $"must decode them as {ReportWriter.ConsumeFile} does (its ImageDecoding class), or rotate the files first (exiftran -ai, mogrify -auto-orient)");
         if (set.Skipped.Count == 0) return;
         console.MarkupLine($"[yellow]skipped {set.Skipped.Count} image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
         foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");

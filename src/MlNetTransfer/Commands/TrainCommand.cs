@@ -117,6 +117,11 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
                 {
                     StopReason = transfer.Training.StopReason, Flip = transfer.Flip, BatchSize = transfer.Training.BatchSize, BalanceClasses = options.BalanceClasses, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
                 });
+            if (settings.WebApi)
+            {
+                var app = WebApiCode.Write(output, TrainCommand.ModelFile, transfer.ImageSize, options.MaxImagePixels);
+                console.MarkupLine($"web API written to {Markup.Escape(app)}: dotnet run --project {Markup.Escape(Path.Combine(settings.Out, WebApiCode.Folder))}, then POST an image to /predict");
+            }
             ResumeState.Delete(output);
             return ExitCodes.Success;
         }

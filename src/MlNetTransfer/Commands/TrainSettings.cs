@@ -19,6 +19,10 @@ public sealed class TrainSettings : RunSettings
     [Description("Keep the decoded training images here and reuse them while the image files are unchanged: a second run decodes nothing. Default: a temp file, removed after training.")]
     public string? CacheDir { get; init; }
 
+    [CommandOption("--web-api")]
+    [Description("Also write WebApi/, an ASP.NET Core app that serves model.zip with ML.NET alone: POST an image to /predict, GET /health (`dotnet run` in that folder).")]
+    public bool WebApi { get; init; }
+
     [CommandOption("--no-memory-check")]
     [Description("Train even when the estimated memory exceeds what is available.")]
     public bool NoMemoryCheck { get; init; }

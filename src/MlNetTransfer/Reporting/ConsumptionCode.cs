@@ -5,7 +5,8 @@ namespace MlNetTransfer.Cli.Reporting;
 /// feeds that no longer serve it, so the restore says nothing). It decodes each image as training did — a JPEG at
 /// the smallest scale that covers the model's side, turned upright as its EXIF orientation asks — and gives the model
 /// the picture, from a file or from bytes held in memory; the model's own LoadImages step would decode a file at full
-/// size and as stored.</summary>
+/// size and as stored. The decoding class is the web API template's (templates/WebApi/ImageDecoding.cs), so both
+/// generated apps decode alike.</summary>
 public static class ConsumptionCode
 {
     public static string Render(string modelFile, IReadOnlyList<string> classes, int side) => $$"""
@@ -30,8 +31,10 @@ public static class ConsumptionCode
 
         // The model starts with LoadImages (ImagePath -> Image), which decodes a file at full size and as stored. Decode
         // here instead, as training did, and give the model the picture: from a file, or from bytes (an upload, a blob).
+        // (side {{side}} px: a JPEG decodes at the smallest DCT scale that covers it; at most {{Imaging.ImageDecoder.DefaultMaxPixels}} pixels)
+        var decoding = new ImageDecoding({{side}}, {{Imaging.ImageDecoder.DefaultMaxPixels}});
         using var engine = mlContext.Model.CreatePredictionEngine<ImageInput, ModelOutput>(ImageDecoding.AfterLoadImages(model));
-        var prediction = engine.Predict(new ImageInput { Image = ImageDecoding.Load(File.ReadAllBytes(args[0])) });
+        var prediction = engine.Predict(new ImageInput { Image = decoding.Load(File.ReadAllBytes(args[0])) });
         Console.WriteLine($"{prediction.PredictedLabel} ({prediction.Score.Max():P1})");
         // Paths work too, as plain ML.NET serves them (full-size decode, EXIF orientation not applied):
         //   mlContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model).Predict(new ModelInput { ImagePath = path })
@@ -57,61 +60,6 @@ public static class ConsumptionCode
             public float[] Score { get; set; } = [];
         }
 
-        /// <summary>Decodes images as mlnet-transfer trained the model: a JPEG at the smallest of 1/8, 1/4, 1/2 scale
-        /// whose shorter side covers {{side}} px, turned upright as its EXIF orientation asks; at most
-        /// {{Imaging.ImageDecoder.DefaultMaxPixels}} pixels, checked before decoding.</summary>
-        public static class ImageDecoding
-        {
-            public const int Side = {{side}};
-            public const long MaxPixels = {{Imaging.ImageDecoder.DefaultMaxPixels}};
-
-            public static MLImage Load(byte[] bytes) => Load(new MemoryStream(bytes, writable: false));
-
-            public static MLImage Load(Stream stream)
-            {
-                using var codec = SKCodec.Create(stream) ?? throw new InvalidDataException("not a readable image");
-                var info = codec.Info;
-                if ((long)info.Width * info.Height > MaxPixels) throw new InvalidDataException($"{info.Width}x{info.Height} pixels: over {MaxPixels}");
-                var size = info.Size;
-                if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
-                    foreach (var scale in new[] { 0.125f, 0.25f, 0.5f })
-                        if (codec.GetScaledDimensions(scale) is var scaled && Math.Min(scaled.Width, scaled.Height) >= Side) { size = scaled; break; }
-                var alpha = info.AlphaType == SKAlphaType.Unpremul ? SKAlphaType.Premul : info.AlphaType;
-                using var stored = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Bgra8888, alpha));
-                if (codec.GetPixels(stored.Info, stored.GetPixels()) != SKCodecResult.Success) throw new InvalidDataException("truncated or damaged image");
-                using var upright = Upright(stored, codec.EncodedOrigin);
-                return MLImage.CreateFromPixels(upright.Width, upright.Height, MLPixelFormat.Bgra32, upright.GetPixelSpan());
-            }
-
-            /// <summary>The model's steps after its LoadImages: it then reads the Image column.</summary>
-            public static ITransformer AfterLoadImages(ITransformer model)
-            {
-                var steps = Flatten(model).ToList();
-                return new TransformerChain<ITransformer>(steps.Skip(steps.FindIndex(t => t is ImageLoadingTransformer) + 1).ToArray());
-            }
-
-            static IEnumerable<ITransformer> Flatten(ITransformer model) => model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
-
-            static SKBitmap Upright(SKBitmap stored, SKEncodedOrigin origin)
-            {
-                int w = stored.Width, h = stored.Height;
-                bool swap = origin >= SKEncodedOrigin.LeftTop;
-                var shown = new SKBitmap(new SKImageInfo(swap ? h : w, swap ? w : h, stored.ColorType, stored.AlphaType));
-                using var canvas = new SKCanvas(shown);
-                canvas.SetMatrix(origin switch
-                {
-                    SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
-                    SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
-                    SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
-                    SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
-                    SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
-                    SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
-                    SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
-                    _ => SKMatrix.Identity,
-                });
-                canvas.DrawBitmap(stored, 0, 0);
-                return shown;
-            }
-        }
+        {{WebApiCode.ImageDecodingClass()}}
         """;
 }

@@ -52,6 +52,22 @@ public class CliTests : CliSandbox
         Assert.Equal(2 + 9, html.Split("data:image/").Length - 1); // two charts and the top losses (all 9 test images)
         Assert.All(Classes, c => Assert.Contains(c, File.ReadAllText(Path.Combine(Out, ReportWriter.ConsumeFile))));
         Assert.Equal(Classes, TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).ClassNames);
+        Assert.False(Directory.Exists(Path.Combine(Out, WebApiCode.Folder))); // only when asked for
+    }
+
+    [Fact]
+    public void Train_with_web_api_writes_the_app_for_the_models_side_next_to_the_model()
+    {
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} --web-api {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("web API written to", output);
+        var app = Path.Combine(Out, WebApiCode.Folder);
+        Assert.Equal(WebApiCode.Files.Order(), Directory.GetFiles(app).Select(f => Path.GetFileName(f)!).Order());
+        using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(app, "appsettings.json")));
+        Assert.Equal("../model.zip", settings.RootElement.GetProperty("Model").GetProperty("Path").GetString());
+        Assert.Equal(16, settings.RootElement.GetProperty("Model").GetProperty("ImageSize").GetInt32()); // the side it trained at
+        Assert.True(File.Exists(Path.GetFullPath(Path.Combine(app, "../model.zip"))));
     }
 
     [Fact]

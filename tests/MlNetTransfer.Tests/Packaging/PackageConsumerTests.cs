@@ -60,7 +60,7 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         using var temp = new TempDirectory();
         var app = NewConsoleAppWithThePackage(temp);
         File.WriteAllText(Path.Combine(app, "Program.cs"), ConsumerProgram);
-        var (build, _) = ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror"], app);
+        var (build, _) = ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror", "--disable-build-servers"], app);
         var (stdout, _) = ChildProcess.Run("dotnet", ["run", "-c", "Release", "--no-build", "--", Fashion(""), Path.Combine(app, "model.zip")], app);
         Assert.Matches(@"trained: \w+ at \d+ px", stdout);
         Assert.True(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx")), build);
@@ -84,7 +84,7 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
             try { MlNetTransfer.Runtime.TorchRuntime.EnsureLoaded(); Console.WriteLine("loaded"); }
             catch (MlNetTransfer.Runtime.TorchLoadException e) { Console.WriteLine("refused: " + e.Message); }
             """);
-        ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror"], app);
+        ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror", "--disable-build-servers"], app);
         var output = Path.Combine(app, "bin", "Release", "net10.0");
         Assert.Empty(Directory.GetFiles(output, "libtorch_cpu.so", SearchOption.AllDirectories));
         Assert.NotEmpty(Directory.GetFiles(output, "libLibTorchSharp.so", SearchOption.AllDirectories)); // TorchSharp's bridge stays

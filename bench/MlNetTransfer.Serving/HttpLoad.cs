@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+
+namespace MlNetTransfer.Serving;
+
+/// <summary>The web API as a user runs it — its own process, Kestrel, HTTP on the loopback — posting the uploads
+/// as raw bodies from 1 and then 8 concurrent clients for a timed window each.</summary>
+public static class HttpLoad
+{
+    public static async Task<(Throughput One, Throughput Eight, FirstRequest First)> Measure(string server, string zip, int side,
+        IReadOnlyList<byte[]> uploads, double seconds, bool warmUp)
+    {
+        if (!File.Exists(server)) throw new FileNotFoundException($"{server}: build the solution in Release first (dotnet build -c Release)");
+        var start = new ProcessStartInfo("dotnet", [server, "--urls", "http://127.0.0.1:0", $"--Model:Path={zip}", $"--Model:ImageSize={side}",
+            $"--Model:WarmUp={warmUp}", "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Information"])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        try
+        {
+            string? address = null;
+            while (address == null && await process.StandardOutput.ReadLineAsync() is { } line)
+                if (line.Contains("Now listening on: ")) address = line[line.IndexOf("http", StringComparison.Ordinal)..].Trim();
+            if (address == null) throw new InvalidOperationException($"the web API did not start: {await process.StandardError.ReadToEndAsync()}");
+            double startMs = clock.Elapsed.TotalMilliseconds;
+            _ = process.StandardOutput.ReadToEndAsync(); // keep its pipe drained
+
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(address) };
+            var first = Stopwatch.StartNew();
+            await Post(http, uploads[0]);
+            var firstRequest = new FirstRequest(warmUp, startMs, first.Elapsed.TotalMilliseconds);
+            if (seconds <= 0) return (Throughput.From(1, [], 1), Throughput.From(8, [], 1), firstRequest);
+            return (await Load(http, uploads, 1, seconds), await Load(http, uploads, 8, seconds), firstRequest);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    static async Task<Throughput> Load(HttpClient http, IReadOnlyList<byte[]> uploads, int clients, double seconds)
+    {
+        for (int i = 0; i < clients; i++) await Post(http, uploads[i % uploads.Count]); // a connection each, untimed
+        var clock = Stopwatch.StartNew();
+        var deadline = TimeSpan.FromSeconds(seconds);
+        var latencies = await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
+        {
+            var mine = new List<double>();
+            for (int i = client; clock.Elapsed < deadline; i += clients)
+            {
+                var start = Stopwatch.GetTimestamp();
+                await Post(http, uploads[i % uploads.Count]);
+                mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            return mine;
+        }));
+        return Throughput.From(clients, latencies.SelectMany(l => l).ToList(), clock.Elapsed.TotalSeconds);
+    }
+
+    static async Task Post(HttpClient http, byte[] upload)
+    {
+        var content = new ByteArrayContent(upload);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var answer = await http.PostAsync("/predict", content);
+        if (!answer.IsSuccessStatusCode) throw new InvalidOperationException($"/predict answered {(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
+    }
+}

@@ -1,0 +1,32 @@
+using System.Globalization;
+
+namespace MlNetTransfer.Serving;
+
+public sealed record ServingOptions(int Side, double Seconds, string? Images, string? Out, string? Model = null)
+{
+    public static ServingOptions Parse(string[] args)
+    {
+        var options = new ServingOptions(224, 15, null, null);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            options = args[i] switch
+            {
+                "--side" => options with { Side = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--seconds" => options with { Seconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--images" => options with { Images = Path.GetFullPath(Value()) },
+                "--out" => options with { Out = Path.GetFullPath(Value()) },
+                "--model" => options with { Model = Path.GetFullPath(Value()) },
+                _ => throw new ArgumentException($"unknown option {args[i]} (--side, --seconds, --images, --out, --model)"),
+            };
+        }
+        return options;
+    }
+
+    public static string Repository()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MlNetTransfer.sln"))) return dir.FullName;
+        throw new InvalidOperationException("run the benchmark from inside the MlNetTransfer repository");
+    }
+}

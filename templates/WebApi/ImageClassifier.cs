@@ -1,0 +1,83 @@
+using Microsoft.Extensions.ObjectPool;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace WebApi;
+
+/// <summary>The model, loaded once, and a pool of prediction engines over it: a PredictionEngine is not thread-safe,
+/// so each request borrows one (the engines share the model's one ONNX Runtime session). Loading ends with one
+/// prediction on a blank image (Model:WarmUp), so the first request does not pay for ONNX Runtime's first run.</summary>
+public sealed class ImageClassifier : IDisposable
+{
+    readonly ITransformer _loaded;
+    readonly ITransformer _model;
+    readonly DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>> _engines;
+    readonly ImageDecoding _decoding;
+
+    public ImageClassifier(ModelSettings settings, string contentRoot)
+    {
+        ModelPath = System.IO.Path.GetFullPath(settings.Path, contentRoot);
+        if (!File.Exists(ModelPath)) throw new FileNotFoundException($"Model:Path in appsettings.json: {ModelPath} not found", ModelPath);
+        var mlContext = new MLContext();
+        _loaded = mlContext.Model.Load(ModelPath, out var inputSchema); // held: it owns the ONNX session the engines run
+        Classes = ReadClasses(_loaded.GetOutputSchema(inputSchema));
+        _model = ImageDecoding.AfterLoadImages(_loaded);
+        _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(
+            new EnginePolicy(mlContext, _model), maximumRetained: Environment.ProcessorCount * 2);
+        _decoding = new ImageDecoding(settings.ImageSize, settings.MaxImagePixels);
+        if (!settings.WarmUp) return;
+        using var blank = MLImage.CreateFromPixels(settings.ImageSize, settings.ImageSize, MLPixelFormat.Bgra32,
+            new byte[settings.ImageSize * settings.ImageSize * 4]);
+        Score(blank);
+    }
+
+    public string ModelPath { get; }
+
+    /// <summary>The class names in the order of the model's Score.</summary>
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>Decodes the bytes as training did and scores them; throws <see cref="InvalidDataException"/> with
+    /// the reason when they are not a whole image within the limits.</summary>
+    public Prediction Predict(byte[] bytes)
+    {
+        using var image = _decoding.Load(bytes);
+        return Score(image);
+    }
+
+    Prediction Score(MLImage image)
+    {
+        var engine = _engines.Get();
+        ModelOutput output;
+        try
+        {
+            output = engine.Predict(new ImageInput { Image = image });
+        }
+        finally
+        {
+            _engines.Return(engine);
+        }
+        var scores = output.Score.Select((score, i) => new ClassScore(i < Classes.Count ? Classes[i] : i.ToString(), score))
+            .OrderByDescending(s => s.Score).ToList();
+        return new Prediction(output.PredictedLabel, scores.Count > 0 ? scores[0].Score : 0, scores);
+    }
+
+    /// <summary>The class names are the key values of the model's key-typed PredictedLabel (before the final
+    /// MapKeyToValue), in Score's order.</summary>
+    static IReadOnlyList<string> ReadClasses(DataViewSchema schema)
+    {
+        var key = schema.LastOrDefault(c => c.Name == "PredictedLabel" && c.Type is KeyDataViewType);
+        if (key.Name == null || key.Annotations.Schema.GetColumnOrNull("KeyValues") == null) return [];
+        VBuffer<ReadOnlyMemory<char>> values = default;
+        key.GetKeyValues(ref values);
+        return values.DenseValues().Select(v => v.ToString()).ToList();
+    }
+
+    public void Dispose() => (_loaded as IDisposable)?.Dispose();
+
+    sealed class EnginePolicy(MLContext mlContext, ITransformer model) : IPooledObjectPolicy<PredictionEngine<ImageInput, ModelOutput>>
+    {
+        public PredictionEngine<ImageInput, ModelOutput> Create() => mlContext.Model.CreatePredictionEngine<ImageInput, ModelOutput>(model);
+
+        public bool Return(PredictionEngine<ImageInput, ModelOutput> engine) => true;
+    }
+}

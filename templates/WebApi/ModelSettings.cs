@@ -1,0 +1,20 @@
+namespace WebApi;
+
+/// <summary>appsettings.json's "Model" section, as mlnet-transfer train wrote it for this model.</summary>
+public sealed class ModelSettings
+{
+    /// <summary>The model zip, relative to the app's content root (this folder) unless absolute.</summary>
+    public string Path { get; set; } = "../model.zip";
+
+    /// <summary>The side the network was trained at: JPEGs decode at the smallest DCT scale that covers it.</summary>
+    public int ImageSize { get; set; } = 224;
+
+    /// <summary>Images with more pixels are refused from their header, before any decoding (Pillow's limit).</summary>
+    public long MaxImagePixels { get; set; } = 178_956_970;
+
+    /// <summary>Score one blank image while loading, so the first request does not pay for ONNX Runtime's first run.</summary>
+    public bool WarmUp { get; set; } = true;
+
+    /// <summary>Uploads with more bytes are refused (413) before they are read whole.</summary>
+    public long MaxUploadBytes { get; set; } = 32 * 1024 * 1024;
+}

@@ -1,0 +1,23 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace WebApi;
+
+/// <summary>What the model reads once its LoadImages step is left out: the decoded picture.</summary>
+public sealed class ImageInput
+{
+    [ImageType(1, 1)] // any size: ML.NET does not check the one declared
+    public MLImage? Image { get; set; }
+}
+
+/// <summary>What the model writes: the class and one probability per class, in <see cref="ImageClassifier.Classes"/> order.</summary>
+public sealed class ModelOutput
+{
+    public string PredictedLabel { get; set; } = "";
+    public float[] Score { get; set; } = [];
+}
+
+/// <summary>The answer to POST /predict: the class, then every class with its probability, most likely first.</summary>
+public sealed record Prediction(string PredictedLabel, float Score, IReadOnlyList<ClassScore> Scores);
+
+public sealed record ClassScore(string Label, float Score);

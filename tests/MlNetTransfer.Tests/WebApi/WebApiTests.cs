@@ -1,0 +1,189 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetTransfer.Cli.Reporting;
+using MlNetTransfer.MlNet;
+using WebApi;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The web API `train --web-api` writes (templates/WebApi), hosted in-process on a model trained here: real
+/// images get the classes and scores the model gives in ML.NET, a truncated image, a non-image, an empty or an
+/// oversized upload get the reason, and concurrent requests share the pooled engines.</summary>
+[Collection(TorchRandomCollection.Name)]
+[Trait(TestCategory.Trait, TestCategory.Slow)]
+public sealed class WebApiTests : IDisposable
+{
+    readonly TrainedPipeline _trained;
+    readonly TempDirectory _temp = new();
+    readonly WebApplicationFactory<ImageClassifier> _factory;
+    readonly HttpClient _client;
+
+    public WebApiTests(TrainedPipeline trained)
+    {
+        _trained = trained;
+        var zip = _temp.File("model.zip");
+        trained.MLContext.Model.Save(trained.Model, trained.Train.Schema, zip);
+        _factory = new WebApplicationFactory<ImageClassifier>().WithWebHostBuilder(host => host
+            .UseSetting("Model:Path", zip)
+            .UseSetting("Model:ImageSize", "64")
+            .UseSetting("Model:MaxUploadBytes", "100000"));
+        _client = _factory.CreateClient();
+    }
+
+    TransferTrainTransformer Transfer => _trained.Model.OfType<TransferTrainTransformer>().Single();
+
+    [Fact]
+    public async Task Health_names_the_model_and_its_classes_in_score_order()
+    {
+        using var health = JsonDocument.Parse(await _client.GetStringAsync("/health"));
+        Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
+        Assert.Equal("model.zip", health.RootElement.GetProperty("model").GetString());
+        Assert.Equal(Transfer.ClassNames, health.RootElement.GetProperty("classes").EnumerateArray().Select(c => c.GetString()));
+    }
+
+    [Fact]
+    public async Task Real_images_posted_as_a_form_or_as_the_body_get_the_scores_the_model_gives_in_MLNET()
+    {
+        var rows = ImageRow.Samples("test");
+        var scored = _trained.Score(_trained.Model);
+        var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
+        var scores = scored.GetColumn<float[]>("Score").ToList();
+        for (int i = 0; i < rows.Count; i += 9)
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(ImageRow.Root, rows[i].ImagePath));
+            foreach (var answer in new[] { await PostForm(bytes, "image/png"), await PostBody(bytes, "image/png") })
+            {
+                Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web))!;
+                Assert.Equal(labels[i], prediction.PredictedLabel);
+                Assert.Equal(scores[i].Max(), prediction.Score, 1e-5f);
+                Assert.Equal(prediction.Scores.OrderByDescending(s => s.Score), prediction.Scores);
+                foreach (var (name, k) in Transfer.ClassNames.Select((n, k) => (n, k)))
+                    Assert.Equal(scores[i][k], prediction.Scores.Single(s => s.Label == name).Score, 1e-5f);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_share_the_pooled_engines_and_each_gets_its_own_answer()
+    {
+        var images = ImageRow.Samples("test").Take(16).Select(r => File.ReadAllBytes(Path.Combine(ImageRow.Root, r.ImagePath))).ToList();
+        var alone = new List<string>();
+        foreach (var image in images) alone.Add(await (await PostBody(image, "image/png")).Content.ReadAsStringAsync());
+
+        var together = await Task.WhenAll(images.Select(async image => await (await PostBody(image, "image/png")).Content.ReadAsStringAsync()));
+        Assert.Equal(alone, together);
+    }
+
+    [Theory]
+    [InlineData("truncated", HttpStatusCode.BadRequest, "truncated or damaged image")]
+    [InlineData("text", HttpStatusCode.BadRequest, "not an image")]
+    [InlineData("empty", HttpStatusCode.BadRequest, "the upload is empty")]
+    [InlineData("oversized", HttpStatusCode.RequestEntityTooLarge, "over 100000 bytes")]
+    [InlineData("form without a file", HttpStatusCode.BadRequest, "the form holds no file")]
+    public async Task Bad_uploads_are_answered_with_the_reason(string upload, HttpStatusCode status, string reason)
+    {
+        var png = File.ReadAllBytes(Path.Combine(ImageRow.Root, ImageRow.Samples("test")[0].ImagePath));
+        using var answer = upload switch
+        {
+            "truncated" => await PostBody(png[..(png.Length / 2)], "image/png"),
+            "text" => await PostBody("this is not an image"u8.ToArray(), "text/plain"),
+            "empty" => await PostBody([], "image/png"),
+            "oversized" => await PostForm(new byte[150_000], "image/png"),
+            _ => await _client.PostAsync("/predict", new MultipartFormDataContent { { new StringContent("x"), "note" } }),
+        };
+        Assert.Equal(status, answer.StatusCode);
+        using var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+        Assert.Contains(reason, body.RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public void Train_writes_the_template_as_it_is_tested_here_with_the_models_side_in_its_settings()
+    {
+        var folder = WebApiCode.Write(_temp.Path, "model.zip", imageSize: 96, maxImagePixels: 1234567);
+        var template = Path.Combine(TestPaths.RepositoryRoot, "templates", "WebApi");
+        foreach (var file in new[] { "Program.cs", "ImageClassifier.cs", "ImageDecoding.cs", "Uploads.cs", "ModelSettings.cs", "ModelTypes.cs", "WebApi.csproj" })
+            Assert.Equal(File.ReadAllText(Path.Combine(template, file)), File.ReadAllText(Path.Combine(folder, file)));
+        using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "appsettings.json")));
+        var model = settings.RootElement.GetProperty("Model");
+        Assert.Equal("../model.zip", model.GetProperty("Path").GetString());
+        Assert.Equal(96, model.GetProperty("ImageSize").GetInt32());
+        Assert.Equal(1234567, model.GetProperty("MaxImagePixels").GetInt64());
+        Assert.Equal(Directory.GetFiles(template).Select(Path.GetFileName).Order(), Directory.GetFiles(folder).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public async Task The_written_app_builds_on_its_own_and_serves_the_zip_over_http()
+    {
+        // as a user has it: out/model.zip and out/WebApi/, in a folder with no Directory.Build.* of this repository above
+        File.Copy(_temp.File("model.zip"), _temp.File("out-model.zip"));
+        var output = Directory.CreateDirectory(_temp.File("out")).FullName;
+        File.Move(_temp.File("out-model.zip"), Path.Combine(output, "model.zip"));
+        var app = WebApiCode.Write(output, "model.zip", imageSize: 64, maxImagePixels: 178_956_970);
+        // build servers (Razor's, the compiler's) would outlive the build holding its output pipes open
+        ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror", "--disable-build-servers"], app);
+
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "WebApi.dll"), "--urls", "http://127.0.0.1:0"])
+        { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = app };
+        using var server = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            string? address = null;
+            while (address == null && await server.StandardOutput.ReadLineAsync() is { } line)
+                if (line.Contains("Now listening on: ")) address = line[(line.IndexOf("http", StringComparison.Ordinal))..].Trim();
+            if (address == null) Assert.Fail($"the app did not start: {await server.StandardError.ReadToEndAsync()}");
+            using var http = new HttpClient { BaseAddress = new Uri(address!) };
+            Assert.Contains("\"status\":\"ok\"", await http.GetStringAsync("/health"));
+            var image = ImageRow.Samples("test")[0];
+            using var answer = await http.PostAsync("/predict", new ByteArrayContent(File.ReadAllBytes(Path.Combine(ImageRow.Root, image.ImagePath))));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web))!;
+            Assert.Contains(prediction.PredictedLabel, Transfer.ClassNames);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Consume_cs_runs_as_written_and_predicts_with_the_same_decoding_class()
+    {
+        var folder = Directory.CreateDirectory(_temp.File("consume")).FullName;
+        File.Copy(_temp.File("model.zip"), Path.Combine(folder, "model.zip"));
+        File.WriteAllText(Path.Combine(folder, ReportWriter.ConsumeFile), ConsumptionCode.Render("model.zip", Transfer.ClassNames, 64));
+        var image = ImageRow.Samples("test")[0];
+        var (stdout, _) = await FileBasedApp.Run(Path.Combine(folder, ReportWriter.ConsumeFile), folder, Path.Combine(ImageRow.Root, image.ImagePath));
+
+        var expected = _trained.Score(_trained.Model).GetColumn<ReadOnlyMemory<char>>("PredictedLabel").First().ToString();
+        Assert.StartsWith($"{expected} (", stdout.Trim());
+    }
+
+    static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    Task<HttpResponseMessage> PostBody(byte[] bytes, string type)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue(type);
+        return _client.PostAsync("/predict", content);
+    }
+
+    Task<HttpResponseMessage> PostForm(byte[] bytes, string type)
+    {
+        var file = new ByteArrayContent(bytes);
+        file.Headers.ContentType = new MediaTypeHeaderValue(type);
+        return _client.PostAsync("/predict", new MultipartFormDataContent { { file, "image", "upload.png" } });
+    }
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _factory.Dispose();
+        _temp.Dispose();
+    }
+}
