@@ -8,11 +8,12 @@ using System.Text.Json;
 using Microsoft.ML;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.MlNet;
+using MlNetTransfer.Bench;
 using MlNetTransfer.Serving;
 
 var options = ServingOptions.Parse(args);
-var repository = ServingOptions.Repository();
-var samples = Path.Combine(repository, "data-samples", "fashion-mnist");
+var repository = Paths.Repository();
+var samples = Paths.Samples();
 var work = Directory.CreateTempSubdirectory("mlnettransfer-serving-").FullName;
 try
 {
@@ -56,9 +57,7 @@ finally
 static void Train(string samples, string zip, int side)
 {
     var mlContext = new MLContext(seed: 1);
-    var rows = Directory.GetFiles(Path.Combine(samples, "train"), "*.png", SearchOption.AllDirectories)
-        .Select(f => new TrainRow { ImagePath = Path.GetRelativePath(samples, f), Label = Path.GetFileName(Path.GetDirectoryName(f))! }).ToList();
-    var train = mlContext.Data.LoadFromEnumerable(rows);
+    var train = mlContext.Data.LoadFromEnumerable(ImageRow.Load(samples, "train"));
     using (var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
         .Append(mlContext.Transforms.LoadImages("Image", samples, "ImagePath"))
         .Append(mlContext.TransferTrain(new TransferTrainOptions { ImageSize = side, Strategy = FineTuneStrategy.HeadOnly }))

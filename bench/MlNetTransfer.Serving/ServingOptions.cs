@@ -22,11 +22,4 @@ public sealed record ServingOptions(int Side, double Seconds, string? Images, st
         }
         return options;
     }
-
-    public static string Repository()
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MlNetTransfer.sln"))) return dir.FullName;
-        throw new InvalidOperationException("run the benchmark from inside the MlNetTransfer repository");
-    }
 }

@@ -20,7 +20,8 @@ public static class WebApiCode
     {
         using var stream = typeof(WebApiCode).Assembly.GetManifestResourceStream(Prefix + file)
             ?? throw new InvalidOperationException($"the web API template has no {file}");
-        return new StreamReader(stream).ReadToEnd();
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     /// <summary>Writes the app into <paramref name="outputFolder"/>/WebApi, each file whole or not at all; returns
