@@ -5,6 +5,7 @@ namespace MlNetTransfer.Tests;
 
 /// <summary>samples/pipeline.cs, the README's API as one file-based app, run as a user runs it (`dotnet run
 /// samples/pipeline.cs`): it must build against today's API and train, evaluate, save, reload and predict.</summary>
+[Collection(SourceTreeBuildCollection.Name)]
 [Trait(TestCategory.Trait, TestCategory.Slow)]
 public class SampleScriptTests
 {

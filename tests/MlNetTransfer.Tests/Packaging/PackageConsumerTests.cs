@@ -8,6 +8,7 @@ namespace MlNetTransfer.Tests;
 /// nothing a user would not install); a brand-new console app outside the repository adds the library with
 /// <c>dotnet add package</c>, trains on data-samples and saves a zip that the ML.NET-only consumer serves; the tool
 /// installs with <c>dotnet tool install --tool-path</c> and trains and predicts.</summary>
+[Collection(SourceTreeBuildCollection.Name)]
 [Trait(TestCategory.Trait, TestCategory.Slow)]
 public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFolder>
 {
