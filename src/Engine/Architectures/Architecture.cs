@@ -1,22 +1,27 @@
+using MlNetTransfer.Engine.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Architectures;
 
-/// <summary>One row of the architecture registry: how to build the network, its layer groups from low-level to
-/// head, and its classifier. The last group is always the classifier (the head).</summary>
+/// <summary>One row of the architecture registry, everything the product knows about a network in one place (timm's
+/// registry is the model): how TorchSharp builds it, its layer groups from low-level to head (the last group is always
+/// the classifier), the weights it starts from with their preprocessing, how its forward pass is written as ONNX, and
+/// how PyTorch builds it for an exported job. Adding an architecture is one row plus its tests.</summary>
 public sealed class Architecture
 {
     readonly Func<int, nn.Module<Tensor, Tensor>> _create;
 
     public Architecture(string name, string description, Func<int, nn.Module<Tensor, Tensor>> create,
-        IReadOnlyList<LayerGroup> layerGroups, int defaultInputSize, int minimumInputSize, string? weightsOf = null,
-        string? classifierAlone = null, bool crashesOneDnnWithoutCaches = false)
+        IReadOnlyList<LayerGroup> layerGroups, NetworkForm form, NetworkSpec network, int defaultInputSize, int minimumInputSize,
+        string? weightsOf = null, string? classifierAlone = null, bool crashesOneDnnWithoutCaches = false)
     {
         CrashesOneDnnWithoutCaches = crashesOneDnnWithoutCaches;
         if (layerGroups.Count < 2) throw new ArgumentException("an architecture needs at least one backbone group and a head", nameof(layerGroups));
         Name = name;
         Description = description;
+        Form = form;
+        Network = network;
         _create = create;
         LayerGroups = layerGroups;
         DefaultInputSize = defaultInputSize;
@@ -35,6 +40,22 @@ public sealed class Architecture
 
     /// <summary>The classifier's state_dict prefix (<c>classifier.6</c> for AlexNet, <c>fc</c> for ResNet).</summary>
     public string ClassifierPrefix => LayerGroups[^1].Prefixes.Single();
+
+    /// <summary>How its forward pass is written as ONNX.</summary>
+    public NetworkForm Form { get; }
+
+    /// <summary>How PyTorch builds it (an exported job's recipe.json).</summary>
+    public NetworkSpec Network { get; }
+
+    /// <summary>Pretrained weights that ship with the product (no file from the user), or null.</summary>
+    public EmbeddedWeights? Embedded { get; init; }
+
+    /// <summary>The torchvision weights file a user passes for it (<c>--weights</c>), named in errors; null: none.</summary>
+    public string? TorchvisionWeightsFile { get; init; }
+
+    /// <summary>The preprocessing a weights file for it is assumed to expect: torchvision's ImageNet statistics at its
+    /// default side.</summary>
+    public Preprocessing FilePreprocessing => Preprocessing.ImageNet(DefaultInputSize);
 
     /// <summary>The side of the square input its pretrained weights were trained at.</summary>
     public int DefaultInputSize { get; }

@@ -1,12 +1,16 @@
+using MlNetTransfer.Engine.Weights;
 using TorchSharp;
 
 namespace MlNetTransfer.Engine.Architectures;
 
-/// <summary>The architectures MlNetTransfer fine-tunes, one row each. Layer groups follow the networks' own
-/// stages (ResNet's stem and layer1..4, AlexNet's and VGG's conv blocks and fully connected layers, MobileNetV2's
-/// inverted-residual stages); module names are the PyTorch state_dict keys, so torchvision weights load by name.</summary>
+/// <summary>The architectures MlNetTransfer fine-tunes, one row each (see <see cref="Architecture"/>). Layer groups
+/// follow the networks' own stages (ResNet's stem and layer1..4, AlexNet's and VGG's conv blocks and fully connected
+/// layers, MobileNetV2's inverted-residual stages); module names are the PyTorch state_dict keys, so torchvision weights
+/// load by name. <c>mlnet-transfer models</c> prints this table; the README and the help text list its names.</summary>
 public static class ArchitectureRegistry
 {
+    static readonly int[] ResNet18Widths = [64, 128, 256, 512];
+
     static readonly IReadOnlyDictionary<string, Architecture> Rows = new[]
     {
         new Architecture("alexnet", "AlexNet (Krizhevsky 2012), the recipe's network; 61 M parameters",
@@ -16,20 +20,26 @@ public static class ArchitectureRegistry
                 Group("conv3-5", "features.6", "features.8", "features.10"),
                 Group("fc6-7", "classifier.1", "classifier.4"),
                 Group("head", "classifier.6"),
-            ], defaultInputSize: 224, minimumInputSize: 63),
-        ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => torchvision.models.resnet18(n)),
+            ], NetworkForm.FeaturesPoolClassifier, NetworkSpec.Torchvision("alexnet"), defaultInputSize: 224, minimumInputSize: 63)
+        {
+            TorchvisionWeightsFile = "alexnet-owt-7be5be79.pth",
+        },
+        ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => torchvision.models.resnet18(n),
+            NetworkSpec.Torchvision("resnet18"), torchvisionWeightsFile: "resnet18-f37072fd.pth"),
         ResNet("resnet18_cntk", "The ImageNet ResNet that ML.NET's DnnImageFeaturizer.ResNet18 ships (CNTK export): ResNet-18 with " +
             "three blocks in its last stage (2-2-2-3); the embedded default",
-            CntkResNet,
-            classifierAlone: "resnet18_cntk_multilevel"),
+            CntkResNet, NetworkSpec.ResNet("basic", CntkResNet18Import.StageDepths),
+            classifierAlone: "resnet18_cntk_multilevel", embedded: CntkResNet18Import.Weights),
         ResNet("resnet18_cntk_multilevel", "The same ImageNet ResNet with its classifier on the averaged outputs of its last three stages " +
             "(128 + 256 + 512 values, not the last stage's 512 alone): what resnet18_cntk's classifier alone becomes",
-            n => new MultiLevelResNet("ResNet18CntkMultiLevel",
-                CntkResNet(n), [64, 128, 256, 512], n),
+            n => new MultiLevelResNet("ResNet18CntkMultiLevel", CntkResNet(n), ResNet18Widths, n),
+            NetworkSpec.MultiLevelResNet("basic", CntkResNet18Import.StageDepths, ResNet18Widths), NetworkForm.MultiLevelResNet,
             weightsOf: "resnet18_cntk"),
-        ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => torchvision.models.resnet34(n)),
+        ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => torchvision.models.resnet34(n),
+            NetworkSpec.Torchvision("resnet34"), torchvisionWeightsFile: "resnet34-b627a593.pth"),
         // its 1x1 convolutions kill oneDNN on CPUs whose caches cpuid leaves undescribed (Runtime.OneDnnGuard)
-        ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n), crashesOneDnnWithoutCaches: true),
+        ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n),
+            NetworkSpec.Torchvision("resnet50"), torchvisionWeightsFile: "resnet50-0676ba61.pth", crashesOneDnnWithoutCaches: true),
         new Architecture("mobilenet_v2", "MobileNetV2 (Sandler 2018); 3.5 M parameters",
             n => torchvision.models.mobilenet_v2(n),
             [
@@ -37,7 +47,10 @@ public static class ArchitectureRegistry
                 Group("stage3-5", Features(4, 13)),
                 Group("stage6-7+conv", Features(14, 18)),
                 Group("head", "classifier.1"),
-            ], defaultInputSize: 224, minimumInputSize: 32),
+            ], NetworkForm.MobileNetV2, NetworkSpec.Torchvision("mobilenet_v2"), defaultInputSize: 224, minimumInputSize: 32)
+        {
+            TorchvisionWeightsFile = "mobilenet_v2-b0353104.pth",
+        },
         new Architecture("vgg16", "VGG-16 (Simonyan 2014); 138 M parameters",
             n => torchvision.models.vgg16(n),
             [
@@ -46,27 +59,34 @@ public static class ArchitectureRegistry
                 Group("block5", "features.24", "features.26", "features.28"),
                 Group("fc6-7", "classifier.0", "classifier.3"),
                 Group("head", "classifier.6"),
-            ], defaultInputSize: 224, minimumInputSize: 32),
+            ], NetworkForm.FeaturesPoolClassifier, NetworkSpec.Torchvision("vgg16"), defaultInputSize: 224, minimumInputSize: 32)
+        {
+            TorchvisionWeightsFile = "vgg16-397923af.pth",
+        },
         new Architecture("tiny", "Two conv blocks, ~1.5 k parameters, no pretrained weights: for tests and smoke runs",
             n => new TinyNet(n),
             [
                 Group("block1", "features.0", "features.1"),
                 Group("block2", "features.4", "features.5"),
                 Group("head", "classifier"),
-            ], defaultInputSize: 32, minimumInputSize: 4),
+            ], NetworkForm.FeaturesClassifier, NetworkSpec.Tiny, defaultInputSize: 32, minimumInputSize: 4),
     }.ToDictionary(a => a.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Every registered architecture, in registry order.</summary>
     public static IReadOnlyCollection<Architecture> All => Rows.Values.ToList();
 
+    /// <summary>The registry's names, in order, as the errors and the help text list them.</summary>
+    public static string Names => string.Join(", ", Rows.Keys);
+
     /// <summary>The row for <paramref name="name"/> (case-insensitive); the error lists the known names.</summary>
     public static Architecture Get(string name) =>
         Rows.TryGetValue(name, out var architecture)
             ? architecture
-            : throw new ArgumentException($"Unknown architecture '{name}'. Known: {string.Join(", ", Rows.Keys)}.", nameof(name));
+            : throw new ArgumentException($"Unknown architecture '{name}'. Known: {Names}.", nameof(name));
 
     static Architecture ResNet(string name, string description, Func<int, torch.nn.Module<torch.Tensor, torch.Tensor>> create,
-        string? weightsOf = null, string? classifierAlone = null, bool crashesOneDnnWithoutCaches = false) =>
+        NetworkSpec network, NetworkForm form = NetworkForm.ResNet, string? weightsOf = null, string? classifierAlone = null,
+        EmbeddedWeights? embedded = null, string? torchvisionWeightsFile = null, bool crashesOneDnnWithoutCaches = false) =>
         new(name, description, create,
             [
                 Group("stem", "conv1", "bn1"),
@@ -75,12 +95,16 @@ public static class ArchitectureRegistry
                 Group("layer3", "layer3"),
                 Group("layer4", "layer4"),
                 Group("head", "fc"),
-            ], defaultInputSize: 224, minimumInputSize: 32, weightsOf: weightsOf, classifierAlone: classifierAlone,
-            crashesOneDnnWithoutCaches: crashesOneDnnWithoutCaches);
+            ], form, network, defaultInputSize: 224, minimumInputSize: 32, weightsOf: weightsOf, classifierAlone: classifierAlone,
+            crashesOneDnnWithoutCaches: crashesOneDnnWithoutCaches)
+        {
+            Embedded = embedded,
+            TorchvisionWeightsFile = torchvisionWeightsFile,
+        };
 
     /// <summary>The ResNet of ML.NET's DnnImageFeaturizer.ResNet18: ResNet-18 with three basic blocks in its last stage.</summary>
     static TorchSharp.Modules.ResNet CntkResNet(int classes) =>
-        new("ResNet18Cntk", ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, [2, 2, 2, 3], classes);
+        new("ResNet18Cntk", ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, CntkResNet18Import.StageDepths, classes);
 
     static LayerGroup Group(string name, params string[] prefixes) => new(name, prefixes);
 

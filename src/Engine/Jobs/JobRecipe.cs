@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
@@ -22,6 +23,10 @@ public sealed record JobRecipe
 
     public int Format { get; init; } = CurrentFormat;
     public required string Architecture { get; init; }
+
+    /// <summary>How PyTorch builds the network (the architecture row's spec); absent in jobs of earlier releases,
+    /// whose scripts knew the architectures themselves.</summary>
+    public NetworkSpec? Network { get; init; }
     public required IReadOnlyList<string> Classes { get; init; }
     public required string Strategy { get; init; }
     public required string StrategyReason { get; init; }
@@ -142,6 +147,7 @@ public sealed record JobRecipe
         return new JobRecipe
         {
             Architecture = architecture.Name,
+            Network = architecture.Network,
             Classes = classes.ToList(),
             Strategy = plan.Strategy.ToString(),
             StrategyReason = strategyReason,

@@ -89,19 +89,20 @@ class MultiLevelResNet(nn.Module):
         return self.fc(torch.cat([F.adaptive_avg_pool2d(x, 1).flatten(1) for x in (x2, x3, x4)], 1))
 
 
-def build_network(architecture, num_classes):
-    if architecture == "tiny":
+def build_network(spec, num_classes):
+    """The network recipe.json's `network` describes (the engine's architecture row), with a new classifier."""
+    kind = spec["kind"]
+    if kind == "tiny":
         return Tiny(num_classes)
     import torchvision.models
-    from torchvision.models.resnet import BasicBlock, ResNet
-    if architecture == "resnet18_cntk":
-        # the ImageNet ResNet of ML.NET's DnnImageFeaturizer.ResNet18 (CNTK export): three blocks in the last stage
-        return ResNet(BasicBlock, [2, 2, 2, 3], num_classes=num_classes)
-    if architecture == "resnet18_cntk_multilevel":
-        return MultiLevelResNet(ResNet(BasicBlock, [2, 2, 2, 3], num_classes=num_classes), [64, 128, 256, 512], num_classes)
-    if architecture in ("alexnet", "resnet18", "resnet34", "resnet50", "mobilenet_v2", "vgg16"):
-        return getattr(torchvision.models, architecture)(num_classes=num_classes)
-    raise SystemExit(f"recipe.json: unknown architecture '{architecture}'")
+    from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+    if kind == "torchvision":
+        return getattr(torchvision.models, spec["name"])(num_classes=num_classes)
+    if kind in ("resnet", "multilevel_resnet"):
+        block = {"basic": BasicBlock, "bottleneck": Bottleneck}[spec["block"]]
+        resnet = ResNet(block, spec["layers"], num_classes=num_classes)
+        return resnet if kind == "resnet" else MultiLevelResNet(resnet, spec["widths"], num_classes)
+    raise SystemExit(f"recipe.json: unknown network kind '{kind}'")
 
 
 # ---------------------------------------------------------------- data: images.csv, decoded and resized like ML.NET's IsoCrop

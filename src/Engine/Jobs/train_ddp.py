@@ -98,7 +98,9 @@ class Processes:
 def load_network(recipe, job):
     """The network with its starting weights, each parameter trainable or frozen as its group says."""
     torch.manual_seed(recipe["seed"])
-    model = build_network(recipe["architecture"], len(recipe["classes"]))
+    if "network" not in recipe:
+        raise SystemExit("recipe.json has no 'network': export the job again with this release")
+    model = build_network(recipe["network"], len(recipe["classes"]))
     missing, unexpected = model.load_state_dict(read_safetensors(os.path.join(job, recipe["weights"])), strict=False)
     if unexpected or any(not k.endswith("num_batches_tracked") for k in missing):
         raise SystemExit(f"{recipe['weights']} does not fit {recipe['architecture']}: missing {missing[:5]}, unexpected {unexpected[:5]}")

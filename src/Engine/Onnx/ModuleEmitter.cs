@@ -1,3 +1,4 @@
+using MlNetTransfer.Engine.Architectures;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,9 +7,10 @@ namespace MlNetTransfer.Engine.Onnx;
 
 /// <summary>
 /// Writes a network's eval-mode forward pass as ONNX nodes, module by module, tracking the feature map's
-/// (channels, height, width). Leaf modules map to one ONNX operator each; composite modules (ResNet and its blocks,
-/// MobileNetV2's inverted residuals, AlexNet/VGG, the tiny net, Sequential) follow their forward() in TorchVision
-/// 0.107. Adaptive average pooling is written as two matrix products, which is exact for any input size.
+/// (channels, height, width). Leaf modules map to one ONNX operator each, sequences to their children in order; the
+/// network itself follows its architecture row's <see cref="NetworkForm"/> (the order its forward() in TorchVision 0.107
+/// calls its children), which also says what its stages hold (residual blocks, inverted residuals). Adaptive average
+/// pooling is written as two matrix products, which is exact for any input size.
 /// </summary>
 internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
 {
@@ -44,33 +46,44 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
                     input = Emit(child, input, Join(path, name));
                 return input;
         }
-        return module.GetType().Name switch
-        {
-            "ResNet" => ResNet(module, input, path),
-            "MultiLevelResNet" => MultiLevelResNet(module, input, path),
-            "BasicBlock" or "Bottleneck" or "ResNetBasicBlock" => ResidualBlock(module, input, path),
-            "InvertedResidual" => InvertedResidual(module, input, path),
-            "MobileNetV2" => MobileNetV2(module, input, path),
-            "AlexNet" or "VGG" => FeaturesPoolClassifier(module, input, path),
-            "TinyNet" => Children(module, input, path, "features", "classifier"),
-            var other => throw new NotSupportedException($"ONNX export does not know module {path} ({other})."),
-        };
+        throw new NotSupportedException($"ONNX export does not know module {path} ({module.GetType().Name}): a composite module is written by its network's form.");
     }
+
+    /// <summary>The whole network, laid out as its architecture row's <paramref name="form"/> says.</summary>
+    public string EmitNetwork(nn.Module network, NetworkForm form, string input) => form switch
+    {
+        NetworkForm.ResNet => ResNet(network, input, ""),
+        NetworkForm.MultiLevelResNet => MultiLevelResNet(network, input, ""),
+        NetworkForm.MobileNetV2 => MobileNetV2(network, input, ""),
+        NetworkForm.FeaturesPoolClassifier => FeaturesPoolClassifier(network, input, ""),
+        NetworkForm.FeaturesClassifier => Children(network, input, "", "features", "classifier"),
+        _ => throw new ArgumentOutOfRangeException(nameof(form), form, null),
+    };
 
     string ResNet(nn.Module module, string input, string path)
     {
-        var x = Children(module, input, path, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool");
+        var x = Children(module, input, path, "conv1", "bn1", "relu", "maxpool");
+        foreach (var stage in (string[])["layer1", "layer2", "layer3", "layer4"]) x = Stage(module, x, path, stage);
+        x = Children(module, x, path, "avgpool");
         return Emit(Child(module, "fc"), Flatten(x), Join(path, "fc"));
+    }
+
+    /// <summary>A ResNet stage: its residual blocks in order.</summary>
+    string Stage(nn.Module module, string input, string path, string stage)
+    {
+        foreach (var (name, block) in Child(module, stage).named_children())
+            input = ResidualBlock(block, input, Join(Join(path, stage), name));
+        return input;
     }
 
     string MultiLevelResNet(nn.Module module, string input, string path)
     {
-        var x = Children(module, input, path, "conv1", "bn1", "relu", "maxpool", "layer1");
+        var x = Stage(module, Children(module, input, path, "conv1", "bn1", "relu", "maxpool"), path, "layer1");
         var pooled = new List<string>();
         long width = 0;
         foreach (var stage in Architectures.MultiLevelResNet.PooledStages)
         {
-            x = Emit(Child(module, stage), x, Join(path, stage));
+            x = Stage(module, x, path, stage);
             pooled.Add(onnx.Node("Flatten", [onnx.Node("GlobalAveragePool", [x])], null, ("axis", 1L)));
             width += Shape.C;
         }
@@ -113,7 +126,10 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
 
     string MobileNetV2(nn.Module module, string input, string path)
     {
-        var x = Emit(Child(module, "features"), input, Join(path, "features"));
+        // features: convolution blocks (plain sequences: the first and the last) around the inverted residuals
+        var x = input;
+        foreach (var (name, child) in Child(module, "features").named_children())
+            x = child is Sequential ? Emit(child, x, Join(Join(path, "features"), name)) : InvertedResidual(child, x, Join(Join(path, "features"), name));
         x = onnx.Node("GlobalAveragePool", [x]);
         Shape = (Shape.C, 1, 1);
         return Emit(Child(module, "classifier"), Flatten(x), Join(path, "classifier"));

@@ -1,3 +1,4 @@
+using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Weights;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -53,7 +54,7 @@ public static class OnnxExporter
 
         using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) }; // holds the weights until Build
         string logits;
-        using (no_grad()) logits = emitter.Emit(model, x, "");
+        using (no_grad()) logits = emitter.EmitNetwork(model, ArchitectureRegistry.Get(architecture).Form, x);
         if (emitter.Features != classCount)
             throw new InvalidOperationException($"the network ends in {emitter.Features} outputs, not the {classCount} classes it was trained for");
 
@@ -97,7 +98,7 @@ public static class OnnxExporter
         var onnx = new OnnxModelBuilder("mlnettransfer-features");
         onnx.Value(true, FeaturesInputName, true, [null, 3, side, side]);
         using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side), StopAt = classifierPrefix };
-        using (no_grad()) emitter.Emit(model, Normalized(onnx, preprocessing, FeaturesInputName), "");
+        using (no_grad()) emitter.EmitNetwork(model, ArchitectureRegistry.Get(architecture).Form, Normalized(onnx, preprocessing, FeaturesInputName));
         var features = emitter.Stopped ?? throw new InvalidOperationException($"{architecture}: no module named {classifierPrefix} on the forward path");
         width = emitter.StoppedWidth;
         onnx.Node("Identity", [features], FeaturesName);

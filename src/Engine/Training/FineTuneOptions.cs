@@ -30,7 +30,7 @@ public class FineTuneOptions
         public static readonly TimeSpan TimeBudget = TimeSpan.FromMinutes(7);
     }
 
-    /// <summary>Registry name: alexnet, resnet18, resnet18_cntk (its classifier alone: resnet18_cntk_multilevel), resnet34, resnet50, mobilenet_v2, vgg16, tiny.</summary>
+    /// <summary>A name in <see cref="Architectures.ArchitectureRegistry"/> (<c>mlnet-transfer models</c> lists them).</summary>
     public string Architecture { get; set; } = Defaults.Architecture;
 
     /// <summary>null: the architecture's embedded weights; an embedded weight name; a .pth/.safetensors/.dat/.onnx

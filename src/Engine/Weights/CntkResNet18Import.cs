@@ -20,6 +20,22 @@ public static class CntkResNet18Import
 
     static readonly string[] Blocks = StageDepths.SelectMany((depth, stage) => Enumerable.Range(0, depth).Select(b => $"layer{stage + 1}.{b}")).ToArray();
 
+    /// <summary>The ImageNet ResNet of the featurizer package, as the <c>resnet18_cntk</c> row declares it: the network
+    /// from ResNet18Onnx/ResNet18.onnx, the preprocessing (BGR 0..255 minus a 224×224 mean image) from
+    /// ResNetPrepOnnx/ResNetPreprocess.onnx.</summary>
+    public static EmbeddedWeights Weights { get; } = new(PretrainedCatalog.EmbeddedResNet18, (folder, architecture) =>
+    {
+        var network = Path.Combine(folder, "ResNet18Onnx", "ResNet18.onnx");
+        var preprocess = Path.Combine(folder, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
+        if (!File.Exists(network) || !File.Exists(preprocess)) return null;
+        var meanImage = ReadMeanImage(OnnxGraph.Load(preprocess), preprocess);
+        var preprocessing = new Preprocessing(224, ChannelOrder.Bgr, 1f, [0f, 0f, 0f], [1f, 1f, 1f], meanImage, 224);
+        return new PretrainedWeights(PretrainedCatalog.EmbeddedResNet18, architecture,
+            "ImageNet ResNet (2-2-2-3 basic blocks), CNTK 2.6 ONNX export from Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (MIT); " +
+            "BGR 0..255 minus a 224×224 mean image; no classifier",
+            network, preprocessing, () => Import(OnnxGraph.Load(network), network));
+    });
+
     /// <summary>resnet18_cntk state_dict entries (every key but <c>fc.*</c>) from the featurizer graph.</summary>
     public static Dictionary<string, Tensor> Import(OnnxGraph graph, string source)
     {

@@ -1,5 +1,4 @@
 using MlNetTransfer.Engine.Architectures;
-using MlNetTransfer.Engine.Onnx;
 
 namespace MlNetTransfer.Engine.Weights;
 
@@ -23,25 +22,16 @@ public static class PretrainedCatalog
     /// existing file — checked without reading anything, so a mistyped path is refused before any work.</summary>
     public static bool CanResolve(string weights) =>
         string.Equals(weights, Scratch, StringComparison.OrdinalIgnoreCase)
-        || string.Equals(weights, EmbeddedResNet18, StringComparison.OrdinalIgnoreCase)
+        || ArchitectureRegistry.All.Any(a => string.Equals(weights, a.Embedded?.Name, StringComparison.OrdinalIgnoreCase))
         || File.Exists(weights);
 
-    /// <summary>The weights available without any file from the user.</summary>
-    public static IReadOnlyList<PretrainedWeights> Embedded()
-    {
-        var network = Path.Combine(DnnImageModelsDirectory, "ResNet18Onnx", "ResNet18.onnx");
-        var preprocess = Path.Combine(DnnImageModelsDirectory, "ResNetPrepOnnx", "ResNetPreprocess.onnx");
-        if (!File.Exists(network) || !File.Exists(preprocess)) return [];
-        var meanImage = new Lazy<float[]>(() => CntkResNet18Import.ReadMeanImage(OnnxGraph.Load(preprocess), preprocess));
-        var preprocessing = new Preprocessing(224, ChannelOrder.Bgr, 1f, [0f, 0f, 0f], [1f, 1f, 1f], meanImage.Value, 224);
-        return
-        [
-            new PretrainedWeights(EmbeddedResNet18, "resnet18_cntk",
-                "ImageNet ResNet (2-2-2-3 basic blocks), CNTK 2.6 ONNX export from Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (MIT); " +
-                "BGR 0..255 minus a 224×224 mean image; no classifier",
-                network, preprocessing, () => CntkResNet18Import.Import(OnnxGraph.Load(network), network)),
-        ];
-    }
+    /// <summary>The weights available without any file from the user: those the architecture rows declare, where their
+    /// files are present.</summary>
+    public static IReadOnlyList<PretrainedWeights> Embedded() =>
+        ArchitectureRegistry.All.Where(a => a.Embedded != null)
+            .Select(a => a.Embedded!.Open(DnnImageModelsDirectory, a.Name))
+            .OfType<PretrainedWeights>()
+            .ToList();
 
     /// <summary>
     /// The weights for <paramref name="architecture"/>: <paramref name="weights"/> null → the embedded default;
@@ -56,13 +46,13 @@ public static class PretrainedCatalog
             return Embedded().FirstOrDefault(w => w.Architecture == architecture.WeightsOf)
                    ?? throw new NoPretrainedWeightsException(
                        $"{architecture.Name} has no embedded pretrained weights (embedded: {string.Join(", ", Embedded().Select(w => $"{w.Name} for {w.Architecture}").DefaultIfEmpty("none found in " + DnnImageModelsDirectory))}). " +
-                       $"Pass a weights file — a torchvision state dict such as alexnet-owt-7be5be79.pth, a .safetensors or a TorchSharp .dat — " +
+                       $"Pass a weights file — a torchvision state dict such as {architecture.TorchvisionWeightsFile ?? "alexnet-owt-7be5be79.pth"}, a .safetensors or a TorchSharp .dat — " +
                        $"or ask for training from scratch explicitly with weights '{Scratch}'.");
         var named = Embedded().FirstOrDefault(w => string.Equals(w.Name, weights, StringComparison.OrdinalIgnoreCase));
         if (named != null) return named;
         if (!File.Exists(weights))
             throw new FileNotFoundException($"Weights '{weights}' is neither an embedded weight name ({string.Join(", ", Embedded().Select(w => w.Name))}) nor an existing file.", weights);
         return new PretrainedWeights(weights, architecture.Name, $"weights file {Path.GetFileName(weights)}", weights,
-            preprocessing ?? Preprocessing.ImageNet(architecture.DefaultInputSize), () => StateDictFile.Read(weights));
+            preprocessing ?? architecture.FilePreprocessing, () => StateDictFile.Read(weights));
     }
 }

@@ -20,7 +20,7 @@ public class RunSettings : CommandSettings
     public string? Test { get; init; }
 
     [CommandOption("--arch <NAME>")]
-    [Description("Architecture: resnet18_cntk (embedded ImageNet weights; its classifier alone reads layers 2-4: resnet18_cntk_multilevel), alexnet, resnet18, resnet34, resnet50, mobilenet_v2, vgg16, tiny.")]
+    [Description("Architecture, as `models` lists them: resnet18_cntk (embedded ImageNet weights), resnet18_cntk_multilevel (its classifier alone reads layers 2-4), alexnet, resnet18, resnet34, resnet50, mobilenet_v2, vgg16, tiny.")]
     public string Architecture { get; init; } = TransferTrainOptions.Defaults.Architecture;
 
     [CommandOption("--weights <PATH>")]

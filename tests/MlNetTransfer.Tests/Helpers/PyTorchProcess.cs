@@ -22,6 +22,9 @@ public static class PyTorchProcess
     public static (int Exit, string Output) Script(string jobFolder, params string[] scriptArguments) =>
         Run(Python, [Path.Combine(jobFolder, "train_ddp.py"), .. scriptArguments], jobFolder);
 
+    /// <summary>Python code (<c>python3 -c</c>) in <paramref name="folder"/>, which is on its import path.</summary>
+    public static (int Exit, string Output) Code(string code, string folder) => Run(Python, ["-c", code], folder);
+
     static (int Exit, string Output) Run(string file, IEnumerable<string> arguments, string? folder)
     {
         var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder ?? "" };
