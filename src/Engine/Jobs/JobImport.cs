@@ -59,7 +59,9 @@ public static class JobImport
                 : flipMeasured is { } measured ? TestTimeFlip.Decided(measured)
                 : FlipDecision.NotMeasured("the job measured no validation images");
             log?.Invoke($"test-time flip {flip.Reason}");
-            return new RecipeResult(model, architecture, preprocessing, strategy, null, null, training, ran) { Flip = flip };
+            var record = new RunRecord(architecture.Name, $"job {folder}", strategy, $"{recipe.StrategyReason} (exported job, trained by {ran})",
+                recipe.ImageSize, ran, recipe.BalanceClasses, null, null, flip, training with { BatchSize = recipe.BatchSize });
+            return new RecipeResult(model, architecture, preprocessing, record);
         }
         catch
         {

@@ -19,7 +19,6 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
     readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
     readonly TimeSpan _readInterval = context.DeviceReadInterval
         ?? (context.TrainingDevice.type == DeviceType.CPU ? TimeSpan.Zero : TimeSpan.FromSeconds(0.25));
-    Dictionary<string, Tensor>? _best;
     FrozenFeatureCache? _trainCache, _validationCache;
 
     public TrainingResult Execute()
@@ -33,7 +32,6 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var baseRates = groups.Select(g => options.LearningRate * g.RateScale).ToArray();
         using var classWeights = options.BalanceClasses ? tensor(ClassWeights.Balanced(train.ClassCounts), device: _device) : null;
         bool augment = options.Augment ?? !plan.BackboneFrozen;
-        bool trainBatchNorm = options.BatchNormStatisticsTrain;
         var augmenter = augment ? new Augmenter(options.Seed) : null;
         var head = options.CacheFrozenFeatures && plan.BackboneFrozen && !augment ? Head() : null;
         // on a GPU, images that fit are copied there once: batches are then gathered on the device, with no host copy
@@ -47,8 +45,6 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         long totalSteps = (long)batches * options.Epochs, annealedStep = options.Schedule.AnnealedStep(totalSteps);
         var resume = context.Resume;
         var history = new List<EpochSummary>(resume?.History ?? []);
-        double bestAccuracy = resume?.BestAccuracy ?? double.NegativeInfinity, bestLoss = resume?.BestLoss ?? double.PositiveInfinity;
-        int bestEpoch = resume?.BestEpoch ?? 0, sinceBest = resume?.SinceBest ?? 0, firstEpoch = resume?.Epoch ?? 1;
         if (resume != null)
         {
             if (resume.TrainImages > 0 && resume.TrainImages != train.Count)
@@ -56,9 +52,10 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                     "a resumed run needs the images the interrupted one had (the splits and every epoch's order follow from them)", "ResumeFrom");
             using var state = new BinaryReader(new MemoryStream(resume.OptimizerState));
             optimizer.Load(state);
-            _best = resume.BestWeights.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         }
-        else Snapshot();
+        using var best = resume != null ? BestEpochTracker.Resumed(model, plan, resume) : BestEpochTracker.Start(model, plan);
+        var epochs = new TrainingEpoch(head ?? model, optimizer, baseRates, options, context, _readInterval, classWeights, train.Count, batches, totalSteps,
+            (order, batch, epoch) => Batch(batchSource, order, batch, augmenter, epoch));
         bool cancelled = false, stoppedEarly = false, diverged = false;
         string? stopReason = null;
         TrainingCheckpoint? checkpoint = null;
@@ -67,108 +64,45 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         {
             if (head == null) WarmUp(optimizer, batchSource);
             AllocatorTuning.BeginPass(); // the epochs' working set is their own: measured from the first epoch's end
-            for (int epoch = firstEpoch; epoch <= options.Epochs && !cancelled; epoch++)
+            for (int epoch = resume?.Epoch ?? 1; epoch <= options.Epochs; epoch++)
             {
                 var clock = Stopwatch.StartNew();
-                if (head != null && _trainCache == null)
+                TrainMode(head, preprocessing);
+                var done = epochs.Run(epoch, resume != null && epoch == resume.Epoch ? resume : null, _trainCache != null ? 0 : context.PrefetchBatches, clock);
+                if (done.Diverged != null)
                 {
-                    _trainCache = FrozenFeatureCache.Build(model, head, preprocessing, train, options.Batch, _device);
-                    if (validation != null)
-                        _validationCache = FrozenFeatureCache.Build(model, head, preprocessing, validation, options.Batch, _device);
+                    (diverged, stopReason) = (true, done.Diverged);
+                    break;
                 }
-                if (head != null) head.train();
-                else
+                if (done.Cancelled)
                 {
-                    model.train();
-                    plan.FreezeBatchNormStatistics(model, all: !trainBatchNorm);
-                }
-                var order = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();
-                new Random(SeedMix.Of(options.Seed, epoch)).Shuffle(order);
-                bool resumedEpoch = resume != null && epoch == resume.Epoch;
-                int firstBatch = resumedEpoch ? resume!.BatchesDone : 0;
-                double rate = baseRates[^1];
-                long seenNow = 0;
-                using var sums = resumedEpoch ? new EpochSums(_device, _readInterval, resume!.EpochLossSum, resume.EpochCorrect, resume.EpochSeen)
-                    : new EpochSums(_device, _readInterval);
-                int batch = firstBatch, epochNow = epoch;
-                using var batchesAhead = new BatchProducer(b => Batch(batchSource, order, b, augmenter, epochNow), firstBatch, batches,
-                    _trainCache != null ? 0 : context.PrefetchBatches);
-                for (; batch < batches; batch++)
-                {
-                    if (context.Cancellation.IsCancellationRequested) { cancelled = true; break; }
-                    using var scope = NewDisposeScope();
-                    random.manual_seed(SeedMix.Of(options.Seed, epoch, batch)); // dropout: the same draws after a resume
-                    var (x, y) = batchesAhead.Next();
-                    scope.Attach(x, y);
-
-                    long step = (long)(epoch - 1) * batches + batch;
-                    double factor = options.Schedule.Factor(step, totalSteps);
-                    for (int g = 0; g < optimizer.Groups; g++) optimizer.SetRate(g, baseRates[g] * factor);
-                    rate = baseRates[^1] * factor;
-
-                    optimizer.ZeroGrad();
-                    var logits = head != null ? head.call(x) : model.call(x);
-                    var loss = nn.functional.cross_entropy(logits, y, weight: classWeights, label_smoothing: options.LabelSmoothing);
-                    long n = y.shape[0];
-                    sums.AddLoss(loss, n); // on the device: nothing here waits for it
-                    if (sums.EachBatch && sums.ReadNonFinite() > 0)
-                    {
-                        (diverged, stopReason) = (true, $"the training loss became non-finite at epoch {epoch}, batch {batch + 1} (learning rate {rate:g3})");
-                        break;
-                    }
-                    loss.backward();
-                    optimizer.Step();
-                    sums.AddCorrect(logits, y);
-                    seenNow += n;
-                    if (sums.Due || batch == batches - 1)
-                    {
-                        sums.Read();
-                        if (sums.NonFinite > 0)
-                        {
-                            // read now and then on a GPU: the steps since are undone with the best weights below
-                            (diverged, stopReason) = (true, $"the training loss became non-finite at epoch {epoch}, by batch {batch + 1} (learning rate {rate:g3})");
-                            break;
-                        }
-                    }
-                    context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, batch + 1, batches,
-                        sums.LossSum / Math.Max(sums.Seen, 1), (double)sums.Correct / Math.Max(sums.Seen, 1), rate, seenNow / clock.Elapsed.TotalSeconds));
-                }
-                if (diverged) break;
-                if (cancelled)
-                {
-                    sums.Read(); // the batches done, exactly, for the resumed run
-                    checkpoint = Checkpoint(optimizer, epoch, batch, sums.LossSum, sums.Correct, sums.Seen, history, bestEpoch, bestAccuracy, bestLoss, sinceBest);
+                    cancelled = true;
+                    checkpoint = best.SaveTo(Checkpoint(optimizer, epoch, done, history));
                     break;
                 }
 
                 AllocatorTuning.Trim(); // once an epoch: the heap does not creep up over a long run
-                double trainLoss = sums.LossSum / Math.Max(sums.Seen, 1), trainAccuracy = (double)sums.Correct / Math.Max(sums.Seen, 1), seconds = clock.Elapsed.TotalSeconds;
+                double seconds = clock.Elapsed.TotalSeconds;
                 (double Loss, double Accuracy)? validated = validation == null ? null
                     : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
                     : FineTuner.Evaluate(model, preprocessing, validationData!, options.Batch, _device);
-                var summary = new EpochSummary(epoch, trainLoss, trainAccuracy, validated?.Loss, validated?.Accuracy, rate, seconds, seenNow / seconds);
+                var summary = new EpochSummary(epoch, done.TrainLoss, done.TrainAccuracy, validated?.Loss, validated?.Accuracy, done.Rate, seconds, done.SeenNow / seconds);
                 history.Add(summary);
-                context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, trainLoss, trainAccuracy,
-                    rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
+                context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, done.TrainLoss, done.TrainAccuracy,
+                    done.Rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
                 if (validated is { } v && !double.IsFinite(v.Loss))
                 {
-                    (diverged, stopReason) = (true, $"the validation loss became non-finite at epoch {epoch} (learning rate {rate:g3})");
+                    (diverged, stopReason) = (true, $"the validation loss became non-finite at epoch {epoch} (learning rate {done.Rate:g3})");
                     break;
                 }
 
-                // validation accuracy decides (ties: lower loss); without validation, the training loss does. Only
-                // epochs that end once the schedule has annealed the rate to half its peak compete: before that the
+                // Only epochs that end once the schedule has annealed the rate to half its peak compete: before that the
                 // weights are mid-flight at a high rate, and on a small validation split one of them can score best
                 // by chance (measured: an explicit WholeNetwork run on Fashion-MNIST 400 restored epoch 2 of 9 for
                 // 81.2 % on 80 validation images and scored 78.5 % on the test set; the default run kept epoch 7: 85.1 %)
-                double accuracy = validated?.Accuracy ?? 0, monitoredLoss = validated?.Loss ?? trainLoss;
                 if ((long)epoch * batches <= annealedStep) continue;
-                if (accuracy > bestAccuracy || (accuracy == bestAccuracy && monitoredLoss < bestLoss))
-                {
-                    (bestAccuracy, bestLoss, bestEpoch, sinceBest) = (accuracy, monitoredLoss, epoch, 0);
-                    Snapshot();
-                }
-                else if (options.EarlyStoppingPatience > 0 && ++sinceBest >= options.EarlyStoppingPatience && epoch < options.Epochs)
+                if (!best.Offer(epoch, validated?.Accuracy ?? 0, validated?.Loss ?? done.TrainLoss)
+                    && best.OutOfPatience(options.EarlyStoppingPatience) && epoch < options.Epochs)
                 {
                     stoppedEarly = true;
                     stopReason = $"no better validation for {options.EarlyStoppingPatience} epoch(s)";
@@ -180,18 +114,35 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 // a diverged run ends like an early stop: the best epoch's weights, or the starting weights (with the
                 // recipe, the solved classifier) when no epoch had counted yet, and the reason on the result
                 stoppedEarly = true;
-                stopReason += bestEpoch > 0 ? $"; kept epoch {bestEpoch}" : "; kept the starting weights";
+                stopReason += best.Epoch > 0 ? $"; kept epoch {best.Epoch}" : "; kept the starting weights";
             }
-            if (!cancelled) Restore();
+            if (!cancelled) best.Restore();
             model.eval();
-            return new TrainingResult(history, bestEpoch, stoppedEarly, cancelled, plan.Describe(), checkpoint, stopReason, diverged, options.Batch);
+            return new TrainingResult(history, best.Epoch, stoppedEarly, cancelled, plan.Describe(), checkpoint, stopReason, diverged, options.Batch);
         }
         finally
         {
             if (_channelsLast) ChannelsLast.Revert(model);
-            DisposeSnapshot();
             _trainCache?.Dispose();
             _validationCache?.Dispose();
+        }
+    }
+
+    /// <summary>Before an epoch: the head's features cached on its first (the backbone frozen and not augmented), and
+    /// the trained modules in training mode (BatchNorm statistics as the options say).</summary>
+    void TrainMode(nn.Module<Tensor, Tensor>? head, Preprocessing preprocessing)
+    {
+        if (head != null && _trainCache == null)
+        {
+            _trainCache = FrozenFeatureCache.Build(model, head, preprocessing, train, options.Batch, _device);
+            if (validation != null)
+                _validationCache = FrozenFeatureCache.Build(model, head, preprocessing, validation, options.Batch, _device);
+        }
+        if (head != null) head.train();
+        else
+        {
+            model.train();
+            plan.FreezeBatchNormStatistics(model, all: !options.BatchNormStatisticsTrain);
         }
     }
 
@@ -221,17 +172,16 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         context.Log?.Invoke($"warm-up: {steps} untimed step(s) on {first.Length} images, {clock.Elapsed.TotalSeconds:0.00} s, not counted in epoch 1");
     }
 
-    TrainingCheckpoint Checkpoint(IOptimizerStep optimizer, int epoch, int batchesDone, double lossSum, long correct, long seen,
-        List<EpochSummary> history, int bestEpoch, double bestAccuracy, double bestLoss, int sinceBest)
+    /// <summary>Where a cancelled epoch stopped, with the optimizer's state; the best-epoch tracker adds itself.</summary>
+    TrainingCheckpoint Checkpoint(IOptimizerStep optimizer, int epoch, EpochOutcome done, List<EpochSummary> history)
     {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.Save(writer);
-        var best = _best!.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         return new TrainingCheckpoint
         {
-            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epochs = options.Epochs, TrainImages = train.Count, Epoch = epoch, BatchesDone = batchesDone,
-            EpochLossSum = lossSum, EpochCorrect = correct, EpochSeen = seen, History = history.ToList(), BestEpoch = bestEpoch,
-            BestAccuracy = bestAccuracy, BestLoss = bestLoss, SinceBest = sinceBest, OptimizerState = buffer.ToArray(), BestWeights = best,
+            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epochs = options.Epochs, TrainImages = train.Count, Epoch = epoch,
+            BatchesDone = done.BatchReached, EpochLossSum = done.LossSum, EpochCorrect = done.Correct, EpochSeen = done.Seen, History = history.ToList(),
+            OptimizerState = buffer.ToArray(),
         };
     }
 
@@ -284,32 +234,5 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
             _ => throw new ArgumentOutOfRangeException(nameof(options.Optimizer), options.Optimizer, null),
         };
         return new TorchOptimizerStep(optimizer, _channelsLast);
-    }
-
-    void Snapshot()
-    {
-        DisposeSnapshot();
-        // Frozen groups never change, so only the trainable groups' tensors are kept (a head-only VGG16 snapshot is
-        // 16 MB, not 550). state_dict() and detach() hand out new handles on every call: dispose them, keep the clones.
-        using var scope = NewDisposeScope();
-        _best = model.state_dict()
-            .Where(kv => plan.Trainable[plan.Architecture.GroupIndexOf(kv.Key)])
-            .ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous().clone().MoveToOuterDisposeScope());
-    }
-
-    void Restore()
-    {
-        if (_best == null) return;
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        foreach (var (name, tensor) in model.state_dict())
-            if (_best.TryGetValue(name, out var saved)) tensor.copy_(saved); // in place: keeps the layout and the optimizer's parameters
-    }
-
-    void DisposeSnapshot()
-    {
-        if (_best == null) return;
-        foreach (var t in _best.Values) t.Dispose();
-        _best = null;
     }
 }

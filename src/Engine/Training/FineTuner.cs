@@ -20,6 +20,13 @@ public static class FineTuner
         ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext? context = null)
     {
         options.Validate();
+        return Train(model, plan, preprocessing, train, validation, options, context);
+    }
+
+    /// <summary><see cref="Fit"/> on options validated where they came in (the recipe's run).</summary>
+    internal static TrainingResult Train(nn.Module<Tensor, Tensor> model, StrategyPlan plan, Preprocessing preprocessing,
+        ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext? context = null)
+    {
         context ??= new TrainingContext();
         using var allocator = AllocatorTuning.Begin(); // freed step memory is reused, not faulted in again each step
         if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))

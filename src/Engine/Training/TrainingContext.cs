@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Training;
@@ -55,4 +56,7 @@ public sealed class TrainingContext
     internal Func<Strategies.FineTuneStrategy, int, double>? EpochSeconds { get; init; }
 
     internal Device TrainingDevice => Device ?? CPU;
+
+    /// <summary>The training device as the device selector names it: <c>cpu</c> or <c>cuda:N</c>.</summary>
+    internal string DeviceName => TrainingDevice.type == DeviceType.CUDA ? $"cuda:{Math.Max(TrainingDevice.index, 0)}" : "cpu";
 }

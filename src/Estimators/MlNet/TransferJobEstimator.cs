@@ -40,7 +40,7 @@ public sealed class TransferJobEstimator : IEstimator<TransferTrainTransformer>
             throw new ArgumentException($"Label column '{_columns.LabelColumnName}' has the classes {string.Join(", ", classes)}; the job in {_jobFolder} " +
                 $"was trained on {string.Join(", ", recipe.Classes)}. Map the labels with the job's classes.", nameof(input));
         using var result = JobImport.Load(_jobFolder, recipe, classes, _columns.Log);
-        _columns.Log?.Invoke($"job {_jobFolder}: {result.Architecture.Name} {result.Strategy} at {result.ImageSize} px, trained by {result.StartDescription}");
-        return TransferTrainEstimator.Step(_mlContext, input, result, classes, _columns, result.StartDescription, []);
+        _columns.Log?.Invoke($"job {_jobFolder}: {result.Architecture.Name} {result.Strategy} at {result.ImageSize} px, trained by {result.Record.Device}");
+        return TransferTrainEstimator.Step(_mlContext, input, result, classes, _columns, []);
     }
 }

@@ -57,12 +57,12 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(input);
         if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         var (classes, device, start, train, validation, context) = Inputs(input);
-        using var result = TransferRecipe.Run(_options, start, train, validation, context);
+        using var result = TransferRecipe.RunValidated(_options, start, train, validation, context); // validated when this estimator was made
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         var skipped = train.Problems.Concat(validation?.Problems ?? []).ToList();
 
-        var fitted = Step(_mlContext, input, result, classes, _options, device.Device, skipped);
+        var fitted = Step(_mlContext, input, result, classes, _options, skipped);
         // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
         if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
         return fitted;
@@ -75,7 +75,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(input);
         var (labelClasses, _, start, train, validation, context) = Inputs(input);
         classes = labelClasses;
-        return TransferRecipe.Prepare(_options, start, train, validation, context);
+        return TransferRecipe.PrepareValidated(_options, start, train, validation, context);
     }
 
     /// <summary>What the recipe runs on, checked by column name and kind: the classes, the device, the starting
@@ -117,7 +117,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     /// <summary>The fitted step for a trained network: exported to ONNX in MLContext.TempFilePath (the step owns the
     /// file) and wrapped in the stock scoring chain.</summary>
     internal static TransferTrainTransformer Step(MLContext mlContext, IDataView input, RecipeResult result, string[] classes,
-        TransferTrainOptions options, string device, IReadOnlyList<string> skipped)
+        TransferTrainOptions options, IReadOnlyList<string> skipped)
     {
         var onnxPath = Path.Combine(mlContext.TempFilePath, StaleFiles.OnnxFileName());
         try
@@ -129,8 +129,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             StaleFiles.DeleteAtExit(onnxPath); // the step deletes it on Dispose, which a program may never call
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
                 options.ScoreColumnName, options.PredictedLabelColumnName);
-            return new TransferTrainTransformer(chain, onnxPath, result.Architecture.Name, classes, result.ImageSize, result.Strategy,
-                result.Training, result.Head, result.Auto, result.Flip, device, skipped);
+            return new TransferTrainTransformer(chain, onnxPath, classes, result.Record, skipped);
         }
         catch
         {

@@ -18,49 +18,46 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     readonly string _onnxPath;
     bool _disposed;
 
-    internal TransferTrainTransformer(TransformerChain<ITransformer> chain, string onnxPath, string architecture,
-        IReadOnlyList<string> classNames, int imageSize, FineTuneStrategy strategy, TrainingResult training, HeadChoice? head,
-        AutoDecision? autoDecision, FlipDecision flip, string device, IReadOnlyList<string> skippedImages)
+    internal TransferTrainTransformer(TransformerChain<ITransformer> chain, string onnxPath, IReadOnlyList<string> classNames, RunRecord run,
+        IReadOnlyList<string> skippedImages)
     {
         _chain = chain;
         _onnxPath = onnxPath;
-        Architecture = architecture;
         ClassNames = classNames;
-        ImageSize = imageSize;
-        Strategy = strategy;
-        Training = training;
-        Head = head;
-        AutoDecision = autoDecision;
-        Flip = flip;
-        Device = device;
+        Run = run;
         SkippedImages = skippedImages;
     }
 
-    public string Architecture { get; }
+    /// <summary>What the run decided and how it went (strategy, side, classifier, Auto's numbers, flip, history,
+    /// stop reason), as the recipe recorded it.</summary>
+    public RunRecord Run { get; }
+
+    public string Architecture => Run.Architecture;
 
     /// <summary>Class names in Score slot order (= the label's key order).</summary>
     public IReadOnlyList<string> ClassNames { get; }
 
-    public int ImageSize { get; }
+    public int ImageSize => Run.ImageSize;
 
     /// <summary>The strategy the network was trained with (Auto resolved).</summary>
-    public FineTuneStrategy Strategy { get; }
+    public FineTuneStrategy Strategy => Run.Strategy;
 
     /// <summary>The training history, best epoch and strategy description; when the fit was cancelled, the
     /// checkpoint to resume from (<see cref="TransferTrainOptions.ResumeFrom"/>).</summary>
-    public TrainingResult Training { get; }
+    public TrainingResult Training => Run.Training;
 
     /// <summary>The classifier solved on the frozen features that every strategy starts from: its penalty and
     /// validation accuracy (null when a resumed run started past it).</summary>
-    public HeadChoice? Head { get; }
+    public HeadChoice? Head => Run.Head;
 
     /// <summary>What Auto decided and why; null when a strategy was named.</summary>
-    public AutoDecision? AutoDecision { get; }
+    public AutoDecision? AutoDecision => Run.Auto;
 
     /// <summary>Whether Score averages each image with its mirror image (test-time flip), and why.</summary>
-    public FlipDecision Flip { get; }
+    public FlipDecision Flip => Run.Flip;
 
-    public string Device { get; }
+    /// <summary>Where it trained: <c>cpu</c>, <c>cuda:N</c>, or the devices of an exported job.</summary>
+    public string Device => Run.Device;
 
     /// <summary>Rows skipped during training (missing label or unreadable image).</summary>
     public int SkippedRows => SkippedImages.Count;

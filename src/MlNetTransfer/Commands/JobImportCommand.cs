@@ -57,11 +57,9 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
         console.WriteLine($"imported {recipe.Architecture} {recipe.Strategy} at {recipe.ImageSize} px from {job} (trained by {transfer.Device}); testing on {testSet.Rows.Count} ({testSource})");
         if (transfer.Training.StopReason is { } why) console.WriteLine($"the job stopped early: {why}");
         RunOutputs.Write(console, mlContext, model, rowsView.Schema, transfer, testSet, output, Imaging.ImageDecoder.DefaultMaxPixels, (test, evaluateSeconds) =>
-            new TrainingReport(test, testSource, history, transfer.Training.BestEpoch, transfer.Training.StoppedEarly, recipe.Architecture,
-                $"job {job}", recipe.Strategy, $"{recipe.StrategyReason} (exported job, trained by {transfer.Device})", transfer.Device, recipe.ImageSize,
-                train.Count(i => i.Split == JobImage.Train), [], history.Sum(e => e.Seconds), evaluateSeconds)
+            new TrainingReport(test, testSource, transfer.Run, train.Count(i => i.Split == JobImage.Train), [], history.Sum(e => e.Seconds), evaluateSeconds)
             {
-                StopReason = transfer.Training.StopReason, Flip = transfer.Flip, BatchSize = recipe.BatchSize, BalanceClasses = recipe.BalanceClasses, TestSkipped = testSet.Skipped, UnknownTestClasses = unknown,
+                TestSkipped = testSet.Skipped, UnknownTestClasses = unknown,
             });
         return ExitCodes.Success;
     }

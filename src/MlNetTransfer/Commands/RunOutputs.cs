@@ -39,8 +39,9 @@ internal static class RunOutputs
         var table = new Table().AddColumn("").AddColumn("");
         table.AddRow("test accuracy (micro / macro)", $"{report.Test.MicroAccuracy:P1} / {report.Test.MacroAccuracy:P1}");
         table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");
-        table.AddRow("strategy", Markup.Escape($"{report.Strategy}: {report.StrategyReason}"));
-        table.AddRow("best epoch", $"{report.BestEpoch} of {report.History.Count}" + (report.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));
+        var run = report.Run;
+        table.AddRow("strategy", Markup.Escape($"{run.Strategy}: {run.StrategyReason}"));
+        table.AddRow("best epoch", $"{run.Training.BestEpoch} of {run.Training.History.Count}" + (run.Training.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));
         table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
         table.AddRow("written", Markup.Escape($"{Path.Combine(output, TrainCommand.ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
         console.Write(table);

@@ -47,9 +47,9 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     int Train(TrainSettings settings, CancellationToken cancellationToken)
     {
         var output = Path.GetFullPath(settings.Out);
+        // the run's options, built once: from the command line, or as the interrupted run was given them
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
-        var options = run.TransferTrainOptions();
-        options.ContinueFromModelPath = checkpoint == null ? null : Path.Combine(output, ResumeState.CheckpointName); // a resumed run needs no starting weights
+        var options = run.Options;
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
         var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         TransferTrainPreflight.Device(mlContext, options); // a missing GPU too
@@ -74,12 +74,10 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
 
-        options.CancellationToken = cancellationToken;
-        options.ResumeFrom = checkpoint;
-        options.CacheDirectory = cacheDir;
-        // TransferTrain decodes the files itself: once, at the scale training needs, upright (LoadImages stays in the
-        // saved model for apps that serve it from paths)
-        (options.ImagePathColumnName, options.ImageFolder) = (nameof(LabelledImage.ImagePath), trainSet.Root);
+        // where this run reads and keeps: TransferTrain decodes the files itself, once, at the scale training needs,
+        // upright (LoadImages stays in the saved model for apps that serve it from paths)
+        (options.ImagePathColumnName, options.ImageFolder, options.CacheDirectory, options.ResumeFrom, options.CancellationToken) =
+            (nameof(LabelledImage.ImagePath), trainSet.Root, cacheDir, checkpoint, cancellationToken);
         var rows = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadImages("Image", trainSet.Root, nameof(LabelledImage.ImagePath)))
@@ -109,13 +107,10 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             if (transfer.Training.StopReason is { } why)
                 console.MarkupLine($"{(transfer.Training.Diverged ? "[yellow]stopped early[/]" : "stopped early")}: {Markup.Escape(why)}");
             RunOutputs.Write(console, mlContext, model, rows.Schema, transfer, testSet, output, options.MaxImagePixels, (test, evaluateSeconds) =>
-                new TrainingReport(test, split.Source, transfer.Training.History, transfer.Training.BestEpoch, transfer.Training.StoppedEarly,
-                    transfer.Architecture, options.Weights ?? "embedded", transfer.Strategy.ToString(),
-                    transfer.AutoDecision?.Reason ?? (checkpoint != null ? "resumed from a checkpoint" : "named on the command line"), transfer.Device,
-                    transfer.ImageSize, trainSet.Rows.Count - transfer.SkippedRows, [.. data.Skipped, .. transfer.SkippedImages], trainSeconds, evaluateSeconds,
-                    transfer.Head, transfer.AutoDecision)
+                new TrainingReport(test, split.Source, transfer.Run, trainSet.Rows.Count - transfer.SkippedRows, [.. data.Skipped, .. transfer.SkippedImages],
+                    trainSeconds, evaluateSeconds)
                 {
-                    StopReason = transfer.Training.StopReason, Flip = transfer.Flip, BatchSize = transfer.Training.BatchSize, BalanceClasses = options.BalanceClasses, TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
+                    TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
                 });
             if (settings.WebApi)
             {
@@ -149,8 +144,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     static ResumeState RunOf(TrainSettings s)
     {
         var (data, test) = s.DataPaths();
-        var options = s.ToOptions();
-        RunSettings.Check(options); // named by option before the record is kept: JSON has no NaN to keep
-        return ResumeState.Of(data, test, s.Strict, s.Device, options) with { MaxImagePixels = s.MaxImagePixels };
+        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions());
     }
 }

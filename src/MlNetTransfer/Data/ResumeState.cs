@@ -8,8 +8,10 @@ namespace MlNetTransfer.Cli.Data;
 /// <summary>What an interrupted `train` leaves next to its checkpoint model so `train --resume` goes on where it
 /// stopped: the data it read (and a fingerprint of its images, so a resume on other images is refused), and the run's
 /// options record as given (Auto unresolved: the checkpoint holds what it resolved to, the optimizer's state and the
-/// schedule position).</summary>
-public sealed record ResumeState(string Data, string? Test, bool Strict, string Device, JsonElement Options)
+/// schedule position). The options are held typed; only the engine's options are written (column names, paths and
+/// callbacks belong to the run that reads them).</summary>
+public sealed record ResumeState(string Data, string? Test, bool Strict, string Device,
+    [property: JsonConverter(typeof(ResumeState.EngineOptionsJson))] TransferTrainOptions Options)
 {
     /// <summary>--max-image-pixels as the run was given it.</summary>
     public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
@@ -45,26 +47,26 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
 
-    /// <summary>The record of a run; its paths absolute, so `train --resume` works from any working folder.</summary>
-    public static ResumeState Of(string data, string? test, bool strict, string device, FineTuneOptions options) =>
-        new(Path.GetFullPath(data), test == null ? null : Path.GetFullPath(test), strict, device,
-            JsonSerializer.SerializeToElement(AbsoluteWeights(options), typeof(FineTuneOptions), Json));
-
-    /// <summary>A weights file named by a relative path, made absolute (an embedded name or "scratch" stays).</summary>
-    static FineTuneOptions AbsoluteWeights(FineTuneOptions options)
+    /// <summary>The record of a run; its paths absolute, so `train --resume` works from any working folder (a weights
+    /// file named by a relative path too; an embedded name or "scratch" stays).</summary>
+    public static ResumeState Of(string data, string? test, bool strict, string device, TransferTrainOptions options)
     {
-        if (options.Weights is not { } weights || !File.Exists(weights) || Path.IsPathRooted(weights)) return options;
-        var copy = options.Clone();
-        copy.Weights = Path.GetFullPath(weights);
-        return copy;
+        if (options.Weights is { } weights && File.Exists(weights) && !Path.IsPathRooted(weights)) options.Weights = Path.GetFullPath(weights);
+        return new ResumeState(Path.GetFullPath(data), test == null ? null : Path.GetFullPath(test), strict, device, options)
+        {
+            MaxImagePixels = options.MaxImagePixels,
+        };
     }
 
-    /// <summary>The saved options, as the estimator's options record.</summary>
-    public TransferTrainOptions TransferTrainOptions()
+    /// <summary>Writes the engine's options (<see cref="FineTuneOptions"/>'s members) and reads them back as the
+    /// estimator's options record.</summary>
+    sealed class EngineOptionsJson : JsonConverter<TransferTrainOptions>
     {
-        var options = Options.Deserialize<TransferTrainOptions>(Json) ?? throw new JsonException("no options");
-        (options.MaxImagePixels, options.FailOnUnreadableImages) = (MaxImagePixels, Strict);
-        return options;
+        public override TransferTrainOptions Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            JsonSerializer.Deserialize<TransferTrainOptions>(ref reader, options) ?? throw new JsonException("no options");
+
+        public override void Write(Utf8JsonWriter writer, TransferTrainOptions value, JsonSerializerOptions options) =>
+            JsonSerializer.Serialize(writer, value, typeof(FineTuneOptions), options);
     }
 
     public void Save(string folder, TrainingCheckpoint checkpoint)
@@ -73,6 +75,8 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
         AtomicFile.Write(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(this, Json));
     }
 
+    /// <summary>The interrupted run in <paramref name="folder"/>: its record, its options continuing from the checkpoint
+    /// model (a resumed run needs no starting weights), and the checkpoint.</summary>
     public static (ResumeState State, TrainingCheckpoint Checkpoint) Load(string folder)
     {
         var path = Path.Combine(folder, FileName);
@@ -81,7 +85,9 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
         try
         {
             var state = JsonSerializer.Deserialize<ResumeState>(File.ReadAllText(path), Json) ?? throw new JsonException("empty");
-            state.TransferTrainOptions(); // the options must read back
+            if (state.Options is null) throw new JsonException("no options");
+            (state.Options.MaxImagePixels, state.Options.FailOnUnreadableImages) = (state.MaxImagePixels, state.Strict);
+            state.Options.ContinueFromModelPath = Path.Combine(folder, CheckpointName);
             return (state, TrainingCheckpoint.Load(Path.Combine(folder, StateName)));
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException)

@@ -19,12 +19,14 @@ public static class HtmlReport
         Row(html, "test accuracy (macro)", r.Test.MacroAccuracy.ToString("P1"));
         Row(html, "log-loss", r.Test.LogLoss.ToString("0.0000"));
         Row(html, "test images", $"{r.Test.Images} ({r.TestSource})");
-        Row(html, "architecture / weights", $"{r.Architecture} / {r.Weights}");
-        Row(html, "strategy", $"{r.Strategy}: {r.StrategyReason}");
-        if (r.Flip != null) Row(html, "test-time flip", r.Flip.Reason);
-        Row(html, "device", r.Device);
-        Row(html, "image size", $"{r.ImageSize} px{(r.BatchSize is { } batch ? $", batches of {batch}" : "")}");
-        Row(html, "training", $"{r.TrainImages} images, {r.History.Count} epochs (best {r.BestEpoch}{(r.StopReason is { } why ? $", stopped early: {why}" : r.StoppedEarly ? ", stopped early" : "")}), {r.TrainSeconds:0.0} s");
+        var run = r.Run;
+        Row(html, "architecture / weights", $"{run.Architecture} / {run.Weights}");
+        Row(html, "strategy", $"{run.Strategy}: {run.StrategyReason}");
+        Row(html, "test-time flip", run.Flip.Reason);
+        Row(html, "device", run.Device);
+        Row(html, "image size", $"{run.ImageSize} px{(run.Training.BatchSize is { } batch ? $", batches of {batch}" : "")}");
+        Row(html, "training", $"{r.TrainImages} images, {run.Training.History.Count} epochs (best {run.Training.BestEpoch}" +
+            $"{(run.Training.StopReason is { } why ? $", stopped early: {why}" : run.Training.StoppedEarly ? ", stopped early" : "")}), {r.TrainSeconds:0.0} s");
         Row(html, "skipped images", r.SkippedImages.Count == 0 ? "none" : $"{r.SkippedImages.Count}: {string.Join("; ", r.SkippedImages.Take(10))}");
         html.Append("</table><h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>");
         foreach (var c in r.Test.PerClass)

@@ -25,7 +25,7 @@ public static class ReportWriter
     public static IReadOnlyList<string> Write(string folder, TrainingReport report, string imageRoot, string modelFile)
     {
         Directory.CreateDirectory(folder);
-        var curves = ChartRenderer.TrainingCurves(report.History);
+        var curves = ChartRenderer.TrainingCurves(report.Run.Training.History);
         var confusion = ChartRenderer.ConfusionMatrix(report.Test.Classes, report.Test.ConfusionMatrix);
         var files = new List<string>
         {
@@ -33,7 +33,7 @@ public static class ReportWriter
             AtomicFile.Write(Path.Combine(folder, CurvesFile), curves),
             AtomicFile.Write(Path.Combine(folder, ConfusionFile), confusion),
             AtomicFile.Write(Path.Combine(folder, HtmlFile), System.Text.Encoding.UTF8.GetBytes(HtmlReport.Render(report, curves, confusion, imageRoot))),
-            AtomicFile.Write(Path.Combine(folder, ConsumeFile), System.Text.Encoding.UTF8.GetBytes(ConsumptionCode.Render(modelFile, report.Test.Classes, report.ImageSize))),
+            AtomicFile.Write(Path.Combine(folder, ConsumeFile), System.Text.Encoding.UTF8.GetBytes(ConsumptionCode.Render(modelFile, report.Test.Classes, report.Run.ImageSize))),
         };
         return files;
     }
@@ -57,40 +57,40 @@ public static class ReportWriter
         },
         training = new
         {
-            architecture = r.Architecture,
-            weights = r.Weights,
-            strategy = r.Strategy,
-            strategyReason = r.StrategyReason,
-            device = r.Device,
-            imageSize = r.ImageSize,
-            batchSize = r.BatchSize,
-            balanceClasses = r.BalanceClasses,
+            architecture = r.Run.Architecture,
+            weights = r.Run.Weights,
+            strategy = r.Run.Strategy.ToString(),
+            strategyReason = r.Run.StrategyReason,
+            device = r.Run.Device,
+            imageSize = r.Run.ImageSize,
+            batchSize = r.Run.Training.BatchSize,
+            balanceClasses = r.Run.BalanceClasses,
             images = r.TrainImages,
             skippedImages = r.SkippedImages,
-            bestEpoch = r.BestEpoch,
-            stoppedEarly = r.StoppedEarly,
-            stopReason = r.StopReason,
-            history = r.History,
-            classifier = r.Head == null ? null : new
+            bestEpoch = r.Run.Training.BestEpoch,
+            stoppedEarly = r.Run.Training.StoppedEarly,
+            stopReason = r.Run.Training.StopReason,
+            history = r.Run.Training.History,
+            classifier = r.Run.Head is not { } head ? null : new
             {
-                l2 = r.Head.L2, imageSize = r.Head.ImageSize, validationAccuracy = r.Head.ValidationAccuracy,
-                validationLoss = r.Head.ValidationLoss, trainAccuracy = r.Head.TrainAccuracy, iterations = r.Head.Iterations,
-                converged = r.Head.Converged, penaltyGrid = r.Head.Grid, seconds = r.Head.Seconds,
+                l2 = head.L2, imageSize = head.ImageSize, validationAccuracy = head.ValidationAccuracy,
+                validationLoss = head.ValidationLoss, trainAccuracy = head.TrainAccuracy, iterations = head.Iterations,
+                converged = head.Converged, penaltyGrid = head.Grid, seconds = head.Seconds,
             },
-            auto = r.Auto == null ? null : new
+            auto = r.Run.Auto is not { } auto ? null : new
             {
-                strategy = r.Auto.Strategy.ToString(), imageSize = r.Auto.ImageSize, imagesPerClass = r.Auto.ImagesPerClass,
-                headValidationAccuracy = r.Auto.ProbeAccuracy, chanceAccuracy = r.Auto.ChanceAccuracy, similarity = r.Auto.Similarity,
-                onGpu = r.Auto.OnGpu, epochs = r.Auto.Epochs, budgetSeconds = r.Auto.BudgetSeconds,
-                timings = r.Auto.Timings.Select(t => new { strategy = t.Strategy.ToString(), imageSize = t.ImageSize, secondsPerEpoch = t.SecondsPerEpoch }),
-                keptHeadInstead = r.Auto.KeptHeadInstead is { } k ? new { deeperValidationAccuracy = k.Deeper, headValidationAccuracy = k.Head } : null,
-                reason = r.Auto.Reason,
+                strategy = auto.Strategy.ToString(), imageSize = auto.ImageSize, imagesPerClass = auto.ImagesPerClass,
+                headValidationAccuracy = auto.ProbeAccuracy, chanceAccuracy = auto.ChanceAccuracy, similarity = auto.Similarity,
+                onGpu = auto.OnGpu, epochs = auto.Epochs, budgetSeconds = auto.BudgetSeconds,
+                timings = auto.Timings.Select(t => new { strategy = t.Strategy.ToString(), imageSize = t.ImageSize, secondsPerEpoch = t.SecondsPerEpoch }),
+                keptHeadInstead = auto.KeptHeadInstead is { } k ? new { deeperValidationAccuracy = k.Deeper, headValidationAccuracy = k.Head } : null,
+                reason = auto.Reason,
             },
-            testTimeFlip = r.Flip == null ? null : new
+            testTimeFlip = new
             {
-                applied = r.Flip.Applied, reason = r.Flip.Reason,
-                validationAccuracy = r.Flip.Measured?.Accuracy, validationLoss = r.Flip.Measured?.Loss,
-                averagedValidationAccuracy = r.Flip.Measured?.AveragedAccuracy, averagedValidationLoss = r.Flip.Measured?.AveragedLoss,
+                applied = r.Run.Flip.Applied, reason = r.Run.Flip.Reason,
+                validationAccuracy = r.Run.Flip.Measured?.Accuracy, validationLoss = r.Run.Flip.Measured?.Loss,
+                averagedValidationAccuracy = r.Run.Flip.Measured?.AveragedAccuracy, averagedValidationLoss = r.Run.Flip.Measured?.AveragedLoss,
             },
         },
         timings = new { trainSeconds = r.TrainSeconds, evaluateSeconds = r.EvaluateSeconds },

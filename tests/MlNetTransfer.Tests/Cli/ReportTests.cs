@@ -1,3 +1,6 @@
+using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Cli.Reporting;
 using SkiaSharp;
 
@@ -48,8 +51,9 @@ public class ReportTests : CliSandbox
         }
         var small = Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First();
         var scored = new[] { new ScoredImage(photo, 0, [0.1f, 0.9f]), new ScoredImage(small, 0, [0.2f, 0.8f]), new ScoredImage(small, 1, [0.1f, 0.9f]) };
-        var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", [], 1, false, "tiny", "scratch", "HeadOnly", "named",
-            "cpu", 32, 3, [], 1, 1);
+        var run = new RunRecord("tiny", "scratch", FineTuneStrategy.HeadOnly, "named", 32, "cpu", false, null, null,
+            FlipDecision.NotMeasured("not measured"), new TrainingResult([], 1, false, false, "head"));
+        var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", run, 3, [], 1, 1);
 
         var html = HtmlReport.Render(report, [], [], "/");
 
@@ -63,5 +67,33 @@ public class ReportTests : CliSandbox
         using var shown = SKBitmap.Decode(embedded[0]).Copy(SKColorType.Bgra8888);
         Assert.Equal((28, 28), (shown.Width, shown.Height));
         Assert.True(original.GetPixelSpan().SequenceEqual(shown.GetPixelSpan()));
+    }
+
+    [Fact]
+    public void Metrics_json_writes_the_run_record_under_the_training_keys_scripts_read()
+    {
+        var head = new HeadChoice(1e-3, 224, 0.9, 0.8, 0.5, 40, true, [new HeadChoice.Candidate(1e-3, 0.8, 0.5)], 2.5);
+        var auto = new AutoDecision(FineTuneStrategy.HeadOnly, 224, 20, 0.8, 0.5, 0.6, false, 10, 420, [], "too few images");
+        var run = new RunRecord("resnet18_cntk_multilevel", "resnet18_cntk.imagenet", FineTuneStrategy.HeadOnly, auto.Reason, 224, "cpu", true,
+            head, auto, FlipDecision.NotMeasured("no validation"),
+            new TrainingResult([new EpochSummary(1, 0.4, 0.9, 0.5, 0.8, 0, 2.5, 100)], 1, false, false, "head", null, null, false, null));
+        var scored = new[] { new ScoredImage("a.png", 0, [0.9f, 0.1f]), new ScoredImage("b.png", 1, [0.2f, 0.8f]) };
+        var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", run, 40, [], 3, 1);
+
+        var folder = Path.Combine(_temp.Path, "out");
+        ReportWriter.Write(folder, report, _temp.Path, "model.zip");
+
+        using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, ReportWriter.MetricsFile)));
+        var training = metrics.RootElement.GetProperty("training");
+        Assert.Equal(["architecture", "weights", "strategy", "strategyReason", "device", "imageSize", "batchSize", "balanceClasses", "images",
+            "skippedImages", "bestEpoch", "stoppedEarly", "stopReason", "history", "classifier", "auto", "testTimeFlip"],
+            training.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("resnet18_cntk_multilevel", training.GetProperty("architecture").GetString());
+        Assert.Equal("HeadOnly", training.GetProperty("strategy").GetString());
+        Assert.Equal("too few images", training.GetProperty("auto").GetProperty("reason").GetString());
+        Assert.Equal(1e-3, training.GetProperty("classifier").GetProperty("l2").GetDouble());
+        Assert.True(training.GetProperty("balanceClasses").GetBoolean());
+        Assert.Equal(40, training.GetProperty("images").GetInt32());
+        Assert.Equal(["trainSeconds", "evaluateSeconds"], metrics.RootElement.GetProperty("timings").EnumerateObject().Select(p => p.Name));
     }
 }

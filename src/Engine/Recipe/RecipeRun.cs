@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Engine.Weights;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Engine.Recipe;
+
+/// <summary>One run of <see cref="TransferRecipe"/> from the start, stage by stage (<see cref="Run"/>). It holds the
+/// networks until a result takes one, and disposes them when a stage fails.</summary>
+internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, IImageSource source, IImageSource? validationSource,
+    TrainingContext context, bool prepareOnly)
+{
+    readonly Device _device = context.TrainingDevice;
+    readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
+    readonly int _classes = source.ClassNames.Count;
+
+    /// <summary>The classifier alone may read more of the frozen network than the classifier deeper strategies train.</summary>
+    readonly Architecture? _wide = start.TrainedClassifier || start.Architecture.ClassifierAlone is not { } wideName ? null : ArchitectureRegistry.Get(wideName);
+
+    /// <summary>The network deeper strategies train, and the wide one whose classifier alone may be the model.</summary>
+    nn.Module<Tensor, Tensor>? _model, _wideModel;
+
+    void Log(string message) => context.Log?.Invoke(message);
+
+    /// <summary>Solve the head → choose → train deeper or keep the head → flip.</summary>
+    public RecipeResult Run()
+    {
+        int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
+        using var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
+        if (!options.BalanceClasses && ClassWeights.ImbalanceNote(data.All.ClassCounts, source.ClassNames) is { } imbalance) Log(imbalance);
+        try
+        {
+            CreateNetworks();
+            using var head = SolveHead(data, headSide);
+            if (head == null) return Cancelled(headSide, options.Strategy, null, null);
+            var (strategy, side, auto) = Choose(data, head);
+            if (context.Cancellation.IsCancellationRequested) return Cancelled(headSide, strategy, head.Choice, auto);
+            return strategy == FineTuneStrategy.HeadOnly ? KeepHead(data, head, auto) : TrainDeeper(data, head, strategy, side, auto);
+        }
+        catch
+        {
+            _model?.Dispose();
+            _wideModel?.Dispose();
+            throw;
+        }
+    }
+
+    void CreateNetworks()
+    {
+        random.manual_seed(options.Seed); // the new classifier's initial weights come from torch's generator
+        _wideModel = _wide == null ? null : start.CreateModel(_classes, _wide);
+        if (_wide != null) random.manual_seed(options.Seed); // the network deeper strategies train draws as without it
+        _model = start.CreateModel(_classes);
+    }
+
+    /// <summary>1. The classifier, solved on the frozen features at the weights' own side; null when cancelled.</summary>
+    SolvedHead? SolveHead(LabelledData data, int headSide)
+    {
+        var clock = Stopwatch.StartNew();
+        var network = _wideModel ?? _model!;
+        var architecture = _wide ?? start.Architecture;
+        Tensor computed = null!;
+        Tensor? computedValidation;
+        try
+        {
+            computed = ConvergedHead.Features(network, architecture, start.Preprocessing.At(headSide), data.All, BatchAt(headSide, data), _device,
+                _channelsLast, context.Cancellation);
+            computedValidation = data.SeparateValidation == null ? null
+                : ConvergedHead.Features(network, architecture, start.Preprocessing.At(headSide), data.SeparateValidation, BatchAt(headSide, data),
+                    _device, _channelsLast, context.Cancellation);
+        }
+        catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+        {
+            computed?.Dispose();
+            return null;
+        }
+        // the classifier deeper strategies start from reads the last columns (MultiLevelResNet puts the last stage
+        // last): the same features, bit for bit, as the network computes them alone
+        long width = ConvergedHead.InputWidth(_model!, start.Architecture);
+        var features = computed.narrow(1, computed.shape[1] - width, width).contiguous();
+        var validationFeatures = computedValidation?.narrow(1, computedValidation.shape[1] - width, width).contiguous();
+        var labels = data.All.Labels.to(_device);
+        var validationLabels = data.SeparateValidation?.Labels.to(_device);
+        var trainFeatures = data.TrainPart(features);
+        var trainLabels = data.TrainPart(labels);
+        var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null);
+        var heldLabels = validationLabels?.alias() ?? (data.HasValidation ? data.ValidationPart(labels) : null);
+        var classWeights = ClassWeightsOf(trainLabels);
+        var (solved, choice) = ConvergedHead.Choose(trainFeatures, trainLabels, heldFeatures, heldLabels, _classes, headSide,
+            options.HeadWeightDecay, classWeights);
+        choice = choice with { Seconds = clock.Elapsed.TotalSeconds };
+        Log($"classifier: {choice.Describe()} ({choice.Seconds:0.0} s with the features)");
+        return new SolvedHead
+        {
+            Side = headSide, Computed = computed, ComputedValidation = computedValidation, Features = features, ValidationFeatures = validationFeatures,
+            Labels = labels, ValidationLabels = validationLabels, TrainLabels = trainLabels, HeldLabels = heldLabels, ClassWeights = classWeights,
+            Split = solved, Choice = choice, Held = [trainFeatures, heldFeatures],
+        };
+    }
+
+    /// <summary>2. The strategy and side: the named ones, or Auto's measured choice within the time budget (which may
+    /// cut the epochs to fit).</summary>
+    (FineTuneStrategy Strategy, int Side, AutoDecision? Auto) Choose(LabelledData data, SolvedHead head)
+    {
+        if (options.Strategy != FineTuneStrategy.Auto) return (options.Strategy, options.ImageSize ?? start.Preprocessing.InputSize, null);
+        var auto = Decide(data, head.HeldLabels, head.Choice, head.Side);
+        Log($"strategy {auto.Strategy}: {auto.Reason}");
+        if (auto.Epochs != options.Epochs && auto.Strategy != FineTuneStrategy.HeadOnly)
+        {
+            options = options.Clone(); // cut to fit the budget
+            options.Epochs = auto.Epochs;
+        }
+        return (auto.Strategy, auto.ImageSize, auto);
+    }
+
+    /// <summary>3. The classifier alone (the wide one where the architecture has one), refitted on every labelled image.</summary>
+    RecipeResult KeepHead(LabelledData data, SolvedHead head, AutoDecision? auto)
+    {
+        if (_wide == null || _wideModel == null)
+            return HeadOnly(data, head.Features, head.Labels, head.ValidationFeatures, head.ValidationLabels, head.Choice, head.Split, auto, start.Architecture);
+        _model?.Dispose();
+        (_model, _wideModel) = (_wideModel, null);
+        using var wideTrain = data.TrainPart(head.Computed);
+        using var wideHeld = head.ComputedValidation?.alias() ?? (data.HasValidation ? data.ValidationPart(head.Computed) : null);
+        var clock = Stopwatch.StartNew();
+        var (wideSolved, wideHead) = ConvergedHead.Choose(wideTrain, head.TrainLabels, wideHeld, head.HeldLabels, _classes, head.Side,
+            options.HeadWeightDecay, head.ClassWeights);
+        using var _ = wideSolved;
+        wideHead = wideHead with { Seconds = head.Choice.Seconds + clock.Elapsed.TotalSeconds };
+        Log($"classifier alone on {_wide.Name}'s {head.Computed.shape[1]} features: {wideHead.Describe()}");
+        return HeadOnly(data, head.Computed, head.Labels, head.ComputedValidation, head.ValidationLabels, wideHead, wideSolved, auto, _wide);
+    }
+
+    /// <summary>3'. Deeper: the head solved at the training side (a continued model keeps its trained one), the
+    /// strategy's groups unfrozen and trained from it, in batches of the size given or the device's default at that
+    /// side; 4. under Auto, the head stays when the deeper model validates worse; then the test-time flip.</summary>
+    RecipeResult TrainDeeper(LabelledData data, SolvedHead head, FineTuneStrategy strategy, int side, AutoDecision? auto)
+    {
+        _wideModel?.Dispose(); // made again if the classifier alone is kept after all
+        _wideModel = null;
+        var model = _model!;
+        options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, side, Log);
+        if (side == head.Side && !start.TrainedClassifier) ConvergedHead.Install(model, start.Architecture, head.Split);
+        using var sideData = side == head.Side ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed);
+        var trainData = sideData ?? data;
+        if (sideData != null && !start.TrainedClassifier) SolveHeadAt(model, sideData, side, head.Choice.L2);
+        using var trainSet = trainData.TrainSet();
+        using var validationSet = trainData.ValidationSet();
+        var plan = StrategyPlan.For(start.Architecture, strategy);
+        if (prepareOnly)
+        {
+            model.to(CPU).eval();
+            Log($"prepared {plan.Describe()} at {side} px from the solved classifier; nothing trained here");
+            return Result(start.Architecture, side, strategy, head.Choice, auto, FlipDecision.NotMeasured("nothing trained here"),
+                new TrainingResult([], 0, false, false, plan.Describe()));
+        }
+        Log($"training {plan.Describe()} at {side} px for up to {options.Epochs} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
+        var result = FineTuner.Train(model, plan, start.Preprocessing.At(side), trainSet, validationSet, TransferRecipe.WithoutSplit(options), context);
+
+        double? deeper = result.BestEpoch > 0 ? result.History[result.BestEpoch - 1].ValidationAccuracy : null;
+        if (auto != null && !result.Cancelled && deeper is { } d && head.Choice.ValidationAccuracy is { } h && d < h)
+        {
+            Log($"the {strategy} model validates at {d:P1}, under the classifier alone ({h:P1}): keeping the classifier");
+            model.Dispose();
+            _model = null;
+            random.manual_seed(options.Seed);
+            if (_wide == null) _model = start.CreateModel(_classes);
+            else _wideModel = start.CreateModel(_classes, _wide);
+            return KeepHead(data, head, auto with { KeptHeadInstead = (d, h) });
+        }
+        var flip = TransferRecipe.FlipAfter(result, options, model, start.Preprocessing.At(side), validationSet, context);
+        model.to(CPU);
+        return Result(start.Architecture, side, strategy, head.Choice, auto, flip, result);
+    }
+
+    AutoDecision Decide(LabelledData data, Tensor? heldLabels, HeadChoice head, int headSide)
+    {
+        var counts = (heldLabels ?? data.All.Labels).cpu().bincount(null, _classes).data<long>().ToArray();
+        double chance = (double)counts.Max() / Math.Max(counts.Sum(), 1);
+        var sides = options.ImageSize is { } fixedSide ? [fixedSide]
+            : AutoStrategy.CandidateSides(start.Preprocessing.InputSize, start.Architecture.MinimumInputSize, source.SourceSide);
+        var cost = new EpochCost(_model!, data.All, start.Preprocessing, side => BatchAt(side, data), data.TrainRows.Length, data.ValidationCount,
+            _device, _channelsLast, options.Augment ?? true, options.Seed);
+        var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
+            chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
+        return AutoStrategy.Decide(inputs, prepareOnly ? null
+            : context.EpochSeconds ?? ((strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side)));
+    }
+
+    /// <summary>The batch a run at <paramref name="side"/> takes: the one given, or the device's default for this
+    /// training set at that side (on a GPU a smaller side leaves room for a larger batch).</summary>
+    int BatchAt(int side, LabelledData data) =>
+        options.BatchSize ?? DefaultBatchSize.For(_device.type, data.TrainRows.Length, start.Architecture, side);
+
+    /// <summary>Solves the classifier on the features at another side (same penalty) and installs it.</summary>
+    void SolveHeadAt(nn.Module<Tensor, Tensor> model, LabelledData data, int side, double penalty)
+    {
+        using var features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), data.All, options.Batch, _device, _channelsLast);
+        using var labels = data.All.Labels.to(_device);
+        using var trainFeatures = data.TrainPart(features);
+        using var trainLabels = data.TrainPart(labels);
+        using var classWeights = ClassWeightsOf(trainLabels);
+        using var solved = LinearHead.Fit(trainFeatures, trainLabels, _classes, penalty, classWeights);
+        ConvergedHead.Install(model, start.Architecture, solved);
+    }
+
+    /// <summary>The classifier refitted on every labelled image (train and validation) with the chosen penalty;
+    /// its history is one epoch: the solve, with the validation numbers of the fit that did not see them
+    /// (<paramref name="splitHead"/>, which also decides the test-time flip).</summary>
+    RecipeResult HeadOnly(LabelledData data, Tensor features, Tensor labels, Tensor? validationFeatures,
+        Tensor? validationLabels, HeadChoice head, LinearHead splitHead, AutoDecision? auto, Architecture architecture)
+    {
+        var model = _model!;
+        var clock = Stopwatch.StartNew();
+        ConvergedHead.Install(model, architecture, splitHead);
+        FlipDecision flip;
+        using (var validation = data.ValidationSet())
+        using (var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null))
+        using (var heldLogits = heldFeatures is null ? null : splitHead.Logits(heldFeatures))
+        {
+            // the images as given are scored from their cached features; only their mirror images run the network
+            // (on the CPU in ONNX Runtime, as the features did, the classifier then scoring them)
+            var preprocessing = start.Preprocessing.At(head.ImageSize);
+            Func<Tensor>? mirroredLogits = validation == null || !OnnxFeaturePass.Applies(_device) ? null : () =>
+            {
+                using var mirrored = OnnxFeaturePass.Compute(model, architecture, preprocessing, validation, Math.Max(BatchAt(head.ImageSize, data), 64),
+                    mirrored: true);
+                return splitHead.Logits(mirrored);
+            };
+            flip = TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, BatchAt(head.ImageSize, data), _device, heldLogits, mirroredLogits);
+        }
+        Log($"test-time flip {flip.Reason}");
+        using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);
+        using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
+        using var classWeights = ClassWeightsOf(allLabels);
+        using var solved = LinearHead.Fit(allFeatures, allLabels, _classes, head.L2, classWeights);
+        ConvergedHead.Install(model, architecture, solved);
+        var (trainLoss, trainAccuracy) = solved.Score(allFeatures, allLabels);
+        double seconds = head.Seconds + clock.Elapsed.TotalSeconds;
+        var summary = new EpochSummary(1, trainLoss, trainAccuracy, head.ValidationLoss, head.ValidationAccuracy, 0, seconds, allLabels.shape[0] / seconds);
+        context.Progress?.Report(new TrainingProgress(1, 1, null, 1, trainLoss, trainAccuracy, 0, summary.ImagesPerSecond, head.ValidationLoss, head.ValidationAccuracy));
+        Log($"classifier refitted on all {allLabels.shape[0]} labelled images: train {trainAccuracy:P1}");
+        model.to(CPU).eval();
+        var plan = StrategyPlan.For(architecture, FineTuneStrategy.HeadOnly);
+        var training = new TrainingResult([summary], 1, false, false, $"{plan.Describe()}; {head.Describe()}");
+        return Result(architecture, head.ImageSize, FineTuneStrategy.HeadOnly, head, auto, flip, training);
+    }
+
+    RecipeResult Cancelled(int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto)
+    {
+        _wideModel?.Dispose();
+        _wideModel = null;
+        _model!.to(CPU).eval();
+        var plan = StrategyPlan.For(start.Architecture, strategy == FineTuneStrategy.Auto ? FineTuneStrategy.HeadOnly : strategy);
+        return Result(start.Architecture, side, plan.Strategy, head, auto, FlipDecision.NotMeasured("the run was cancelled before training"),
+            new TrainingResult([], 0, false, true, plan.Describe()));
+    }
+
+    /// <summary>The result, which takes the network (the run holds none after it), with the run's record.</summary>
+    RecipeResult Result(Architecture architecture, int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto, FlipDecision flip,
+        TrainingResult training)
+    {
+        var model = _model!;
+        _model = null;
+        var record = new RunRecord(architecture.Name, start.Description, strategy, auto?.Reason ?? RunRecord.NamedReason(resumed: false), side,
+            context.DeviceName, options.BalanceClasses, head, auto, flip, training);
+        return new RecipeResult(model, architecture, start.Preprocessing.At(side), record);
+    }
+
+    Tensor? ClassWeightsOf(Tensor labels) =>
+        options.BalanceClasses ? tensor(ClassWeights.Balanced(labels.cpu().bincount(null, _classes).data<long>().ToArray()), device: _device) : null;
+}
