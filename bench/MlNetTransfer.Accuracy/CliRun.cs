@@ -10,7 +10,8 @@ namespace MlNetTransfer.Accuracy;
 public static class CliRun
 {
     public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds, string Strategy,
-        int ImageSize, string Reason, int Epochs, int BestEpoch, double? HeadValidationAccuracy, bool TestTimeFlip, string CommandLine);
+        int ImageSize, string Reason, int Epochs, int BestEpoch, double? HeadValidationAccuracy, bool TestTimeFlip, string CommandLine,
+        double Temperature, double? LogLossUncalibrated, double? EceUncalibrated, double? Ece);
 
     public static Result Train(ImageSplit split, string outFolder, string extraArguments, TextWriter log)
     {
@@ -30,12 +31,17 @@ public static class CliRun
         var test = metrics.RootElement.GetProperty("test");
         var training = metrics.RootElement.GetProperty("training");
         var head = training.GetProperty("classifier");
+        var calibration = metrics.RootElement.GetProperty("calibration");
         return new Result(test.GetProperty("microAccuracy").GetDouble(), test.GetProperty("macroAccuracy").GetDouble(),
             test.GetProperty("logLoss").GetDouble(), seconds, training.GetProperty("strategy").GetString()!,
             training.GetProperty("imageSize").GetInt32(), training.GetProperty("strategyReason").GetString()!,
             training.GetProperty("history").GetArrayLength(), training.GetProperty("bestEpoch").GetInt32(),
             head.ValueKind == JsonValueKind.Null ? null : head.GetProperty("validationAccuracy").GetDouble(),
             training.TryGetProperty("testTimeFlip", out var flip) && flip.ValueKind == JsonValueKind.Object && flip.GetProperty("applied").GetBoolean(),
-            "mlnet-transfer " + string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)));
+            "mlnet-transfer " + string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)),
+            calibration.GetProperty("temperature").GetDouble(), Number(calibration, "logLossBefore"), Number(calibration, "eceBefore"), Number(calibration, "eceAfter"));
     }
+
+    static double? Number(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
 }

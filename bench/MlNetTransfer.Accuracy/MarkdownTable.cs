@@ -12,8 +12,8 @@ public static class MarkdownTable
     {
         using var document = JsonDocument.Parse(File.ReadAllText(jsonPath));
         var text = new StringBuilder();
-        text.AppendLine("| data set | train images | case | test accuracy | wall clock | trained |");
-        text.AppendLine("|---|---|---|---|---|---|");
+        text.AppendLine("| data set | train images | case | test accuracy | log-loss | ECE | wall clock | trained |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var split in document.RootElement.GetProperty("Splits").EnumerateArray())
             foreach (var run in split.GetProperty("Cases").EnumerateArray())
             {
@@ -24,10 +24,20 @@ public static class MarkdownTable
                     : $"{run.GetProperty("Strategy").GetString()} {run.GetProperty("ImageSize").GetInt32()} px" +
                       (run.GetProperty("Strategy").GetString() == "HeadOnly" ? " (solved)" : $", {run.GetProperty("Epochs").GetInt32()} epochs") +
                       (run.TryGetProperty("TestTimeFlip", out var flip) && flip.GetBoolean() ? ", test-time flip" : "");
+                // the calibrated numbers, with the uncalibrated ones before the arrow where the run kept them
+                string logLoss = Number(run, "LogLoss") is { } after
+                    ? (Number(run, "LogLossUncalibrated") is { } before ? string.Create(CultureInfo.InvariantCulture, $"{before:0.000} → {after:0.000}") : string.Create(CultureInfo.InvariantCulture, $"{after:0.000}"))
+                    : "";
+                string ece = Number(run, "Ece") is { } calibrated
+                    ? (Number(run, "EceUncalibrated") is { } raw ? string.Create(CultureInfo.InvariantCulture, $"{raw:0.000} → {calibrated:0.000}") : string.Create(CultureInfo.InvariantCulture, $"{calibrated:0.000}"))
+                    : "";
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {split.GetProperty("DataSet").GetString()} | {split.GetProperty("TrainImages").GetInt32()} | {bold}{label}{bold} | " +
-                    $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));
+                    $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {logLoss} | {ece} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));
             }
         return text.ToString();
     }
+
+    static double? Number(JsonElement run, string name) =>
+        run.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
 }

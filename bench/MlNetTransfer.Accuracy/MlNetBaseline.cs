@@ -11,7 +11,7 @@ namespace MlNetTransfer.Accuracy;
 /// </summary>
 public static class MlNetBaseline
 {
-    public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds);
+    public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds, double Ece);
 
     sealed class Row
     {
@@ -33,8 +33,15 @@ public static class MlNetBaseline
             .AppendCacheCheckpoint(ml)
             .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(labelColumnName: "Label", featureColumnName: "Features"));
         using var model = pipeline.Fit(train);
-        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
-        return new Result(metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss, clock.Elapsed.TotalSeconds);
+        var scored = model.Transform(test);
+        var metrics = ml.MulticlassClassification.Evaluate(scored);
+        double seconds = clock.Elapsed.TotalSeconds;
+        // its expected calibration error on the same bins the recipe's report uses
+        var scores = scored.GetColumn<float[]>("Score").ToList();
+        var labels = scored.GetColumn<uint>("Label").ToList();
+        var confidence = scores.Select(s => (double)s.Max()).ToList();
+        var right = scores.Select((s, i) => Array.IndexOf(s, s.Max()) == labels[i] - 1).ToList();
+        return new Result(metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss, seconds, Engine.Recipe.TemperatureScaling.Ece(confidence, right));
     }
 
     static List<Row> Rows(string folder) =>

@@ -50,7 +50,8 @@ foreach (var split in splits)
         Row(name, run.MicroAccuracy, run.MacroAccuracy, run.Seconds,
             $"{run.Strategy} {run.ImageSize} px, {run.Epochs} epoch(s){(run.TestTimeFlip ? ", test-time flip" : "")}", reasonNote);
         cases.Add(new { Case = name, run.MicroAccuracy, run.MacroAccuracy, run.LogLoss, WallSeconds = run.Seconds, run.Strategy, run.ImageSize,
-            run.Epochs, run.BestEpoch, run.HeadValidationAccuracy, run.TestTimeFlip, run.Reason, run.CommandLine });
+            run.Epochs, run.BestEpoch, run.HeadValidationAccuracy, run.TestTimeFlip, run.Reason, run.CommandLine,
+            run.Temperature, run.LogLossUncalibrated, run.EceUncalibrated, run.Ece });
         return run;
     }
 
@@ -59,7 +60,7 @@ foreach (var split in splits)
     {
         var baseline = MlNetBaseline.Run(split, options.Seed);
         Row("ML.NET baseline", baseline.MicroAccuracy, baseline.MacroAccuracy, baseline.Seconds, "ResNet18 features 224 px + LbfgsMaximumEntropy", "");
-        cases.Add(new { Case = "mlnet", baseline.MicroAccuracy, baseline.MacroAccuracy, baseline.LogLoss, WallSeconds = baseline.Seconds });
+        cases.Add(new { Case = "mlnet", baseline.MicroAccuracy, baseline.MacroAccuracy, baseline.LogLoss, WallSeconds = baseline.Seconds, baseline.Ece });
     }
     if (options.Cases.Contains("HeadOnly")) Train("HeadOnly", "--strategy HeadOnly");
     // the deeper strategies at the side Auto chose for this split (their own default, 224 px, takes hours per split on a CPU)

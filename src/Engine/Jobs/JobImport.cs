@@ -60,7 +60,7 @@ public static class JobImport
                 : FlipDecision.NotMeasured("the job measured no validation images");
             log?.Invoke($"test-time flip {flip.Reason}");
             var record = new RunRecord(architecture.Name, $"job {folder}", strategy, $"{recipe.StrategyReason} (exported job, trained by {ran})",
-                recipe.ImageSize, ran, recipe.BalanceClasses, null, null, flip, training with { BatchSize = recipe.BatchSize });
+                recipe.ImageSize, ran, recipe.BalanceClasses, null, null, flip, Calibration.None, training with { BatchSize = recipe.BatchSize });
             return new RecipeResult(model, architecture, preprocessing, record);
         }
         catch

@@ -24,17 +24,22 @@ public static class OnnxExporter
     /// <summary>The ONNX model as bytes. <paramref name="batch"/> fixes the batch dimension (ML.NET's OnnxTransformer
     /// scores one row at a time: 1); null leaves it symbolic. <paramref name="names"/> renames the input and outputs
     /// (ML.NET binds them to columns of the same names). <paramref name="testTimeFlip"/> averages each image's
-    /// softmax with its mirror image's.</summary>
+    /// softmax with its mirror image's. <paramref name="temperature"/> calibrates Score
+    /// (<see cref="Recipe.TemperatureScaling"/>: the probabilities raised to 1/T and renormalised; 1: as they are).</summary>
     public static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
-        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null, bool testTimeFlip = false) =>
-        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false, testTimeFlip);
+        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null, bool testTimeFlip = false, double temperature = 1) =>
+        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false, testTimeFlip, temperature);
 
     /// <summary><paramref name="withLogits"/> adds the pre-softmax output <see cref="LogitsName"/> (of the images as
     /// given), for tests that must see past a saturated softmax.</summary>
     internal static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
-        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits, bool testTimeFlip = false)
+        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits, bool testTimeFlip = false, double temperature = 1)
     {
+        if (!(temperature > 0) || double.IsInfinity(temperature))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be a positive number");
         model.eval();
+        bool calibrated = temperature != 1;
+        var uncalibrated = calibrated ? "uncalibrated_score" : names.Score;
         int classCount = classNames.Count, side = preprocessing.InputSize;
         var onnx = new OnnxModelBuilder("mlnettransfer");
         onnx.Value(true, names.Input, true, [batch, 3, side, side]);
@@ -63,8 +68,8 @@ public static class OnnxExporter
             // the 2N softmaxes as [2, N, C], averaged over the two views; the logits of the images as given for tests
             var both = onnx.Node("Softmax", [logits], null, ("axis", 1L));
             var views = onnx.Node("Reshape", [both, onnx.Initializer(OnnxModelBuilder.Constant("flip_views"), new long[] { 2, -1, classCount }, 3)]);
-            onnx.Node("ReduceMean", [views], names.Score, ("axes", new long[] { 0 }), ("keepdims", 0L));
-            onnx.Node("ArgMax", [names.Score], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+            onnx.Node("ReduceMean", [views], uncalibrated, ("axes", new long[] { 0 }), ("keepdims", 0L));
+            onnx.Node("ArgMax", [uncalibrated], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
             if (withLogits)
             {
                 var halves = onnx.Node("Reshape", [logits, onnx.Initializer(OnnxModelBuilder.Constant("flip_logit_views"), new long[] { 2, -1, classCount }, 3)]);
@@ -73,8 +78,15 @@ public static class OnnxExporter
         }
         else
         {
-            onnx.Node("Softmax", [logits], names.Score, ("axis", 1L));
+            onnx.Node("Softmax", [logits], uncalibrated, ("axis", 1L));
             onnx.Node("ArgMax", [logits], names.PredictedIndex, ("axis", 1L), ("keepdims", 1L));
+        }
+        if (calibrated)
+        {
+            // Score = softmax(log(max(p, floor)) / T): the scores calibrated, the prediction (taken above) unchanged
+            var floored = onnx.Node("Max", [uncalibrated, onnx.Initializer(OnnxModelBuilder.Constant("calibration_floor"), [(float)Recipe.TemperatureScaling.Floor])]);
+            var scaled = onnx.Node("Mul", [onnx.Node("Log", [floored]), onnx.Initializer(OnnxModelBuilder.Constant("calibration_scale"), [(float)(1 / temperature)])]);
+            onnx.Node("Softmax", [scaled], names.Score, ("axis", 1L));
         }
         onnx.Value(false, names.Score, true, [batch, classCount]);
         onnx.Value(false, names.PredictedIndex, false, [batch, 1]);
@@ -83,7 +95,7 @@ public static class OnnxExporter
             onnx.Node("Identity", [logits], LogitsName);
             onnx.Value(false, LogitsName, true, [batch, classCount]);
         }
-        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip);
+        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip, temperature);
         return onnx.Build("MlNetTransfer", Runtime.ProductInfo.Version);
     }
 

@@ -5,8 +5,9 @@ namespace MlNetTransfer.Engine.Onnx;
 
 /// <summary>What an exported model says about itself, so it can be the starting point of further training:
 /// architecture, class names in index order, the preprocessing of its weights, and whether its Score averages each
-/// image with its mirror image.</summary>
-public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> ClassNames, Preprocessing Preprocessing, bool TestTimeFlip = false)
+/// image with its mirror image and the temperature its Score is calibrated with.</summary>
+public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> ClassNames, Preprocessing Preprocessing, bool TestTimeFlip = false,
+    double Temperature = 1)
 {
     const string ArchitectureKey = "mlnettransfer.architecture";
     const string ClassesKey = "mlnettransfer.classes";
@@ -15,12 +16,15 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
     // Metadata rather than an initializer: ONNX Runtime warns about initializers no node uses.
     const string MeanImageKey = "mlnettransfer.mean_image";
     const string TestTimeFlipKey = "mlnettransfer.test_time_flip";
+    const string TemperatureKey = "mlnettransfer.temperature";
 
     sealed record PreprocessingDto(int InputSize, ChannelOrder ChannelOrder, float PixelScale, float[] Mean, float[] Std, int MeanImageSize);
 
-    internal static void Write(OnnxModelBuilder onnx, string architecture, IReadOnlyList<string> classNames, Preprocessing p, bool testTimeFlip = false)
+    internal static void Write(OnnxModelBuilder onnx, string architecture, IReadOnlyList<string> classNames, Preprocessing p, bool testTimeFlip = false,
+        double temperature = 1)
     {
         if (testTimeFlip) onnx.Metadata(TestTimeFlipKey, "true");
+        if (temperature != 1) onnx.Metadata(TemperatureKey, temperature.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
         onnx.Metadata(ArchitectureKey, architecture);
         onnx.Metadata(ClassesKey, JsonSerializer.Serialize(classNames));
         onnx.Metadata(PreprocessingKey, JsonSerializer.Serialize(
@@ -46,6 +50,8 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
         var names = JsonSerializer.Deserialize<string[]>(classes) ?? throw new InvalidDataException($"{source}: unreadable {ClassesKey}");
         return new OnnxMetadata(architecture, names,
             new Preprocessing(dto.InputSize, dto.ChannelOrder, dto.PixelScale, dto.Mean, dto.Std, meanImage, dto.MeanImageSize),
-            graph.Metadata.TryGetValue(TestTimeFlipKey, out var flip) && flip == "true");
+            graph.Metadata.TryGetValue(TestTimeFlipKey, out var flip) && flip == "true",
+            graph.Metadata.TryGetValue(TemperatureKey, out var t) && double.TryParse(t, System.Globalization.NumberStyles.Float,
+                System.Globalization.CultureInfo.InvariantCulture, out var temperature) ? temperature : 1);
     }
 }

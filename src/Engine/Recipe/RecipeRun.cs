@@ -171,9 +171,9 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             else _wideModel = start.CreateModel(_classes, _wide);
             return KeepHead(data, head, auto with { KeptHeadInstead = (d, h) });
         }
-        var flip = TransferRecipe.FlipAfter(result, options, model, start.Preprocessing.At(side), validationSet, context);
+        var (flip, calibration) = TransferRecipe.FlipAfter(result, options, model, start.Preprocessing.At(side), validationSet, context);
         model.to(CPU);
-        return Result(start.Architecture, side, strategy, head.Choice, auto, flip, result);
+        return Result(start.Architecture, side, strategy, head.Choice, auto, flip, result, calibration);
     }
 
     AutoDecision Decide(LabelledData data, Tensor? heldLabels, HeadChoice head, int headSide)
@@ -217,6 +217,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         var clock = Stopwatch.StartNew();
         ConvergedHead.Install(model, architecture, splitHead);
         FlipDecision flip;
+        Calibration calibration;
         using (var validation = data.ValidationSet())
         using (var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null))
         using (var heldLogits = heldFeatures is null ? null : splitHead.Logits(heldFeatures))
@@ -230,9 +231,12 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
                     mirrored: true);
                 return splitHead.Logits(mirrored);
             };
-            flip = TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, BatchAt(head.ImageSize, data), _device, heldLogits, mirroredLogits);
+            flip = TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, BatchAt(head.ImageSize, data), _device, heldLogits, mirroredLogits,
+                out var served);
+            Log($"test-time flip {flip.Reason}");
+            // fitted on the classifier that did not see the validation images; the refit below serves with it
+            calibration = TransferRecipe.Calibrated(options, served, validation, context);
         }
-        Log($"test-time flip {flip.Reason}");
         using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);
         using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
         using var classWeights = ClassWeightsOf(allLabels);
@@ -246,7 +250,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         model.to(CPU).eval();
         var plan = StrategyPlan.For(architecture, FineTuneStrategy.HeadOnly);
         var training = new TrainingResult([summary], 1, false, false, $"{plan.Describe()}; {head.Describe()}");
-        return Result(architecture, head.ImageSize, FineTuneStrategy.HeadOnly, head, auto, flip, training);
+        return Result(architecture, head.ImageSize, FineTuneStrategy.HeadOnly, head, auto, flip, training, calibration);
     }
 
     RecipeResult Cancelled(int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto)
@@ -261,12 +265,12 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
 
     /// <summary>The result, which takes the network (the run holds none after it), with the run's record.</summary>
     RecipeResult Result(Architecture architecture, int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto, FlipDecision flip,
-        TrainingResult training)
+        TrainingResult training, Calibration? calibration = null)
     {
         var model = _model!;
         _model = null;
         var record = new RunRecord(architecture.Name, start.Description, strategy, auto?.Reason ?? RunRecord.NamedReason(resumed: false), side,
-            context.DeviceName, options.BalanceClasses, head, auto, flip, training);
+            context.DeviceName, options.BalanceClasses, head, auto, flip, calibration ?? Calibration.None, training);
         return new RecipeResult(model, architecture, start.Preprocessing.At(side), record);
     }
 

@@ -16,6 +16,7 @@ namespace MlNetTransfer.Engine.Recipe;
 /// <param name="Head">The converged classifier every strategy starts from (null when a run resumed past it).</param>
 /// <param name="Auto">What Auto measured and decided; null when a strategy was named.</param>
 /// <param name="Flip">Whether predictions average each image with its mirror image, and why.</param>
+/// <param name="Calibration">The temperature Score is calibrated with, and what it did on the validation images.</param>
 /// <param name="Training">The epochs, the best one, the batch size and how the run ended.</param>
 public sealed record RunRecord(
     string Architecture,
@@ -28,6 +29,7 @@ public sealed record RunRecord(
     HeadChoice? Head,
     AutoDecision? Auto,
     FlipDecision Flip,
+    Calibration Calibration,
     TrainingResult Training)
 {
     /// <summary>The reason recorded for a strategy Auto did not choose.</summary>

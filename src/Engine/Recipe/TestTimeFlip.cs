@@ -24,10 +24,32 @@ public static class TestTimeFlip
     public static FlipDecision Decide(bool? setting, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
         ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits = null, Func<Tensor>? mirroredLogits = null)
     {
-        if (setting is { } given) return AsGiven(given);
-        if (validation is not { Count: > 0 }) return FlipDecision.NotMeasured("no validation split to measure it on");
+        var decision = Decide(setting, model, preprocessing, validation, batchSize, device, logits, mirroredLogits, out var served);
+        served?.Dispose();
+        return decision;
+    }
+
+    /// <summary>The decision as <see cref="Decide(bool?, nn.Module{Tensor, Tensor}, Preprocessing, ImageTensorDataset?, int, Device, Tensor?, Func{Tensor}?)"/>
+    /// makes it, and in <paramref name="served"/> the validation images' probabilities as the exported model will serve
+    /// them (averaged with the mirror images when the flip is on), on the CPU, for the calibration to fit on (null
+    /// without validation images). The images are scored even when the options name the setting.</summary>
+    internal static FlipDecision Decide(bool? setting, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
+        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits, Func<Tensor>? mirroredLogits, out Tensor? served)
+    {
+        served = null;
+        if (validation is not { Count: > 0 })
+            return setting is { } given ? AsGiven(given) : FlipDecision.NotMeasured("no validation split to measure it on");
+        if (setting == false)
+        {
+            served = Probabilities(model, preprocessing, validation, batchSize, device, logits);
+            return AsGiven(false);
+        }
         using var mirrored = logits is null ? null : mirroredLogits?.Invoke();
-        return Decided(Measure(model, preprocessing, validation, batchSize, device, logits, mirrored));
+        var (measured, alone, averaged) = MeasureAndScore(model, preprocessing, validation, batchSize, device, logits, mirrored);
+        var decision = setting is { } on ? AsGiven(on) : Decided(measured);
+        (served, var other) = decision.Applied ? (averaged, alone) : (alone, averaged);
+        other.Dispose();
+        return decision;
     }
 
     /// <summary>The setting the options gave, kept unmeasured.</summary>
@@ -50,6 +72,17 @@ public static class TestTimeFlip
     public static FlipDecision.Measurement Measure(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
         ImageTensorDataset data, int batchSize, Device device, Tensor? logitsAsGiven = null, Tensor? mirroredLogits = null)
     {
+        var (measured, alone, averaged) = MeasureAndScore(model, preprocessing, data, batchSize, device, logitsAsGiven, mirroredLogits);
+        alone.Dispose();
+        averaged.Dispose();
+        return measured;
+    }
+
+    /// <summary><see cref="Measure"/>, with the probabilities of the image alone and averaged with its mirror image
+    /// (on the CPU).</summary>
+    static (FlipDecision.Measurement Measured, Tensor Alone, Tensor Averaged) MeasureAndScore(nn.Module<Tensor, Tensor> model,
+        Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device, Tensor? logitsAsGiven, Tensor? mirroredLogits)
+    {
         if (logitsAsGiven is not null && logitsAsGiven.shape[0] != data.Count)
             throw new ArgumentException($"{logitsAsGiven.shape[0]} rows of logits for {data.Count} images", nameof(logitsAsGiven));
         if (mirroredLogits is not null && mirroredLogits.shape[0] != data.Count)
@@ -59,24 +92,59 @@ public static class TestTimeFlip
         // sums stay on the device and are read once
         using var sums = zeros(2, dtype: ScalarType.Float64, device: device);
         using var correct = zeros(2, dtype: ScalarType.Int64, device: device);
-        for (long start = 0; start < data.Count; start += batchSize)
+        var alone = new List<Tensor>();
+        var averagedViews = new List<Tensor>();
+        try
         {
-            using var scope = NewDisposeScope();
-            long count = Math.Min(batchSize, data.Count - start);
-            var x = logitsAsGiven is not null && mirroredLogits is not null ? null : preprocessing.Normalize(data.Slice(start, count).to(device));
-            var y = data.Labels.narrow(0, start, count).to(device);
-            var logits = logitsAsGiven?.narrow(0, start, count).to(device) ?? model.call(x!);
-            var averaged = Averaged(logits, mirroredLogits?.narrow(0, start, count).to(device) ?? model.call(x!.flip(3)));
-            var loss = stack([
-                nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum),
-                nn.functional.nll_loss(averaged.clamp_min(1e-12).log(), y, reduction: nn.Reduction.Sum)]);
-            sums.add_(loss.to_type(ScalarType.Float64));
-            correct.add_(stack([logits.argmax(1).eq(y).sum(), averaged.argmax(1).eq(y).sum()]));
+            for (long start = 0; start < data.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                long count = Math.Min(batchSize, data.Count - start);
+                var x = logitsAsGiven is not null && mirroredLogits is not null ? null : preprocessing.Normalize(data.Slice(start, count).to(device));
+                var y = data.Labels.narrow(0, start, count).to(device);
+                var logits = logitsAsGiven?.narrow(0, start, count).to(device) ?? model.call(x!);
+                var averaged = Averaged(logits, mirroredLogits?.narrow(0, start, count).to(device) ?? model.call(x!.flip(3)));
+                var loss = stack([
+                    nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum),
+                    nn.functional.nll_loss(averaged.clamp_min(1e-12).log(), y, reduction: nn.Reduction.Sum)]);
+                sums.add_(loss.to_type(ScalarType.Float64));
+                correct.add_(stack([logits.argmax(1).eq(y).sum(), averaged.argmax(1).eq(y).sum()]));
+                alone.Add(nn.functional.softmax(logits, 1).cpu().MoveToOuterDisposeScope());
+                averagedViews.Add(averaged.cpu().MoveToOuterDisposeScope());
+            }
+            var s = sums.cpu().data<double>().ToArray();
+            var c = correct.cpu().data<long>().ToArray();
+            double n = data.Count;
+            return (new FlipDecision.Measurement(s[0] / n, c[0] / n, s[1] / n, c[1] / n), cat(alone, 0), cat(averagedViews, 0));
         }
-        var s = sums.cpu().data<double>().ToArray();
-        var c = correct.cpu().data<long>().ToArray();
-        double n = data.Count;
-        return new FlipDecision.Measurement(s[0] / n, c[0] / n, s[1] / n, c[1] / n);
+        finally
+        {
+            foreach (var t in alone.Concat(averagedViews)) t.Dispose();
+        }
+    }
+
+    /// <summary>The probabilities of the images as given (no mirror images), on the CPU.</summary>
+    static Tensor Probabilities(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device,
+        Tensor? logitsAsGiven)
+    {
+        if (logitsAsGiven is not null) return nn.functional.softmax(logitsAsGiven, 1).cpu();
+        model.to(device).eval();
+        using var _ = no_grad();
+        var parts = new List<Tensor>();
+        try
+        {
+            for (long start = 0; start < data.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var x = preprocessing.Normalize(data.Slice(start, Math.Min(batchSize, data.Count - start)).to(device));
+                parts.Add(nn.functional.softmax(model.call(x), 1).cpu().MoveToOuterDisposeScope());
+            }
+            return cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var t in parts) t.Dispose();
+        }
     }
 
     /// <summary>The mean of the two views' softmax: what the exported model's Score is with the flip on.</summary>

@@ -83,10 +83,10 @@ public static class TransferRecipe
         {
             var plan = StrategyPlan.For(start.Architecture, resume.Strategy);
             var result = FineTuner.Train(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context);
-            var flip = FlipAfter(result, options, model, preprocessing, validationSet, context);
+            var (flip, calibration) = FlipAfter(result, options, model, preprocessing, validationSet, context);
             model.to(CPU);
             var record = new RunRecord(start.Architecture.Name, start.Description, resume.Strategy, RunRecord.NamedReason(resumed: true),
-                resume.ImageSize, context.DeviceName, options.BalanceClasses, null, null, flip, result);
+                resume.ImageSize, context.DeviceName, options.BalanceClasses, null, null, flip, calibration, result);
             return new RecipeResult(model, start.Architecture, preprocessing, record);
         }
         catch
@@ -96,15 +96,27 @@ public static class TransferRecipe
         }
     }
 
-    /// <summary>The test-time flip for a trained network: decided on the validation images unless the run was
-    /// cancelled.</summary>
-    internal static FlipDecision FlipAfter(TrainingResult result, FineTuneOptions options, nn.Module<Tensor, Tensor> model, Weights.Preprocessing preprocessing,
-        Training.ImageTensorDataset? validation, TrainingContext context)
+    /// <summary>The test-time flip for a trained network, decided on the validation images unless the run was
+    /// cancelled, and the calibration of the scores it will then serve.</summary>
+    internal static (FlipDecision Flip, Calibration Calibration) FlipAfter(TrainingResult result, FineTuneOptions options, nn.Module<Tensor, Tensor> model,
+        Weights.Preprocessing preprocessing, Training.ImageTensorDataset? validation, TrainingContext context)
     {
-        var flip = result.Cancelled ? FlipDecision.NotMeasured("training was cancelled before it ended")
-            : TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, result.BatchSize ?? FineTuneOptions.Defaults.BatchSize, context.TrainingDevice);
+        if (result.Cancelled) return (FlipDecision.NotMeasured("training was cancelled before it ended"), Calibration.None);
+        var flip = TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, result.BatchSize ?? FineTuneOptions.Defaults.BatchSize,
+            context.TrainingDevice, null, null, out var served);
         context.Log?.Invoke($"test-time flip {flip.Reason}");
-        return flip;
+        return (flip, Calibrated(options, served, validation, context));
+    }
+
+    /// <summary>The temperature fitted on the validation images' served probabilities (which it disposes), when the
+    /// options ask for it.</summary>
+    internal static Calibration Calibrated(FineTuneOptions options, Tensor? served, Training.ImageTensorDataset? validation, TrainingContext context)
+    {
+        using var _ = served;
+        if (!options.CalibrateScores || served is null || validation is null) return Calibration.None;
+        var calibration = TemperatureScaling.Fit(served, validation.Labels);
+        context.Log?.Invoke($"scores calibrated: {calibration.Describe()}");
+        return calibration;
     }
 
     /// <summary>The loop's options once the recipe has split the data itself.</summary>

@@ -89,6 +89,11 @@ public class FineTuneOptions
     /// validation split). See <see cref="Recipe.TestTimeFlip"/>.</summary>
     public bool? TestTimeFlip { get; set; }
 
+    /// <summary>Whether Score is calibrated: a temperature fitted on the validation images once training ends (one
+    /// scalar; predictions unchanged), so that a score of 0.9 is right about 9 times in 10. Needs a validation split.
+    /// See <see cref="Recipe.TemperatureScaling"/>.</summary>
+    public bool CalibrateScores { get; set; } = true;
+
     /// <summary>When nothing before the classifier trains and augmentation is off, compute the classifier's inputs
     /// once. Frozen layers then run in eval mode (no dropout).</summary>
     public bool CacheFrozenFeatures { get; set; } = true;

@@ -124,7 +124,8 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         {
             // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
             var bytes = OnnxExporter.Export(result.Model, result.Architecture.Name, result.Preprocessing, classes, 1,
-                new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex), result.Flip.Applied);
+                new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex), result.Flip.Applied,
+                result.Record.Calibration.Temperature);
             File.WriteAllBytes(onnxPath, bytes);
             StaleFiles.DeleteAtExit(onnxPath); // the step deletes it on Dispose, which a program may never call
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,

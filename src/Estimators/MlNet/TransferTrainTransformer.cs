@@ -56,6 +56,10 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     /// <summary>Whether Score averages each image with its mirror image (test-time flip), and why.</summary>
     public FlipDecision Flip => Run.Flip;
 
+    /// <summary>The temperature Score is calibrated with and what it did on the validation images
+    /// (<see cref="Calibration.None"/> when <see cref="FineTuneOptions.CalibrateScores"/> is off or nothing could be fitted).</summary>
+    public Calibration Calibration => Run.Calibration;
+
     /// <summary>Where it trained: <c>cpu</c>, <c>cuda:N</c>, or the devices of an exported job.</summary>
     public string Device => Run.Device;
 

@@ -27,7 +27,7 @@ internal static class RunOutputs
             throw new CliException(ExitCodes.UnreadableImages, $"{testSet.Source}: no test image could be read ({unreadable.Count} skipped, named above).");
         var test = ClassificationReport.Compute(transfer.ClassNames, scored);
         var modelPath = saving.Commit();
-        var written = report(test, clock.Elapsed.TotalSeconds);
+        var written = report(test, clock.Elapsed.TotalSeconds) with { Calibration = CalibrationReport.Of(scored, transfer.Run.Calibration.Temperature) };
         if (unreadable.Count > 0) written = written with { TestSkipped = [.. written.TestSkipped, .. unreadable] };
         ReportWriter.Write(output, written, testSet.Root, modelPath);
         Summarise(console, written, output);
@@ -42,6 +42,8 @@ internal static class RunOutputs
         var run = report.Run;
         table.AddRow("strategy", Markup.Escape($"{run.Strategy}: {run.StrategyReason}"));
         table.AddRow("best epoch", $"{run.Training.BestEpoch} of {run.Training.History.Count}" + (run.Training.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));
+        if (report.Calibration is { } c && run.Calibration.Images > 0)
+            table.AddRow("calibration", $"temperature {c.Temperature:0.###}: test ECE {c.EceBefore:0.000} → {c.EceAfter:0.000}, log-loss {c.LogLossBefore:0.000} → {c.LogLossAfter:0.000}");
         table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
         table.AddRow("written", Markup.Escape($"{Path.Combine(output, TrainCommand.ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
         console.Write(table);

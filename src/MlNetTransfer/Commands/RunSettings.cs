@@ -67,6 +67,10 @@ public class RunSettings : CommandSettings
     [Description("auto, on or off: average each prediction with the mirror image's (one more forward pass per image). Default: auto, on when it lowers the validation loss.")]
     public string TestTimeFlip { get; init; } = "auto";
 
+    [CommandOption("--no-calibration")]
+    [Description("Serve the network's scores as they are, without the temperature fitted on the validation images (which makes Score read as a probability; predictions are the same either way).")]
+    public bool NoCalibration { get; init; }
+
     [CommandOption("--image-size <PIXELS>")]
     [Description("Square side images are resized to. Default: Auto chooses (the weights' own side, 224, for the classifier alone).")]
     public int? ImageSize { get; init; }
@@ -109,7 +113,7 @@ public class RunSettings : CommandSettings
             _ => throw new CliException(ExitCodes.BadOption, $"--test-time-flip must be auto, on or off, not '{TestTimeFlip}'."),
         },
         Device = (DeviceOption.TryParse(Device) ?? throw new CliException(ExitCodes.BadOption, $"--device must be auto, cpu, cuda or cuda:N, not '{Device}'.")).Kind,
-        MaxImagePixels = MaxImagePixels, FailOnUnreadableImages = Strict,
+        MaxImagePixels = MaxImagePixels, FailOnUnreadableImages = Strict, CalibrateScores = !NoCalibration,
     };
 
     /// <summary>Checks an options record once, by name, as the command line spells it: exit code 8 with the option

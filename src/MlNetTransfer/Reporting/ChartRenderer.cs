@@ -78,6 +78,46 @@ public static class ChartRenderer
         return Encode(surface);
     }
 
+    /// <summary>The reliability diagram: per confidence bin, accuracy against mean confidence before (grey) and after
+    /// (blue) calibration, beside the diagonal a calibrated model follows; the bars' width grows with the bin's images.</summary>
+    public static byte[] Reliability(CalibrationReport calibration)
+    {
+        const int size = 420, margin = 50;
+        using var surface = SKSurface.Create(new SKImageInfo(size + 160, size));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var typeface = Typeface();
+        using var text = new SKPaint { Typeface = typeface, TextSize = 12, IsAntialias = true, Color = SKColors.Black };
+        using var axis = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1, IsAntialias = true, Style = SKPaintStyle.Stroke };
+        var area = new SKRect(margin, 30, size - 20, size - margin);
+        canvas.DrawRect(area, axis);
+        SKPoint Map(double x, double y) => new((float)(area.Left + x * area.Width), (float)(area.Bottom - y * area.Height));
+        canvas.DrawLine(Map(0, 0), Map(1, 1), axis);
+        for (int tick = 0; tick <= 4; tick++)
+        {
+            var label = (tick / 4.0).ToString("0.##");
+            canvas.DrawText(label, area.Left - 8 - text.MeasureText(label), Map(0, tick / 4.0).Y + 4, text);
+            canvas.DrawText(label, Map(tick / 4.0, 0).X - 8, area.Bottom + 16, text);
+        }
+        canvas.DrawText("confidence (top score)", area.MidX - 60, area.Bottom + 34, text);
+        canvas.DrawText("accuracy", 4, area.Top - 12, text);
+        int most = Math.Max(1, calibration.Before.Concat(calibration.After).Max(b => b.Images));
+        foreach (var (bins, color, name, row) in new[]
+                 {
+                     (calibration.Before, new SKColor(0x99, 0x99, 0x99), $"before: ECE {calibration.EceBefore:0.000}", 0),
+                     (calibration.After, Palette[0], $"after (T = {calibration.Temperature:0.##}): ECE {calibration.EceAfter:0.000}", 1),
+                 })
+        {
+            using var dot = new SKPaint { Color = color, IsAntialias = true, Style = SKPaintStyle.Fill };
+            foreach (var bin in bins)
+                canvas.DrawCircle(Map(bin.Confidence, bin.Accuracy), 2 + 6 * (float)Math.Sqrt((double)bin.Images / most), dot);
+            using var legend = new SKPaint { Typeface = typeface, TextSize = 12, IsAntialias = true, Color = color };
+            canvas.DrawText(name, area.Right + 8, area.Top + 20 + 18 * row, legend);
+        }
+        canvas.DrawText($"{calibration.Images} test images", area.Right + 8, area.Top + 64, text);
+        return Encode(surface);
+    }
+
     const float MaxLabelWidth = 220;
 
     /// <summary><paramref name="name"/>, or as much of it as fits in <paramref name="width"/> with an ellipsis.</summary>

@@ -7,7 +7,7 @@ namespace MlNetTransfer.Cli.Reporting;
 /// images the model got most wrong, all embedded.</summary>
 public static class HtmlReport
 {
-    public static string Render(TrainingReport r, byte[] curves, byte[] confusion, string imageRoot)
+    public static string Render(TrainingReport r, byte[] curves, byte[] confusion, byte[]? reliability, string imageRoot)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>MlNetTransfer training report</title><style>")
@@ -32,7 +32,11 @@ public static class HtmlReport
         foreach (var c in r.Test.PerClass)
             html.Append($"<tr><td>{Encode(c.Class)}</td><td>{c.Precision:P1}</td><td>{c.Recall:P1}</td><td>{c.F1:0.000}</td><td>{c.Support}</td></tr>");
         html.Append("</table><h2>Training curves</h2>").Append(Image(curves, "training curves"))
-            .Append("<h2>Confusion matrix</h2>").Append(Image(confusion, "confusion matrix"))
+            .Append("<h2>Confusion matrix</h2>").Append(Image(confusion, "confusion matrix"));
+        if (reliability != null && r.Calibration is { } calibration)
+            html.Append("<h2>How far to trust a score</h2><p>").Append(Encode(CalibrationText(r.Run.Calibration, calibration))).Append("</p>")
+                .Append(Image(reliability, "reliability diagram"));
+        html
             .Append("<h2>Top losses</h2><p>The test images the model was most confidently wrong about.</p><div class=\"gallery\">");
         foreach (var image in r.Test.TopLosses)
         {
@@ -44,6 +48,12 @@ public static class HtmlReport
         html.Append("</div></body></html>");
         return html.ToString();
     }
+
+    static string CalibrationText(Engine.Recipe.Calibration fitted, CalibrationReport test) => fitted.Images == 0
+        ? $"Scores are not calibrated ({fitted.Describe()}). On the {test.Images} test images a top score's mean differs from how often it is right by {test.EceAfter:P1} (expected calibration error)."
+        : $"Score is calibrated: {fitted.Describe()}. On the {test.Images} test images the expected calibration error goes from {test.EceBefore:P1} to " +
+          $"{test.EceAfter:P1} and the log-loss from {test.LogLossBefore:0.000} to {test.LogLossAfter:0.000}; predictions are the same. " +
+          "Each dot is a bin of images by top score: on the diagonal, a score of 0.9 is right 9 times in 10.";
 
     /// <summary>The picture of a gallery image that scoring did not keep: decoded again, as the model reads it.</summary>
     static GalleryPicture? Picture(string path)

@@ -11,6 +11,7 @@ public static class ReportWriter
     public const string MetricsFile = "metrics.json";
     public const string CurvesFile = "training-curves.png";
     public const string ConfusionFile = "confusion-matrix.png";
+    public const string ReliabilityFile = "reliability.png";
     public const string HtmlFile = "report.html";
     public const string ConsumeFile = "Consume.cs";
 
@@ -27,14 +28,16 @@ public static class ReportWriter
         Directory.CreateDirectory(folder);
         var curves = ChartRenderer.TrainingCurves(report.Run.Training.History);
         var confusion = ChartRenderer.ConfusionMatrix(report.Test.Classes, report.Test.ConfusionMatrix);
+        var reliability = report.Calibration is { } calibration ? ChartRenderer.Reliability(calibration) : null;
         var files = new List<string>
         {
             AtomicFile.Write(Path.Combine(folder, MetricsFile), JsonSerializer.SerializeToUtf8Bytes(MetricsDocument(report), Json)),
             AtomicFile.Write(Path.Combine(folder, CurvesFile), curves),
             AtomicFile.Write(Path.Combine(folder, ConfusionFile), confusion),
-            AtomicFile.Write(Path.Combine(folder, HtmlFile), System.Text.Encoding.UTF8.GetBytes(HtmlReport.Render(report, curves, confusion, imageRoot))),
+            AtomicFile.Write(Path.Combine(folder, HtmlFile), System.Text.Encoding.UTF8.GetBytes(HtmlReport.Render(report, curves, confusion, reliability, imageRoot))),
             AtomicFile.Write(Path.Combine(folder, ConsumeFile), System.Text.Encoding.UTF8.GetBytes(ConsumptionCode.Render(modelFile, report.Test.Classes, report.Run.ImageSize))),
         };
+        if (reliability != null) files.Add(AtomicFile.Write(Path.Combine(folder, ReliabilityFile), reliability));
         return files;
     }
 
@@ -93,6 +96,34 @@ public static class ReportWriter
                 averagedValidationAccuracy = r.Run.Flip.Measured?.AveragedAccuracy, averagedValidationLoss = r.Run.Flip.Measured?.AveragedLoss,
             },
         },
+        calibration = CalibrationDocument(r),
         timings = new { trainSeconds = r.TrainSeconds, evaluateSeconds = r.EvaluateSeconds },
     };
+
+    /// <summary>metrics.json's <c>calibration</c>: the temperature and, on the test images, the expected calibration
+    /// error and log-loss before and after it; the same on the validation images it was fitted on.</summary>
+    static object CalibrationDocument(TrainingReport r)
+    {
+        var fitted = r.Run.Calibration;
+        var test = r.Calibration;
+        return new
+        {
+            applied = fitted.Images > 0,
+            temperature = fitted.Temperature,
+            reason = fitted.Describe(),
+            measuredOn = test == null ? null : "test images",
+            images = test?.Images,
+            eceBefore = test?.EceBefore, eceAfter = test?.EceAfter,
+            logLossBefore = test?.LogLossBefore, logLossAfter = test?.LogLossAfter,
+            eceBins = TemperatureScalingBins,
+            validation = fitted.Images == 0 ? null : new
+            {
+                images = fitted.Images, eceBefore = fitted.EceBefore, eceAfter = fitted.EceAfter,
+                logLossBefore = fitted.LogLossBefore, logLossAfter = fitted.LogLossAfter,
+            },
+            reliability = test == null ? null : new { before = test.Before, after = test.After },
+        };
+    }
+
+    const int TemperatureScalingBins = Engine.Recipe.TemperatureScaling.EceBins;
 }

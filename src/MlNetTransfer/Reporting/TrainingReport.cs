@@ -13,6 +13,9 @@ public sealed record TrainingReport(
     double TrainSeconds,
     double EvaluateSeconds)
 {
+    /// <summary>The test images' calibration before and after the model's temperature (null until they are scored).</summary>
+    public CalibrationReport? Calibration { get; init; }
+
     /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
     public IReadOnlyList<string> TestSkipped { get; init; } = [];
 

@@ -49,7 +49,13 @@ public class CliTests : CliSandbox
         var html = File.ReadAllText(Path.Combine(Out, ReportWriter.HtmlFile));
         Assert.Contains("16 px, batches of 32", html);
         Assert.Contains("test-time flip", html);
-        Assert.Equal(2 + 9, html.Split("data:image/").Length - 1); // two charts and the top losses (all 9 test images)
+        Assert.Equal(3 + 9, html.Split("data:image/").Length - 1); // three charts (curves, confusion, reliability) and the top losses (all 9 test images)
+        // the scores calibrated on the validation split; the saved model serves them with that temperature
+        var calibration = metrics.RootElement.GetProperty("calibration");
+        Assert.True(calibration.GetProperty("applied").GetBoolean());
+        Assert.Equal(calibration.GetProperty("temperature").GetDouble(), TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).Temperature, 12);
+        Assert.Equal(9, calibration.GetProperty("images").GetInt32());
+        Assert.True(File.Exists(Path.Combine(Out, ReportWriter.ReliabilityFile)));
         Assert.All(Classes, c => Assert.Contains(c, File.ReadAllText(Path.Combine(Out, ReportWriter.ConsumeFile))));
         Assert.Equal(Classes, TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).ClassNames);
         Assert.False(Directory.Exists(Path.Combine(Out, WebApiCode.Folder))); // only when asked for

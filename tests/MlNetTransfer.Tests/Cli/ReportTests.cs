@@ -52,10 +52,10 @@ public class ReportTests : CliSandbox
         var small = Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First();
         var scored = new[] { new ScoredImage(photo, 0, [0.1f, 0.9f]), new ScoredImage(small, 0, [0.2f, 0.8f]), new ScoredImage(small, 1, [0.1f, 0.9f]) };
         var run = new RunRecord("tiny", "scratch", FineTuneStrategy.HeadOnly, "named", 32, "cpu", false, null, null,
-            FlipDecision.NotMeasured("not measured"), new TrainingResult([], 1, false, false, "head"));
+            FlipDecision.NotMeasured("not measured"), Calibration.None, new TrainingResult([], 1, false, false, "head"));
         var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", run, 3, [], 1, 1);
 
-        var html = HtmlReport.Render(report, [], [], "/");
+        var html = HtmlReport.Render(report, [], [], null, "/");
 
         Assert.True(new FileInfo(photo).Length > 10_000_000);
         Assert.True(html.Length < 200_000, $"{html.Length} characters");
@@ -75,10 +75,13 @@ public class ReportTests : CliSandbox
         var head = new HeadChoice(1e-3, 224, 0.9, 0.8, 0.5, 40, true, [new HeadChoice.Candidate(1e-3, 0.8, 0.5)], 2.5);
         var auto = new AutoDecision(FineTuneStrategy.HeadOnly, 224, 20, 0.8, 0.5, 0.6, false, 10, 420, [], "too few images");
         var run = new RunRecord("resnet18_cntk_multilevel", "resnet18_cntk.imagenet", FineTuneStrategy.HeadOnly, auto.Reason, 224, "cpu", true,
-            head, auto, FlipDecision.NotMeasured("no validation"),
+            head, auto, FlipDecision.NotMeasured("no validation"), new Calibration(1.5, 80, 0.1, 0.02, 0.6, 0.5),
             new TrainingResult([new EpochSummary(1, 0.4, 0.9, 0.5, 0.8, 0, 2.5, 100)], 1, false, false, "head", null, null, false, null));
         var scored = new[] { new ScoredImage("a.png", 0, [0.9f, 0.1f]), new ScoredImage("b.png", 1, [0.2f, 0.8f]) };
-        var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", run, 40, [], 3, 1);
+        var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", run, 40, [], 3, 1)
+        {
+            Calibration = CalibrationReport.Of(scored, 1.5),
+        };
 
         var folder = Path.Combine(_temp.Path, "out");
         ReportWriter.Write(folder, report, _temp.Path, "model.zip");
@@ -95,5 +98,10 @@ public class ReportTests : CliSandbox
         Assert.True(training.GetProperty("balanceClasses").GetBoolean());
         Assert.Equal(40, training.GetProperty("images").GetInt32());
         Assert.Equal(["trainSeconds", "evaluateSeconds"], metrics.RootElement.GetProperty("timings").EnumerateObject().Select(p => p.Name));
+        var calibration = metrics.RootElement.GetProperty("calibration");
+        Assert.Equal(1.5, calibration.GetProperty("temperature").GetDouble());
+        Assert.Equal(80, calibration.GetProperty("validation").GetProperty("images").GetInt32());
+        Assert.Equal(2, calibration.GetProperty("images").GetInt32());
+        Assert.True(File.Exists(Path.Combine(folder, ReportWriter.ReliabilityFile)));
     }
 }

@@ -1,10 +1,12 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.MlNet;
 using MlNetTransfer.Runtime;
 using SkiaSharp;
+using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
 
@@ -189,6 +191,37 @@ public class TransferTrainBehaviourTests
         var plainPairs = Scores((ITransformer)plain!, images).Zip(Scores((ITransformer)plain!, mirrored));
         Assert.Contains(plainPairs, p => p.First.Zip(p.Second).Any(s => Math.Abs(s.First - s.Second) > 1e-3)); // without it they differ
         (loaded as IDisposable)?.Dispose();
+    }
+
+    [Fact]
+    public void Calibrated_scores_are_the_same_fits_scores_at_the_fitted_temperature_with_every_prediction_kept()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 8));
+        var test = ml.Data.LoadFromEnumerable(ImageRow.Samples("test", perClass: 3));
+        var calibrated = Pipeline(ml, Quick(o => o.ValidationFraction = 0.25)).Fit(data);
+        var raw = Pipeline(ml, Quick(o => { o.ValidationFraction = 0.25; o.CalibrateScores = false; })).Fit(data);
+        var step = ((IEnumerable<ITransformer>)calibrated).OfType<TransferTrainTransformer>().Single();
+        var path = temp.File("calibrated.zip");
+        ml.Model.Save(calibrated, data.Schema, path);
+        var loaded = ml.Model.Load(path, out _);
+
+        Assert.Equal(20, step.Calibration.Images); // a quarter of 80
+        Assert.NotEqual(1, step.Calibration.Temperature);
+        Assert.Equal(1, ((IEnumerable<ITransformer>)raw).OfType<TransferTrainTransformer>().Single().Calibration.Temperature);
+        Assert.Equal(step.Calibration.Temperature, TransferModelFile.ReadMetadata(path).Temperature, 12);
+        var served = loaded.Transform(test);
+        var plain = raw.Transform(test);
+        Assert.Equal(plain.GetColumn<string>("PredictedLabel"), served.GetColumn<string>("PredictedLabel"));
+        foreach (var (after, before) in served.GetColumn<float[]>("Score").Zip(plain.GetColumn<float[]>("Score")))
+        {
+            using var expected = TemperatureScaling.Apply(tensor(before).view(1, -1), step.Calibration.Temperature);
+            Assert.All(expected.data<float>().ToArray().Zip(after), p => Assert.Equal(p.First, p.Second, 1e-5f));
+        }
+        (loaded as IDisposable)?.Dispose();
+        (calibrated as IDisposable)?.Dispose();
+        (raw as IDisposable)?.Dispose();
     }
 
     [Fact]
