@@ -21,6 +21,9 @@ public static class CliApp
                 .WithDescription("Fine-tune a pretrained CNN on a folder of class folders or a filename,target CSV; write model.zip and a report.")
                 .WithExample("train")
                 .WithExample("train", "--data", "photos/", "--arch", "resnet18_cntk", "--epochs", "5", "--out", "runs/1");
+            config.AddCommand<CheckCommand>("check")
+                .WithDescription("What is wrong with labelled images, before training: likely label errors, duplicates, test images copied in training, outliers.")
+                .WithExample("check", "--data", "photos/", "--json", "issues.json");
             config.AddCommand<EvaluateCommand>("evaluate")
                 .WithDescription("Accuracy, log-loss and per-class metrics of a model.zip on labelled images.")
                 .WithExample("evaluate", "--model", "out/model.zip", "--data", "data-samples/fashion-mnist/test");

@@ -18,7 +18,10 @@ namespace MlNetTransfer.MlNet;
 /// usable row is an error. With a reusable <see cref="ImageCache"/>, an unchanged input is not decoded again.</summary>
 internal static class ImageTensorReader
 {
-    public sealed record Result(ImageTensorDataset Data, int Skipped, IReadOnlyList<string> Problems, bool Reused, TimeSpan Elapsed);
+    /// <summary>What was read; <see cref="Rows"/> are the input positions of the images kept, in order (null when they
+    /// came from the decoded-image cache, which does not keep them).</summary>
+    public sealed record Result(ImageTensorDataset Data, int Skipped, IReadOnlyList<string> Problems, bool Reused, TimeSpan Elapsed,
+        IReadOnlyList<long>? Rows = null);
 
     /// <summary>Reads every usable row at <paramref name="side"/>. With <paramref name="files"/> (the path column LoadImages
     /// read and its folder), the files are decoded here and a truncated or damaged one is skipped.</summary>
@@ -49,7 +52,8 @@ internal static class ImageTensorReader
             var labels = usable.Select(r => r.Label).ToArray();
             var written = new ImageCache.Manifest(side, store.Count, records, labels, problems.Count, problems.ToArray());
             store = cache.Publish(store, key, written);
-            return new Result(new ImageTensorDataset(store, records, tensor(labels), classNames), problems.Count, written.Problems, false, clock.Elapsed);
+            return new Result(new ImageTensorDataset(store, records, tensor(labels), classNames), problems.Count, written.Problems, false, clock.Elapsed,
+                usable.Select(r => (long)r.Id).ToArray());
         }
         catch
         {

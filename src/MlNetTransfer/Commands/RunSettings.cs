@@ -91,12 +91,7 @@ public class RunSettings : CommandSettings
     public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
 
     /// <summary>--data and --test, or data-samples' train and test splits when no --data is given.</summary>
-    public (string Data, string? Test) DataPaths()
-    {
-        var data = Data ?? Path.Combine(DefaultData.SamplesFolder() ?? throw new CliException(ExitCodes.DataNotFound,
-            "no --data given and data-samples/fashion-mnist not found from here; pass --data <folder|csv>."), "train");
-        return (data, Test ?? (Data == null ? Path.Combine(Path.GetDirectoryName(data)!, "test") : null));
-    }
+    public (string Data, string? Test) DataPaths() => DefaultData.Paths(Data, Test);
 
     /// <summary>The run's options record: the command line mapped once (the device's GPU number is the command's).
     /// A value that cannot be parsed is a <see cref="CliException"/> naming the option (exit code 8).</summary>

@@ -16,4 +16,13 @@ public static class DefaultData
         }
         return null;
     }
+
+    /// <summary>The data and test paths a command was given; without --data, the samples' train split and (without
+    /// --test) their test split.</summary>
+    public static (string Data, string? Test) Paths(string? data, string? test)
+    {
+        var chosen = data ?? Path.Combine(SamplesFolder() ?? throw new CliException(ExitCodes.DataNotFound,
+            "no --data given and data-samples/fashion-mnist not found from here; pass --data <folder|csv>."), "train");
+        return (chosen, test ?? (data == null ? Path.Combine(Path.GetDirectoryName(chosen)!, "test") : null));
+    }
 }

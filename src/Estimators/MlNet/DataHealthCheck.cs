@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Health;
+using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>
+/// What is wrong with labelled images, before any training: the pretrained network's frozen features of every image
+/// (for the embedded ResNet, the classifier alone's wider view of layers 2–4) at the weights' own side, then likely
+/// label errors (<see cref="LabelErrors"/>: confident learning on the mean of two out-of-sample opinions — the 5-fold
+/// out-of-fold probabilities of the softmax classifier solved on those features, its penalty chosen on a validation
+/// split as the recipe chooses it, and the class shares of each image's 10 nearest neighbours), copies
+/// inside the training images and test images copied in them (<see cref="NearCopies"/>: perceptual print and feature
+/// similarity) and outliers (<see cref="Outliers"/>). The data comes as TransferTrain reads it (the same columns and
+/// options).
+/// </summary>
+public static class DataHealthCheck
+{
+    /// <summary>Folds of the out-of-fold probabilities.</summary>
+    public const int Folds = 5;
+
+    public static DataHealthReport Run(MLContext mlContext, IDataView data, TransferTrainOptions options, IDataView? test = null)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        TransferTrainPreflight.CheckOptions(options);
+        TorchRuntime.EnsureLoaded();
+        var clock = Stopwatch.StartNew();
+        ImageColumns.CheckImage(data.Schema, options.ImageColumnName);
+        var classes = ImageColumns.CheckLabel(data.Schema, options.LabelColumnName);
+        var device = TransferTrainPreflight.Device(mlContext, options).ToTorch();
+        var start = StartingPoint.For(options);
+        if (!start.Pretrained)
+            throw new ArgumentException($"the data checks read what a pretrained network sees in the images; weights '{options.Weights}' have none: " +
+                "use the embedded weights or a weights file", nameof(TransferTrainOptions.Weights));
+        var architecture = start.Architecture.ClassifierAlone is { } wide ? ArchitectureRegistry.Get(wide) : start.Architecture;
+        int side = options.ImageSize ?? start.Preprocessing.InputSize;
+        random.manual_seed(options.Seed);
+        using var model = start.CreateModel(classes.Length, architecture);
+
+        var (trainRows, trainFeatures, trainLabels, trainPrints) = Read(mlContext, data, options, classes, side, model, architecture, start, device, "training");
+        using (trainFeatures)
+        using (trainLabels)
+        using (trainPrints)
+        {
+            var issues = new List<DataIssue>();
+            issues.AddRange(Mapped(FindLabelErrors(trainFeatures, trainLabels, classes.Length, options.Seed), trainRows, null));
+            issues.AddRange(Mapped(NearCopies.Within(trainFeatures, trainPrints, trainLabels), trainRows, trainRows));
+            issues.AddRange(Mapped(Outliers.Find(trainFeatures, trainLabels, classes.Length), trainRows, null));
+            int testImages = 0;
+            if (test != null)
+            {
+                ImageColumns.CheckImage(test.Schema, options.ImageColumnName);
+                if (!ImageColumns.CheckLabel(test.Schema, options.LabelColumnName).SequenceEqual(classes))
+                    throw new ArgumentException($"the test images' '{options.LabelColumnName}' key values differ from the training images'; map both with the same MapValueToKey transformer.", nameof(test));
+                var (testRows, testFeatures, testLabels, testPrints) = Read(mlContext, test, options, classes, side, model, architecture, start, device, "test");
+                using (testFeatures)
+                using (testLabels)
+                using (testPrints)
+                {
+                    testImages = testRows.Count;
+                    issues.AddRange(Mapped(NearCopies.Between(testFeatures, testPrints, testLabels, trainFeatures, trainPrints), testRows, trainRows));
+                }
+            }
+            var report = new DataHealthReport(issues, classes, trainRows.Count, testImages, clock.Elapsed.TotalSeconds);
+            options.Log?.Invoke($"data health: {report.Describe()}");
+            return report;
+        }
+    }
+
+    /// <summary>Label errors, with the penalty chosen on a stratified fifth as the recipe chooses it.</summary>
+    static IReadOnlyList<DataIssue> FindLabelErrors(Tensor features, Tensor labels, int classes, int seed)
+    {
+        var y = labels.cpu().data<long>().ToArray();
+        var (fit, held) = StratifiedSplit.Split(y, 0.2, seed);
+        using var fitIndex = tensor(fit.ToArray(), device: features.device);
+        using var heldIndex = tensor(held.ToArray(), device: features.device);
+        using var fitFeatures = features.index_select(0, fitIndex);
+        using var heldFeatures = features.index_select(0, heldIndex);
+        using var deviceLabels = labels.to(features.device);
+        using var fitLabels = deviceLabels.index_select(0, fitIndex);
+        using var heldLabels = deviceLabels.index_select(0, heldIndex);
+        var (head, choice) = ConvergedHead.Choose(fitFeatures, fitLabels, held.Count > 0 ? heldFeatures : null, held.Count > 0 ? heldLabels : null,
+            classes, 0, null, null);
+        head.Dispose();
+        using var outOfFold = LabelErrors.OutOfFold(features, labels, classes, choice.L2, Folds, seed);
+        using var votes = LabelErrors.NeighbourVotes(features, labels, classes);
+        using var both = (outOfFold + votes) / 2; // two opinions: a linear boundary and the neighbours
+        return LabelErrors.Find(both, labels);
+    }
+
+    static (IReadOnlyList<long> Rows, Tensor Features, Tensor Labels, Tensor Prints) Read(MLContext mlContext, IDataView data, TransferTrainOptions options,
+        string[] classes, int side, nn.Module<Tensor, Tensor> model, Architecture architecture, StartingPoint start, Device device, string name)
+    {
+        var files = options.ImagePathColumnName is { } pathColumn
+            ? new ImageFiles(pathColumn, options.ImageFolder, options.MaxImagePixels).CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
+            : null;
+        var read = ImageTensorReader.Read(mlContext, data, options.ImageColumnName, options.LabelColumnName, classes, side, files);
+        using var images = read.Data;
+        if (read.Skipped > 0) options.Log?.Invoke($"data health: skipped {read.Skipped} {name} rows: {string.Join("; ", read.Problems.Take(5))}");
+        var features = ConvergedHead.Features(model, architecture, start.Preprocessing.At(side), images, 64, device, channelsLast: false);
+        return (read.Rows!, features, images.Labels.clone(), PerceptualPrint.Of(images));
+    }
+
+    /// <summary>Issues with their rows as positions in the data they came from.</summary>
+    static IEnumerable<DataIssue> Mapped(IEnumerable<DataIssue> issues, IReadOnlyList<long> rows, IReadOnlyList<long>? otherRows) =>
+        issues.Select(i => i with { Row = rows[(int)i.Row], Other = i.Other is { } other && otherRows != null ? otherRows[(int)other] : null });
+}

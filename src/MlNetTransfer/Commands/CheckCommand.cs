@@ -1,0 +1,126 @@
+using System.ComponentModel;
+using System.Text.Json;
+using Microsoft.ML;
+using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Engine.Health;
+using MlNetTransfer.MlNet;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MlNetTransfer.Cli.Commands;
+
+/// <summary>`check`: what is wrong with labelled images, before any training: likely label errors, duplicates, test
+/// images copied in the training images, outliers; on screen and, with --json, every flagged image.</summary>
+public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--data <PATH>")]
+        [Description("Folder with one sub-folder per class, or a CSV with filename,target columns. Default: data-samples/fashion-mnist/train.")]
+        public string? Data { get; init; }
+
+        [CommandOption("--test <PATH>")]
+        [Description("Test images (folder or CSV): those with a copy in --data are flagged as leaks. Default: data-samples' test split with the default data.")]
+        public string? Test { get; init; }
+
+        [CommandOption("--json <PATH>")]
+        [Description("Write every flagged image as JSON (path, kind, label, suggested, other, score); - writes it to standard output.")]
+        public string? Json { get; init; }
+
+        [CommandOption("--arch <NAME>")]
+        [Description("Architecture whose frozen features the checks read; default: the embedded ImageNet ResNet.")]
+        public string Architecture { get; init; } = TransferTrainOptions.Defaults.Architecture;
+
+        [CommandOption("--weights <PATH>")]
+        [Description("Weights file for --arch, or an embedded weight name. Default: the embedded weights.")]
+        public string? Weights { get; init; }
+
+        [CommandOption("--seed <N>")]
+        public int Seed { get; init; } = Engine.Training.FineTuneOptions.Defaults.Seed;
+
+        [CommandOption("--strict")]
+        [Description("Fail on the first unreadable image instead of skipping it.")]
+        public bool Strict { get; init; }
+
+        [CommandOption("--max-image-pixels <N>")]
+        [Description("The most pixels an image may hold (from its header, before decoding). Default: 178956970.")]
+        public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
+
+        [CommandOption("--verbose")]
+        [Description("Also print libtorch's own C++ warnings.")]
+        public bool Verbose { get; init; }
+    }
+
+    /// <summary>Shown per kind on screen; --json has them all.</summary>
+    const int Shown = 10;
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        CommandErrors.Run(console, () =>
+        {
+            if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
+            bool jsonOut = settings.Json == "-";
+            if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--data", settings.Data ?? ""));
+            var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
+            var options = new TransferTrainOptions
+            {
+                Architecture = settings.Architecture, Weights = settings.Weights, Seed = settings.Seed, MaxImagePixels = settings.MaxImagePixels,
+                FailOnUnreadableImages = settings.Strict, ImagePathColumnName = nameof(LabelledImage.ImagePath), Log = line => human.WriteLine(line),
+            };
+            RunSettings.Check(options);
+            var (dataPath, testPath) = DefaultData.Paths(settings.Data, settings.Test);
+            var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: settings.MaxImagePixels);
+            SkippedImages.Report(human, data, "the check");
+            var test = testPath == null ? null : LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels).OfClasses(data.Classes);
+            human.WriteLine($"checking {data.Rows.Count} images in {data.Classes.Count} classes from {data.Source}" +
+                            (test != null ? $" and {test.Rows.Count} test images from {test.Source}" : ""));
+
+            var mlContext = WorkFolder.NewContext(settings.Seed);
+            var keys = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(mlContext.Data.LoadFromEnumerable(data.Rows));
+            IDataView View(LabelledImageSet set) => mlContext.Transforms.LoadImages("Image", null, nameof(LabelledImage.ImagePath))
+                .Fit(keys.Transform(mlContext.Data.LoadFromEnumerable(Absolute(set)))).Transform(keys.Transform(mlContext.Data.LoadFromEnumerable(Absolute(set))));
+            var report = DataHealthCheck.Run(mlContext, View(data), options, test == null ? null : View(test));
+
+            var flagged = report.Issues.Select(i => Flagged.Of(i, report.Classes, data, test)).ToList();
+            Show(human, report, flagged);
+            if (settings.Json != null)
+            {
+                var json = JsonSerializer.SerializeToUtf8Bytes(new { data = data.Source, test = test?.Source, images = report.TrainImages, testImages = report.TestImages, issues = flagged },
+                    new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+                if (jsonOut) Console.Out.Write(System.Text.Encoding.UTF8.GetString(json));
+                else AtomicFile.Write(settings.Json, json);
+            }
+            return ExitCodes.Success;
+        });
+
+    static IEnumerable<LabelledImage> Absolute(LabelledImageSet set) =>
+        set.Rows.Select(r => new LabelledImage { ImagePath = Path.GetFullPath(Path.Combine(set.Root, r.ImagePath)), Label = r.Label });
+
+    static void Show(IAnsiConsole console, DataHealthReport report, IReadOnlyList<Flagged> flagged)
+    {
+        foreach (var kind in Enum.GetValues<DataIssueKind>())
+        {
+            var some = flagged.Where(f => f.Kind == Flagged.Name(kind)).Take(Shown).ToList();
+            if (some.Count == 0) continue;
+            var table = new Table().Title(Markup.Escape($"{Flagged.Name(kind)} ({report.Count(kind)}, surest first)")).AddColumn("image").AddColumn("label").AddColumn(kind switch
+            {
+                DataIssueKind.LabelError => "likely", DataIssueKind.Outlier => "", _ => "copy of",
+            }).AddColumn("score");
+            foreach (var f in some)
+                table.AddRow(Markup.Escape(f.Path), Markup.Escape(f.Label), Markup.Escape(f.Suggested ?? f.Other ?? ""), $"{f.Score:0.000}");
+            console.Write(table);
+        }
+    }
+
+    /// <summary>A flagged image as scripts read it: paths as the folder or CSV gives them, class names.</summary>
+    sealed record Flagged(string Path, string Kind, string Label, string? Suggested, string? Other, double Score)
+    {
+        public static string Name(DataIssueKind kind) => JsonNamingPolicy.CamelCase.ConvertName(kind.ToString());
+
+        public static Flagged Of(DataIssue issue, IReadOnlyList<string> classes, LabelledImageSet data, LabelledImageSet? test)
+        {
+            var own = issue.Kind == DataIssueKind.Leak ? test! : data;
+            return new Flagged(own.Rows[(int)issue.Row].ImagePath, Name(issue.Kind), classes[issue.Label],
+                issue.Suggested is { } s ? classes[s] : null, issue.Other is { } o ? data.Rows[(int)o].ImagePath : null, issue.Score);
+        }
+    }
+}

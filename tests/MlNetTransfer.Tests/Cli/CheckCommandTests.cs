@@ -1,0 +1,52 @@
+using System.Text.Json;
+using MlNetTransfer.Cli;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>`check`: every flagged image in its JSON with the path as the folder gives it, a copy inside the data and a
+/// test image copied in it named with the image it copies; bad input refused as train refuses it.</summary>
+public class CheckCommandTests : CliSandbox
+{
+    [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Slow)]
+    public void Check_names_a_copy_inside_the_data_and_a_test_image_copied_in_it_with_the_images_they_copy()
+    {
+        var bag = Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First();
+        var trouser = Directory.GetFiles(Path.Combine(Train, "Trouser")).Order().First();
+        File.Copy(bag, Path.Combine(Train, "Sneaker", "copy-of-a-bag.png")); // a copy, and under another label
+        File.Copy(trouser, Path.Combine(Test, "Trouser", "leaked.png"));
+        var json = Path.Combine(_temp.Path, "issues.json");
+
+        var (exit, output) = Run($"check --data {Train} --test {Test} --json {json}"); // the embedded ResNet's features
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("copied in training", output);
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var issues = document.RootElement.GetProperty("issues").EnumerateArray().ToList();
+        Assert.Contains(issues, i => i.GetProperty("kind").GetString() == "duplicate" && i.GetProperty("path").GetString() == "Sneaker/copy-of-a-bag.png"
+                                     && i.GetProperty("other").GetString() == $"Bag/{Path.GetFileName(bag)}" && i.GetProperty("label").GetString() == "Sneaker");
+        Assert.Contains(issues, i => i.GetProperty("kind").GetString() == "leak" && i.GetProperty("path").GetString() == "Trouser/leaked.png"
+                                     && i.GetProperty("other").GetString() == $"Trouser/{Path.GetFileName(trouser)}");
+        Assert.Equal(2, issues.Count(i => i.GetProperty("kind").GetString() is "duplicate" or "leak")); // nothing else is a copy
+        Assert.All(issues, i => Assert.True(i.TryGetProperty("score", out _) && i.TryGetProperty("suggested", out _)));
+        Assert.Equal(25, document.RootElement.GetProperty("images").GetInt32());
+    }
+
+    [Fact]
+    public void Check_of_a_folder_that_is_not_there_says_so()
+    {
+        var (exit, output) = Run($"check --data {Path.Combine(_temp.Path, "nowhere")}");
+
+        Assert.Equal(ExitCodes.DataNotFound, exit);
+        Assert.Contains("nowhere", output);
+    }
+
+    [Fact]
+    public void Check_without_pretrained_weights_is_refused_by_option()
+    {
+        var (exit, output) = Run($"check --data {Train} --arch tiny --weights scratch");
+
+        Assert.Equal(ExitCodes.BadOption, exit);
+        Assert.Contains("pretrained", output);
+    }
+}

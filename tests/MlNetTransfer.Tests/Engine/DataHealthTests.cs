@@ -1,0 +1,102 @@
+using MlNetTransfer.Engine.Health;
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The data checks on features and pictures whose faults are known: flipped labels found with the class they
+/// belong to, copies (as they are, resized, brightened) found with their originals and nothing else, an image far
+/// from every class flagged.</summary>
+public class DataHealthTests
+{
+    public DataHealthTests() => TorchRuntime.EnsureLoaded();
+
+    /// <summary>Five clusters of 60 points in 32 dimensions, <paramref name="spread"/> apart (1: a linear classifier
+    /// gets about 96 % of them, as on real images; 4: all), with one label in twenty moved to the next class.</summary>
+    static (Tensor Features, Tensor Labels, HashSet<long> Flipped, long[] Truth) Clusters(double spread)
+    {
+        random.manual_seed(5);
+        const int classes = 5, perClass = 60;
+        var centres = randn(classes, 32) * spread;
+        var truth = Enumerable.Range(0, classes * perClass).Select(i => (long)(i % classes)).ToArray();
+        var features = centres.index_select(0, tensor(truth)) + randn(truth.Length, 32);
+        var given = truth.ToArray();
+        var flipped = new HashSet<long>();
+        for (int k = 0; k < given.Length / 20; k++)
+        {
+            int i = 20 * k + k % classes; // three of each class's sixty
+            given[i] = (given[i] + 1) % classes;
+            flipped.Add(i);
+        }
+        return (features, tensor(given), flipped, truth);
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(4.0)]
+    public void Flipped_labels_are_found_out_of_fold_with_the_class_they_belong_to(double spread)
+    {
+        var (features, labels, flipped, truth) = Clusters(spread);
+        using var outOfFold = LabelErrors.OutOfFold(features, labels, 5, l2: 0.01, folds: 5, seed: 1);
+        using var votes = LabelErrors.NeighbourVotes(features, labels, 5);
+        using var both = (outOfFold + votes) / 2;
+
+        var found = LabelErrors.Find(both, labels);
+
+        int right = found.Count(i => flipped.Contains(i.Row));
+        Assert.True(right >= 0.8 * flipped.Count, $"recall: {right} of the {flipped.Count} flipped labels");
+        Assert.True(right >= 0.8 * found.Count, $"precision: {right} of the {found.Count} flagged");
+        Assert.All(found.Where(i => flipped.Contains(i.Row)), i => Assert.Equal((int)truth[i.Row], i.Suggested!.Value));
+        Assert.All(found, i => Assert.Equal(DataIssueKind.LabelError, i.Kind));
+        Assert.True(found.Zip(found.Skip(1)).All(p => p.First.Score >= p.Second.Score), "surest first");
+        features.Dispose();
+        labels.Dispose();
+    }
+
+    [Fact]
+    public void Copies_as_they_are_recontrasted_and_with_noise_are_found_with_their_originals_and_distinct_images_are_not()
+    {
+        using var originals = SampleImages.Load("test", 28); // 100 different garments
+        using var all = originals.ReadAll();
+        // rows 100..102: a copy of row 3, of row 40 with noise of a few grey levels (as a re-encoding leaves), of row 77
+        // with more contrast (resized copies are the benchmark's: the decoder resizes both to the training side)
+        random.manual_seed(2);
+        using var noisy = (all[40].unsqueeze(0).to_type(ScalarType.Float32) + randint(-4, 5, [1, 3, 28, 28])).clamp(0, 255).to_type(ScalarType.Byte);
+        using var brighter = (all[77].unsqueeze(0).to_type(ScalarType.Float32) * 1.15 + 5).clamp(0, 255).to_type(ScalarType.Byte);
+        using var images = cat([all, all[3].unsqueeze(0), noisy, brighter], 0);
+        using var labels = cat([originals.Labels, originals.Labels.index_select(0, tensor(new long[] { 3, 40, 77 }))], 0);
+        using var set = new ImageTensorDataset(images, labels, originals.ClassNames);
+        using var prints = PerceptualPrint.Of(set);
+        // features that know nothing of the copies: the prints must carry them (the features only agree)
+        using var features = prints.clone();
+
+        var found = NearCopies.Within(features, prints, labels);
+
+        Assert.Equal(new long[] { 100, 101, 102 }, found.Select(i => i.Row).Order());
+        Assert.Equal(new long?[] { 3, 40, 77 }, found.OrderBy(i => i.Row).Select(i => i.Other));
+        Assert.All(found, i => Assert.Equal(DataIssueKind.Duplicate, i.Kind));
+        using var test = images.narrow(0, 100, 3);
+        using var testSet = new ImageTensorDataset(test, labels.narrow(0, 100, 3), originals.ClassNames);
+        using var testPrints = PerceptualPrint.Of(testSet);
+        using var trainPrints = prints.narrow(0, 0, 100);
+        var leaks = NearCopies.Between(testPrints, testPrints, labels.narrow(0, 100, 3), trainPrints, trainPrints);
+        Assert.Equal(new long?[] { 3, 40, 77 }, leaks.OrderBy(i => i.Row).Select(i => i.Other));
+    }
+
+    [Fact]
+    public void An_image_far_from_every_class_is_an_outlier_and_the_clusters_are_not()
+    {
+        var (features, labels, _, _) = Clusters(4);
+        using var odd = randn(1, 32) * 40;
+        using var withOdd = cat([features, odd], 0);
+        using var oddLabels = cat([labels, tensor(new long[] { 2 })], 0);
+
+        var found = Outliers.Find(withOdd, oddLabels, 5);
+
+        Assert.Equal(new long[] { 300 }, found.Select(i => i.Row));
+        Assert.Empty(Outliers.Find(features, labels, 5));
+        features.Dispose();
+        labels.Dispose();
+    }
+}
