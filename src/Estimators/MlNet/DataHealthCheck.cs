@@ -24,7 +24,10 @@ public static class DataHealthCheck
     /// <summary>Folds of the out-of-fold probabilities.</summary>
     public const int Folds = 5;
 
-    public static DataHealthReport Run(MLContext mlContext, IDataView data, TransferTrainOptions options, IDataView? test = null)
+    /// <summary>Checks <paramref name="data"/> (and <paramref name="test"/>, whose image paths are relative to
+    /// <paramref name="testImageFolder"/> when the options name a path column; default: the options' folder).</summary>
+    public static DataHealthReport Run(MLContext mlContext, IDataView data, TransferTrainOptions options, IDataView? test = null,
+        string? testImageFolder = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(data);
@@ -44,7 +47,7 @@ public static class DataHealthCheck
         random.manual_seed(options.Seed);
         using var model = start.CreateModel(classes.Length, architecture);
 
-        var (trainRows, trainFeatures, trainLabels, trainPrints) = Read(mlContext, data, options, classes, side, model, architecture, start, device, "training");
+        var (trainRows, trainFeatures, trainLabels, trainPrints) = Read(mlContext, data, options, options.ImageFolder, classes, side, model, architecture, start, device, "training");
         using (trainFeatures)
         using (trainLabels)
         using (trainPrints)
@@ -59,7 +62,8 @@ public static class DataHealthCheck
                 ImageColumns.CheckImage(test.Schema, options.ImageColumnName);
                 if (!ImageColumns.CheckLabel(test.Schema, options.LabelColumnName).SequenceEqual(classes))
                     throw new ArgumentException($"the test images' '{options.LabelColumnName}' key values differ from the training images'; map both with the same MapValueToKey transformer.", nameof(test));
-                var (testRows, testFeatures, testLabels, testPrints) = Read(mlContext, test, options, classes, side, model, architecture, start, device, "test");
+                var (testRows, testFeatures, testLabels, testPrints) = Read(mlContext, test, options, testImageFolder ?? options.ImageFolder, classes, side, model,
+                    architecture, start, device, "test");
                 using (testFeatures)
                 using (testLabels)
                 using (testPrints)
@@ -96,10 +100,10 @@ public static class DataHealthCheck
     }
 
     static (IReadOnlyList<long> Rows, Tensor Features, Tensor Labels, Tensor Prints) Read(MLContext mlContext, IDataView data, TransferTrainOptions options,
-        string[] classes, int side, nn.Module<Tensor, Tensor> model, Architecture architecture, StartingPoint start, Device device, string name)
+        string? folder, string[] classes, int side, nn.Module<Tensor, Tensor> model, Architecture architecture, StartingPoint start, Device device, string name)
     {
         var files = options.ImagePathColumnName is { } pathColumn
-            ? new ImageFiles(pathColumn, options.ImageFolder, options.MaxImagePixels).CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
+            ? new ImageFiles(pathColumn, folder, options.MaxImagePixels).CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
             : null;
         var read = ImageTensorReader.Read(mlContext, data, options.ImageColumnName, options.LabelColumnName, classes, side, files);
         using var images = read.Data;

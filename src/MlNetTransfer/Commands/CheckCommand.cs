@@ -76,9 +76,13 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
 
             var mlContext = WorkFolder.NewContext(settings.Seed);
             var keys = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(mlContext.Data.LoadFromEnumerable(data.Rows));
-            IDataView View(LabelledImageSet set) => mlContext.Transforms.LoadImages("Image", null, nameof(LabelledImage.ImagePath))
-                .Fit(keys.Transform(mlContext.Data.LoadFromEnumerable(Absolute(set)))).Transform(keys.Transform(mlContext.Data.LoadFromEnumerable(Absolute(set))));
-            var report = DataHealthCheck.Run(mlContext, View(data), options, test == null ? null : View(test));
+            IDataView View(LabelledImageSet set)
+            {
+                var rows = keys.Transform(mlContext.Data.LoadFromEnumerable(set.Rows));
+                return mlContext.Transforms.LoadImages("Image", set.Root, nameof(LabelledImage.ImagePath)).Fit(rows).Transform(rows);
+            }
+            options.ImageFolder = data.Root; // paths as the folder or CSV gives them, in what is skipped too
+            var report = DataHealthCheck.Run(mlContext, View(data), options, test == null ? null : View(test), test?.Root);
 
             var flagged = report.Issues.Select(i => Flagged.Of(i, report.Classes, data, test)).ToList();
             Show(human, report, flagged);
@@ -91,9 +95,6 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             }
             return ExitCodes.Success;
         });
-
-    static IEnumerable<LabelledImage> Absolute(LabelledImageSet set) =>
-        set.Rows.Select(r => new LabelledImage { ImagePath = Path.GetFullPath(Path.Combine(set.Root, r.ImagePath)), Label = r.Label });
 
     static void Show(IAnsiConsole console, DataHealthReport report, IReadOnlyList<Flagged> flagged)
     {
