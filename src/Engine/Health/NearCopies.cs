@@ -33,12 +33,14 @@ public static class NearCopies
         var rf = nn.functional.normalize(referenceFeatures.to_type(ScalarType.Float32).cpu(), dim: 1);
         var byPrint = Nearest(queryPrints.cpu(), referencePrints.cpu(), same);
         var byFeatures = Nearest(qf, rf, same);
+        // how far the features of each image and its closest by print agree, all at once
+        var agreements = (qf * rf.index_select(0, tensor(byPrint.Select(p => (long)Math.Max(p.Row, 0)).ToArray()))).sum(1).data<float>().ToArray();
         var issues = new List<DataIssue>();
         for (int i = 0; i < labels.Length; i++)
         {
             var (printRow, correlation) = byPrint[i];
             var (featureRow, similarity) = byFeatures[i];
-            double agreement = printRow < 0 ? 0 : qf[i].dot(rf[printRow]).item<float>();
+            double agreement = printRow < 0 ? 0 : agreements[i];
             if (printRow >= 0 && correlation >= PrintCorrelation && agreement >= FeatureAgreement)
                 issues.Add(new DataIssue(i, kind, (int)labels[i], null, printRow, correlation));
             else if (featureRow >= 0 && similarity >= Similarity)

@@ -232,7 +232,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
                 return splitHead.Logits(mirrored);
             };
             flip = TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, BatchAt(head.ImageSize, data), _device, heldLogits, mirroredLogits,
-                out var served);
+                scoreServed: options.CalibrateScores, out var served);
             Log($"test-time flip {flip.Reason}");
             // fitted on the classifier that did not see the validation images; the refit below serves with it
             calibration = TransferRecipe.Calibrated(options, served, validation, context);

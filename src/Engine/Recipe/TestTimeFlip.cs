@@ -22,33 +22,28 @@ public static class TestTimeFlip
     /// cached features), spares the forward pass of the images as given; <paramref name="mirroredLogits"/>, when it
     /// has their mirror images' too (a classifier on features ONNX Runtime computed), the network's passes altogether.</summary>
     public static FlipDecision Decide(bool? setting, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
-        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits = null, Func<Tensor>? mirroredLogits = null)
-    {
-        var decision = Decide(setting, model, preprocessing, validation, batchSize, device, logits, mirroredLogits, out var served);
-        served?.Dispose();
-        return decision;
-    }
+        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits = null, Func<Tensor>? mirroredLogits = null) =>
+        Decide(setting, model, preprocessing, validation, batchSize, device, logits, mirroredLogits, scoreServed: false, out _);
 
     /// <summary>The decision as <see cref="Decide(bool?, nn.Module{Tensor, Tensor}, Preprocessing, ImageTensorDataset?, int, Device, Tensor?, Func{Tensor}?)"/>
-    /// makes it, and in <paramref name="served"/> the validation images' probabilities as the exported model will serve
-    /// them (averaged with the mirror images when the flip is on), on the CPU, for the calibration to fit on (null
-    /// without validation images). The images are scored even when the options name the setting.</summary>
+    /// makes it; with <paramref name="scoreServed"/>, in <paramref name="served"/> the validation images' probabilities as
+    /// the exported model will serve them (averaged with the mirror images when the flip is on), on the CPU, for the
+    /// calibration to fit on (null without validation images): the images are then measured even when the options name
+    /// the setting.</summary>
     internal static FlipDecision Decide(bool? setting, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing,
-        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits, Func<Tensor>? mirroredLogits, out Tensor? served)
+        ImageTensorDataset? validation, int batchSize, Device device, Tensor? logits, Func<Tensor>? mirroredLogits, bool scoreServed,
+        out Tensor? served)
     {
         served = null;
-        if (validation is not { Count: > 0 })
-            return setting is { } given ? AsGiven(given) : FlipDecision.NotMeasured("no validation split to measure it on");
-        if (setting == false)
-        {
-            served = Probabilities(model, preprocessing, validation, batchSize, device, logits);
-            return AsGiven(false);
-        }
+        if (setting is { } given && (!scoreServed || validation is not { Count: > 0 })) return AsGiven(given);
+        if (validation is not { Count: > 0 }) return FlipDecision.NotMeasured("no validation split to measure it on");
         using var mirrored = logits is null ? null : mirroredLogits?.Invoke();
         var (measured, alone, averaged) = MeasureAndScore(model, preprocessing, validation, batchSize, device, logits, mirrored);
         var decision = setting is { } on ? AsGiven(on) : Decided(measured);
-        (served, var other) = decision.Applied ? (averaged, alone) : (alone, averaged);
+        (var kept, var other) = decision.Applied ? (averaged, alone) : (alone, averaged);
         other.Dispose();
+        if (scoreServed) served = kept;
+        else kept.Dispose();
         return decision;
     }
 
@@ -120,30 +115,6 @@ public static class TestTimeFlip
         finally
         {
             foreach (var t in alone.Concat(averagedViews)) t.Dispose();
-        }
-    }
-
-    /// <summary>The probabilities of the images as given (no mirror images), on the CPU.</summary>
-    static Tensor Probabilities(nn.Module<Tensor, Tensor> model, Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device,
-        Tensor? logitsAsGiven)
-    {
-        if (logitsAsGiven is not null) return nn.functional.softmax(logitsAsGiven, 1).cpu();
-        model.to(device).eval();
-        using var _ = no_grad();
-        var parts = new List<Tensor>();
-        try
-        {
-            for (long start = 0; start < data.Count; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var x = preprocessing.Normalize(data.Slice(start, Math.Min(batchSize, data.Count - start)).to(device));
-                parts.Add(nn.functional.softmax(model.call(x), 1).cpu().MoveToOuterDisposeScope());
-            }
-            return cat(parts, 0);
-        }
-        finally
-        {
-            foreach (var t in parts) t.Dispose();
         }
     }
 

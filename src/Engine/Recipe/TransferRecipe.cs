@@ -103,7 +103,7 @@ public static class TransferRecipe
     {
         if (result.Cancelled) return (FlipDecision.NotMeasured("training was cancelled before it ended"), Calibration.None);
         var flip = TestTimeFlip.Decide(options.TestTimeFlip, model, preprocessing, validation, result.BatchSize ?? FineTuneOptions.Defaults.BatchSize,
-            context.TrainingDevice, null, null, out var served);
+            context.TrainingDevice, null, null, scoreServed: options.CalibrateScores, out var served);
         context.Log?.Invoke($"test-time flip {flip.Reason}");
         return (flip, Calibrated(options, served, validation, context));
     }

@@ -67,7 +67,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
             for (int epoch = resume?.Epoch ?? 1; epoch <= options.Epochs; epoch++)
             {
                 var clock = Stopwatch.StartNew();
-                TrainMode(head, preprocessing);
+                TrainMode(head);
                 var done = epochs.Run(epoch, resume != null && epoch == resume.Epoch ? resume : null, _trainCache != null ? 0 : context.PrefetchBatches, clock);
                 if (done.Diverged != null)
                 {
@@ -130,7 +130,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
 
     /// <summary>Before an epoch: the head's features cached on its first (the backbone frozen and not augmented), and
     /// the trained modules in training mode (BatchNorm statistics as the options say).</summary>
-    void TrainMode(nn.Module<Tensor, Tensor>? head, Preprocessing preprocessing)
+    void TrainMode(nn.Module<Tensor, Tensor>? head)
     {
         if (head != null && _trainCache == null)
         {
