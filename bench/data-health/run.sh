@@ -1,7 +1,9 @@
 #!/bin/sh
 # The data checks' benchmark (bench/results/data-health.md): `mlnet-transfer check` on Fashion-MNIST 2 000 (the
-# accuracy benchmark's draw, 1 000 test images) as it is, and with known faults for two seeds of make_noisy_split.py.
-# Needs Debian's dataset-fashion-mnist and python3-pil. About 4 minutes on 2 cores.
+# accuracy benchmark's draw, 1 000 test images) as it is, and with known faults for two seeds of make_noisy_split.py;
+# then `train` (default options, the checks inside) on the clean split, on the seed-1 faulty split, and on it with
+# --exclude-flagged, all tested on the same 1 000 images. Needs Debian's dataset-fashion-mnist and python3-pil.
+# About 25 minutes on 2 cores (each train run about 6).
 set -eu
 cd "$(dirname "$0")/../.."
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/mlnettransfer-accuracy/fashion-mnist"
@@ -25,4 +27,11 @@ for seed in 1 2; do
   /usr/bin/python3 bench/data-health/make_noisy_split.py "$cache/train-2000-seed1" "$cache/test-1000-seed1" "$work/noisy-$seed" "$seed"
   check "noisy-seed$seed" "$work/noisy-$seed/train" "$work/noisy-$seed/test" "$work/noisy-$seed/truth.json"
 done
+train() { # name, train, test, truth, extra options
+  dotnet run -c Release --no-build --project src/MlNetTransfer -- train --data "$2" --test "$3" --seed 1 --out "$work/$1" $5 > "$work/$1.log"
+  printf '{"case": "%s", "result": %s}\n' "$1" "$(/usr/bin/python3 bench/data-health/score.py "$work/$1/metrics.json" $4)" >> "$out"
+}
+train train-clean "$cache/train-2000-seed1" "$cache/test-1000-seed1" "" ""
+train train-noisy-seed1 "$work/noisy-1/train" "$work/noisy-1/test" "$work/noisy-1/truth.json" ""
+train train-noisy-seed1-excluded "$work/noisy-1/train" "$work/noisy-1/test" "$work/noisy-1/truth.json" --exclude-flagged
 cat "$out"

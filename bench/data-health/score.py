@@ -1,10 +1,19 @@
-"""Scores `mlnet-transfer check --json` against a split's truth.json (or against none: a clean split) and prints one
-JSON line: label errors flagged, precision, recall, suggested class right, copies found, duplicates and leaks flagged.
-Usage: score.py <check.json> [truth.json]"""
+"""Scores `mlnet-transfer check --json` or a `train` run's metrics.json against a split's truth.json (or against none:
+a clean split) and prints one JSON line: label errors flagged, precision, recall, suggested class right, copies found,
+duplicates and leaks flagged; for a train run also its test accuracy, log-loss and the images it left out.
+Usage: score.py <check.json | metrics.json> [truth.json]"""
 import json
 import sys
 
 report = json.load(open(sys.argv[1]))
+trained = "dataIssues" in report  # a train run's metrics.json
+if trained:
+    health = report["dataHealth"]
+    report = {"issues": report["dataIssues"], "images": health["trainImages"], "testImages": health["testImages"],
+              "run": {"microAccuracy": report["test"]["microAccuracy"], "logLoss": report["test"]["logLoss"],
+                      "strategy": report["training"]["strategy"], "trainedOn": report["training"]["images"],
+                      "excluded": health["excludedFromTraining"], "checkSeconds": health["seconds"],
+                      "trainSeconds": report["timings"]["trainSeconds"]}}
 issues = report["issues"]
 truth = json.load(open(sys.argv[2])) if len(sys.argv) > 2 else {"flipped": [], "copies": []}
 flipped = {f["path"]: f["true"] for f in truth["flipped"]}
@@ -22,4 +31,5 @@ print(json.dumps({
     "copiesFound": len(found), "copies": len(copies),
     "leaksFlagged": len(leaks), "duplicatesFlagged": sum(1 for i in issues if i["kind"] == "duplicate"),
     "outliersFlagged": sum(1 for i in issues if i["kind"] == "outlier"),
+    **({"train": report["run"]} if trained else {}),
 }))

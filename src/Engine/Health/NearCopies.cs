@@ -24,6 +24,29 @@ public static class NearCopies
     public static IReadOnlyList<DataIssue> Between(Tensor testFeatures, Tensor testPrints, Tensor testLabels, Tensor trainFeatures, Tensor trainPrints) =>
         Pairs(testFeatures, testPrints, trainFeatures, trainPrints, same: false, testLabels, DataIssueKind.Leak);
 
+    /// <summary>Test images with a copy among the training images, by print first: only the test images whose closest
+    /// training print correlates at least <see cref="PrintCorrelation"/> have their features computed
+    /// (<paramref name="featuresOf"/>, for those rows of the test images) and compared. The recipe checks this way,
+    /// so that a run pays for the features of a handful of candidates instead of every test image; what it cannot
+    /// see is a copy whose thumbnail changed (cropped, mirrored), which <c>check</c>'s full comparison also finds.</summary>
+    public static IReadOnlyList<DataIssue> BetweenByPrint(Tensor testPrints, Tensor testLabels, Tensor trainFeatures, Tensor trainPrints,
+        Func<long[], Tensor> featuresOf)
+    {
+        var labels = testLabels.cpu().data<long>().ToArray();
+        var byPrint = Nearest(testPrints.cpu(), trainPrints.cpu(), same: false);
+        var candidates = Enumerable.Range(0, labels.Length).Where(i => byPrint[i].Row >= 0 && byPrint[i].Value >= PrintCorrelation).ToArray();
+        if (candidates.Length == 0) return [];
+        using var scope = NewDisposeScope();
+        var qf = nn.functional.normalize(featuresOf(candidates.Select(i => (long)i).ToArray()).to_type(ScalarType.Float32).cpu(), dim: 1);
+        var matched = tensor(candidates.Select(i => (long)byPrint[i].Row).ToArray());
+        var rf = nn.functional.normalize(trainFeatures.to_type(ScalarType.Float32).cpu().index_select(0, matched), dim: 1);
+        var agreements = (qf * rf).sum(1).data<float>().ToArray();
+        return candidates.Select((row, k) => (row, k))
+            .Where(c => agreements[c.k] >= FeatureAgreement)
+            .Select(c => new DataIssue(c.row, DataIssueKind.Leak, (int)labels[c.row], null, byPrint[c.row].Row, byPrint[c.row].Value))
+            .ToList();
+    }
+
     static IReadOnlyList<DataIssue> Pairs(Tensor queryFeatures, Tensor queryPrints, Tensor referenceFeatures, Tensor referencePrints, bool same,
         Tensor queryLabels, DataIssueKind kind)
     {

@@ -8,6 +8,8 @@ namespace MlNetTransfer.Engine.Recipe;
 /// since the split depends on the labels alone).</summary>
 internal sealed class LabelledData : IDisposable
 {
+    LabelledData? _parent;
+
     LabelledData(ImageTensorDataset all, long[] trainRows, ImageTensorDataset? separateValidation, long[] validationRows)
     {
         All = all;
@@ -32,9 +34,26 @@ internal sealed class LabelledData : IDisposable
 
     public int ValidationCount => SeparateValidation != null ? (int)SeparateValidation.Count : ValidationRows.Length;
 
-    public static LabelledData Read(IImageSource train, IImageSource? validation, int side, double validationFraction, int seed)
+    /// <summary>The images of <paramref name="train"/> (less the rows <paramref name="excluded"/>) and the validation
+    /// images, read at <paramref name="side"/>.</summary>
+    public static LabelledData Read(IImageSource train, IImageSource? validation, int side, double validationFraction, int seed,
+        IReadOnlyCollection<long>? excluded = null)
     {
-        var all = train.Read(side);
+        var data = Split(train.Read(side), validation, side, validationFraction, seed);
+        if (excluded is not { Count: > 0 }) return data;
+        try
+        {
+            return data.Without(excluded, validationFraction, seed);
+        }
+        catch
+        {
+            data.Dispose();
+            throw;
+        }
+    }
+
+    static LabelledData Split(ImageTensorDataset all, IImageSource? validation, int side, double validationFraction, int seed)
+    {
         try
         {
             if (validation != null)
@@ -48,6 +67,24 @@ internal sealed class LabelledData : IDisposable
             throw;
         }
     }
+
+    /// <summary>The same images less the rows of <see cref="All"/> in <paramref name="excluded"/>, split again (a view:
+    /// no pixels are copied; it takes this data over and disposes it with itself). <see cref="KeptRows"/> maps its rows
+    /// back to these.</summary>
+    public LabelledData Without(IReadOnlyCollection<long> excluded, double validationFraction, int seed)
+    {
+        var set = excluded as IReadOnlySet<long> ?? excluded.ToHashSet();
+        var kept = Enumerable.Range(0, (int)All.Count).Select(i => (long)i).Where(r => !set.Contains(r)).ToArray();
+        if (kept.Length == 0) throw new InvalidOperationException("the data checks flagged every training image; nothing is left to train on");
+        var reduced = Split(All.Subset(kept), null, 0, SeparateValidation != null ? 0 : validationFraction, seed);
+        if (SeparateValidation != null) reduced = new LabelledData(reduced.All, reduced.TrainRows, SeparateValidation.Share(), []);
+        reduced._parent = this;
+        reduced.KeptRows = kept;
+        return reduced;
+    }
+
+    /// <summary>For data made by <see cref="Without"/>: the row of the original data each row of <see cref="All"/> is.</summary>
+    public long[]? KeptRows { get; private set; }
 
     /// <summary>The rows the recipe fits on and the rows it validates on, for labels in row order: a stratified draw of
     /// <paramref name="validationFraction"/> for the seed, or every row to fit when the fraction is 0 (the same split
@@ -74,5 +111,6 @@ internal sealed class LabelledData : IDisposable
     {
         All.Dispose();
         SeparateValidation?.Dispose();
+        _parent?.Dispose();
     }
 }

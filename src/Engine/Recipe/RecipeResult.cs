@@ -1,4 +1,5 @@
 using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Health;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
@@ -19,6 +20,10 @@ public sealed class RecipeResult(nn.Module<Tensor, Tensor> model, Architecture a
 
     /// <summary>What the run decided, as the transformer carries it and the report writes it.</summary>
     public RunRecord Record { get; } = record;
+
+    /// <summary>What the data checks found in the training (and test) images; <see cref="DataHealth.NotChecked"/> when
+    /// the run did not check them (off, or resumed).</summary>
+    public DataHealth Health { get; init; } = DataHealth.NotChecked;
 
     public int ImageSize => Preprocessing.InputSize;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Health;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
@@ -25,17 +26,25 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
 
     void Log(string message) => context.Log?.Invoke(message);
 
-    /// <summary>Solve the head → choose → train deeper or keep the head → flip.</summary>
+    /// <summary>What the data checks found, and the training rows left out for it.</summary>
+    DataHealth _health = DataHealth.NotChecked;
+    IReadOnlySet<long> _excluded = new HashSet<long>();
+
+    /// <summary>Solve the head → check the data (and leave out what it flags, when asked) → choose → train deeper or
+    /// keep the head.</summary>
     public RecipeResult Run()
     {
         int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
-        using var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
-        if (!options.BalanceClasses && ClassWeights.ImbalanceNote(data.All.ClassCounts, source.ClassNames) is { } imbalance) Log(imbalance);
+        var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
+        SolvedHead? head = null;
         try
         {
+            if (!options.BalanceClasses && ClassWeights.ImbalanceNote(data.All.ClassCounts, source.ClassNames) is { } imbalance) Log(imbalance);
             CreateNetworks();
-            using var head = SolveHead(data, headSide);
+            head = SolveHead(data, headSide);
             if (head == null) return Cancelled(headSide, options.Strategy, null, null);
+            _health = CheckData(data, head);
+            if (_excluded.Count > 0) (data, head) = Excluding(data, head);
             var (strategy, side, auto) = Choose(data, head);
             if (context.Cancellation.IsCancellationRequested) return Cancelled(headSide, strategy, head.Choice, auto);
             return strategy == FineTuneStrategy.HeadOnly ? KeepHead(data, head, auto) : TrainDeeper(data, head, strategy, side, auto);
@@ -45,6 +54,11 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             _model?.Dispose();
             _wideModel?.Dispose();
             throw;
+        }
+        finally
+        {
+            head?.Dispose();
+            data.Dispose();
         }
     }
 
@@ -60,23 +74,30 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     SolvedHead? SolveHead(LabelledData data, int headSide)
     {
         var clock = Stopwatch.StartNew();
-        var network = _wideModel ?? _model!;
-        var architecture = _wide ?? start.Architecture;
         Tensor computed = null!;
         Tensor? computedValidation;
         try
         {
-            computed = ConvergedHead.Features(network, architecture, start.Preprocessing.At(headSide), data.All, BatchAt(headSide, data), _device,
-                _channelsLast, context.Cancellation);
+            computed = FrozenFeatures(data.All, headSide, BatchAt(headSide, data), context.Cancellation);
             computedValidation = data.SeparateValidation == null ? null
-                : ConvergedHead.Features(network, architecture, start.Preprocessing.At(headSide), data.SeparateValidation, BatchAt(headSide, data),
-                    _device, _channelsLast, context.Cancellation);
+                : FrozenFeatures(data.SeparateValidation, headSide, BatchAt(headSide, data), context.Cancellation);
         }
         catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
         {
             computed?.Dispose();
             return null;
         }
+        return Solved(data, headSide, computed, computedValidation, clock);
+    }
+
+    /// <summary>The features the classifier alone reads (the wide network's where there is one), network frozen.</summary>
+    Tensor FrozenFeatures(ImageTensorDataset images, int side, int batch, CancellationToken cancellation = default) =>
+        ConvergedHead.Features(_wideModel ?? _model!, _wide ?? start.Architecture, start.Preprocessing.At(side), images, batch, _device,
+            _channelsLast, cancellation);
+
+    /// <summary>The classifier solved and its penalty chosen on features already computed (which it takes over).</summary>
+    SolvedHead Solved(LabelledData data, int headSide, Tensor computed, Tensor? computedValidation, Stopwatch clock)
+    {
         // the classifier deeper strategies start from reads the last columns (MultiLevelResNet puts the last stage
         // last): the same features, bit for bit, as the network computes them alone
         long width = ConvergedHead.InputWidth(_model!, start.Architecture);
@@ -99,6 +120,57 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             Labels = labels, ValidationLabels = validationLabels, TrainLabels = trainLabels, HeldLabels = heldLabels, ClassWeights = classWeights,
             Split = solved, Choice = choice, Held = [trainFeatures, heldFeatures],
         };
+    }
+
+    /// <summary>1'. The data checks on the features just computed: likely label errors (out of fold, with the penalty
+    /// just chosen), duplicates and outliers among the training images, and the test images (when the context names
+    /// them) with a copy among them. Rows are positions in <see cref="LabelledData.All"/>.</summary>
+    DataHealth CheckData(LabelledData data, SolvedHead head)
+    {
+        if (!options.CheckData) return DataHealth.NotChecked;
+        if (!start.Pretrained)
+        {
+            // a random network's features say nothing of what an image shows: no finding would mean anything
+            Log("data checks skipped: they read what a pretrained network sees, and this run starts from random weights");
+            if (options.ExcludeFlagged) throw new ArgumentException("ExcludeFlagged leaves out what the data checks flag, and they need pretrained weights",
+                nameof(FineTuneOptions.ExcludeFlagged));
+            return DataHealth.NotChecked;
+        }
+        if (prepareOnly && options.ExcludeFlagged)
+            throw new ArgumentException("a job exported for torchrun trains on the rows it lists: run `check`, remove the flagged images, then export",
+                nameof(FineTuneOptions.ExcludeFlagged));
+        var clock = Stopwatch.StartNew();
+        using var prints = PerceptualPrint.Of(data.All);
+        var issues = DataExamination.Training(head.Computed, data.All.Labels, prints, _classes, head.Choice.L2, options.Seed);
+        int testImages = 0;
+        if (context.TestImages is { } testSource)
+        {
+            using var test = testSource.Read(head.Side);
+            testImages = (int)test.Count;
+            using var testPrints = PerceptualPrint.Of(test);
+            issues.AddRange(NearCopies.BetweenByPrint(testPrints, test.Labels, head.Computed, prints, rows =>
+            {
+                using var candidates = test.Subset(rows);
+                return FrozenFeatures(candidates, head.Side, BatchAt(head.Side, data));
+            }));
+        }
+        var found = new DataHealth(issues, (int)data.All.Count, testImages, 0, 0);
+        _excluded = options.ExcludeFlagged ? found.Excludable() : new HashSet<long>();
+        var health = found with { Excluded = _excluded.Count, Seconds = clock.Elapsed.TotalSeconds };
+        Log($"data checks: {health.Describe()}");
+        return health;
+    }
+
+    /// <summary>1''. The data less the flagged rows, and the classifier solved again on their features (no pass over
+    /// the network: the rows kept of those already computed).</summary>
+    (LabelledData Data, SolvedHead Head) Excluding(LabelledData data, SolvedHead head)
+    {
+        var clock = Stopwatch.StartNew();
+        var reduced = data.Without(_excluded, options.ValidationFraction, options.Seed);
+        using var kept = tensor(reduced.KeptRows!, device: head.Computed.device);
+        var solved = Solved(reduced, head.Side, head.Computed.index_select(0, kept), head.ComputedValidation?.clone(), clock);
+        head.Dispose();
+        return (reduced, solved);
     }
 
     /// <summary>2. The strategy and side: the named ones, or Auto's measured choice within the time budget (which may
@@ -144,7 +216,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         var model = _model!;
         options = options.WithBatchSizeFor(_device, data.TrainRows.Length, start.Architecture, side, Log);
         if (side == head.Side && !start.TrainedClassifier) ConvergedHead.Install(model, start.Architecture, head.Split);
-        using var sideData = side == head.Side ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed);
+        using var sideData = side == head.Side ? null : LabelledData.Read(source, validationSource, side, options.ValidationFraction, options.Seed, _excluded);
         var trainData = sideData ?? data;
         if (sideData != null && !start.TrainedClassifier) SolveHeadAt(model, sideData, side, head.Choice.L2);
         using var trainSet = trainData.TrainSet();
@@ -159,6 +231,8 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         }
         Log($"training {plan.Describe()} at {side} px for up to {options.Epochs} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
         var result = FineTuner.Train(model, plan, start.Preprocessing.At(side), trainSet, validationSet, TransferRecipe.WithoutSplit(options), context);
+        if (result.Checkpoint is { } checkpoint && _excluded.Count > 0)
+            result = result with { Checkpoint = checkpoint with { ExcludedRows = _excluded.Order().ToArray() } };
 
         double? deeper = result.BestEpoch > 0 ? result.History[result.BestEpoch - 1].ValidationAccuracy : null;
         if (auto != null && !result.Cancelled && deeper is { } d && head.Choice.ValidationAccuracy is { } h && d < h)
@@ -271,7 +345,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         _model = null;
         var record = new RunRecord(architecture.Name, start.Description, strategy, auto?.Reason ?? RunRecord.NamedReason(resumed: false), side,
             context.DeviceName, options.BalanceClasses, head, auto, flip, calibration ?? Calibration.None, training);
-        return new RecipeResult(model, architecture, start.Preprocessing.At(side), record);
+        return new RecipeResult(model, architecture, start.Preprocessing.At(side), record) { Health = _health };
     }
 
     Tensor? ClassWeightsOf(Tensor labels) =>

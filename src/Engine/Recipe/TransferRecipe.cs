@@ -74,7 +74,8 @@ public static class TransferRecipe
     {
         var resume = context.Resume!;
         var preprocessing = start.Preprocessing.At(resume.ImageSize);
-        using var data = LabelledData.Read(train, validation, resume.ImageSize, options.ValidationFraction, options.Seed);
+        using var data = LabelledData.Read(train, validation, resume.ImageSize, options.ValidationFraction, options.Seed, resume.ExcludedRows);
+        if (resume.ExcludedRows.Count > 0) context.Log?.Invoke($"{resume.ExcludedRows.Count} flagged training image(s) left out, as the interrupted run left them");
         using var trainSet = data.TrainSet();
         using var validationSet = data.ValidationSet();
         random.manual_seed(options.Seed);
@@ -83,6 +84,8 @@ public static class TransferRecipe
         {
             var plan = StrategyPlan.For(start.Architecture, resume.Strategy);
             var result = FineTuner.Train(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context);
+            if (result.Checkpoint is { } checkpoint && resume.ExcludedRows.Count > 0)
+                result = result with { Checkpoint = checkpoint with { ExcludedRows = resume.ExcludedRows } };
             var (flip, calibration) = FlipAfter(result, options, model, preprocessing, validationSet, context);
             model.to(CPU);
             var record = new RunRecord(start.Architecture.Name, start.Description, resume.Strategy, RunRecord.NamedReason(resumed: true),

@@ -94,6 +94,15 @@ public class FineTuneOptions
     /// See <see cref="Recipe.TemperatureScaling"/>.</summary>
     public bool CalibrateScores { get; set; } = true;
 
+    /// <summary>Whether the run checks its training images on the features its classifier is solved on (seconds, no
+    /// extra pass over the network): likely label errors, duplicates, outliers, and test images copied in training
+    /// when the context names test images. See <see cref="Health.DataExamination"/>.</summary>
+    public bool CheckData { get; set; } = true;
+
+    /// <summary>Train without the images the data checks flag as likely label errors or duplicates (the later image of
+    /// each pair), nor the training images a test image copies; outliers stay. Needs <see cref="CheckData"/>.</summary>
+    public bool ExcludeFlagged { get; set; }
+
     /// <summary>When nothing before the classifier trains and augmentation is off, compute the classifier's inputs
     /// once. Frozen layers then run in eval mode (no dropout).</summary>
     public bool CacheFrozenFeatures { get; set; } = true;
@@ -152,6 +161,7 @@ public class FineTuneOptions
         if (LabelSmoothing is < 0 or >= 1 || double.IsNaN(LabelSmoothing)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         if (ValidationFraction is < 0 or >= 1 || double.IsNaN(ValidationFraction)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "must be in [0, 1)");
         if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be 0 or more");
+        if (ExcludeFlagged && !CheckData) throw new ArgumentException("ExcludeFlagged leaves out what the data checks flag: it needs CheckData on", nameof(ExcludeFlagged));
     }
 
     /// <summary>Whether <see cref="Architecture"/> names the network (false when another starting point, such as a

@@ -17,6 +17,10 @@ public sealed record TrainingCheckpoint
     const string Magic = "MLNETTRANSFER-CHECKPOINT-1";
     static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+    /// <summary>Rows of the training images the run left out (<see cref="FineTuneOptions.ExcludeFlagged"/>), so that the
+    /// continued run trains on the same images without checking them again.</summary>
+    public IReadOnlyList<long> ExcludedRows { get; init; } = [];
+
     /// <summary>The strategy the run resolved (Auto's decision or the named one).</summary>
     public FineTuneStrategy Strategy { get; init; }
 

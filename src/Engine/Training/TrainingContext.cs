@@ -23,6 +23,10 @@ public sealed class TrainingContext
     /// optimizer state, best epoch and history, and ends where the uninterrupted run would have.</summary>
     public TrainingCheckpoint? Resume { get; init; }
 
+    /// <summary>The images the trained model will be tested on, for the data checks alone (<see cref="FineTuneOptions.CheckData"/>):
+    /// those with a copy among the training images are named as leaks. Never trained, validated or chosen on.</summary>
+    public Recipe.IImageSource? TestImages { get; init; }
+
     /// <summary>Training batches prepared ahead on a background thread (read, copied to the device, augmented,
     /// normalised) while the current step runs; 0 prepares each inline. The run is the same either way.</summary>
     public int PrefetchBatches { get; init; } = DefaultPrefetchBatches;

@@ -11,19 +11,13 @@ namespace MlNetTransfer.MlNet;
 
 /// <summary>
 /// What is wrong with labelled images, before any training: the pretrained network's frozen features of every image
-/// (for the embedded ResNet, the classifier alone's wider view of layers 2–4) at the weights' own side, then likely
-/// label errors (<see cref="LabelErrors"/>: confident learning on the mean of two out-of-sample opinions — the 5-fold
-/// out-of-fold probabilities of the softmax classifier solved on those features, its penalty chosen on a validation
-/// split as the recipe chooses it, and the class shares of each image's 10 nearest neighbours), copies
-/// inside the training images and test images copied in them (<see cref="NearCopies"/>: perceptual print and feature
-/// similarity) and outliers (<see cref="Outliers"/>). The data comes as TransferTrain reads it (the same columns and
-/// options).
+/// (for the embedded ResNet, the classifier alone's wider view of layers 2–4) at the weights' own side, then
+/// <see cref="DataExamination"/>'s checks with the classifier's penalty chosen on a validation split as the recipe
+/// chooses it, and test images copied in the training images (<see cref="NearCopies.Between"/>: by print and by features
+/// alone, for every test image). The data comes as TransferTrain reads it (the same columns and options).
 /// </summary>
 public static class DataHealthCheck
 {
-    /// <summary>Folds of the out-of-fold probabilities.</summary>
-    public const int Folds = 5;
-
     /// <summary>Checks <paramref name="data"/> (and <paramref name="test"/>, whose image paths are relative to
     /// <paramref name="testImageFolder"/> when the options name a path column; default: the options' folder).</summary>
     public static DataHealthReport Run(MLContext mlContext, IDataView data, TransferTrainOptions options, IDataView? test = null,
@@ -53,9 +47,8 @@ public static class DataHealthCheck
         using (trainPrints)
         {
             var issues = new List<DataIssue>();
-            issues.AddRange(Mapped(FindLabelErrors(trainFeatures, trainLabels, classes.Length, options.Seed), trainRows, null));
-            issues.AddRange(Mapped(NearCopies.Within(trainFeatures, trainPrints, trainLabels), trainRows, trainRows));
-            issues.AddRange(Mapped(Outliers.Find(trainFeatures, trainLabels, classes.Length), trainRows, null));
+            issues.AddRange(Mapped(DataExamination.Training(trainFeatures, trainLabels, trainPrints, classes.Length, Penalty(trainFeatures, trainLabels,
+                classes.Length, options.Seed), options.Seed), trainRows, trainRows));
             int testImages = 0;
             if (test != null)
             {
@@ -78,8 +71,8 @@ public static class DataHealthCheck
         }
     }
 
-    /// <summary>Label errors, with the penalty chosen on a stratified fifth as the recipe chooses it.</summary>
-    static IReadOnlyList<DataIssue> FindLabelErrors(Tensor features, Tensor labels, int classes, int seed)
+    /// <summary>The classifier's penalty, chosen on a stratified fifth as the recipe chooses it.</summary>
+    static double Penalty(Tensor features, Tensor labels, int classes, int seed)
     {
         var y = labels.cpu().data<long>().ToArray();
         var (fit, held) = StratifiedSplit.Split(y, 0.2, seed);
@@ -93,10 +86,7 @@ public static class DataHealthCheck
         var (head, choice) = ConvergedHead.Choose(fitFeatures, fitLabels, held.Count > 0 ? heldFeatures : null, held.Count > 0 ? heldLabels : null,
             classes, 0, null, null);
         head.Dispose();
-        using var outOfFold = LabelErrors.OutOfFold(features, labels, classes, choice.L2, Folds, seed);
-        using var votes = LabelErrors.NeighbourVotes(features, labels, classes);
-        using var both = (outOfFold + votes) / 2; // two opinions: a linear boundary and the neighbours
-        return LabelErrors.Find(both, labels);
+        return choice.L2;
     }
 
     static (IReadOnlyList<long> Rows, Tensor Features, Tensor Labels, Tensor Prints) Read(MLContext mlContext, IDataView data, TransferTrainOptions options,
@@ -109,7 +99,7 @@ public static class DataHealthCheck
         using var images = read.Data;
         if (read.Skipped > 0) options.Log?.Invoke($"data health: skipped {read.Skipped} {name} rows: {string.Join("; ", read.Problems.Take(5))}");
         var features = ConvergedHead.Features(model, architecture, start.Preprocessing.At(side), images, 64, device, channelsLast: false);
-        return (read.Rows!, features, images.Labels.clone(), PerceptualPrint.Of(images));
+        return (read.Rows, features, images.Labels.clone(), PerceptualPrint.Of(images));
     }
 
     /// <summary>Issues with their rows as positions in the data they came from.</summary>

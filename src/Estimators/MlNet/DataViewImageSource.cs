@@ -24,10 +24,14 @@ internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, s
 
     public int? SourceSide => _sourceSide ??= MedianSide();
 
+    /// <summary>The input row of each image read (every side reads the same rows): how the data checks' findings,
+    /// positions among the images read, name the rows of the data.</summary>
+    public IReadOnlyList<long> Rows { get; private set; } = [];
+
     public ImageTensorDataset Read(int side)
     {
         var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side, files, cache);
-        (Skipped, Problems) = (result.Skipped, result.Problems);
+        (Skipped, Problems, Rows) = (result.Skipped, result.Problems, result.Rows);
         if (failOnUnreadable && Skipped > 0)
         {
             result.Data.Dispose();

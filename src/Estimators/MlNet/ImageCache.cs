@@ -55,6 +55,7 @@ internal sealed class ImageCache(string folder, bool reuse, Action<string>? log)
         : manifest.Records.Any(r => r < 0 || r >= manifest.StoredRecords) ? $"names a record outside the store's {manifest.StoredRecords}"
         : manifest.Records.Distinct().Count() != manifest.Records.Length ? "names a record twice"
         : manifest.Labels.Any(l => l < 0 || l >= classCount) ? $"names a class outside the {classCount} the labels have"
+        : manifest.Rows is null || manifest.Rows.Length != manifest.Records.Length ? "does not list the input row of every record (an older cache)"
         : null;
 
     /// <summary>SHA-256 of up to 64 records spread over the store (a few MB read: cheap beside decoding), with the
@@ -134,11 +135,14 @@ internal sealed class ImageCache(string folder, bool reuse, Action<string>? log)
     (string Store, string Manifest) PathsOf(string key, int side) =>
         (Path.Combine(folder, $"images-{side}px-{key}.u8"), Path.Combine(folder, $"images-{side}px-{key}.json"));
 
-    /// <summary>What a kept store holds: per usable row (in row order) its record and label; the rows left out.</summary>
+    /// <summary>What a kept store holds: per usable row (in row order) its record, label and input row; the rows left out.</summary>
     public sealed record Manifest(int Side, long StoredRecords, long[] Records, long[] Labels, int Skipped, string[] Problems)
     {
         public string Format { get; init; } = "";
         public string Key { get; init; } = "";
         public string Checksum { get; init; } = "";
+
+        /// <summary>The input row of each record: the data checks name images by it.</summary>
+        public long[]? Rows { get; init; }
     }
 }

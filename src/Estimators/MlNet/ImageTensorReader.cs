@@ -18,10 +18,9 @@ namespace MlNetTransfer.MlNet;
 /// usable row is an error. With a reusable <see cref="ImageCache"/>, an unchanged input is not decoded again.</summary>
 internal static class ImageTensorReader
 {
-    /// <summary>What was read; <see cref="Rows"/> are the input positions of the images kept, in order (null when they
-    /// came from the decoded-image cache, which does not keep them).</summary>
+    /// <summary>What was read; <see cref="Rows"/> are the input positions of the images kept, in order.</summary>
     public sealed record Result(ImageTensorDataset Data, int Skipped, IReadOnlyList<string> Problems, bool Reused, TimeSpan Elapsed,
-        IReadOnlyList<long>? Rows = null);
+        IReadOnlyList<long> Rows);
 
     /// <summary>Reads every usable row at <paramref name="side"/>. With <paramref name="files"/> (the path column LoadImages
     /// read and its folder), the files are decoded here and a truncated or damaged one is skipped.</summary>
@@ -33,7 +32,7 @@ internal static class ImageTensorReader
         var key = cache.KeyOf(data, labelColumn, classNames, files);
         if (cache.TryOpen(key, side, classNames.Length) is var (kept, manifest))
             return new Result(new ImageTensorDataset(kept, manifest.Records, tensor(manifest.Labels), classNames), manifest.Skipped,
-                manifest.Problems, true, clock.Elapsed);
+                manifest.Problems, true, clock.Elapsed, manifest.Rows!);
 
         var store = cache.Create(key, side);
         try
@@ -50,10 +49,11 @@ internal static class ImageTensorReader
                 throw new InvalidOperationException($"No usable rows: {problems.Count} of {ordered.Count} skipped ({string.Join("; ", problems.Take(3))}).");
             var records = usable.Select(r => r.Record).ToArray();
             var labels = usable.Select(r => r.Label).ToArray();
-            var written = new ImageCache.Manifest(side, store.Count, records, labels, problems.Count, problems.ToArray());
+            var rowIds = usable.Select(r => (long)r.Id).ToArray();
+            var written = new ImageCache.Manifest(side, store.Count, records, labels, problems.Count, problems.ToArray()) { Rows = rowIds };
             store = cache.Publish(store, key, written);
             return new Result(new ImageTensorDataset(store, records, tensor(labels), classNames), problems.Count, written.Problems, false, clock.Elapsed,
-                usable.Select(r => (long)r.Id).ToArray());
+                rowIds);
         }
         catch
         {

@@ -61,8 +61,9 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         var skipped = train.Problems.Concat(validation?.Problems ?? []).ToList();
+        var health = DataHealthReport.Of(result.Health, classes, train.Rows, (context.TestImages as DataViewImageSource)?.Rows);
 
-        var fitted = Step(_mlContext, input, result, classes, _options, skipped);
+        var fitted = Step(_mlContext, input, result, classes, _options, skipped, health);
         // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
         if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
         return fitted;
@@ -85,6 +86,9 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     {
         ImageColumns.CheckImage(input.Schema, _options.ImageColumnName);
         var classes = ImageColumns.CheckLabel(input.Schema, _options.LabelColumnName);
+        if (_options.TestSet != null) ImageColumns.CheckImage(_options.TestSet.Schema, _options.ImageColumnName);
+        if (_options.TestSet != null && !ImageColumns.CheckLabel(_options.TestSet.Schema, _options.LabelColumnName).SequenceEqual(classes))
+            throw new ArgumentException($"TestSet's '{_options.LabelColumnName}' key values differ from the training data's; map both with the same MapValueToKey transformer.", nameof(TransferTrainOptions.TestSet));
         if (_options.ValidationSet != null)
         {
             ImageColumns.CheckImage(_options.ValidationSet.Schema, _options.ImageColumnName);
@@ -103,8 +107,16 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         var validation = _options.ValidationSet == null ? null
             : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _options.Log,
                 files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
+        var test = _options.TestSet == null || !_options.CheckData || _options.ResumeFrom != null ? null
+            : new DataViewImageSource(_mlContext, _options.TestSet, _options.ImageColumnName, _options.LabelColumnName, classes, "test", _options.Log,
+                _options.ImagePathColumnName is { } testPaths
+                    ? new ImageFiles(testPaths, _options.TestImageFolder ?? _options.ImageFolder, _options.MaxImagePixels)
+                        .CheckedIn(_options.TestSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
+                    : null,
+                cache);
         var context = new TrainingContext
         {
+            TestImages = test,
             Device = device.ToTorch(),
             Progress = _options.Progress == null ? null : new Reporter(_options.Progress),
             Log = _options.Log,
@@ -117,7 +129,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     /// <summary>The fitted step for a trained network: exported to ONNX in MLContext.TempFilePath (the step owns the
     /// file) and wrapped in the stock scoring chain.</summary>
     internal static TransferTrainTransformer Step(MLContext mlContext, IDataView input, RecipeResult result, string[] classes,
-        TransferTrainOptions options, IReadOnlyList<string> skipped)
+        TransferTrainOptions options, IReadOnlyList<string> skipped, DataHealthReport? health = null)
     {
         var onnxPath = Path.Combine(mlContext.TempFilePath, StaleFiles.OnnxFileName());
         try
@@ -130,7 +142,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             StaleFiles.DeleteAtExit(onnxPath); // the step deletes it on Dispose, which a program may never call
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
                 options.ScoreColumnName, options.PredictedLabelColumnName);
-            return new TransferTrainTransformer(chain, onnxPath, classes, result.Record, skipped);
+            return new TransferTrainTransformer(chain, onnxPath, classes, result.Record, skipped) { DataHealth = health ?? DataHealthReport.NotChecked };
         }
         catch
         {

@@ -72,6 +72,17 @@ public sealed class TransferTrainOptions : FineTuneOptions
     [JsonIgnore]
     public IDataView? ValidationSet { get; set; }
 
+    /// <summary>The images the trained model will be tested on (same columns as the training data), for the data
+    /// checks alone: those with a copy among the training images are reported as leaks
+    /// (<see cref="TransferTrainTransformer.DataHealth"/>). Never trained, validated or chosen on.</summary>
+    [JsonIgnore]
+    public IDataView? TestSet { get; set; }
+
+    /// <summary>The folder <see cref="TestSet"/>'s image paths are relative to, when it differs from
+    /// <see cref="ImageFolder"/>.</summary>
+    [JsonIgnore]
+    public string? TestImageFolder { get; set; }
+
     /// <summary>Progress per batch and epoch.</summary>
     [JsonIgnore]
     public Action<TrainingProgress>? Progress { get; set; }

@@ -63,6 +63,10 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     /// <summary>Where it trained: <c>cpu</c>, <c>cuda:N</c>, or the devices of an exported job.</summary>
     public string Device => Run.Device;
 
+    /// <summary>What the data checks found in the training (and test) rows, by row of the data given to Fit
+    /// (<see cref="TransferTrainOptions.TestSet"/>'s for a leak); not checked when the run resumed or the checks were off.</summary>
+    public DataHealthReport DataHealth { get; init; } = DataHealthReport.NotChecked;
+
     /// <summary>Rows skipped during training (missing label or unreadable image).</summary>
     public int SkippedRows => SkippedImages.Count;
 

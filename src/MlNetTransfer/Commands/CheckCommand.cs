@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using Microsoft.ML;
 using MlNetTransfer.Cli.Data;
-using MlNetTransfer.Engine.Health;
+using MlNetTransfer.Cli.Reporting;
 using MlNetTransfer.MlNet;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -84,8 +84,8 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             options.ImageFolder = data.Root; // paths as the folder or CSV gives them, in what is skipped too
             var report = DataHealthCheck.Run(mlContext, View(data), options, test == null ? null : View(test), test?.Root);
 
-            var flagged = report.Issues.Select(i => Flagged.Of(i, report.Classes, data, test)).ToList();
-            Show(human, report, flagged);
+            var flagged = report.Issues.Select(i => FlaggedImage.Of(i, report.Classes, data.Paths(), test?.Paths())).ToList();
+            DataHealthTable.Write(human, report, flagged, Shown);
             if (settings.Json != null)
             {
                 var json = JsonSerializer.SerializeToUtf8Bytes(new { data = data.Source, test = test?.Source, images = report.TrainImages, testImages = report.TestImages, issues = flagged },
@@ -95,33 +95,4 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             }
             return ExitCodes.Success;
         });
-
-    static void Show(IAnsiConsole console, DataHealthReport report, IReadOnlyList<Flagged> flagged)
-    {
-        foreach (var kind in Enum.GetValues<DataIssueKind>())
-        {
-            var some = flagged.Where(f => f.Kind == Flagged.Name(kind)).Take(Shown).ToList();
-            if (some.Count == 0) continue;
-            var table = new Table().Title(Markup.Escape($"{Flagged.Name(kind)} ({report.Count(kind)}, surest first)")).AddColumn("image").AddColumn("label").AddColumn(kind switch
-            {
-                DataIssueKind.LabelError => "likely", DataIssueKind.Outlier => "", _ => "copy of",
-            }).AddColumn("score");
-            foreach (var f in some)
-                table.AddRow(Markup.Escape(f.Path), Markup.Escape(f.Label), Markup.Escape(f.Suggested ?? f.Other ?? ""), $"{f.Score:0.000}");
-            console.Write(table);
-        }
-    }
-
-    /// <summary>A flagged image as scripts read it: paths as the folder or CSV gives them, class names.</summary>
-    sealed record Flagged(string Path, string Kind, string Label, string? Suggested, string? Other, double Score)
-    {
-        public static string Name(DataIssueKind kind) => JsonNamingPolicy.CamelCase.ConvertName(kind.ToString());
-
-        public static Flagged Of(DataIssue issue, IReadOnlyList<string> classes, LabelledImageSet data, LabelledImageSet? test)
-        {
-            var own = issue.Kind == DataIssueKind.Leak ? test! : data;
-            return new Flagged(own.Rows[(int)issue.Row].ImagePath, Name(issue.Kind), classes[issue.Label],
-                issue.Suggested is { } s ? classes[s] : null, issue.Other is { } o ? data.Rows[(int)o].ImagePath : null, issue.Score);
-        }
-    }
 }

@@ -71,6 +71,14 @@ public class RunSettings : CommandSettings
     [Description("Serve the network's scores as they are, without the temperature fitted on the validation images (which makes Score read as a probability; predictions are the same either way).")]
     public bool NoCalibration { get; init; }
 
+    [CommandOption("--exclude-flagged")]
+    [Description("Train without the images the data checks flag as likely label errors or duplicates, nor the training images a test image copies (the report names them all). Outliers stay.")]
+    public bool ExcludeFlagged { get; init; }
+
+    [CommandOption("--no-data-checks")]
+    [Description("Skip the data checks (likely label errors, duplicates, test images copied in training, outliers) that every run makes on the features its classifier is solved on.")]
+    public bool NoDataChecks { get; init; }
+
     [CommandOption("--image-size <PIXELS>")]
     [Description("Square side images are resized to. Default: Auto chooses (the weights' own side, 224, for the classifier alone).")]
     public int? ImageSize { get; init; }
@@ -109,6 +117,7 @@ public class RunSettings : CommandSettings
         },
         Device = (DeviceOption.TryParse(Device) ?? throw new CliException(ExitCodes.BadOption, $"--device must be auto, cpu, cuda or cuda:N, not '{Device}'.")).Kind,
         MaxImagePixels = MaxImagePixels, FailOnUnreadableImages = Strict, CalibrateScores = !NoCalibration,
+        CheckData = !NoDataChecks, ExcludeFlagged = ExcludeFlagged,
     };
 
     /// <summary>Checks an options record once, by name, as the command line spells it: exit code 8 with the option
@@ -135,6 +144,7 @@ public class RunSettings : CommandSettings
     {
         ["Architecture"] = "--arch", ["ImageSize"] = "--image-size", ["Epochs"] = "--epochs", ["BatchSize"] = "--batch-size",
         ["LearningRate"] = "--lr", ["WeightDecay"] = "--weight-decay", ["LabelSmoothing"] = "--label-smoothing", ["TimeBudget"] = "--time-budget", ["Strategy"] = "--strategy", ["name"] = "--arch", ["Weights"] = "--weights", ["MaxImagePixels"] = "--max-image-pixels",
+        ["ExcludeFlagged"] = "--exclude-flagged",
     };
 
     static readonly TimeSpan MaximumBudget = TimeSpan.FromDays(36525);

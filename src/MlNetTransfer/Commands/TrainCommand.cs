@@ -79,6 +79,14 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         (options.ImagePathColumnName, options.ImageFolder, options.CacheDirectory, options.ResumeFrom, options.CancellationToken) =
             (nameof(LabelledImage.ImagePath), trainSet.Root, cacheDir, checkpoint, cancellationToken);
         var rows = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
+        if (options.CheckData && testSet.Rows.Count > 0)
+        {
+            // the test images, keyed as the pipeline keys the training labels, for the data checks' leak search alone
+            var keys = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(rows);
+            var testRows = keys.Transform(mlContext.Data.LoadFromEnumerable(testSet.Rows));
+            (options.TestSet, options.TestImageFolder) =
+                (mlContext.Transforms.LoadImages("Image", testSet.Root, nameof(LabelledImage.ImagePath)).Fit(testRows).Transform(testRows), testSet.Root);
+        }
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadImages("Image", trainSet.Root, nameof(LabelledImage.ImagePath)))
             .Append(mlContext.TransferTrain(options))
@@ -104,13 +112,15 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         try
         {
             SkippedImages.ReportUnreadable(console, transfer.SkippedImages, $"of {trainSet.Source}", ReportWriter.MetricsFile);
+            var flagged = DataHealthSummary.Show(console, transfer.DataHealth, trainSet, testSet);
             if (transfer.Training.StopReason is { } why)
                 console.MarkupLine($"{(transfer.Training.Diverged ? "[yellow]stopped early[/]" : "stopped early")}: {Markup.Escape(why)}");
             RunOutputs.Write(console, mlContext, model, rows.Schema, transfer, testSet, output, options.MaxImagePixels, (test, evaluateSeconds) =>
-                new TrainingReport(test, split.Source, transfer.Run, trainSet.Rows.Count - transfer.SkippedRows, [.. data.Skipped, .. transfer.SkippedImages],
+                new TrainingReport(test, split.Source, transfer.Run, trainSet.Rows.Count - transfer.SkippedRows - transfer.DataHealth.Excluded, [.. data.Skipped, .. transfer.SkippedImages],
                     trainSeconds, evaluateSeconds)
                 {
                     TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
+                    DataHealth = transfer.DataHealth, DataIssues = flagged, TrainImageRoot = trainSet.Root,
                 });
             if (settings.WebApi)
             {

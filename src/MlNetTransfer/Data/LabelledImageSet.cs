@@ -33,6 +33,9 @@ public sealed class LabelledImageSet
 
     public IReadOnlyList<LabelledImage> Rows { get; }
 
+    /// <summary>Each row's image path, as the folder or CSV gives it (relative to <see cref="Root"/>).</summary>
+    public IReadOnlyList<string> Paths() => Rows.Select(r => r.ImagePath).ToList();
+
     /// <summary>"file: reason" for every image left out.</summary>
     public IReadOnlyList<string> Skipped { get; }
 

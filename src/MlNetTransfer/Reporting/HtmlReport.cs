@@ -3,8 +3,8 @@ using System.Text;
 
 namespace MlNetTransfer.Cli.Reporting;
 
-/// <summary>A single self-contained HTML page: summary, per-class table, the two charts and a gallery of the test
-/// images the model got most wrong, all embedded.</summary>
+/// <summary>A single self-contained HTML page: summary, the data checks' findings with thumbnails, per-class table,
+/// the charts and a gallery of the test images the model got most wrong, all embedded.</summary>
 public static class HtmlReport
 {
     public static string Render(TrainingReport r, byte[] curves, byte[] confusion, byte[]? reliability, string imageRoot)
@@ -13,7 +13,7 @@ public static class HtmlReport
         html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>MlNetTransfer training report</title><style>")
             .Append("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}")
             .Append("th{background:#f3f3f3}td:first-child{text-align:left}.gallery{display:flex;flex-wrap:wrap;gap:12px}.gallery figure{margin:0;width:150px;font-size:12px}")
-            .Append(".gallery img{width:140px;height:140px;object-fit:contain;image-rendering:pixelated;border:1px solid #ccc}</style></head><body>");
+            .Append(".gallery figure:has(img+img){width:300px}.gallery img{width:140px;height:140px;object-fit:contain;image-rendering:pixelated;border:1px solid #ccc}</style></head><body>");
         html.Append("<h1>Training report</h1><table>");
         Row(html, "test accuracy (micro)", r.Test.MicroAccuracy.ToString("P1"));
         Row(html, "test accuracy (macro)", r.Test.MacroAccuracy.ToString("P1"));
@@ -28,7 +28,9 @@ public static class HtmlReport
         Row(html, "training", $"{r.TrainImages} images, {run.Training.History.Count} epochs (best {run.Training.BestEpoch}" +
             $"{(run.Training.StopReason is { } why ? $", stopped early: {why}" : run.Training.StoppedEarly ? ", stopped early" : "")}), {r.TrainSeconds:0.0} s");
         Row(html, "skipped images", r.SkippedImages.Count == 0 ? "none" : $"{r.SkippedImages.Count}: {string.Join("; ", r.SkippedImages.Take(10))}");
-        html.Append("</table><h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>");
+        html.Append("</table>");
+        DataHealthSection.Render(html, r, imageRoot);
+        html.Append("<h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>");
         foreach (var c in r.Test.PerClass)
             html.Append($"<tr><td>{Encode(c.Class)}</td><td>{c.Precision:P1}</td><td>{c.Recall:P1}</td><td>{c.F1:0.000}</td><td>{c.Support}</td></tr>");
         html.Append("</table><h2>Training curves</h2>").Append(Image(curves, "training curves"))

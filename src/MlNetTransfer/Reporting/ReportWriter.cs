@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MlNetTransfer.Engine.Health;
 
 namespace MlNetTransfer.Cli.Reporting;
 
@@ -97,6 +98,16 @@ public static class ReportWriter
             },
         },
         calibration = CalibrationDocument(r),
+        dataHealth = r.DataHealth is { Checked: true } health
+            ? new
+            {
+                @checked = true, trainImages = health.TrainImages, testImages = health.TestImages,
+                labelErrors = health.Count(DataIssueKind.LabelError), duplicates = health.Count(DataIssueKind.Duplicate),
+                leaks = health.Count(DataIssueKind.Leak), outliers = health.Count(DataIssueKind.Outlier),
+                excludedFromTraining = health.Excluded, seconds = health.Seconds,
+            }
+            : (object)new { @checked = false },
+        dataIssues = r.DataIssues.Select(f => new { path = f.Path, kind = f.Kind, label = f.Label, suggested = f.Suggested, other = f.Other, score = f.Score }),
         timings = new { trainSeconds = r.TrainSeconds, evaluateSeconds = r.EvaluateSeconds },
     };
 

@@ -1,4 +1,5 @@
 using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.MlNet;
 
 namespace MlNetTransfer.Cli.Reporting;
 
@@ -15,6 +16,12 @@ public sealed record TrainingReport(
 {
     /// <summary>The test images' calibration before and after the model's temperature (null until they are scored).</summary>
     public CalibrationReport? Calibration { get; init; }
+
+    /// <summary>What the data checks found (<see cref="DataHealthReport.NotChecked"/> when the run did not check), and
+    /// every flagged image by path; the training images' paths are relative to <see cref="TrainImageRoot"/>.</summary>
+    public DataHealthReport DataHealth { get; init; } = DataHealthReport.NotChecked;
+    public IReadOnlyList<FlaggedImage> DataIssues { get; init; } = [];
+    public string? TrainImageRoot { get; init; }
 
     /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
     public IReadOnlyList<string> TestSkipped { get; init; } = [];

@@ -1,0 +1,47 @@
+using Microsoft.ML;
+using MlNetTransfer.Engine.Health;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.MlNet;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>The data checks through the ML.NET API: the fitted transformer names a copy inside the training rows and a
+/// test row (TestSet) copied in them by the rows of the data given to Fit, an unreadable row before them counted.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class DataHealthApiTests
+{
+    [Fact]
+    public void The_fitted_step_names_flagged_images_by_their_rows_in_the_data_it_was_given()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var rows = ImageRow.Samples("train", perClass: 6);
+        var (original, leaked) = (rows[10], rows[20]);
+        rows.Insert(3, new ImageRow { ImagePath = "train/Bag/not-there.png", Label = "Bag" }); // skipped: the rows after it move
+        rows.Add(new ImageRow { ImagePath = original.ImagePath, Label = original.Label }); // the same file twice
+        var testRows = ImageRow.Samples("test", perClass: 1);
+        testRows.Add(new ImageRow { ImagePath = leaked.ImagePath, Label = leaked.Label });
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data);
+        var test = ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath").Fit(keys.Transform(ml.Data.LoadFromEnumerable(testRows)))
+            .Transform(keys.Transform(ml.Data.LoadFromEnumerable(testRows)));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
+            .Append(ml.TransferTrain(new TransferTrainOptions
+            {
+                ImageSize = 32, Strategy = FineTuneStrategy.HeadOnly, TestTimeFlip = false, ImagePathColumnName = "ImagePath", ImageFolder = ImageRow.Root,
+                TestSet = test,
+            }));
+
+        using var model = pipeline.Fit(data);
+
+        var health = model.LastTransformer.DataHealth;
+        Assert.Equal((rows.Count - 1, testRows.Count), (health.TrainImages, health.TestImages));
+        var duplicate = Assert.Single(health.Issues, i => i.Kind == DataIssueKind.Duplicate);
+        Assert.Equal((rows.Count - 1L, (long)rows.IndexOf(original)), (duplicate.Row, duplicate.Other!.Value));
+        var leak = Assert.Single(health.Issues, i => i.Kind == DataIssueKind.Leak);
+        Assert.Equal((testRows.Count - 1L, (long)rows.IndexOf(leaked)), (leak.Row, leak.Other!.Value));
+        Assert.Equal(original.Label, health.Classes[duplicate.Label]);
+        Assert.All(health.Issues.Where(i => i.Kind != DataIssueKind.Leak), i => Assert.NotEqual(3L, i.Row)); // the skipped row is no image
+    }
+}
