@@ -167,10 +167,18 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     {
         var clock = Stopwatch.StartNew();
         var reduced = data.Without(_excluded, options.ValidationFraction, options.Seed);
-        using var kept = tensor(reduced.KeptRows!, device: head.Computed.device);
-        var solved = Solved(reduced, head.Side, head.Computed.index_select(0, kept), head.ComputedValidation?.clone(), clock);
-        head.Dispose();
-        return (reduced, solved);
+        try
+        {
+            using var kept = tensor(reduced.KeptRows!, device: head.Computed.device);
+            var solved = Solved(reduced, head.Side, head.Computed.index_select(0, kept), head.ComputedValidation?.clone(), clock);
+            head.Dispose();
+            return (reduced, solved);
+        }
+        catch
+        {
+            reduced.Dispose(); // and the data it took over, which the caller disposes again: disposing twice is harmless
+            throw;
+        }
     }
 
     /// <summary>2. The strategy and side: the named ones, or Auto's measured choice within the time budget (which may
