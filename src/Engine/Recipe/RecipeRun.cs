@@ -143,9 +143,9 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         using var prints = PerceptualPrint.Of(data.All);
         var issues = DataExamination.Training(head.Computed, data.All.Labels, prints, _classes, head.Choice.L2, options.Seed);
         int testImages = 0;
-        if (context.TestImages is { } testSource)
+        if (context.TestImages is { } testSource && ReadForChecks(testSource, head.Side) is { } read)
         {
-            using var test = testSource.Read(head.Side);
+            using var test = read;
             testImages = (int)test.Count;
             using var testPrints = PerceptualPrint.Of(test);
             issues.AddRange(NearCopies.BetweenByPrint(testPrints, test.Labels, head.Computed, prints, rows =>
@@ -159,6 +159,21 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         var health = found with { Excluded = _excluded.Count, Seconds = clock.Elapsed.TotalSeconds };
         Log($"data checks: {health.Describe()}");
         return health;
+    }
+
+    /// <summary>The test images at <paramref name="side"/> for the leak check, or null (said in the log) when none of
+    /// them can be used: the checks never stop a run; the test's own evaluation reports its images.</summary>
+    ImageTensorDataset? ReadForChecks(IImageSource test, int side)
+    {
+        try
+        {
+            return test.Read(side);
+        }
+        catch (InvalidOperationException e)
+        {
+            Log($"data checks: test images not searched for copies ({e.Message})");
+            return null;
+        }
     }
 
     /// <summary>1''. The data less the flagged rows, and the classifier solved again on their features (no pass over

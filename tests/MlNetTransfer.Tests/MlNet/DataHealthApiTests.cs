@@ -44,4 +44,28 @@ public class DataHealthApiTests
         Assert.Equal(original.Label, health.Classes[duplicate.Label]);
         Assert.All(health.Issues.Where(i => i.Kind != DataIssueKind.Leak), i => Assert.NotEqual(3L, i.Row)); // the skipped row is no image
     }
+
+    [Fact]
+    public void A_test_set_with_no_usable_image_does_not_stop_the_run_and_the_log_says_it_was_not_searched()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 3));
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data);
+        var missing = keys.Transform(ml.Data.LoadFromEnumerable(new[] { new ImageRow { ImagePath = "test/Bag/not-there.png", Label = "Bag" } }));
+        var log = new List<string>();
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
+            .Append(ml.TransferTrain(new TransferTrainOptions
+            {
+                ImageSize = 32, Strategy = FineTuneStrategy.HeadOnly, TestTimeFlip = false, ImagePathColumnName = "ImagePath", ImageFolder = ImageRow.Root,
+                TestSet = ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath").Fit(missing).Transform(missing), Log = log.Add,
+            }));
+
+        using var model = pipeline.Fit(data);
+
+        Assert.True(model.LastTransformer.DataHealth.Checked);
+        Assert.Equal(0, model.LastTransformer.DataHealth.TestImages);
+        Assert.Contains(log, l => l.StartsWith("data checks: test images not searched for copies (No usable rows"));
+    }
 }
