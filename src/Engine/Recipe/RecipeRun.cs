@@ -34,6 +34,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     /// keep the head.</summary>
     public RecipeResult Run()
     {
+        RefuseExclusionItCannotMake();
         int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
         var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
         SolvedHead? head = null;
@@ -60,6 +61,17 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             head?.Dispose();
             data.Dispose();
         }
+    }
+
+    /// <summary>Before any work: ExcludeFlagged where the run cannot leave images out.</summary>
+    void RefuseExclusionItCannotMake()
+    {
+        if (!options.ExcludeFlagged) return;
+        if (!start.Pretrained)
+            throw new ArgumentException("ExcludeFlagged leaves out what the data checks flag, and they need pretrained weights", nameof(FineTuneOptions.ExcludeFlagged));
+        if (prepareOnly)
+            throw new ArgumentException("a job exported for torchrun trains on the rows it lists: run `check`, remove the flagged images, then export",
+                nameof(FineTuneOptions.ExcludeFlagged));
     }
 
     void CreateNetworks()
@@ -132,13 +144,8 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         {
             // a random network's features say nothing of what an image shows: no finding would mean anything
             Log("data checks skipped: they read what a pretrained network sees, and this run starts from random weights");
-            if (options.ExcludeFlagged) throw new ArgumentException("ExcludeFlagged leaves out what the data checks flag, and they need pretrained weights",
-                nameof(FineTuneOptions.ExcludeFlagged));
             return DataHealth.NotChecked;
         }
-        if (prepareOnly && options.ExcludeFlagged)
-            throw new ArgumentException("a job exported for torchrun trains on the rows it lists: run `check`, remove the flagged images, then export",
-                nameof(FineTuneOptions.ExcludeFlagged));
         var clock = Stopwatch.StartNew();
         using var prints = PerceptualPrint.Of(data.All);
         var issues = DataExamination.Training(head.Computed, data.All.Labels, prints, _classes, head.Choice.L2, options.Seed);

@@ -22,6 +22,8 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
     int Export(JobExportSettings settings, CancellationToken cancellationToken)
     {
         var options = settings.ToOptions();
+        if (options.ExcludeFlagged)
+            throw new CliException(ExitCodes.BadOption, "--exclude-flagged: a job exported for torchrun trains on the rows it lists; run `check`, remove the flagged images, then export.");
         RunSettings.Check(options);
         if (options.Strategy == FineTuneStrategy.HeadOnly)
             throw new CliException(ExitCodes.BadOption, "--strategy HeadOnly: a job trains layers on other machines; the classifier alone is solved in seconds by `train --strategy HeadOnly`.");

@@ -262,6 +262,16 @@ public class JobHandOffTests : CliSandbox
         Assert.False(File.Exists(Path.Combine(Job, JobRecipe.FileName)));
     }
 
+    [Fact]
+    public void Export_refuses_exclude_flagged_before_any_work_the_job_trains_on_the_rows_it_lists()
+    {
+        var (exit, output) = Run($"job export --data {Train} --strategy WholeNetwork --exclude-flagged --out {Job}");
+
+        Assert.Equal(ExitCodes.BadOption, exit);
+        Assert.StartsWith("error: --exclude-flagged: a job exported for torchrun trains on the rows it lists", output.Trim());
+        Assert.False(File.Exists(Path.Combine(Job, JobRecipe.FileName)));
+    }
+
     sealed class KeyRow
     {
         public string Label { get; set; } = "";
