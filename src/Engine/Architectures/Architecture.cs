@@ -50,6 +50,10 @@ public sealed class Architecture
     /// <summary>Pretrained weights that ship with the product (no file from the user), or null.</summary>
     public EmbeddedWeights? Embedded { get; init; }
 
+    /// <summary>The module whose output is the last convolutional stage's feature maps: where Grad-CAM looks
+    /// (<see cref="Explain.GradCam"/>).</summary>
+    public string CamLayer { get; init; } = "features";
+
     /// <summary>The torchvision weights file a user passes for it (<c>--weights</c>), named in errors; null: none.</summary>
     public string? TorchvisionWeightsFile { get; init; }
 

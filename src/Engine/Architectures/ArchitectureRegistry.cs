@@ -69,7 +69,10 @@ public static class ArchitectureRegistry
                 Group("block1", "features.0", "features.1"),
                 Group("block2", "features.4", "features.5"),
                 Group("head", "classifier"),
-            ], NetworkForm.FeaturesClassifier, NetworkSpec.Tiny, defaultInputSize: 32, minimumInputSize: 4),
+            ], NetworkForm.FeaturesClassifier, NetworkSpec.Tiny, defaultInputSize: 32, minimumInputSize: 4)
+        {
+            CamLayer = "features.6", // the second block's ReLU, before the pooling
+        },
     }.ToDictionary(a => a.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Every registered architecture, in registry order.</summary>
@@ -100,6 +103,7 @@ public static class ArchitectureRegistry
         {
             Embedded = embedded,
             TorchvisionWeightsFile = torchvisionWeightsFile,
+            CamLayer = "layer4",
         };
 
     /// <summary>The ResNet of ML.NET's DnnImageFeaturizer.ResNet18: ResNet-18 with three basic blocks in its last stage.</summary>
