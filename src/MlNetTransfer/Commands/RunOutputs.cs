@@ -27,11 +27,25 @@ internal static class RunOutputs
             throw new CliException(ExitCodes.UnreadableImages, $"{testSet.Source}: no test image could be read ({unreadable.Count} skipped, named above).");
         var test = ClassificationReport.Compute(transfer.ClassNames, scored);
         var modelPath = saving.Commit();
-        var written = report(test, clock.Elapsed.TotalSeconds) with { Calibration = CalibrationReport.Of(scored, transfer.Run.Calibration.Temperature) };
+        var written = report(test, clock.Elapsed.TotalSeconds) with
+        {
+            Calibration = CalibrationReport.Of(scored, transfer.Run.Calibration.Temperature), Heatmaps = Heatmaps(transfer, test, testSet.Root, maxPixels),
+        };
         if (unreadable.Count > 0) written = written with { TestSkipped = [.. written.TestSkipped, .. unreadable] };
         ReportWriter.Write(output, written, testSet.Root, modelPath);
         Summarise(console, written, output);
         return written;
+    }
+
+    /// <summary>Where the network looked: in the top losses for the class it predicted, in each class's surest right
+    /// image for that class.</summary>
+    static IReadOnlyDictionary<string, float[,]> Heatmaps(TransferTrainTransformer transfer, ClassificationReport test, string root, long maxPixels)
+    {
+        if (!transfer.CanDrawHeatmaps) return new Dictionary<string, float[,]>();
+        var shown = test.TopLosses.Select(s => (s.File, Class: s.Predicted)).Concat(test.SurestRight.Select(s => (s.File, Class: s.Truth)))
+            .DistinctBy(s => s.File).ToList();
+        var maps = transfer.Heatmaps(shown.Select(s => Path.Combine(root, s.File)).ToList(), shown.Select(s => s.Class).ToList(), maxPixels);
+        return shown.Zip(maps).Where(p => p.Second != null).ToDictionary(p => p.First.File, p => p.Second!);
     }
 
     static void Summarise(IAnsiConsole console, TrainingReport report, string output)

@@ -13,6 +13,10 @@ public sealed record ClassificationReport(
 {
     const double Epsilon = 1e-15;
 
+    /// <summary>For each class with a correct prediction, the test image it was surest of: what the report's heatmaps
+    /// show the model looking at when it is right.</summary>
+    public IReadOnlyList<ScoredImage> SurestRight { get; init; } = [];
+
     /// <summary>The test images the report's gallery shows.</summary>
     public const int DefaultTopLosses = 12;
 
@@ -42,6 +46,7 @@ public sealed record ClassificationReport(
         var present = perClass.Where(m => m.Support > 0).ToList();
         double macro = present.Average(m => m.Recall);
         var losses = scored.OrderByDescending(s => s.Loss).Take(topLosses).ToList();
-        return new ClassificationReport(classes, scored.Count, micro, macro, logLoss / scored.Count, perClass, confusion, losses);
+        var surestRight = scored.Where(s => s.Predicted == s.Truth).GroupBy(s => s.Truth).OrderBy(g => g.Key).Select(g => g.MinBy(s => s.Loss)!).ToList();
+        return new ClassificationReport(classes, scored.Count, micro, macro, logLoss / scored.Count, perClass, confusion, losses) { SurestRight = surestRight };
     }
 }

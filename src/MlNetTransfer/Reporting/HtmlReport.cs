@@ -44,10 +44,20 @@ public static class HtmlReport
         {
             var picture = (image.Picture ?? Picture(Path.Combine(imageRoot, image.File))) is { } shown
                 ? $"<img src=\"data:{shown.Mime};base64,{Convert.ToBase64String(shown.Bytes)}\" alt=\"{Encode(image.File)}\">" : "";
-            html.Append($"<figure>{picture}<figcaption>{Encode(image.File)}<br>actual <b>{Encode(r.Test.Classes[image.Truth])}</b> " +
+            html.Append($"<figure>{picture}{Heatmap(r, imageRoot, image.File)}<figcaption>{Encode(image.File)}<br>actual <b>{Encode(r.Test.Classes[image.Truth])}</b> " +
                         $"({image.Scores[image.Truth]:P0})<br>predicted <b>{Encode(r.Test.Classes[image.Predicted])}</b> ({image.Scores[image.Predicted]:P0})</figcaption></figure>");
         }
-        html.Append("</div></body></html>");
+        html.Append("</div>");
+        if (r.Heatmaps.Count > 0)
+        {
+            html.Append("<h2>Where the model looks</h2><p>Grad-CAM on the network's last convolutional stage: red where the evidence for the " +
+                        "class named lies (in the top losses above, for the class it wrongly predicted). Here, the image of each class it was surest of.</p><div class=\"gallery\">");
+            foreach (var image in r.Test.SurestRight)
+                html.Append($"<figure>{Heatmap(r, imageRoot, image.File)}<figcaption>{Encode(image.File)}<br><b>{Encode(r.Test.Classes[image.Truth])}</b> " +
+                            $"({image.Scores[image.Truth]:P0})</figcaption></figure>");
+            html.Append("</div>");
+        }
+        html.Append("</body></html>");
         return html.ToString();
     }
 
@@ -63,6 +73,12 @@ public static class HtmlReport
         using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side);
         return decoded.Bitmap == null ? null : GalleryPicture.Of(decoded.Bitmap);
     }
+
+    /// <summary>The image with where the network looked laid over it, when the report has its map.</summary>
+    static string Heatmap(TrainingReport r, string imageRoot, string file) =>
+        r.Heatmaps.TryGetValue(file, out var map) && HeatmapPicture.Of(Path.Combine(imageRoot, file), map) is { } picture
+            ? $"<img src=\"data:{picture.Mime};base64,{Convert.ToBase64String(picture.Bytes)}\" alt=\"where the model looked in {Encode(file)}\">"
+            : "";
 
     static void Row(StringBuilder html, string name, string value) => html.Append($"<tr><th>{Encode(name)}</th><td>{Encode(value)}</td></tr>");
 

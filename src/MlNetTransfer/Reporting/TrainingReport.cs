@@ -23,6 +23,10 @@ public sealed record TrainingReport(
     public IReadOnlyList<FlaggedImage> DataIssues { get; init; } = [];
     public string? TrainImageRoot { get; init; }
 
+    /// <summary>Grad-CAM maps by test image file: the top losses' for the class predicted, the surest right images' for
+    /// their class (empty when the run kept no network to look into).</summary>
+    public IReadOnlyDictionary<string, float[,]> Heatmaps { get; init; } = new Dictionary<string, float[,]>();
+
     /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
     public IReadOnlyList<string> TestSkipped { get; init; } = [];
 

@@ -49,7 +49,9 @@ public class CliTests : CliSandbox
         var html = File.ReadAllText(Path.Combine(Out, ReportWriter.HtmlFile));
         Assert.Contains("16 px, batches of 32", html);
         Assert.Contains("test-time flip", html);
-        Assert.Equal(3 + 9, html.Split("data:image/").Length - 1); // three charts (curves, confusion, reliability) and the top losses (all 9 test images)
+        int heatmaps = html.Split("alt=\"where the model looked in ").Length - 1; // Grad-CAM: each top loss, and each class's surest right image
+        Assert.InRange(heatmaps, 9, 9 + 3);
+        Assert.Equal(3 + 9, html.Split("data:image/").Length - 1 - heatmaps); // three charts (curves, confusion, reliability) and the top losses (all 9 test images)
         // the scores calibrated on the validation split; the saved model serves them with that temperature
         var calibration = metrics.RootElement.GetProperty("calibration");
         Assert.True(calibration.GetProperty("applied").GetBoolean());

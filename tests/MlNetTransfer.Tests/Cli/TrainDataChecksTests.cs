@@ -44,6 +44,8 @@ public class TrainDataChecksTests : CliSandbox
         Assert.Contains("alt=\"Trouser/leaked.png\"", report); // its thumbnail, beside the training image it copies
         Assert.Contains($"alt=\"Trouser/{Path.GetFileName(trouser)}\"", report);
         Assert.Contains("the test accuracy above overstates", report);
+        Assert.Contains("<h2>Where the model looks</h2>", report); // Grad-CAM over the top losses and each class's surest right image
+        Assert.Contains("alt=\"where the model looked in ", report);
     }
 
     [Fact]

@@ -1,0 +1,69 @@
+using MlNetTransfer.Engine.Architectures;
+using MlNetTransfer.Engine.Explain;
+using MlNetTransfer.Engine.Weights;
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>Grad-CAM for a fitted step: the trained network's weights, kept in a file beside its ONNX model (the zip
+/// does not carry them), rebuilt on demand; images decoded as training decodes them (upright, scaled) and resized to
+/// the side the network was trained at.</summary>
+internal sealed record ModelHeatmaps(string WeightsPath, string ArchitectureName, int Classes, Preprocessing Preprocessing)
+{
+    const int Batch = 16;
+
+    /// <summary>Keeps <paramref name="model"/>'s weights in <paramref name="path"/>.</summary>
+    public static ModelHeatmaps Keep(nn.Module<Tensor, Tensor> model, string architecture, int classes, Preprocessing preprocessing, string path)
+    {
+        model.save(path);
+        return new ModelHeatmaps(path, architecture, classes, preprocessing);
+    }
+
+    /// <summary>One map per image ([h, w] at the last convolutional stage's resolution, largest value 1) for the class
+    /// at the same position; null for an image that cannot be read.</summary>
+    public IReadOnlyList<float[,]?> Compute(IReadOnlyList<string> paths, IReadOnlyList<int> classes, long maxPixels)
+    {
+        if (paths.Count != classes.Count) throw new ArgumentException($"{paths.Count} images and {classes.Count} classes: one class per image");
+        var architecture = ArchitectureRegistry.Get(ArchitectureName);
+        using var model = architecture.Create(Classes);
+        model.load(WeightsPath);
+        int side = Preprocessing.InputSize;
+        var maps = new float[]?[paths.Count].Select(_ => (float[,]?)null).ToArray();
+        var readable = Enumerable.Range(0, paths.Count).Select(i => (Index: i, Pixels: Pixels(paths[i], side, maxPixels))).Where(p => p.Pixels != null).ToList();
+        foreach (var chunk in readable.Chunk(Batch))
+        {
+            using var scope = NewDisposeScope();
+            var images = stack(chunk.Select(p => tensor(p.Pixels!).view(3, side, side)).ToArray());
+            var found = GradCam.Maps(model, architecture, Preprocessing, images, chunk.Select(p => classes[p.Index]).ToList());
+            long h = found.shape[1], w = found.shape[2];
+            var values = found.data<float>().ToArray();
+            for (int k = 0; k < chunk.Length; k++)
+            {
+                var map = new float[h, w];
+                Buffer.BlockCopy(values, (int)(k * h * w * sizeof(float)), map, 0, (int)(h * w * sizeof(float)));
+                maps[chunk[k].Index] = map;
+            }
+        }
+        return maps;
+    }
+
+    /// <summary>The image as the network reads it: RGB planes of <paramref name="side"/>², or null when it cannot be read.</summary>
+    static byte[]? Pixels(string path, int side, long maxPixels)
+    {
+        using var decoded = Imaging.ImageDecoder.Decode(path, side, maxPixels);
+        if (decoded.Bitmap == null) return null;
+        using var square = decoded.Bitmap.Resize(new SKImageInfo(side, side, SKColorType.Bgra8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
+        if (square == null) return null;
+        var bgra = square.GetPixelSpan();
+        var rgb = new byte[3 * side * side];
+        int area = side * side;
+        for (int p = 0; p < area; p++)
+        {
+            rgb[p] = bgra[4 * p + 2];
+            rgb[area + p] = bgra[4 * p + 1];
+            rgb[2 * area + p] = bgra[4 * p];
+        }
+        return rgb;
+    }
+}

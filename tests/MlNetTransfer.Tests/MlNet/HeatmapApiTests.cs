@@ -1,0 +1,41 @@
+using Microsoft.ML;
+using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.MlNet;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Grad-CAM through the fitted step: one map per image file at the last stage's resolution, scaled to 1, for
+/// the class asked; an unreadable file gets none; the weights file goes with the step.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class HeatmapApiTests
+{
+    [Fact]
+    public void The_fitted_step_draws_where_its_network_looks_in_image_files()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
+            .Append(ml.TransferTrain(new TransferTrainOptions { ImageSize = 64, Strategy = FineTuneStrategy.HeadOnly, TestTimeFlip = false }));
+        var model = pipeline.Fit(data);
+        var step = model.LastTransformer;
+        var files = ImageRow.Samples("test", perClass: 1).Take(2).Select(r => Path.Combine(ImageRow.Root, r.ImagePath)).Append(temp.File("missing.png")).ToList();
+
+        var maps = step.Heatmaps(files, [0, 3, 1]);
+
+        Assert.Equal(3, maps.Count);
+        Assert.Null(maps[2]);
+        foreach (var map in maps.Take(2))
+        {
+            Assert.Equal((2, 2), (map!.GetLength(0), map.GetLength(1))); // the ResNet's last stage at 64 px
+            var values = map.Cast<float>().ToList();
+            Assert.All(values, v => Assert.InRange(v, 0f, 1f));
+            Assert.True(values.Max() is 1f or 0f);
+        }
+        var weights = Directory.GetFiles(temp.Path, "*.weights");
+        Assert.Single(weights);
+        model.Dispose();
+        Assert.False(File.Exists(weights[0])); // deleted with the step
+    }
+}
