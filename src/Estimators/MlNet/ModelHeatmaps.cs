@@ -29,7 +29,7 @@ internal sealed record ModelHeatmaps(string WeightsPath, string ArchitectureName
         using var model = architecture.Create(Classes);
         model.load(WeightsPath);
         int side = Preprocessing.InputSize;
-        var maps = new float[]?[paths.Count].Select(_ => (float[,]?)null).ToArray();
+        var maps = new float[,]?[paths.Count];
         var readable = Enumerable.Range(0, paths.Count).Select(i => (Index: i, Pixels: Pixels(paths[i], side, maxPixels))).Where(p => p.Pixels != null).ToList();
         foreach (var chunk in readable.Chunk(Batch))
         {

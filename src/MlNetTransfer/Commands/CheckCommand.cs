@@ -84,7 +84,8 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             options.ImageFolder = data.Root; // paths as the folder or CSV gives them, in what is skipped too
             var report = DataHealthCheck.Run(mlContext, View(data), options, test == null ? null : View(test), test?.Root);
 
-            var flagged = report.Issues.Select(i => FlaggedImage.Of(i, report.Classes, data.Paths(), test?.Paths())).ToList();
+            var (trainPaths, testPaths) = (data.Paths(), test?.Paths()); // listed once, not once per flagged image
+            var flagged = report.Issues.Select(i => FlaggedImage.Of(i, report.Classes, trainPaths, testPaths)).ToList();
             DataHealthTable.Write(human, report, flagged, Shown);
             if (settings.Json != null)
             {

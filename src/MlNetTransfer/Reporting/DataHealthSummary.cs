@@ -14,7 +14,8 @@ public static class DataHealthSummary
     public static IReadOnlyList<FlaggedImage> Show(IAnsiConsole console, DataHealthReport health, LabelledImageSet train, LabelledImageSet test)
     {
         if (!health.Checked) return [];
-        var flagged = health.Issues.Select(i => FlaggedImage.Of(i, health.Classes, train.Paths(), test.Paths())).ToList();
+        var (trainPaths, testPaths) = (train.Paths(), test.Paths()); // listed once, not once per flagged image
+        var flagged = health.Issues.Select(i => FlaggedImage.Of(i, health.Classes, trainPaths, testPaths)).ToList();
         // the run's log gave the counts as the checks ended: here the surest of each kind, the rest in the report
         if (flagged.Count > 0) console.WriteLine($"flagged by the data checks (all {flagged.Count} in {ReportWriter.HtmlFile} and {ReportWriter.MetricsFile}):");
         DataHealthTable.Write(console, health, flagged, Shown);
