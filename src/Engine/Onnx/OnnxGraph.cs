@@ -17,6 +17,11 @@ public sealed class OnnxGraph
 
     public IReadOnlyList<OnnxNode> Nodes { get; }
     public IReadOnlyDictionary<string, OnnxTensor> Initializers { get; }
+
+    /// <summary>The initializers that are network parameters, named by their state_dict keys (a model this product
+    /// wrote doubles as a weights file); the emitter's constants (preprocessing, pooling matrices) are left out.</summary>
+    public IEnumerable<OnnxTensor> Weights =>
+        Initializers.Values.Where(t => !t.Name.StartsWith(OnnxModelBuilder.ConstantPrefix, StringComparison.Ordinal));
     public IReadOnlyList<string> Inputs { get; }
     public IReadOnlyList<string> Outputs { get; }
     public long Opset { get; }

@@ -58,7 +58,7 @@ internal sealed class LabelledData : IDisposable
         {
             if (validation != null)
                 return new LabelledData(all, Enumerable.Range(0, (int)all.Count).Select(i => (long)i).ToArray(), validation.Read(side), []);
-            var (trainRows, validationRows) = SplitRows(all.Labels.data<long>().ToArray(), validationFraction, seed);
+            var (trainRows, validationRows) = StratifiedSplit.FitAndValidation(all.Labels.data<long>().ToArray(), validationFraction, seed);
             return new LabelledData(all, trainRows, null, validationRows);
         }
         catch
@@ -85,16 +85,6 @@ internal sealed class LabelledData : IDisposable
 
     /// <summary>For data made by <see cref="Without"/>: the row of the original data each row of <see cref="All"/> is.</summary>
     public long[]? KeptRows { get; private set; }
-
-    /// <summary>The rows the recipe fits on and the rows it validates on, for labels in row order: a stratified draw of
-    /// <paramref name="validationFraction"/> for the seed, or every row to fit when the fraction is 0 (the same split
-    /// whoever asks: a job exported for torchrun holds out the rows `train` would).</summary>
-    public static (long[] Fit, long[] Validation) SplitRows(IReadOnlyList<long> labels, double validationFraction, int seed)
-    {
-        if (validationFraction <= 0) return (Enumerable.Range(0, labels.Count).Select(i => (long)i).ToArray(), []);
-        var (fit, validation) = StratifiedSplit.Split(labels, validationFraction, seed);
-        return (fit.ToArray(), validation.ToArray());
-    }
 
     /// <summary>The training images as their own dataset (a view: no pixels are copied).</summary>
     public ImageTensorDataset TrainSet() => ValidationRows.Length == 0 ? All.Share() : All.Subset(TrainRows);

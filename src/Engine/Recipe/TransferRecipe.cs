@@ -29,13 +29,6 @@ public static class TransferRecipe
         TrainingContext? context = null)
     {
         options.Validate();
-        return RunValidated(options, start, train, validation, context);
-    }
-
-    /// <summary>The recipe on options validated where they came in (the ML.NET estimator checks them when it is made).</summary>
-    internal static RecipeResult RunValidated(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation,
-        TrainingContext? context = null)
-    {
         context = Checked(train, validation, context);
         using var allocator = AllocatorTuning.Begin();
         return context.Resume == null ? new RecipeRun(options, start, train, validation, context, prepareOnly: false).Run() : Resume(options, start, train, validation, context);
@@ -48,13 +41,6 @@ public static class TransferRecipe
         TrainingContext? context = null)
     {
         options.Validate();
-        return PrepareValidated(options, start, train, validation, context);
-    }
-
-    /// <inheritdoc cref="Prepare"/>
-    internal static RecipeResult PrepareValidated(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation,
-        TrainingContext? context = null)
-    {
         context = Checked(train, validation, context);
         using var allocator = AllocatorTuning.Begin();
         return new RecipeRun(options, start, train, validation, context, prepareOnly: true).Run();

@@ -45,14 +45,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         long totalSteps = (long)batches * options.Epochs, annealedStep = options.Schedule.AnnealedStep(totalSteps);
         var resume = context.Resume;
         var history = new List<EpochSummary>(resume?.History ?? []);
-        if (resume != null)
-        {
-            if (resume.TrainImages > 0 && resume.TrainImages != train.Count)
-                throw new ArgumentException($"the checkpoint was taken training on {resume.TrainImages} images and this data gives {train.Count}: " +
-                    "a resumed run needs the images the interrupted one had (the splits and every epoch's order follow from them)", "ResumeFrom");
-            using var state = new BinaryReader(new MemoryStream(resume.OptimizerState));
-            optimizer.Load(state);
-        }
+        if (resume != null) Resume(resume, optimizer);
         using var best = resume != null ? BestEpochTracker.Resumed(model, plan, resume) : BestEpochTracker.Start(model, plan);
         var epochs = new TrainingEpoch(head ?? model, optimizer, baseRates, options, context, _readInterval, classWeights, train.Count, batches, totalSteps,
             (order, batch, epoch) => Batch(batchSource, order, batch, augmenter, epoch));
@@ -82,15 +75,9 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 }
 
                 AllocatorTuning.Trim(); // once an epoch: the heap does not creep up over a long run
-                double seconds = clock.Elapsed.TotalSeconds;
-                (double Loss, double Accuracy)? validated = validation == null ? null
-                    : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
-                    : FineTuner.Evaluate(model, preprocessing, validationData!, options.Batch, _device);
-                var summary = new EpochSummary(epoch, done.TrainLoss, done.TrainAccuracy, validated?.Loss, validated?.Accuracy, done.Rate, seconds, done.SeenNow / seconds);
+                var summary = Summarise(epoch, done, clock.Elapsed.TotalSeconds, batches, head, validationData);
                 history.Add(summary);
-                context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, done.TrainLoss, done.TrainAccuracy,
-                    done.Rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
-                if (validated is { } v && !double.IsFinite(v.Loss))
+                if (summary.ValidationLoss is { } validationLoss && !double.IsFinite(validationLoss))
                 {
                     (diverged, stopReason) = (true, $"the validation loss became non-finite at epoch {epoch} (learning rate {done.Rate:g3})");
                     break;
@@ -101,7 +88,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 // by chance (measured: an explicit WholeNetwork run on Fashion-MNIST 400 restored epoch 2 of 9 for
                 // 81.2 % on 80 validation images and scored 78.5 % on the test set; the default run kept epoch 7: 85.1 %)
                 if ((long)epoch * batches <= annealedStep) continue;
-                if (!best.Offer(epoch, validated?.Accuracy ?? 0, validated?.Loss ?? done.TrainLoss)
+                if (!best.Offer(epoch, summary.ValidationAccuracy ?? 0, summary.ValidationLoss ?? done.TrainLoss)
                     && best.OutOfPatience(options.EarlyStoppingPatience) && epoch < options.Epochs)
                 {
                     stoppedEarly = true;
@@ -126,6 +113,30 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
             _trainCache?.Dispose();
             _validationCache?.Dispose();
         }
+    }
+
+    /// <summary>A resumed run's optimizer state taken back, once the data is seen to be the interrupted run's size.</summary>
+    void Resume(TrainingCheckpoint resume, IOptimizerStep optimizer)
+    {
+        if (resume.TrainImages > 0 && resume.TrainImages != train.Count)
+            throw new ArgumentException($"the checkpoint was taken training on {resume.TrainImages} images and this data gives {train.Count}: " +
+                "a resumed run needs the images the interrupted one had (the splits and every epoch's order follow from them)", "ResumeFrom");
+        using var state = new BinaryReader(new MemoryStream(resume.OptimizerState));
+        optimizer.Load(state);
+    }
+
+    /// <summary>A trained epoch's summary — its training numbers and the validation images' loss and accuracy (from the
+    /// cached features when only the head trains) — reported as progress.</summary>
+    EpochSummary Summarise(int epoch, EpochOutcome done, double seconds, int batches, nn.Module<Tensor, Tensor>? head,
+        ImageTensorDataset? validationData)
+    {
+        (double Loss, double Accuracy)? validated = validationData == null ? null
+            : _validationCache != null && head != null ? EvaluateCached(head, _validationCache)
+            : FineTuner.Evaluate(model, preprocessing, validationData, options.Batch, _device);
+        var summary = new EpochSummary(epoch, done.TrainLoss, done.TrainAccuracy, validated?.Loss, validated?.Accuracy, done.Rate, seconds, done.SeenNow / seconds);
+        context.Progress?.Report(new TrainingProgress(epoch, options.Epochs, null, batches, done.TrainLoss, done.TrainAccuracy,
+            done.Rate, summary.ImagesPerSecond, validated?.Loss, validated?.Accuracy));
+        return summary;
     }
 
     /// <summary>Before an epoch: the head's features cached on its first (the backbone frozen and not augmented), and

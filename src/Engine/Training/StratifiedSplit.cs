@@ -4,6 +4,16 @@ namespace MlNetTransfer.Engine.Training;
 /// Every class with at least two rows puts at least one in each part.</summary>
 public static class StratifiedSplit
 {
+    /// <summary>The rows the recipe fits on and the rows it validates on, for labels in row order: a stratified draw of
+    /// <paramref name="validationFraction"/> for the seed, or every row to fit when the fraction is 0 (the same split
+    /// whoever asks: a job exported for torchrun holds out the rows `train` would).</summary>
+    public static (long[] Fit, long[] Validation) FitAndValidation(IReadOnlyList<long> labels, double validationFraction, int seed)
+    {
+        if (validationFraction <= 0) return (Enumerable.Range(0, labels.Count).Select(i => (long)i).ToArray(), []);
+        var (fit, validation) = Split(labels, validationFraction, seed);
+        return (fit.ToArray(), validation.ToArray());
+    }
+
     public static (List<long> Train, List<long> Validation) Split(IReadOnlyList<long> labels, double validationFraction, int seed)
     {
         if (validationFraction is <= 0 or >= 1)

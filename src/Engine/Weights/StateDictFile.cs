@@ -122,9 +122,8 @@ public static class StateDictFile
     }
 
     static Dictionary<string, Tensor> ReadOnnxInitializers(string path) =>
-        Onnx.OnnxGraph.Load(path).Initializers.Values
+        Onnx.OnnxGraph.Load(path).Weights
             .Where(t => t.DataType is Onnx.OnnxTensor.Float or Onnx.OnnxTensor.Int64)
-            .Where(t => !t.Name.StartsWith(Onnx.OnnxModelBuilder.ConstantPrefix, StringComparison.Ordinal))
             .ToDictionary(t => t.Name, t => t.DataType == Onnx.OnnxTensor.Float ? tensor(t.Floats).view(t.Dims) : tensor(t.Longs).view(t.Dims));
 
     // TorchSharp's Module.save: LEB128 count, then per entry a .NET string key and a tensor

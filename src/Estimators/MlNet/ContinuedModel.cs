@@ -20,8 +20,7 @@ internal static class ContinuedModel
         string description = $"continued from {zipPath}" + (sameClasses ? "" : " (classes differ: new classifier)");
         return new StartingPoint(architecture, metadata.Preprocessing, description, pretrained: true, (model, _) =>
         {
-            var state = graph.Initializers.Values
-                .Where(t => !t.Name.StartsWith(OnnxModelBuilder.ConstantPrefix, StringComparison.Ordinal))
+            var state = graph.Weights
                 .Where(t => sameClasses || !architecture.IsClassifierKey(t.Name))
                 .ToDictionary(t => t.Name, t => tensor(t.Floats).view(t.Dims));
             try

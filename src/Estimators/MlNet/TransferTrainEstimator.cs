@@ -57,7 +57,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(input);
         if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         var (classes, device, start, train, validation, context) = Inputs(input);
-        using var result = TransferRecipe.RunValidated(_options, start, train, validation, context); // validated when this estimator was made
+        using var result = TransferRecipe.Run(_options, start, train, validation, context);
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         var skipped = train.Problems.Concat(validation?.Problems ?? []).ToList();
@@ -76,7 +76,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(input);
         var (labelClasses, _, start, train, validation, context) = Inputs(input);
         classes = labelClasses;
-        return TransferRecipe.PrepareValidated(_options, start, train, validation, context);
+        return TransferRecipe.Prepare(_options, start, train, validation, context);
     }
 
     /// <summary>What the recipe runs on, checked by column name and kind: the classes, the device, the starting

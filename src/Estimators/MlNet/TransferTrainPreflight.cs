@@ -58,7 +58,7 @@ public static class TransferTrainPreflight
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(labels);
-        var (fit, validation) = LabelledData.SplitRows(labels, options.ValidationFraction, options.Seed);
+        var (fit, validation) = StratifiedSplit.FitAndValidation(labels, options.ValidationFraction, options.Seed);
         return (fit, validation);
     }
 }
