@@ -6,19 +6,12 @@ using static TorchSharp.torch;
 
 namespace MlNetTransfer.MlNet;
 
-/// <summary>Grad-CAM for a fitted step: the trained network's weights, kept in a file beside its ONNX model (the zip
-/// does not carry them), rebuilt on demand; images decoded as training decodes them (upright, scaled) and resized to
-/// the side the network was trained at.</summary>
-internal sealed record ModelHeatmaps(string WeightsPath, string ArchitectureName, int Classes, Preprocessing Preprocessing)
+/// <summary>Grad-CAM for a fitted step: the trained network rebuilt on demand from the step's own ONNX model (its
+/// initializers are the weights by state_dict name, so no second copy is kept); images decoded as training decodes
+/// them (upright, scaled) and resized to the side the network was trained at.</summary>
+internal sealed record ModelHeatmaps(string OnnxPath, string ArchitectureName, int Classes, Preprocessing Preprocessing)
 {
     const int Batch = 16;
-
-    /// <summary>Keeps <paramref name="model"/>'s weights in <paramref name="path"/>.</summary>
-    public static ModelHeatmaps Keep(nn.Module<Tensor, Tensor> model, string architecture, int classes, Preprocessing preprocessing, string path)
-    {
-        model.save(path);
-        return new ModelHeatmaps(path, architecture, classes, preprocessing);
-    }
 
     /// <summary>One map per image ([h, w] at the last convolutional stage's resolution, largest value 1) for the class
     /// at the same position; null for an image that cannot be read.</summary>
@@ -27,7 +20,8 @@ internal sealed record ModelHeatmaps(string WeightsPath, string ArchitectureName
         if (paths.Count != classes.Count) throw new ArgumentException($"{paths.Count} images and {classes.Count} classes: one class per image");
         var architecture = ArchitectureRegistry.Get(ArchitectureName);
         using var model = architecture.Create(Classes);
-        model.load(WeightsPath);
+        WeightLoader.LoadFile(model, architecture, OnnxPath);
+        model.eval();
         int side = Preprocessing.InputSize;
         var maps = new float[,]?[paths.Count];
         var readable = Enumerable.Range(0, paths.Count).Select(i => (Index: i, Pixels: Pixels(paths[i], side, maxPixels))).Where(p => p.Pixels != null).ToList();

@@ -142,10 +142,8 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             StaleFiles.DeleteAtExit(onnxPath); // the step deletes it on Dispose, which a program may never call
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
                 options.ScoreColumnName, options.PredictedLabelColumnName);
-            // the trained network's weights beside it, for Grad-CAM (the zip does not carry them)
-            var weightsPath = Path.ChangeExtension(onnxPath, ".weights");
-            StaleFiles.DeleteAtExit(weightsPath);
-            var heatmaps = ModelHeatmaps.Keep(result.Model, result.Architecture.Name, classes.Length, result.Preprocessing, weightsPath);
+            // Grad-CAM rebuilds the trained network from that ONNX model when asked
+            var heatmaps = new ModelHeatmaps(onnxPath, result.Architecture.Name, classes.Length, result.Preprocessing);
             return new TransferTrainTransformer(chain, onnxPath, classes, result.Record, skipped)
             {
                 DataHealth = health ?? DataHealthReport.NotChecked, HeatmapSource = heatmaps,
@@ -153,11 +151,8 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         }
         catch
         {
-            foreach (var path in new[] { onnxPath, Path.ChangeExtension(onnxPath, ".weights") })
-            {
-                if (File.Exists(path)) File.Delete(path);
-                StaleFiles.KeepAtExit(path);
-            }
+            if (File.Exists(onnxPath)) File.Delete(onnxPath);
+            StaleFiles.KeepAtExit(onnxPath);
             throw;
         }
     }

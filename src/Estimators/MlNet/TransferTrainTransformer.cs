@@ -67,7 +67,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     /// (<see cref="TransferTrainOptions.TestSet"/>'s for a leak); not checked when the run resumed or the checks were off.</summary>
     public DataHealthReport DataHealth { get; init; } = DataHealthReport.NotChecked;
 
-    /// <summary>Where the trained network's weights are kept for <see cref="Heatmaps"/> (null: not kept).</summary>
+    /// <summary>How <see cref="Heatmaps"/> rebuilds the trained network from the step's ONNX model (null: it cannot).</summary>
     internal ModelHeatmaps? HeatmapSource { get; init; }
 
     /// <summary>Whether <see cref="Heatmaps"/> can draw: the step kept the network it trained.</summary>
@@ -75,8 +75,8 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
 
     /// <summary>Where the network looks (Grad-CAM on its last convolutional stage) in each image file for the class at
     /// the same position: one map per image, [h, w] at that stage's resolution (7×7 for a ResNet at 224 px), largest
-    /// value 1; null for an image that cannot be read. Only the step that was fitted can (the saved zip carries the
-    /// ONNX model, not the trained network's weights).</summary>
+    /// value 1; null for an image that cannot be read. Only the step that was fitted can (a zip loaded back holds
+    /// ML.NET's stock transforms, not this step).</summary>
     public IReadOnlyList<float[,]?> Heatmaps(IReadOnlyList<string> imagePaths, IReadOnlyList<int> classes, long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -115,10 +115,5 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
         _chain.Dispose();
         if (File.Exists(_onnxPath)) File.Delete(_onnxPath);
         StaleFiles.KeepAtExit(_onnxPath);
-        if (HeatmapSource is { WeightsPath: var weights })
-        {
-            if (File.Exists(weights)) File.Delete(weights);
-            StaleFiles.KeepAtExit(weights);
-        }
     }
 }
