@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 
 namespace MlNetTransfer.Serving;
 
@@ -7,6 +8,11 @@ namespace MlNetTransfer.Serving;
 /// as raw bodies from 1 and then 8 concurrent clients for a timed window each.</summary>
 public static class HttpLoad
 {
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int Kill(int pid, int signal);
+
+    const int Sigterm = 15;
+
     public static async Task<(Throughput One, Throughput Eight, FirstRequest First)> Measure(string server, string zip, int side,
         IReadOnlyList<byte[]> uploads, double seconds, bool warmUp)
     {
@@ -34,7 +40,10 @@ public static class HttpLoad
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
+            // SIGTERM, as a service manager stops it: the app disposes its model, and with it ML.NET's temporary copy
+            // of the network (killed outright, it would leave tens of MB in the temp folder on every measurement)
+            if (!process.HasExited && (Kill(process.Id, Sigterm) != 0 || !process.WaitForExit(TimeSpan.FromSeconds(30))))
+                process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
     }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using MlNetTransfer.Cli;
 using Spectre.Console.Testing;
 
@@ -15,11 +14,6 @@ public class CliProcessTests : IDisposable
     readonly TempDirectory _temp = new();
 
     public void Dispose() => _temp.Dispose();
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    static extern int Kill(int pid, int signal);
-
-    const int Sigterm = 15;
 
     [Fact]
     public async Task Onednn_switched_off_by_its_environment_variable_is_said_and_training_still_runs()
@@ -133,7 +127,7 @@ public class CliProcessTests : IDisposable
         while ((line = process.StandardOutput.ReadLine()) != null && !line.StartsWith("epoch 2/")) seen.Add(line);
         if (line == null) Assert.Fail($"training never reached epoch 2: {string.Join('\n', seen)}\n{await stderr}");
 
-        Assert.Equal(0, Kill(process.Id, Sigterm)); // what `docker stop`, Kubernetes and systemd send
+        Assert.True(Signals.Terminate(process.Id)); // what `docker stop`, Kubernetes and systemd send
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the process did not stop after SIGTERM");
 
         var rest = await process.StandardOutput.ReadToEndAsync();

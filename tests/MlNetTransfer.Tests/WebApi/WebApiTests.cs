@@ -129,7 +129,11 @@ public sealed class WebApiTests : IDisposable
 
         var start = new System.Diagnostics.ProcessStartInfo("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "WebApi.dll"), "--urls", "http://127.0.0.1:0"])
         { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = app };
+        // ML.NET copies the zip's ONNX network to a temporary file while the model is loaded
+        var tempFolder = Directory.CreateDirectory(_temp.File("server-tmp")).FullName;
+        start.Environment["TMPDIR"] = tempFolder;
         using var server = System.Diagnostics.Process.Start(start)!;
+        bool stopped = false;
         try
         {
             string? address = null;
@@ -143,10 +147,18 @@ public sealed class WebApiTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
             var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web))!;
             Assert.Contains(prediction.PredictedLabel, Transfer.ClassNames);
+            var copies = Directory.GetFiles(tempFolder).Where(f => new FileInfo(f).Length > 1 << 20).ToList();
+            Assert.Single(copies); // the loaded model's copy of its network (tens of MB)
+
+            // stopped as a service manager stops it, the app disposes the model, and the copy goes with it
+            Assert.True(Signals.Terminate(server.Id));
+            stopped = server.WaitForExit(TimeSpan.FromSeconds(30));
+            Assert.True(stopped, "the app did not stop within 30 s of SIGTERM");
+            Assert.False(File.Exists(copies[0]), "the stopped app left its model's temporary copy behind");
         }
         finally
         {
-            server.Kill(entireProcessTree: true);
+            if (!stopped) server.Kill(entireProcessTree: true);
         }
     }
 
