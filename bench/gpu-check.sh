@@ -11,6 +11,12 @@
 #                    bench/gpu-check.sh speed [bench args] # carry .gpu/bench.tar.xz: the speed benchmark against the
 #                                                          # PyTorch peer (alexnet head-only, resnet18 and mobilenet_v2 whole
 #                                                          # network, 128 px, 4 000 PNGs), from the repository root
+#   the GPU speed issue's whole check, in two runs back to back (each carries .gpu/bench.tar.xz, from `pack-speed`):
+#                    bench/gpu-check.sh check31 a   # 4 000 PNGs at 128 px: alexnet head-only, resnet18 and mobilenet_v2
+#                                                   # whole network against the PyTorch peer (bench-cuda-128.json)
+#                                                   # (first, here: bench/gpu-check.sh pack-speed)
+#                    bench/gpu-check.sh check31 b   # resnet18 at 224 px, batch 64 and 128, against the peer; then GPU
+#                                                   # memory over 20 epochs, epoch 2 against epoch 20 (memory-cuda.json)
 #   the torchrun hand-off on a GPU (train_ddp.py's CUDA path), on its own:
 #     here:          bench/gpu-check.sh job-pack [export options]  # Fashion-MNIST 2 000 (seed 1) exported as a job with its
 #                                                                  # images: .gpu/job.tar.xz (default WholeNetwork, 224 px, 15 epochs)
@@ -65,6 +71,38 @@ case "${1:-}" in
       --fashion-sizes 10000 --icon-sizes 2000 --cases default,WholeNetwork,RetrainAll \
       --deep-strategies-up-to 10000 --out "$out/accuracy-cuda.json" "$@" 2>&1 | tee "$out/accuracy-cuda.log"
     ;;
+  pack-speed)
+    rm -rf .gpu/bench .gpu/bench.tar.xz && mkdir -p .gpu
+    dotnet publish bench/MlNetTransfer.Bench -c Release -r linux-x64 --self-contained -p:MlNetTransferTorchFlavour=external \
+      -o .gpu/bench -v quiet -nologo
+    rm -rf .gpu/bench/DnnImageModels # the speed cases train from scratch
+    tar -C .gpu -cf - bench | xz -T0 -6 > .gpu/bench.tar.xz
+    rm -rf .gpu/bench
+    ls -la .gpu/bench.tar.xz
+    ;;
+  check31)
+    part=${2:?a or b}
+    # rehearsal on a CPU: DEVICE=cpu REPEAT=1 RES=32 RES_LARGE=48 MEMORY_EPOCHS=4 MLNETTRANSFER_LIBTORCH=<libtorch 2.10 lib>
+    device=${DEVICE:-cuda} repeat=${REPEAT:-10} res=${RES:-128} large=${RES_LARGE:-224} memory_epochs=${MEMORY_EPOCHS:-20}
+    [ -x /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench ] || { mkdir -p /tmp/mlnettransfer-bench && xz -dc .gpu/bench.tar.xz | tar -C /tmp/mlnettransfer-bench -xf -; }
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    export MLNETTRANSFER_LIBTORCH="${MLNETTRANSFER_LIBTORCH:-$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib}"
+    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+    { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
+      python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; date -u; } | tee "$out/gpu.txt"
+    bench=/tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench
+    # --repeat 10: the 400 sample PNGs listed ten times, 4 000 images an epoch (each still decoded per row)
+    if [ "$part" = a ]; then
+      "$bench" --device "$device" --res "$res" --repeat "$repeat" --out "$out/bench-$device-$res.json" 2>&1 | tee "$out/bench-$device-$res.log"
+    else
+      for batch in 64 128; do
+        "$bench" --device "$device" --res "$large" --batch "$batch" --cases resnet18 --repeat "$repeat" --epochs 3 \
+          --out "$out/bench-$device-$large-b$batch.json" 2>&1 | tee "$out/bench-$device-$large-b$batch.log"
+      done
+      "$bench" --device "$device" --res "$res" --cases none --no-peer --memory-epochs "$memory_epochs" --repeat "$repeat" \
+        --out "$out/memory-$device.json" 2>&1 | tee "$out/memory-$device.log"
+    fi
+    ;;
   speed)
     shift
     rm -rf /tmp/mlnettransfer-bench && mkdir -p /tmp/mlnettransfer-bench
@@ -109,5 +147,5 @@ case "${1:-}" in
     dotnet src/MlNetTransfer/bin/Release/net10.0/mlnet-transfer.dll job import .gpu/job-stage/job --out .gpu/job-out
     ;;
   *)
-    sed -n 2,26p "$0"; exit 2 ;;
+    sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2 ;;
 esac

@@ -1,8 +1,10 @@
 // Benchmarks: dotnet run -c Release --project bench/MlNetTransfer.Bench -- [--res 128] [--batch 32] [--steps 10]
 //             [--device cpu|cuda] [--repeat 1] [--cases alexnet,resnet18,mobilenet_v2]
-//             [--epochs 4] [--out bench/results/speed.json] [--no-peer]
+//             [--epochs 4] [--out bench/results/speed.json] [--no-peer] [--memory-epochs 20]
 // Prints a table and writes JSON: raw TorchSharp step vs TransferTrain end to end, head-only feature caching,
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
+// --memory-epochs N: resnet18's whole network for N epochs, memory sampled at every epoch's end (MemoryFlatness);
+// --cases none measures that alone.
 using System.Text.Json;
 using MlNetTransfer;
 using MlNetTransfer.Bench;
@@ -92,6 +94,18 @@ if (servingZip != null)
                           $"({flipped.EngineP50 / latency.EngineP50:0.00}× without); bare ONNX Runtime p50 {flipped.OnnxP50:0.00} ms");
     serving = new { latency.EngineP50, latency.EngineP95, latency.OnnxP50, latency.OnnxP95, latency.LoadMs, latency.FirstPredictionMs, TestTimeFlip = flipped };
 }
+object? memory = null;
+if (options.MemoryEpochs > 0)
+{
+    Phase($"memory over {options.MemoryEpochs} epochs (resnet18 whole network)");
+    var flat = MemoryFlatness.Run(options.Resolution, options.Batch, root, train, options.MemoryEpochs, work, deviceKind);
+    var (second, last) = (flat.Samples.Single(s => s.Epoch == 2), flat.Samples[^1]);
+    AnsiConsole.WriteLine($"memory, epoch 2 → epoch {last.Epoch}: live tensors {second.LiveTensors} → {last.LiveTensors}; resident " +
+                          $"{second.ResidentMegabytes:0} → {last.ResidentMegabytes:0} MB ({flat.ResidentGrowth:+0.0%;-0.0%}); device " +
+                          (flat.DeviceGrowth is { } growth ? $"{second.DeviceMegabytes:0} → {last.DeviceMegabytes:0} MiB ({growth:+0.0%;-0.0%})" : "not measured") +
+                          $": {(flat.Flat ? "flat" : "NOT flat")} (±{MemoryFlatness.Tolerance:P0})");
+    memory = flat;
+}
 var peakMegabytes = MlNetTransfer.Bench.Paths.PeakResidentMegabytes();
 AnsiConsole.WriteLine($"peak RSS {peakMegabytes:0} MB");
 
@@ -99,7 +113,7 @@ var result = new
 {
     Machine = new { Environment.ProcessorCount, options.Device, Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, TorchThreads = TorchSharp.torch.get_num_threads() },
     options.Resolution, options.Batch, options.Steps, options.Epochs, options.Repeat, TrainingImages = train.Count, Cases = cases,
-    Caching = caching, Serving = serving, PeakResidentMegabytes = peakMegabytes,
+    Caching = caching, Serving = serving, Memory = memory, PeakResidentMegabytes = peakMegabytes,
 };
 File.WriteAllText(options.Out, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
 AnsiConsole.WriteLine($"wrote {Path.GetFullPath(options.Out)}");
