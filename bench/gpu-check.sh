@@ -17,6 +17,10 @@
 #                                                   # (first, here: bench/gpu-check.sh pack-speed)
 #                    bench/gpu-check.sh check31 b   # resnet18 at 224 px, batch 64 and 128, against the peer; then GPU
 #                                                   # memory over 20 epochs, epoch 2 against epoch 20 (memory-cuda.json)
+#   the GPU correctness issue's agreement check (carries .gpu/bench.tar.xz too; may follow check31 b on the warm machine):
+#                    bench/gpu-check.sh check32     # resnet18 fine-tuned from one seed on the GPU and on the CPU (test
+#                                                   # accuracies side by side); each zip in ONNX Runtime (CPU) against
+#                                                   # TorchSharp on CUDA: same classes, scores within 1e-3 (agreement-cuda.json)
 #   the torchrun hand-off on a GPU (train_ddp.py's CUDA path), on its own:
 #     here:          bench/gpu-check.sh job-pack [export options]  # Fashion-MNIST 2 000 (seed 1) exported as a job with its
 #                                                                  # images: .gpu/job.tar.xz (default WholeNetwork, 224 px, 15 epochs)
@@ -102,6 +106,15 @@ case "${1:-}" in
       "$bench" --device "$device" --res "$res" --cases none --no-peer --memory-epochs "$memory_epochs" --repeat "$repeat" \
         --out "$out/memory-$device.json" 2>&1 | tee "$out/memory-$device.log"
     fi
+    ;;
+  check32)
+    device=${DEVICE:-cuda} res=${RES:-128}
+    [ -x /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench ] || { mkdir -p /tmp/mlnettransfer-bench && xz -dc .gpu/bench.tar.xz | tar -C /tmp/mlnettransfer-bench -xf -; }
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    export MLNETTRANSFER_LIBTORCH="${MLNETTRANSFER_LIBTORCH:-$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib}"
+    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+    /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench --device "$device" --res "$res" --cases none --no-peer --agreement --epochs 4 \
+      --out "$out/agreement-$device.json" 2>&1 | tee "$out/agreement-$device.log"
     ;;
   speed)
     shift

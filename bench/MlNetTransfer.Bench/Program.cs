@@ -1,10 +1,11 @@
 // Benchmarks: dotnet run -c Release --project bench/MlNetTransfer.Bench -- [--res 128] [--batch 32] [--steps 10]
 //             [--device cpu|cuda] [--repeat 1] [--cases alexnet,resnet18,mobilenet_v2]
-//             [--epochs 4] [--out bench/results/speed.json] [--no-peer] [--memory-epochs 20]
+//             [--epochs 4] [--out bench/results/speed.json] [--no-peer] [--memory-epochs 20] [--agreement]
 // Prints a table and writes JSON: raw TorchSharp step vs TransferTrain end to end, head-only feature caching,
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
 // --memory-epochs N: resnet18's whole network for N epochs, memory sampled at every epoch's end (MemoryFlatness);
-// --cases none measures that alone.
+// --agreement: resnet18 fine-tuned on this device and on the CPU from the same seed, each zip's ONNX Runtime scores
+// against TorchSharp's on this device (AgreementCheck); --cases none measures that alone.
 using System.Text.Json;
 using MlNetTransfer;
 using MlNetTransfer.Bench;
@@ -106,6 +107,12 @@ if (options.MemoryEpochs > 0)
                           $": {(flat.Flat ? "flat" : "NOT flat")} (±{MemoryFlatness.Tolerance:P0})");
     memory = flat;
 }
+object? agreement = null;
+if (options.Agreement)
+{
+    Phase("agreement: the same zip in ONNX Runtime (CPU) and TorchSharp on this device; the same seed on this device and the CPU");
+    agreement = AgreementCheck.Run(options, root, train, test, work, deviceKind, device);
+}
 var peakMegabytes = MlNetTransfer.Bench.Paths.PeakResidentMegabytes();
 AnsiConsole.WriteLine($"peak RSS {peakMegabytes:0} MB");
 
@@ -113,7 +120,7 @@ var result = new
 {
     Machine = new { Environment.ProcessorCount, options.Device, Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, TorchThreads = TorchSharp.torch.get_num_threads() },
     options.Resolution, options.Batch, options.Steps, options.Epochs, options.Repeat, TrainingImages = train.Count, Cases = cases,
-    Caching = caching, Serving = serving, Memory = memory, PeakResidentMegabytes = peakMegabytes,
+    Caching = caching, Serving = serving, Memory = memory, Agreement = agreement, PeakResidentMegabytes = peakMegabytes,
 };
 File.WriteAllText(options.Out, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
 AnsiConsole.WriteLine($"wrote {Path.GetFullPath(options.Out)}");

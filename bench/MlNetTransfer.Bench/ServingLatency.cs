@@ -19,21 +19,36 @@ public static class ServingLatency
         public float[] Score { get; set; } = [];
     }
 
+    /// <summary>The pixels the zip's network reads for each image: its ImageLoader, then the scoring chain's
+    /// ResizeImages and ExtractPixels (planar RGB 0..255).</summary>
+    public static List<float[]> Pixels(string zip, string imageRoot, IReadOnlyList<ImageRow> rows)
+    {
+        var ml = new MLContext(seed: 1);
+        var loaded = ml.Model.Load(zip, out _);
+        try
+        {
+            var chain = ((IEnumerable<ITransformer>)loaded).ToList();
+            var scoring = ((IEnumerable<ITransformer>)chain.OfType<TransformerChain<ITransformer>>().Single()).ToList();
+            var view = ml.Data.LoadFromEnumerable(Absolute(imageRoot, rows));
+            foreach (var t in chain.TakeWhile(t => t is not TransformerChain<ITransformer>)) view = t.Transform(view);
+            view = scoring[1].Transform(scoring[0].Transform(view));
+            var pixelColumn = view.Schema.Single(c => c.Name.EndsWith("Pixels", StringComparison.Ordinal)).Name;
+            return view.GetColumn<float[]>(pixelColumn).ToList();
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    static List<ImageRow> Absolute(string imageRoot, IReadOnlyList<ImageRow> rows) =>
+        rows.Select(r => new ImageRow { ImagePath = Path.Combine(imageRoot, r.ImagePath), Label = r.Label }).ToList();
+
     public static Result Measure(string zip, string imageRoot, IReadOnlyList<ImageRow> rows, int side)
     {
         var ml = new MLContext(seed: 1);
-        var absolute = rows.Select(r => new ImageRow { ImagePath = Path.Combine(imageRoot, r.ImagePath), Label = r.Label }).ToList();
-
-        // the same pixels: ImageLoader, then the scoring chain's ResizeImages and ExtractPixels
-        var loaded = ml.Model.Load(zip, out _);
-        var chain = ((IEnumerable<ITransformer>)loaded).ToList();
-        var scoring = ((IEnumerable<ITransformer>)chain.OfType<TransformerChain<ITransformer>>().Single()).ToList();
-        var view = ml.Data.LoadFromEnumerable(absolute);
-        foreach (var t in chain.TakeWhile(t => t is not TransformerChain<ITransformer>)) view = t.Transform(view);
-        view = scoring[1].Transform(scoring[0].Transform(view));
-        var pixelColumn = view.Schema.Single(c => c.Name.EndsWith("Pixels", StringComparison.Ordinal)).Name;
-        var pixels = view.GetColumn<float[]>(pixelColumn).ToList();
-        (loaded as IDisposable)?.Dispose();
+        var absolute = Absolute(imageRoot, rows);
+        var pixels = Pixels(zip, imageRoot, rows);
 
         var loadClock = Stopwatch.StartNew();
         var model = ml.Model.Load(zip, out _);
