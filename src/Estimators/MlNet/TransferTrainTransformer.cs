@@ -80,7 +80,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     public IReadOnlyList<float[,]?> Heatmaps(IReadOnlyList<string> imagePaths, IReadOnlyList<int> classes, long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var source = HeatmapSource ?? throw new InvalidOperationException("this step kept no trained network to look into (a resumed or imported run)");
+        var source = HeatmapSource ?? throw new InvalidOperationException("this step has no trained network to look into");
         return source.Compute(imagePaths, classes, maxPixels);
     }
 
