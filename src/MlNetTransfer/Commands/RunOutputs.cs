@@ -61,5 +61,7 @@ internal static class RunOutputs
         table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
         table.AddRow("written", Markup.Escape($"{Path.Combine(output, TrainCommand.ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
         console.Write(table);
+        if (ChanceCheck.Of(report.Test) is { NoBetterThanGuessing: true } guessing)
+            console.MarkupLine($"[yellow]no better than guessing[/]: {Markup.Escape(guessing.Describe())}");
     }
 }

@@ -14,7 +14,10 @@ public static class HtmlReport
             .Append("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}")
             .Append("th{background:#f3f3f3}td:first-child{text-align:left}.gallery{display:flex;flex-wrap:wrap;gap:12px}.gallery figure{margin:0;width:150px;font-size:12px}")
             .Append(".gallery figure:has(img+img){width:300px}.gallery img{width:140px;height:140px;object-fit:contain;image-rendering:pixelated;border:1px solid #ccc}</style></head><body>");
-        html.Append("<h1>Training report</h1><table>");
+        html.Append("<h1>Training report</h1>");
+        if (ChanceCheck.Of(r.Test) is { NoBetterThanGuessing: true } guessing)
+            html.Append("<p style=\"color:#a40\"><b>No better than guessing:</b> ").Append(Encode(guessing.Describe())).Append(".</p>");
+        html.Append("<table>");
         Row(html, "test accuracy (micro)", r.Test.MicroAccuracy.ToString("P1"));
         Row(html, "test accuracy (macro)", r.Test.MacroAccuracy.ToString("P1"));
         Row(html, "log-loss", r.Test.LogLoss.ToString("0.0000"));
