@@ -32,6 +32,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=/tmp/mlnettransfer-gpu
+
+# The packed speed benchmark under /tmp, unpacked once while the machine stays warm.
+unpack_bench() {
+  [ -x /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench ] ||
+    { mkdir -p /tmp/mlnettransfer-bench && xz -dc .gpu/bench.tar.xz | tar -C /tmp/mlnettransfer-bench -xf -; }
+}
+
+# The apps' libtorch (the machine's PyTorch unless MLNETTRANSFER_LIBTORCH names one), and what ran: GPU, torch, date.
+torch_env() {
+  export MLNETTRANSFER_LIBTORCH="${MLNETTRANSFER_LIBTORCH:-$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib}"
+  export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+  { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
+    python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; date -u; } | tee "$out/gpu.txt"
+}
 case "${1:-}" in
   pack)
     rm -rf .gpu && mkdir -p .gpu
@@ -66,10 +80,7 @@ case "${1:-}" in
     shift
     [ -f .gpu/icons.tar ] && tar -C "$stage/data" -xf .gpu/icons.tar # the first call carries it; the machine keeps it
     out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
-    export MLNETTRANSFER_LIBTORCH="${MLNETTRANSFER_LIBTORCH:-$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib}"
-    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
-    { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
-      python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; date -u; } | tee "$out/gpu.txt"
+    torch_env
     # the GPU correctness issue's item 3 in two calls (each under 10 minutes): the accuracy benchmark's defaults beside
     # the ML.NET baseline, Auto free to choose (FASHION=400,2000 ICONS=400, then FASHION=10000 ICONS= ); CASES and
     # DEVICE=cpu for a rehearsal
@@ -91,12 +102,9 @@ case "${1:-}" in
     part=${2:?a or b}
     # rehearsal on a CPU: DEVICE=cpu REPEAT=1 RES=32 RES_LARGE=48 MEMORY_EPOCHS=4 MLNETTRANSFER_LIBTORCH=<libtorch 2.10 lib>
     device=${DEVICE:-cuda} repeat=${REPEAT:-10} res=${RES:-128} large=${RES_LARGE:-224} memory_epochs=${MEMORY_EPOCHS:-20}
-    [ -x /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench ] || { mkdir -p /tmp/mlnettransfer-bench && xz -dc .gpu/bench.tar.xz | tar -C /tmp/mlnettransfer-bench -xf -; }
+    unpack_bench
     out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
-    export MLNETTRANSFER_LIBTORCH="${MLNETTRANSFER_LIBTORCH:-$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib}"
-    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
-    { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
-      python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; date -u; } | tee "$out/gpu.txt"
+    torch_env
     bench=/tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench
     # --repeat 10: the 400 sample PNGs listed ten times, 4 000 images an epoch (each still decoded per row)
     if [ "$part" = a ]; then
@@ -112,21 +120,17 @@ case "${1:-}" in
     ;;
   check32)
     device=${DEVICE:-cuda} res=${RES:-128}
-    [ -x /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench ] || { mkdir -p /tmp/mlnettransfer-bench && xz -dc .gpu/bench.tar.xz | tar -C /tmp/mlnettransfer-bench -xf -; }
+    unpack_bench
     out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
-    export MLNETTRANSFER_LIBTORCH="${MLNETTRANSFER_LIBTORCH:-$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib}"
-    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+    torch_env
     /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench --device "$device" --res "$res" --cases none --no-peer --agreement --epochs 4 \
       --out "$out/agreement-$device.json" 2>&1 | tee "$out/agreement-$device.log"
     ;;
   speed)
     shift
-    rm -rf /tmp/mlnettransfer-bench && mkdir -p /tmp/mlnettransfer-bench
-    xz -dc .gpu/bench.tar.xz | tar -C /tmp/mlnettransfer-bench -xf -
+    rm -rf /tmp/mlnettransfer-bench && unpack_bench
     out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
-    export MLNETTRANSFER_LIBTORCH="$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib"
-    export MLNETTRANSFER_LIBTORCH_ANY_VERSION=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
-    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+    torch_env
     # from the repository root: the benchmark reads data-samples/ and runs bench/peer.py as the PyTorch peer
     /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench --device cuda --res 128 --repeat 10 --out "$out/bench-cuda.json" "$@" \
       2>&1 | tee "$out/bench-cuda.log"

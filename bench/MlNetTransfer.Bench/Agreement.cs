@@ -1,8 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Onnx;
-using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.MlNet;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,18 +17,14 @@ public static class Agreement
 
     public sealed record Result(string Zip, string Device, int Images, int SameClass, double MaxScoreDifference, bool Agrees);
 
-    public static Result Measure(string zip, string imageRoot, IReadOnlyList<ImageRow> rows, Device device, string workFolder)
+    public static Result Measure(string zip, string imageRoot, IReadOnlyList<ImageRow> rows, Device device)
     {
         var onnx = TransferModelFile.ReadOnnx(zip);
-        var metadata = OnnxMetadata.Read(OnnxGraph.Parse(onnx, metadataOnly: true), zip);
+        using var network = OnnxNetwork.Rebuild(OnnxGraph.Parse(onnx), zip);
+        var (model, metadata) = (network.Model, network.Metadata);
         if (metadata.TestTimeFlip || metadata.Temperature != 1)
             throw new InvalidOperationException($"{zip}: the agreement check compares the bare network (no test-time flip, no calibration)");
-        var onnxFile = Path.Combine(workFolder, Path.GetFileNameWithoutExtension(zip) + ".onnx");
-        File.WriteAllBytes(onnxFile, onnx);
-        var architecture = ArchitectureRegistry.Get(metadata.Architecture);
-        using var model = architecture.Create(metadata.ClassNames.Count);
-        WeightLoader.LoadFile(model, architecture, onnxFile);
-        model.to(device).eval();
+        model.to(device);
 
         var pixels = ServingLatency.Pixels(zip, imageRoot, rows);
         int side = metadata.Preprocessing.InputSize;

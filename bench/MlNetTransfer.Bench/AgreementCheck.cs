@@ -22,7 +22,7 @@ public static class AgreementCheck
         {
             var folder = Directory.CreateDirectory(Path.Combine(work, "agreement-" + kind.ToString().ToLowerInvariant())).FullName;
             var fit = EndToEnd.Run(c, root, train, options.Epochs, folder, kind);
-            var agreement = Agreement.Measure(fit.ModelPath, root, test, device, folder);
+            var agreement = Agreement.Measure(fit.ModelPath, root, test, device);
             var trained = new Trained(kind.ToString(), TestAccuracy(fit.ModelPath, root, test), fit.FitSeconds, agreement);
             AnsiConsole.WriteLine($"trained on {kind} ({fit.FitSeconds:0.0} s): test accuracy {trained.TestAccuracy:P1}; ONNX Runtime (CPU) against " +
                                   $"TorchSharp ({agreement.Device}): {agreement.SameClass}/{agreement.Images} same class, largest score difference " +
@@ -38,8 +38,7 @@ public static class AgreementCheck
         var model = ml.Model.Load(zip, out _);
         try
         {
-            var rows = test.Select(r => new ImageRow { ImagePath = Path.Combine(root, r.ImagePath), Label = r.Label }).ToList();
-            return ml.MulticlassClassification.Evaluate(model.Transform(ml.Data.LoadFromEnumerable(rows))).MicroAccuracy;
+            return ml.MulticlassClassification.Evaluate(model.Transform(ml.Data.LoadFromEnumerable(ImageRow.Under(root, test)))).MicroAccuracy;
         }
         finally
         {

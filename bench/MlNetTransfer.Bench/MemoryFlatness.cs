@@ -37,7 +37,7 @@ public static class MemoryFlatness
             Progress = p =>
             {
                 if (p.IsEpochEnd)
-                    samples.Add(new Sample(p.Epoch, torch.Tensor.TotalCount, ResidentMegabytes(),
+                    samples.Add(new Sample(p.Epoch, torch.Tensor.TotalCount, Paths.ResidentMegabytes(),
                         device == DeviceKind.Cuda ? DeviceMegabytes() : null));
             },
         };
@@ -51,12 +51,6 @@ public static class MemoryFlatness
         long liveGrowth = last.LiveTensors - second.LiveTensors;
         bool flat = Math.Abs(residentGrowth) <= Tolerance && (deviceGrowth == null || Math.Abs(deviceGrowth.Value) <= Tolerance) && liveGrowth <= 0;
         return new Result(samples.Count, rows.Count, resolution, batch, samples, residentGrowth, deviceGrowth, liveGrowth, flat);
-    }
-
-    static double ResidentMegabytes()
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:"));
-        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 
     /// <summary>The device memory this process holds, from nvidia-smi (MiB), or null where it cannot say.</summary>

@@ -1,6 +1,6 @@
 namespace MlNetTransfer.Bench;
 
-/// <summary>The repository's sample images, found from the working directory upwards; the process's peak memory.</summary>
+/// <summary>The repository's sample images, found from the working directory upwards; the process's memory.</summary>
 public static class Paths
 {
     public static string Repository()
@@ -13,9 +13,15 @@ public static class Paths
     public static string Samples() => Path.Combine(Repository(), "data-samples", "fashion-mnist");
 
     /// <summary>VmHWM: the most resident memory this process has held.</summary>
-    public static double PeakResidentMegabytes()
+    public static double PeakResidentMegabytes() => StatusMegabytes("VmHWM:");
+
+    /// <summary>VmRSS: the resident memory this process holds now.</summary>
+    public static double ResidentMegabytes() => StatusMegabytes("VmRSS:");
+
+    /// <summary>A memory line of /proc/self/status, in MB (NaN where there is none).</summary>
+    static double StatusMegabytes(string field)
     {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field));
         return line == null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 }

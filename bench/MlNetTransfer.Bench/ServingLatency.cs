@@ -29,7 +29,7 @@ public static class ServingLatency
         {
             var chain = ((IEnumerable<ITransformer>)loaded).ToList();
             var scoring = ((IEnumerable<ITransformer>)chain.OfType<TransformerChain<ITransformer>>().Single()).ToList();
-            var view = ml.Data.LoadFromEnumerable(Absolute(imageRoot, rows));
+            var view = ml.Data.LoadFromEnumerable(ImageRow.Under(imageRoot, rows));
             foreach (var t in chain.TakeWhile(t => t is not TransformerChain<ITransformer>)) view = t.Transform(view);
             view = scoring[1].Transform(scoring[0].Transform(view));
             var pixelColumn = view.Schema.Single(c => c.Name.EndsWith("Pixels", StringComparison.Ordinal)).Name;
@@ -41,13 +41,10 @@ public static class ServingLatency
         }
     }
 
-    static List<ImageRow> Absolute(string imageRoot, IReadOnlyList<ImageRow> rows) =>
-        rows.Select(r => new ImageRow { ImagePath = Path.Combine(imageRoot, r.ImagePath), Label = r.Label }).ToList();
-
     public static Result Measure(string zip, string imageRoot, IReadOnlyList<ImageRow> rows, int side)
     {
         var ml = new MLContext(seed: 1);
-        var absolute = Absolute(imageRoot, rows);
+        var absolute = ImageRow.Under(imageRoot, rows);
         var pixels = Pixels(zip, imageRoot, rows);
 
         var loadClock = Stopwatch.StartNew();

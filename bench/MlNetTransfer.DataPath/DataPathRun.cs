@@ -43,12 +43,12 @@ public static partial class DataPathRun
             Log = message =>
             {
                 lock (log) log.Add((clock.Elapsed.TotalSeconds, message));
-                if (double.IsNaN(afterDecode) && DecodeLine().IsMatch(message)) afterDecode = ResidentMegabytes("VmRSS:");
+                if (double.IsNaN(afterDecode) && DecodeLine().IsMatch(message)) afterDecode = Bench.Paths.ResidentMegabytes();
             },
             Progress = p =>
             {
                 if (p.IsEpochEnd) return;
-                if (batchTimes.Count == 0) atFirstBatch = ResidentMegabytes("VmRSS:");
+                if (batchTimes.Count == 0) atFirstBatch = Bench.Paths.ResidentMegabytes();
                 batchTimes.Add(clock.Elapsed.TotalSeconds);
                 if (batchTimes.Count >= maxBatches) stop.Cancel();
             },
@@ -73,17 +73,7 @@ public static partial class DataPathRun
         double rate = batchTimes.Count < 2 ? double.NaN : (batchTimes.Count - 1 - skip) * (double)batchSize / (batchTimes[^1] - batchTimes[skip]);
         Directory.Delete(work, recursive: true);
         return new Result(architecture, rows.Count, side, batchSize, decodeSeconds, batchTimes.Count == 0 ? double.NaN : batchTimes[0] - decodedAt,
-            rate, batchTimes.Count - 1 - skip, PeakResidentMegabytes(), storeGigabytes, decoded.Groups["reused"].Success, afterDecode, atFirstBatch);
-    }
-
-    /// <summary>VmHWM: the most resident memory this process has held.</summary>
-    public static double PeakResidentMegabytes() => ResidentMegabytes("VmHWM:");
-
-    /// <summary>A memory line of /proc/self/status (VmRSS: now, VmHWM: the peak), in MB.</summary>
-    static double ResidentMegabytes(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith(field));
-        return line == null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+            rate, batchTimes.Count - 1 - skip, Bench.Paths.PeakResidentMegabytes(), storeGigabytes, decoded.Groups["reused"].Success, afterDecode, atFirstBatch);
     }
 
     [GeneratedRegex(@"training images at \d+ px: \d+ (?:decoded in (?<seconds>[\d.]+) s|(?<reused>reused) .*\((?<seconds>[\d.]+) s)")]

@@ -121,8 +121,12 @@ public static class StateDictFile
         return result;
     }
 
-    static Dictionary<string, Tensor> ReadOnnxInitializers(string path) =>
-        Onnx.OnnxGraph.Load(path).Weights
+    static Dictionary<string, Tensor> ReadOnnxInitializers(string path) => FromOnnx(Onnx.OnnxGraph.Load(path));
+
+    /// <summary>An ONNX model's weights as a state dict (a model this product wrote names its initializers by their
+    /// state_dict keys): float and int64 initializers, the emitter's constants left out. The caller disposes the tensors.</summary>
+    public static Dictionary<string, Tensor> FromOnnx(Onnx.OnnxGraph graph) =>
+        graph.Weights
             .Where(t => t.DataType is Onnx.OnnxTensor.Float or Onnx.OnnxTensor.Int64)
             .ToDictionary(t => t.Name, t => t.DataType == Onnx.OnnxTensor.Float ? tensor(t.Floats).view(t.Dims) : tensor(t.Longs).view(t.Dims));
 

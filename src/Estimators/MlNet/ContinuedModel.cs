@@ -20,9 +20,12 @@ internal static class ContinuedModel
         string description = $"continued from {zipPath}" + (sameClasses ? "" : " (classes differ: new classifier)");
         return new StartingPoint(architecture, metadata.Preprocessing, description, pretrained: true, (model, _) =>
         {
-            var state = graph.Weights
-                .Where(t => sameClasses || !architecture.IsClassifierKey(t.Name))
-                .ToDictionary(t => t.Name, t => tensor(t.Floats).view(t.Dims));
+            var state = StateDictFile.FromOnnx(graph);
+            foreach (var key in state.Keys.Where(k => !sameClasses && architecture.IsClassifierKey(k)).ToList())
+            {
+                state[key].Dispose();
+                state.Remove(key);
+            }
             try
             {
                 WeightLoader.Load(model, architecture, state, zipPath);

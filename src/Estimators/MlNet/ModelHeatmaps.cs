@@ -1,35 +1,32 @@
-using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Explain;
-using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Engine.Onnx;
 using SkiaSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.MlNet;
 
-/// <summary>Grad-CAM for a fitted step: the trained network rebuilt on demand from the step's own ONNX model (its
-/// initializers are the weights by state_dict name, so no second copy is kept); images decoded as training decodes
-/// them (upright, scaled) and resized to the side the network was trained at.</summary>
-internal sealed record ModelHeatmaps(string OnnxPath, string ArchitectureName, int Classes, Preprocessing Preprocessing)
+/// <summary>Grad-CAM for a fitted step: the trained network rebuilt on demand from the step's own ONNX model, which
+/// says what it is (architecture, classes, preprocessing at the trained side) and holds the weights by state_dict name,
+/// so nothing else is kept; images decoded as training decodes them (upright, scaled) and resized to that side.</summary>
+internal static class ModelHeatmaps
 {
     const int Batch = 16;
 
     /// <summary>One map per image ([h, w] at the last convolutional stage's resolution, largest value 1) for the class
     /// at the same position; null for an image that cannot be read.</summary>
-    public IReadOnlyList<float[,]?> Compute(IReadOnlyList<string> paths, IReadOnlyList<int> classes, long maxPixels)
+    public static IReadOnlyList<float[,]?> Compute(string onnxPath, IReadOnlyList<string> paths, IReadOnlyList<int> classes, long maxPixels)
     {
         if (paths.Count != classes.Count) throw new ArgumentException($"{paths.Count} images and {classes.Count} classes: one class per image");
-        var architecture = ArchitectureRegistry.Get(ArchitectureName);
-        using var model = architecture.Create(Classes);
-        WeightLoader.LoadFile(model, architecture, OnnxPath);
-        model.eval();
-        int side = Preprocessing.InputSize;
+        using var network = OnnxNetwork.Rebuild(OnnxGraph.Load(onnxPath), onnxPath);
+        var preprocessing = network.Metadata.Preprocessing;
+        int side = preprocessing.InputSize;
         var maps = new float[,]?[paths.Count];
         var readable = Enumerable.Range(0, paths.Count).Select(i => (Index: i, Pixels: Pixels(paths[i], side, maxPixels))).Where(p => p.Pixels != null).ToList();
         foreach (var chunk in readable.Chunk(Batch))
         {
             using var scope = NewDisposeScope();
             var images = stack(chunk.Select(p => tensor(p.Pixels!).view(3, side, side)).ToArray());
-            var found = GradCam.Maps(model, architecture, Preprocessing, images, chunk.Select(p => classes[p.Index]).ToList());
+            var found = GradCam.Maps(network.Model, network.Architecture, preprocessing, images, chunk.Select(p => classes[p.Index]).ToList());
             long h = found.shape[1], w = found.shape[2];
             var values = found.data<float>().ToArray();
             for (int k = 0; k < chunk.Length; k++)

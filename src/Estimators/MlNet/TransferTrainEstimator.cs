@@ -142,12 +142,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             StaleFiles.DeleteAtExit(onnxPath); // the step deletes it on Dispose, which a program may never call
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
                 options.ScoreColumnName, options.PredictedLabelColumnName);
-            // Grad-CAM rebuilds the trained network from that ONNX model when asked
-            var heatmaps = new ModelHeatmaps(onnxPath, result.Architecture.Name, classes.Length, result.Preprocessing);
-            return new TransferTrainTransformer(chain, onnxPath, classes, result.Record, skipped)
-            {
-                DataHealth = health ?? DataHealthReport.NotChecked, HeatmapSource = heatmaps,
-            };
+            return new TransferTrainTransformer(chain, onnxPath, classes, result.Record, skipped) { DataHealth = health ?? DataHealthReport.NotChecked };
         }
         catch
         {

@@ -67,12 +67,6 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     /// (<see cref="TransferTrainOptions.TestSet"/>'s for a leak); not checked when the run resumed or the checks were off.</summary>
     public DataHealthReport DataHealth { get; init; } = DataHealthReport.NotChecked;
 
-    /// <summary>How <see cref="Heatmaps"/> rebuilds the trained network from the step's ONNX model (null: it cannot).</summary>
-    internal ModelHeatmaps? HeatmapSource { get; init; }
-
-    /// <summary>Whether <see cref="Heatmaps"/> can draw: the step kept the network it trained.</summary>
-    public bool CanDrawHeatmaps => HeatmapSource != null;
-
     /// <summary>Where the network looks (Grad-CAM on its last convolutional stage) in each image file for the class at
     /// the same position: one map per image, [h, w] at that stage's resolution (7×7 for a ResNet at 224 px), largest
     /// value 1; null for an image that cannot be read. Only the step that was fitted can (a zip loaded back holds
@@ -80,8 +74,7 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     public IReadOnlyList<float[,]?> Heatmaps(IReadOnlyList<string> imagePaths, IReadOnlyList<int> classes, long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var source = HeatmapSource ?? throw new InvalidOperationException("this step has no trained network to look into");
-        return source.Compute(imagePaths, classes, maxPixels);
+        return ModelHeatmaps.Compute(_onnxPath, imagePaths, classes, maxPixels);
     }
 
     /// <summary>Rows skipped during training (missing label or unreadable image).</summary>

@@ -41,7 +41,6 @@ internal static class RunOutputs
     /// image for that class.</summary>
     static IReadOnlyDictionary<string, float[,]> Heatmaps(TransferTrainTransformer transfer, ClassificationReport test, string root, long maxPixels)
     {
-        if (!transfer.CanDrawHeatmaps) return new Dictionary<string, float[,]>();
         var shown = test.TopLosses.Select(s => (s.File, Class: s.Predicted)).Concat(test.SurestRight.Select(s => (s.File, Class: s.Truth)))
             .DistinctBy(s => s.File).ToList();
         var maps = transfer.Heatmaps(shown.Select(s => Path.Combine(root, s.File)).ToList(), shown.Select(s => s.Class).ToList(), maxPixels);

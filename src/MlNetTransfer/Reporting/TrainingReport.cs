@@ -24,7 +24,7 @@ public sealed record TrainingReport(
     public string? TrainImageRoot { get; init; }
 
     /// <summary>Grad-CAM maps by test image file: the top losses' for the class predicted, the surest right images' for
-    /// their class (empty when the run kept no network to look into).</summary>
+    /// their class (an image that cannot be read has none).</summary>
     public IReadOnlyDictionary<string, float[,]> Heatmaps { get; init; } = new Dictionary<string, float[,]>();
 
     /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
