@@ -55,7 +55,7 @@ public class CliHostileInputTests : CliSandbox
         socket.Bind(new UnixDomainSocketEndPoint(socketPath));
 
         var run = Task.Run(() => Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}"));
-        var (exit, output) = await run.WaitAsync(TimeSpan.FromMinutes(3)); // it used to wait on the FIFO for ever
+        var (exit, output) = await run.WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken); // it used to wait on the FIFO for ever
 
         Assert.True(exit == ExitCodes.Success, output);
         Assert.Contains("pipe.png: a FIFO (named pipe), not an image file", output);

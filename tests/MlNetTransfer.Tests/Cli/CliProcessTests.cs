@@ -24,8 +24,8 @@ public class CliProcessTests : IDisposable
         { RedirectStandardOutput = true, RedirectStandardError = true };
         start.Environment[Runtime.OneDnnGuard.EnvironmentVariable] = "off";
         using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "train did not end");
         Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {await stdout}\n{await stderr}");
         Assert.True(File.Exists(Path.Combine(_temp.File("out"), "model.zip")));
@@ -33,7 +33,7 @@ public class CliProcessTests : IDisposable
         var info = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info"]) { RedirectStandardOutput = true, RedirectStandardError = true };
         info.Environment[Runtime.OneDnnGuard.EnvironmentVariable] = "off";
         using var report = Process.Start(info)!;
-        var said = await report.StandardOutput.ReadToEndAsync();
+        var said = await report.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.True(report.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.Contains($"off ({Runtime.OneDnnGuard.EnvironmentVariable}=off)", said);
     }
@@ -48,8 +48,8 @@ public class CliProcessTests : IDisposable
             { RedirectStandardOutput = true, RedirectStandardError = true };
             start.Environment.Remove(Runtime.LibTorchLogLevel.EnvironmentVariable);
             using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
             Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "train did not end");
             var all = await stdout + await stderr;
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {all}");
@@ -63,7 +63,7 @@ public class CliProcessTests : IDisposable
         var info = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info"]) { RedirectStandardOutput = true, RedirectStandardError = true };
         info.Environment[Runtime.LibTorchLogLevel.EnvironmentVariable] = "WARNING";
         using var report = Process.Start(info)!;
-        var said = await report.StandardOutput.ReadToEndAsync();
+        var said = await report.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.True(report.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.Contains("warnings and errors (TORCH_CPP_LOG_LEVEL=WARNING)", said);
 
@@ -71,7 +71,7 @@ public class CliProcessTests : IDisposable
         var verbose = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info", "--verbose"]) { RedirectStandardOutput = true, RedirectStandardError = true };
         verbose.Environment.Remove(Runtime.LibTorchLogLevel.EnvironmentVariable);
         using var verboseReport = Process.Start(verbose)!;
-        var verboseSaid = await verboseReport.StandardOutput.ReadToEndAsync();
+        var verboseSaid = await verboseReport.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.True(verboseReport.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.Contains("warnings and errors (--verbose)", verboseSaid);
     }
@@ -82,7 +82,7 @@ public class CliProcessTests : IDisposable
         var output = _temp.File("out");
         var train = Process.Start(new ProcessStartInfo("dotnet", [TestPaths.Cli, "train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
             "--epochs", "1", "--out", output, .. Fast.Split(' ')]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var trained = train.StandardOutput.ReadToEndAsync();
+        var trained = train.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.True(train.WaitForExit(TimeSpan.FromMinutes(3)) && train.ExitCode == 0, await trained);
         var image = Directory.GetFiles(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "test", "Bag"), "*.png").Order().First();
 
@@ -93,17 +93,17 @@ public class CliProcessTests : IDisposable
             using var process = Process.Start(start)!;
             await process.StandardInput.BaseStream.WriteAsync(input);
             process.StandardInput.Close();
-            var said = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
+            var said = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var errors = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
             Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "predict did not end");
             return (process.ExitCode, await said + await errors);
         }
 
-        var (exit, said) = await Predict(await File.ReadAllBytesAsync(image));
+        var (exit, said) = await Predict(await File.ReadAllBytesAsync(image, TestContext.Current.CancellationToken));
         Assert.True(exit == 0, said);
         Assert.Contains("Bag", said); // --top 10: every class is listed for the image
         Assert.Contains("│ -", said); // the row names standard input as it was given
-        Assert.Equal(0, (await Predict(await File.ReadAllBytesAsync(image), "--verbose")).Exit); // a flag before "-" keeps "-" the image
+        Assert.Equal(0, (await Predict(await File.ReadAllBytesAsync(image, TestContext.Current.CancellationToken), "--verbose")).Exit); // a flag before "-" keeps "-" the image
 
         var (emptyExit, emptySaid) = await Predict([]);
         Assert.Equal(ExitCodes.EmptyData, emptyExit);
@@ -121,7 +121,7 @@ public class CliProcessTests : IDisposable
             "--epochs", "200", "--out", output, .. Fast.Split(' ')])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         string? line;
         var seen = new List<string>();
         while ((line = process.StandardOutput.ReadLine()) != null && !line.StartsWith("epoch 2/")) seen.Add(line);
@@ -130,7 +130,7 @@ public class CliProcessTests : IDisposable
         Assert.True(Signals.Terminate(process.Id)); // what `docker stop`, Kubernetes and systemd send
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the process did not stop after SIGTERM");
 
-        var rest = await process.StandardOutput.ReadToEndAsync();
+        var rest = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var errors = await stderr;
         Assert.True(process.ExitCode == ExitCodes.Interrupted, $"exit {process.ExitCode}: {rest}\n{errors}");
         Assert.Contains("SIGTERM: stopping after the current batch", errors);
@@ -147,7 +147,7 @@ public class CliProcessTests : IDisposable
         {
             var console = new TestConsole().Width(250);
             int exit = await CliApp.Create(console).RunAsync(["train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
-                "--epochs", "1", "--out", output, .. Fast.Split(' ')]);
+                "--epochs", "1", "--out", output, .. Fast.Split(' ')], TestContext.Current.CancellationToken);
             Assert.True(exit == ExitCodes.Success, console.Output);
             var image = Directory.GetFiles(Path.Combine(TestPaths.DataSamples, "fashion-mnist", "test", "Bag")).Order().First();
 

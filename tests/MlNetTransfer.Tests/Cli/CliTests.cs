@@ -246,7 +246,7 @@ public class CliTests : CliSandbox
         using var interrupted = new CancellationTokenSource();
         interrupted.Cancel(); // Ctrl+C before the first batch
 
-        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 3 --out {Out} {Fast}", interrupted.Token);
+        var (exit, output) = RunStoppedBy(interrupted.Token, $"train --data {Train} --test {Test} --epochs 3 --out {Out} {Fast}");
 
         Assert.True(exit == ExitCodes.Interrupted, output);
         Assert.Contains("nothing to keep", output);

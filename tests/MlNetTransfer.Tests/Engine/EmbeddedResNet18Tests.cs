@@ -15,9 +15,9 @@ namespace MlNetTransfer.Tests;
 public class EmbeddedResNet18Tests
 {
     static readonly Architecture ResNet18 = ArchitectureRegistry.Get("resnet18_cntk");
-    readonly Xunit.Abstractions.ITestOutputHelper _output;
+    readonly ITestOutputHelper _output;
 
-    public EmbeddedResNet18Tests(Xunit.Abstractions.ITestOutputHelper output)
+    public EmbeddedResNet18Tests(ITestOutputHelper output)
     {
         TorchRuntime.EnsureLoaded();
         _output = output;

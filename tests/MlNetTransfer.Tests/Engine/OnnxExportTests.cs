@@ -17,9 +17,9 @@ namespace MlNetTransfer.Tests;
 [Trait(TestCategory.Trait, TestCategory.Slow)]
 public class OnnxExportTests
 {
-    readonly Xunit.Abstractions.ITestOutputHelper _output;
+    readonly ITestOutputHelper _output;
 
-    public OnnxExportTests(Xunit.Abstractions.ITestOutputHelper output)
+    public OnnxExportTests(ITestOutputHelper output)
     {
         TorchRuntime.EnsureLoaded();
         _output = output;

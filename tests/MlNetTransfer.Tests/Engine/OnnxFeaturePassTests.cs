@@ -55,7 +55,7 @@ public class OnnxFeaturePassTests
         using var data = RandomImages(11, side, seed: 4);
 
         using var expected = TorchFeatures(model, architecture, preprocessing, data);
-        using var actual = OnnxFeaturePass.Compute(model, architecture, preprocessing, data, batchSize: 4); // 4 + 4 + 3: a short last batch
+        using var actual = OnnxFeaturePass.Compute(model, architecture, preprocessing, data, batchSize: 4, cancellation: TestContext.Current.CancellationToken); // 4 + 4 + 3: a short last batch
 
         Assert.Equal(expected.shape, actual.shape);
         double scale = expected.abs().max().item<float>();
@@ -77,7 +77,7 @@ public class OnnxFeaturePassTests
 
         using var expected = TorchFeatures(model, architecture, preprocessing, flippedData);
         using var asGiven = TorchFeatures(model, architecture, preprocessing, data);
-        using var actual = OnnxFeaturePass.Compute(model, architecture, preprocessing, data, batchSize: 3, mirrored: true);
+        using var actual = OnnxFeaturePass.Compute(model, architecture, preprocessing, data, batchSize: 3, mirrored: true, cancellation: TestContext.Current.CancellationToken);
 
         Assert.True((expected - actual).abs().max().item<float>() <= 1e-4 * Math.Max(expected.abs().max().item<float>(), 1));
         Assert.True((asGiven - actual).abs().max().item<float>() > 1e-3, "random images and their mirror images should differ");

@@ -4,7 +4,6 @@ using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
-using Xunit.Abstractions;
 
 namespace MlNetTransfer.Tests;
 

@@ -6,7 +6,6 @@ using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
@@ -65,7 +64,7 @@ public class TransferRecipeTests
         random.manual_seed(options.Seed);
         using var model = start.CreateModel(3);
         var architecture = ArchitectureRegistry.Get("tiny");
-        using var features = ConvergedHead.Features(model, architecture, start.Preprocessing.At(16), data, 16, CPU, channelsLast: true);
+        using var features = ConvergedHead.Features(model, architecture, start.Preprocessing.At(16), data, 16, CPU, channelsLast: true, TestContext.Current.CancellationToken);
         using var expected = LinearHead.Fit(features, data.Labels, 3, result.Head.L2);
         var actual = result.Model.state_dict();
         Assert.True(actual["classifier.weight"].allclose(expected.Weight, rtol: 1e-4, atol: 1e-5));
@@ -198,8 +197,8 @@ public class TransferRecipeTests
 
         random.manual_seed(1);
         using var model = start.CreateModel(10);
-        using var trainFeatures = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), train, 64, CPU, true);
-        using var testFeatures = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), test, 64, CPU, true);
+        using var trainFeatures = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), train, 64, CPU, true, TestContext.Current.CancellationToken);
+        using var testFeatures = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), test, 64, CPU, true, TestContext.Current.CancellationToken);
         var ml = new MLContext(seed: 1);
         var schema = SchemaDefinition.Create(typeof(FeatureRow));
         schema[nameof(FeatureRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, (int)trainFeatures.shape[1]);

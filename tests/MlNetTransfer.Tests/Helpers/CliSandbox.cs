@@ -33,7 +33,11 @@ public abstract class CliSandbox : IDisposable
     protected static int RunOn(IAnsiConsole console, string arguments, CancellationToken cancellation) =>
         CliApp.Create(console).RunAsync(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries), cancellation).GetAwaiter().GetResult();
 
-    protected static (int Exit, string Output) Run(string arguments, CancellationToken cancellation = default)
+    /// <summary>The CLI on a test console, stopped when the test run is (the runner's cancellation).</summary>
+    protected static (int Exit, string Output) Run(string arguments) => RunStoppedBy(TestContext.Current.CancellationToken, arguments);
+
+    /// <summary>The CLI on a test console, stopped by <paramref name="cancellation"/>.</summary>
+    protected static (int Exit, string Output) RunStoppedBy(CancellationToken cancellation, string arguments)
     {
         var console = new TestConsole().Width(250);
         int exit = RunOn(console, arguments, cancellation);

@@ -241,7 +241,7 @@ public class JobHandOffTests : CliSandbox
 
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
-        (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 3 --out {Job}", cancelled.Token);
+        (exit, output) = RunStoppedBy(cancelled.Token, $"job export --data {Train} --test {Test} {Fast} --epochs 3 --out {Job}");
 
         Assert.Equal(ExitCodes.Interrupted, exit);
         Assert.Contains("interrupted; nothing to keep", output);

@@ -50,7 +50,7 @@ public sealed class TrainedPipeline : IDisposable
 
 [Collection(TorchRandomCollection.Name)]
 [Trait(TestCategory.Trait, TestCategory.Slow)]
-public class TransferTrainPipelineTests(TrainedPipeline trained, Xunit.Abstractions.ITestOutputHelper output)
+public class TransferTrainPipelineTests(TrainedPipeline trained, ITestOutputHelper output)
 {
     [Fact]
     public void Output_schema_has_score_per_class_and_a_key_predicted_label_with_the_class_names()
@@ -166,9 +166,9 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, Xunit.Abstracti
         var files = ImageRow.Samples("test").Select(r => Path.Combine(ImageRow.Root, r.ImagePath)).ToList();
         var (_, expected) = Predictions(trained.Score(trained.Model)); // LoadImages: the same pixels for these small PNGs
 
-        var fromFitted = new ImageFileScorer(trained.MLContext, trained.Model, side: 64).Score(files);
-        var fromZip = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score([.. files, Path.Combine(trained.TempFolder.Path, "gone.png")]);
-        var fromBytes = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score(files.Take(5).Select(File.ReadAllBytes).ToList());
+        var fromFitted = new ImageFileScorer(trained.MLContext, trained.Model, side: 64).Score(files, cancellation: TestContext.Current.CancellationToken);
+        var fromZip = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score([.. files, Path.Combine(trained.TempFolder.Path, "gone.png")], cancellation: TestContext.Current.CancellationToken);
+        var fromBytes = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score(files.Take(5).Select(File.ReadAllBytes).ToList(), TestContext.Current.CancellationToken);
 
         Assert.Equal(files, fromFitted.Select(r => r.Path));
         Assert.All(fromFitted.SelectMany(r => r.Scores!).Zip(expected), p => Assert.Equal(p.Second, p.First, 5));

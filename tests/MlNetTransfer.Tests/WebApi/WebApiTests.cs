@@ -40,7 +40,7 @@ public sealed class WebApiTests : IDisposable
     [Fact]
     public async Task Health_names_the_model_and_its_classes_in_score_order()
     {
-        using var health = JsonDocument.Parse(await _client.GetStringAsync("/health"));
+        using var health = JsonDocument.Parse(await _client.GetStringAsync("/health", TestContext.Current.CancellationToken));
         Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
         Assert.Equal("model.zip", health.RootElement.GetProperty("model").GetString());
         Assert.Equal(Transfer.ClassNames, health.RootElement.GetProperty("classes").EnumerateArray().Select(c => c.GetString()));
@@ -59,7 +59,7 @@ public sealed class WebApiTests : IDisposable
             foreach (var answer in new[] { await PostForm(bytes, "image/png"), await PostBody(bytes, "image/png") })
             {
                 Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-                var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web))!;
+                var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web, TestContext.Current.CancellationToken))!;
                 Assert.Equal(labels[i], prediction.PredictedLabel);
                 Assert.Equal(scores[i].Max(), prediction.Score, 1e-5f);
                 Assert.Equal(prediction.Scores.OrderByDescending(s => s.Score), prediction.Scores);
@@ -74,9 +74,9 @@ public sealed class WebApiTests : IDisposable
     {
         var images = ImageRow.Samples("test").Take(16).Select(r => File.ReadAllBytes(Path.Combine(ImageRow.Root, r.ImagePath))).ToList();
         var alone = new List<string>();
-        foreach (var image in images) alone.Add(await (await PostBody(image, "image/png")).Content.ReadAsStringAsync());
+        foreach (var image in images) alone.Add(await (await PostBody(image, "image/png")).Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
 
-        var together = await Task.WhenAll(images.Select(async image => await (await PostBody(image, "image/png")).Content.ReadAsStringAsync()));
+        var together = await Task.WhenAll(images.Select(async image => await (await PostBody(image, "image/png")).Content.ReadAsStringAsync(TestContext.Current.CancellationToken)));
         Assert.Equal(alone, together);
     }
 
@@ -95,10 +95,10 @@ public sealed class WebApiTests : IDisposable
             "text" => await PostBody("this is not an image"u8.ToArray(), "text/plain"),
             "empty" => await PostBody([], "image/png"),
             "oversized" => await PostForm(new byte[150_000], "image/png"),
-            _ => await _client.PostAsync("/predict", new MultipartFormDataContent { { new StringContent("x"), "note" } }),
+            _ => await _client.PostAsync("/predict", new MultipartFormDataContent { { new StringContent("x"), "note" } }, TestContext.Current.CancellationToken),
         };
         Assert.Equal(status, answer.StatusCode);
-        using var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+        using var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Contains(reason, body.RootElement.GetProperty("error").GetString());
     }
 
@@ -137,15 +137,15 @@ public sealed class WebApiTests : IDisposable
         try
         {
             string? address = null;
-            while (address == null && await server.StandardOutput.ReadLineAsync() is { } line)
+            while (address == null && await server.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) is { } line)
                 if (line.Contains("Now listening on: ")) address = line[(line.IndexOf("http", StringComparison.Ordinal))..].Trim();
-            if (address == null) Assert.Fail($"the app did not start: {await server.StandardError.ReadToEndAsync()}");
+            if (address == null) Assert.Fail($"the app did not start: {await server.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken)}");
             using var http = new HttpClient { BaseAddress = new Uri(address!) };
-            Assert.Contains("\"status\":\"ok\"", await http.GetStringAsync("/health"));
+            Assert.Contains("\"status\":\"ok\"", await http.GetStringAsync("/health", TestContext.Current.CancellationToken));
             var image = ImageRow.Samples("test")[0];
-            using var answer = await http.PostAsync("/predict", new ByteArrayContent(File.ReadAllBytes(Path.Combine(ImageRow.Root, image.ImagePath))));
+            using var answer = await http.PostAsync("/predict", new ByteArrayContent(File.ReadAllBytes(Path.Combine(ImageRow.Root, image.ImagePath))), TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-            var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web))!;
+            var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web, TestContext.Current.CancellationToken))!;
             Assert.Contains(prediction.PredictedLabel, Transfer.ClassNames);
             var copies = Directory.GetFiles(tempFolder).Where(f => new FileInfo(f).Length > 1 << 20).ToList();
             Assert.Single(copies); // the loaded model's copy of its network (tens of MB)
