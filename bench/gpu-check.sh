@@ -21,6 +21,12 @@
 #                    bench/gpu-check.sh check32     # resnet18 fine-tuned from one seed on the GPU and on the CPU (test
 #                                                   # accuracies side by side); each zip in ONNX Runtime (CPU) against
 #                                                   # TorchSharp on CUDA: same classes, scores within 1e-3 (agreement-cuda.json)
+#   the GPU correctness issue's item 1, the test suite's Gpu trait (train, resume, export, load on CUDA) from a
+#   self-contained build of the test project (xunit.v3: a program; no .NET SDK there):
+#     here:          bench/gpu-check.sh pack-tests     # .gpu/tests.tar.xz (55 MB) and .gpu/model.tar.xz (the embedded ResNet)
+#     on the GPU:    bench/gpu-check.sh tests          # carry .gpu/tests.tar.xz: unpacks; runs at once where the model
+#                                                      # is already there (after `model`), else:
+#                    bench/gpu-check.sh tests          # carry .gpu/model.tar.xz: the Gpu tests, CUDA required (tests-gpu.xml)
 #   the torchrun hand-off on a GPU (train_ddp.py's CUDA path), on its own:
 #     here:          bench/gpu-check.sh job-pack [export options]  # Fashion-MNIST 2 000 (seed 1) exported as a job with its
 #                                                                  # images: .gpu/job.tar.xz (default WholeNetwork, 224 px, 15 epochs)
@@ -134,6 +140,37 @@ case "${1:-}" in
     # from the repository root: the benchmark reads data-samples/ and runs bench/peer.py as the PyTorch peer
     /tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench --device cuda --res 128 --repeat 10 --out "$out/bench-cuda.json" "$@" \
       2>&1 | tee "$out/bench-cuda.log"
+    ;;
+  pack-tests)
+    rm -rf .gpu/tests .gpu/tests.tar.xz && mkdir -p .gpu
+    dotnet publish tests/MlNetTransfer.Tests -c Release -r linux-x64 --self-contained -p:MlNetTransferTorchFlavour=external \
+      -o .gpu/tests -v quiet -nologo
+    [ -f .gpu/model.tar.xz ] || tar -C .gpu/tests -cf - DnnImageModels | xz -T0 -6 > .gpu/model.tar.xz
+    # what the tests do not load: the embedded model (its own file), coverage collectors, Windows' ONNX Runtime DLL
+    # that its build step copies everywhere, debug symbols and debugger libraries — 208 → 186 MB, 55 MB compressed
+    rm -rf .gpu/tests/DnnImageModels .gpu/tests/CodeCoverage .gpu/tests/onnxruntime.dll .gpu/tests/*.dbg \
+      .gpu/tests/libmscordaccore.so .gpu/tests/libmscordbi.so .gpu/tests/createdump
+    tar -C .gpu -cf - tests | xz -T0 -9 > .gpu/tests.tar.xz
+    rm -rf .gpu/tests
+    ls -la .gpu/tests.tar.xz .gpu/model.tar.xz
+    ;;
+  tests)
+    shift
+    tests=/tmp/mlnettransfer-tests/tests
+    if [ -f .gpu/tests.tar.xz ] && [ ! -x "$tests/MlNetTransfer.Tests" ]; then
+      mkdir -p /tmp/mlnettransfer-tests && xz -dc .gpu/tests.tar.xz | tar -C /tmp/mlnettransfer-tests -xf -
+    fi
+    [ -x "$tests/MlNetTransfer.Tests" ] || { echo "no test build here: carry .gpu/tests.tar.xz (bench/gpu-check.sh pack-tests)"; exit 2; }
+    if [ ! -d "$tests/DnnImageModels" ]; then
+      if [ -f .gpu/model.tar.xz ]; then xz -dc .gpu/model.tar.xz | tar -C "$tests" -xf -
+      elif [ -d "$stage/app/DnnImageModels" ]; then ln -s "$stage/app/DnnImageModels" "$tests/DnnImageModels"
+      else echo "test build unpacked; next call: carry .gpu/model.tar.xz, run bench/gpu-check.sh tests"; exit 0; fi
+    fi
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    torch_env
+    # data-samples/ and tests/fixtures/ from this copy of the repository; CUDA required unless DEVICE=cpu (rehearsal)
+    MLNETTRANSFER_TEST_REPOSITORY="$PWD" MLNETTRANSFER_TEST_DEVICE="${DEVICE:-cuda}" \
+      "$tests/MlNetTransfer.Tests" -trait "Category=Gpu" -xml "$out/tests-${DEVICE:-cuda}.xml" "$@" 2>&1 | tee "$out/tests-${DEVICE:-cuda}.log"
     ;;
   job-pack)
     shift

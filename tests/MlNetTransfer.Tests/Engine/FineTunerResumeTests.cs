@@ -6,11 +6,26 @@ using static MlNetTransfer.Tests.TinyModels;
 namespace MlNetTransfer.Tests;
 
 /// <summary>Stopping the training loop and going on from its checkpoint: cancellation after the current batch, a
-/// resumed run that ends with the uninterrupted run's model, and what a checkpoint holds the resumed run to.</summary>
+/// resumed run that ends with the uninterrupted run's model, and what a checkpoint holds the resumed run to. The runs
+/// train on <see cref="TestDevice"/>: CUDA where there is a GPU.</summary>
 [Collection(TorchRandomCollection.Name)]
+[Trait(TestCategory.Trait, TestCategory.Gpu)]
 public class FineTunerResumeTests
 {
     public FineTunerResumeTests() => TorchRuntime.EnsureLoaded();
+
+    /// <summary>The resumed model against the uninterrupted one: bit for bit on the CPU. cuDNN's convolution gradients
+    /// sum in no fixed order (atomics), so two uninterrupted CUDA runs already differ in the last bits; there the
+    /// resumed run must land within that rounding — a resume that lost the optimizer's moments, the shuffle or the
+    /// rate schedule moves weights by far more.</summary>
+    static void AssertSameWeights(Dictionary<string, TorchSharp.torch.Tensor> expected, Dictionary<string, TorchSharp.torch.Tensor> actual)
+    {
+        double rtol = TestDevice.IsCuda ? 1e-3 : 0, atol = TestDevice.IsCuda ? 1e-4 : 0;
+        foreach (var k in expected.Keys)
+            if (!expected[k].allclose(actual[k], rtol, atol))
+                Assert.Fail($"{k} differs after resuming on {TestDevice.Choice.Device}: largest difference " +
+                            $"{(expected[k] - actual[k]).abs().max().to_type(TorchSharp.torch.ScalarType.Float64).item<double>():G3}");
+    }
 
     [Fact]
     public void Cancellation_stops_after_the_current_batch_without_throwing()
@@ -21,6 +36,7 @@ public class FineTunerResumeTests
         int batches = 0;
         var context = new TrainingContext
         {
+            Device = TestDevice.Torch,
             Cancellation = cancel.Token,
             Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == 5) cancel.Cancel(); }),
         };
@@ -45,13 +61,14 @@ public class FineTunerResumeTests
         var options = Options(o => { o.Epochs = 4; o.Augment = true; o.EarlyStoppingPatience = 2; o.ChannelsLast = !flatOptimizer; });
 
         using var whole = NewModel();
-        var uninterrupted = FineTuner.Fit(whole, plan, Plain, data, null, options);
+        var uninterrupted = FineTuner.Fit(whole, plan, Plain, data, null, options, new TrainingContext { Device = TestDevice.Torch });
 
         using var first = NewModel();
         using var cancel = new CancellationTokenSource();
         int batches = 0;
         var stopped = FineTuner.Fit(first, plan, Plain, data, null, options, new TrainingContext
         {
+            Device = TestDevice.Torch,
             Cancellation = cancel.Token,
             Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == cancelAfterBatches) cancel.Cancel(); }),
         });
@@ -63,14 +80,13 @@ public class FineTunerResumeTests
 
         using var second = NewModel(seed: 99); // whatever it starts as, the checkpoint's weights replace it
         second.load_state_dict(Weights(first));
-        var resumed = FineTuner.Fit(second, plan, Plain, data, null, options, new TrainingContext { Resume = checkpoint });
+        var resumed = FineTuner.Fit(second, plan, Plain, data, null, options, new TrainingContext { Device = TestDevice.Torch, Resume = checkpoint });
 
-        var expected = Weights(whole);
-        var actual = Weights(second);
-        Assert.All(expected.Keys, k => Assert.True(expected[k].allclose(actual[k], rtol: 0, atol: 0), $"{k} differs after resuming"));
+        AssertSameWeights(Weights(whole), Weights(second));
         Assert.Equal(uninterrupted.BestEpoch, resumed.BestEpoch);
         Assert.Equal(uninterrupted.History.Select(h => h.ValidationAccuracy), resumed.History.Select(h => h.ValidationAccuracy));
-        Assert.Equal(uninterrupted.History.Select(h => Math.Round(h.TrainLoss, 5)), resumed.History.Select(h => Math.Round(h.TrainLoss, 5)));
+        int digits = TestDevice.IsCuda ? 3 : 5;
+        Assert.Equal(uninterrupted.History.Select(h => Math.Round(h.TrainLoss, digits)), resumed.History.Select(h => Math.Round(h.TrainLoss, digits)));
     }
 
     [Fact]
@@ -107,24 +123,24 @@ public class FineTunerResumeTests
         var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
         var cut = Options(o => { o.Epochs = 3; o.Augment = true; });
         using var whole = NewModel();
-        FineTuner.Fit(whole, plan, Plain, data, null, cut);
+        FineTuner.Fit(whole, plan, Plain, data, null, cut, new TrainingContext { Device = TestDevice.Torch });
 
         using var first = NewModel();
         using var cancel = new CancellationTokenSource();
         int batches = 0;
         var stopped = FineTuner.Fit(first, plan, Plain, data, null, cut, new TrainingContext
         {
+            Device = TestDevice.Torch,
             Cancellation = cancel.Token,
             Progress = new SynchronousProgress<TrainingProgress>(p => { if (!p.IsEpochEnd && ++batches == 4) cancel.Cancel(); }),
         });
         using var second = NewModel(seed: 99);
         second.load_state_dict(Weights(first));
-        var resumed = FineTuner.Fit(second, plan, Plain, data, null, Options(o => o.Augment = true), new TrainingContext { Resume = stopped.Checkpoint });
+        var resumed = FineTuner.Fit(second, plan, Plain, data, null, Options(o => o.Augment = true), new TrainingContext { Device = TestDevice.Torch, Resume = stopped.Checkpoint });
 
         Assert.Equal(3, stopped.Checkpoint!.Epochs);
         Assert.Equal(3, resumed.History.Count);
-        var (expected, actual) = (Weights(whole), Weights(second));
-        Assert.All(expected.Keys, k => Assert.True(expected[k].equal(actual[k]).all().item<bool>(), $"{k} differs after resuming"));
+        AssertSameWeights(Weights(whole), Weights(second));
     }
 
     [Fact]

@@ -264,9 +264,11 @@ public class FineTunerTests
     }
 
     [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Gpu)]
     public void Trains_on_the_device_auto_selects_cuda_where_present()
     {
         var choice = Engine.Devices.DeviceSelector.Select(new Engine.Devices.DeviceRequest());
+        TestDevice.AssertTrainedOn(choice.Device); // on the GPU machine: Auto must see CUDA
         using var data = SyntheticImages.ColourClasses(perClass: 20);
         using var model = NewModel();
 

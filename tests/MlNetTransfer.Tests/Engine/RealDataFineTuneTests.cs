@@ -11,6 +11,7 @@ namespace MlNetTransfer.Tests;
 /// 100 test images, 10 classes) at a small resolution, end to end through the engine.</summary>
 [Collection(TorchRandomCollection.Name)]
 [Trait(TestCategory.Trait, TestCategory.Slow)]
+[Trait(TestCategory.Trait, TestCategory.Gpu)]
 public class RealDataFineTuneTests
 {
     readonly ITestOutputHelper _output;
@@ -40,8 +41,10 @@ public class RealDataFineTuneTests
         var clock = Stopwatch.StartNew();
 
         var result = FineTuner.Fit(model, StrategyPlan.For(architecture, strategy), preprocessing, train, null,
-            new FineTuneOptions { Epochs = 6, BatchSize = 32, LearningRate = 3e-3, Seed = 1, EarlyStoppingPatience = 0 });
-        var (_, accuracy) = FineTuner.Evaluate(model, preprocessing, test, 50);
+            new FineTuneOptions { Epochs = 6, BatchSize = 32, LearningRate = 3e-3, Seed = 1, EarlyStoppingPatience = 0 },
+            new TrainingContext { Device = TestDevice.Torch });
+        var (_, accuracy) = FineTuner.Evaluate(model, preprocessing, test, 50, TestDevice.Torch);
+        Assert.All(model.parameters(), p => Assert.Equal(TestDevice.Torch.type, p.device_type));
 
         _output.WriteLine($"{strategy}: test accuracy {accuracy:P1} after {result.History.Count} epochs, best {result.BestEpoch}, {clock.Elapsed.TotalSeconds:0.0} s");
         Assert.True(accuracy >= floor, $"{strategy}: test accuracy {accuracy:P1} is under the floor {floor:P0} (chance is 10 %)");

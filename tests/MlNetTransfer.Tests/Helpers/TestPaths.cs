@@ -9,7 +9,11 @@ internal static class TestPaths
         typeof(TestPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value
         ?? throw new InvalidOperationException($"assembly metadata {key} is empty");
 
-    public static string RepositoryRoot => Metadata("RepositoryRoot");
+    /// <summary>The repository the tests read data-samples/ and fixtures from: where this build was made, or
+    /// <see cref="RepositoryVariable"/> where a published copy of the suite runs on another machine (the GPU check).</summary>
+    public static string RepositoryRoot => Environment.GetEnvironmentVariable(RepositoryVariable) is { Length: > 0 } moved ? moved : Metadata("RepositoryRoot");
+
+    public const string RepositoryVariable = "MLNETTRANSFER_TEST_REPOSITORY";
 
     /// <summary>The separate consumer program (ML.NET packages only).</summary>
     public static string ConsumerProbe => Metadata("ConsumerProbe");

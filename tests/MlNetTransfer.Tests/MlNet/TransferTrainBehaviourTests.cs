@@ -10,9 +10,11 @@ using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
 
-/// <summary>TransferTrain's contract beyond accuracy: schema errors, label order, temp files, continuing training.</summary>
+/// <summary>TransferTrain's contract beyond accuracy: schema errors, label order, temp files, continuing training. The
+/// fits take the device a user's would (Auto: CUDA where there is a GPU).</summary>
 [Collection(TorchRandomCollection.Name)]
 [Trait(TestCategory.Trait, TestCategory.Slow)]
+[Trait(TestCategory.Trait, TestCategory.Gpu)]
 public class TransferTrainBehaviourTests
 {
     public TransferTrainBehaviourTests() => TorchRuntime.EnsureLoaded();
@@ -96,8 +98,11 @@ public class TransferTrainBehaviourTests
         var again = Scores(seed: 3, drawsBefore: 1000);
         var other = Scores(seed: 4, drawsBefore: 1);
 
-        Assert.Equal(first, again); // exactly: same weights, same ONNX, same scores
-        Assert.NotEqual(first, other);
+        if (TestDevice.IsCuda) // cuDNN's gradients sum in no fixed order: the same run again agrees to rounding
+            Assert.All(first.Zip(again), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(TestDevice.RoundingTolerance)));
+        else
+            Assert.Equal(first, again); // exactly: same weights, same ONNX, same scores
+        Assert.Contains(first.Zip(other), p => !p.First.Zip(p.Second).All(s => Math.Abs(s.First - s.Second) <= 10 * TestDevice.RoundingTolerance));
     }
 
     [Theory]
@@ -217,7 +222,7 @@ public class TransferTrainBehaviourTests
         foreach (var (after, before) in served.GetColumn<float[]>("Score").Zip(plain.GetColumn<float[]>("Score")))
         {
             using var expected = TemperatureScaling.Apply(tensor(before).view(1, -1), step.Calibration.Temperature);
-            Assert.All(expected.data<float>().ToArray().Zip(after), p => Assert.Equal(p.First, p.Second, 1e-5f));
+            Assert.All(expected.data<float>().ToArray().Zip(after), p => Assert.Equal(p.First, p.Second, (float)TestDevice.RoundingTolerance));
         }
         (loaded as IDisposable)?.Dispose();
         (calibrated as IDisposable)?.Dispose();
@@ -259,7 +264,7 @@ public class TransferTrainBehaviourTests
         })).Fit(data) as IDisposable;
 
         var actual = Scores((ITransformer)resumed!);
-        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(1e-5)));
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, (IEqualityComparer<float>)new Tolerance(TestDevice.RoundingTolerance)));
     }
 
     [Fact]

@@ -50,8 +50,16 @@ public sealed class TrainedPipeline : IDisposable
 
 [Collection(TorchRandomCollection.Name)]
 [Trait(TestCategory.Trait, TestCategory.Slow)]
+[Trait(TestCategory.Trait, TestCategory.Gpu)]
 public class TransferTrainPipelineTests(TrainedPipeline trained, ITestOutputHelper output)
 {
+    [Fact]
+    public void Trains_where_a_users_fit_would_on_cuda_where_there_is_a_gpu()
+    {
+        var transfer = trained.Model.OfType<TransferTrainTransformer>().Single();
+        TestDevice.AssertTrainedOn(transfer.Run.Device);
+    }
+
     [Fact]
     public void Output_schema_has_score_per_class_and_a_key_predicted_label_with_the_class_names()
     {
