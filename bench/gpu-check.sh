@@ -27,6 +27,13 @@
 #     on the GPU:    bench/gpu-check.sh tests          # carry .gpu/tests.tar.xz: unpacks; runs at once where the model
 #                                                      # is already there (after `model`), else:
 #                    bench/gpu-check.sh tests          # carry .gpu/model.tar.xz: the Gpu tests, CUDA required (tests-gpu.xml)
+#   the GPU correctness issue's item 5, predict/evaluate scoring on ONNX Runtime's CUDA provider beside the CPU:
+#     here:          bench/gpu-check.sh pack-scoring   # the speed benchmark with ONNX Runtime's GPU package: .gpu/scoring.tar.xz
+#                                                      # and its CUDA provider library (186 MB compressed) in 60 MiB parts,
+#                                                      # .gpu/provider.xz.aa, .ab, .ac
+#     on the GPU:    bench/gpu-check.sh scoring        # once per file, each call carrying one of them (any order); the
+#                                                      # call that completes the set runs: p50 latency and images/s at 1 and
+#                                                      # 64 images a call, CPU and CUDA, same classes (scoring-cuda.json)
 #   the torchrun hand-off on a GPU (train_ddp.py's CUDA path), on its own:
 #     here:          bench/gpu-check.sh job-pack [export options]  # Fashion-MNIST 2 000 (seed 1) exported as a job with its
 #                                                                  # images: .gpu/job.tar.xz (default WholeNetwork, 224 px, 15 epochs)
@@ -171,6 +178,41 @@ case "${1:-}" in
     # data-samples/ and tests/fixtures/ from this copy of the repository; CUDA required unless DEVICE=cpu (rehearsal)
     MLNETTRANSFER_TEST_REPOSITORY="$PWD" MLNETTRANSFER_TEST_DEVICE="${DEVICE:-cuda}" \
       "$tests/MlNetTransfer.Tests" -trait "Category=Gpu" -xml "$out/tests-${DEVICE:-cuda}.xml" "$@" 2>&1 | tee "$out/tests-${DEVICE:-cuda}.log"
+    ;;
+  pack-scoring)
+    rm -rf .gpu/scoring .gpu/scoring.tar.xz .gpu/provider.xz.* && mkdir -p .gpu
+    dotnet publish bench/MlNetTransfer.Bench -c Release -r linux-x64 --self-contained -p:MlNetTransferTorchFlavour=external \
+      -p:MlNetTransferOnnxRuntime=gpu -o .gpu/scoring -v quiet -nologo
+    rm -rf .gpu/scoring/DnnImageModels .gpu/scoring/onnxruntime.dll .gpu/scoring/*.dbg # the scoring case trains from scratch
+    # the CUDA provider (284 MB of CUDA kernels, hardly compressible) travels in parts; the count and checksum go with the app
+    xz -T0 -9 -c .gpu/scoring/libonnxruntime_providers_cuda.so | split -b 60M - .gpu/provider.xz.
+    { ls .gpu/provider.xz.* | wc -l; sha256sum .gpu/scoring/libonnxruntime_providers_cuda.so | cut -d' ' -f1; } > .gpu/scoring/provider.parts
+    rm .gpu/scoring/libonnxruntime_providers_cuda.so
+    tar -C .gpu -cf - scoring | xz -T0 -9 > .gpu/scoring.tar.xz
+    rm -rf .gpu/scoring
+    ls -la .gpu/scoring.tar.xz .gpu/provider.xz.*
+    ;;
+  scoring)
+    shift
+    app=/tmp/mlnettransfer-scoring/scoring parts=/tmp/mlnettransfer-scoring/parts
+    mkdir -p "$parts"
+    if [ -f .gpu/scoring.tar.xz ] && [ ! -x "$app/MlNetTransfer.Bench" ]; then xz -dc .gpu/scoring.tar.xz | tar -C /tmp/mlnettransfer-scoring -xf -; fi
+    for part in .gpu/provider.xz.*; do [ -f "$part" ] && cp "$part" "$parts/"; done
+    [ -x "$app/MlNetTransfer.Bench" ] || { echo "carry .gpu/scoring.tar.xz next (have $(ls "$parts" | wc -l) provider part(s))"; exit 0; }
+    if [ ! -f "$app/libonnxruntime_providers_cuda.so" ]; then
+      want=$(sed -n 1p "$app/provider.parts") have=$(ls "$parts" | wc -l)
+      [ "$have" -ge "$want" ] || { echo "have $have of $want provider parts: carry the next .gpu/provider.xz.* file"; exit 0; }
+      cat "$parts"/provider.xz.* | xz -dc > "$app/libonnxruntime_providers_cuda.so"
+      echo "$(sed -n 2p "$app/provider.parts")  $app/libonnxruntime_providers_cuda.so" | sha256sum -c -
+    fi
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    torch_env
+    # ONNX Runtime 1.31's GPU package wants CUDA 13 and cuDNN 9: the ones a CUDA PyTorch installs from pip's nvidia wheels
+    cuda_libs=$(python3 -c 'import glob, os, site
+print(":".join(sorted({os.path.dirname(f) for d in site.getsitepackages() for f in glob.glob(os.path.join(d, "nvidia", "**", "lib*.so*"), recursive=True)})))' || true)
+    export LD_LIBRARY_PATH="${cuda_libs:+$cuda_libs:}$MLNETTRANSFER_LIBTORCH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    "$app/MlNetTransfer.Bench" --device "${DEVICE:-cuda}" --res "${RES:-224}" --cases none --no-peer --scoring \
+      --out "$out/scoring-${DEVICE:-cuda}.json" "$@" 2>&1 | tee "$out/scoring-${DEVICE:-cuda}.log"
     ;;
   job-pack)
     shift

@@ -1,11 +1,12 @@
 // Benchmarks: dotnet run -c Release --project bench/MlNetTransfer.Bench -- [--res 128] [--batch 32] [--steps 10]
 //             [--device cpu|cuda] [--repeat 1] [--cases alexnet,resnet18,mobilenet_v2]
-//             [--epochs 4] [--out bench/results/speed.json] [--no-peer] [--memory-epochs 20] [--agreement]
+//             [--epochs 4] [--out bench/results/speed.json] [--no-peer] [--memory-epochs 20] [--agreement] [--scoring]
 // Prints a table and writes JSON: raw TorchSharp step vs TransferTrain end to end, head-only feature caching,
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
 // --memory-epochs N: resnet18's whole network for N epochs, memory sampled at every epoch's end (MemoryFlatness);
 // --agreement: resnet18 fine-tuned on this device and on the CPU from the same seed, each zip's ONNX Runtime scores
-// against TorchSharp's on this device (AgreementCheck); --cases none measures that alone.
+// against TorchSharp's on this device (AgreementCheck); --scoring: a saved zip scored as predict/evaluate do, on the
+// CPU and with ONNX Runtime's CUDA provider where the build has it (ScoringDevices); --cases none measures these alone.
 using System.Text.Json;
 using MlNetTransfer;
 using MlNetTransfer.Bench;
@@ -113,6 +114,16 @@ if (options.Agreement)
     Phase("agreement: the same zip in ONNX Runtime (CPU) and TorchSharp on this device; the same seed on this device and the CPU");
     agreement = AgreementCheck.Run(options, root, train, test, work, deviceKind, device);
 }
+object? scoring = null;
+if (options.Scoring)
+{
+    // a resnet18 zip at this side (one epoch on this device: only its scoring is timed), scored as predict and
+    // evaluate score it, on the CPU and — where this build has ONNX Runtime's CUDA provider — on the GPU
+    Phase("scoring a saved zip on the CPU and with ONNX Runtime's CUDA provider (predict/evaluate --device)");
+    var scoringCase = new BenchCase("resnet18 whole network", "resnet18", FineTuneStrategy.RetrainAll, options.Resolution, options.Batch);
+    var scoringZip = EndToEnd.Run(scoringCase, root, train, 1, Directory.CreateDirectory(Path.Combine(work, "scoring")).FullName, deviceKind).ModelPath;
+    scoring = ScoringDevices.Measure(scoringZip, ImageRow.Under(root, test).Select(r => r.ImagePath).ToList(), options.Resolution, seconds: 10);
+}
 var peakMegabytes = MlNetTransfer.Bench.Paths.PeakResidentMegabytes();
 AnsiConsole.WriteLine($"peak RSS {peakMegabytes:0} MB");
 
@@ -120,7 +131,7 @@ var result = new
 {
     Machine = new { Environment.ProcessorCount, options.Device, Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, TorchThreads = TorchSharp.torch.get_num_threads() },
     options.Resolution, options.Batch, options.Steps, options.Epochs, options.Repeat, TrainingImages = train.Count, Cases = cases,
-    Caching = caching, Serving = serving, Memory = memory, Agreement = agreement, PeakResidentMegabytes = peakMegabytes,
+    Caching = caching, Serving = serving, Memory = memory, Agreement = agreement, Scoring = scoring, PeakResidentMegabytes = peakMegabytes,
 };
 File.WriteAllText(options.Out, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
 AnsiConsole.WriteLine($"wrote {Path.GetFullPath(options.Out)}");

@@ -20,6 +20,7 @@ internal static class ScoringChain
     public static TransformerChain<ITransformer> Build(MLContext mlContext, IDataView fitData, string onnxPath, string imageColumn,
         int side, IReadOnlyList<string> classNames, string scoreColumn, string predictedLabelColumn)
     {
+        mlContext = ScoringDevice.ChainContext(mlContext); // ONNX Runtime on the GPU the context names only where it can be
         var hashOptions = new HashingEstimator.ColumnOptions(Hash, PredictedIndex, combine: true);
         var hashes = IndexHashes(mlContext, hashOptions, classNames.Count);
         var pairs = hashes.Select((hash, index) => new KeyValuePair<uint, string>(hash, classNames[index]));

@@ -1,3 +1,4 @@
+using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Engine.Devices;
 
 namespace MlNetTransfer.Cli.Commands;
@@ -13,4 +14,8 @@ public static class DeviceOption
         var v when v.StartsWith("cuda:") && int.TryParse(v[5..], out var id) && id >= 0 => (DeviceKind.Cuda, id),
         _ => null,
     };
+
+    /// <summary><see cref="TryParse"/>, or the CLI's error for --device (exit 8).</summary>
+    public static (DeviceKind Kind, int? GpuDeviceId) Parse(string value) =>
+        TryParse(value) ?? throw new CliException(ExitCodes.BadOption, $"--device must be auto, cpu, cuda or cuda:N, not '{value}'.");
 }

@@ -32,6 +32,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         [Description("Also print libtorch's own C++ warnings (off by default; TORCH_CPP_LOG_LEVEL=WARNING does the same).")]
         public bool Verbose { get; init; }
 
+        [CommandOption("--device <DEVICE>")]
+        [Description(ModelLoading.DeviceHelp)]
+        public string Device { get; init; } = "cpu";
+
         [CommandOption("--max-image-pixels <N>")]
         [Description("The most pixels an image may hold (from its header, before decoding); larger ones are skipped as unreadable. Default: 178956970.")]
         public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
@@ -44,6 +48,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         CommandErrors.Run(console, () =>
         {
             if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
+            ModelLoading.CheckDevice(settings.Device);
             bool jsonOut = settings.Json == "-"; // for scripts: standard output holds the JSON alone
             if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
             var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
@@ -51,7 +56,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
-            var (model, info) = ModelLoading.Load(mlContext, settings.Model);
+            var (model, info) = ModelLoading.Load(mlContext, settings.Model, settings.Device, human);
             try
             {
                 var unknown = TestSplit.UnknownIn(set, info.ClassNames);

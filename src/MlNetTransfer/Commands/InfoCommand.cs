@@ -55,7 +55,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
             ("libtorch", report.ExternalLibTorchPath == null ? report.LibTorchVersion
                 : $"{report.LibTorchVersion} from {report.ExternalLibTorchPath} ({ExternalLibTorch.EnvironmentVariable})"),
             ("ML.NET", report.MlNetVersion),
-            ("ONNX Runtime", report.OnnxRuntimeVersion),
+            ("ONNX Runtime", $"{report.OnnxRuntimeVersion} ({string.Join(", ", MlNet.ScoringDevice.AvailableProviders())}; predict and evaluate --device)"),
             ("system libstdc++", $"{report.SystemLibStdCppPath ?? "not found"} ({(report.SystemHasRequiredGlibcxx ? "has" : "lacks")} GLIBCXX_3.4.32)"),
             ("libLibTorchSharp.so", report.LibTorchSharpPath ?? "not found"),
             ("compatibility step", CompatibilityLine(report)),

@@ -1,15 +1,33 @@
 using Microsoft.ML;
 using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Onnx;
 using MlNetTransfer.MlNet;
+using Spectre.Console;
 
 namespace MlNetTransfer.Cli.Commands;
 
 /// <summary>Opens a model.zip written by `train`: ML.NET loads it, and its ONNX metadata gives the class order of Score.</summary>
 public static class ModelLoading
 {
-    public static (ITransformer Model, OnnxMetadata Info) Load(MLContext mlContext, string path)
+    /// <summary>What --device of predict and evaluate says, for their help.</summary>
+    public const string DeviceHelp = "Where ONNX Runtime scores: cpu (default), cuda or cuda:N (its CUDA provider, in a build with ONNX Runtime's GPU " +
+                                     "package: docs/gpu-and-libtorch.md), or auto (CUDA where it starts, else the CPU).";
+
+    /// <summary>--device of predict and evaluate, checked before any work: a device this build cannot score on is
+    /// refused here (exit 8), not after the images were listed.</summary>
+    public static (DeviceKind Kind, int? GpuDeviceId) CheckDevice(string device)
     {
+        var (kind, gpuDeviceId) = DeviceOption.Parse(device);
+        ScoringDevice.Decide(kind, gpuDeviceId, ScoringDevice.AvailableProviders().ToHashSet());
+        return (kind, gpuDeviceId);
+    }
+
+    /// <summary>Loads <paramref name="path"/> on the device <paramref name="device"/> names (<see cref="ScoringDevice"/>);
+    /// says where it landed unless that is the CPU it was asked for.</summary>
+    public static (ITransformer Model, OnnxMetadata Info) Load(MLContext mlContext, string path, string device, IAnsiConsole console)
+    {
+        var (kind, gpuDeviceId) = CheckDevice(device);
         if (!File.Exists(path)) throw new CliException(ExitCodes.BadModel, $"{path}: model file not found.");
         OnnxMetadata info;
         try
@@ -20,6 +38,8 @@ public static class ModelLoading
         {
             throw new CliException(ExitCodes.BadModel, $"{path} is not a model written by mlnet-transfer train: {e.Message}");
         }
-        return (mlContext.Model.Load(path, out _), info);
+        var (model, choice) = ScoringDevice.Load(mlContext, path, kind, gpuDeviceId); // DeviceUnavailableException: exit 8, its reason
+        if (kind != DeviceKind.Cpu) console.MarkupLine($"[grey]scoring on {Markup.Escape(choice.Device)}: {Markup.Escape(choice.Reason)}[/]");
+        return (model, info);
     }
 }

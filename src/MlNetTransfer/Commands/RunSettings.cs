@@ -115,7 +115,7 @@ public class RunSettings : CommandSettings
             "auto" => null, "on" => true, "off" => false,
             _ => throw new CliException(ExitCodes.BadOption, $"--test-time-flip must be auto, on or off, not '{TestTimeFlip}'."),
         },
-        Device = (DeviceOption.TryParse(Device) ?? throw new CliException(ExitCodes.BadOption, $"--device must be auto, cpu, cuda or cuda:N, not '{Device}'.")).Kind,
+        Device = DeviceOption.Parse(Device).Kind,
         MaxImagePixels = MaxImagePixels, FailOnUnreadableImages = Strict, CalibrateScores = !NoCalibration,
         CheckData = !NoDataChecks, ExcludeFlagged = ExcludeFlagged,
     };

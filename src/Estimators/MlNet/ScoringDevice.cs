@@ -1,0 +1,116 @@
+using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+using MlNetTransfer.Engine.Devices;
+
+namespace MlNetTransfer.MlNet;
+
+/// <summary>
+/// Where a saved model scores: ONNX Runtime on the CPU, or on CUDA device N through ONNX Runtime's CUDA execution
+/// provider, which only its GPU package carries (Microsoft.ML.OnnxRuntime.Gpu.Linux: a build with
+/// <c>-p:MlNetTransferOnnxRuntime=gpu</c>, docs/gpu-and-libtorch.md). ML.NET reads the choice from
+/// <see cref="MLContext.GpuDeviceId"/> and <see cref="MLContext.FallbackToCpu"/> when it loads a zip;
+/// <see cref="Load"/> sets them, loads, and says where the model landed — CUDA when it was asked for, or an error
+/// that says why not, never a quiet CPU run; Auto takes CUDA where it works and the CPU elsewhere.
+/// </summary>
+public static class ScoringDevice
+{
+    public const string CudaProvider = "CUDAExecutionProvider";
+
+    /// <summary>The execution providers this process's ONNX Runtime was built with.</summary>
+    public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
+
+    /// <summary>Where to try first, from the request and the providers ONNX Runtime has: a pure function, so every
+    /// branch is tested on machines without a GPU. Throws <see cref="DeviceUnavailableException"/> when CUDA is
+    /// asked for (<see cref="DeviceKind.Cuda"/> or a device number) and this ONNX Runtime has no CUDA provider.</summary>
+    public static DeviceChoice Decide(DeviceKind kind, int? gpuDeviceId, IReadOnlyCollection<string> providers)
+    {
+        if (gpuDeviceId is < 0) throw new ArgumentOutOfRangeException(nameof(gpuDeviceId), gpuDeviceId, "a CUDA device number is 0 or more");
+        if (kind == DeviceKind.Cpu) return new DeviceChoice("cpu", "CPU requested");
+        bool wantsCuda = kind == DeviceKind.Cuda || gpuDeviceId != null;
+        int id = gpuDeviceId ?? 0;
+        if (providers.Contains(CudaProvider))
+            return new DeviceChoice($"cuda:{id}", wantsCuda ? $"CUDA device {id} requested" : $"ONNX Runtime has its CUDA provider; trying device {id}");
+        const string problem = "this build's ONNX Runtime is its CPU package, which has no CUDA provider " +
+                               "(a build with -p:MlNetTransferOnnxRuntime=gpu carries Microsoft.ML.OnnxRuntime.Gpu.Linux: docs/gpu-and-libtorch.md)";
+        if (!wantsCuda) return new DeviceChoice("cpu", "ONNX Runtime's CPU package; CPU");
+        throw new DeviceUnavailableException($"CUDA was requested for scoring, but {problem}.");
+    }
+
+    /// <summary>Loads a saved model where <paramref name="kind"/> asks (<see cref="Decide"/>). When CUDA was chosen and
+    /// ONNX Runtime cannot start on it (the CUDA or cuDNN libraries missing, no such device, no driver), an explicit
+    /// request throws <see cref="DeviceUnavailableException"/> with ONNX Runtime's reason, and Auto loads on the CPU and
+    /// says why. <paramref name="mlContext"/> keeps the device the model landed on.</summary>
+    public static (ITransformer Model, DeviceChoice Device) Load(MLContext mlContext, string path, DeviceKind kind, int? gpuDeviceId)
+    {
+        var choice = Decide(kind, gpuDeviceId, AvailableProviders().ToHashSet());
+        if (!choice.IsCuda)
+        {
+            mlContext.GpuDeviceId = null;
+            return (mlContext.Model.Load(path, out _), choice);
+        }
+        int id = int.Parse(choice.Device["cuda:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        mlContext.GpuDeviceId = id;
+        mlContext.FallbackToCpu = false; // a failure to start on CUDA surfaces here instead of scoring on the CPU unseen
+        var environment = OrtEnv.Instance();
+        var logLevel = environment.EnvLogLevel;
+        // ONNX Runtime logs a provider it cannot start to standard error itself; the reason goes into the message below
+        environment.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        try
+        {
+            return (mlContext.Model.Load(path, out _), choice);
+        }
+        catch (Exception e) when (OnnxRuntimeReason(e) is { } thrown)
+        {
+            string reason = ProviderLibraryProblem() is { } missing ? $"{thrown} ({missing})" : thrown;
+            bool wantsCuda = kind == DeviceKind.Cuda || gpuDeviceId != null;
+            if (wantsCuda)
+                throw new DeviceUnavailableException($"CUDA device {id} was requested for scoring, but ONNX Runtime could not start on it: {reason}");
+            mlContext.GpuDeviceId = null;
+            return (mlContext.Model.Load(path, out _), new DeviceChoice("cpu", $"ONNX Runtime could not start on CUDA device {id} ({reason}); CPU"));
+        }
+        finally
+        {
+            environment.EnvLogLevel = logLevel;
+        }
+    }
+
+    /// <summary>Why the dynamic loader refuses ONNX Runtime's CUDA provider library here — which CUDA or cuDNN library
+    /// is missing — or null when it loads. ONNX Runtime's exception says only "Failed to load shared library".</summary>
+    static string? ProviderLibraryProblem()
+    {
+        const string provider = "libonnxruntime_providers_cuda.so";
+        var path = new[] { Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", provider), Path.Combine(AppContext.BaseDirectory, provider) }
+            .FirstOrDefault(File.Exists);
+        if (path == null) return $"{provider} is not beside this app";
+        try
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(System.Runtime.InteropServices.NativeLibrary.Load(path));
+            return null;
+        }
+        catch (DllNotFoundException e)
+        {
+            // "Unable to load shared library '…' or one of its dependencies. …\nlibcublasLt.so.13: cannot open shared object file: …"
+            var missing = System.Text.RegularExpressions.Regex.Match(e.Message, @"(\S+\.so[.\d]*): cannot open shared object file");
+            return (missing.Success ? $"{missing.Groups[1].Value} not found" : e.Message.ReplaceLineEndings(" ").Trim()) +
+                   "; ONNX Runtime's GPU package needs CUDA 13 and cuDNN 9 on the library path (LD_LIBRARY_PATH; docs/gpu-and-libtorch.md)";
+        }
+    }
+
+    /// <summary>The context a fit builds its scoring chain with. The user's GpuDeviceId asks for training on that GPU;
+    /// ONNX Runtime scores there too only where it has its CUDA provider. With its CPU package ML.NET cannot create a
+    /// session for a context that names a GPU at all — fallback or not, the CPU library lacks the CUDA entry point and
+    /// ML.NET falls back only on ONNX Runtime's own errors — and ApplyOnnxModel takes the context's GpuDeviceId
+    /// whenever it is given none: there the chain is built with a context that names no GPU. A saved zip carries no
+    /// device either way.</summary>
+    internal static MLContext ChainContext(MLContext mlContext) =>
+        mlContext.GpuDeviceId is null || AvailableProviders().Contains(CudaProvider) ? mlContext
+            : new MLContext(seed: 0) { TempFilePath = mlContext.TempFilePath, FallbackToCpu = mlContext.FallbackToCpu };
+
+    /// <summary>ONNX Runtime's own message inside what ML.NET threw, or null when ONNX Runtime did not fail.</summary>
+    static string? OnnxRuntimeReason(Exception e)
+    {
+        for (var inner = e; inner != null; inner = inner.InnerException)
+            if (inner is OnnxRuntimeException ort) return ort.Message.Trim();
+        return null;
+    }
+}
