@@ -17,6 +17,8 @@
 #                                                   # (first, here: bench/gpu-check.sh pack-speed)
 #                    bench/gpu-check.sh check31 b   # resnet18 at 224 px, batch 64 and 128, against the peer; then GPU
 #                                                   # memory over 20 epochs, epoch 2 against epoch 20 (memory-cuda.json)
+#   where the time goes, if a case is slower than PyTorch (carries .gpu/bench.tar.xz; nsys where installed):
+#                    CASES=resnet18 bench/gpu-check.sh profile31
 #   the GPU correctness issue's agreement check (carries .gpu/bench.tar.xz too; may follow check31 b on the warm machine):
 #                    bench/gpu-check.sh check32     # resnet18 fine-tuned from one seed on the GPU and on the CPU (test
 #                                                   # accuracies side by side); each zip in ONNX Runtime (CPU) against
@@ -121,7 +123,8 @@ case "${1:-}" in
     bench=/tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench
     # --repeat 10: the 400 sample PNGs listed ten times, 4 000 images an epoch (each still decoded per row)
     if [ "$part" = a ]; then
-      "$bench" --device "$device" --res "$res" --repeat "$repeat" --out "$out/bench-$device-$res.json" 2>&1 | tee "$out/bench-$device-$res.log"
+      # --profile: each case's raw step, host time per phase against the device's drain, ours and PyTorch's
+      "$bench" --device "$device" --res "$res" --repeat "$repeat" --profile --out "$out/bench-$device-$res.json" 2>&1 | tee "$out/bench-$device-$res.log"
     else
       for batch in 64 128; do
         "$bench" --device "$device" --res "$large" --batch "$batch" --cases resnet18 --repeat "$repeat" --epochs 3 \
@@ -129,6 +132,21 @@ case "${1:-}" in
       done
       "$bench" --device "$device" --res "$res" --cases none --no-peer --memory-epochs "$memory_epochs" --repeat "$repeat" \
         --out "$out/memory-$device.json" 2>&1 | tee "$out/memory-$device.log"
+    fi
+    ;;
+  profile31)
+    # where the time goes when a case is slower than PyTorch: nsys's kernel and CUDA API summaries where the machine
+    # has nsys, else the benchmark's own step profile; CASES picks the case(s), e.g. CASES=resnet18
+    device=${DEVICE:-cuda} res=${RES:-128}
+    unpack_bench
+    out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
+    torch_env
+    run=(/tmp/mlnettransfer-bench/bench/MlNetTransfer.Bench --device "$device" --res "$res" --cases "${CASES:-resnet18}" --epochs 2
+         --repeat "${REPEAT:-10}" --profile --out "$out/profile-$device-$res.json")
+    if command -v nsys >/dev/null; then
+      nsys profile --stats=true --force-overwrite true -o "$out/profile-$device-$res" "${run[@]}" 2>&1 | tee "$out/profile-$device-$res.log"
+    else
+      "${run[@]}" 2>&1 | tee "$out/profile-$device-$res.log"
     fi
     ;;
   check32)

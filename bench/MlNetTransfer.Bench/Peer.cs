@@ -6,7 +6,7 @@ namespace MlNetTransfer.Bench;
 /// <summary>Runs bench/peer.py (PyTorch) for a case when Debian's python3-torch is installed.</summary>
 public static class Peer
 {
-    public sealed record Result(string Torch, double RawImagesPerSecond, double EndToEndImagesPerSecond, double[] EpochSeconds);
+    public sealed record Result(string Torch, double RawImagesPerSecond, double EndToEndImagesPerSecond, double[] EpochSeconds, RawStep.StepProfile? Profile = null);
 
     public static string? Python(string device)
     {
@@ -25,11 +25,12 @@ public static class Peer
         return null;
     }
 
-    public static Result Run(string python, string script, BenchCase c, int threads, int steps, int epochs, string images, string device, int repeat)
+    public static Result Run(string python, string script, BenchCase c, int threads, int steps, int epochs, string images, string device, int repeat,
+        bool profile = false)
     {
         var strategy = c.Strategy == Engine.Strategies.FineTuneStrategy.HeadOnly ? "head" : "all";
         var start = new ProcessStartInfo(python, [script, "--arch", c.Architecture, "--strategy", strategy, "--res", c.Resolution.ToString(),
-            "--batch", c.BatchSize.ToString(), "--threads", threads.ToString(), "--steps", steps.ToString(), "--epochs", epochs.ToString(), "--images", images, "--device", device, "--repeat", repeat.ToString()])
+            "--batch", c.BatchSize.ToString(), "--threads", threads.ToString(), "--steps", steps.ToString(), "--epochs", epochs.ToString(), "--images", images, "--device", device, "--repeat", repeat.ToString(), .. (profile ? new[] { "--profile" } : [])])
         {
             RedirectStandardOutput = true, RedirectStandardError = true,
         };
@@ -43,6 +44,11 @@ public static class Peer
         var root = json.RootElement;
         return new Result(root.GetProperty("torch").GetString()!, root.GetProperty("raw_images_per_second").GetDouble(),
             root.GetProperty("end_to_end_images_per_second").GetDouble(),
-            root.GetProperty("epoch_seconds").EnumerateArray().Select(e => e.GetDouble()).ToArray());
+            root.GetProperty("epoch_seconds").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+            root.TryGetProperty("profile", out var p) && p.ValueKind == JsonValueKind.Object
+                ? new RawStep.StepProfile(p.GetProperty("forward_host_ms").GetDouble(), p.GetProperty("backward_host_ms").GetDouble(),
+                    p.GetProperty("optimizer_host_ms").GetDouble(), p.GetProperty("drain_ms").GetDouble(), p.GetProperty("synced_step_ms").GetDouble(),
+                    p.GetProperty("overlapped_step_ms").GetDouble())
+                : null);
     }
 }

@@ -1,12 +1,14 @@
 // Benchmarks: dotnet run -c Release --project bench/MlNetTransfer.Bench -- [--res 128] [--batch 32] [--steps 10]
 //             [--device cpu|cuda] [--repeat 1] [--cases alexnet,resnet18,mobilenet_v2]
-//             [--epochs 4] [--out bench/results/speed.json] [--no-peer] [--memory-epochs 20] [--agreement] [--scoring]
+//             [--epochs 4] [--out bench/results/speed.json] [--no-peer] [--memory-epochs 20] [--agreement] [--scoring] [--profile]
 // Prints a table and writes JSON: raw TorchSharp step vs TransferTrain end to end, head-only feature caching,
 // PredictionEngine vs bare ONNX Runtime latency, peak RSS, and the PyTorch peer when python3-torch is installed.
 // --memory-epochs N: resnet18's whole network for N epochs, memory sampled at every epoch's end (MemoryFlatness);
 // --agreement: resnet18 fine-tuned on this device and on the CPU from the same seed, each zip's ONNX Runtime scores
 // against TorchSharp's on this device (AgreementCheck); --scoring: a saved zip scored as predict/evaluate do, on the
-// CPU and with ONNX Runtime's CUDA provider where the build has it (ScoringDevices); --cases none measures these alone.
+// CPU and with ONNX Runtime's CUDA provider where the build has it (ScoringDevices); --cases none measures these alone;
+// --profile: where each case's raw step spends its time, host per phase against the device (RawStep.Profile), ours and
+// PyTorch's.
 using System.Text.Json;
 using MlNetTransfer;
 using MlNetTransfer.Bench;
@@ -51,6 +53,7 @@ foreach (var c in BenchCase.Standard(options.Resolution, options.Batch).Where(c 
     Phase($"{c.Name}: raw step again");
     var rawAfter = RawStep.ImagesPerSecond(c, options.Steps, device);
     var raw = (rawBefore + rawAfter) / 2;
+    var profile = options.Profile ? RawStep.Profile(c, options.Steps, device) : null;
     // head-only: epoch 1 builds the feature cache (the raw step's work); later epochs reuse it, so compare epoch 1.
     // Otherwise compare epochs after the first: the raw step is timed after warm-up steps too.
     var timedEpochs = c.Strategy == FineTuneStrategy.HeadOnly || e2e.EpochSeconds.Length < 2 ? e2e.EpochSeconds[..1] : e2e.EpochSeconds[1..];
@@ -60,12 +63,17 @@ foreach (var c in BenchCase.Standard(options.Resolution, options.Batch).Where(c 
     // the best pace each side reaches is what the other load on the machine disturbs least; the means are kept too.
     double bestRatio = train.Count / timedEpochs.Min() / Math.Max(rawBefore, rawAfter);
     if (python != null) Phase($"{c.Name}: PyTorch peer");
-    var peer = python == null ? null : Peer.Run(python, peerScript, c, Environment.ProcessorCount, options.Steps, options.Epochs, Path.Combine(root, "train"), options.Device, options.Repeat);
+    var peer = python == null ? null : Peer.Run(python, peerScript, c, Environment.ProcessorCount, options.Steps, options.Epochs, Path.Combine(root, "train"), options.Device, options.Repeat, options.Profile);
+    if (profile != null)
+        AnsiConsole.WriteLine($"{c.Name}, ms a raw step: host forward {profile.ForwardHostMs:0.00} / backward {profile.BackwardHostMs:0.00} / optimizer {profile.OptimizerHostMs:0.00}, " +
+                              $"device drain {profile.DrainMs:0.00}; synced {profile.SyncedStepMs:0.00}, overlapped {profile.OverlappedStepMs:0.00}" +
+                              (peer?.Profile is { } p ? $" — PyTorch: host {p.ForwardHostMs:0.00} / {p.BackwardHostMs:0.00} / {p.OptimizerHostMs:0.00}, drain {p.DrainMs:0.00}; " +
+                                                       $"synced {p.SyncedStepMs:0.00}, overlapped {p.OverlappedStepMs:0.00}" : ""));
     if (c.Architecture == "resnet18") (servingZip, servingCase) = (e2e.ModelPath, c);
     table.AddRow(c.Name, $"{raw:0.0}", $"{e2eRate:0.0}", $"{bestRatio:0.00}× / {e2eRate / raw:0.00}×", $"{e2e.FitImagesPerSecond:0.0}",
         peer == null ? "-" : $"{peer.EndToEndImagesPerSecond:0.0}", peer == null ? "-" : $"{e2e.FitImagesPerSecond / peer.EndToEndImagesPerSecond:0.00}×");
     cases.Add(new { c.Name, c.Architecture, Strategy = c.Strategy.ToString(), c.Resolution, c.BatchSize, RawImagesPerSecond = raw, RawBefore = rawBefore, RawAfter = rawAfter,
-        EndToEndEpochImagesPerSecond = e2eRate, OverRawMean = e2eRate / raw, OverRawBest = bestRatio, EndToEnd = e2e, Peer = peer });
+        EndToEndEpochImagesPerSecond = e2eRate, OverRawMean = e2eRate / raw, OverRawBest = bestRatio, EndToEnd = e2e, Peer = peer, StepProfile = profile });
 }
 AnsiConsole.Write(table);
 

@@ -12,7 +12,23 @@ namespace MlNetTransfer.Bench;
 /// no normalisation), the same optimizer and trainable parameters as the engine uses.</summary>
 public static class RawStep
 {
-    public static double ImagesPerSecond(BenchCase c, int steps, Device device, int classes = 10)
+    /// <summary>Where a step's time goes, in milliseconds per step: what the host spends issuing the forward pass
+    /// (with zero_grad and the loss), the backward pass and the optimizer step; what is left for the device to finish
+    /// after that (a synchronize per step); the step so measured; and the step when steps overlap (one synchronize at
+    /// the end, as training runs). A host-bound step has an overlapped time close to its host time and a short drain:
+    /// the GPU waits for TorchSharp to issue kernels.</summary>
+    public sealed record StepProfile(double ForwardHostMs, double BackwardHostMs, double OptimizerHostMs, double DrainMs, double SyncedStepMs, double OverlappedStepMs)
+    {
+        public double HostMs => ForwardHostMs + BackwardHostMs + OptimizerHostMs;
+    }
+
+    public static double ImagesPerSecond(BenchCase c, int steps, Device device, int classes = 10) =>
+        Measure(c, steps, device, classes, profile: false).ImagesPerSecond;
+
+    public static StepProfile Profile(BenchCase c, int steps, Device device, int classes = 10) =>
+        Measure(c, steps, device, classes, profile: true).Profile!;
+
+    static (double ImagesPerSecond, StepProfile? Profile) Measure(BenchCase c, int steps, Device device, int classes, bool profile)
     {
         using var allocator = AllocatorTuning.Begin(); // as FineTuner.Fit does
         var architecture = ArchitectureRegistry.Get(c.Architecture);
@@ -48,6 +64,29 @@ public static class RawStep
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) Step();
         Synchronize();
-        return steps * c.BatchSize / clock.Elapsed.TotalSeconds;
+        double overlappedMs = clock.Elapsed.TotalMilliseconds / steps;
+        if (!profile) return (steps * c.BatchSize / clock.Elapsed.TotalSeconds, null);
+
+        double forward = 0, backward = 0, step = 0, drain = 0;
+        for (int i = 0; i < steps; i++)
+        {
+            using var scope = NewDisposeScope();
+            long t0 = Stopwatch.GetTimestamp();
+            optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(model.call(x), y);
+            long t1 = Stopwatch.GetTimestamp();
+            loss.backward();
+            long t2 = Stopwatch.GetTimestamp();
+            optimizer.step();
+            long t3 = Stopwatch.GetTimestamp();
+            Synchronize();
+            long t4 = Stopwatch.GetTimestamp();
+            forward += Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+            backward += Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
+            step += Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
+            drain += Stopwatch.GetElapsedTime(t3, t4).TotalMilliseconds;
+        }
+        var result = new StepProfile(forward / steps, backward / steps, step / steps, drain / steps, (forward + backward + step + drain) / steps, overlappedMs);
+        return (steps * c.BatchSize / clock.Elapsed.TotalSeconds, result);
     }
 }
