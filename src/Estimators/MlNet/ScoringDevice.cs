@@ -49,29 +49,61 @@ public static class ScoringDevice
             return (mlContext.Model.Load(path, out _), choice);
         }
         int id = int.Parse(choice.Device["cuda:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        bool wantsCuda = kind == DeviceKind.Cuda || gpuDeviceId != null;
+        DeviceChoice OnCpu(string why)
+        {
+            if (wantsCuda) throw new DeviceUnavailableException($"CUDA device {id} was requested for scoring, but {why}");
+            mlContext.GpuDeviceId = null;
+            return new DeviceChoice("cpu", $"{why}; CPU");
+        }
+        // the usual failure, found without a failed session (which leaves ML.NET's copy of the network behind)
+        if (ProviderLibraryProblem() is { } missing)
+        {
+            var cpu = OnCpu($"ONNX Runtime's CUDA provider cannot load: {missing}");
+            return (mlContext.Model.Load(path, out _), cpu);
+        }
         mlContext.GpuDeviceId = id;
         mlContext.FallbackToCpu = false; // a failure to start on CUDA surfaces here instead of scoring on the CPU unseen
         var environment = OrtEnv.Instance();
         var logLevel = environment.EnvLogLevel;
         // ONNX Runtime logs a provider it cannot start to standard error itself; the reason goes into the message below
         environment.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        var attempt = DateTime.UtcNow.AddSeconds(-2);
         try
         {
             return (mlContext.Model.Load(path, out _), choice);
         }
         catch (Exception e) when (OnnxRuntimeReason(e) is { } thrown)
         {
-            string reason = ProviderLibraryProblem() is { } missing ? $"{thrown} ({missing})" : thrown;
-            bool wantsCuda = kind == DeviceKind.Cuda || gpuDeviceId != null;
-            if (wantsCuda)
-                throw new DeviceUnavailableException($"CUDA device {id} was requested for scoring, but ONNX Runtime could not start on it: {reason}");
-            mlContext.GpuDeviceId = null;
-            return (mlContext.Model.Load(path, out _), new DeviceChoice("cpu", $"ONNX Runtime could not start on CUDA device {id} ({reason}); CPU"));
+            RemoveOrphanedCopies(mlContext.TempFilePath ?? Path.GetTempPath(), attempt, TransferModelFile.ReadOnnx(path));
+            var cpu = OnCpu($"ONNX Runtime could not start on it: {thrown}");
+            return (mlContext.Model.Load(path, out _), cpu);
         }
         finally
         {
             environment.EnvLogLevel = logLevel;
         }
+    }
+
+    /// <summary>ML.NET writes a zip's network to a randomly named file in the context's temporary folder before it
+    /// opens a session, and leaves it there when the session cannot start (its constructor throws before anything owns
+    /// the file): a model-sized file in /tmp per failed attempt. Removes the files in <paramref name="folder"/> written
+    /// since <paramref name="sinceUtc"/> whose bytes are <paramref name="network"/>'s — no one else's file is that.</summary>
+    internal static int RemoveOrphanedCopies(string folder, DateTime sinceUtc, byte[] network)
+    {
+        int removed = 0;
+        foreach (var file in new DirectoryInfo(folder).EnumerateFiles())
+        {
+            if (file.LastWriteTimeUtc < sinceUtc || file.Length != network.Length) continue;
+            try
+            {
+                if (!File.ReadAllBytes(file.FullName).AsSpan().SequenceEqual(network)) continue;
+                file.Delete();
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // another's file, or gone already
+        }
+        return removed;
     }
 
     /// <summary>Why the dynamic loader refuses ONNX Runtime's CUDA provider library here — which CUDA or cuDNN library

@@ -43,6 +43,30 @@ public class ScoringDeviceTests
     }
 
     [Fact]
+    public void A_failed_cuda_attempts_copy_of_the_network_is_removed_and_nothing_else()
+    {
+        // ML.NET copies the network to a random file in the temporary folder before it opens a session, and leaves it
+        // there when the session cannot start
+        using var temp = new TempDirectory();
+        var network = new byte[4096];
+        new Random(1).NextBytes(network);
+        var since = DateTime.UtcNow.AddSeconds(-2);
+        var orphan = temp.File("k3j2h1.tmp");
+        File.WriteAllBytes(orphan, network);
+        var sameSize = temp.File("other.bin");
+        File.WriteAllBytes(sameSize, network.Select(b => (byte)~b).ToArray());
+        var older = temp.File("older.onnx");
+        File.WriteAllBytes(older, network);
+        File.SetLastWriteTimeUtc(older, since.AddMinutes(-5)); // there before the attempt: the user's own
+
+        int removed = ScoringDevice.RemoveOrphanedCopies(temp.Path, since, network);
+
+        Assert.Equal(1, removed);
+        Assert.False(File.Exists(orphan));
+        Assert.True(File.Exists(sameSize) && File.Exists(older));
+    }
+
+    [Fact]
     public void A_negative_device_number_is_refused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => ScoringDevice.Decide(DeviceKind.Cuda, -1, WithCuda));
 
