@@ -88,8 +88,7 @@ public static class ScoringDevices
             scorer.Score(batch);
             times.Add(clock.Elapsed.TotalMilliseconds);
         }
-        var sorted = times.Order().ToList();
-        double At(double p) => sorted[(int)Math.Clamp(Math.Ceiling(p / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
-        return new Batch(size, times.Count, At(50), At(95), size * times.Count / (times.Sum() / 1000));
+        return new Batch(size, times.Count, ServingLatency.Percentile(times, 50), ServingLatency.Percentile(times, 95),
+            size * times.Count / (times.Sum() / 1000));
     }
 }

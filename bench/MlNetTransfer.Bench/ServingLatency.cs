@@ -78,7 +78,7 @@ public static class ServingLatency
         return new Result(Percentile(engineTimes, 50), Percentile(engineTimes, 95), Percentile(onnxTimes, 50), Percentile(onnxTimes, 95), loadMs, firstMs);
     }
 
-    static double Percentile(List<double> values, double p)
+    internal static double Percentile(List<double> values, double p)
     {
         var sorted = values.Order().ToList();
         return sorted[(int)Math.Clamp(Math.Ceiling(p / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];

@@ -22,15 +22,14 @@ public static class DeviceSelector
         if (request.Kind == DeviceKind.Cpu)
             return new DeviceChoice("cpu", "CPU requested");
 
-        bool wantsCuda = request.Kind == DeviceKind.Cuda || request.GpuDeviceId != null;
         int id = request.GpuDeviceId ?? 0;
         string? problem = !cudaAvailable
             ? "libtorch sees no CUDA device (CPU package, no driver, or no GPU)"
             : id >= cudaDeviceCount ? $"GpuDeviceId {id} does not exist ({cudaDeviceCount} CUDA device(s))" : null;
 
         if (problem == null)
-            return new DeviceChoice($"cuda:{id}", wantsCuda ? $"CUDA device {id} requested" : $"CUDA available, using device {id}");
-        if (!wantsCuda)
+            return new DeviceChoice($"cuda:{id}", request.AsksForCuda ? $"CUDA device {id} requested" : $"CUDA available, using device {id}");
+        if (!request.AsksForCuda)
             return new DeviceChoice("cpu", "no CUDA device; CPU");
         if (request.FallbackToCpu)
             return new DeviceChoice("cpu", $"CUDA requested but {problem}; falling back to CPU (FallbackToCpu)");

@@ -19,14 +19,18 @@ public static class ScoringDevice
     /// <summary>The execution providers this process's ONNX Runtime was built with.</summary>
     public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
 
-    /// <summary>Where to try first, from the request and the providers ONNX Runtime has: a pure function, so every
-    /// branch is tested on machines without a GPU. Throws <see cref="DeviceUnavailableException"/> when CUDA is
-    /// asked for (<see cref="DeviceKind.Cuda"/> or a device number) and this ONNX Runtime has no CUDA provider.</summary>
+    /// <summary>Where to try first, from the request and the providers this process's ONNX Runtime has. Throws
+    /// <see cref="DeviceUnavailableException"/> when CUDA is asked for (<see cref="DeviceKind.Cuda"/> or a device
+    /// number) and this ONNX Runtime has no CUDA provider.</summary>
+    public static DeviceChoice Decide(DeviceKind kind, int? gpuDeviceId) => Decide(kind, gpuDeviceId, AvailableProviders().ToHashSet());
+
+    /// <summary>The same decision from the providers given: a pure function, so every branch is tested on machines
+    /// without a GPU.</summary>
     public static DeviceChoice Decide(DeviceKind kind, int? gpuDeviceId, IReadOnlyCollection<string> providers)
     {
         if (gpuDeviceId is < 0) throw new ArgumentOutOfRangeException(nameof(gpuDeviceId), gpuDeviceId, "a CUDA device number is 0 or more");
         if (kind == DeviceKind.Cpu) return new DeviceChoice("cpu", "CPU requested");
-        bool wantsCuda = kind == DeviceKind.Cuda || gpuDeviceId != null;
+        bool wantsCuda = new DeviceRequest(kind, gpuDeviceId).AsksForCuda;
         int id = gpuDeviceId ?? 0;
         if (providers.Contains(CudaProvider))
             return new DeviceChoice($"cuda:{id}", wantsCuda ? $"CUDA device {id} requested" : $"ONNX Runtime has its CUDA provider; trying device {id}");
@@ -36,20 +40,20 @@ public static class ScoringDevice
         throw new DeviceUnavailableException($"CUDA was requested for scoring, but {problem}.");
     }
 
-    /// <summary>Loads a saved model where <paramref name="kind"/> asks (<see cref="Decide"/>). When CUDA was chosen and
-    /// ONNX Runtime cannot start on it (the CUDA or cuDNN libraries missing, no such device, no driver), an explicit
-    /// request throws <see cref="DeviceUnavailableException"/> with ONNX Runtime's reason, and Auto loads on the CPU and
-    /// says why. <paramref name="mlContext"/> keeps the device the model landed on.</summary>
+    /// <summary>Loads a saved model where <paramref name="kind"/> asks (<see cref="Decide(DeviceKind, int?)"/>). When
+    /// CUDA was chosen and ONNX Runtime cannot start on it (the CUDA or cuDNN libraries missing, no such device, no
+    /// driver), an explicit request throws <see cref="DeviceUnavailableException"/> with ONNX Runtime's reason, and
+    /// Auto loads on the CPU and says why. <paramref name="mlContext"/> keeps the device the model landed on.</summary>
     public static (ITransformer Model, DeviceChoice Device) Load(MLContext mlContext, string path, DeviceKind kind, int? gpuDeviceId)
     {
-        var choice = Decide(kind, gpuDeviceId, AvailableProviders().ToHashSet());
+        var choice = Decide(kind, gpuDeviceId);
         if (!choice.IsCuda)
         {
             mlContext.GpuDeviceId = null;
             return (mlContext.Model.Load(path, out _), choice);
         }
-        int id = int.Parse(choice.Device["cuda:".Length..], System.Globalization.CultureInfo.InvariantCulture);
-        bool wantsCuda = kind == DeviceKind.Cuda || gpuDeviceId != null;
+        int id = gpuDeviceId ?? 0; // the device Decide chose
+        bool wantsCuda = new DeviceRequest(kind, gpuDeviceId).AsksForCuda;
         DeviceChoice OnCpu(string why)
         {
             if (wantsCuda) throw new DeviceUnavailableException($"CUDA device {id} was requested for scoring, but {why}");

@@ -48,7 +48,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         CommandErrors.Run(console, () =>
         {
             if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
-            ModelLoading.CheckDevice(settings.Device);
+            var device = ModelLoading.CheckDevice(settings.Device);
             bool jsonOut = settings.Json == "-"; // for scripts: standard output holds the JSON alone
             if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
             var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
@@ -56,7 +56,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
-            var (model, info) = ModelLoading.Load(mlContext, settings.Model, settings.Device, human);
+            var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
             try
             {
                 var unknown = TestSplit.UnknownIn(set, info.ClassNames);

@@ -19,15 +19,16 @@ public static class ModelLoading
     public static (DeviceKind Kind, int? GpuDeviceId) CheckDevice(string device)
     {
         var (kind, gpuDeviceId) = DeviceOption.Parse(device);
-        ScoringDevice.Decide(kind, gpuDeviceId, ScoringDevice.AvailableProviders().ToHashSet());
+        ScoringDevice.Decide(kind, gpuDeviceId);
         return (kind, gpuDeviceId);
     }
 
-    /// <summary>Loads <paramref name="path"/> on the device <paramref name="device"/> names (<see cref="ScoringDevice"/>);
-    /// says where it landed unless that is the CPU it was asked for.</summary>
-    public static (ITransformer Model, OnnxMetadata Info) Load(MLContext mlContext, string path, string device, IAnsiConsole console)
+    /// <summary>Loads <paramref name="path"/> on the device <paramref name="device"/> (from <see cref="CheckDevice"/>)
+    /// asks for (<see cref="ScoringDevice"/>); says where it landed unless that is the CPU it was asked for.</summary>
+    public static (ITransformer Model, OnnxMetadata Info) Load(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device,
+        IAnsiConsole console)
     {
-        var (kind, gpuDeviceId) = CheckDevice(device);
+        var (kind, gpuDeviceId) = device;
         if (!File.Exists(path)) throw new CliException(ExitCodes.BadModel, $"{path}: model file not found.");
         OnnxMetadata info;
         try

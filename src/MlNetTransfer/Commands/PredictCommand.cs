@@ -60,7 +60,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         CommandErrors.Run(console, () =>
         {
             if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
-            ModelLoading.CheckDevice(settings.Device);
+            var device = ModelLoading.CheckDevice(settings.Device);
             if (settings.Top < 1) throw new CliException(ExitCodes.BadOption, $"--top: must be at least 1, not {settings.Top}.");
             if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
@@ -77,7 +77,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             WorkFolder.CleanStale(console, settings.Csv is { } csv ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
-            var (model, info) = ModelLoading.Load(mlContext, settings.Model, settings.Device, console);
+            var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, console);
             IReadOnlyList<ImageFileScorer.Result> results;
             try
             {
