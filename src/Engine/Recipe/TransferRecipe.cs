@@ -24,12 +24,14 @@ namespace MlNetTransfer.Engine.Recipe;
 /// </summary>
 public static class TransferRecipe
 {
-    /// <summary>Validates the options (the engine's public door), then runs the recipe.</summary>
+    /// <summary>Validates the options (the engine's public door), then runs the recipe. Runs in one process take turns
+    /// (<see cref="SeededRunGate"/>): a second waits for the first, so that each seed fixes its model.</summary>
     public static RecipeResult Run(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation,
         TrainingContext? context = null)
     {
         options.Validate();
         context = Checked(train, validation, context);
+        using var turn = SeededRunGate.Enter(context.Log, context.Cancellation);
         using var allocator = AllocatorTuning.Begin();
         return context.Resume == null ? new RecipeRun(options, start, train, validation, context, prepareOnly: false).Run() : Resume(options, start, train, validation, context);
     }
@@ -42,6 +44,7 @@ public static class TransferRecipe
     {
         options.Validate();
         context = Checked(train, validation, context);
+        using var turn = SeededRunGate.Enter(context.Log, context.Cancellation);
         using var allocator = AllocatorTuning.Begin();
         return new RecipeRun(options, start, train, validation, context, prepareOnly: true).Run();
     }

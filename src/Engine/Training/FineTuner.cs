@@ -28,6 +28,7 @@ public static class FineTuner
         ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext? context = null)
     {
         context ??= new TrainingContext();
+        using var turn = SeededRunGate.Enter(context.Log, context.Cancellation); // re-entrant: the recipe's run holds it already
         using var allocator = AllocatorTuning.Begin(); // freed step memory is reused, not faulted in again each step
         if (validation != null && !validation.ClassNames.SequenceEqual(train.ClassNames))
             throw new ArgumentException("the validation set's class names differ from the training set's", nameof(validation));

@@ -38,6 +38,7 @@ public static class DataHealthCheck
                 "use the embedded weights or a weights file", nameof(TransferTrainOptions.Weights));
         var architecture = start.Architecture.ClassifierAlone is { } wide ? ArchitectureRegistry.Get(wide) : start.Architecture;
         int side = options.ImageSize ?? start.Preprocessing.InputSize;
+        using var turn = SeededRunGate.Enter(options.Log, options.CancellationToken);
         random.manual_seed(options.Seed);
         using var model = start.CreateModel(classes.Length, architecture);
 

@@ -57,7 +57,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(input);
         if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         var (classes, device, start, train, validation, context) = Inputs(input);
-        using var result = TransferRecipe.Run(_options, start, train, validation, context);
+        using var result = RunRecipe(start, train, validation, context, input.Schema);
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
         var skipped = train.Problems.Concat(validation?.Problems ?? []).ToList();
@@ -67,6 +67,20 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         // cancelled mid-training: the partial model (which owns the ONNX file now) travels with the exception
         if (result.Training.Cancelled) throw new TrainingCancelledException(fitted, input.Schema, _options.CancellationToken);
         return fitted;
+    }
+
+    /// <summary>The recipe's run; cancelled while it waited for another run in the process to end (runs take turns),
+    /// the same exception as cancelled before it began.</summary>
+    RecipeResult RunRecipe(StartingPoint start, IImageSource train, IImageSource? validation, TrainingContext context, DataViewSchema schema)
+    {
+        try
+        {
+            return TransferRecipe.Run(_options, start, train, validation, context);
+        }
+        catch (OperationCanceledException e) when (e is not TrainingCancelledException && _options.CancellationToken.IsCancellationRequested)
+        {
+            throw new TrainingCancelledException(null, schema, _options.CancellationToken);
+        }
     }
 
     /// <summary>The recipe up to its first training step (<see cref="TransferRecipe.Prepare"/>) on the same inputs
