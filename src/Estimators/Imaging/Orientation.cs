@@ -16,9 +16,8 @@ public static class Orientation
         var shown = new SKBitmap(new SKImageInfo(swap ? h : w, swap ? w : h, stored.ColorType, stored.AlphaType));
         if (stored.BytesPerPixel != 4 || stored.RowBytes != w * 4 || shown.RowBytes != shown.Width * 4)
             throw new NotSupportedException("Orientation.Upright expects tightly packed 32-bit pixels");
-        var from = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(stored.GetPixelSpan());
-        Span<uint> to;
-        unsafe { to = new Span<uint>((void*)shown.GetPixels(), w * h); }
+        var from = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(BitmapPixels.Of(stored));
+        var to = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(BitmapPixels.Of(shown));
         int shownRow = shown.Width;
         for (int y = 0; y < h; y++)
         {

@@ -47,7 +47,7 @@ internal sealed class MlNetPixels : IDisposable
     {
         if (bitmap.ColorType != SKColorType.Bgra8888 || bitmap.RowBytes != bitmap.Width * 4)
             throw new ArgumentException("expected tightly packed BGRA pixels (ImageDecoder's)", nameof(bitmap));
-        return MLImage.CreateFromPixels(bitmap.Width, bitmap.Height, MLPixelFormat.Bgra32, bitmap.GetPixelSpan());
+        return MLImage.CreateFromPixels(bitmap.Width, bitmap.Height, MLPixelFormat.Bgra32, BitmapPixels.Of(bitmap));
     }
 
     public void Dispose() => _engine.Dispose();

@@ -46,7 +46,7 @@ internal static class ModelHeatmaps
         if (decoded.Bitmap == null) return null;
         using var square = decoded.Bitmap.Resize(new SKImageInfo(side, side, SKColorType.Bgra8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
         if (square == null) return null;
-        var bgra = square.GetPixelSpan();
+        var bgra = Imaging.BitmapPixels.Of(square);
         var rgb = new byte[3 * side * side];
         int area = side * side;
         for (int p = 0; p < area; p++)

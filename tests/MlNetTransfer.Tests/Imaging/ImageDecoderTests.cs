@@ -37,16 +37,6 @@ public class ImageDecoderTests
         return path;
     }
 
-    /// <summary>A JPEG of <paramref name="bitmap"/> with an EXIF APP1 segment asking for <paramref name="orientation"/>.</summary>
-    static string SaveTurnedJpeg(SKBitmap bitmap, string path, int orientation)
-    {
-        using var image = SKImage.FromBitmap(bitmap);
-        var jpeg = image.Encode(SKEncodedImageFormat.Jpeg, 100).ToArray();
-        byte[] exif = [0xFF, 0xE1, 0x00, 0x22, .. "Exif\0\0"u8, .. "MM\0*"u8, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte)orientation, 0, 0, 0, 0, 0, 0];
-        File.WriteAllBytes(path, [.. jpeg[..2], .. exif, .. jpeg[2..]]);
-        return path;
-    }
-
     [Fact]
     public void Images_that_need_no_scaling_give_training_records_identical_to_ml_nets_load_images()
     {
@@ -99,7 +89,7 @@ public class ImageDecoderTests
         using var upright = Blocks(120, 90);
         // stored as a camera stores it: the inverse of what the tag asks viewers to do
         using var stored = Inverse(upright, (SKEncodedOrigin)orientation);
-        var path = SaveTurnedJpeg(stored, folder.File("turned.jpg"), orientation);
+        var path = TurnedJpegs.Save(stored, folder.File("turned.jpg"), orientation);
 
         var (header, _) = ImageDecoder.ReadHeader(path);
         using var decoded = ImageDecoder.Decode(path, 90); // no DCT scaling: the whole picture

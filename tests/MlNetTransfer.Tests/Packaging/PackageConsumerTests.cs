@@ -74,6 +74,31 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
     }
 
     [Fact]
+    public void An_app_on_the_newest_MLNET_trains_from_camera_JPEGs_and_serves_its_zip()
+    {
+        // `dotnet add package Microsoft.ML` gives a new app ML.NET 6, whose ImageAnalytics brings SkiaSharp 3: the
+        // library (built on 5.0.1 and SkiaSharp 2.88) runs against both; a SkiaSharp call whose signature changed
+        // failed there with MissingMethodException on the photo path alone
+        using var temp = new TempDirectory();
+        var photos = temp.File("photos");
+        int count = TurnedJpegs.CopyEnlarged(Fashion(""), photos, side: 320, turnEvery: 4);
+        var app = NewConsoleAppWithThePackage(temp, NewestMlNet.Select(p => (p, "6.0.0")).ToArray());
+        File.WriteAllText(Path.Combine(app, "Program.cs"), PhotoProgram);
+        ChildProcess.Run("dotnet", ["build", "-c", "Release", "-warnaserror", "--disable-build-servers"], app);
+
+        var (stdout, _) = ChildProcess.Run("dotnet", ["run", "-c", "Release", "--no-build", "--", photos, Path.Combine(app, "model.zip")], app);
+
+        Assert.Contains("ML.NET 6.0.0, SkiaSharp 3.", stdout);
+        var numbers = Regex.Match(stdout, @"trained on (\d+) images, (\d+) skipped; test accuracy ([\d.]+), served ([\d.]+); (\d+) heatmap").Groups;
+        Assert.True(numbers[1].Success, stdout);
+        Assert.Equal((count - 100, 0), (int.Parse(numbers[1].Value), int.Parse(numbers[2].Value)));
+        Assert.InRange(double.Parse(numbers[3].Value, System.Globalization.CultureInfo.InvariantCulture), 0.5, 1.0); // 10 classes: chance is 0.1
+        // served by the zip's own LoadImages, which reads the quarter stored upside down as stored (README, Limits)
+        Assert.InRange(double.Parse(numbers[4].Value, System.Globalization.CultureInfo.InvariantCulture), 0.3, 1.0);
+        Assert.Equal("1", numbers[5].Value);
+    }
+
+    [Fact]
     public void An_app_that_chooses_the_external_libtorch_carries_none_and_is_told_where_to_point()
     {
         using var temp = new TempDirectory();
@@ -117,8 +142,9 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
     }
 
     /// <summary>`dotnet new console` in a folder under the system temp folder (no Directory.Build.* of this
-    /// repository above it), then `dotnet add package` from the packed folder.</summary>
-    string NewConsoleAppWithThePackage(TempDirectory temp)
+    /// repository above it), then `dotnet add package` of <paramref name="before"/> (from NuGet) and of the library
+    /// from the packed folder.</summary>
+    string NewConsoleAppWithThePackage(TempDirectory temp, params (string Id, string Version)[] before)
     {
         var app = Directory.CreateDirectory(temp.File("app")).FullName;
         ChildProcess.Run("dotnet", ["new", "console", "--framework", "net10.0", "--name", "PhotoSorter", "--output", app], app);
@@ -129,6 +155,7 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         // this version's package may sit in NuGet's cache from an earlier pack: the app must get the one packed now
         var cached = Path.Combine(TestPaths.NuGetPackageRoot, "mlnettransfer.estimators", Version);
         if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+        foreach (var (id, version) in before) ChildProcess.Run("dotnet", ["add", "package", id, "--version", version], app);
         ChildProcess.Run("dotnet", ["add", "package", "MlNetTransfer.Estimators", "--version", Version], app);
         return app;
     }
@@ -166,6 +193,58 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         {
             public string ImagePath { get; set; } = "";
             public string Label { get; set; } = "";
+        }
+        """;
+
+    /// <summary>The ML.NET packages a new app gets today, added before the library.</summary>
+    static readonly string[] NewestMlNet = ["Microsoft.ML", "Microsoft.ML.ImageAnalytics", "Microsoft.ML.OnnxTransformer"];
+
+    /// <summary>The photo path on the newest ML.NET: JPEG files decoded by the step (DCT-scaled, turned upright), the
+    /// data checks with a test set, Grad-CAM, and the saved zip served by a PredictionEngine.</summary>
+    const string PhotoProgram = """
+        using Microsoft.ML;
+        using Microsoft.ML.Data;
+        using MlNetTransfer.Engine.Strategies;
+        using MlNetTransfer.MlNet;
+
+        var (root, zip) = (args[0], args[1]);
+        Row[] Rows(string split) => Directory.GetFiles(Path.Combine(root, split), "*.jpg", SearchOption.AllDirectories).Order()
+            .Select(f => new Row { ImagePath = Path.GetRelativePath(root, f), Label = Path.GetFileName(Path.GetDirectoryName(f))! }).ToArray();
+        var mlContext = new MLContext(seed: 1);
+        var (trainRows, testRows) = (Rows("train"), Rows("test"));
+        var train = mlContext.Data.LoadFromEnumerable(trainRows);
+        var keys = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(train);
+        var images = mlContext.Transforms.LoadImages("Image", root, "ImagePath");
+        var test = images.Fit(keys.Transform(train)).Transform(keys.Transform(mlContext.Data.LoadFromEnumerable(testRows)));
+        var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(images)
+            .Append(mlContext.TransferTrain(new TransferTrainOptions
+            {
+                ImageSize = 64, Strategy = FineTuneStrategy.HeadOnly, ImagePathColumnName = "ImagePath", ImageFolder = root, TestSet = test,
+            }))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var model = pipeline.Fit(train);
+        var step = model.OfType<TransferTrainTransformer>().Single();
+        var accuracy = mlContext.MulticlassClassification.Evaluate(model.Transform(mlContext.Data.LoadFromEnumerable(testRows))).MicroAccuracy;
+        var heatmaps = step.Heatmaps([Path.Combine(root, testRows[0].ImagePath)], [0]).Count(m => m != null);
+        mlContext.Model.Save(model, train.Schema, zip);
+
+        var engine = mlContext.Model.CreatePredictionEngine<Row, Prediction>(mlContext.Model.Load(zip, out _));
+        var served = testRows.Count(r => engine.Predict(r).PredictedLabel == r.Label) / (double)testRows.Length;
+        Console.WriteLine($"ML.NET {Version(typeof(MLContext))}, SkiaSharp {Version(typeof(SkiaSharp.SKBitmap))}: trained on " +
+            $"{step.DataHealth.TrainImages} images, {step.SkippedImages.Count} skipped; test accuracy {accuracy:0.000}, served {served:0.000}; {heatmaps} heatmap");
+
+        static string Version(Type type) => System.Diagnostics.FileVersionInfo.GetVersionInfo(type.Assembly.Location).ProductVersion!.Split('+')[0];
+
+        class Row
+        {
+            public string ImagePath { get; set; } = "";
+            public string Label { get; set; } = "";
+        }
+
+        class Prediction
+        {
+            public string PredictedLabel { get; set; } = "";
         }
         """;
 }
