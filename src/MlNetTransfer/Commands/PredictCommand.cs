@@ -42,16 +42,14 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
     public const string StandardInput = "<standard input>";
 
-    /// <summary>Standard input copied to this process's work folder (an image is read twice: its header, then its
-    /// pixels — a pipe cannot be read again).</summary>
-    static string ReadStandardInput()
+    /// <summary>Standard input copied to this process's work folder (<see cref="StandardInputImage"/>).</summary>
+    static string ReadStandardInput(long maxPixels)
     {
         if (!Console.IsInputRedirected)
             throw new CliException(ExitCodes.DataNotFound, "-: the image is read from standard input, which is a terminal here; pipe one in (predict --model out/model.zip - < photo.jpg).");
         var path = WorkFolder.File("standard-input");
         using (var input = Console.OpenStandardInput())
-        using (var file = File.Create(path))
-            input.CopyTo(file);
+            StandardInputImage.Copy(input, path, maxPixels);
         if (new FileInfo(path).Length == 0) throw new CliException(ExitCodes.EmptyData, "-: standard input was empty; pipe an image in (predict --model out/model.zip - < photo.jpg).");
         return path;
     }
@@ -65,8 +63,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
                     $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
+            if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             bool fromStandardInput = settings.Input == StandardInput;
-            var files = fromStandardInput ? [ReadStandardInput()]
+            var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
                     .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
@@ -74,7 +73,6 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images.");
             if (settings.Csv != null) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
-            if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             WorkFolder.CleanStale(console, settings.Csv is { } csv ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, console);
