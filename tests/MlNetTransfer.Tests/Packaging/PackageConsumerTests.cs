@@ -229,7 +229,7 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         var heatmaps = step.Heatmaps([Path.Combine(root, testRows[0].ImagePath)], [0]).Count(m => m != null);
         mlContext.Model.Save(model, train.Schema, zip);
 
-        var engine = mlContext.Model.CreatePredictionEngine<Row, Prediction>(mlContext.Model.Load(zip, out _));
+        using var engine = mlContext.Model.CreatePredictionEngine<Row, Prediction>(mlContext.Model.Load(zip, out _)); // disposed: ML.NET's copy of the network leaves /tmp
         var served = testRows.Count(r => engine.Predict(r).PredictedLabel == r.Label) / (double)testRows.Length;
         Console.WriteLine($"ML.NET {Version(typeof(MLContext))}, SkiaSharp {Version(typeof(SkiaSharp.SKBitmap))}: trained on " +
             $"{step.DataHealth.TrainImages} images, {step.SkippedImages.Count} skipped; test accuracy {accuracy:0.000}, served {served:0.000}; {heatmaps} heatmap");
