@@ -7,7 +7,12 @@ namespace MlNetTransfer.Engine.Recipe;
 /// probability. The map works on the probabilities the model serves (p ↦ p^(1/T), renormalised), so it applies the same
 /// way with and without the test-time flip and can be undone exactly (<see cref="Undo"/>). The log-loss is convex in
 /// 1/T; it is minimised by Newton's method on 1/T (what L-BFGS becomes in one dimension, with exact curvature), in
-/// double precision.
+/// double precision. A temperature the images cannot pin down is fitted but not applied (<see cref="Calibration.Withheld"/>):
+/// when every image is predicted right the log-loss falls without end as the scores sharpen (the fit stopped at
+/// T = 0.001 and served every score as 100 %), and a handful of images gives a temperature anywhere (2 validation
+/// images, one wrong: T = 72, every score near uniform). The test is the fit's own precision — the standard error of
+/// log T from the log-loss's curvature, 1 / (β √(n · curvature)) with β = 1/T — which must put T within a factor of 2
+/// either way at 95 % (1.96 · SE ≤ ln 2): on simulated scores that is most draws of 20 images, every draw of 40.
 /// </summary>
 public static class TemperatureScaling
 {
@@ -17,8 +22,12 @@ public static class TemperatureScaling
     /// <summary>Probabilities under 1e-30 are taken as 1e-30 before their logarithm (float32 softmax can give 0).</summary>
     public const double Floor = 1e-30;
 
+    /// <summary>The widest standard error of log T at which a fitted temperature is applied: 1.96 · SE ≤ ln 2.</summary>
+    public static readonly double MaxLogTemperatureError = Math.Log(2) / 1.96;
+
     /// <summary>Fits the temperature to <paramref name="probabilities"/> ([N, C], as served) of images with
-    /// <paramref name="labels"/>; <see cref="Calibration.None"/> without images.</summary>
+    /// <paramref name="labels"/>; <see cref="Calibration.None"/> without images, a withheld one when the images cannot
+    /// pin the temperature down.</summary>
     public static Calibration Fit(Tensor probabilities, Tensor labels)
     {
         if (probabilities.shape[0] == 0) return Calibration.None;
@@ -27,6 +36,7 @@ public static class TemperatureScaling
         var y = labels.to(CPU).to_type(ScalarType.Int64);
         double beta = 1, loss = LogLoss(x, y, beta);
         double before = loss;
+        int n = (int)probabilities.shape[0];
         for (int iteration = 0; iteration < 100; iteration++)
         {
             var p = nn.functional.softmax(x * beta, 1);
@@ -45,8 +55,29 @@ public static class TemperatureScaling
             (beta, loss) = (next, nextLoss);
             if (converged) break;
         }
+        double eceBefore = Ece(probabilities, labels);
+        if (Unsettled(x, y, beta, n) is { } why) return new Calibration(1, n, eceBefore, eceBefore, before, before) { Withheld = why };
         using var calibrated = Apply(probabilities.to(CPU), 1 / beta);
-        return new Calibration(1 / beta, (int)probabilities.shape[0], Ece(probabilities, labels), Ece(calibrated, labels), before, loss);
+        return new Calibration(1 / beta, n, eceBefore, Ece(calibrated, labels), before, loss);
+    }
+
+    /// <summary>Why the temperature 1/<paramref name="beta"/> fitted on <paramref name="n"/> images is not to be
+    /// applied, or null when they pin it down (see the class summary).</summary>
+    static string? Unsettled(Tensor logProbabilities, Tensor labels, double beta, int n)
+    {
+        using var scope = NewDisposeScope();
+        long wrong = logProbabilities.argmax(1).ne(labels).sum().item<long>();
+        if (wrong == 0)
+            return $"every one of the {n} validation images is predicted right, so no temperature fits them (the scores would sharpen without end)";
+        var p = nn.functional.softmax(logProbabilities * beta, 1);
+        var mean = (p * logProbabilities).sum(1);
+        double curvature = ((p * logProbabilities * logProbabilities).sum(1) - mean * mean).mean().item<double>();
+        double error = 1 / (beta * Math.Sqrt(n * curvature));
+        if (error <= MaxLogTemperatureError) return null;
+        double factor = Math.Exp(1.96 * error);
+        return $"the temperature {1 / beta:0.###} fitted on {n} validation images ({wrong} predicted wrong) is " +
+               (factor < 100 ? $"known only within a factor of {factor:0.0} either way (95 %)" : "not pinned down by them") +
+               ", too uncertain to apply";
     }
 
     /// <summary>Calibrated probabilities: <paramref name="probabilities"/>^(1/T), renormalised.</summary>

@@ -107,7 +107,7 @@ public static class TransferRecipe
         using var _ = served;
         if (!options.CalibrateScores || served is null || validation is null) return Calibration.None;
         var calibration = TemperatureScaling.Fit(served, validation.Labels);
-        context.Log?.Invoke($"scores calibrated: {calibration.Describe()}");
+        context.Log?.Invoke(calibration.Applied ? $"scores calibrated: {calibration.Describe()}" : $"scores {calibration.Describe()}");
         return calibration;
     }
 

@@ -57,7 +57,8 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
     public FlipDecision Flip => Run.Flip;
 
     /// <summary>The temperature Score is calibrated with and what it did on the validation images
-    /// (<see cref="Calibration.None"/> when <see cref="FineTuneOptions.CalibrateScores"/> is off or nothing could be fitted).</summary>
+    /// (<see cref="Calibration.None"/> when <see cref="FineTuneOptions.CalibrateScores"/> is off or nothing could be fitted;
+    /// temperature 1 with <see cref="Calibration.Withheld"/> saying why when the validation images could not pin one down).</summary>
     public Calibration Calibration => Run.Calibration;
 
     /// <summary>Where it trained: <c>cpu</c>, <c>cuda:N</c>, or the devices of an exported job.</summary>

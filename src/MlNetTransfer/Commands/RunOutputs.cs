@@ -55,8 +55,10 @@ internal static class RunOutputs
         var run = report.Run;
         table.AddRow("strategy", Markup.Escape($"{run.Strategy}: {run.StrategyReason}"));
         table.AddRow("best epoch", $"{run.Training.BestEpoch} of {run.Training.History.Count}" + (run.Training.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));
-        if (report.Calibration is { } c && run.Calibration.Images > 0)
+        if (report.Calibration is { } c && run.Calibration.Applied)
             table.AddRow("calibration", $"temperature {c.Temperature:0.###}: test ECE {c.EceBefore:0.000} → {c.EceAfter:0.000}, log-loss {c.LogLossBefore:0.000} → {c.LogLossAfter:0.000}");
+        else if (run.Calibration.Withheld is { } withheld)
+            table.AddRow("calibration", Markup.Escape($"not applied: {withheld}"));
         table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
         table.AddRow("written", Markup.Escape($"{Path.Combine(output, TrainCommand.ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
         console.Write(table);

@@ -64,7 +64,7 @@ public static class HtmlReport
         return html.ToString();
     }
 
-    static string CalibrationText(Engine.Recipe.Calibration fitted, CalibrationReport test) => fitted.Images == 0
+    static string CalibrationText(Engine.Recipe.Calibration fitted, CalibrationReport test) => !fitted.Applied
         ? $"Scores are not calibrated ({fitted.Describe()}). On the {test.Images} test images a top score's mean differs from how often it is right by {test.EceAfter:P1} (expected calibration error)."
         : $"Score is calibrated: {fitted.Describe()}. On the {test.Images} test images the expected calibration error goes from {test.EceBefore:P1} to " +
           $"{test.EceAfter:P1} and the log-loss from {test.LogLossBefore:0.000} to {test.LogLossAfter:0.000}; predictions are the same. " +

@@ -119,7 +119,7 @@ public static class ReportWriter
         var test = r.Calibration;
         return new
         {
-            applied = fitted.Images > 0,
+            applied = fitted.Applied,
             temperature = fitted.Temperature,
             reason = fitted.Describe(),
             measuredOn = test == null ? null : "test images",

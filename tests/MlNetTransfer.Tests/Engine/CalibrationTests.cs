@@ -52,6 +52,33 @@ public class CalibrationTests
     }
 
     [Fact]
+    public void A_temperature_the_validation_images_cannot_pin_down_is_withheld_with_the_reason_and_the_scores_kept()
+    {
+        var (served, drawn) = Overconfident(truth: 2.5, images: 400);
+        using (served)
+        using (drawn)
+        {
+            using var right = served.argmax(1); // every image predicted right: the log-loss falls as long as T does
+            var allRight = TemperatureScaling.Fit(served, right);
+            using var fewServed = served[..4];
+            using var fewLabels = drawn[..4];
+            var few = TemperatureScaling.Fit(fewServed, fewLabels);
+            var enough = TemperatureScaling.Fit(served, drawn);
+
+            Assert.False(allRight.Applied);
+            Assert.Equal((1.0, 400), (allRight.Temperature, allRight.Images));
+            Assert.Contains("every one of the 400 validation images is predicted right", allRight.Withheld);
+            Assert.Equal(allRight.EceBefore, allRight.EceAfter);
+            Assert.False(few.Applied, few.Describe());
+            Assert.Equal(1.0, few.Temperature);
+            Assert.Contains("too uncertain to apply", few.Withheld);
+            Assert.StartsWith("not calibrated: ", few.Describe());
+            Assert.True(enough.Applied, enough.Describe());
+            Assert.InRange(enough.Temperature, 1.8, 3.5);
+        }
+    }
+
+    [Fact]
     public void Calibration_keeps_every_prediction_and_undoing_it_gives_the_served_scores_back()
     {
         var (served, labels) = Overconfident(truth: 0.5, images: 500);
