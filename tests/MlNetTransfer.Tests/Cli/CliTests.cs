@@ -52,10 +52,14 @@ public class CliTests : CliSandbox
         int heatmaps = html.Split("alt=\"where the model looked in ").Length - 1; // Grad-CAM: each top loss, and each class's surest right image
         Assert.InRange(heatmaps, 9, 9 + 3);
         Assert.Equal(3 + 9, html.Split("data:image/").Length - 1 - heatmaps); // three charts (curves, confusion, reliability) and the top losses (all 9 test images)
-        // the scores calibrated on the validation split; the saved model serves them with that temperature
+        // a temperature fitted on the 6 validation images is too uncertain to apply: said, and the model serves T = 1
+        // (ReportTests and TransferTrainBehaviourTests hold an applied one)
         var calibration = metrics.RootElement.GetProperty("calibration");
-        Assert.True(calibration.GetProperty("applied").GetBoolean());
-        Assert.Equal(calibration.GetProperty("temperature").GetDouble(), TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).Temperature, 12);
+        Assert.False(calibration.GetProperty("applied").GetBoolean());
+        Assert.Contains("fitted on 6 validation images", calibration.GetProperty("reason").GetString());
+        Assert.Contains("too uncertain to apply", output);
+        Assert.Equal(1.0, TransferModelFile.ReadMetadata(Path.Combine(Out, "model.zip")).Temperature);
+        Assert.Equal(1.0, calibration.GetProperty("temperature").GetDouble());
         Assert.Equal(9, calibration.GetProperty("images").GetInt32());
         Assert.True(File.Exists(Path.Combine(Out, ReportWriter.ReliabilityFile)));
         Assert.All(Classes, c => Assert.Contains(c, File.ReadAllText(Path.Combine(Out, ReportWriter.ConsumeFile))));
@@ -317,7 +321,7 @@ public class CliTests : CliSandbox
         using var trainMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, ReportWriter.MetricsFile)));
         using var evalMetrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "eval.json")));
         Assert.Equal(trainMetrics.RootElement.GetProperty("test").GetProperty("microAccuracy").GetDouble(),
-            evalMetrics.RootElement.GetProperty("MicroAccuracy").GetDouble(), 6);
+            evalMetrics.RootElement.GetProperty("microAccuracy").GetDouble(), 6);
         Assert.Equal(ExitCodes.Success, predictExit);
         Assert.Equal(3, Directory.GetFiles(Path.Combine(Test, "Bag")).Count(f => prediction.Contains(Path.GetFileName(f))));
         // --csv: one row per test image, every class's score, the predicted class its argmax; its accuracy is evaluate's
@@ -335,7 +339,7 @@ public class CliTests : CliSandbox
             Assert.Equal(header[2 + Array.IndexOf(scores, scores.Max())], row[1]);
         }
         double csvAccuracy = rows.Count(r => Path.GetFileName(Path.GetDirectoryName(r[0])) == r[1]) / (double)rows.Length;
-        Assert.Equal(evalMetrics.RootElement.GetProperty("MicroAccuracy").GetDouble(), csvAccuracy, 6);
+        Assert.Equal(evalMetrics.RootElement.GetProperty("microAccuracy").GetDouble(), csvAccuracy, 6);
         Assert.Equal(ExitCodes.Success, exportExit);
         Assert.Equal(TransferModelFile.ReadOnnx(model), File.ReadAllBytes(Path.Combine(Out, "model.onnx")));
         Assert.Equal(ExitCodes.Success, modelsExit);
