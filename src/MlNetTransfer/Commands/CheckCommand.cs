@@ -90,7 +90,7 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             if (settings.Json != null)
             {
                 var json = JsonSerializer.SerializeToUtf8Bytes(new { data = data.Source, test = test?.Source, images = report.TrainImages, testImages = report.TestImages, issues = flagged },
-                    new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+                    CliJson.Indented);
                 if (jsonOut) Console.Out.Write(System.Text.Encoding.UTF8.GetString(json));
                 else AtomicFile.Write(settings.Json, json);
             }

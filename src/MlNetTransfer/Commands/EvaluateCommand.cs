@@ -83,7 +83,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                     report.MicroAccuracy, report.MacroAccuracy, report.LogLoss, report.Images, report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },
-                });
+                }, CliJson.Compact);
                 if (jsonOut) console.Profile.Out.Writer.WriteLine(System.Text.Encoding.UTF8.GetString(json));
                 else if (settings.Json != null) AtomicFile.Write(settings.Json, json);
                 return ExitCodes.Success;

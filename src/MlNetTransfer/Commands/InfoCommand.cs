@@ -1,6 +1,6 @@
+using MlNetTransfer.Cli.Reporting;
 using System.ComponentModel;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using MlNetTransfer.Runtime;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -21,13 +21,6 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
         public bool Verbose { get; init; }
     }
 
-    static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter() },
-    };
-
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
@@ -44,7 +37,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
 
         if (settings.Json)
         {
-            console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(report, JsonOptions));
+            console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(report, CliJson.Indented));
             return ExitCodes.Success;
         }
 

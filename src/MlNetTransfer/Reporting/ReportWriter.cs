@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using MlNetTransfer.Engine.Health;
 
 namespace MlNetTransfer.Cli.Reporting;
@@ -16,14 +15,6 @@ public static class ReportWriter
     public const string HtmlFile = "report.html";
     public const string ConsumeFile = "Consume.cs";
 
-    static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, // a diverged epoch's NaN loss is written as "NaN"
-        Converters = { new JsonStringEnumConverter() },
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static IReadOnlyList<string> Write(string folder, TrainingReport report, string imageRoot, string modelFile)
     {
         Directory.CreateDirectory(folder);
@@ -32,7 +23,7 @@ public static class ReportWriter
         var reliability = report.Calibration is { } calibration ? ChartRenderer.Reliability(calibration) : null;
         var files = new List<string>
         {
-            AtomicFile.Write(Path.Combine(folder, MetricsFile), JsonSerializer.SerializeToUtf8Bytes(MetricsDocument(report), Json)),
+            AtomicFile.Write(Path.Combine(folder, MetricsFile), JsonSerializer.SerializeToUtf8Bytes(MetricsDocument(report), CliJson.Indented)),
             AtomicFile.Write(Path.Combine(folder, CurvesFile), curves),
             AtomicFile.Write(Path.Combine(folder, ConfusionFile), confusion),
             AtomicFile.Write(Path.Combine(folder, HtmlFile), System.Text.Encoding.UTF8.GetBytes(HtmlReport.Render(report, curves, confusion, reliability, imageRoot))),

@@ -85,7 +85,7 @@ public class CliHostileInputTests : CliSandbox
         Assert.False(Directory.Exists(Path.Combine(Train, "Bag", "run")));
         Assert.True(jsonExit == ExitCodes.Success, json);
         using var metrics = JsonDocument.Parse(json); // standard output holds the JSON alone
-        Assert.Equal(9, metrics.RootElement.GetProperty("Images").GetInt32());
+        Assert.Equal(9, metrics.RootElement.GetProperty("images").GetInt32());
     }
 
     [Fact]

@@ -263,8 +263,8 @@ public class CliReliabilityTests : CliSandbox
         Assert.True(evaluateExit == ExitCodes.Success, evaluation);
         Assert.Contains("(Hat 3) are left out", evaluation);
         using var evaluated = JsonDocument.Parse(File.ReadAllText(_temp.File("eval.json")));
-        Assert.Equal(9, evaluated.RootElement.GetProperty("Images").GetInt32());
-        Assert.False(evaluated.RootElement.GetProperty("UnknownClasses").GetProperty("CountedAsErrors").GetBoolean());
+        Assert.Equal(9, evaluated.RootElement.GetProperty("images").GetInt32());
+        Assert.False(evaluated.RootElement.GetProperty("unknownClasses").GetProperty("countedAsErrors").GetBoolean());
     }
 
     [Fact]

@@ -23,16 +23,16 @@ public class InfoCommandTests
         Assert.Equal(ExitCodes.Success, exit);
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
-        Assert.Matches(@"^\d+\.\d+\.\d+$", root.GetProperty("MlNetTransferVersion").GetString());
-        Assert.Equal("0.107.0", root.GetProperty("TorchSharpVersion").GetString());
-        Assert.Equal("2.10.0", root.GetProperty("LibTorchVersion").GetString());
-        Assert.Equal("5.0.1", root.GetProperty("MlNetVersion").GetString());
-        Assert.Equal("1.31.1", root.GetProperty("OnnxRuntimeVersion").GetString());
+        Assert.Matches(@"^\d+\.\d+\.\d+$", root.GetProperty("mlNetTransferVersion").GetString());
+        Assert.Equal("0.107.0", root.GetProperty("torchSharpVersion").GetString());
+        Assert.Equal("2.10.0", root.GetProperty("libTorchVersion").GetString());
+        Assert.Equal("5.0.1", root.GetProperty("mlNetVersion").GetString());
+        Assert.Equal("1.31.1", root.GetProperty("onnxRuntimeVersion").GetString());
         var systemHasIt = SystemLibStdCpp.HasRequiredVersion(out _);
-        Assert.Equal(!systemHasIt, root.GetProperty("CompatibilityStepApplied").GetBoolean());
-        Assert.True(root.GetProperty("TorchThreads").GetInt32() >= 1);
-        Assert.Equal(Environment.ProcessorCount, root.GetProperty("ProcessorCount").GetInt32());
-        Assert.Equal(TorchSharp.torch.cuda.is_available(), root.GetProperty("CudaAvailable").GetBoolean());
+        Assert.Equal(!systemHasIt, root.GetProperty("compatibilityStepApplied").GetBoolean());
+        Assert.True(root.GetProperty("torchThreads").GetInt32() >= 1);
+        Assert.Equal(Environment.ProcessorCount, root.GetProperty("processorCount").GetInt32());
+        Assert.Equal(TorchSharp.torch.cuda.is_available(), root.GetProperty("cudaAvailable").GetBoolean());
     }
 
     [Fact]
