@@ -32,6 +32,7 @@ public class CliTests : CliSandbox
         Assert.Equal(32, training.GetProperty("batchSize").GetInt32()); // none given: the CPU's default, as trained
         Assert.True(metrics.RootElement.GetProperty("timings").GetProperty("trainSeconds").GetDouble() > 0);
         Assert.Equal($"mlnet-transfer {Runtime.RuntimeReport.ProductVersion}", metrics.RootElement.GetProperty("producedBy").GetString());
+        Assert.DoesNotContain(PropertyNames(metrics.RootElement), n => char.IsUpper(n[0]) && !Classes.Contains(n)); // camelCase at every depth
         // the test-time flip measured on the validation split and decided by its rule; the saved model says which
         var flip = training.GetProperty("testTimeFlip");
         double loss = flip.GetProperty("validationLoss").GetDouble(), averagedLoss = flip.GetProperty("averagedValidationLoss").GetDouble();
@@ -385,4 +386,12 @@ public class CliTests : CliSandbox
         Assert.Equal(ExitCodes.BadOption, exit);
         Assert.Contains(message, output.ReplaceLineEndings(" ").Replace("  ", " "));
     }
+
+    /// <summary>Every property name in <paramref name="element"/>, at every depth.</summary>
+    static IEnumerable<string> PropertyNames(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p => PropertyNames(p.Value).Prepend(p.Name)),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(PropertyNames),
+        _ => [],
+    };
 }
