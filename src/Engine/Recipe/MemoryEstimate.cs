@@ -20,6 +20,13 @@ public sealed record MemoryEstimate(long ImageBytes, long ActivationBytes, long 
 
     public long TotalBytes => ImageBytes + ActivationBytes + ParameterBytes;
 
+    /// <summary>Copies of the parameters a training run holds: the weights, their gradients, two optimizer moments
+    /// and the best epoch's snapshot.</summary>
+    const int ParameterCopies = 5;
+
+    /// <summary>The network's weights as float32: what its ONNX model, and so the saved model, mostly is.</summary>
+    public long WeightBytes => ParameterBytes / ParameterCopies;
+
     /// <summary>What <paramref name="images"/> images at <paramref name="side"/> px take with batches of
     /// <paramref name="batchSize"/>; <paramref name="backboneTrains"/> false: only frozen features are computed.</summary>
     public static MemoryEstimate For(Architecture architecture, int side, int batchSize, long images, bool backboneTrains)
@@ -31,7 +38,7 @@ public sealed record MemoryEstimate(long ImageBytes, long ActivationBytes, long 
             ? (long)(batchSize * sum * sizeof(float) * scale * 2) // kept outputs, and their gradients as backward runs
             : (long)(batchSize * largest * sizeof(float) * scale * 2); // no_grad: a layer's input and output at a time
         long batchBytes = batchSize * 3L * side * side * (sizeof(byte) + sizeof(float)); // gathered bytes, then floats
-        return new MemoryEstimate(batchBytes * BatchesInMemory, activations, parameters * sizeof(float) * 5, side, batchSize,
+        return new MemoryEstimate(batchBytes * BatchesInMemory, activations, parameters * sizeof(float) * ParameterCopies, side, batchSize,
             images * 3L * side * side * (backboneTrains ? 2 : 1)); // the classifier's side, and the training side
     }
 

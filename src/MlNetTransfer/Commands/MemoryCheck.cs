@@ -9,9 +9,14 @@ namespace MlNetTransfer.Cli.Commands;
 /// memory available now (exit 8, naming the options that size it) unless told to try anyway.</summary>
 public static class MemoryCheck
 {
-    /// <summary>States the estimate and refuses a run that does not fit in memory, or whose decoded images do not fit
-    /// on the disk of <paramref name="cacheFolder"/>, unless <paramref name="tryAnyway"/>.</summary>
-    public static MemoryEstimate Run(IAnsiConsole console, TransferTrainOptions options, int images, bool tryAnyway, string cacheFolder)
+    /// <summary>What the written model and report take beside the network's weights: the charts, report.html with its
+    /// thumbnails, metrics.json, Consume.cs and the web API.</summary>
+    const long ReportBytes = 16L << 20;
+
+    /// <summary>States the estimate and refuses a run that does not fit in memory, whose decoded images do not fit on
+    /// the disk of <paramref name="cacheFolder"/>, or whose model and report do not fit in <paramref name="output"/>
+    /// (found full only when the model was trained, it was lost with the run), unless <paramref name="tryAnyway"/>.</summary>
+    public static MemoryEstimate Run(IAnsiConsole console, TransferTrainOptions options, int images, bool tryAnyway, string cacheFolder, string output)
     {
         var estimate = TransferTrainPreflight.Resources(options, images);
         long available = AvailableBytes();
@@ -26,7 +31,19 @@ public static class MemoryCheck
             throw new CliException(ExitCodes.BadOption,
                 $"the decoded images need up to {estimate.DiskBytes / 1e9:0.0} GB in {cacheFolder}, more than the {free / 1e9:0.0} GB free there: " +
                 "free space, point --cache-dir (or TMPDIR) elsewhere, lower --image-size, or pass --no-memory-check to try anyway.");
+        if (!tryAnyway) CheckOutput(estimate, output, FreeDiskBytes(output));
         return estimate;
+    }
+
+    /// <summary>Refuses a run whose model and report (the network's weights, which a zip barely compresses, and
+    /// <see cref="ReportBytes"/>) would not fit in the <paramref name="free"/> bytes of <paramref name="output"/>.</summary>
+    internal static void CheckOutput(MemoryEstimate estimate, string output, long free)
+    {
+        long needed = estimate.WeightBytes + ReportBytes;
+        if (needed > free)
+            throw new CliException(ExitCodes.BadOption,
+                $"the model and report need about {needed / 1e6:0} MB in {output}, more than the {free / 1e6:0} MB free there: " +
+                "free space, choose another --out, or pass --no-memory-check to try anyway.");
     }
 
     /// <summary>Free space on the drive holding <paramref name="folder"/> (or its nearest existing parent).</summary>

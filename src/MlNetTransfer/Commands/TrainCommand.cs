@@ -70,7 +70,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         if (run.Test != null) SkippedImages.Report(console, testSet, ReportWriter.MetricsFile);
         console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {data.Source}; testing on {testSet.Rows.Count} ({split.Source})");
         SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
-        MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck, cacheDir ?? Path.GetTempPath()); // before any image is decoded for training
+        MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck, cacheDir ?? Path.GetTempPath(), output); // before any image is decoded for training
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
 
