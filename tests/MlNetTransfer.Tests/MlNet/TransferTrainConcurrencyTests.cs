@@ -64,10 +64,13 @@ public class TransferTrainConcurrencyTests
         using var other = new TurnHeldElsewhere(token);
 
         var fit = Task.Run(() => ((IDisposable)Pipeline(ml, o => o.Log = m => { lock (log) log.Add(m); }).Fit(data)).Dispose(), token);
-        await Task.Delay(1500, token); // ten times the fit alone
+        bool Said() { lock (log) return log.Any(m => m.StartsWith("another run in this process is training", StringComparison.Ordinal)); }
+        for (var waited = TimeSpan.Zero; !Said() && !fit.IsCompleted && waited < TimeSpan.FromMinutes(2); waited += TimeSpan.FromMilliseconds(50))
+            await Task.Delay(50, token); // the fit reaches the turn once it has its device and data (a GPU's start takes seconds)
+        await Task.Delay(500, token); // and stays there: ten times the fit alone
 
+        Assert.True(Said());
         Assert.False(fit.IsCompleted);
-        lock (log) Assert.Contains(log, m => m.StartsWith("another run in this process is training", StringComparison.Ordinal));
         await other.ReleaseAsync();
         await fit;
     }
