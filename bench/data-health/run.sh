@@ -37,7 +37,7 @@ for c in json.load(open(sys.argv[1]))["copies"]: os.remove(os.path.join(sys.argv
       --json "$work/$name-unleaked.json" > /dev/null
     /usr/bin/python3 -c 'import json, sys
 m = json.load(open(sys.argv[2]))
-print(json.dumps({"case": sys.argv[1] + "-on-unleaked-test", "images": m["Images"], "microAccuracy": m["MicroAccuracy"], "logLoss": m["LogLoss"]}))' \
+print(json.dumps({"case": sys.argv[1] + "-on-unleaked-test", "images": m["images"], "microAccuracy": m["microAccuracy"], "logLoss": m["logLoss"]}))' \
       "$name" "$work/$name-unleaked.json" >> "$out"
   done
 }
