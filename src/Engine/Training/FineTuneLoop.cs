@@ -41,7 +41,11 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         var batchSource = trainOnDevice ?? train; // where training batches are gathered: the store, or its copy on the GPU
         var validationData = validationOnDevice ?? validation;
 
-        int batches = (int)((train.Count + options.Batch - 1) / options.Batch);
+        // a last batch of one image would train BatchNorm on that image alone: over a 1×1 map (a ResNet's last stage
+        // under 64 px) one value per channel, whose unbiased variance libtorch takes as NaN into the running statistics
+        // (PyTorch's Python API refuses the batch; elsewhere the statistics of one image), and every later evaluation is
+        // NaN. That image sits the epoch out — another one each epoch, as the shuffle moves — as fastai's drop_last does.
+        int batches = Math.Max(1, (int)(train.Count / options.Batch) + (train.Count % options.Batch > 1 ? 1 : 0));
         long totalSteps = (long)batches * options.Epochs, annealedStep = options.Schedule.AnnealedStep(totalSteps);
         var resume = context.Resume;
         var history = new List<EpochSummary>(resume?.History ?? []);

@@ -14,6 +14,26 @@ public class FineTunerTests
     public FineTunerTests() => TorchRuntime.EnsureLoaded();
 
     [Fact]
+    public void A_last_batch_of_one_image_sits_the_epoch_out_and_BatchNorm_keeps_finite_statistics()
+    {
+        // 3 × 3 images at 2 px: the second block's BatchNorm sees a 1 × 1 map, so a batch of one image is one value per
+        // channel, whose unbiased variance libtorch takes as NaN into the running statistics (PyTorch's Python API
+        // refuses such a batch); 9 images in batches of 4 used to end each epoch with one
+        using var data = SyntheticImages.ColourClasses(perClass: 3, side: 2);
+        using var model = NewModel();
+        var events = new List<TrainingProgress>();
+        var context = new TrainingContext { Progress = new SynchronousProgress<TrainingProgress>(events.Add) };
+
+        var result = FineTuner.Fit(model, StrategyPlan.For(Tiny, FineTuneStrategy.RetrainAll), MlNetTransfer.Engine.Weights.Preprocessing.Unit(2), data, null,
+            Options(o => { o.Epochs = 2; o.BatchSize = 4; o.ValidationFraction = 0; }), context);
+
+        Assert.Equal(2 * 2, events.Count(e => !e.IsEpochEnd)); // two batches of 4 an epoch
+        Assert.All(result.History, e => Assert.True(double.IsFinite(e.TrainLoss), $"epoch {e.Epoch}: loss {e.TrainLoss}"));
+        foreach (var norm in model.modules().OfType<TorchSharp.Modules.BatchNorm2d>())
+            Assert.All(norm.running_var!.data<float>().ToArray(), v => Assert.True(float.IsFinite(v), $"running variance {v}"));
+    }
+
+    [Fact]
     public void Learns_a_separable_task_and_reports_batches_and_epochs()
     {
         using var data = SyntheticImages.ColourClasses(perClass: 30);
