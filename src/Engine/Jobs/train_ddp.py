@@ -258,8 +258,10 @@ class Run:
         per_rank = max(1, recipe["batch_size"] // processes.world)
         workers = args.workers if args.workers is not None else (4 if processes.cuda else 0)
         self.sampler = DistributedSampler(train, num_replicas=processes.world, rank=processes.rank, shuffle=True, seed=recipe["seed"])
+        # no batch of a single image, as the engine's loop: BatchNorm refuses one over a 1x1 map (and takes one image's
+        # statistics over a larger one); the image left over sits the epoch out, another each epoch
         self.loader = DataLoader(train, batch_size=per_rank, sampler=self.sampler, num_workers=workers, pin_memory=processes.cuda,
-                                 persistent_workers=workers > 0)
+                                 persistent_workers=workers > 0, drop_last=len(self.sampler) % per_rank == 1)
         self.validation_loader = DataLoader(torch.utils.data.Subset(validation, range(processes.rank, len(validation), processes.world)),
                                             batch_size=per_rank, num_workers=workers, pin_memory=processes.cuda)
         self.preprocess = Preprocess(recipe, self.job, processes.device)
