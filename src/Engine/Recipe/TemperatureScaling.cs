@@ -39,10 +39,7 @@ public static class TemperatureScaling
         int n = (int)probabilities.shape[0];
         for (int iteration = 0; iteration < 100; iteration++)
         {
-            var p = nn.functional.softmax(x * beta, 1);
-            var mean = (p * x).sum(1);
-            double gradient = (mean - x.gather(1, y.unsqueeze(1)).squeeze(1)).mean().item<double>();
-            double curvature = ((p * x * x).sum(1) - mean * mean).mean().item<double>();
+            var (gradient, curvature) = Derivatives(x, y, beta);
             if (!(curvature > 1e-12)) break;
             double step = gradient / curvature, next = Math.Clamp(beta - step, 1e-3, 1e3), nextLoss = LogLoss(x, y, next);
             for (int halving = 0; halving < 30 && !(nextLoss <= loss); halving++)
@@ -69,9 +66,7 @@ public static class TemperatureScaling
         long wrong = logProbabilities.argmax(1).ne(labels).sum().item<long>();
         if (wrong == 0)
             return $"every one of the {n} validation images is predicted right, so no temperature fits them (the scores would sharpen without end)";
-        var p = nn.functional.softmax(logProbabilities * beta, 1);
-        var mean = (p * logProbabilities).sum(1);
-        double curvature = ((p * logProbabilities * logProbabilities).sum(1) - mean * mean).mean().item<double>();
+        double curvature = Derivatives(logProbabilities, labels, beta).Curvature;
         double error = 1 / (beta * Math.Sqrt(n * curvature));
         if (error <= MaxLogTemperatureError) return null;
         double factor = Math.Exp(1.96 * error);
@@ -132,6 +127,17 @@ public static class TemperatureScaling
         return Enumerable.Range(0, EceBins).Where(b => count[b] > 0)
             .Select(b => ((double)b / EceBins, (double)(b + 1) / EceBins, count[b], (double)correct[b] / count[b], sum[b] / count[b]))
             .ToList();
+    }
+
+    /// <summary>The mean log-loss's first and second derivatives in β = 1/T at <paramref name="beta"/>.</summary>
+    static (double Gradient, double Curvature) Derivatives(Tensor logProbabilities, Tensor labels, double beta)
+    {
+        using var scope = NewDisposeScope();
+        var p = nn.functional.softmax(logProbabilities * beta, 1);
+        var mean = (p * logProbabilities).sum(1);
+        double gradient = (mean - logProbabilities.gather(1, labels.unsqueeze(1)).squeeze(1)).mean().item<double>();
+        double curvature = ((p * logProbabilities * logProbabilities).sum(1) - mean * mean).mean().item<double>();
+        return (gradient, curvature);
     }
 
     static double LogLoss(Tensor logProbabilities, Tensor labels, double beta)

@@ -48,6 +48,14 @@ public static class ImageDecoder
         return Check(codec, maxPixels);
     }
 
+    /// <summary>The header of the image <paramref name="codec"/> has opened, or what is wrong with it (over
+    /// <paramref name="maxPixels"/>, no pixels).</summary>
+    public static (ImageHeader? Header, string? Problem) ReadHeader(SKCodec codec, long maxPixels = DefaultMaxPixels)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        return Check(codec, maxPixels);
+    }
+
     /// <summary>Decodes <paramref name="path"/> for a network that reads <paramref name="side"/>×<paramref name="side"/>
     /// pixels (see the class summary). The caller owns the bitmap.</summary>
     public static DecodedImage Decode(string path, int side, long maxPixels = DefaultMaxPixels)

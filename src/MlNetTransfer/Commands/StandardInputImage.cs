@@ -50,15 +50,13 @@ internal static class StandardInputImage
     /// before its header does (the decoder asks for more) is let through, to be judged whole.</summary>
     static void Judge(byte[] head, long maxPixels)
     {
-        using (var stream = new MemoryStream(head))
-        using (var codec = SKCodec.Create(stream, out var opened))
-        {
-            if (codec == null && opened == SKCodecResult.IncompleteInput) return;
-            if (codec == null)
-                throw new CliException(ExitCodes.UnreadableImages, $"-: the image on standard input is not a readable image: its first {HeadBytes / 1024} KiB " +
-                    $"start like no image format ({(opened == SKCodecResult.Unimplemented ? "format not supported" : opened.ToString())}); stopped reading, nothing was scored.");
-        }
-        var (_, problem) = ImageDecoder.ReadHeader(new MemoryStream(head), maxPixels);
+        using var stream = new MemoryStream(head);
+        using var codec = SKCodec.Create(stream, out var opened);
+        if (codec == null && opened == SKCodecResult.IncompleteInput) return;
+        if (codec == null)
+            throw new CliException(ExitCodes.UnreadableImages, $"-: the image on standard input is not a readable image: its first {HeadBytes / 1024} KiB " +
+                $"start like no image format ({(opened == SKCodecResult.Unimplemented ? "format not supported" : opened.ToString())}); stopped reading, nothing was scored.");
+        var (_, problem) = ImageDecoder.ReadHeader(codec, maxPixels);
         if (problem != null)
             throw new CliException(ExitCodes.UnreadableImages, $"-: the image on standard input is {problem}; stopped reading, nothing was scored.");
     }

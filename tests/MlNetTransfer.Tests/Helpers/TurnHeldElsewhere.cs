@@ -22,6 +22,13 @@ public sealed class TurnHeldElsewhere : IDisposable
         _held.Wait(token);
     }
 
+    /// <summary>Returns once <paramref name="condition"/> holds, or after <paramref name="limit"/> (the caller asserts).</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan limit, CancellationToken token)
+    {
+        for (var waited = TimeSpan.Zero; !condition() && waited < limit; waited += TimeSpan.FromMilliseconds(20))
+            await Task.Delay(20, token);
+    }
+
     /// <summary>Gives the turn back and waits until it is.</summary>
     public Task ReleaseAsync()
     {

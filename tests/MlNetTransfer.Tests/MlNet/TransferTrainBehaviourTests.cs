@@ -19,7 +19,7 @@ public class TransferTrainBehaviourTests
 {
     public TransferTrainBehaviourTests() => TorchRuntime.EnsureLoaded();
 
-    static TransferTrainOptions Quick(Action<TransferTrainOptions>? change = null)
+    internal static TransferTrainOptions Quick(Action<TransferTrainOptions>? change = null)
     {
         var options = new TransferTrainOptions
         {
@@ -30,7 +30,7 @@ public class TransferTrainBehaviourTests
         return options;
     }
 
-    static IEstimator<ITransformer> Pipeline(MLContext ml, TransferTrainOptions options) =>
+    internal static IEstimator<ITransformer> Pipeline(MLContext ml, TransferTrainOptions options) =>
         ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
             .Append(ml.TransferTrain(options))

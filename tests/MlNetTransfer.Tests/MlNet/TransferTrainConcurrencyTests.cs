@@ -1,7 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNetTransfer.Engine.Strategies;
-using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.MlNet;
 using MlNetTransfer.Runtime;
 
@@ -16,18 +14,15 @@ public class TransferTrainConcurrencyTests
 {
     public TransferTrainConcurrencyTests() => TorchRuntime.EnsureLoaded();
 
-    static IEstimator<ITransformer> Pipeline(MLContext ml, Action<TransferTrainOptions>? change = null)
+    /// <summary>TransferTrainBehaviourTests' quick fit (augmented: its draws are the ones a turn protects).</summary>
+    static IEstimator<ITransformer> Pipeline(MLContext ml, Action<TransferTrainOptions> change) =>
+        TransferTrainBehaviourTests.Pipeline(ml, TransferTrainBehaviourTests.Quick(o => { o.Augment = true; change(o); }));
+
+    /// <summary>A context whose temporary files go to <paramref name="temp"/>, and data-samples' training images.</summary>
+    static (MLContext Ml, IDataView Data) Samples(TempDirectory temp)
     {
-        var options = new TransferTrainOptions
-        {
-            Architecture = "tiny", Weights = PretrainedCatalog.Scratch, ImageSize = 16, Strategy = FineTuneStrategy.RetrainAll,
-            Epochs = 3, LearningRate = 0.01, ValidationFraction = 0, Augment = true,
-        };
-        change?.Invoke(options);
-        return ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath"))
-            .Append(ml.TransferTrain(options))
-            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        return (ml, ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4)));
     }
 
     [Fact]
@@ -36,8 +31,7 @@ public class TransferTrainConcurrencyTests
         float[][] Scores(int seed)
         {
             using var temp = new TempDirectory();
-            var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
-            var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+            var (ml, data) = Samples(temp);
             using var model = (IDisposable)Pipeline(ml, o => o.Seed = seed).Fit(data);
             return ((ITransformer)model).Transform(data).GetColumn<float[]>("Score").ToArray();
         }
@@ -58,15 +52,14 @@ public class TransferTrainConcurrencyTests
     {
         var token = TestContext.Current.CancellationToken;
         using var temp = new TempDirectory();
-        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
-        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+        var (ml, data) = Samples(temp);
         var log = new List<string>();
         using var other = new TurnHeldElsewhere(token);
 
         var fit = Task.Run(() => ((IDisposable)Pipeline(ml, o => o.Log = m => { lock (log) log.Add(m); }).Fit(data)).Dispose(), token);
         bool Said() { lock (log) return log.Any(m => m.StartsWith("another run in this process is training", StringComparison.Ordinal)); }
-        for (var waited = TimeSpan.Zero; !Said() && !fit.IsCompleted && waited < TimeSpan.FromMinutes(2); waited += TimeSpan.FromMilliseconds(50))
-            await Task.Delay(50, token); // the fit reaches the turn once it has its device and data (a GPU's start takes seconds)
+        // the fit reaches the turn once it has its device and data (a GPU's start takes seconds)
+        await TurnHeldElsewhere.Until(() => Said() || fit.IsCompleted, TimeSpan.FromMinutes(2), token);
         await Task.Delay(500, token); // and stays there: ten times the fit alone
 
         Assert.True(Said());
@@ -80,8 +73,7 @@ public class TransferTrainConcurrencyTests
     {
         var token = TestContext.Current.CancellationToken;
         using var temp = new TempDirectory();
-        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
-        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+        var (ml, data) = Samples(temp);
         using var other = new TurnHeldElsewhere(token);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
 

@@ -20,8 +20,7 @@ public class SeededRunGateTests
             using (SeededRunGate.Enter(m => { lock (messages) messages.Add(m); }, token)) entered = true;
         }, token);
         bool Said() { lock (messages) return messages.Count > 0; }
-        for (var waited = TimeSpan.Zero; !Said() && waited < TimeSpan.FromMinutes(1); waited += TimeSpan.FromMilliseconds(20))
-            await Task.Delay(20, token);
+        await TurnHeldElsewhere.Until(Said, TimeSpan.FromMinutes(1), token);
         await Task.Delay(600, token); // three of the waiting run's looks at its token
 
         Assert.True(Said());
