@@ -5,11 +5,13 @@ namespace MlNetTransfer.Imaging;
 /// <summary>
 /// Decodes image files the way training and serving both read them: the header first (the pixel count checked against
 /// a limit before anything is allocated, so a 177-byte file that claims 50 000 × 50 000 pixels costs nothing), then
-/// the pixels at the smallest scale that still covers the side the network needs — JPEGs through libjpeg-turbo's DCT
-/// scaling at 1/8, 1/4 or 1/2 (a 12-megapixel photo for a 224 px network decodes at 504 × 378, several times faster
-/// than in full, as Pillow's <c>draft</c> does), other formats in full — and turned upright as the file's EXIF
-/// orientation asks. The result is BGRA, premultiplied, without colour conversion: what ML.NET's LoadImages holds for
-/// the same file when no scaling or turning applies, so ML.NET's resize then gives the same pixels.
+/// the pixels at a size whose shorter side lies between the side the network needs and twice it (see
+/// <see cref="DecodePlan"/>: JPEGs through libjpeg-turbo's DCT scaling at 1/8, 1/4 or 1/2 — a 12-megapixel photo for
+/// a 224 px network decodes at 504 × 378, as Pillow's <c>draft</c> does —, WebPs through libwebp's scaler, the other
+/// formats whole and then reduced by 2 × 2 box means), within the process's <see cref="DecodeBudget"/>, and turned
+/// upright as the file's EXIF orientation asks. The result is BGRA, premultiplied, without colour conversion: what
+/// ML.NET's LoadImages holds for the same file when no scaling or turning applies, so ML.NET's resize then gives the
+/// same pixels.
 /// A decode that does not reach the last row (a truncated or damaged file) is a problem, not a picture: SkiaSharp
 /// would hand it back with the missing rows black.
 /// </summary>
@@ -19,9 +21,6 @@ public static class ImageDecoder
     /// refuses rather than warns), about 179 megapixels — a 13 378-pixel square, ten times a phone's 12-megapixel
     /// photo. A full decode of that many pixels takes 716 MB.</summary>
     public const long DefaultMaxPixels = 178_956_970;
-
-    /// <summary>The JPEG scales tried, smallest first (libjpeg-turbo's fast power-of-two paths).</summary>
-    static readonly float[] JpegScales = [0.125f, 0.25f, 0.5f];
 
     /// <summary>The header of <paramref name="path"/>, or what is wrong with the file (missing, empty, not an
     /// image, over <paramref name="maxPixels"/>).</summary>
@@ -73,24 +72,30 @@ public static class ImageDecoder
     }
 
     /// <summary>Decodes the image in <paramref name="stream"/> (a file, an upload, a blob) as <see cref="Decode(string, int, long)"/>.</summary>
-    public static DecodedImage Decode(Stream stream, int side, long maxPixels = DefaultMaxPixels)
+    public static DecodedImage Decode(Stream stream, int side, long maxPixels = DefaultMaxPixels) =>
+        Decode(stream, side, maxPixels, DecodeBudget.Shared);
+
+    /// <summary>As <see cref="Decode(Stream, int, long)"/>, the memory taken from <paramref name="budget"/>.</summary>
+    internal static DecodedImage Decode(Stream stream, int side, long maxPixels, DecodeBudget budget)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(side, 1);
         if (stream.CanSeek && stream.Length == 0) return DecodedImage.Failed("empty file");
+        long? coefficients = JpegCoefficients(stream);
         using var codec = SKCodec.Create(stream, out var opened);
         if (codec == null) return DecodedImage.Failed($"not a readable image ({Describe(opened)})");
         var (header, problem) = Check(codec, maxPixels);
         if (header == null) return DecodedImage.Failed(problem!);
 
-        var size = ScaledSize(codec, side);
+        var plan = DecodePlan.For(codec, side, coefficients);
+        using var lease = budget.Take(plan.Bytes);
         var alpha = codec.Info.AlphaType == SKAlphaType.Unpremul ? SKAlphaType.Premul : codec.Info.AlphaType; // as SKBitmap.Decode
-        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Bgra8888, alpha);
+        var info = new SKImageInfo(plan.Decoded.Width, plan.Decoded.Height, SKColorType.Bgra8888, alpha);
         var bitmap = new SKBitmap();
         if (!bitmap.TryAllocPixels(info))
         {
             bitmap.Dispose();
-            return DecodedImage.Failed($"{size.Width}×{size.Height} pixels could not be allocated");
+            return DecodedImage.Failed($"{info.Width}×{info.Height} pixels could not be allocated");
         }
         var decoded = codec.GetPixels(info, bitmap.GetPixels());
         if (decoded != SKCodecResult.Success)
@@ -99,13 +104,37 @@ public static class ImageDecoder
             return DecodedImage.Failed(decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
                 ? "truncated or damaged (its image data ends early)" : $"not a readable image ({Describe(decoded)})");
         }
-        if (header.Turned)
-        {
-            var upright = Orientation.Upright(bitmap, header.Origin);
-            if (!ReferenceEquals(upright, bitmap)) bitmap.Dispose();
-            bitmap = upright;
-        }
+        if (plan.ReduceBy > 1) bitmap = Replace(bitmap, BoxReduction.Reduce(bitmap, plan.ReduceBy));
+        if (header.Turned) bitmap = Replace(bitmap, Orientation.Upright(bitmap, header.Origin));
         return new DecodedImage(bitmap, header, null);
+    }
+
+    static SKBitmap Replace(SKBitmap old, SKBitmap made)
+    {
+        if (!ReferenceEquals(old, made)) old.Dispose();
+        return made;
+    }
+
+    /// <summary>The coefficient buffer a JPEG in <paramref name="stream"/> makes libjpeg hold (see
+    /// <see cref="JpegFrame"/>), read from its first bytes, the stream put back where it was; null when unknown (a
+    /// stream that cannot seek, not a JPEG's header).</summary>
+    static long? JpegCoefficients(Stream stream)
+    {
+        if (!stream.CanSeek) return null;
+        long start = stream.Position;
+        var head = System.Buffers.ArrayPool<byte>.Shared.Rent(JpegFrame.HeadBytes);
+        try
+        {
+            int read = stream.ReadAtLeast(head.AsSpan(0, 2), 2, throwOnEndOfStream: false);
+            if (read < 2 || head[0] != 0xFF || head[1] != 0xD8) return null; // not a JPEG: read no further
+            read += stream.ReadAtLeast(head.AsSpan(2, JpegFrame.HeadBytes - 2), JpegFrame.HeadBytes - 2, throwOnEndOfStream: false);
+            return JpegFrame.CoefficientBytes(head.AsSpan(0, read));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(head);
+            stream.Position = start;
+        }
     }
 
     /// <summary>Why <paramref name="path"/> cannot be opened as an image file: missing, or not a plain file (a FIFO or
@@ -114,20 +143,6 @@ public static class ImageDecoder
     {
         if (!File.Exists(path)) return Directory.Exists(path) ? "a folder, not an image" : "missing";
         return FileStatus.Of(path) is { IsRegular: false } status ? $"{status.Kind}, not an image file" : null;
-    }
-
-    /// <summary>The smallest JPEG scale whose shorter side still covers <paramref name="side"/> (ML.NET's crop resize
-    /// maps the shorter side onto it); the full size for other formats and for images no larger than that.</summary>
-    public static SKSizeI ScaledSize(SKCodec codec, int side)
-    {
-        var full = codec.Info.Size;
-        if (codec.EncodedFormat != SKEncodedImageFormat.Jpeg) return full;
-        foreach (var scale in JpegScales)
-        {
-            var size = codec.GetScaledDimensions(scale);
-            if (Math.Min(size.Width, size.Height) >= side) return size;
-        }
-        return full;
     }
 
     static (ImageHeader? Header, string? Problem) Check(SKCodec codec, long maxPixels)

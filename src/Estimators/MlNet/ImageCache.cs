@@ -18,7 +18,7 @@ namespace MlNetTransfer.MlNet;
 /// </summary>
 internal sealed class ImageCache(string folder, bool reuse, Action<string>? log)
 {
-    const string Format = "mlnettransfer-images-3"; // bump when the decoding (scale, orientation, resize, pixel order) changes
+    const string Format = "mlnettransfer-images-4"; // bump when the decoding (scale, reduction, orientation, resize, pixel order) changes
     bool _warned;
 
     public string Folder => folder;

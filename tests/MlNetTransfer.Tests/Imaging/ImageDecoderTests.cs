@@ -43,7 +43,7 @@ public class ImageDecoderTests
         using var folder = new TempDirectory();
         var rows = ImageRow.Samples("train", perClass: 2); // 28 px grey PNGs, upsampled
         using (var colour = Blocks(90, 60, alpha: true)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("alpha.png"), SKEncodedImageFormat.Png), Label = rows[0].Label });
-        using (var colour = Blocks(300, 200)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("big.png"), SKEncodedImageFormat.Png), Label = rows[1].Label }); // downsampled
+        using (var colour = Blocks(150, 120)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("big.png"), SKEncodedImageFormat.Png), Label = rows[1].Label }); // downsampled by ML.NET alone: under twice the side
         using (var colour = Blocks(100, 80)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("small.jpg"), SKEncodedImageFormat.Jpeg), Label = rows[2].Label }); // 1/2 would not cover 64
         using (var colour = Blocks(70, 90)) rows.Add(new ImageRow { ImagePath = Save(colour, folder.File("tall.webp"), SKEncodedImageFormat.Webp, 90), Label = rows[3].Label });
         foreach (var row in rows.Where(r => !Path.IsPathRooted(r.ImagePath))) row.ImagePath = Path.Combine(ImageRow.Root, row.ImagePath);
@@ -67,19 +67,49 @@ public class ImageDecoderTests
     [InlineData(224, 500, 375)] // 1/4 would be 250 × 188: short of 224
     [InlineData(64, 125, 94)]   // 1/8
     [InlineData(400, 1000, 750)] // 1/2 would be 375: in full
-    public void A_jpeg_decodes_at_the_smallest_scale_whose_shorter_side_covers_the_side(int side, int width, int height)
+    public void Every_format_decodes_at_the_size_a_jpegs_dct_scaling_gives(int side, int width, int height)
     {
         using var folder = new TempDirectory();
         using var picture = Blocks(1000, 750);
         var jpeg = Save(picture, folder.File("photo.jpg"), SKEncodedImageFormat.Jpeg);
         var png = Save(picture, folder.File("photo.png"), SKEncodedImageFormat.Png);
+        var webp = Save(picture, folder.File("photo.webp"), SKEncodedImageFormat.Webp, 100);
 
         using var fromJpeg = ImageDecoder.Decode(jpeg, side);
         using var fromPng = ImageDecoder.Decode(png, side);
+        using var fromWebp = ImageDecoder.Decode(webp, side);
 
         Assert.Equal((width, height), (fromJpeg.Bitmap!.Width, fromJpeg.Bitmap.Height));
-        Assert.Equal((1000, 750), (fromPng.Bitmap!.Width, fromPng.Bitmap.Height)); // no DCT scaling outside JPEG
+        Assert.Equal((width, height), (fromPng.Bitmap!.Width, fromPng.Bitmap.Height));   // box means of the whole decode
+        Assert.Equal((width, height), (fromWebp.Bitmap!.Width, fromWebp.Bitmap.Height)); // libwebp's scaler
+        int factor = 1000 / width;
+        if (factor > 1)
+        {
+            using var whole = SKBitmap.Decode(png);
+            using var boxes = BoxReduction.Reduce(whole, factor);
+            Assert.Equal(boxes.Bytes, fromPng.Bitmap.Bytes);
+        }
+        Assert.InRange(MeanDifference(fromPng.Bitmap, fromWebp.Bitmap), 0, 1.5);  // the same picture by two paths
+        Assert.InRange(MeanDifference(fromPng.Bitmap, fromJpeg.Bitmap), 0, 4);    // and the JPEG's losses
     }
+
+    [Fact]
+    public void A_jpeg_that_one_eighth_leaves_twice_the_side_or_more_is_reduced_further()
+    {
+        using var folder = new TempDirectory();
+        using var picture = Blocks(2400, 1800);
+        var jpeg = Save(picture, folder.File("photo.jpg"), SKEncodedImageFormat.Jpeg);
+
+        using var decoded = ImageDecoder.Decode(jpeg, 56); // 1/8 is 300 × 225, 2 × 2 boxes 150 × 113, 4 × 4 75 × 57
+        using var codec = SKCodec.Create(jpeg);
+        var plan = DecodePlan.For(codec, 56, 0);
+
+        Assert.Equal((300, 225, 4), (plan.Decoded.Width, plan.Decoded.Height, plan.ReduceBy));
+        Assert.Equal((75, 57), (decoded.Bitmap!.Width, decoded.Bitmap.Height));
+    }
+
+    static double MeanDifference(SKBitmap a, SKBitmap b) =>
+        a.Bytes.Zip(b.Bytes, (x, y) => Math.Abs(x - y)).Average();
 
     [Theory]
     [InlineData(2)] [InlineData(3)] [InlineData(4)] [InlineData(5)] [InlineData(6)] [InlineData(7)] [InlineData(8)]
