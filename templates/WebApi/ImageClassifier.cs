@@ -13,6 +13,7 @@ public sealed class ImageClassifier : IDisposable
     readonly ITransformer _model;
     readonly DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>> _engines;
     readonly ImageDecoding _decoding;
+    readonly DecodeBudget _budget;
 
     public ImageClassifier(ModelSettings settings, string contentRoot)
     {
@@ -25,6 +26,7 @@ public sealed class ImageClassifier : IDisposable
         _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(
             new EnginePolicy(mlContext, _model), maximumRetained: Environment.ProcessorCount * 2);
         _decoding = new ImageDecoding(settings.ImageSize, settings.MaxImagePixels);
+        _budget = new DecodeBudget(settings.MaxDecodeBytes);
         if (!settings.WarmUp) return;
         using var blank = MLImage.CreateFromPixels(settings.ImageSize, settings.ImageSize, MLPixelFormat.Bgra32,
             new byte[settings.ImageSize * settings.ImageSize * 4]);
@@ -36,12 +38,15 @@ public sealed class ImageClassifier : IDisposable
     /// <summary>The class names in the order of the model's Score.</summary>
     public IReadOnlyList<string> Classes { get; }
 
-    /// <summary>Decodes the bytes as training did and scores them; throws <see cref="InvalidDataException"/> with
-    /// the reason when they are not a whole image within the limits.</summary>
-    public Prediction Predict(byte[] bytes)
+    /// <summary>Decodes the bytes as training did, once the memory that takes is free (see <see cref="DecodeBudget"/>),
+    /// and scores them; throws <see cref="InvalidDataException"/> with the reason when they are not a whole image
+    /// within the limits.</summary>
+    public async Task<Prediction> PredictAsync(byte[] bytes, CancellationToken cancellation)
     {
-        using var image = _decoding.Load(bytes);
-        return Score(image);
+        MLImage image;
+        using (await _budget.TakeAsync(DecodeBudget.Needed(_decoding, bytes), cancellation))
+            image = _decoding.Load(bytes);
+        using (image) return Score(image);
     }
 
     Prediction Score(MLImage image)

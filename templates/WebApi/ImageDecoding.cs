@@ -5,9 +5,10 @@ using SkiaSharp;
 namespace WebApi;
 
 /// <summary>Decodes images as mlnet-transfer trained the model: a JPEG at the smallest of 1/8, 1/4, 1/2 scale whose
-/// shorter side covers the model's side, turned upright as its EXIF orientation asks; at most a given number of
-/// pixels, checked from the header before decoding. Throws <see cref="InvalidDataException"/> with the reason for
-/// anything that is not a whole, readable image.</summary>
+/// shorter side covers the model's side, a WebP at any size through libwebp's scaler, other formats whole; then,
+/// while the shorter side is still twice the model's side or more, halved by averaging 2 × 2 boxes; turned upright as
+/// its EXIF orientation asks; at most a given number of pixels, checked from the header before decoding. Throws
+/// <see cref="InvalidDataException"/> with the reason for anything that is not a whole, readable image.</summary>
 public sealed class ImageDecoding(int side, long maxPixels)
 {
     public int Side { get; } = side;
@@ -17,20 +18,77 @@ public sealed class ImageDecoding(int side, long maxPixels)
 
     public MLImage Load(Stream stream)
     {
-        using var codec = SKCodec.Create(stream) ?? throw new InvalidDataException("not an image SkiaSharp can read (JPEG, PNG, GIF, BMP, WebP, ICO, WBMP)");
-        var info = codec.Info;
-        if ((long)info.Width * info.Height > MaxPixels)
-            throw new InvalidDataException($"{info.Width}x{info.Height} pixels: over the limit of {MaxPixels}");
-        var size = info.Size;
-        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
-            foreach (var scale in new[] { 0.125f, 0.25f, 0.5f })
-                if (codec.GetScaledDimensions(scale) is var scaled && Math.Min(scaled.Width, scaled.Height) >= Side) { size = scaled; break; }
-        var alpha = info.AlphaType == SKAlphaType.Unpremul ? SKAlphaType.Premul : info.AlphaType;
+        using var codec = Open(stream);
+        var (size, reduceBy) = Plan(codec);
+        var alpha = codec.Info.AlphaType == SKAlphaType.Unpremul ? SKAlphaType.Premul : codec.Info.AlphaType;
         using var stored = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Bgra8888, alpha));
         var result = codec.GetPixels(stored.Info, stored.GetPixels());
         if (result != SKCodecResult.Success) throw new InvalidDataException($"truncated or damaged image ({result})");
-        using var upright = Upright(stored, codec.EncodedOrigin);
+        using var reduced = reduceBy > 1 ? Reduce(stored, reduceBy) : null;
+        using var upright = Upright(reduced ?? stored, codec.EncodedOrigin);
         return MLImage.CreateFromPixels(upright.Width, upright.Height, MLPixelFormat.Bgra32, upright.GetPixelSpan());
+    }
+
+    /// <summary>The codec for <paramref name="stream"/>, its header checked against the pixel limit.</summary>
+    public SKCodec Open(Stream stream)
+    {
+        var codec = SKCodec.Create(stream) ?? throw new InvalidDataException("not an image SkiaSharp can read (JPEG, PNG, GIF, BMP, WebP, ICO, WBMP)");
+        if ((long)codec.Info.Width * codec.Info.Height > MaxPixels)
+        {
+            codec.Dispose();
+            throw new InvalidDataException($"{codec.Info.Width}x{codec.Info.Height} pixels: over the limit of {MaxPixels}");
+        }
+        return codec;
+    }
+
+    /// <summary>The size the codec decodes at, and the power of two its pixels are then reduced by.</summary>
+    public (SKSizeI Size, int ReduceBy) Plan(SKCodec codec)
+    {
+        var size = codec.Info.Size;
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
+            foreach (var scale in new[] { 0.125f, 0.25f, 0.5f })
+                if (codec.GetScaledDimensions(scale) is var scaled && Math.Min(scaled.Width, scaled.Height) >= Side) { size = scaled; break; }
+        if (codec.EncodedFormat == SKEncodedImageFormat.Webp && Factor(size) is var k && k > 1)
+            size = new SKSizeI((size.Width + k - 1) / k, (size.Height + k - 1) / k);
+        return (size, Factor(size));
+    }
+
+    /// <summary>The largest power of two that keeps the shorter side at Side or more, rounded up.</summary>
+    int Factor(SKSizeI size)
+    {
+        int k = 1;
+        while (((long)Math.Min(size.Width, size.Height) + 2 * k - 1) / (2 * k) >= Side) k *= 2;
+        return k;
+    }
+
+    /// <summary>Each pixel the rounded mean of the k × k box it covers (boxes on the right and bottom edges averaged
+    /// over the pixels they have), on premultiplied BGRA.</summary>
+    static SKBitmap Reduce(SKBitmap source, int k)
+    {
+        int width = source.Width, height = source.Height, outWidth = (width + k - 1) / k, outHeight = (height + k - 1) / k;
+        var from = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(source.GetPixelSpan());
+        var means = new byte[outWidth * outHeight * 4];
+        var sums = new ulong[outWidth * 4];
+        for (int oy = 0; oy < outHeight; oy++)
+        {
+            Array.Clear(sums);
+            int rows = Math.Min(k, height - oy * k);
+            for (int y = oy * k; y < oy * k + rows; y++)
+                for (int ox = 0, x = 0; ox < outWidth; ox++)
+                    for (int end = Math.Min(x + k, width); x < end; x++)
+                    {
+                        uint p = from[y * width + x];
+                        sums[ox * 4] += p & 0xFF; sums[ox * 4 + 1] += (p >> 8) & 0xFF; sums[ox * 4 + 2] += (p >> 16) & 0xFF; sums[ox * 4 + 3] += p >> 24;
+                    }
+            for (int ox = 0; ox < outWidth; ox++)
+            {
+                ulong count = (ulong)(rows * Math.Min(k, width - ox * k));
+                for (int c = 0; c < 4; c++) means[(oy * outWidth + ox) * 4 + c] = (byte)((sums[ox * 4 + c] + count / 2) / count);
+            }
+        }
+        var reduced = new SKBitmap(new SKImageInfo(outWidth, outHeight, source.ColorType, source.AlphaType));
+        System.Runtime.InteropServices.Marshal.Copy(means, 0, reduced.GetPixels(), means.Length);
+        return reduced;
     }
 
     /// <summary>The model's steps after its LoadImages (which decodes a file at full size and as stored): it then

@@ -15,6 +15,9 @@ public sealed class ModelSettings
     /// <summary>Score one blank image while loading, so the first request does not pay for ONNX Runtime's first run.</summary>
     public bool WarmUp { get; set; } = true;
 
+    /// <summary>The memory decodes may hold at once: a request whose image needs more than is free waits its turn.</summary>
+    public long MaxDecodeBytes { get; set; } = 1L << 30;
+
     /// <summary>Uploads with more bytes are refused (413) before they are read whole.</summary>
     public long MaxUploadBytes { get; set; } = 32 * 1024 * 1024;
 }

@@ -30,7 +30,7 @@ app.MapPost("/predict", async (HttpRequest request, CancellationToken cancellati
     }
     try
     {
-        return Results.Ok(classifier.Predict(bytes));
+        return Results.Ok(await classifier.PredictAsync(bytes, cancellation));
     }
     catch (InvalidDataException e)
     {

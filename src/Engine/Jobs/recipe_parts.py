@@ -123,9 +123,17 @@ class Images(Dataset):
         from PIL import ImageOps
         with Image.open(os.path.join(self.root, path)) as image:
             # as train and the served model decode: a JPEG at the smallest 1/2, 1/4, 1/8 scale that still covers the
-            # side (libjpeg's DCT scaling), turned upright as its EXIF orientation asks
+            # side (libjpeg's DCT scaling), then halved by 2 x 2 box means while the shorter side stays at the side or
+            # more (train's BoxReduction; Pillow's reduce computes the same means, to within 1), turned upright as its
+            # EXIF orientation asks
             image.draft("RGB", (self.side, self.side))
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = image.convert("RGB")  # keeps the EXIF orientation for exif_transpose
+            factor = 1
+            while -(-min(image.size) // (2 * factor)) >= self.side:
+                factor *= 2
+            if factor > 1:
+                image = image.reduce(factor)
+            image = ImageOps.exif_transpose(image)
             scale = self.side / min(image.size)
             width, height = max(self.side, round(image.size[0] * scale)), max(self.side, round(image.size[1] * scale))
             image = image.resize((width, height), Image.BILINEAR)

@@ -2,8 +2,8 @@ namespace MlNetTransfer.Cli.Reporting;
 
 /// <summary>The C# a user needs to serve the model, as Model Builder generates it: a .NET 10 file-based app that
 /// references only ML.NET packages (and SkiaSharp at the patch release ImageAnalytics' 2.88.8 resolves to on
-/// feeds that no longer serve it, so the restore says nothing). It decodes each image as training did — a JPEG at
-/// the smallest scale that covers the model's side, turned upright as its EXIF orientation asks — and gives the model
+/// feeds that no longer serve it, so the restore says nothing). It decodes each image as training did — at the size
+/// that covers the model's side (see Imaging.DecodePlan), turned upright as its EXIF orientation asks — and gives the model
 /// the picture, from a file or from bytes held in memory; the model's own LoadImages step would decode a file at full
 /// size and as stored. The decoding class is the web API template's (templates/WebApi/ImageDecoding.cs), so both
 /// generated apps decode alike.</summary>
@@ -31,7 +31,8 @@ public static class ConsumptionCode
 
         // The model starts with LoadImages (ImagePath -> Image), which decodes a file at full size and as stored. Decode
         // here instead, as training did, and give the model the picture: from a file, or from bytes (an upload, a blob).
-        // (side {{side}} px: a JPEG decodes at the smallest DCT scale that covers it; at most {{Imaging.ImageDecoder.DefaultMaxPixels}} pixels)
+        // (side {{side}} px: a JPEG or WebP decodes at the smallest scale that covers it, other formats are reduced by box means;
+        // at most {{Imaging.ImageDecoder.DefaultMaxPixels}} pixels)
         var decoding = new ImageDecoding({{side}}, {{Imaging.ImageDecoder.DefaultMaxPixels}});
         using var engine = mlContext.Model.CreatePredictionEngine<ImageInput, ModelOutput>(ImageDecoding.AfterLoadImages(model));
         var prediction = engine.Predict(new ImageInput { Image = decoding.Load(File.ReadAllBytes(args[0])) });
