@@ -47,6 +47,7 @@ public static class TorchRuntime
             }
             OneDnnGuard.Apply(); // before any convolution: on some virtual CPUs oneDNN's would kill the process
             LibTorchLogLevel.Apply(); // before any convolution too: libtorch's developer warnings stay off the console
+            CpuQuotaThreads.Apply(); // before any parallel work: a container's CPU quota, not the node's cores
             _loaded = true;
         }
     }

@@ -52,7 +52,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
             ("system libstdc++", $"{report.SystemLibStdCppPath ?? "not found"} ({(report.SystemHasRequiredGlibcxx ? "has" : "lacks")} GLIBCXX_3.4.32)"),
             ("libLibTorchSharp.so", report.LibTorchSharpPath ?? "not found"),
             ("compatibility step", CompatibilityLine(report)),
-            ("CPU threads", $"{report.TorchThreads} torch intra-op threads, {report.ProcessorCount} logical processors"),
+            ("CPU threads", $"{report.TorchThreads} torch intra-op threads, {report.ProcessorCount} CPUs usable"), // .NET's count: affinity and CPU quota
             ("oneDNN convolutions", Runtime.OneDnnGuard.Describe()),
             ("libtorch C++ log", Runtime.LibTorchLogLevel.Describe()),
             ("CUDA", report.CudaAvailable ? $"available, {report.CudaDeviceCount} device(s)" : "not available (CPU only)"),

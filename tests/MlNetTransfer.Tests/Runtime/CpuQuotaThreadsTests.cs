@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using MlNetTransfer.Runtime;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>libtorch's pool follows the CPUs .NET counts for the process — a container's CPU quota, an affinity mask,
+/// DOTNET_PROCESSOR_COUNT — rather than the node's cores, unless the user chose a thread count of their own.</summary>
+public class CpuQuotaThreadsTests
+{
+    [Theory]
+    [InlineData(64, 2, null, null, 2)]    // a 2-CPU limit on a 64-core node
+    [InlineData(2, 2, null, null, null)]  // nothing to cut
+    [InlineData(2, 8, null, null, null)]  // never more than libtorch's own
+    [InlineData(64, 2, "64", null, null)] // OMP_NUM_THREADS: the user's choice stands
+    [InlineData(64, 2, null, "8", null)]  // MKL_NUM_THREADS too
+    [InlineData(64, 2, " ", null, 2)]     // a blank variable chooses nothing
+    public void The_pool_is_cut_to_the_processes_cpus_unless_the_user_chose(int torchThreads, int processorCount, string? omp, string? mkl, int? expected)
+    {
+        var environment = new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = omp, ["MKL_NUM_THREADS"] = mkl };
+        Assert.Equal(expected, CpuQuotaThreads.Decide(torchThreads, processorCount, v => environment.GetValueOrDefault(v)));
+    }
+
+    [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Slow)]
+    public async Task A_process_limited_to_fewer_cpus_than_the_machine_has_runs_that_many_torch_threads()
+    {
+        Assert.SkipWhen(Environment.ProcessorCount < 2, "needs a machine with 2 CPUs or more");
+        async Task<string> Info(params (string Name, string Value)[] variables)
+        {
+            var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var name in CpuQuotaThreads.UserVariables) start.Environment.Remove(name);
+            foreach (var (name, value) in variables) start.Environment[name] = value;
+            using var process = Process.Start(start)!;
+            var said = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)));
+            return said;
+        }
+
+        // DOTNET_PROCESSOR_COUNT limits .NET's count as a CPU quota does (a quota needs a cgroup the test cannot make)
+        Assert.Contains("1 torch intra-op threads, 1 CPUs usable", await Info(("DOTNET_PROCESSOR_COUNT", "1")));
+        Assert.Contains("2 torch intra-op threads, 1 CPUs usable", await Info(("DOTNET_PROCESSOR_COUNT", "1"), ("OMP_NUM_THREADS", "2")));
+    }
+}
