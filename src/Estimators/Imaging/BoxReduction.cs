@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace MlNetTransfer.Imaging;
@@ -36,32 +38,51 @@ public static class BoxReduction
         var reduced = new SKBitmap(new SKImageInfo(outWidth, outHeight, source.ColorType, source.AlphaType));
         var from = BitmapPixels.Of(source);
         var to = BitmapPixels.Of(reduced);
-        var sums = new ulong[outWidth * 4]; // a box's sums: k² · 255 each
+        var columns = new uint[width * 4]; // a band of k rows summed down each column and channel: at most k · 255
         for (int oy = 0; oy < outHeight; oy++)
         {
-            Array.Clear(sums);
+            Array.Clear(columns);
             int y0 = oy * k, rows = Math.Min(k, height - y0);
-            for (int y = y0; y < y0 + rows; y++)
-            {
-                var row = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(from.Slice(y * width * 4, width * 4));
-                for (int ox = 0, x = 0; ox < outWidth; ox++)
-                {
-                    uint b = 0, g = 0, r = 0, a = 0; // one row of one box: at most k · 255
-                    for (int end = Math.Min(x + k, width); x < end; x++)
-                    {
-                        uint p = row[x];
-                        b += p & 0xFF; g += (p >> 8) & 0xFF; r += (p >> 16) & 0xFF; a += p >> 24;
-                    }
-                    sums[ox * 4] += b; sums[ox * 4 + 1] += g; sums[ox * 4 + 2] += r; sums[ox * 4 + 3] += a;
-                }
-            }
+            for (int y = y0; y < y0 + rows; y++) AddRow(from.Slice(y * width * 4, width * 4), columns);
             var outRow = to.Slice(oy * outWidth * 4, outWidth * 4);
             for (int ox = 0; ox < outWidth; ox++)
             {
-                ulong count = (ulong)rows * (ulong)Math.Min(k, width - ox * k);
-                for (int c = 0; c < 4; c++) outRow[ox * 4 + c] = (byte)((sums[ox * 4 + c] + count / 2) / count);
+                int x0 = ox * k, boxWidth = Math.Min(k, width - x0);
+                ulong count = (ulong)rows * (ulong)boxWidth, b = 0, g = 0, r = 0, a = 0;
+                for (int i = x0 * 4, end = (x0 + boxWidth) * 4; i < end; i += 4)
+                {
+                    b += columns[i]; g += columns[i + 1]; r += columns[i + 2]; a += columns[i + 3];
+                }
+                outRow[ox * 4] = (byte)((b + count / 2) / count);
+                outRow[ox * 4 + 1] = (byte)((g + count / 2) / count);
+                outRow[ox * 4 + 2] = (byte)((r + count / 2) / count);
+                outRow[ox * 4 + 3] = (byte)((a + count / 2) / count);
             }
         }
         return reduced;
+    }
+
+    /// <summary>Adds each byte of <paramref name="row"/> to the sum at its index, sixteen at a time where the CPU has
+    /// vectors.</summary>
+    static void AddRow(ReadOnlySpan<byte> row, Span<uint> sums)
+    {
+        int i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var bytes = MemoryMarshal.Cast<byte, Vector128<byte>>(row);
+            var totals = MemoryMarshal.Cast<uint, Vector128<uint>>(sums);
+            for (int v = 0; v < bytes.Length; v++)
+            {
+                var (low, high) = Vector128.Widen(bytes[v]);
+                var (q0, q1) = Vector128.Widen(low);
+                var (q2, q3) = Vector128.Widen(high);
+                totals[4 * v] += q0;
+                totals[4 * v + 1] += q1;
+                totals[4 * v + 2] += q2;
+                totals[4 * v + 3] += q3;
+            }
+            i = bytes.Length * 16;
+        }
+        for (; i < row.Length; i++) sums[i] += row[i];
     }
 }
