@@ -66,24 +66,25 @@ public sealed class ImageDecoding(int side, long maxPixels)
     static SKBitmap Reduce(SKBitmap source, int k)
     {
         int width = source.Width, height = source.Height, outWidth = (width + k - 1) / k, outHeight = (height + k - 1) / k;
-        var from = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(source.GetPixelSpan());
+        var from = source.GetPixelSpan();
         var means = new byte[outWidth * outHeight * 4];
-        var sums = new ulong[outWidth * 4];
+        var columns = new uint[width * 4]; // a band of k rows summed down each column and channel
         for (int oy = 0; oy < outHeight; oy++)
         {
-            Array.Clear(sums);
+            Array.Clear(columns);
             int rows = Math.Min(k, height - oy * k);
             for (int y = oy * k; y < oy * k + rows; y++)
-                for (int ox = 0, x = 0; ox < outWidth; ox++)
-                    for (int end = Math.Min(x + k, width); x < end; x++)
-                    {
-                        uint p = from[y * width + x];
-                        sums[ox * 4] += p & 0xFF; sums[ox * 4 + 1] += (p >> 8) & 0xFF; sums[ox * 4 + 2] += (p >> 16) & 0xFF; sums[ox * 4 + 3] += p >> 24;
-                    }
+                for (int i = 0; i < columns.Length; i++) columns[i] += from[y * width * 4 + i];
             for (int ox = 0; ox < outWidth; ox++)
             {
-                ulong count = (ulong)(rows * Math.Min(k, width - ox * k));
-                for (int c = 0; c < 4; c++) means[(oy * outWidth + ox) * 4 + c] = (byte)((sums[ox * 4 + c] + count / 2) / count);
+                int boxWidth = Math.Min(k, width - ox * k);
+                ulong count = (ulong)(rows * boxWidth);
+                for (int c = 0; c < 4; c++)
+                {
+                    ulong sum = 0;
+                    for (int x = ox * k; x < ox * k + boxWidth; x++) sum += columns[x * 4 + c];
+                    means[(oy * outWidth + ox) * 4 + c] = (byte)((sum + count / 2) / count);
+                }
             }
         }
         var reduced = new SKBitmap(new SKImageInfo(outWidth, outHeight, source.ColorType, source.AlphaType));
