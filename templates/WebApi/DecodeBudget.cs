@@ -5,7 +5,8 @@ namespace WebApi;
 /// <summary>The memory the app's decodes may hold at once (Model:MaxDecodeBytes). A small upload can claim a large
 /// picture — a 7 KB WebP or a 0.5 MB PNG of 177 megapixels decodes to 0.7 GB before it is reduced — and requests decode
 /// side by side: each decode waits here, in arrival order, until its bytes fit beside those held (one alone always
-/// proceeds), so memory stays within the limit however many such requests arrive at once.</summary>
+/// proceeds), so memory stays within the limit however many such requests arrive at once. mlnet-transfer's own
+/// decoder takes its memory the same way, from a budget of the same size.</summary>
 public sealed class DecodeBudget(long limitBytes)
 {
     readonly SemaphoreSlim _turn = new(1, 1); // the request at the head waits for memory; the rest wait here, in order

@@ -7,6 +7,8 @@ namespace MlNetTransfer.Imaging;
 /// request — multiplied it (eight such requests took a web API to 8 GB). Each decode takes its bytes from this budget
 /// first and waits, in arrival order, while others hold too much; one decode alone always proceeds, so an image
 /// within the pixel limit is never refused for size here. Camera photos decode at 1/8 scale and take a megabyte.
+/// The generated web API, which references ML.NET alone, carries an asynchronous twin (templates/WebApi/DecodeBudget.cs:
+/// a request waits without holding a thread) that counts a decode's memory the same way (<c>ServingDecodeTests</c>).
 /// </summary>
 public sealed class DecodeBudget
 {
