@@ -127,7 +127,7 @@ class Images(Dataset):
             # more (train's BoxReduction; Pillow's reduce computes the same means, to within 1), turned upright as its
             # EXIF orientation asks
             image.draft("RGB", (self.side, self.side))
-            image = image.convert("RGB")  # keeps the EXIF orientation for exif_transpose
+            image = premultiplied_rgb(image)
             factor = 1
             while -(-min(image.size) // (2 * factor)) >= self.side:
                 factor *= 2
@@ -141,6 +141,22 @@ class Images(Dataset):
             image = image.crop((left, top, left + self.side, top + self.side))
             pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
         return pixels.view(self.side, self.side, 3).permute(2, 0, 1).contiguous(), label
+
+
+def premultiplied_rgb(image):
+    """RGB as train and the served model see an image with transparency: each colour multiplied by its alpha, rounded
+    (SkiaSharp decodes to premultiplied BGRA and ML.NET reads those values), so a transparent background is black
+    whatever colour the file stores under it; Pillow's convert("RGB") would drop the alpha and keep that colour. The
+    EXIF orientation stays with the image for exif_transpose."""
+    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in image.info:
+        return image.convert("RGB")
+    rgba = image.convert("RGBA")
+    pixels = torch.frombuffer(bytearray(rgba.tobytes()), dtype=torch.uint8).view(-1, 4).to(torch.int32)
+    colour = torch.div(pixels[:, :3] * pixels[:, 3:] + 127, 255, rounding_mode="floor").to(torch.uint8)
+    from PIL import Image
+    result = Image.frombytes("RGB", rgba.size, colour.contiguous().numpy().tobytes())
+    result.info = dict(image.info)
+    return result
 
 
 def read_images(job, classes):
