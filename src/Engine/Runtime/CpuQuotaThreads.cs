@@ -19,8 +19,7 @@ internal static class CpuQuotaThreads
     /// <summary>The thread count libtorch should use, or null to leave its own: <paramref name="processorCount"/>
     /// where that is fewer than <paramref name="torchThreads"/> and no variable of <see cref="UserVariables"/> is set.</summary>
     public static int? Decide(int torchThreads, int processorCount, Func<string, string?> environment) =>
-        UserVariables.Any(v => !string.IsNullOrWhiteSpace(environment(v))) || processorCount >= torchThreads || processorCount < 1
-            ? null : processorCount;
+        UserVariables.Any(v => !string.IsNullOrWhiteSpace(environment(v))) || processorCount >= torchThreads ? null : processorCount;
 
     /// <summary>Cuts libtorch's pool to the CPUs the process may use, where <see cref="Decide"/> says so; returns the
     /// count set, or null.</summary>

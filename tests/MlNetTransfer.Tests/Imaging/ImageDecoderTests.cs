@@ -29,13 +29,8 @@ public class ImageDecoderTests
         return bitmap;
     }
 
-    static string Save(SKBitmap bitmap, string path, SKEncodedImageFormat format, int quality = 95)
-    {
-        using var image = SKImage.FromBitmap(bitmap);
-        using var data = image.Encode(format, quality);
-        File.WriteAllBytes(path, data.ToArray());
-        return path;
-    }
+    static string Save(SKBitmap bitmap, string path, SKEncodedImageFormat format, int quality = 95) =>
+        EncodedImages.Save(bitmap, path, format, quality);
 
     [Fact]
     public void Images_that_need_no_scaling_give_training_records_identical_to_ml_nets_load_images()

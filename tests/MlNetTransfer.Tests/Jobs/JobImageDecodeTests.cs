@@ -46,8 +46,7 @@ public class JobImageDecodeTests
         using (var canvas = new SKCanvas(bitmap))
         using (var paint = new SKPaint { Color = new SKColor(200, 60, 30, 180), IsAntialias = true })
             canvas.DrawCircle(30, 34, 20, paint);
-        var path = folder.File("cut-out.png");
-        using (var image = SKImage.FromBitmap(bitmap)) File.WriteAllBytes(path, image.Encode(SKEncodedImageFormat.Png, 100).ToArray());
+        var path = EncodedImages.Save(bitmap, folder.File("cut-out.png"), SKEncodedImageFormat.Png);
 
         var job = JobPixels(path, 64);
         var train = TrainPixels(path, 64);

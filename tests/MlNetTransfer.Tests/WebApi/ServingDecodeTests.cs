@@ -11,13 +11,6 @@ namespace MlNetTransfer.Tests;
 /// holds, so that a burst of small uploads claiming large pictures waits instead of taking the server's memory.</summary>
 public class ServingDecodeTests
 {
-    static string Save(SKBitmap bitmap, string path, SKEncodedImageFormat format)
-    {
-        using var image = SKImage.FromBitmap(bitmap);
-        File.WriteAllBytes(path, image.Encode(format, 100).ToArray());
-        return path;
-    }
-
     static SKBitmap Picture(int width, int height)
     {
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Bgra8888, SKAlphaType.Opaque));
@@ -40,7 +33,7 @@ public class ServingDecodeTests
         using var folder = new TempDirectory();
         using var picture = Picture(width, height);
         var format = Path.GetExtension(name) switch { ".png" => SKEncodedImageFormat.Png, ".webp" => SKEncodedImageFormat.Webp, _ => SKEncodedImageFormat.Jpeg };
-        var path = orientation == 0 ? Save(picture, folder.File(name), format) : TurnedJpegs.Save(picture, folder.File(name), orientation);
+        var path = orientation == 0 ? EncodedImages.Save(picture, folder.File(name), format) : TurnedJpegs.Save(picture, folder.File(name), orientation);
 
         using var trained = ImageDecoder.Decode(path, 56);
         using var served = new ImageDecoding(56, ImageDecoder.DefaultMaxPixels).Load(File.ReadAllBytes(path));
