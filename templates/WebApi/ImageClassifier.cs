@@ -20,6 +20,7 @@ public sealed class ImageClassifier : IDisposable
         ModelPath = System.IO.Path.GetFullPath(settings.Path, contentRoot);
         if (!File.Exists(ModelPath)) throw new FileNotFoundException($"Model:Path in appsettings.json: {ModelPath} not found", ModelPath);
         var mlContext = new MLContext();
+        OnnxThreads.Apply(mlContext); // a container's CPU limit, not the node's cores
         _loaded = mlContext.Model.Load(ModelPath, out var inputSchema); // held: it owns the ONNX session the engines run
         Classes = ReadClasses(_loaded.GetOutputSchema(inputSchema));
         _model = ImageDecoding.AfterLoadImages(_loaded);

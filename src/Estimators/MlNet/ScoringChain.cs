@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using Microsoft.ML.Transforms.Onnx;
+using MlNetTransfer.Runtime;
 
 namespace MlNetTransfer.MlNet;
 
@@ -26,8 +28,12 @@ internal static class ScoringChain
         var pairs = hashes.Select((hash, index) => new KeyValuePair<uint, string>(hash, classNames[index]));
 
         var estimator = ImageColumns.Preprocess(mlContext, imageColumn, side)
-            .Append(mlContext.Transforms.ApplyOnnxModel([scoreColumn, PredictedIndex], [ImageColumns.Pixels], onnxPath,
-                mlContext.GpuDeviceId, mlContext.FallbackToCpu))
+            .Append(mlContext.Transforms.ApplyOnnxModel(new OnnxOptions
+            {
+                ModelFile = onnxPath, InputColumns = [ImageColumns.Pixels], OutputColumns = [scoreColumn, PredictedIndex],
+                GpuDeviceId = mlContext.GpuDeviceId, FallbackToCpu = mlContext.FallbackToCpu,
+                IntraOpNumThreads = OnnxThreads.For(mlContext), // a CPU quota's count; the zip carries none
+            }))
             .Append(mlContext.Transforms.Conversion.Hash([hashOptions]))
             .Append(mlContext.Transforms.Conversion.MapValue(predictedLabelColumn, pairs, Hash, treatValuesAsKeyType: true))
             .Append(mlContext.Transforms.DropColumns(ImageColumns.Resized, ImageColumns.Pixels, PredictedIndex, Hash));

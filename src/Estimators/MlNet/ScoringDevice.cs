@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
 using MlNetTransfer.Engine.Devices;
+using MlNetTransfer.Runtime;
 
 namespace MlNetTransfer.MlNet;
 
@@ -43,10 +44,12 @@ public static class ScoringDevice
     /// <summary>Loads a saved model where <paramref name="kind"/> asks (<see cref="Decide(DeviceKind, int?)"/>). When
     /// CUDA was chosen and ONNX Runtime cannot start on it (the CUDA or cuDNN libraries missing, no such device, no
     /// driver), an explicit request throws <see cref="DeviceUnavailableException"/> with ONNX Runtime's reason, and
-    /// Auto loads on the CPU and says why. <paramref name="mlContext"/> keeps the device the model landed on.</summary>
+    /// Auto loads on the CPU and says why. <paramref name="mlContext"/> keeps the device the model landed on, and the
+    /// thread count a CPU quota asks for (<see cref="OnnxThreads"/>).</summary>
     public static (ITransformer Model, DeviceChoice Device) Load(MLContext mlContext, string path, DeviceKind kind, int? gpuDeviceId)
     {
         var choice = Decide(kind, gpuDeviceId);
+        OnnxThreads.Apply(mlContext); // a container's CPU quota, not the node's cores
         if (!choice.IsCuda)
         {
             mlContext.GpuDeviceId = null;

@@ -53,6 +53,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
             ("libLibTorchSharp.so", report.LibTorchSharpPath ?? "not found"),
             ("compatibility step", CompatibilityLine(report)),
             ("CPU threads", $"{report.TorchThreads} torch intra-op threads, {report.ProcessorCount} CPUs usable"), // .NET's count: affinity and CPU quota
+            ("scoring threads", ScoringThreads()),
             ("oneDNN convolutions", Runtime.OneDnnGuard.Describe()),
             ("libtorch C++ log", Runtime.LibTorchLogLevel.Describe()),
             ("CUDA", report.CudaAvailable ? $"available, {report.CudaDeviceCount} device(s)" : "not available (CPU only)"),
@@ -63,6 +64,13 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
         console.Write(table);
         return ExitCodes.Success;
     }
+
+    /// <summary>The intra-op threads ONNX Runtime scores on here: a CPU quota's count, the user's variable, or its own.</summary>
+    static string ScoringThreads() =>
+        Runtime.OnnxThreads.IntraOpThreads() is { } threads ? $"{threads} ONNX Runtime intra-op threads (the CPUs usable)"
+        : Environment.GetEnvironmentVariable(Runtime.OnnxThreads.UserVariable) is { Length: > 0 } chosen
+            ? $"{chosen.Trim()} ONNX Runtime intra-op threads ({Runtime.OnnxThreads.UserVariable})"
+            : "ONNX Runtime's own count";
 
     static string CompatibilityLine(RuntimeReport report) => report.CompatibilityState switch
     {

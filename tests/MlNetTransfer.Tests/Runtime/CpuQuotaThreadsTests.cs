@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MlNetTransfer.Runtime;
 
 namespace MlNetTransfer.Tests;
@@ -22,22 +21,13 @@ public class CpuQuotaThreadsTests
 
     [Fact]
     [Trait(TestCategory.Trait, TestCategory.Slow)]
-    public async Task A_process_limited_to_fewer_cpus_than_the_machine_has_runs_that_many_torch_threads()
+    public void A_process_limited_to_fewer_cpus_than_the_machine_has_runs_that_many_torch_threads()
     {
         Assert.SkipWhen(Environment.ProcessorCount < 2, "needs a machine with 2 CPUs or more");
-        async Task<string> Info(params (string Name, string Value)[] variables)
-        {
-            var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "info"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var name in CpuQuotaThreads.UserVariables) start.Environment.Remove(name);
-            foreach (var (name, value) in variables) start.Environment[name] = value;
-            using var process = Process.Start(start)!;
-            var said = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)));
-            return said;
-        }
+        static string Info(params (string Name, string Value)[] variables) => CliInfo.Run(CpuQuotaThreads.UserVariables, variables);
 
         // DOTNET_PROCESSOR_COUNT limits .NET's count as a CPU quota does (a quota needs a cgroup the test cannot make)
-        Assert.Contains("1 torch intra-op threads, 1 CPUs usable", await Info(("DOTNET_PROCESSOR_COUNT", "1")));
-        Assert.Contains("2 torch intra-op threads, 1 CPUs usable", await Info(("DOTNET_PROCESSOR_COUNT", "1"), ("OMP_NUM_THREADS", "2")));
+        Assert.Contains("1 torch intra-op threads, 1 CPUs usable", Info(("DOTNET_PROCESSOR_COUNT", "1")));
+        Assert.Contains("2 torch intra-op threads, 1 CPUs usable", Info(("DOTNET_PROCESSOR_COUNT", "1"), ("OMP_NUM_THREADS", "2")));
     }
 }

@@ -107,7 +107,7 @@ public sealed class WebApiTests : IDisposable
     {
         var folder = WebApiCode.Write(_temp.Path, "model.zip", imageSize: 96, maxImagePixels: 1234567);
         var template = Path.Combine(TestPaths.RepositoryRoot, "templates", "WebApi");
-        foreach (var file in new[] { "Program.cs", "ImageClassifier.cs", "ImageDecoding.cs", "DecodeBudget.cs", "Uploads.cs", "ModelSettings.cs", "ModelTypes.cs", "WebApi.csproj" })
+        foreach (var file in new[] { "Program.cs", "ImageClassifier.cs", "ImageDecoding.cs", "DecodeBudget.cs", "OnnxThreads.cs", "Uploads.cs", "ModelSettings.cs", "ModelTypes.cs", "WebApi.csproj" })
             Assert.Equal(File.ReadAllText(Path.Combine(template, file)), File.ReadAllText(Path.Combine(folder, file)));
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "appsettings.json")));
         var model = settings.RootElement.GetProperty("Model");
