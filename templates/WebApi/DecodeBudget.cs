@@ -4,17 +4,50 @@ namespace WebApi;
 
 /// <summary>The memory the app's decodes may hold at once (Model:MaxDecodeBytes). A small upload can claim a large
 /// picture — a 7 KB WebP or a 0.5 MB PNG of 177 megapixels decodes to 0.7 GB before it is reduced — and requests decode
-/// side by side: each decode waits here, in arrival order, until its bytes fit beside those held (one alone always
-/// proceeds), so memory stays within the limit however many such requests arrive at once. mlnet-transfer's own
-/// decoder takes its memory the same way, from a budget of the same size.</summary>
-public sealed class DecodeBudget(long limitBytes)
+/// side by side: each decode waits here, in arrival order, until its bytes fit beside those held, so memory stays within
+/// the limit however many such requests arrive at once. One alone proceeds up to half the memory the app may use (.NET's
+/// view of it: a container's limit, or the machine's); an upload that needs more is refused — in a container limited
+/// to 1 GiB that PNG killed the app it was sent to. mlnet-transfer's own decoder takes its memory the same way.</summary>
+public sealed class DecodeBudget
 {
     readonly SemaphoreSlim _turn = new(1, 1); // the request at the head waits for memory; the rest wait here, in order
     readonly object _gate = new();
     TaskCompletionSource? _released;
     long _inFlight;
 
-    public long LimitBytes { get; } = limitBytes;
+    /// <summary>A budget that holds up to <paramref name="limitBytes"/> at once and lets one decode alone hold up to
+    /// <paramref name="aloneBytes"/> (never less than the limit; without it, any amount).</summary>
+    public DecodeBudget(long limitBytes, long? aloneBytes = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limitBytes, 1);
+        LimitBytes = limitBytes;
+        AloneBytes = Math.Max(limitBytes, aloneBytes ?? long.MaxValue);
+    }
+
+    /// <summary>The budget for an app that may use <paramref name="memoryBytes"/>: <paramref name="limitBytes"/> at once
+    /// (0: a quarter of that memory, at most 1 GiB), one decode alone at most half of it.</summary>
+    public static DecodeBudget ForMemory(long memoryBytes, long limitBytes = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(memoryBytes, 4);
+        return new DecodeBudget(limitBytes > 0 ? limitBytes : Math.Min(1L << 30, memoryBytes / 4), memoryBytes / 2) { MemoryBytes = memoryBytes };
+    }
+
+    public long LimitBytes { get; }
+
+    /// <summary>The most one decode may hold, alone: a decode that needs more is refused (<see cref="Refuses"/>).</summary>
+    public long AloneBytes { get; }
+
+    /// <summary>The memory the app may use that the budget was sized from, or null.</summary>
+    public long? MemoryBytes { get; private init; }
+
+    /// <summary>Why a decode needing <paramref name="bytes"/> may not proceed even alone, or null when it may.</summary>
+    public string? Refuses(long bytes) => bytes <= AloneBytes ? null
+        : $"needs {Size(bytes)} to decode, more than one image may take in this process ({Size(AloneBytes)}" +
+          (MemoryBytes is { } memory ? $": half the {Size(memory)} it may use)" : ")");
+
+    static string Size(long bytes) => bytes >= 1L << 30
+        ? (bytes / (double)(1L << 30)).ToString("0.0 GB", System.Globalization.CultureInfo.InvariantCulture)
+        : (bytes / (double)(1L << 20)).ToString("0 MB", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Waits until <paramref name="bytes"/> fit, then holds them until the lease is disposed.</summary>
     public async Task<IDisposable> TakeAsync(long bytes, CancellationToken cancellation)
@@ -57,7 +90,8 @@ public sealed class DecodeBudget(long limitBytes)
             SKEncodedImageFormat.Webp => full * 6,
             _ => 0,
         };
-        return decoded + (reduceBy > 1 ? decoded / 4 : 0) + extra;
+        long reduced = reduceBy > 1 ? (long)((size.Width + reduceBy - 1) / reduceBy) * ((size.Height + reduceBy - 1) / reduceBy) * 4 : 0;
+        return decoded + reduced + extra;
     }
 
     /// <summary>0 for a sequential JPEG; for a progressive one (SOF2, 6, 10, 14) its components' blocks × 64 × 2 bytes;

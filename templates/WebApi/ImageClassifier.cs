@@ -27,7 +27,7 @@ public sealed class ImageClassifier : IDisposable
         _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(
             new EnginePolicy(mlContext, _model), maximumRetained: Environment.ProcessorCount * 2);
         _decoding = new ImageDecoding(settings.ImageSize, settings.MaxImagePixels);
-        _budget = new DecodeBudget(settings.MaxDecodeBytes);
+        _budget = DecodeBudget.ForMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, settings.MaxDecodeBytes);
         if (!settings.WarmUp) return;
         using var blank = MLImage.CreateFromPixels(settings.ImageSize, settings.ImageSize, MLPixelFormat.Bgra32,
             new byte[settings.ImageSize * settings.ImageSize * 4]);
@@ -41,11 +41,13 @@ public sealed class ImageClassifier : IDisposable
 
     /// <summary>Decodes the bytes as training did, once the memory that takes is free (see <see cref="DecodeBudget"/>),
     /// and scores them; throws <see cref="InvalidDataException"/> with the reason when they are not a whole image
-    /// within the limits.</summary>
+    /// within the limits, or need more memory than one image may take here.</summary>
     public async Task<Prediction> PredictAsync(byte[] bytes, CancellationToken cancellation)
     {
         MLImage image;
-        using (await _budget.TakeAsync(DecodeBudget.Needed(_decoding, bytes), cancellation))
+        long needed = DecodeBudget.Needed(_decoding, bytes);
+        if (_budget.Refuses(needed) is { } tooMuch) throw new InvalidDataException(tooMuch);
+        using (await _budget.TakeAsync(needed, cancellation))
             image = _decoding.Load(bytes);
         using (image) return Score(image);
     }

@@ -15,8 +15,10 @@ public sealed class ModelSettings
     /// <summary>Score one blank image while loading, so the first request does not pay for ONNX Runtime's first run.</summary>
     public bool WarmUp { get; set; } = true;
 
-    /// <summary>The memory decodes may hold at once: a request whose image needs more than is free waits its turn.</summary>
-    public long MaxDecodeBytes { get; set; } = 1L << 30;
+    /// <summary>The memory decodes may hold at once: a request whose image needs more than is free waits its turn.
+    /// 0: a quarter of the memory the app may use (a container's limit), at most 1 GiB. Whatever this says, an image
+    /// that needs more than half that memory to decode is refused.</summary>
+    public long MaxDecodeBytes { get; set; }
 
     /// <summary>Uploads with more bytes are refused (413) before they are read whole.</summary>
     public long MaxUploadBytes { get; set; } = 32 * 1024 * 1024;

@@ -88,6 +88,7 @@ public static class ImageDecoder
         if (header == null) return DecodedImage.Failed(problem!);
 
         var plan = DecodePlan.For(codec, side, coefficients);
+        if (budget.Refuses(plan.Bytes) is { } tooMuch) return DecodedImage.Failed($"{header.Width}×{header.Height} pixels {tooMuch}");
         using var lease = budget.Take(plan.Bytes);
         var alpha = codec.Info.AlphaType == SKAlphaType.Unpremul ? SKAlphaType.Premul : codec.Info.AlphaType; // as SKBitmap.Decode
         var info = new SKImageInfo(plan.Decoded.Width, plan.Decoded.Height, SKColorType.Bgra8888, alpha);

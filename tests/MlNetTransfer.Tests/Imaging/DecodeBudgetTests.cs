@@ -4,8 +4,9 @@ using SkiaSharp;
 namespace MlNetTransfer.Tests;
 
 /// <summary>The memory the process's decodes hold at once: decodes that would pass the budget wait their turn, one
-/// alone always proceeds, a wait can be cancelled — so a run of large pictures decoded on every core, or a burst of
-/// small files that claim large pictures, stays within it. And what a decode takes: a progressive JPEG's coefficients
+/// alone proceeds up to half the memory the process may use, a wait can be cancelled — so a run of large pictures
+/// decoded on every core, or a burst of small files that claim large pictures, stays within it, and a process with
+/// little memory refuses the picture that would kill it. And what a decode takes: a progressive JPEG's coefficients
 /// counted from its frame header.</summary>
 public class DecodeBudgetTests
 {
@@ -32,6 +33,41 @@ public class DecodeBudgetTests
         threads.ForEach(t => t.Join());
         Assert.Equal(2, most); // 3 × 400 would pass 1000
         Assert.Equal(800, budget.HighWater);
+    }
+
+    [Theory]
+    [InlineData(24L << 30, 1L << 30, 12L << 30)]       // a machine's 24 GB: 1 GiB at once, anything within the pixel limit alone
+    [InlineData(768L << 20, 192L << 20, 384L << 20)]   // a container limited to 1 GiB (.NET counts 3/4 of it)
+    public void The_shared_budget_is_sized_from_the_memory_the_process_may_use(long memory, long limit, long alone)
+    {
+        var budget = DecodeBudget.ForMemory(memory);
+        Assert.Equal((limit, alone), (budget.LimitBytes, budget.AloneBytes));
+        var twin = WebApi.DecodeBudget.ForMemory(memory);
+        Assert.Equal((limit, alone), (twin.LimitBytes, twin.AloneBytes));
+        Assert.Equal(1000, WebApi.DecodeBudget.ForMemory(memory, limitBytes: 1000).LimitBytes); // Model:MaxDecodeBytes
+        Assert.Null(budget.Refuses(alone));
+        Assert.Equal(budget.Refuses(alone + 1), twin.Refuses(alone + 1));
+        Assert.Equal(long.MaxValue, new DecodeBudget(1000).AloneBytes);
+        Assert.Equal(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2, DecodeBudget.Shared.AloneBytes);
+    }
+
+    [Fact]
+    public void A_picture_that_needs_more_than_one_decode_may_take_is_refused_by_name_before_any_pixel()
+    {
+        using var folder = new TempDirectory();
+        var png = folder.File("large.png");
+        HostileImages.WriteBlankGreyPng(png, 6000); // 0.1 MB on disk, 137 MB decoded
+        var budget = DecodeBudget.ForMemory(256L << 20);
+        using (var stream = File.OpenRead(png))
+        using (var refused = ImageDecoder.Decode(stream, 64, ImageDecoder.DefaultMaxPixels, budget))
+        {
+            Assert.Null(refused.Bitmap);
+            Assert.Equal("6000×6000 pixels needs 137 MB to decode, more than one image may take in this process (128 MB: half the 256 MB it may use)", refused.Problem);
+        }
+        Assert.Equal(0, budget.HighWater);
+        using (var stream = File.OpenRead(png))
+        using (var decoded = ImageDecoder.Decode(stream, 64, ImageDecoder.DefaultMaxPixels, DecodeBudget.ForMemory(1L << 30)))
+            Assert.Equal(94, decoded.Bitmap!.Width); // within half of 1 GiB it decodes: 6000 / 64, the edge box partial
     }
 
     [Fact]

@@ -132,6 +132,8 @@ public sealed class WebApiTests : IDisposable
         // ML.NET copies the zip's ONNX network to a temporary file while the model is loaded
         var tempFolder = Directory.CreateDirectory(_temp.File("server-tmp")).FullName;
         start.Environment["TMPDIR"] = tempFolder;
+        // as in a container with a memory limit: .NET then counts 256 MB as the memory the app may use
+        start.Environment["DOTNET_GCHeapHardLimit"] = "0x10000000";
         using var server = System.Diagnostics.Process.Start(start)!;
         bool stopped = false;
         try
@@ -147,6 +149,12 @@ public sealed class WebApiTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
             var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web, TestContext.Current.CancellationToken))!;
             Assert.Contains(prediction.PredictedLabel, Transfer.ClassNames);
+            // a 0.1 MB PNG of 6000 × 6000 takes 137 MB decoded: more than half of 256 MB, so it is refused
+            HostileImages.WriteBlankGreyPng(_temp.File("large.png"), 6000);
+            using var large = await http.PostAsync("/predict", new ByteArrayContent(File.ReadAllBytes(_temp.File("large.png"))), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.BadRequest, large.StatusCode);
+            Assert.Contains("needs 137 MB to decode, more than one image may take in this process (128 MB: half the 256 MB it may use)",
+                await large.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
             var copies = Directory.GetFiles(tempFolder).Where(f => new FileInfo(f).Length > 1 << 20).ToList();
             Assert.Single(copies); // the loaded model's copy of its network (tens of MB)
 
