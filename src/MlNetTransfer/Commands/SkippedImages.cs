@@ -14,6 +14,7 @@ public static class SkippedImages
         if (set.NotImages is { } others)
             console.MarkupLine(Markup.Escape($"left alone in {set.Source}: files that are not images by their extension ({others}); " +
                 $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
+        if (set.ConversionHint is { } hint) console.MarkupLine($"[yellow]{Markup.Escape(hint)}[/]");
         void LeftAlone(IReadOnlyList<string> folders, string what, string why)
         {
             if (folders.Count > 0)

@@ -15,7 +15,7 @@ namespace MlNetTransfer.Cli.Data;
 public sealed class LabelledImageSet
 {
     /// <summary>The file extensions treated as images, in folders given to train, evaluate and predict.</summary>
-    public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
+    public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp" }; // .jfif, .jpe: JPEGs by other names (Windows saves downloads so)
 
     LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null,
         IReadOnlyList<string>? turned = null, ClassFolderFiles? folder = null, IReadOnlyList<string>? leftOutClasses = null)
@@ -42,6 +42,10 @@ public sealed class LabelledImageSet
     /// <summary>In a folder: the files left alone because their extension is not an image's, counted by extension
     /// ("3 .tif, 1 .txt"; hidden files not counted); null when there are none.</summary>
     public string? NotImages { get; }
+
+    /// <summary>In a folder: how to convert those of the files left alone that are images SkiaSharp cannot decode
+    /// (HEIC, TIFF, …; see <see cref="OtherImageFormats"/>); null when none is.</summary>
+    public string? ConversionHint { get; private set; }
 
     readonly ClassFolderFiles? _folder;
 
@@ -120,12 +124,15 @@ public sealed class LabelledImageSet
             throw new CliException(ExitCodes.UnreadableImages,
                 $"{set.Skipped.Count} image(s) in {path} could not be read or were listed twice (--strict): {string.Join("; ", set.Skipped.Take(5))}");
         if (set.Rows.Count == 0)
-            throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : ".") + CsvHint(path));
+            throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : ".") +
+                (set.NotImages is { } others ? $" Left alone as not images by their extension: {others} (images are {string.Join(" ", ImageExtensions.Order(StringComparer.Ordinal))})." : "") +
+                (set.ConversionHint is { } hint ? $" {hint}." : "") + CsvHint(path));
         if (strict && set.LeftOutClasses.Count > 0)
             throw new CliException(ExitCodes.EmptyData, $"{path}: {DescribeLeftOut(set.LeftOutClasses)} (--strict).");
         if (requireTwoClasses && set.Classes.Count < 2)
             throw new CliException(ExitCodes.SingleClass, $"{path}: only one class ({set.Classes[0]}); a classifier needs at least two" +
-                (set.LeftOutClasses.Count > 0 ? $"; {DescribeLeftOut(set.LeftOutClasses)}." : ".") + CsvHint(path));
+                (set.LeftOutClasses.Count > 0 ? $"; {DescribeLeftOut(set.LeftOutClasses)}." : ".") +
+                (set.ConversionHint is { } hint ? $" {hint}." : "") + CsvHint(path));
         return set;
     }
 
@@ -157,9 +164,11 @@ public sealed class LabelledImageSet
         var files = walk.Files;
         var candidates = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f.Path))).ToList();
         var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)))
-            .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
-        return Check(folder, folder, candidates, maxPixels, notImages: others.Count == 0 ? null : string.Join(", ", others), folder: walk);
+            .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+        var notImages = others.Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
+        var set = Check(folder, folder, candidates, maxPixels, notImages: notImages.Count == 0 ? null : string.Join(", ", notImages), folder: walk);
+        set.ConversionHint = OtherImageFormats.Hint(others.Select(g => g.Key));
+        return set;
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the

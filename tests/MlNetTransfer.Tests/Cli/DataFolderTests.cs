@@ -112,6 +112,33 @@ public class DataFolderTests : CliSandbox
     }
 
     [Fact]
+    public void Photos_in_formats_skiasharp_cannot_decode_are_named_with_how_to_convert_them_and_a_jfif_is_a_jpeg()
+    {
+        // what a phone and a browser leave: HEIC photos, and JPEGs that Windows saved as .jfif
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First()))
+            EncodedImages.Save(bitmap, Path.Combine(Train, "Bag", "download.jfif"), SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        var phone = Path.Combine(_temp.Path, "phone");
+        foreach (var (label, name) in new[] { ("Cat", "IMG_0001.HEIC"), ("Cat", "IMG_0002.HEIC"), ("Dog", "IMG_0003.heic"), ("Dog", "scan.tif") })
+        {
+            Directory.CreateDirectory(Path.Combine(phone, label));
+            File.WriteAllText(Path.Combine(phone, label, name), "a photo in a format SkiaSharp does not decode");
+        }
+
+        var set = LabelledImageSet.Load(Train, strict: true);
+        var refused = Assert.Throws<CliException>(() => LabelledImageSet.Load(phone, strict: false));
+        var (predictExit, predicted) = Run($"predict --model {Path.Combine(_temp.Path, "model.zip")} {phone}");
+
+        Assert.Equal(9, set.Rows.Count(r => r.Label == "Bag")); // the .jfif read as the JPEG it is
+        Assert.Null(set.ConversionHint);
+        Assert.Equal(ExitCodes.EmptyData, refused.ExitCode);
+        Assert.Equal($"{phone}: no readable images. Left alone as not images by their extension: 3 .heic, 1 .tif " +
+            "(images are .bmp .gif .jfif .jpe .jpeg .jpg .png .webp). .heic, .tif files are images (HEIC, TIFF) that SkiaSharp cannot " +
+            "decode: convert them to JPEG first, e.g. mogrify -format jpg *.heic (ImageMagick) or heif-convert (libheif-examples).", refused.Message);
+        Assert.Equal(ExitCodes.EmptyData, predictExit);
+        Assert.Contains(".heic, .tif files are images (HEIC, TIFF) that SkiaSharp cannot decode", predicted.ReplaceLineEndings(" ").Replace("  ", " "));
+    }
+
+    [Fact]
     public void A_folder_of_images_with_a_labels_csv_beside_them_points_to_the_csv()
     {
         // the layout many data sets come in: labels.csv next to images/, which reads as one class called "images"
