@@ -17,7 +17,7 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
     static string Fashion(string split) => Path.Combine(TestPaths.DataSamples, "fashion-mnist", split);
 
     [Fact]
-    public void Pack_writes_the_library_and_the_tool_with_their_metadata_and_nothing_else()
+    public void Pack_writes_the_library_and_the_tool_with_their_metadata_and_symbols_and_nothing_else()
     {
         var files = Directory.GetFiles(packed.Path).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(new[] { $"MlNetTransfer.Estimators.{Version}.nupkg", $"mlnet-transfer.{Version}.nupkg", $"mlnet-transfer.linux-x64.{Version}.nupkg" }
@@ -42,6 +42,14 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         Assert.Contains("lib/net10.0/MlNetTransfer.Estimators.dll", entries);
         Assert.Contains("lib/net10.0/MlNetTransfer.Engine.dll", entries); // the engine travels inside, not as a package
         Assert.Contains("buildTransitive/MlNetTransfer.Estimators.targets", entries);
+        foreach (var assembly in new[] { "MlNetTransfer.Estimators.dll", "MlNetTransfer.Engine.dll" })
+        {
+            using var bytes = new MemoryStream();
+            using (var entry = library.GetEntry($"lib/net10.0/{assembly}")!.Open()) entry.CopyTo(bytes);
+            bytes.Position = 0;
+            using var pe = new System.Reflection.PortableExecutable.PEReader(bytes);
+            Assert.Contains(pe.ReadDebugDirectory(), d => d.Type == System.Reflection.PortableExecutable.DebugDirectoryEntryType.EmbeddedPortablePdb);
+        }
         var dependencies = Nuspec(library).Descendants().Where(e => e.Name.LocalName == "dependency")
             .Select(e => e.Attribute("id")!.Value).ToList();
         Assert.Contains("TorchSharp-cpu", dependencies);
