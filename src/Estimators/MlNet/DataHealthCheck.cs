@@ -38,11 +38,12 @@ public static class DataHealthCheck
                 "use the embedded weights or a weights file", nameof(TransferTrainOptions.Weights));
         var architecture = start.Architecture.ClassifierAlone is { } wide ? ArchitectureRegistry.Get(wide) : start.Architecture;
         int side = options.ImageSize ?? start.Preprocessing.InputSize;
-        using var turn = SeededRunGate.Enter(options.Log, options.CancellationToken);
+        var log = MlNetLog.Or(options.Log, mlContext, "DataHealthCheck", "Run");
+        using var turn = SeededRunGate.Enter(log, options.CancellationToken);
         random.manual_seed(options.Seed);
         using var model = start.CreateModel(classes.Length, architecture);
 
-        var (trainRows, trainFeatures, trainLabels, trainPrints) = Read(mlContext, data, options, options.ImageFolder, classes, side, model, architecture, start, device, "training");
+        var (trainRows, trainFeatures, trainLabels, trainPrints) = Read(mlContext, data, options, options.ImageFolder, classes, side, model, architecture, start, device, "training", log);
         using (trainFeatures)
         using (trainLabels)
         using (trainPrints)
@@ -57,7 +58,7 @@ public static class DataHealthCheck
                 if (!ImageColumns.CheckLabel(test.Schema, options.LabelColumnName).SequenceEqual(classes))
                     throw new ArgumentException($"the test images' '{options.LabelColumnName}' key values differ from the training images'; map both with the same MapValueToKey transformer.", nameof(test));
                 var (testRows, testFeatures, testLabels, testPrints) = Read(mlContext, test, options, testImageFolder ?? options.ImageFolder, classes, side, model,
-                    architecture, start, device, "test");
+                    architecture, start, device, "test", log);
                 using (testFeatures)
                 using (testLabels)
                 using (testPrints)
@@ -67,7 +68,7 @@ public static class DataHealthCheck
                 }
             }
             var report = new DataHealthReport(issues, classes, trainRows.Count, testImages, clock.Elapsed.TotalSeconds);
-            options.Log?.Invoke($"data health: {report.Describe()}");
+            log($"data health: {report.Describe()}");
             return report;
         }
     }
@@ -91,14 +92,15 @@ public static class DataHealthCheck
     }
 
     static (IReadOnlyList<long> Rows, Tensor Features, Tensor Labels, Tensor Prints) Read(MLContext mlContext, IDataView data, TransferTrainOptions options,
-        string? folder, string[] classes, int side, nn.Module<Tensor, Tensor> model, Architecture architecture, StartingPoint start, Device device, string name)
+        string? folder, string[] classes, int side, nn.Module<Tensor, Tensor> model, Architecture architecture, StartingPoint start, Device device, string name,
+        Action<string> log)
     {
         var files = options.ImagePathColumnName is { } pathColumn
             ? new ImageFiles(pathColumn, folder, options.MaxImagePixels).CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
             : null;
         var read = ImageTensorReader.Read(mlContext, data, options.ImageColumnName, options.LabelColumnName, classes, side, files);
         using var images = read.Data;
-        if (read.Skipped > 0) options.Log?.Invoke($"data health: skipped {read.Skipped} {name} rows: {string.Join("; ", read.Problems.Take(5))}");
+        if (read.Skipped > 0) log($"data health: skipped {read.Skipped} {name} rows: {string.Join("; ", read.Problems.Take(5))}");
         var features = ConvergedHead.Features(model, architecture, start.Preprocessing.At(side), images, 64, device, channelsLast: false);
         return (read.Rows, features, images.Labels.clone(), PerceptualPrint.Of(images));
     }

@@ -21,6 +21,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
 {
     readonly MLContext _mlContext;
     readonly TransferTrainOptions _options;
+    readonly Action<string> _log; // the options' Log, else mlContext.Log
 
     public TransferTrainEstimator(MLContext mlContext, TransferTrainOptions options)
     {
@@ -28,6 +29,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(options);
         _mlContext = mlContext;
         _options = options;
+        _log = MlNetLog.Or(options.Log, mlContext, "TransferTrain", "Fit");
         Validate();
     }
 
@@ -111,18 +113,18 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         }
 
         var device = TransferTrainPreflight.Device(_mlContext, _options); // as the CLI's preflight chose it
-        _options.Log?.Invoke($"device: {device.Device} ({device.Reason})");
+        _log($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
-        _options.Log?.Invoke($"architecture {start.Architecture.Name}, weights {start.Description}");
+        _log($"architecture {start.Architecture.Name}, weights {start.Description}");
         var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder, _options.MaxImagePixels) : null;
-        var cache = new ImageCache(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, _options.Log);
-        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _options.Log,
+        var cache = new ImageCache(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, _log);
+        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _log,
             files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
         var validation = _options.ValidationSet == null ? null
-            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _options.Log,
+            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _log,
                 files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
         var test = _options.TestSet == null || !_options.CheckData || _options.ResumeFrom != null ? null
-            : new DataViewImageSource(_mlContext, _options.TestSet, _options.ImageColumnName, _options.LabelColumnName, classes, "test", _options.Log,
+            : new DataViewImageSource(_mlContext, _options.TestSet, _options.ImageColumnName, _options.LabelColumnName, classes, "test", _log,
                 _options.ImagePathColumnName is { } testPaths
                     ? new ImageFiles(testPaths, _options.TestImageFolder ?? _options.ImageFolder, _options.MaxImagePixels)
                         .CheckedIn(_options.TestSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
@@ -133,7 +135,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             TestImages = test,
             Device = device.ToTorch(),
             Progress = _options.Progress == null ? null : new Reporter(_options.Progress),
-            Log = _options.Log,
+            Log = _log,
             Cancellation = _options.CancellationToken,
             Resume = _options.ResumeFrom,
         };

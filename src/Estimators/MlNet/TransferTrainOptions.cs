@@ -87,7 +87,9 @@ public sealed class TransferTrainOptions : FineTuneOptions
     [JsonIgnore]
     public Action<TrainingProgress>? Progress { get; set; }
 
-    /// <summary>One-line messages: the device, the classifier's solve, the strategy chosen and why, rows skipped.</summary>
+    /// <summary>One-line messages: the device, the classifier's solve, the strategy chosen and why, rows skipped.
+    /// Without it they go to ML.NET's log, as Info from "TransferTrain; Fit" (<c>mlContext.Log</c>, where every ML.NET
+    /// trainer's messages go).</summary>
     [JsonIgnore]
     public Action<string>? Log { get; set; }
 

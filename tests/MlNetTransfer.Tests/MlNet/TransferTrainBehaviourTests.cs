@@ -37,6 +37,29 @@ public class TransferTrainBehaviourTests
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
     [Fact]
+    public void Without_a_log_of_its_own_the_step_says_its_run_in_mlnets_log_and_with_one_there_alone()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<LoggingEventArgs>();
+        ml.Log += (_, e) => heard.Enqueue(e);
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 2));
+
+        using (var model = (IDisposable)Pipeline(ml, Quick(o => o.Epochs = 1)).Fit(data)) { }
+        var ours = heard.Where(e => e.Source == "TransferTrain; Fit" && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info).Select(e => e.RawMessage).ToList();
+        var own = new List<string>();
+        heard.Clear();
+        using (var model = (IDisposable)Pipeline(ml, Quick(o => { o.Epochs = 1; o.Log = own.Add; })).Fit(data)) { }
+
+        Assert.Contains(ours, m => m.StartsWith("device: ", StringComparison.Ordinal));
+        Assert.Contains(ours, m => m.StartsWith("architecture tiny", StringComparison.Ordinal));
+        Assert.Contains(own, m => m.StartsWith("device: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(heard, e => e.Source.StartsWith("TransferTrain", StringComparison.Ordinal)); // a Log of the user's takes them instead
+        MlNetLog.Or(null, ml, "TransferTrain", "Fit")("a path like /data/{0}/{set} is said as it is");
+        Assert.Contains(heard, e => e.RawMessage == "a path like /data/{0}/{set} is said as it is"); // not a format string
+    }
+
+    [Fact]
     public void Fit_save_load_and_dispose_leave_no_temporary_file()
     {
         using var temp = new TempDirectory();
