@@ -21,3 +21,9 @@ public sealed class ModelOutput
 public sealed record Prediction(string PredictedLabel, float Score, IReadOnlyList<ClassScore> Scores);
 
 public sealed record ClassScore(string Label, float Score);
+
+/// <summary>The answer to GET /health.</summary>
+public sealed record Health(string Status, string Model, IReadOnlyList<string> Classes);
+
+/// <summary>The answer to a request that cannot be served: why, in words.</summary>
+public sealed record ApiError(string Error);

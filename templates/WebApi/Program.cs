@@ -3,6 +3,7 @@
 //   curl -F image=@photo.jpg http://localhost:5000/predict           (a form upload, as a browser sends it)
 //   curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' http://localhost:5000/predict
 //   curl http://localhost:5000/health
+//   curl http://localhost:5000/openapi/v1.json                        (the OpenAPI document, for client generators)
 using Microsoft.AspNetCore.Http.Features;
 using WebApi;
 
@@ -11,11 +12,14 @@ var settings = builder.Configuration.GetSection("Model").Get<ModelSettings>() ??
 builder.Services.AddSingleton(_ => new ImageClassifier(settings, builder.Environment.ContentRootPath));
 builder.Services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = settings.MaxUploadBytes);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = settings.MaxUploadBytes);
+builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(UploadDocument.Describe));
 
 var app = builder.Build();
 var classifier = app.Services.GetRequiredService<ImageClassifier>(); // load and warm up before the first request
 
-app.MapGet("/health", () => Results.Ok(new { status = "ok", model = Path.GetFileName(classifier.ModelPath), classes = classifier.Classes }));
+app.MapOpenApi();
+app.MapGet("/health", () => Results.Ok(new Health("ok", Path.GetFileName(classifier.ModelPath), classifier.Classes)))
+    .WithSummary("The model loaded and its classes, in the order of its scores").Produces<Health>();
 
 app.MapPost("/predict", async (HttpRequest request, CancellationToken cancellation) =>
 {
@@ -26,7 +30,7 @@ app.MapPost("/predict", async (HttpRequest request, CancellationToken cancellati
     }
     catch (UploadException e)
     {
-        return Results.Json(new { error = e.Message }, statusCode: e.StatusCode);
+        return Results.Json(new ApiError(e.Message), statusCode: e.StatusCode);
     }
     try
     {
@@ -34,8 +38,12 @@ app.MapPost("/predict", async (HttpRequest request, CancellationToken cancellati
     }
     catch (InvalidDataException e)
     {
-        return Results.BadRequest(new { error = $"the upload is not a usable image: {e.Message}" });
+        return Results.BadRequest(new ApiError($"the upload is not a usable image: {e.Message}"));
     }
-}).DisableAntiforgery();
+}).DisableAntiforgery()
+    .WithSummary("Classifies one image, sent as a form's file field or as the request's body")
+    .Produces<Prediction>()
+    .Produces<ApiError>(StatusCodes.Status400BadRequest)
+    .Produces<ApiError>(StatusCodes.Status413PayloadTooLarge);
 
 app.Run();

@@ -47,6 +47,25 @@ public sealed class WebApiTests : IDisposable
     }
 
     [Fact]
+    public async Task The_openapi_document_describes_both_endpoints_their_answers_and_the_upload()
+    {
+        using var document = JsonDocument.Parse(await _client.GetStringAsync("/openapi/v1.json", TestContext.Current.CancellationToken));
+        var paths = document.RootElement.GetProperty("paths");
+        var predict = paths.GetProperty("/predict").GetProperty("post");
+        var responses = predict.GetProperty("responses");
+        string Schema(JsonElement response) => response.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+        Assert.Equal("#/components/schemas/Prediction", Schema(responses.GetProperty("200")));
+        Assert.Equal("#/components/schemas/ApiError", Schema(responses.GetProperty("400")));
+        Assert.Equal("#/components/schemas/ApiError", Schema(responses.GetProperty("413")));
+        var upload = predict.GetProperty("requestBody").GetProperty("content");
+        Assert.Equal("binary", upload.GetProperty("multipart/form-data").GetProperty("schema").GetProperty("properties").GetProperty("image").GetProperty("format").GetString());
+        Assert.Equal("binary", upload.GetProperty("image/jpeg").GetProperty("schema").GetProperty("format").GetString());
+        Assert.Equal("#/components/schemas/Health", Schema(paths.GetProperty("/health").GetProperty("get").GetProperty("responses").GetProperty("200")));
+        var prediction = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("Prediction").GetProperty("properties");
+        Assert.Equal(["predictedLabel", "score", "scores"], prediction.EnumerateObject().Select(p => p.Name)); // as the answers are written
+    }
+
+    [Fact]
     public async Task Real_images_posted_as_a_form_or_as_the_body_get_the_scores_the_model_gives_in_MLNET()
     {
         var rows = ImageRow.Samples("test");
@@ -107,7 +126,7 @@ public sealed class WebApiTests : IDisposable
     {
         var folder = WebApiCode.Write(_temp.Path, "model.zip", imageSize: 96, maxImagePixels: 1234567);
         var template = Path.Combine(TestPaths.RepositoryRoot, "templates", "WebApi");
-        foreach (var file in new[] { "Program.cs", "ImageClassifier.cs", "ImageDecoding.cs", "DecodeBudget.cs", "OnnxThreads.cs", "Uploads.cs", "ModelSettings.cs", "ModelTypes.cs", "WebApi.csproj" })
+        foreach (var file in new[] { "Program.cs", "ImageClassifier.cs", "ImageDecoding.cs", "DecodeBudget.cs", "OnnxThreads.cs", "UploadDocument.cs", "Uploads.cs", "ModelSettings.cs", "ModelTypes.cs", "WebApi.csproj" })
             Assert.Equal(File.ReadAllText(Path.Combine(template, file)), File.ReadAllText(Path.Combine(folder, file)));
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "appsettings.json")));
         var model = settings.RootElement.GetProperty("Model");
