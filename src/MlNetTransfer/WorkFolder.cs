@@ -24,7 +24,12 @@ public static class WorkFolder
     public static string File(string name) => Path.Combine(Folder.Value, name);
 
     /// <summary>An MLContext whose temporary files go to this process's folder.</summary>
-    public static MLContext NewContext(int seed) => new(seed) { TempFilePath = Folder.Value };
+    public static MLContext NewContext(int seed)
+    {
+        var context = new MLContext(seed) { TempFilePath = Folder.Value };
+        Runtime.OnnxThreads.ApplyOnePerRun(context); // the CLI scores with one engine per CPU at once (ImageFileScorer)
+        return context;
+    }
 
     /// <summary>The same, with ML.NET's device settings from a checked --device value (auto, cpu, cuda, cuda:N).</summary>
     public static MLContext NewContext(int seed, string device)

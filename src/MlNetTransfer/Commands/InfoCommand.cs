@@ -65,12 +65,12 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
         return ExitCodes.Success;
     }
 
-    /// <summary>The intra-op threads ONNX Runtime scores on here: a CPU quota's count, the user's variable, or its own.</summary>
+    /// <summary>How predict, evaluate and train's test score here: one engine per CPU at once, each run on one ONNX
+    /// Runtime thread unless ORT_INTRA_OP_NUM_THREADS says otherwise (<see cref="Runtime.OnnxThreads.ApplyOnePerRun"/>).</summary>
     static string ScoringThreads() =>
-        Runtime.OnnxThreads.IntraOpThreads() is { } threads ? $"{threads} ONNX Runtime intra-op threads (the CPUs usable)"
-        : Environment.GetEnvironmentVariable(Runtime.OnnxThreads.UserVariable) is { Length: > 0 } chosen
-            ? $"{chosen.Trim()} ONNX Runtime intra-op threads ({Runtime.OnnxThreads.UserVariable})"
-            : "ONNX Runtime's own count";
+        (Environment.GetEnvironmentVariable(Runtime.OnnxThreads.UserVariable) is { Length: > 0 } chosen && !string.IsNullOrWhiteSpace(chosen)
+            ? $"{chosen.Trim()} ONNX Runtime threads a run ({Runtime.OnnxThreads.UserVariable})" : "1 ONNX Runtime thread a run") +
+        $", {Environment.ProcessorCount} run(s) at once";
 
     static string CompatibilityLine(RuntimeReport report) => report.CompatibilityState switch
     {
