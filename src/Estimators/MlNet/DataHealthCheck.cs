@@ -38,7 +38,7 @@ public static class DataHealthCheck
                 "use the embedded weights or a weights file", nameof(TransferTrainOptions.Weights));
         var architecture = start.Architecture.ClassifierAlone is { } wide ? ArchitectureRegistry.Get(wide) : start.Architecture;
         int side = options.ImageSize ?? start.Preprocessing.InputSize;
-        var log = MlNetLog.Or(options.Log, mlContext, "DataHealthCheck", "Run");
+        var log = options.Log ?? MlNetLog.For(mlContext, "DataHealthCheck", "Run");
         using var turn = SeededRunGate.Enter(log, options.CancellationToken);
         random.manual_seed(options.Seed);
         using var model = start.CreateModel(classes.Length, architecture);

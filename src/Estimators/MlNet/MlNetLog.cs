@@ -11,11 +11,10 @@ namespace MlNetTransfer.MlNet;
 /// </summary>
 internal static class MlNetLog
 {
-    /// <summary><paramref name="log"/> where given, else a writer to <paramref name="mlContext"/>'s log, the
-    /// messages' source "<paramref name="step"/>; <paramref name="phase"/>" (ML.NET's host and channel names).</summary>
-    public static Action<string> Or(Action<string>? log, MLContext mlContext, string step, string phase)
+    /// <summary>A writer to <paramref name="mlContext"/>'s log, the messages' source "<paramref name="step"/>;
+    /// <paramref name="phase"/>" (ML.NET's host and channel names).</summary>
+    public static Action<string> For(MLContext mlContext, string step, string phase)
     {
-        if (log != null) return log;
         var host = ((IHostEnvironment)mlContext).Register(step);
         return message =>
         {

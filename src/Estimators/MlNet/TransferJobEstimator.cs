@@ -39,7 +39,7 @@ public sealed class TransferJobEstimator : IEstimator<TransferTrainTransformer>
         if (classes.Length != recipe.Classes.Count || classes.Except(recipe.Classes).Any())
             throw new ArgumentException($"Label column '{_columns.LabelColumnName}' has the classes {string.Join(", ", classes)}; the job in {_jobFolder} " +
                 $"was trained on {string.Join(", ", recipe.Classes)}. Map the labels with the job's classes.", nameof(input));
-        var log = MlNetLog.Or(_columns.Log, _mlContext, "TransferJob", "Fit");
+        var log = _columns.Log ?? MlNetLog.For(_mlContext, "TransferJob", "Fit");
         using var result = JobImport.Load(_jobFolder, recipe, classes, log);
         log($"job {_jobFolder}: {result.Architecture.Name} {result.Strategy} at {result.ImageSize} px, trained by {result.Record.Device}");
         return TransferTrainEstimator.Step(_mlContext, input, result, classes, _columns, []);

@@ -21,7 +21,10 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
 {
     readonly MLContext _mlContext;
     readonly TransferTrainOptions _options;
-    readonly Action<string> _log; // the options' Log, else mlContext.Log
+    readonly Action<string> _mlNetLog;
+
+    /// <summary>The options' Log as it is when the step runs (the CLI sets it then), else mlContext.Log.</summary>
+    Action<string> RunLog => _options.Log ?? _mlNetLog;
 
     public TransferTrainEstimator(MLContext mlContext, TransferTrainOptions options)
     {
@@ -29,7 +32,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(options);
         _mlContext = mlContext;
         _options = options;
-        _log = MlNetLog.Or(options.Log, mlContext, "TransferTrain", "Fit");
+        _mlNetLog = MlNetLog.For(mlContext, "TransferTrain", "Fit");
         Validate();
     }
 
@@ -113,18 +116,18 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         }
 
         var device = TransferTrainPreflight.Device(_mlContext, _options); // as the CLI's preflight chose it
-        _log($"device: {device.Device} ({device.Reason})");
+        RunLog($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
-        _log($"architecture {start.Architecture.Name}, weights {start.Description}");
+        RunLog($"architecture {start.Architecture.Name}, weights {start.Description}");
         var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder, _options.MaxImagePixels) : null;
-        var cache = new ImageCache(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, _log);
-        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", _log,
+        var cache = new ImageCache(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, RunLog);
+        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", RunLog,
             files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
         var validation = _options.ValidationSet == null ? null
-            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", _log,
+            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", RunLog,
                 files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
         var test = _options.TestSet == null || !_options.CheckData || _options.ResumeFrom != null ? null
-            : new DataViewImageSource(_mlContext, _options.TestSet, _options.ImageColumnName, _options.LabelColumnName, classes, "test", _log,
+            : new DataViewImageSource(_mlContext, _options.TestSet, _options.ImageColumnName, _options.LabelColumnName, classes, "test", RunLog,
                 _options.ImagePathColumnName is { } testPaths
                     ? new ImageFiles(testPaths, _options.TestImageFolder ?? _options.ImageFolder, _options.MaxImagePixels)
                         .CheckedIn(_options.TestSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
@@ -135,7 +138,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             TestImages = test,
             Device = device.ToTorch(),
             Progress = _options.Progress == null ? null : new Reporter(_options.Progress),
-            Log = _log,
+            Log = RunLog,
             Cancellation = _options.CancellationToken,
             Resume = _options.ResumeFrom,
         };

@@ -49,13 +49,16 @@ public class TransferTrainBehaviourTests
         var ours = heard.Where(e => e.Source == "TransferTrain; Fit" && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info).Select(e => e.RawMessage).ToList();
         var own = new List<string>();
         heard.Clear();
-        using (var model = (IDisposable)Pipeline(ml, Quick(o => { o.Epochs = 1; o.Log = own.Add; })).Fit(data)) { }
+        var options = Quick(o => o.Epochs = 1);
+        var pipeline = Pipeline(ml, options);
+        options.Log = own.Add; // set after the step was made, as the CLI sets it: read when the step runs
+        using (var model = (IDisposable)pipeline.Fit(data)) { }
 
         Assert.Contains(ours, m => m.StartsWith("device: ", StringComparison.Ordinal));
         Assert.Contains(ours, m => m.StartsWith("architecture tiny", StringComparison.Ordinal));
         Assert.Contains(own, m => m.StartsWith("device: ", StringComparison.Ordinal));
         Assert.DoesNotContain(heard, e => e.Source.StartsWith("TransferTrain", StringComparison.Ordinal)); // a Log of the user's takes them instead
-        MlNetLog.Or(null, ml, "TransferTrain", "Fit")("a path like /data/{0}/{set} is said as it is");
+        MlNetLog.For(ml, "TransferTrain", "Fit")("a path like /data/{0}/{set} is said as it is");
         Assert.Contains(heard, e => e.RawMessage == "a path like /data/{0}/{set} is said as it is"); // not a format string
     }
 
