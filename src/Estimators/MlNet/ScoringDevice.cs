@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Transforms.Onnx;
 using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Runtime;
 
@@ -141,9 +142,13 @@ public static class ScoringDevice
     /// ML.NET falls back only on ONNX Runtime's own errors — and ApplyOnnxModel takes the context's GpuDeviceId
     /// whenever it is given none: there the chain is built with a context that names no GPU. A saved zip carries no
     /// device either way.</summary>
-    internal static MLContext ChainContext(MLContext mlContext) =>
-        mlContext.GpuDeviceId is null || AvailableProviders().Contains(CudaProvider) ? mlContext
-            : new MLContext(seed: 0) { TempFilePath = mlContext.TempFilePath, FallbackToCpu = mlContext.FallbackToCpu };
+    internal static MLContext ChainContext(MLContext mlContext)
+    {
+        if (mlContext.GpuDeviceId is null || AvailableProviders().Contains(CudaProvider)) return mlContext;
+        var cpu = new MLContext(seed: 0) { TempFilePath = mlContext.TempFilePath, FallbackToCpu = mlContext.FallbackToCpu };
+        if (mlContext.GetOnnxSessionOption() is { } sessions) cpu.SetOnnxSessionOption(sessions); // the threads the user (or the CLI) chose
+        return cpu;
+    }
 
     /// <summary>ONNX Runtime's own message inside what ML.NET threw, or null when ONNX Runtime did not fail.</summary>
     static string? OnnxRuntimeReason(Exception e)

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
 using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Weights;
@@ -101,6 +102,8 @@ public class ScoringDeviceTests
             var refused = Assert.ThrowsAny<Exception>(() => gpuContext.Model.Load(zip, out _));
             Assert.Contains(Chain(refused), e => e is EntryPointNotFoundException && e.Message.Contains("AppendExecutionProvider_CUDA"));
             Assert.Null(ScoringDevice.ChainContext(gpuContext).GpuDeviceId);
+            gpuContext.SetOnnxSessionOption(new OnnxSessionOptions { IntraOpNumThreads = 1 });
+            Assert.Equal(1, ScoringDevice.ChainContext(gpuContext).GetOnnxSessionOption().IntraOpNumThreads); // the threads chosen travel
         }
 
         // ML.NET's "the GPU where there is one": a fit on this machine trains on the CPU and its chain scores there
