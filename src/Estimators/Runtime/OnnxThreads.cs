@@ -36,7 +36,7 @@ public static class OnnxThreads
     /// count (<see cref="UserVariable"/>, or session options on the context): for a process that scores with one
     /// PredictionEngine per CPU at once (<c>ImageFileScorer</c>: the CLI's predict, evaluate and train's test), whose runs
     /// would otherwise each spread over every CPU — CPUs × CPUs threads. On 2 cores, <c>evaluate</c> of 400 images at
-    /// 224 px: 12.6–13.3 s with ONNX Runtime's own count, 10.2–10.4 s with one. Returns the count set, or null.</summary>
+    /// 224 px: 12.6–13.3 s with ONNX Runtime's own count, 10.2–11.5 s with one. Returns the count set, or null.</summary>
     public static int? ApplyOnePerRun(MLContext mlContext) =>
         string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(UserVariable)) ? Apply(mlContext, 1) : null;
 
