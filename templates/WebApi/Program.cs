@@ -12,7 +12,7 @@ var settings = builder.Configuration.GetSection("Model").Get<ModelSettings>() ??
 builder.Services.AddSingleton(_ => new ImageClassifier(settings, builder.Environment.ContentRootPath));
 builder.Services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = settings.MaxUploadBytes);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = settings.MaxUploadBytes);
-builder.Services.AddOpenApi(openApi => openApi.AddOperationTransformer(UploadDocument.Describe));
+builder.Services.AddOpenApi();
 
 var app = builder.Build();
 var classifier = app.Services.GetRequiredService<ImageClassifier>(); // load and warm up before the first request
@@ -44,6 +44,7 @@ app.MapPost("/predict", async (HttpRequest request, CancellationToken cancellati
     .WithSummary("Classifies one image, sent as a form's file field or as the request's body")
     .Produces<Prediction>()
     .Produces<ApiError>(StatusCodes.Status400BadRequest)
-    .Produces<ApiError>(StatusCodes.Status413PayloadTooLarge);
+    .Produces<ApiError>(StatusCodes.Status413PayloadTooLarge)
+    .AddOpenApiOperationTransformer(UploadDocument.Describe);
 
 app.Run();

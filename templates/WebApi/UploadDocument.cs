@@ -3,7 +3,7 @@ using Microsoft.OpenApi;
 
 namespace WebApi;
 
-/// <summary>What the OpenAPI document says POST /predict takes: a form with the image as a file field, or the image's
+/// <summary>What the OpenAPI document says POST /predict takes (its endpoint's operation transformer): a form with the image as a file field, or the image's
 /// bytes as the body. The endpoint reads the request itself (Uploads), so nothing in its signature says so — and an
 /// Accepts() constraint would answer 415 to a content type it does not list, where the app answers with its reason.</summary>
 public static class UploadDocument
@@ -12,7 +12,6 @@ public static class UploadDocument
 
     public static Task Describe(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellation)
     {
-        if (context.Description.RelativePath != "predict") return Task.CompletedTask;
         var content = new Dictionary<string, OpenApiMediaType>
         {
             // the field is named image here; the app reads the form's first file, whatever its name

@@ -21,10 +21,10 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
 {
     readonly MLContext _mlContext;
     readonly TransferTrainOptions _options;
-    readonly Action<string> _mlNetLog;
+    Action<string>? _mlNetLog;
 
     /// <summary>The options' Log as it is when the step runs (the CLI sets it then), else mlContext.Log.</summary>
-    Action<string> RunLog => _options.Log ?? _mlNetLog;
+    Action<string> RunLog => _options.Log ?? (_mlNetLog ??= MlNetLog.For(_mlContext, "TransferTrain", "Fit"));
 
     public TransferTrainEstimator(MLContext mlContext, TransferTrainOptions options)
     {
@@ -32,7 +32,6 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         ArgumentNullException.ThrowIfNull(options);
         _mlContext = mlContext;
         _options = options;
-        _mlNetLog = MlNetLog.For(mlContext, "TransferTrain", "Fit");
         Validate();
     }
 

@@ -68,7 +68,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
     /// <summary>How predict, evaluate and train's test score here: one engine per CPU at once, each run on one ONNX
     /// Runtime thread unless ORT_INTRA_OP_NUM_THREADS says otherwise (<see cref="Runtime.OnnxThreads.ApplyOnePerRun"/>).</summary>
     static string ScoringThreads() =>
-        (Environment.GetEnvironmentVariable(Runtime.OnnxThreads.UserVariable) is { Length: > 0 } chosen && !string.IsNullOrWhiteSpace(chosen)
+        (Environment.GetEnvironmentVariable(Runtime.OnnxThreads.UserVariable) is { } chosen && !string.IsNullOrWhiteSpace(chosen)
             ? $"{chosen.Trim()} ONNX Runtime threads a run ({Runtime.OnnxThreads.UserVariable})" : "1 ONNX Runtime thread a run") +
         $", {Environment.ProcessorCount} run(s) at once";
 

@@ -17,10 +17,11 @@ public sealed class LabelledImageSet
     /// <summary>The file extensions treated as images, in folders given to train, evaluate and predict.</summary>
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp" }; // .jfif, .jpe: JPEGs by other names (Windows saves downloads so)
 
-    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped, string? notImages = null,
-        IReadOnlyList<string>? turned = null, ClassFolderFiles? folder = null, IReadOnlyList<string>? leftOutClasses = null)
+    LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped,
+        IReadOnlyList<(string Extension, int Count)>? notImages = null, IReadOnlyList<string>? turned = null, ClassFolderFiles? folder = null,
+        IReadOnlyList<string>? leftOutClasses = null)
     {
-        Source = source; Root = root; Rows = rows; Skipped = skipped; NotImages = notImages; Turned = turned ?? [];
+        Source = source; Root = root; Rows = rows; Skipped = skipped; _notImages = notImages ?? []; Turned = turned ?? [];
         _folder = folder; LeftOutClasses = leftOutClasses ?? [];
         Classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
     }
@@ -39,13 +40,17 @@ public sealed class LabelledImageSet
     /// <summary>"file: reason" for every image left out.</summary>
     public IReadOnlyList<string> Skipped { get; }
 
-    /// <summary>In a folder: the files left alone because their extension is not an image's, counted by extension
-    /// ("3 .tif, 1 .txt"; hidden files not counted); null when there are none.</summary>
-    public string? NotImages { get; }
+    /// <summary>In a folder: the files left alone because their extension is not an image's, counted by extension,
+    /// most first (hidden files not counted).</summary>
+    readonly IReadOnlyList<(string Extension, int Count)> _notImages;
 
-    /// <summary>In a folder: how to convert those of the files left alone that are images SkiaSharp cannot decode
-    /// (HEIC, TIFF, …; see <see cref="OtherImageFormats"/>); null when none is.</summary>
-    public string? ConversionHint { get; private set; }
+    /// <summary>The files left alone as not images, "3 .tif, 1 .txt"; null when there are none.</summary>
+    public string? NotImages => _notImages.Count == 0 ? null
+        : string.Join(", ", _notImages.Select(e => $"{e.Count} {(e.Extension.Length == 0 ? "without extension" : e.Extension)}"));
+
+    /// <summary>How to convert those of the files left alone that are images SkiaSharp cannot decode (HEIC, TIFF, …;
+    /// see <see cref="OtherImageFormats"/>); null when none is.</summary>
+    public string? ConversionHint => OtherImageFormats.Hint(_notImages.Select(e => e.Extension));
 
     readonly ClassFolderFiles? _folder;
 
@@ -95,7 +100,7 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, _folder, LeftOutClasses);
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), _notImages, Turned, _folder, LeftOutClasses);
     }
 
     /// <summary>Lists the images at <paramref name="path"/> and reads their headers (images over
@@ -164,11 +169,9 @@ public sealed class LabelledImageSet
         var files = walk.Files;
         var candidates = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f.Path))).ToList();
         var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)))
-            .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
-        var notImages = others.Select(g => $"{g.Count()} {(g.Key.Length == 0 ? "without extension" : g.Key)}").ToList();
-        var set = Check(folder, folder, candidates, maxPixels, notImages: notImages.Count == 0 ? null : string.Join(", ", notImages), folder: walk);
-        set.ConversionHint = OtherImageFormats.Hint(others.Select(g => g.Key));
-        return set;
+            .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Count())).ToList();
+        return Check(folder, folder, candidates, maxPixels, notImages: others, folder: walk);
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
@@ -273,7 +276,7 @@ public sealed class LabelledImageSet
 
     /// <summary>Reads every candidate's header, on every core; the order of the rows is the list's.</summary>
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, long maxPixels,
-        IReadOnlyList<string>? repeated = null, string? notImages = null, ClassFolderFiles? folder = null)
+        IReadOnlyList<string>? repeated = null, IReadOnlyList<(string Extension, int Count)>? notImages = null, ClassFolderFiles? folder = null)
     {
         var inspected = new (string? Problem, bool Turned)[candidates.Count];
         Parallel.For(0, candidates.Count, i =>
