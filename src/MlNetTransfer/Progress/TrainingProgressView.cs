@@ -9,6 +9,7 @@ namespace MlNetTransfer.Cli.Progress;
 public sealed class TrainingProgressView(IAnsiConsole console)
 {
     readonly Stopwatch _clock = new();
+    readonly EpochEta _eta = new();
 
     public bool Interactive => console.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
 
@@ -18,30 +19,51 @@ public sealed class TrainingProgressView(IAnsiConsole console)
     {
         _clock.Restart();
         if (!Interactive)
-            return work(p => { if (p.IsEpochEnd) console.WriteLine(Line(p)); }, message => console.WriteLine(message));
+            return work(p =>
+            {
+                var eta = _eta.Observe(p, _clock.Elapsed.TotalSeconds);
+                if (p.IsEpochEnd) console.WriteLine(Line(p, eta));
+            }, message => console.WriteLine(message));
 
         return console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 24 }, new PercentageColumn(),
-                new RemainingTimeColumn(), new SpinnerColumn())
+                new TimeLeftColumn(), new SpinnerColumn())
             .Start(context =>
             {
-                var epochTask = context.AddTask("epochs", maxValue: epochs);
+                // started at the first epoch's first batch (its time left is EpochEta's, as the plain lines'); a resumed
+                // run's bar counts the epochs this process trains
+                var epochTask = context.AddTask("epochs", autoStart: false, maxValue: epochs);
                 ProgressTask? batchTask = null;
+                int skipped = 0;
                 var result = work(p =>
                 {
-                    batchTask ??= context.AddTask("batches", maxValue: p.Batches);
-                    epochTask.MaxValue = p.Epochs; // Auto settles the epoch count (1 for the classifier alone) as it goes
+                    if (!epochTask.IsStarted)
+                    {
+                        skipped = p.Epoch - 1;
+                        epochTask.StartTask();
+                    }
+                    epochTask.MaxValue = p.Epochs - skipped; // Auto settles the epoch count (1 for the classifier alone) as it goes
+                    var eta = _eta.Observe(p, _clock.Elapsed.TotalSeconds);
                     if (p.IsEpochEnd)
                     {
-                        epochTask.Value = p.Epoch;
+                        epochTask.Value = p.Epoch - skipped;
+                        epochTask.Tag = eta is { } left ? new TimeLeftColumn.Countdown(left, Stopwatch.GetTimestamp()) : null;
                         epochTask.Description = Markup.Escape($"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:0.00} acc {p.Accuracy:P0}" +
                                                               (p.ValidationAccuracy is { } va ? $" val {va:P0}" : ""));
-                        batchTask.Value = 0;
+                        if (batchTask != null)
+                        {
+                            // a fresh bar each epoch: one set back to 0 would count the drop into its speed
+                            batchTask.HideWhenCompleted = true;
+                            batchTask.Value = batchTask.MaxValue;
+                            batchTask.StopTask();
+                            batchTask = null;
+                        }
                     }
                     else
                     {
+                        batchTask ??= context.AddTask("batches", maxValue: p.Batches);
                         batchTask.MaxValue = p.Batches;
                         batchTask.Value = p.Batch!.Value;
                         batchTask.Description = Markup.Escape($"batch {p.Batch}/{p.Batches} loss {p.Loss:0.00} {p.ImagesPerSecond:0} img/s");
@@ -53,11 +75,14 @@ public sealed class TrainingProgressView(IAnsiConsole console)
             });
     }
 
-    string Line(TrainingProgress p)
+    /// <summary>One epoch's plain line; the time left once an epoch's length is known (<see cref="EpochEta"/>).</summary>
+    internal static string Line(TrainingProgress p, TimeSpan? eta)
     {
-        double done = (double)p.Epoch / p.Epochs;
-        var eta = done > 0 ? TimeSpan.FromSeconds(_clock.Elapsed.TotalSeconds * (1 - done) / done) : TimeSpan.Zero;
         var validation = p.ValidationLoss is { } vl ? $"  val_loss {vl:0.000}  val_acc {p.ValidationAccuracy:P1}" : "";
-        return $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:0.000}  acc {p.Accuracy:P1}{validation}  lr {p.LearningRate:0.###e0}  {p.ImagesPerSecond:0} img/s  ETA {eta:m\\:ss}";
+        return $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:0.000}  acc {p.Accuracy:P1}{validation}  lr {p.LearningRate:0.###e0}  {p.ImagesPerSecond:0} img/s" + (eta is { } left ? $"  ETA {Clock(left)}" : "");
     }
+
+    /// <summary>m:ss, or h:mm:ss from an hour on.</summary>
+    internal static string Clock(TimeSpan span) =>
+        span.TotalHours >= 1 ? $"{(int)span.TotalHours}:{span:mm\\:ss}" : $"{span.Minutes}:{span:ss}";
 }
