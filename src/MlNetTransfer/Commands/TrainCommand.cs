@@ -122,6 +122,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
                     TestSkipped = run.Test != null ? testSet.Skipped : [], UnknownTestClasses = split.UnknownClasses,
                     DataHealth = transfer.DataHealth, DataIssues = flagged, TrainImageRoot = trainSet.Root,
                 });
+            TrainingCode.Write(output, options, DeviceOption.Parse(run.Device).GpuDeviceId, transfer.Run, trainSet, testSet);
+            console.WriteLine($"{TrainingCode.File}: this run as C#; dotnet run {TrainingCode.File} trains it again");
             if (settings.WebApi)
             {
                 var app = WebApiCode.Write(output, ModelFile, transfer.ImageSize, options.MaxImagePixels);

@@ -7,7 +7,8 @@ namespace MlNetTransfer.Tests;
 /// <summary>The packages as a user gets them: <c>dotnet pack</c> of the solution writes the library and the tool (and
 /// nothing a user would not install); a brand-new console app outside the repository adds the library with
 /// <c>dotnet add package</c>, trains on data-samples and saves a zip that the ML.NET-only consumer serves; the tool
-/// installs with <c>dotnet tool install --tool-path</c> and trains and predicts.</summary>
+/// installs with <c>dotnet tool install --tool-path</c>, trains and predicts, and the Train.cs its run writes trains the
+/// same model from the package.</summary>
 [Collection(SourceTreeBuildCollection.Name)]
 [Trait(TestCategory.Trait, TestCategory.Slow)]
 public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFolder>
@@ -130,7 +131,7 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
     }
 
     [Fact]
-    public void The_tool_installs_from_the_packed_folder_and_trains_and_predicts()
+    public async Task The_tool_installs_from_the_packed_folder_trains_and_predicts_and_its_Train_cs_trains_the_same_model()
     {
         using var temp = new TempDirectory();
         var tools = temp.File("tools");
@@ -147,6 +148,23 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         var image = Directory.GetFiles(Path.Combine(Fashion("test"), "Trouser")).Order().First();
         var (predicted, _) = ChildProcess.Run(command, ["predict", "--model", Path.Combine(output, "model.zip"), image, "--top", "1"], temp.Path);
         Assert.Matches(new Regex(@"(Trouser|Dress|T-shirt|Shirt|Pullover|Coat|Sandal|Sneaker|Bag|Ankle_boot)\S* \d+(\.\d)? ?%"), predicted);
+
+        // the run's Train.cs, run as a user runs it with the library from the packed folder, trains the same model
+        File.WriteAllText(Path.Combine(output, "nuget.config"), NuGetConfig);
+        RemoveCachedLibrary();
+        var (script, _) = await FileBasedApp.Run(Path.Combine(output, "Train.cs"), output);
+        Assert.Contains("trained: HeadOnly at 64 px on 400 images", script);
+        Assert.Matches(@"test: micro accuracy [\d.]+ ?%", script);
+        var mlContext = new Microsoft.ML.MLContext();
+        var rows = ImageRow.Samples("test").Select(r => new ImageRow { ImagePath = Path.Combine(ImageRow.Root, r.ImagePath) }); // the zips read from their own folders
+        using var trainedByTheTool = mlContext.Model.CreatePredictionEngine<ImageRow, ImagePrediction>(mlContext.Model.Load(Path.Combine(output, "model.zip"), out _));
+        using var retrained = mlContext.Model.CreatePredictionEngine<ImageRow, ImagePrediction>(mlContext.Model.Load(Path.Combine(output, "retrained-model.zip"), out _));
+        foreach (var row in rows)
+        {
+            var (first, second) = (trainedByTheTool.Predict(row), retrained.Predict(row));
+            Assert.Equal(first.PredictedLabel, second.PredictedLabel);
+            Assert.Equal(first.Score, second.Score, (IEqualityComparer<float>)new Tolerance(1e-5));
+        }
     }
 
     /// <summary>`dotnet new console` in a folder under the system temp folder (no Directory.Build.* of this
@@ -156,16 +174,24 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
     {
         var app = Directory.CreateDirectory(temp.File("app")).FullName;
         ChildProcess.Run("dotnet", ["new", "console", "--framework", "net10.0", "--name", "PhotoSorter", "--output", app], app);
-        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration><packageSources><add key="packed" value="{packed.Path}" /></packageSources></configuration>
-            """);
-        // this version's package may sit in NuGet's cache from an earlier pack: the app must get the one packed now
-        var cached = Path.Combine(TestPaths.NuGetPackageRoot, "mlnettransfer.estimators", Version);
-        if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
+        File.WriteAllText(Path.Combine(app, "nuget.config"), NuGetConfig);
+        RemoveCachedLibrary();
         foreach (var (id, version) in before) ChildProcess.Run("dotnet", ["add", "package", id, "--version", version], app);
         ChildProcess.Run("dotnet", ["add", "package", "MlNetTransfer.Estimators", "--version", Version], app);
         return app;
+    }
+
+    /// <summary>A nuget.config that adds the packed folder to NuGet's sources.</summary>
+    string NuGetConfig => $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration><packageSources><add key="packed" value="{packed.Path}" /></packageSources></configuration>
+        """;
+
+    /// <summary>This version's package may sit in NuGet's cache from an earlier pack: an app must get the one packed now.</summary>
+    static void RemoveCachedLibrary()
+    {
+        var cached = Path.Combine(TestPaths.NuGetPackageRoot, "mlnettransfer.estimators", Version);
+        if (Directory.Exists(cached)) Directory.Delete(cached, recursive: true);
     }
 
     static XElement Nuspec(ZipArchive zip)
