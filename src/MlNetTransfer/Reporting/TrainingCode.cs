@@ -175,10 +175,16 @@ public static class TrainingCode
 
             if (testRows != null)
             {
-                // scored by the zip's own steps: LoadImages decodes at full size and as stored (no EXIF turn), as a plain
-                // ML.NET app serves it; Consume.cs decodes as training did
-                var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(mlContext.Data.LoadFromEnumerable(testRows)));
-                Console.WriteLine($"test: micro accuracy {metrics.MicroAccuracy:P1}, macro {metrics.MacroAccuracy:P1}, log-loss {metrics.LogLoss:0.000} on {testRows.Length} images");
+                // each file decoded as training read it (once, at the size the network needs, upright, on every core), then the
+                // model's steps after its LoadImages; Evaluate(model.Transform(...)) would decode at full size and as stored
+                var classes = step.ClassNames.Select((name, i) => (name, i)).ToDictionary(c => c.name, c => c.i);
+                var results = new ImageFileScorer(mlContext, model, step.ImageSize).Score(testRows.Select(r => r.ImagePath).ToList());
+                var scored = testRows.Zip(results).Where(p => p.Second.Scores != null && classes.ContainsKey(p.First.Label))
+                    .Select(p => (Truth: classes[p.First.Label], Scores: p.Second.Scores!)).ToList();
+                double accuracy = scored.Average(s => Array.IndexOf(s.Scores, s.Scores.Max()) == s.Truth ? 1.0 : 0.0);
+                double logLoss = scored.Average(s => -Math.Log(Math.Max(s.Scores[s.Truth], 1e-15)));
+                Console.WriteLine($"test: accuracy {accuracy:P1}, log-loss {logLoss:0.000} on {scored.Count} images" +
+                    (scored.Count < testRows.Length ? $" ({testRows.Length - scored.Count} unreadable or of classes not trained on)" : ""));
             }
 
             var partial = modelPath + ".partial";

@@ -154,7 +154,14 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         RemoveCachedLibrary();
         var (script, _) = await FileBasedApp.Run(Path.Combine(output, "Train.cs"), output);
         Assert.Contains("trained: HeadOnly at 64 px on 400 images", script);
-        Assert.Matches(@"test: micro accuracy [\d.]+ ?%", script);
+        using (var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json"))))
+        {
+            var test = metrics.RootElement.GetProperty("test"); // the tool's report: the same images, decoded alike
+            var printed = Regex.Match(script, @"test: accuracy ([\d.]+) ?%, log-loss ([\d.]+) on 100 images").Groups;
+            Assert.True(printed[1].Success, script);
+            Assert.Equal(Math.Round(100 * test.GetProperty("microAccuracy").GetDouble(), 1), double.Parse(printed[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(Math.Round(test.GetProperty("logLoss").GetDouble(), 3), double.Parse(printed[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
         var mlContext = new Microsoft.ML.MLContext();
         var rows = ImageRow.Samples("test").Select(r => new ImageRow { ImagePath = Path.Combine(ImageRow.Root, r.ImagePath) }); // the zips read from their own folders
         using var trainedByTheTool = mlContext.Model.CreatePredictionEngine<ImageRow, ImagePrediction>(mlContext.Model.Load(Path.Combine(output, "model.zip"), out _));
