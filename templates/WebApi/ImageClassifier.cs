@@ -17,8 +17,7 @@ public sealed class ImageClassifier : IDisposable
 
     public ImageClassifier(ModelSettings settings, string contentRoot)
     {
-        ModelPath = System.IO.Path.GetFullPath(settings.Path, contentRoot);
-        if (!File.Exists(ModelPath)) throw new FileNotFoundException($"Model:Path in appsettings.json: {ModelPath} not found", ModelPath);
+        ModelPath = Locate(settings.Path, contentRoot);
         var mlContext = new MLContext();
         OnnxThreads.Apply(mlContext); // a container's CPU limit, not the node's cores
         _loaded = mlContext.Model.Load(ModelPath, out var inputSchema); // held: it owns the ONNX session the engines run
@@ -35,6 +34,18 @@ public sealed class ImageClassifier : IDisposable
     }
 
     public string ModelPath { get; }
+
+    /// <summary>Model:Path, from the content root (the project folder under `dotnet run`: ../model.zip, the model as
+    /// train wrote it); else the copy that build and publish put beside the app's assemblies, so a published folder
+    /// (or a container made from it) serves the model wherever it runs.</summary>
+    public static string Locate(string configured, string contentRoot)
+    {
+        var path = System.IO.Path.GetFullPath(configured, contentRoot);
+        if (File.Exists(path)) return path;
+        var beside = System.IO.Path.Combine(AppContext.BaseDirectory, System.IO.Path.GetFileName(configured));
+        if (File.Exists(beside)) return beside;
+        throw new FileNotFoundException($"Model:Path in appsettings.json: {path} not found, nor {beside} (where build and publish copy it)", path);
+    }
 
     /// <summary>The class names in the order of the model's Score.</summary>
     public IReadOnlyList<string> Classes { get; }
