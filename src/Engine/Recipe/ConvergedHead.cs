@@ -81,19 +81,20 @@ public static class ConvergedHead
     /// <summary>The classifier's inputs for every image of <paramref name="data"/>, with the network frozen (eval
     /// mode), on the training device: by ONNX Runtime on the CPU (<see cref="OnnxFeaturePass"/>), by libtorch in the
     /// network's fastest layout elsewhere. A cancellation throws
-    /// <see cref="OperationCanceledException"/> between batches.</summary>
+    /// <see cref="OperationCanceledException"/> between batches; <paramref name="progress"/> counts the images.</summary>
     public static Tensor Features(nn.Module<Tensor, Tensor> model, Architecture architecture, Weights.Preprocessing preprocessing,
-        ImageTensorDataset data, int batchSize, Device device, bool channelsLast, CancellationToken cancellation = default)
+        ImageTensorDataset data, int batchSize, Device device, bool channelsLast, CancellationToken cancellation = default,
+        PhaseProgress? progress = null)
     {
         var head = model.named_modules().FirstOrDefault(m => m.name == architecture.ClassifierPrefix).module as nn.Module<Tensor, Tensor>
                    ?? throw new InvalidOperationException($"{architecture.Name}: no module named {architecture.ClassifierPrefix}");
         model.to(device);
         if (OnnxFeaturePass.Applies(device))
-            return OnnxFeaturePass.Compute(model, architecture, preprocessing, data, Math.Max(batchSize, 64), cancellation);
+            return OnnxFeaturePass.Compute(model, architecture, preprocessing, data, Math.Max(batchSize, 64), cancellation, progress: progress);
         if (channelsLast) ChannelsLast.Apply(model);
         try
         {
-            var cache = FrozenFeatureCache.Build(model, head, preprocessing, data, Math.Max(batchSize, 64), device, channelsLast, cancellation);
+            var cache = FrozenFeatureCache.Build(model, head, preprocessing, data, Math.Max(batchSize, 64), device, channelsLast, cancellation, progress);
             cache.Labels.Dispose();
             return cache.Features; // handed over, not copied: for 50 000 images of AlexNet's 4 096 features that is 0.8 GB
         }

@@ -28,10 +28,11 @@ internal static class OnnxFeaturePass
 
     /// <summary>[N, width] float features of every image of <paramref name="data"/> — or, <paramref name="mirrored"/>,
     /// of its mirror image — in order, on the CPU. A cancellation throws <see cref="OperationCanceledException"/>
-    /// between batches.</summary>
+    /// between batches; <paramref name="progress"/> counts the images.</summary>
     public static unsafe Tensor Compute(nn.Module<Tensor, Tensor> model, Architecture architecture, Preprocessing preprocessing,
-        ImageTensorDataset data, int batchSize, CancellationToken cancellation = default, bool mirrored = false)
+        ImageTensorDataset data, int batchSize, CancellationToken cancellation = default, bool mirrored = false, PhaseProgress? progress = null)
     {
+        if (progress != null) progress.Total = data.Count;
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var probe = System.Diagnostics.Stopwatch.StartNew();
         var graph = OnnxExporter.ExportFeatures(model, architecture.Name, architecture.ClassifierPrefix, preprocessing, out long width);
@@ -66,6 +67,7 @@ internal static class OnnxFeaturePass
                         [count, width], (IntPtr)outputData, output.Length);
                     session.Run(run, [OnnxExporter.FeaturesInputName], [inputValue], [OnnxExporter.FeaturesName], [outputValue]);
                 }
+                progress?.Advance(count);
             }
             return features;
         }

@@ -24,8 +24,9 @@ internal sealed class FrozenFeatureCache : IDisposable
 
     public static FrozenFeatureCache Build(nn.Module<Tensor, Tensor> model, nn.Module<Tensor, Tensor> head,
         Preprocessing preprocessing, ImageTensorDataset data, int batchSize, Device device, bool channelsLast = false,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, PhaseProgress? progress = null)
     {
+        if (progress != null) progress.Total = data.Count;
         Tensor? features = null, captured = null;
         var hook = head.register_forward_pre_hook((_, input) =>
         {
@@ -53,6 +54,7 @@ internal sealed class FrozenFeatureCache : IDisposable
                 captured.Dispose();
                 captured = null;
                 AllocatorTuning.Trim(); // when the heap has grown: memory flat in the number of images
+                progress?.Advance(count);
             }
         }
         catch

@@ -98,10 +98,12 @@ public static class DataHealthCheck
         var files = options.ImagePathColumnName is { } pathColumn
             ? new ImageFiles(pathColumn, folder, options.MaxImagePixels).CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
             : null;
-        var read = ImageTensorReader.Read(mlContext, data, options.ImageColumnName, options.LabelColumnName, classes, side, files);
+        var read = ImageTensorReader.Read(mlContext, data, options.ImageColumnName, options.LabelColumnName, classes, side, files,
+            progress: new PhaseProgress($"data health: {name} images at {side} px decoded", log));
         using var images = read.Data;
         if (read.Skipped > 0) log($"data health: skipped {read.Skipped} {name} rows: {string.Join("; ", read.Problems.Take(5))}");
-        var features = ConvergedHead.Features(model, architecture, start.Preprocessing.At(side), images, 64, device, channelsLast: false);
+        var features = ConvergedHead.Features(model, architecture, start.Preprocessing.At(side), images, 64, device, channelsLast: false,
+            progress: new PhaseProgress($"data health: {name} features at {side} px", log));
         return (read.Rows, features, images.Labels.clone(), PerceptualPrint.Of(images));
     }
 

@@ -30,7 +30,8 @@ internal sealed class DataViewImageSource(MLContext mlContext, IDataView data, s
 
     public ImageTensorDataset Read(int side)
     {
-        var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side, files, cache);
+        var result = ImageTensorReader.Read(mlContext, data, imageColumn, labelColumn, classes, side, files, cache,
+            new PhaseProgress($"{name} images at {side} px decoded", log));
         (Skipped, Problems, Rows) = (result.Skipped, result.Problems, result.Rows);
         if (failOnUnreadable && Skipped > 0)
         {

@@ -18,11 +18,13 @@ internal static class ImageFileReader
     public sealed record Row(ulong Id, long Record, long Label, string? Problem);
 
     /// <summary>Writes a record for every usable row of <paramref name="data"/> at <paramref name="store"/>'s side
-    /// and returns every row (usable or not, with why), in no particular order.</summary>
+    /// and returns every row (usable or not, with why), in no particular order; <paramref name="progress"/> counts the
+    /// files as they are read.</summary>
     public static IReadOnlyCollection<Row> Fill(MLContext mlContext, IDataView data, string labelColumn, int classCount, ImageFiles files,
-        FileImageStore store, Func<long> nextRecord)
+        FileImageStore store, Func<long> nextRecord, Engine.Training.PhaseProgress? progress = null)
     {
         var listed = List(data, labelColumn, files);
+        if (progress != null) progress.Total = listed.Count;
         var rows = new ConcurrentBag<Row>();
         int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, listed.Count));
         var pixels = new ConcurrentBag<MlNetPixels>(Enumerable.Range(0, workers).Select(_ => new MlNetPixels(mlContext, store.Side)));
@@ -36,7 +38,11 @@ internal static class ImageFileReader
                     try
                     {
                         var record = new byte[store.RecordBytes];
-                        for (int i = range.Item1; i < range.Item2; i++) rows.Add(Read(listed[i], classCount, files, extractor, store, record, nextRecord));
+                        for (int i = range.Item1; i < range.Item2; i++)
+                        {
+                            rows.Add(Read(listed[i], classCount, files, extractor, store, record, nextRecord));
+                            progress?.Advance();
+                        }
                     }
                     finally
                     {

@@ -23,9 +23,10 @@ internal static class ImageTensorReader
         IReadOnlyList<long> Rows);
 
     /// <summary>Reads every usable row at <paramref name="side"/>. With <paramref name="files"/> (the path column LoadImages
-    /// read and its folder), the files are decoded here and a truncated or damaged one is skipped.</summary>
+    /// read and its folder), the files are decoded here and a truncated or damaged one is skipped. <paramref name="progress"/>
+    /// counts the rows as they are read (not when the cache has them).</summary>
     public static Result Read(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, string[] classNames, int side,
-        ImageFiles? files = null, ImageCache? cache = null)
+        ImageFiles? files = null, ImageCache? cache = null, PhaseProgress? progress = null)
     {
         var clock = Stopwatch.StartNew();
         cache ??= new ImageCache(mlContext.TempFilePath, reuse: false, log: null);
@@ -40,8 +41,8 @@ internal static class ImageTensorReader
             long next = -1;
             long NextRecord() => Interlocked.Increment(ref next);
             var rows = files != null
-                ? ImageFileReader.Fill(mlContext, data, labelColumn, classNames.Length, files, store, NextRecord)
-                : ReadImageColumn(mlContext, data, imageColumn, labelColumn, classNames.Length, store, NextRecord);
+                ? ImageFileReader.Fill(mlContext, data, labelColumn, classNames.Length, files, store, NextRecord, progress)
+                : ReadImageColumn(mlContext, data, imageColumn, labelColumn, classNames.Length, store, NextRecord, progress);
             var ordered = rows.OrderBy(r => r.Id).ToList();
             var usable = ordered.Where(r => r.Problem == null).ToList();
             var problems = ordered.Where(r => r.Problem != null).Select(r => r.Problem!).ToList();
@@ -65,15 +66,16 @@ internal static class ImageTensorReader
     /// <summary>The image column (LoadImages' decode) through one ML.NET cursor per core, each writing its rows'
     /// records as it goes.</summary>
     static IReadOnlyCollection<Row> ReadImageColumn(MLContext mlContext, IDataView data, string imageColumn, string labelColumn, int classCount,
-        FileImageStore store, Func<long> nextRecord)
+        FileImageStore store, Func<long> nextRecord, PhaseProgress? progress)
     {
+        if (progress != null) progress.Total = data.GetRowCount();
         var pixels = ImageColumns.Preprocess(mlContext, imageColumn, store.Side).Fit(data).Transform(data);
         var columns = new List<DataViewSchema.Column> { pixels.Schema[ImageColumns.Pixels], pixels.Schema[labelColumn] };
         var rows = new ConcurrentBag<Row>();
         var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
         try
         {
-            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classCount, store, nextRecord, rows));
+            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classCount, store, nextRecord, rows, progress));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
@@ -88,7 +90,7 @@ internal static class ImageTensorReader
     }
 
     static void ReadCursor(DataViewRowCursor cursor, DataViewSchema schema, string labelColumn, int classCount,
-        FileImageStore store, Func<long> nextRecord, ConcurrentBag<Row> rows)
+        FileImageStore store, Func<long> nextRecord, ConcurrentBag<Row> rows, PhaseProgress? progress)
     {
         var getPixels = cursor.GetGetter<VBuffer<float>>(schema[ImageColumns.Pixels]);
         var getLabel = cursor.GetGetter<uint>(schema[labelColumn]);
@@ -99,6 +101,7 @@ internal static class ImageTensorReader
         var pixelBytes = new byte[store.RecordBytes];
         while (cursor.MoveNext())
         {
+            progress?.Advance();
             getId(ref id);
             ulong row = id.Low + 1;
             getLabel(ref label);
