@@ -16,7 +16,7 @@ public static class ModelScoring
     public sealed record Result(List<ScoredImage> Scored, IReadOnlyList<string> Unreadable);
 
     public static Result Score(MLContext mlContext, ITransformer model, LabelledImageSet set, IReadOnlyList<string> classes, int side,
-        long maxPixels = ImageDecoder.DefaultMaxPixels, int galleryPictures = ClassificationReport.DefaultTopLosses)
+        long maxPixels = ImageDecoder.DefaultMaxPixels, int galleryPictures = ClassificationReport.DefaultTopLosses, Engine.Training.PhaseProgress? progress = null)
     {
         var index = classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
         // a class the model never saw cannot be scored against: its images are not even decoded
@@ -25,7 +25,7 @@ public static class ModelScoring
         var pictures = new TopLossPictures(galleryPictures);
         var results = new ImageFileScorer(mlContext, model, side, maxPixels)
             .Score(rows.Select(r => Path.Combine(set.Root, r.ImagePath)).ToList(),
-                (i, bitmap, scores) => pictures.Offer(i, -Math.Log(Math.Max(scores[truth[i]], 1e-15)), bitmap));
+                (i, bitmap, scores) => pictures.Offer(i, -Math.Log(Math.Max(scores[truth[i]], 1e-15)), bitmap), progress: progress);
         var scored = new List<ScoredImage>();
         var unreadable = new List<string>();
         for (int i = 0; i < rows.Count; i++)

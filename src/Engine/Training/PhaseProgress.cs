@@ -34,6 +34,9 @@ public sealed class PhaseProgress
     /// <summary>The items in the phase, once known (null: the line gives the count alone).</summary>
     public long? Total { get; set; }
 
+    /// <summary>The items counted so far.</summary>
+    public long Done => Interlocked.Read(ref _done);
+
     /// <summary>Counts <paramref name="count"/> more items done; logs a line when one is due.</summary>
     public void Advance(long count = 1)
     {

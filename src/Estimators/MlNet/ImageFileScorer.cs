@@ -47,18 +47,20 @@ public sealed class ImageFileScorer
     public sealed record Result(string Path, float[]? Scores, string? Problem);
 
     /// <summary>Scores every file, in order. <paramref name="seen"/>, when given, is called on the worker threads with
-    /// each scored file's index, its decoded picture (valid only during the call) and its scores.</summary>
+    /// each scored file's index, its decoded picture (valid only during the call) and its scores;
+    /// <paramref name="progress"/> counts the files as they are done (thousands of photos take minutes).</summary>
     public IReadOnlyList<Result> Score(IReadOnlyList<string> paths, Action<int, SKBitmap, float[]>? seen = null,
-        CancellationToken cancellation = default) =>
-        Score(paths.Count, i => ImageDecoder.Decode(paths[i], Side, MaxPixels), i => paths[i], seen, cancellation);
+        CancellationToken cancellation = default, Engine.Training.PhaseProgress? progress = null) =>
+        Score(paths.Count, i => ImageDecoder.Decode(paths[i], Side, MaxPixels), i => paths[i], seen, cancellation, progress);
 
     /// <summary>Scores images held in memory (uploads, blobs, camera frames), decoded the same way.</summary>
     public IReadOnlyList<Result> Score(IReadOnlyList<byte[]> images, CancellationToken cancellation = default) =>
-        Score(images.Count, i => ImageDecoder.Decode(new MemoryStream(images[i], writable: false), Side, MaxPixels), i => $"image {i}", null, cancellation);
+        Score(images.Count, i => ImageDecoder.Decode(new MemoryStream(images[i], writable: false), Side, MaxPixels), i => $"image {i}", null, cancellation, null);
 
     IReadOnlyList<Result> Score(int count, Func<int, DecodedImage> decode, Func<int, string> name, Action<int, SKBitmap, float[]>? seen,
-        CancellationToken cancellation)
+        CancellationToken cancellation, Engine.Training.PhaseProgress? progress)
     {
+        if (progress != null) progress.Total = count;
         var results = new Result[count];
         if (count == 0) return results;
         int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, count));
@@ -77,7 +79,7 @@ public sealed class ImageFileScorer
                     {
                         var row = new ImageRow();
                         var output = new ScoreRow();
-                        for (int i = range.Item1; i < range.Item2; i++)
+                        for (int i = range.Item1; i < range.Item2; i++, progress?.Advance())
                         {
                             using var decoded = decode(i);
                             if (decoded.Bitmap == null)

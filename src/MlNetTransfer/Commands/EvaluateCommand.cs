@@ -62,7 +62,8 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 var unknown = TestSplit.UnknownIn(set, info.ClassNames);
                 if (unknown.Count > 0 && unknown.Count == set.Classes.Count)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
-                var (scored, unreadable) = ModelScoring.Score(mlContext, model, set, info.ClassNames, info.Preprocessing.InputSize, settings.MaxImagePixels);
+                var (scored, unreadable) = ModelScoring.Score(mlContext, model, set, info.ClassNames, info.Preprocessing.InputSize, settings.MaxImagePixels,
+                    progress: new Engine.Training.PhaseProgress("images scored", human.WriteLine));
                 if (settings.Strict && unreadable.Count > 0)
                     throw new CliException(ExitCodes.UnreadableImages, $"{unreadable.Count} image(s) in {settings.Data} could not be read (--strict): {string.Join("; ", unreadable.Take(5))}");
                 SkippedImages.Report(human, set, "--json's file");

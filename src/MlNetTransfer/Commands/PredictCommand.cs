@@ -83,7 +83,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             {
                 // each file decoded once, as training read it, on every core; a truncated one is named, not scored
                 // with black rows as LoadImages would
-                results = new ImageFileScorer(mlContext, model, info.Preprocessing.InputSize, settings.MaxImagePixels).Score(files);
+                results = new ImageFileScorer(mlContext, model, info.Preprocessing.InputSize, settings.MaxImagePixels)
+                    .Score(files, progress: new Engine.Training.PhaseProgress("images scored", console.WriteLine));
             }
             finally
             {

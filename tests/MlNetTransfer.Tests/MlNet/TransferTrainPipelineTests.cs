@@ -175,13 +175,18 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, ITestOutputHelp
         var (_, expected) = Predictions(trained.Score(trained.Model)); // LoadImages: the same pixels for these small PNGs
 
         var fromFitted = new ImageFileScorer(trained.MLContext, trained.Model, side: 64).Score(files, cancellation: TestContext.Current.CancellationToken);
-        var fromZip = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score([.. files, Path.Combine(trained.TempFolder.Path, "gone.png")], cancellation: TestContext.Current.CancellationToken);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var progress = new MlNetTransfer.Engine.Training.PhaseProgress("images scored", lines.Enqueue, () => 11); // a clock past the first line's 10 s
+        var fromZip = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score([.. files, Path.Combine(trained.TempFolder.Path, "gone.png")],
+            cancellation: TestContext.Current.CancellationToken, progress: progress);
         var fromBytes = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score(files.Take(5).Select(File.ReadAllBytes).ToList(), TestContext.Current.CancellationToken);
 
         Assert.Equal(files, fromFitted.Select(r => r.Path));
         Assert.All(fromFitted.SelectMany(r => r.Scores!).Zip(expected), p => Assert.Equal(p.Second, p.First, 5));
         Assert.All(fromZip.Take(files.Count).SelectMany(r => r.Scores!).Zip(expected), p => Assert.Equal(p.Second, p.First, 5));
         Assert.Equal("missing", fromZip[^1].Problem);
+        Assert.Equal((files.Count + 1L, files.Count + 1L), (progress.Done, progress.Total)); // every file counted, the unreadable one too
+        Assert.Matches($@"^images scored: \d+ of {files.Count + 1} \(\d+ %\), about \d+:\d\d left$", Assert.Single(lines));
         Assert.All(fromBytes.SelectMany(r => r.Scores!).Zip(expected), p => Assert.Equal(p.Second, p.First, 5));
         Assert.NotEmpty(trained.Model.OfType<TransferTrainTransformer>().Single().GetOnnxModel()); // the scorers left the fitted model its network
     }
