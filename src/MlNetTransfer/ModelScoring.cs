@@ -3,6 +3,7 @@ using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
 using MlNetTransfer.Imaging;
 using MlNetTransfer.MlNet;
+using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli;
 
@@ -16,7 +17,7 @@ public static class ModelScoring
     public sealed record Result(List<ScoredImage> Scored, IReadOnlyList<string> Unreadable);
 
     public static Result Score(MLContext mlContext, ITransformer model, LabelledImageSet set, IReadOnlyList<string> classes, int side,
-        long maxPixels = ImageDecoder.DefaultMaxPixels, int galleryPictures = ClassificationReport.DefaultTopLosses, Engine.Training.PhaseProgress? progress = null)
+        long maxPixels = ImageDecoder.DefaultMaxPixels, int galleryPictures = ClassificationReport.DefaultTopLosses, PhaseProgress? progress = null)
     {
         var index = classes.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i);
         // a class the model never saw cannot be scored against: its images are not even decoded

@@ -56,6 +56,11 @@ public sealed class PhaseProgress
     {
         if (Total is not { } total || total <= 0) return $"{_what}: {done}";
         var left = done >= total ? TimeSpan.Zero : TimeSpan.FromSeconds(now / done * (total - done));
-        return $"{_what}: {done} of {total} ({100.0 * done / total:0} %), about {(int)left.TotalMinutes}:{left.Seconds:00} left";
+        return $"{_what}: {done} of {total} ({100.0 * done / total:0} %), about {Clock(left)} left";
     }
+
+    /// <summary>A time left as a clock reads it: m:ss, or h:mm:ss from an hour on (what the CLI's epoch lines and bars
+    /// show too).</summary>
+    public static string Clock(TimeSpan span) =>
+        span.TotalHours >= 1 ? $"{(int)span.TotalHours}:{span:mm\\:ss}" : $"{span.Minutes}:{span:ss}";
 }

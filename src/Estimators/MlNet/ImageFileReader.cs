@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Data;
 using MlNetTransfer.Imaging;
+using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.MlNet;
 
@@ -21,7 +22,7 @@ internal static class ImageFileReader
     /// and returns every row (usable or not, with why), in no particular order; <paramref name="progress"/> counts the
     /// files as they are read.</summary>
     public static IReadOnlyCollection<Row> Fill(MLContext mlContext, IDataView data, string labelColumn, int classCount, ImageFiles files,
-        FileImageStore store, Func<long> nextRecord, Engine.Training.PhaseProgress? progress = null)
+        FileImageStore store, Func<long> nextRecord, PhaseProgress? progress = null)
     {
         var listed = List(data, labelColumn, files);
         if (progress != null) progress.Total = listed.Count;

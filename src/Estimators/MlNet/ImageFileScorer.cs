@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using MlNetTransfer.Imaging;
 using SkiaSharp;
+using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.MlNet;
 
@@ -50,7 +51,7 @@ public sealed class ImageFileScorer
     /// each scored file's index, its decoded picture (valid only during the call) and its scores;
     /// <paramref name="progress"/> counts the files as they are done (thousands of photos take minutes).</summary>
     public IReadOnlyList<Result> Score(IReadOnlyList<string> paths, Action<int, SKBitmap, float[]>? seen = null,
-        CancellationToken cancellation = default, Engine.Training.PhaseProgress? progress = null) =>
+        CancellationToken cancellation = default, PhaseProgress? progress = null) =>
         Score(paths.Count, i => ImageDecoder.Decode(paths[i], Side, MaxPixels), i => paths[i], seen, cancellation, progress);
 
     /// <summary>Scores images held in memory (uploads, blobs, camera frames), decoded the same way.</summary>
@@ -58,7 +59,7 @@ public sealed class ImageFileScorer
         Score(images.Count, i => ImageDecoder.Decode(new MemoryStream(images[i], writable: false), Side, MaxPixels), i => $"image {i}", null, cancellation, null);
 
     IReadOnlyList<Result> Score(int count, Func<int, DecodedImage> decode, Func<int, string> name, Action<int, SKBitmap, float[]>? seen,
-        CancellationToken cancellation, Engine.Training.PhaseProgress? progress)
+        CancellationToken cancellation, PhaseProgress? progress)
     {
         if (progress != null) progress.Total = count;
         var results = new Result[count];

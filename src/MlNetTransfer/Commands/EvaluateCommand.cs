@@ -5,6 +5,7 @@ using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli.Commands;
 
@@ -63,7 +64,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 if (unknown.Count > 0 && unknown.Count == set.Classes.Count)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
                 var (scored, unreadable) = ModelScoring.Score(mlContext, model, set, info.ClassNames, info.Preprocessing.InputSize, settings.MaxImagePixels,
-                    progress: new Engine.Training.PhaseProgress("images scored", human.WriteLine));
+                    progress: new PhaseProgress("images scored", human.WriteLine));
                 if (settings.Strict && unreadable.Count > 0)
                     throw new CliException(ExitCodes.UnreadableImages, $"{unreadable.Count} image(s) in {settings.Data} could not be read (--strict): {string.Join("; ", unreadable.Take(5))}");
                 SkippedImages.Report(human, set, "--json's file");

@@ -4,6 +4,7 @@ using MlNetTransfer.Cli.Data;
 using MlNetTransfer.MlNet;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli.Commands;
 
@@ -84,7 +85,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 // each file decoded once, as training read it, on every core; a truncated one is named, not scored
                 // with black rows as LoadImages would
                 results = new ImageFileScorer(mlContext, model, info.Preprocessing.InputSize, settings.MaxImagePixels)
-                    .Score(files, progress: new Engine.Training.PhaseProgress("images scored", console.WriteLine));
+                    .Score(files, progress: new PhaseProgress("images scored", console.WriteLine));
             }
             finally
             {

@@ -5,6 +5,7 @@ using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
 using MlNetTransfer.MlNet;
 using Spectre.Console;
+using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli.Commands;
 
@@ -22,7 +23,7 @@ internal static class RunOutputs
         using var saving = AtomicFile.WriteInBackground(Path.Combine(output, TrainCommand.ModelFile),
             temp => new MLContext(seed: 1) { TempFilePath = mlContext.TempFilePath }.Model.Save(model, inputSchema, temp));
         var (scored, unreadable) = ModelScoring.Score(mlContext, model, testSet, transfer.ClassNames, transfer.ImageSize, maxPixels,
-            progress: new Engine.Training.PhaseProgress("test images scored", console.WriteLine));
+            progress: new PhaseProgress("test images scored", console.WriteLine));
         SkippedImages.ReportUnreadable(console, unreadable, $"of the test images ({testSet.Source})", ReportWriter.MetricsFile);
         if (scored.Count == 0)
             throw new CliException(ExitCodes.UnreadableImages, $"{testSet.Source}: no test image could be read ({unreadable.Count} skipped, named above).");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Rendering;
+using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli.Progress;
 
@@ -20,7 +21,7 @@ public sealed class TimeLeftColumn : ProgressColumn
         TimeSpan? left = task.IsFinished ? TimeSpan.Zero
             : task.Tag is Countdown c ? TimeSpan.FromTicks(Math.Max((c.Left - Stopwatch.GetElapsedTime(c.Stamp)).Ticks, 0))
             : task.RemainingTime;
-        return new Text(left is { } l && l < TimeSpan.FromDays(100) ? TrainingProgressView.Clock(l) : "-:--", Color.Blue);
+        return new Text(left is { } l && l < TimeSpan.FromDays(100) ? PhaseProgress.Clock(l) : "-:--", Color.Blue);
     }
 
     public override int? GetColumnWidth(RenderOptions options) => 8;

@@ -79,10 +79,6 @@ public sealed class TrainingProgressView(IAnsiConsole console)
     internal static string Line(TrainingProgress p, TimeSpan? eta)
     {
         var validation = p.ValidationLoss is { } vl ? $"  val_loss {vl:0.000}  val_acc {p.ValidationAccuracy:P1}" : "";
-        return $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:0.000}  acc {p.Accuracy:P1}{validation}  lr {p.LearningRate:0.###e0}  {p.ImagesPerSecond:0} img/s" + (eta is { } left ? $"  ETA {Clock(left)}" : "");
+        return $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:0.000}  acc {p.Accuracy:P1}{validation}  lr {p.LearningRate:0.###e0}  {p.ImagesPerSecond:0} img/s" + (eta is { } left ? $"  ETA {PhaseProgress.Clock(left)}" : "");
     }
-
-    /// <summary>m:ss, or h:mm:ss from an hour on.</summary>
-    internal static string Clock(TimeSpan span) =>
-        span.TotalHours >= 1 ? $"{(int)span.TotalHours}:{span:mm\\:ss}" : $"{span.Minutes}:{span:ss}";
 }

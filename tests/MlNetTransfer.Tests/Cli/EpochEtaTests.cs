@@ -66,7 +66,7 @@ public class EpochEtaTests
     [InlineData(90061, "25:01:01")]
     public void The_time_left_reads_as_minutes_or_hours(int seconds, string expected)
     {
-        Assert.Equal(expected, TrainingProgressView.Clock(TimeSpan.FromSeconds(seconds)));
+        Assert.Equal(expected, PhaseProgress.Clock(TimeSpan.FromSeconds(seconds)));
     }
 
     [Fact]
