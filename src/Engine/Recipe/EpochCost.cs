@@ -13,17 +13,31 @@ namespace MlNetTransfer.Engine.Recipe;
 /// step at learning rate 0, so no weight changes) on a real batch resized to the candidate side, after one warm-up
 /// step, plus the validation pass at a third of a step's cost per image, with the batch a run at that side takes. The
 /// model is left as it was: BatchNorm runs in eval mode (no running-statistics update), gradients are dropped,
-/// trainability is restored.
+/// trainability is restored. What the run spends at that side after its epochs comes from one timed forward pass of
+/// the same batch (after an untimed one): the classifier's features at a side that is not <paramref name="headSide"/> (with the images read
+/// again there, as long as <paramref name="readSeconds"/> took at the head's side), and the test-time flip's two
+/// passes over the validation images.
 /// </summary>
 public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDataset sample, Preprocessing preprocessing,
-    Func<int, int> batchSizeAt, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed)
+    Func<int, int> batchSizeAt, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed,
+    int headSide = 0, double readSeconds = 0)
 {
     const int TimedSteps = 2;
     readonly Dictionary<(string Trainable, int Side), double> _measured = [];
+    readonly Dictionary<int, double> _forward = [];
+
+    /// <summary>Seconds per epoch of <paramref name="plan"/> at <paramref name="side"/> and the seconds after the epochs.</summary>
+    public AutoStrategy.Cost Of(StrategyPlan plan, int side)
+    {
+        double perEpoch = SecondsPerEpoch(plan, side);
+        double forward = _forward[side];
+        double features = side == headSide ? 0 : readSeconds + forward * sample.Count;
+        return new AutoStrategy.Cost(perEpoch, features + 2 * forward * validationImages);
+    }
 
     /// <summary>Seconds per epoch for <paramref name="plan"/> at <paramref name="side"/> (measured once per set of
     /// trainable groups and side).</summary>
-    public double SecondsPerEpoch(StrategyPlan plan, int side)
+    double SecondsPerEpoch(StrategyPlan plan, int side)
     {
         var key = (string.Join(",", plan.Trainable), side);
         if (!_measured.TryGetValue(key, out var perImage))
@@ -62,6 +76,18 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
                 if (step > 0) seconds += clock.Elapsed.TotalSeconds;
             }
             optimizer.zero_grad();
+            if (!_forward.ContainsKey(side))
+                using (no_grad())
+                {
+                    var input = preprocessing.At(side).Normalize(channelsLast ? ChannelsLast.Of(x) : x);
+                    var clock = Stopwatch.StartNew();
+                    for (int pass = 0; pass < 2; pass++) // the second timed: the first without gradients allocates anew
+                    {
+                        if (pass == 1) clock.Restart();
+                        model.call(input).sum().item<float>(); // waits for the device
+                    }
+                    _forward[side] = clock.Elapsed.TotalSeconds / count;
+                }
             return seconds / (TimedSteps * count);
         }
         finally

@@ -18,6 +18,11 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
     readonly int _classes = source.ClassNames.Count;
 
+    /// <summary>The clock the time budget counts on, from the run's first read; and how long that read took.</summary>
+    readonly TimeProvider _time = context.Time ?? TimeProvider.System;
+    long _started;
+    double _readSeconds;
+
     /// <summary>The classifier alone may read more of the frozen network than the classifier deeper strategies train.</summary>
     readonly Architecture? _wide = start.TrainedClassifier || start.Architecture.ClassifierAlone is not { } wideName ? null : ArchitectureRegistry.Get(wideName);
 
@@ -36,7 +41,9 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     {
         RefuseExclusionItCannotMake();
         int headSide = options.ImageSize ?? start.Preprocessing.InputSize;
+        _started = _time.GetTimestamp();
         var data = LabelledData.Read(source, validationSource, headSide, options.ValidationFraction, options.Seed);
+        _readSeconds = _time.GetElapsedTime(_started).TotalSeconds;
         SolvedHead? head = null;
         try
         {
@@ -287,11 +294,12 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         var sides = options.ImageSize is { } fixedSide ? [fixedSide]
             : AutoStrategy.CandidateSides(start.Preprocessing.InputSize, start.Architecture.MinimumInputSize, source.SourceSide);
         var cost = new EpochCost(_model!, data.All, start.Preprocessing, side => BatchAt(side, data), data.TrainRows.Length, data.ValidationCount,
-            _device, _channelsLast, options.Augment ?? true, options.Seed);
+            _device, _channelsLast, options.Augment ?? true, options.Seed, headSide, _readSeconds);
         var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
             chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
         return AutoStrategy.Decide(inputs, prepareOnly ? null
-            : context.EpochSeconds ?? ((strategy, side) => cost.SecondsPerEpoch(StrategyPlan.For(start.Architecture, strategy), side)));
+            : context.CandidateCost ?? ((strategy, side) => cost.Of(StrategyPlan.For(start.Architecture, strategy), side)),
+            () => _time.GetElapsedTime(_started).TotalSeconds);
     }
 
     /// <summary>The batch a run at <paramref name="side"/> takes: the one given, or the device's default for this

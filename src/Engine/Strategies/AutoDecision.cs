@@ -11,11 +11,13 @@ public sealed record AutoDecision(
     bool OnGpu,
     int Epochs,
     double BudgetSeconds,
+    double SpentSeconds,
     IReadOnlyList<AutoDecision.Timing> Timings,
     string Reason)
 {
-    /// <summary>A measured cost: seconds per epoch of a strategy at an image side on this device.</summary>
-    public sealed record Timing(FineTuneStrategy Strategy, int ImageSize, double SecondsPerEpoch);
+    /// <summary>A measured cost: seconds per epoch of a strategy at an image side on this device, and the seconds the
+    /// run spends at that side after the epochs (<see cref="AutoStrategy.Cost"/>).</summary>
+    public sealed record Timing(FineTuneStrategy Strategy, int ImageSize, double SecondsPerEpoch, double SecondsAfter);
 
     /// <summary>Set after training when the deeper model did worse on validation than the converged head and the
     /// head was kept instead: the two validation accuracies.</summary>

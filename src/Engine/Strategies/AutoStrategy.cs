@@ -4,7 +4,9 @@ namespace MlNetTransfer.Engine.Strategies;
 /// Auto measures instead of guessing. Its inputs: the converged linear head's validation accuracy (how well the
 /// pretrained features already separate the classes — the recipe's "similarity"), the images per class, and the
 /// seconds an epoch of each strategy takes on this device at each candidate image size (a few timed batches). It
-/// picks the deepest strategy, at the largest image size, whose planned epochs fit the time budget: the whole network
+/// picks the deepest strategy, at the largest image size, whose planned epochs — with what the run then spends at that
+/// side — fit what is left of the time budget after what the run has spent before (decoding, the classifier's
+/// features, the data checks, Auto's own measurements): the whole network
 /// (discriminative rates when the data resembles the pretraining data, one rate when it does not), else the last
 /// layers; when none fits with all its epochs, the one that keeps the most of them within the budget (at least
 /// <see cref="FewestEpochsShare"/> of them); else the head alone. The head alone is also the answer when it already
@@ -28,15 +30,25 @@ public static class AutoStrategy
     /// the classifier alone, which the budget left before, scored 88.3 % (both with the test-time flip).</summary>
     public const double FewestEpochsShare = 0.5;
 
-    /// <summary>The facts Auto decides from.</summary>
+    /// <summary>The facts Auto decides from; <see cref="BudgetSeconds"/> is the whole run's.</summary>
     public sealed record Inputs(double ImagesPerClass, double? ProbeAccuracy, double ChanceAccuracy, bool OnGpu, int Epochs,
         double BudgetSeconds, IReadOnlyList<int> CandidateSides, int HeadSide);
 
-    /// <summary>Decides; <paramref name="secondsPerEpoch"/> measures a strategy at a side (called only as needed,
-    /// deepest strategy and largest side first). Without it (a job that trains on other machines) nothing is timed:
-    /// the deepest strategy the data calls for, at the largest candidate side.</summary>
-    public static AutoDecision Decide(Inputs inputs, Func<FineTuneStrategy, int, double>? secondsPerEpoch)
+    /// <summary>What a candidate costs on this device: seconds per epoch, and the seconds the run spends at its side
+    /// after the epochs and besides them (the images read and the classifier solved again at a side that is not the
+    /// classifier's, the test-time flip's passes over the validation images).</summary>
+    public readonly record struct Cost(double SecondsPerEpoch, double SecondsAfter);
+
+    /// <summary>Decides; <paramref name="cost"/> measures a strategy at a side (called only as needed, deepest
+    /// strategy and largest side first); <paramref name="spentSeconds"/> is the run's time so far, read before each
+    /// comparison so that the measuring counts too (none when null). Without <paramref name="cost"/> (a job that
+    /// trains on other machines) nothing is timed: the deepest strategy the data calls for, at the largest candidate
+    /// side.</summary>
+    public static AutoDecision Decide(Inputs inputs, Func<FineTuneStrategy, int, Cost>? cost, Func<double>? spentSeconds = null)
     {
+        double Spent() => spentSeconds?.Invoke() ?? 0;
+        double Left() => inputs.BudgetSeconds - Spent();
+        string Budget(double left) => $"the {Math.Max(left, 0):0} s left of the {inputs.BudgetSeconds:0} s budget ({inputs.BudgetSeconds - left:0} s spent)";
         double probe = inputs.ProbeAccuracy ?? 0, chance = inputs.ChanceAccuracy;
         double similarity = inputs.ProbeAccuracy is null ? 0 : Math.Clamp((probe - chance) / (1 - chance), 0, 1);
         bool similar = similarity >= SimilarityThreshold;
@@ -45,7 +57,7 @@ public static class AutoStrategy
         var timings = new List<AutoDecision.Timing>();
         AutoDecision Make(FineTuneStrategy strategy, int side, string why, int? epochs = null) =>
             new(strategy, side, inputs.ImagesPerClass, probe, chance, similarity, inputs.OnGpu, epochs ?? inputs.Epochs, inputs.BudgetSeconds,
-                timings, $"{why} ({facts})");
+                Spent(), timings, $"{why} ({facts})");
 
         if (inputs.ProbeAccuracy is null)
             return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, "head only: no validation split to check a deeper model against");
@@ -55,20 +67,19 @@ public static class AutoStrategy
             return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide, $"head only: the pretrained features already separate the classes (≥ {SeparatedAccuracy:P0} on validation)");
 
         var deepest = similar ? FineTuneStrategy.WholeNetwork : FineTuneStrategy.RetrainAll;
-        if (secondsPerEpoch == null)
+        if (cost == null)
             return Make(deepest, inputs.CandidateSides[0], $"{deepest} at {inputs.CandidateSides[0]} px — {How(deepest)}; not timed here: the job runs on the machines it is launched on");
         var tried = new List<string>();
         foreach (var strategy in new[] { deepest, FineTuneStrategy.LastLayers })
             foreach (var side in inputs.CandidateSides)
             {
-                double seconds = secondsPerEpoch(strategy, side);
-                timings.Add(new AutoDecision.Timing(strategy, side, seconds));
-                double planned = seconds * inputs.Epochs;
-                if (planned <= inputs.BudgetSeconds)
+                var (seconds, after) = cost(strategy, side);
+                timings.Add(new AutoDecision.Timing(strategy, side, seconds, after));
+                double planned = seconds * inputs.Epochs + after, left = Left();
+                if (planned <= left)
                 {
                     var skipped = tried.Count == 0 ? "" : $"; over budget: {string.Join(", ", tried)}";
-                    return Make(strategy, side, $"{strategy} at {side} px — {How(strategy)}: {inputs.Epochs} epochs × {seconds:0.0} s = {planned:0} s " +
-                        $"≤ budget {inputs.BudgetSeconds:0} s{skipped}");
+                    return Make(strategy, side, $"{strategy} at {side} px — {How(strategy)}: {Plan(inputs.Epochs, seconds, after)} ≤ {Budget(left)}{skipped}");
                 }
                 tried.Add($"{strategy} at {side} px {planned:0} s");
             }
@@ -76,21 +87,26 @@ public static class AutoStrategy
         // nothing holds all its epochs (every candidate is measured by now): the one that keeps the most of them, the
         // deeper strategy and the larger side first among equals, if that is at least the share allowed
         int fewest = Math.Max(1, (int)Math.Ceiling(FewestEpochsShare * inputs.Epochs));
-        var cut = timings.Select(t => (t.Strategy, t.ImageSize, t.SecondsPerEpoch, Epochs: EpochsWithin(inputs.BudgetSeconds, t.SecondsPerEpoch, inputs.Epochs)))
+        double remaining = Left();
+        var cut = timings.Select(t => (Timing: t, Epochs: EpochsWithin(remaining - t.SecondsAfter, t.SecondsPerEpoch, inputs.Epochs)))
             .DefaultIfEmpty().MaxBy(t => t.Epochs); // the first of the most: timings run deepest strategy and largest side first
-        if (cut.Epochs >= fewest)
-            return Make(cut.Strategy, cut.ImageSize, $"{cut.Strategy} at {cut.ImageSize} px — {How(cut.Strategy)}, cut to {cut.Epochs} of " +
-                $"{inputs.Epochs} epochs to fit: {cut.Epochs} epochs × {cut.SecondsPerEpoch:0.0} s = {cut.Epochs * cut.SecondsPerEpoch:0} s ≤ budget " +
-                $"{inputs.BudgetSeconds:0} s; over budget with all {inputs.Epochs}: {string.Join(", ", tried)}", cut.Epochs);
+        if (cut.Timing is { } best && cut.Epochs >= fewest)
+            return Make(best.Strategy, best.ImageSize, $"{best.Strategy} at {best.ImageSize} px — {How(best.Strategy)}, cut to {cut.Epochs} of " +
+                $"{inputs.Epochs} epochs to fit: {Plan(cut.Epochs, best.SecondsPerEpoch, best.SecondsAfter)} ≤ {Budget(remaining)}; " +
+                $"over budget with all {inputs.Epochs}: {string.Join(", ", tried)}", cut.Epochs);
         return Make(FineTuneStrategy.HeadOnly, inputs.HeadSide,
-            $"head only: no deeper strategy fits the budget of {inputs.BudgetSeconds:0} s, not even with {fewest} of its {inputs.Epochs} epochs " +
+            $"head only: no deeper strategy fits {Budget(remaining)}, not even with {fewest} of its {inputs.Epochs} epochs " +
             $"({string.Join(", ", tried)})");
     }
+
+    /// <summary>"10 epochs × 30.4 s + 9 s after = 313 s": the epochs and what the run spends after them.</summary>
+    static string Plan(int epochs, double secondsPerEpoch, double after) =>
+        $"{epochs} epochs × {secondsPerEpoch:0.0} s + {after:0} s after = {epochs * secondsPerEpoch + after:0} s";
 
     /// <summary>Whole epochs of <paramref name="secondsPerEpoch"/> that fit <paramref name="budgetSeconds"/>, at most
     /// <paramref name="planned"/>.</summary>
     static int EpochsWithin(double budgetSeconds, double secondsPerEpoch, int planned) =>
-        (int)Math.Min(planned, Math.Floor(budgetSeconds / secondsPerEpoch)); // a zero cost fitted in the first pass
+        budgetSeconds <= 0 ? 0 : (int)Math.Min(planned, Math.Floor(budgetSeconds / secondsPerEpoch)); // a zero cost fitted in the first pass
 
     static string How(FineTuneStrategy strategy) => strategy switch
     {

@@ -55,9 +55,12 @@ public sealed class TrainingContext
     /// allocator, and none on the CPU, where the first step costs what the others do. The model is the same either way.</summary>
     public int? WarmUpSteps { get; init; }
 
-    /// <summary>For tests: seconds an epoch of a strategy at a side, in place of Auto's timed steps (whose noise on a
-    /// tiny network would make a test of what Auto does with them flaky).</summary>
-    internal Func<Strategies.FineTuneStrategy, int, double>? EpochSeconds { get; init; }
+    /// <summary>For tests: what a strategy at a side costs, in place of Auto's timed steps (whose noise on a tiny
+    /// network would make a test of what Auto does with them flaky).</summary>
+    internal Func<Strategies.FineTuneStrategy, int, Strategies.AutoStrategy.Cost>? CandidateCost { get; init; }
+
+    /// <summary>For tests: the clock the time budget counts on (the system's when null).</summary>
+    internal TimeProvider? Time { get; init; }
 
     internal Device TrainingDevice => Device ?? CPU;
 

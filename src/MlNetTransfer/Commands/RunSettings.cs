@@ -32,7 +32,7 @@ public class RunSettings : CommandSettings
     public FineTuneStrategy Strategy { get; init; } = FineTuneStrategy.Auto;
 
     [CommandOption("--time-budget <DURATION>")]
-    [Description("How long Auto may plan the training epochs to take: 90s, 10m, 1.5h (a plain number is minutes). Default: 7m.")]
+    [Description("How long a run under Auto may take, reading the images to the trained model (the test after it not counted): 90s, 10m, 1.5h (a plain number is minutes). Default: 10m.")]
     public string? TimeBudget { get; init; }
 
     [CommandOption("--epochs <N>")]

@@ -76,8 +76,11 @@ public static class ReportWriter
             {
                 strategy = auto.Strategy.ToString(), imageSize = auto.ImageSize, imagesPerClass = auto.ImagesPerClass,
                 headValidationAccuracy = auto.ProbeAccuracy, chanceAccuracy = auto.ChanceAccuracy, similarity = auto.Similarity,
-                onGpu = auto.OnGpu, epochs = auto.Epochs, budgetSeconds = auto.BudgetSeconds,
-                timings = auto.Timings.Select(t => new { strategy = t.Strategy.ToString(), imageSize = t.ImageSize, secondsPerEpoch = t.SecondsPerEpoch }),
+                onGpu = auto.OnGpu, epochs = auto.Epochs, budgetSeconds = auto.BudgetSeconds, spentSeconds = auto.SpentSeconds,
+                timings = auto.Timings.Select(t => new
+                {
+                    strategy = t.Strategy.ToString(), imageSize = t.ImageSize, secondsPerEpoch = t.SecondsPerEpoch, secondsAfter = t.SecondsAfter,
+                }),
                 keptHeadInstead = auto.KeptHeadInstead is { } k ? new { deeperValidationAccuracy = k.Deeper, headValidationAccuracy = k.Head } : null,
                 reason = auto.Reason,
             },

@@ -73,7 +73,8 @@ public class ReportTests : CliSandbox
     public void Metrics_json_writes_the_run_record_under_the_training_keys_scripts_read()
     {
         var head = new HeadChoice(1e-3, 224, 0.9, 0.8, 0.5, 40, true, [new HeadChoice.Candidate(1e-3, 0.8, 0.5)], 2.5);
-        var auto = new AutoDecision(FineTuneStrategy.HeadOnly, 224, 20, 0.8, 0.5, 0.6, false, 10, 420, [], "too few images");
+        var auto = new AutoDecision(FineTuneStrategy.HeadOnly, 224, 20, 0.8, 0.5, 0.6, false, 10, 600, 140,
+            [new AutoDecision.Timing(FineTuneStrategy.WholeNetwork, 112, 30.5, 9)], "too few images");
         var run = new RunRecord("resnet18_cntk_multilevel", "resnet18_cntk.imagenet", FineTuneStrategy.HeadOnly, auto.Reason, 224, "cpu", true,
             head, auto, FlipDecision.NotMeasured("no validation"), new Calibration(1.5, 80, 0.1, 0.02, 0.6, 0.5),
             new TrainingResult([new EpochSummary(1, 0.4, 0.9, 0.5, 0.8, 0, 2.5, 100)], 1, false, false, "head", null, null, false, null));
@@ -93,7 +94,10 @@ public class ReportTests : CliSandbox
             training.EnumerateObject().Select(p => p.Name));
         Assert.Equal("resnet18_cntk_multilevel", training.GetProperty("architecture").GetString());
         Assert.Equal("HeadOnly", training.GetProperty("strategy").GetString());
-        Assert.Equal("too few images", training.GetProperty("auto").GetProperty("reason").GetString());
+        var autoJson = training.GetProperty("auto");
+        Assert.Equal("too few images", autoJson.GetProperty("reason").GetString());
+        Assert.Equal((600.0, 140.0), (autoJson.GetProperty("budgetSeconds").GetDouble(), autoJson.GetProperty("spentSeconds").GetDouble()));
+        Assert.Equal(9, autoJson.GetProperty("timings")[0].GetProperty("secondsAfter").GetDouble());
         Assert.Equal(1e-3, training.GetProperty("classifier").GetProperty("l2").GetDouble());
         Assert.True(training.GetProperty("balanceClasses").GetBoolean());
         Assert.Equal(40, training.GetProperty("images").GetInt32());

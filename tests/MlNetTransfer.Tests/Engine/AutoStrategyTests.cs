@@ -2,22 +2,24 @@ using MlNetTransfer.Engine.Strategies;
 
 namespace MlNetTransfer.Tests;
 
-/// <summary>Auto: the deepest strategy, at the largest image side, whose measured epochs fit the time budget; the
-/// classifier alone when it already separates the classes or a deeper model cannot be judged.</summary>
+/// <summary>Auto: the deepest strategy, at the largest image side, whose measured epochs (and what the run spends after
+/// them) fit what is left of the time budget; the classifier alone when it already separates the classes or a deeper
+/// model cannot be judged.</summary>
 public class AutoStrategyTests
 {
     static readonly int[] Sides = [112, 96, 64];
 
-    /// <summary>Seconds per epoch that grow with the pixels and the trainable depth, and a record of what was asked.</summary>
-    sealed class FakeDevice(double wholeAt64 = 10)
+    /// <summary>Seconds per epoch that grow with the pixels and the trainable depth, <paramref name="after"/> seconds
+    /// after the epochs at any side, and a record of what was asked.</summary>
+    sealed class FakeDevice(double wholeAt64 = 10, double after = 0)
     {
         public List<(FineTuneStrategy Strategy, int Side)> Asked { get; } = [];
 
-        public double Seconds(FineTuneStrategy strategy, int side)
+        public AutoStrategy.Cost Seconds(FineTuneStrategy strategy, int side)
         {
             Asked.Add((strategy, side));
             double depth = strategy == FineTuneStrategy.LastLayers ? 0.3 : 1;
-            return wholeAt64 * depth * side * side / (64.0 * 64);
+            return new(wholeAt64 * depth * side * side / (64.0 * 64), after);
         }
     }
 
@@ -34,7 +36,7 @@ public class AutoStrategyTests
         Assert.Equal((FineTuneStrategy.WholeNetwork, 96), (decision.Strategy, decision.ImageSize));
         Assert.Equal([(FineTuneStrategy.WholeNetwork, 112), (FineTuneStrategy.WholeNetwork, 96)], device.Asked);
         Assert.Equal(2, decision.Timings.Count);
-        Assert.Contains("10 epochs × 22.5 s = 225 s ≤ budget 300 s", decision.Reason);
+        Assert.Contains("10 epochs × 22.5 s + 0 s after = 225 s ≤ the 300 s left of the 300 s budget (0 s spent)", decision.Reason);
         Assert.Contains("WholeNetwork at 112 px 306 s", decision.Reason); // what did not fit, with its number
         Assert.Contains("converged head 85.0 %", decision.Reason);
     }
@@ -72,7 +74,7 @@ public class AutoStrategyTests
         Assert.Equal((FineTuneStrategy.LastLayers, 64, 10), (lastLayers.Strategy, lastLayers.ImageSize, lastLayers.Epochs));
         Assert.Equal((FineTuneStrategy.LastLayers, 64, 6), (cut.Strategy, cut.ImageSize, cut.Epochs));
         Assert.Equal((FineTuneStrategy.HeadOnly, 224), (headOnly.Strategy, headOnly.ImageSize));
-        Assert.Contains("no deeper strategy fits the budget of 14 s, not even with 5 of its 10 epochs", headOnly.Reason);
+        Assert.Contains("no deeper strategy fits the 14 s left of the 14 s budget (0 s spent), not even with 5 of its 10 epochs", headOnly.Reason);
         Assert.Equal(6, headOnly.Timings.Count);
     }
 
@@ -87,12 +89,42 @@ public class AutoStrategyTests
 
         Assert.Equal((FineTuneStrategy.LastLayers, 64, 8), (decision.Strategy, decision.ImageSize, decision.Epochs));
         Assert.Equal(6, device.Asked.Count); // every candidate measured once, none again for the cut
-        Assert.Contains("cut to 8 of 10 epochs to fit: 8 epochs × 3.0 s = 24 s ≤ budget 25 s", decision.Reason);
+        Assert.Contains("cut to 8 of 10 epochs to fit: 8 epochs × 3.0 s + 0 s after = 24 s ≤ the 25 s left of the 25 s budget", decision.Reason);
         Assert.Contains("over budget with all 10: WholeNetwork at 112 px 306 s", decision.Reason);
 
         // among candidates keeping as many epochs, the deeper strategy at the larger side
-        var even = AutoStrategy.Decide(Inputs(budget: 70), (_, _) => 10);
+        var even = AutoStrategy.Decide(Inputs(budget: 70), (_, _) => new(10, 0));
         Assert.Equal((FineTuneStrategy.WholeNetwork, 112, 7), (even.Strategy, even.ImageSize, even.Epochs));
+    }
+
+    [Fact]
+    public void The_budget_is_the_whole_runs_what_was_spent_before_and_what_follows_the_epochs_count_against_it()
+    {
+        // whole network 30.6 / 22.5 / 10 s an epoch at 112 / 96 / 64 px: 300 s holds 96 px's 225 s alone (the test above)
+        var spentBefore = AutoStrategy.Decide(Inputs(budget: 300), new FakeDevice().Seconds, () => 100);
+        var after = AutoStrategy.Decide(Inputs(budget: 300), new FakeDevice(after: 80).Seconds);
+        var spentAll = AutoStrategy.Decide(Inputs(budget: 300), new FakeDevice().Seconds, () => 320);
+
+        Assert.Equal((FineTuneStrategy.WholeNetwork, 64, 10), (spentBefore.Strategy, spentBefore.ImageSize, spentBefore.Epochs));
+        Assert.Contains("10 epochs × 10.0 s + 0 s after = 100 s ≤ the 200 s left of the 300 s budget (100 s spent)", spentBefore.Reason);
+        Assert.Equal(100, spentBefore.SpentSeconds);
+        Assert.Equal((FineTuneStrategy.WholeNetwork, 64), (after.Strategy, after.ImageSize)); // 96 px: 225 + 80 s > 300
+        Assert.Contains("WholeNetwork at 96 px 305 s", after.Reason);
+        Assert.All(after.Timings, t => Assert.Equal(80, t.SecondsAfter));
+        Assert.Equal(FineTuneStrategy.HeadOnly, spentAll.Strategy); // the features alone took the budget
+        Assert.Contains("no deeper strategy fits the 0 s left of the 300 s budget (320 s spent)", spentAll.Reason);
+    }
+
+    [Fact]
+    public void Auto_reads_the_runs_clock_after_each_measurement_so_its_own_timing_counts()
+    {
+        double clock = 0;
+        var device = new FakeDevice();
+        // each measurement takes 60 s: after 112 px (306 s) 240 s are left, and 96 px's 225 s no longer fit in the 180 s left after it
+        var decision = AutoStrategy.Decide(Inputs(budget: 300), (strategy, side) => { clock += 60; return device.Seconds(strategy, side); }, () => clock);
+
+        Assert.Equal((FineTuneStrategy.WholeNetwork, 64), (decision.Strategy, decision.ImageSize));
+        Assert.Contains("≤ the 120 s left of the 300 s budget (180 s spent)", decision.Reason);
     }
 
     [Theory]

@@ -79,14 +79,18 @@ public class DeviceDefaultsTests
         var before = Weights(model);
         var asked = new List<int>();
         var cost = new EpochCost(model, data, Plain, side => { asked.Add(side); return side == 16 ? 8 : 4; }, trainImages: 20, validationImages: 4,
-            CPU, channelsLast: false, augment: true, seed: 1);
+            CPU, channelsLast: false, augment: true, seed: 1, headSide: 16, readSeconds: 5);
         var plan = StrategyPlan.For(Tiny, FineTuneStrategy.WholeNetwork);
 
-        Assert.True(cost.SecondsPerEpoch(plan, 16) > 0);
-        Assert.True(cost.SecondsPerEpoch(plan, 32) > 0);
-        Assert.True(cost.SecondsPerEpoch(plan, 16) > 0); // measured once per side
+        var atHeadSide = cost.Of(plan, 16);
+        var elsewhere = cost.Of(plan, 32);
+        Assert.True(cost.Of(plan, 16).SecondsPerEpoch > 0); // measured once per side
 
         Assert.Equal([16, 32], asked);
+        Assert.True(atHeadSide.SecondsPerEpoch > 0 && elsewhere.SecondsPerEpoch > 0);
+        // after the epochs: the flip's passes over validation; at another side also the images read and the classifier solved there
+        Assert.InRange(atHeadSide.SecondsAfter, 1e-9, 1);
+        Assert.True(elsewhere.SecondsAfter > 5, $"{elsewhere.SecondsAfter} s after at 32 px: the 5 s read again not counted");
         Assert.All(before.Keys, k => Assert.True(before[k].equal(model.state_dict()[k]).all().item<bool>(), $"{k} changed by the timing"));
     }
 

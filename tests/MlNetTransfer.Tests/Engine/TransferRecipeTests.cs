@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.Extensions.Time.Testing;
 using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
@@ -153,23 +154,28 @@ public class TransferRecipeTests
         using var deeper = TransferRecipe.Run(roomy, StartingPoint.For(roomy), new TensorImageSource(data), null);
 
         Assert.Equal(FineTuneStrategy.HeadOnly, headOnly.Auto!.Strategy);
-        Assert.Contains("no deeper strategy fits the budget", headOnly.Auto.Reason);
-        Assert.All(headOnly.Auto.Timings, t => Assert.True(t.SecondsPerEpoch > 0));
+        Assert.Contains("no deeper strategy fits the 0 s left", headOnly.Auto.Reason);
+        Assert.All(headOnly.Auto.Timings, t => Assert.True(t.SecondsPerEpoch > 0 && t.SecondsAfter > 0)); // the flip's passes follow the epochs
+        Assert.True(headOnly.Auto.SpentSeconds > 0);
         Assert.Equal(FineTuneStrategy.WholeNetwork, deeper.Auto!.Strategy);
         Assert.Single(deeper.Auto.Timings); // the first candidate fitted: nothing else was measured
     }
 
     [Fact]
-    public void Auto_trains_the_epochs_it_cut_to_fit_its_budget()
+    public void Auto_trains_the_epochs_it_cut_to_fit_what_the_run_left_of_its_budget()
     {
         using var data = NoisyColourClasses(perClass: 40);
-        // an epoch of the whole network costs 2 s, of the last layers 1 s: within 8 s neither holds its 10 epochs, the
-        // last layers keep 8 of them (the whole network 4, under half)
-        var options = Tiny(o => { o.Epochs = 10; o.EarlyStoppingPatience = 0; o.TimeBudget = TimeSpan.FromSeconds(8); });
+        // the classifier's features take 4 s of a 12 s budget (a clock that moves only then); an epoch of the whole
+        // network costs 2 s, of the last layers 1 s: within the 8 s left neither holds its 10 epochs, the last layers
+        // keep 8 of them (the whole network 4, under half) — where the 4 s went uncounted, the last layers would train all 10
+        var options = Tiny(o => { o.Epochs = 10; o.EarlyStoppingPatience = 0; o.TimeBudget = TimeSpan.FromSeconds(12); });
+        var time = new FakeTimeProvider();
         var totals = new List<int>();
         var context = new TrainingContext
         {
-            EpochSeconds = (strategy, _) => strategy == FineTuneStrategy.LastLayers ? 1 : 2,
+            CandidateCost = (strategy, _) => new(strategy == FineTuneStrategy.LastLayers ? 1 : 2, 0),
+            Time = time,
+            Log = line => { if (line.StartsWith("classifier:")) time.Advance(TimeSpan.FromSeconds(4)); },
             Progress = new Recorder<TrainingProgress>(p => { if (p.IsEpochEnd) totals.Add(p.Epochs); }),
         };
 
@@ -177,6 +183,8 @@ public class TransferRecipeTests
 
         Assert.Equal((FineTuneStrategy.LastLayers, 8), (result.Auto!.Strategy, result.Auto.Epochs));
         Assert.Contains("cut to 8 of 10 epochs", result.Auto.Reason);
+        Assert.Contains("the 8 s left of the 12 s budget (4 s spent)", result.Auto.Reason);
+        Assert.Equal(4, result.Auto.SpentSeconds);
         Assert.Equal(FineTuneStrategy.LastLayers, result.Strategy);
         Assert.Equal(8, result.Training.History.Count); // trained as cut, the schedule spanning the 8
         Assert.Equal(Enumerable.Repeat(8, 8), totals);
