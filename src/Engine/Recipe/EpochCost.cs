@@ -14,13 +14,13 @@ namespace MlNetTransfer.Engine.Recipe;
 /// step, plus the validation pass at a third of a step's cost per image, with the batch a run at that side takes. The
 /// model is left as it was: BatchNorm runs in eval mode (no running-statistics update), gradients are dropped,
 /// trainability is restored. What the run spends at that side after its epochs comes from one timed forward pass of
-/// the same batch (after an untimed one): the classifier's features at a side that is not <paramref name="headSide"/> (with the images read
-/// again there, as long as <paramref name="readSeconds"/> took at the head's side), and the test-time flip's two
-/// passes over the validation images.
+/// the same batch (after an untimed one): the classifier's features at a side that is not
+/// <paramref name="headSide"/> (with the images read again there, as long as <paramref name="readSeconds"/> took at
+/// the head's side), and the test-time flip's two passes over the validation images.
 /// </summary>
 public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDataset sample, Preprocessing preprocessing,
     Func<int, int> batchSizeAt, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed,
-    int headSide = 0, double readSeconds = 0)
+    int headSide, double readSeconds)
 {
     const int TimedSteps = 2;
     readonly Dictionary<(string Trainable, int Side), double> _measured = [];
@@ -43,6 +43,19 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
         if (!_measured.TryGetValue(key, out var perImage))
             _measured[key] = perImage = SecondsPerImage(plan, side);
         return perImage * (trainImages + validationImages / 3.0);
+    }
+
+    /// <summary>Seconds per image of a forward pass without gradients over <paramref name="x"/> at
+    /// <paramref name="side"/>: the second of two, the first allocating anew.</summary>
+    double ForwardSecondsPerImage(Tensor x, int side)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var input = preprocessing.At(side).Normalize(channelsLast ? ChannelsLast.Of(x) : x);
+        model.call(input).sum().item<float>(); // waits for the device
+        var clock = Stopwatch.StartNew();
+        model.call(input).sum().item<float>();
+        return clock.Elapsed.TotalSeconds / x.shape[0];
     }
 
     double SecondsPerImage(StrategyPlan plan, int side)
@@ -76,18 +89,7 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
                 if (step > 0) seconds += clock.Elapsed.TotalSeconds;
             }
             optimizer.zero_grad();
-            if (!_forward.ContainsKey(side))
-                using (no_grad())
-                {
-                    var input = preprocessing.At(side).Normalize(channelsLast ? ChannelsLast.Of(x) : x);
-                    var clock = Stopwatch.StartNew();
-                    for (int pass = 0; pass < 2; pass++) // the second timed: the first without gradients allocates anew
-                    {
-                        if (pass == 1) clock.Restart();
-                        model.call(input).sum().item<float>(); // waits for the device
-                    }
-                    _forward[side] = clock.Elapsed.TotalSeconds / count;
-                }
+            if (!_forward.ContainsKey(side)) _forward[side] = ForwardSecondsPerImage(x, side);
             return seconds / (TimedSteps * count);
         }
         finally
