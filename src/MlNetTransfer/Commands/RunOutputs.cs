@@ -61,7 +61,7 @@ internal static class RunOutputs
             table.AddRow("calibration", $"temperature {c.Temperature:0.###}: test ECE {c.EceBefore:0.000} → {c.EceAfter:0.000}, log-loss {c.LogLossBefore:0.000} → {c.LogLossAfter:0.000}");
         else if (run.Calibration.Withheld is { } withheld)
             table.AddRow("calibration", Markup.Escape($"not applied: {withheld}"));
-        table.AddRow("time", $"train {report.TrainSeconds:0.0} s, evaluate {report.EvaluateSeconds:0.0} s");
+        table.AddRow("time", Markup.Escape($"train {report.TrainTime}, evaluate {report.EvaluateSeconds:0.0} s"));
         table.AddRow("written", Markup.Escape($"{Path.Combine(output, TrainCommand.ModelFile)}, {ReportWriter.HtmlFile}, {ReportWriter.MetricsFile}, charts, {ReportWriter.ConsumeFile}"));
         console.Write(table);
         if (ChanceCheck.Of(report.Test) is { NoBetterThanGuessing: true } guessing)

@@ -29,7 +29,7 @@ public static class HtmlReport
         Row(html, "device", run.Device);
         Row(html, "image size", $"{run.ImageSize} px{(run.Training.BatchSize is { } batch ? $", batches of {batch}" : "")}");
         Row(html, "training", $"{r.TrainImages} images, {run.Training.History.Count} epochs (best {run.Training.BestEpoch}" +
-            $"{(run.Training.StopReason is { } why ? $", stopped early: {why}" : run.Training.StoppedEarly ? ", stopped early" : "")}), {r.TrainSeconds:0.0} s");
+            $"{(run.Training.StopReason is { } why ? $", stopped early: {why}" : run.Training.StoppedEarly ? ", stopped early" : "")}), {r.TrainTime}");
         Row(html, "skipped images", r.SkippedImages.Count == 0 ? "none" : $"{r.SkippedImages.Count}: {string.Join("; ", r.SkippedImages.Take(10))}");
         html.Append("</table>");
         DataHealthSection.Render(html, r, imageRoot);

@@ -14,6 +14,9 @@ public sealed record TrainingReport(
     double TrainSeconds,
     double EvaluateSeconds)
 {
+    /// <summary>"612.3 s (time budget 600 s)": how long training took, and the budget it was planned in where Auto chose.</summary>
+    public string TrainTime => $"{TrainSeconds:0.0} s" + (Run.Auto is { } auto ? $" (time budget {auto.BudgetSeconds:0} s)" : "");
+
     /// <summary>The test images' calibration before and after the model's temperature (null until they are scored).</summary>
     public CalibrationReport? Calibration { get; init; }
 

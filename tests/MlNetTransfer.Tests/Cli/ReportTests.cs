@@ -107,5 +107,6 @@ public class ReportTests : CliSandbox
         Assert.Equal(80, calibration.GetProperty("validation").GetProperty("images").GetInt32());
         Assert.Equal(2, calibration.GetProperty("images").GetInt32());
         Assert.True(File.Exists(Path.Combine(folder, ReportWriter.ReliabilityFile)));
+        Assert.Contains("(time budget 600 s)", File.ReadAllText(Path.Combine(folder, ReportWriter.HtmlFile))); // the budget the run was planned in
     }
 }
