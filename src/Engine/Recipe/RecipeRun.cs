@@ -112,7 +112,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     /// <summary>The features the classifier alone reads (the wide network's where there is one), network frozen.</summary>
     Tensor FrozenFeatures(ImageTensorDataset images, int side, int batch, CancellationToken cancellation = default) =>
         ConvergedHead.Features(_wideModel ?? _model!, _wide ?? start.Architecture, start.Preprocessing.At(side), images, batch, _device,
-            _channelsLast, cancellation, new PhaseProgress($"features at {side} px", Log));
+            _channelsLast, cancellation, new PhaseProgress($"features at {side} px", Log, _time));
 
     /// <summary>The classifier solved and its penalty chosen on features already computed (which it takes over).</summary>
     SolvedHead Solved(LabelledData data, int headSide, Tensor computed, Tensor? computedValidation, Stopwatch clock)
@@ -311,7 +311,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     void SolveHeadAt(nn.Module<Tensor, Tensor> model, LabelledData data, int side, double penalty)
     {
         using var features = ConvergedHead.Features(model, start.Architecture, start.Preprocessing.At(side), data.All, options.Batch, _device, _channelsLast,
-            progress: new PhaseProgress($"features at {side} px", Log));
+            progress: new PhaseProgress($"features at {side} px", Log, _time));
         using var labels = data.All.Labels.to(_device);
         using var trainFeatures = data.TrainPart(features);
         using var trainLabels = data.TrainPart(labels);

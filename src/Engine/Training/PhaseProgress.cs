@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace MlNetTransfer.Engine.Training;
 
 /// <summary>
@@ -16,19 +14,20 @@ public sealed class PhaseProgress
 
     readonly string _what;
     readonly Action<string>? _log;
-    readonly Func<double> _seconds;
+    readonly TimeProvider _time;
+    readonly long _started;
     readonly object _gate = new();
     long _done;
     double _nextAt = FirstAfter.TotalSeconds;
 
-    /// <summary>A phase named <paramref name="what"/> ("training images at 224 px decoded"), starting now;
-    /// <paramref name="seconds"/> is the clock (tests give their own).</summary>
-    public PhaseProgress(string what, Action<string>? log, Func<double>? seconds = null)
+    /// <summary>A phase named <paramref name="what"/> ("training images at 224 px decoded"), starting now on
+    /// <paramref name="time"/> (the system's clock when null; a run's own, or a test's).</summary>
+    public PhaseProgress(string what, Action<string>? log, TimeProvider? time = null)
     {
         _what = what;
         _log = log;
-        var clock = Stopwatch.StartNew();
-        _seconds = seconds ?? (() => clock.Elapsed.TotalSeconds);
+        _time = time ?? TimeProvider.System;
+        _started = _time.GetTimestamp();
     }
 
     /// <summary>The items in the phase, once known (null: the line gives the count alone).</summary>
@@ -42,7 +41,7 @@ public sealed class PhaseProgress
     {
         long done = Interlocked.Add(ref _done, count);
         if (_log == null) return;
-        double now = _seconds();
+        double now = _time.GetElapsedTime(_started).TotalSeconds;
         if (now < Volatile.Read(ref _nextAt)) return;
         lock (_gate)
         {

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Data;
-using MlNetTransfer.Imaging;
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Imaging;
 
 namespace MlNetTransfer.MlNet;
 

@@ -1,9 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Imaging;
 using SkiaSharp;
-using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.MlNet;
 

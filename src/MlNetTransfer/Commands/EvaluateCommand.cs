@@ -3,9 +3,9 @@ using System.Text.Json;
 using Microsoft.ML;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
+using MlNetTransfer.Engine.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli.Commands;
 

@@ -1,10 +1,10 @@
 using System.ComponentModel;
 using Microsoft.ML;
 using MlNetTransfer.Cli.Data;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.MlNet;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using MlNetTransfer.Engine.Training;
 
 namespace MlNetTransfer.Cli.Commands;
 

@@ -176,7 +176,9 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, ITestOutputHelp
 
         var fromFitted = new ImageFileScorer(trained.MLContext, trained.Model, side: 64).Score(files, cancellation: TestContext.Current.CancellationToken);
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var progress = new MlNetTransfer.Engine.Training.PhaseProgress("images scored", lines.Enqueue, () => 11); // a clock past the first line's 10 s
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var progress = new MlNetTransfer.Engine.Training.PhaseProgress("images scored", lines.Enqueue, time);
+        time.Advance(TimeSpan.FromSeconds(11)); // a clock past the first line's 10 s
         var fromZip = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score([.. files, Path.Combine(trained.TempFolder.Path, "gone.png")],
             cancellation: TestContext.Current.CancellationToken, progress: progress);
         var fromBytes = new ImageFileScorer(trained.MLContext, (ITransformer)loaded, side: 64).Score(files.Take(5).Select(File.ReadAllBytes).ToList(), TestContext.Current.CancellationToken);
