@@ -1,3 +1,4 @@
+using MlNetTransfer.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -38,7 +39,7 @@ public sealed class ResNetBasicBlock : Module<Tensor, Tensor>
         var x = relu1.call(bn1.call(conv1.call(input)));
         x = bn2.call(conv2.call(x));
         var identity = downsample is null ? input : downsample.call(input);
-        return x.add_(identity).relu_();
+        return x.PlusInPlace(identity).relu_();
     }
 
     protected override void Dispose(bool disposing)

@@ -1,5 +1,6 @@
 using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -41,7 +42,7 @@ public static class GradCam
             var gradient = autograd.grad([picked], [activation!])[0];
             var weights = gradient.mean([2, 3], keepdim: true);
             var cam = nn.functional.relu((weights * activation!).sum(1));
-            var top = cam.flatten(1).max(1).values.clamp_min(1e-12).view(-1, 1, 1);
+            var top = cam.flatten(1).max(1).values.AtLeast(1e-12).view(-1, 1, 1);
             return (cam / top).detach().MoveToOuterDisposeScope();
         }
         finally

@@ -1,3 +1,4 @@
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Health;
@@ -20,7 +21,7 @@ public static class DataExamination
         var issues = new List<DataIssue>();
         using (var outOfFold = LabelErrors.OutOfFold(features, labels, classes, l2, Folds, seed))
         using (var votes = LabelErrors.NeighbourVotes(features, labels, classes))
-        using (var both = (outOfFold + votes) / 2) // two opinions: a linear boundary and the neighbours
+        using (var both = outOfFold.Plus(votes).DividedBy(2)) // two opinions: a linear boundary and the neighbours
             issues.AddRange(LabelErrors.Find(both, labels));
         issues.AddRange(NearCopies.Within(features, prints, labels));
         issues.AddRange(Outliers.Find(features, labels, classes));

@@ -1,4 +1,6 @@
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Health;
@@ -71,7 +73,8 @@ public static class LabelErrors
             using var inner = NewDisposeScope();
             long count = Math.Min(block, n - start);
             var similarity = f.narrow(0, start, count).matmul(f.t());
-            similarity.index_put_(-2f, [arange(count), arange(start, start + count)]); // not itself
+            using (var notItself = (-2f).ToScalar()) // not itself
+                similarity.index_put_(notItself, [HeldScalars.Range(0, count), HeldScalars.Range(start, start + count)]);
             var nearest = similarity.topk((int)Math.Min(k, n - 1), 1).indexes;
             var neighbourLabels = y.index_select(0, nearest.reshape(-1)).reshape(count, -1);
             var share = nn.functional.one_hot(neighbourLabels, classes).to_type(ScalarType.Float64).mean([1]);

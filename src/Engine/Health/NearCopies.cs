@@ -1,3 +1,5 @@
+using MlNetTransfer.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Health;
@@ -84,9 +86,10 @@ public static class NearCopies
             if (same)
             {
                 // only earlier rows: the later image of a pair is the copy
-                var rows = arange(start, start + count).unsqueeze(1);
-                var columns = arange(0, reference.shape[0]).unsqueeze(0);
-                products = products.masked_fill(columns.ge(rows), -2);
+                var rows = HeldScalars.Range(start, start + count).unsqueeze(1);
+                var columns = HeldScalars.Range(0, reference.shape[0]).unsqueeze(0);
+                using var none = (-2).ToScalar();
+                products = products.masked_fill(columns.ge(rows), none);
             }
             var (best, index) = products.max(1);
             var b = best.data<float>().ToArray();

@@ -1,3 +1,4 @@
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Health;
@@ -13,9 +14,9 @@ public static class Outliers
         using var scope = NewDisposeScope();
         var f = nn.functional.normalize(features.to_type(ScalarType.Float32).cpu(), dim: 1);
         var y = labels.cpu().to_type(ScalarType.Int64);
-        var means = zeros([classes, f.shape[1]]).index_add_(0, y, f, 1);
+        var means = zeros([classes, f.shape[1]]).index_add_(0, y, f, HeldScalars.One);
         means = nn.functional.normalize(means, dim: 1);
-        var distance = (1 - f.matmul(means.t()).max(1).values).to_type(ScalarType.Float64).data<double>().ToArray();
+        var distance = f.matmul(means.t()).max(1).values.OneMinus().to_type(ScalarType.Float64).data<double>().ToArray();
         var given = y.data<long>().ToArray();
         var sorted = distance.Order().ToArray();
         double median = sorted[sorted.Length / 2];

@@ -1,4 +1,5 @@
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Health;
@@ -22,7 +23,7 @@ public static class PerceptualPrint
                 using var scope = NewDisposeScope();
                 long count = Math.Min(batch, images.Count - start);
                 var rgb = images.Slice(start, count).to_type(ScalarType.Float32);
-                var grey = (rgb[.., 0] * 0.299f + rgb[.., 1] * 0.587f + rgb[.., 2] * 0.114f).unsqueeze(1);
+                var grey = rgb[.., 0].Times(0.299f).Plus(rgb[.., 1].Times(0.587f)).Plus(rgb[.., 2].Times(0.114f)).unsqueeze(1);
                 var small = nn.functional.adaptive_avg_pool2d(grey, [Side, Side]).reshape(count, Side * Side);
                 var centred = small - small.mean([1], keepdim: true);
                 parts.Add(nn.functional.normalize(centred, dim: 1).MoveToOuterDisposeScope());

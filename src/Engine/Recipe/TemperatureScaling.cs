@@ -1,3 +1,4 @@
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Recipe;
@@ -32,7 +33,7 @@ public static class TemperatureScaling
     {
         if (probabilities.shape[0] == 0) return Calibration.None;
         using var scope = NewDisposeScope();
-        var x = probabilities.to(CPU).to_type(ScalarType.Float64).clamp_min(Floor).log();
+        var x = probabilities.to(CPU).to_type(ScalarType.Float64).AtLeast(Floor).log();
         var y = labels.to(CPU).to_type(ScalarType.Int64);
         double beta = 1, loss = LogLoss(x, y, beta);
         double before = loss;
@@ -79,8 +80,8 @@ public static class TemperatureScaling
     public static Tensor Apply(Tensor probabilities, double temperature)
     {
         using var scope = NewDisposeScope();
-        var x = probabilities.to_type(ScalarType.Float64).clamp_min(Floor).log();
-        return nn.functional.softmax(x / temperature, 1).to_type(probabilities.dtype).MoveToOuterDisposeScope();
+        var x = probabilities.to_type(ScalarType.Float64).AtLeast(Floor).log();
+        return nn.functional.softmax(x.DividedBy(temperature), 1).to_type(probabilities.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>The probabilities before calibration, from calibrated ones: the map's inverse (p^T, renormalised).</summary>
@@ -133,7 +134,7 @@ public static class TemperatureScaling
     static (double Gradient, double Curvature) Derivatives(Tensor logProbabilities, Tensor labels, double beta)
     {
         using var scope = NewDisposeScope();
-        var p = nn.functional.softmax(logProbabilities * beta, 1);
+        var p = nn.functional.softmax(logProbabilities.Times(beta), 1);
         var mean = (p * logProbabilities).sum(1);
         double gradient = (mean - logProbabilities.gather(1, labels.unsqueeze(1)).squeeze(1)).mean().item<double>();
         double curvature = ((p * logProbabilities * logProbabilities).sum(1) - mean * mean).mean().item<double>();
@@ -143,6 +144,6 @@ public static class TemperatureScaling
     static double LogLoss(Tensor logProbabilities, Tensor labels, double beta)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.cross_entropy(logProbabilities * beta, labels).item<double>();
+        return nn.functional.cross_entropy(logProbabilities.Times(beta), labels).item<double>();
     }
 }

@@ -1,4 +1,5 @@
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Recipe;
@@ -20,7 +21,7 @@ public sealed class TensorImageSource(ImageTensorDataset data) : IImageSource
         {
             var resized = nn.functional.interpolate(data.ReadAll().to_type(ScalarType.Float32), size: [side, side],
                 mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
-            bytes = resized.round().clamp(0, 255).to_type(ScalarType.Byte).MoveToOuterDisposeScope();
+            bytes = resized.round().Clamped(0, 255).to_type(ScalarType.Byte).MoveToOuterDisposeScope();
         }
         // built outside the scope: the dataset's own tensors (its labels) must outlive it
         return new ImageTensorDataset(bytes, data.Labels.clone(), data.ClassNames);

@@ -1,5 +1,6 @@
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -101,9 +102,9 @@ public static class TestTimeFlip
                 var averaged = Averaged(logits, mirroredLogits?.narrow(0, start, count).to(device) ?? model.call(x!.flip(3)));
                 var loss = stack([
                     nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum),
-                    nn.functional.nll_loss(averaged.clamp_min(1e-12).log(), y, reduction: nn.Reduction.Sum)]);
-                sums.add_(loss.to_type(ScalarType.Float64));
-                correct.add_(stack([logits.argmax(1).eq(y).sum(), averaged.argmax(1).eq(y).sum()]));
+                    nn.functional.nll_loss(averaged.AtLeast(1e-12).log(), y, reduction: nn.Reduction.Sum)]);
+                sums.PlusInPlace(loss.to_type(ScalarType.Float64));
+                correct.PlusInPlace(stack([logits.argmax(1).eq(y).sum(), averaged.argmax(1).eq(y).sum()]));
                 alone.Add(nn.functional.softmax(logits, 1).cpu().MoveToOuterDisposeScope());
                 averagedViews.Add(averaged.cpu().MoveToOuterDisposeScope());
             }
@@ -120,5 +121,5 @@ public static class TestTimeFlip
 
     /// <summary>The mean of the two views' softmax: what the exported model's Score is with the flip on.</summary>
     public static Tensor Averaged(Tensor logits, Tensor mirroredLogits) =>
-        nn.functional.softmax(logits, 1).add(nn.functional.softmax(mirroredLogits, 1)).mul_(0.5);
+        nn.functional.softmax(logits, 1).Plus(nn.functional.softmax(mirroredLogits, 1)).Times(0.5);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Training;
@@ -43,8 +44,8 @@ internal sealed class EpochSums : IDisposable
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var value = loss.detach();
-        _nonFinite.add_(value.isfinite().logical_not().to_type(ScalarType.Int64));
-        _loss.add_(value.to_type(ScalarType.Float64) * count);
+        _nonFinite.PlusInPlace(value.isfinite().logical_not().to_type(ScalarType.Int64));
+        _loss.PlusInPlace(value.to_type(ScalarType.Float64).Times(count));
         _pending += count;
     }
 
@@ -53,7 +54,7 @@ internal sealed class EpochSums : IDisposable
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        _correct.add_(logits.detach().argmax(1).eq(labels).sum());
+        _correct.PlusInPlace(logits.detach().argmax(1).eq(labels).sum());
     }
 
     /// <summary>Reads only the non-finite count (one value).</summary>

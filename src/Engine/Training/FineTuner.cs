@@ -69,8 +69,8 @@ public static class FineTuner
             var x = preprocessing.Normalize(data.Slice(start, end - start).to(device));
             var y = data.Labels.narrow(0, start, end - start).to(device);
             var logits = model.call(x);
-            lossSum.add_(nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64));
-            correct.add_(logits.argmax(1).eq(y).sum());
+            lossSum.PlusInPlace(nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).to_type(ScalarType.Float64));
+            correct.PlusInPlace(logits.argmax(1).eq(y).sum());
         }
         return (lossSum.item<double>() / data.Count, (double)correct.item<long>() / data.Count);
     }

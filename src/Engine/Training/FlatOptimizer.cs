@@ -1,3 +1,5 @@
+using MlNetTransfer.Runtime;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -88,22 +90,25 @@ internal sealed class FlatOptimizer : IOptimizerStep
     void AdamW(Group g)
     {
         double rate = g.Rate;
-        g.Values.mul_(1 - rate * _weightDecay);
         double correction1 = 1 - Math.Pow(Beta1, g.Steps), correction2 = 1 - Math.Pow(Beta2, g.Steps);
-        g.First.mul_(Beta1).add_(g.Gradients, alpha: 1 - Beta1);
-        g.Second!.mul_(Beta2).addcmul_(g.Gradients, g.Gradients, value: 1 - Beta2);
-        var denominator = (g.Second.sqrt() / Math.Sqrt(correction2)).add_(Epsilon);
-        g.Values.addcdiv_(g.First, denominator, value: -rate / correction1);
+        using Scalar decay = (1 - rate * _weightDecay).ToScalar(), beta1 = Beta1.ToScalar(), rest1 = (1 - Beta1).ToScalar(),
+            beta2 = Beta2.ToScalar(), rest2 = (1 - Beta2).ToScalar(), epsilon = Epsilon.ToScalar(), step = (-rate / correction1).ToScalar();
+        g.Values.mul_(decay);
+        g.First.mul_(beta1).add_(g.Gradients, alpha: rest1);
+        g.Second!.mul_(beta2).addcmul_(g.Gradients, g.Gradients, value: rest2);
+        var denominator = g.Second.sqrt().DividedBy(Math.Sqrt(correction2)).add_(epsilon, HeldScalars.One);
+        g.Values.addcdiv_(g.First, denominator, value: step);
     }
 
     /// <summary>TorchSharp's SGD step: L2 decay added to the gradient, momentum started from the first gradient,
     /// Nesterov's look-ahead.</summary>
     void Sgd(Group g)
     {
-        var gradient = _weightDecay != 0 ? g.Gradients.add(g.Values, alpha: _weightDecay) : g.Gradients;
+        using Scalar decay = _weightDecay.ToScalar(), momentum = Momentum.ToScalar(), step = (-g.Rate).ToScalar();
+        var gradient = _weightDecay != 0 ? g.Gradients.add(g.Values, alpha: decay) : g.Gradients;
         if (g.Steps == 1) g.First.copy_(gradient);
-        else g.First.mul_(Momentum).add_(gradient, alpha: 1);
-        g.Values.add_(gradient.add(g.First, alpha: Momentum), alpha: -g.Rate);
+        else g.First.mul_(momentum).add_(gradient, alpha: HeldScalars.One);
+        g.Values.add_(gradient.add(g.First, alpha: momentum), alpha: step);
     }
 
     public void Save(BinaryWriter writer)

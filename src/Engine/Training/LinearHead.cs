@@ -1,3 +1,4 @@
+using MlNetTransfer.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -47,7 +48,7 @@ public sealed class LinearHead : IDisposable
         using var scope = NewDisposeScope();
         var x = features.to_type(ScalarType.Float32);
         var mean = x.mean([0], keepdim: true);
-        var std = x.std(0, keepdim: true).clamp_min(1e-6);
+        var std = x.std(0, keepdim: true).AtLeast(1e-6);
         x = ((x - mean) / std).contiguous();
         long n = x.shape[0], f = x.shape[1];
         var device = x.device;
@@ -61,7 +62,7 @@ public sealed class LinearHead : IDisposable
         // θ [C, F+1] in standardised coordinates
         var theta = warmStart is null
             ? zeros(classCount, f + 1, device: device)
-            : cat([warmStart.Weight.to(device) * std, (warmStart.Bias.to(device) + (warmStart.Weight.to(device) * mean).sum(1)).unsqueeze(1)], 1);
+            : cat([warmStart.Weight.to(device) * std, warmStart.Bias.to(device).Plus((warmStart.Weight.to(device) * mean).sum(1)).unsqueeze(1)], 1);
 
         // every [N, C] intermediate goes with its evaluation, and every [C, F+1] one with its iteration: memory stays
         // that of one evaluation, not 500 iterations' worth (measured: 1.2 GB more at 3 000 images when kept to the end)
@@ -78,8 +79,9 @@ public sealed class LinearHead : IDisposable
                 residual = residual * rowWeight;
             }
             var masked = t * penaltyMask;
-            double loss = perRow.sum().item<float>() / totalWeight + 0.5 * l2 * masked.pow(2).sum().item<float>();
-            var gradient = residual.t().matmul(design) / totalWeight + l2 * masked;
+            using var two = 2.ToScalar();
+            double loss = perRow.sum().item<float>() / totalWeight + 0.5 * l2 * masked.pow(two).sum().item<float>();
+            var gradient = residual.t().matmul(design).DividedBy(totalWeight).Plus(masked.Times(l2));
             return (loss, gradient.MoveToOuterDisposeScope());
         }
 
@@ -107,7 +109,7 @@ public sealed class LinearHead : IDisposable
             int backtracks = 0;
             while (true)
             {
-                next = theta + direction * step;
+                next = theta.Plus(direction.Times(step));
                 (nextValue, nextGrad) = Evaluate(next);
                 if (nextValue <= value + 1e-4 * step * slope || ++backtracks > 30) break;
                 step *= 0.5;
@@ -141,7 +143,7 @@ public sealed class LinearHead : IDisposable
     }
 
     /// <summary>Logits for raw features [N, F].</summary>
-    public Tensor Logits(Tensor features) => features.matmul(Weight.to(features.device).t()) + Bias.to(features.device);
+    public Tensor Logits(Tensor features) => features.matmul(Weight.to(features.device).t()).Plus(Bias.to(features.device));
 
     /// <summary>Mean cross-entropy and accuracy on held-out features.</summary>
     public (double Loss, double Accuracy) Score(Tensor features, Tensor labels)
@@ -160,17 +162,17 @@ public sealed class LinearHead : IDisposable
         for (int i = steps.Count - 1; i >= 0; i--)
         {
             alphas[i] = steps[i].Rho * (steps[i].S * q).sum().item<float>();
-            q = q - steps[i].Y * alphas[i];
+            q = q - steps[i].Y.Times(alphas[i]);
         }
         if (steps.Count > 0)
         {
             var (s, y, _) = steps[^1];
-            q = q * ((s * y).sum().item<float>() / (y * y).sum().item<float>());
+            q = q.Times((s * y).sum().item<float>() / (y * y).sum().item<float>());
         }
         for (int i = 0; i < steps.Count; i++)
         {
             double beta = steps[i].Rho * (steps[i].Y * q).sum().item<float>();
-            q = q + steps[i].S * (alphas[i] - beta);
+            q = q.Plus(steps[i].S.Times(alphas[i] - beta));
         }
         return q;
     }

@@ -1,3 +1,4 @@
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Engine.Weights;
@@ -29,7 +30,7 @@ public sealed record Preprocessing(int InputSize, ChannelOrder ChannelOrder, flo
         using var scope = NewDisposeScope();
         var x = rgb255.to_type(ScalarType.Float32);
         if (ChannelOrder == ChannelOrder.Bgr) x = x.flip(1);
-        x = x * PixelScale;
+        x = x.Times(PixelScale);
         if (MeanImage != null)
         {
             var mean = tensor(MeanImage, device: x.device).view(1, 3, MeanImageSize, MeanImageSize);
