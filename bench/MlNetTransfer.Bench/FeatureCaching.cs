@@ -2,6 +2,7 @@ using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,7 +41,7 @@ public static class FeatureCaching
                 for (int c = 0; c < 3; c++) rgb[c * area + p] = pixels[4 * p + (bgra ? 2 - c : c)];
             using var x = tensor(rgb).view(1, 3, image.Height, image.Width);
             using var resized = nn.functional.interpolate(x, size: [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
-            images.Add(resized.round().clamp(0, 255).to_type(ScalarType.Byte));
+            images.Add(resized.round().Clamped(0, 255).to_type(ScalarType.Byte));
         }
         return new ImageTensorDataset(cat(images, 0), tensor(rows.Select(r => (long)classes.IndexOf(r.Label)).ToArray()), classes);
     }

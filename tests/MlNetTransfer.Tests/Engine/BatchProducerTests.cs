@@ -10,7 +10,7 @@ public class BatchProducerTests
 {
     public BatchProducerTests() => TorchRuntime.EnsureLoaded();
 
-    static (Tensor X, Tensor Y) Make(int batch) => (full(new long[] { 2 }, batch, ScalarType.Float32), tensor(new long[] { batch }));
+    static (Tensor X, Tensor Y) Make(int batch) => (tensor(new float[] { batch, batch }), tensor(new long[] { batch }));
 
     [Theory]
     [InlineData(0)]

@@ -18,9 +18,9 @@ public class DataHealthTests
     {
         var generator = new Generator(5); // its own: xunit runs other classes that draw from torch's global one in parallel
         const int classes = 5, perClass = 60;
-        var centres = randn(classes, 32, generator: generator) * spread;
+        var centres = randn(classes, 32, generator: generator).Times(spread);
         var truth = Enumerable.Range(0, classes * perClass).Select(i => (long)(i % classes)).ToArray();
-        var features = centres.index_select(0, tensor(truth)) + randn(truth.Length, 32, generator: generator);
+        var features = centres.index_select(0, tensor(truth)).Plus(randn(truth.Length, 32, generator: generator));
         var given = truth.ToArray();
         var flipped = new HashSet<long>();
         for (int k = 0; k < given.Length / 20; k++)
@@ -40,7 +40,7 @@ public class DataHealthTests
         var (features, labels, flipped, truth) = Clusters(spread);
         using var outOfFold = LabelErrors.OutOfFold(features, labels, 5, l2: 0.01, folds: 5, seed: 1);
         using var votes = LabelErrors.NeighbourVotes(features, labels, 5);
-        using var both = (outOfFold + votes) / 2;
+        using var both = outOfFold.Plus(votes).DividedBy(2);
 
         var found = LabelErrors.Find(both, labels);
 
@@ -61,9 +61,9 @@ public class DataHealthTests
         using var all = originals.ReadAll();
         // rows 100..102: a copy of row 3, of row 40 with noise of a few grey levels (as a re-encoding leaves), of row 77
         // with more contrast (resized copies are the benchmark's: the decoder resizes both to the training side)
-        using var noisy = (all[40].unsqueeze(0).to_type(ScalarType.Float32) + randint(-4, 5, [1, 3, 28, 28], generator: new Generator(2)))
-            .clamp(0, 255).to_type(ScalarType.Byte);
-        using var brighter = (all[77].unsqueeze(0).to_type(ScalarType.Float32) * 1.15 + 5).clamp(0, 255).to_type(ScalarType.Byte);
+        using var noisy = all[40].unsqueeze(0).to_type(ScalarType.Float32).Plus(randint(-4, 5, [1, 3, 28, 28], generator: new Generator(2)))
+            .Clamped(0, 255).to_type(ScalarType.Byte);
+        using var brighter = all[77].unsqueeze(0).to_type(ScalarType.Float32).Times(1.15).Plus(5).Clamped(0, 255).to_type(ScalarType.Byte);
         using var images = cat([all, all[3].unsqueeze(0), noisy, brighter], 0);
         using var labels = cat([originals.Labels, originals.Labels.index_select(0, tensor(new long[] { 3, 40, 77 }))], 0);
         using var set = new ImageTensorDataset(images, labels, originals.ClassNames);
@@ -88,7 +88,7 @@ public class DataHealthTests
     public void An_image_far_from_every_class_is_an_outlier_and_the_clusters_are_not()
     {
         var (features, labels, _, _) = Clusters(4);
-        using var odd = randn(1, 32, generator: new Generator(6)) * 40;
+        using var odd = randn(1, 32, generator: new Generator(6)).Times(40);
         using var withOdd = cat([features, odd], 0);
         using var oddLabels = cat([labels, tensor(new long[] { 2 })], 0);
 

@@ -49,7 +49,7 @@ public class DeviceSelectorTests
 
         Assert.Equal(TorchRuntime.IsCudaAvailable, choice.IsCuda);
         using var x = ones(4, 4, device: choice.ToTorch());
-        using var y = (x * 2).sum().cpu();
+        using var y = x.Times(2).sum().cpu();
         Assert.Equal(32f, y.item<float>());
     }
 }

@@ -27,7 +27,7 @@ public class EmbeddedResNet18Tests
     static Tensor RealImages(int count)
     {
         using var test = SampleImages.Load("test", 224);
-        using var index = arange(0, 10 * count, 10);
+        using var index = HeldScalars.Range(0, 10 * count, 10);
         return test.Gather(index.data<long>().ToArray()).to_type(ScalarType.Float32);
     }
 

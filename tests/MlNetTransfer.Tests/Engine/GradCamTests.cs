@@ -26,7 +26,7 @@ public class GradCamTests
         var weight = model.state_dict()[architecture.ClassifierPrefix + ".weight"]; // [C, K]
         var rows = weight.index_select(0, tensor(classes.Select(c => (long)c).ToArray()));
         var cam = nn.functional.relu((rows.view(rows.shape[0], rows.shape[1], 1, 1) * maps!).sum(1));
-        return cam / cam.flatten(1).max(1).values.clamp_min(1e-12).view(-1, 1, 1);
+        return cam / cam.flatten(1).max(1).values.AtLeast(1e-12).view(-1, 1, 1);
     }
 
     [Theory]

@@ -16,16 +16,16 @@ public class LinearHeadTests
     static (Tensor X, Tensor Y) Blobs(int perClass, int seed, double spread = 1.5)
     {
         var generator = new Generator((ulong)seed);
-        var centres = randn(3, 20, generator: new Generator(7)) * 2;
+        var centres = randn(3, 20, generator: new Generator(7)).Times(2);
         var x = new List<Tensor>();
         var y = new List<long>();
         for (int c = 0; c < 3; c++)
         {
-            x.Add(centres[c] + randn(perClass, 20, generator: generator) * spread);
+            x.Add(centres[c].Plus(randn(perClass, 20, generator: generator).Times(spread)));
             y.AddRange(Enumerable.Repeat((long)c, perClass));
         }
         var scale = linspace(0.1, 10, 20);
-        return (cat(x, 0) * scale + 5, tensor(y.ToArray()));
+        return ((cat(x, 0) * scale).Plus(5), tensor(y.ToArray()));
     }
 
     /// <summary>The penalised objective the solver minimises, in the standardised coordinates it solves in, with its
@@ -33,13 +33,13 @@ public class LinearHeadTests
     static double GradientNorm(LinearHead head, Tensor x, Tensor y, double l2)
     {
         var mean = x.mean([0], keepdim: true);
-        var std = x.std(0, keepdim: true).clamp_min(1e-6);
+        var std = x.std(0, keepdim: true).AtLeast(1e-6);
         var w = (head.Weight * std).detach().requires_grad_(true);
-        var b = (head.Bias + (head.Weight * mean).sum(1)).detach().requires_grad_(true);
-        var logits = ((x - mean) / std).matmul(w.t()) + b;
-        var loss = nn.functional.cross_entropy(logits, y) + 0.5 * l2 * w.pow(2).sum();
+        var b = head.Bias.Plus((head.Weight * mean).sum(1)).detach().requires_grad_(true);
+        var logits = ((x - mean) / std).matmul(w.t()).Plus(b);
+        var loss = nn.functional.cross_entropy(logits, y).Plus((w * w).sum().Times(0.5 * l2));
         loss.backward();
-        return Math.Sqrt(w.grad!.pow(2).sum().item<float>() + b.grad!.pow(2).sum().item<float>());
+        return Math.Sqrt((w.grad! * w.grad!).sum().item<float>() + (b.grad! * b.grad!).sum().item<float>());
     }
 
     [Fact]
@@ -90,13 +90,13 @@ public class LinearHeadTests
     public void Class_weights_move_the_boundary_towards_the_rare_class()
     {
         var (x, y) = Blobs(perClass: 60, seed: 8, spread: 3);
-        var keep = cat([arange(0, 60), arange(60, 66), arange(120, 180)]); // class 1: 6 images
+        var keep = cat([HeldScalars.Range(0, 60), HeldScalars.Range(60, 66), HeldScalars.Range(120, 180)]); // class 1: 6 images
         var (xs, ys) = (x.index_select(0, keep), y.index_select(0, keep));
         using var plain = LinearHead.Fit(xs, ys, 3, l2: 0.01);
         using var balanced = LinearHead.Fit(xs, ys, 3, l2: 0.01, classWeights: tensor(ClassWeights.Balanced([60, 6, 60])));
 
         var (heldX, heldY) = Blobs(perClass: 100, seed: 9, spread: 3);
-        double Recall(LinearHead h) => h.Logits(heldX).argmax(1).eq(1).logical_and(heldY.eq(1)).sum().item<long>() / 100.0;
+        double Recall(LinearHead h) => h.Logits(heldX).argmax(1).eq(HeldScalars.One).logical_and(heldY.eq(HeldScalars.One)).sum().item<long>() / 100.0;
         Assert.True(Recall(balanced) > Recall(plain), $"rare-class recall {Recall(balanced)} balanced vs {Recall(plain)}");
     }
 }

@@ -93,7 +93,7 @@ public class OnnxExportTests
         using var model = architecture.Create(5);
         RandomiseBatchNorm(model);
         var preprocessing = Preprocessing.ImageNet(side);
-        using var pixels = rand(2, 3, side, side) * 255;
+        using var pixels = rand(2, 3, side, side).Times(255);
 
         var onnx = OnnxExporter.Export(model, name, preprocessing, Classes(5), batch: null, new OnnxExportNames(), withLogits: true);
 

@@ -91,7 +91,7 @@ public class StrategyPlanTests
 
         model.train();
         plan.FreezeBatchNormStatistics(model);
-        using (no_grad()) model.call(randn(8, 3, 16, 16) * 3 + 2);
+        using (no_grad()) model.call(randn(8, 3, 16, 16).Times(3).Plus(2));
 
         Assert.True(frozenMean.allclose(model.state_dict()["features.1.running_mean"], rtol: 0, atol: 0), "a frozen group's BatchNorm statistics moved");
         Assert.False(trainedMean.allclose(model.state_dict()["features.5.running_mean"], rtol: 0, atol: 0), "a training group's BatchNorm statistics did not move");

@@ -5,6 +5,7 @@ using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Tensor = TorchSharp.torch.Tensor;
@@ -28,12 +29,14 @@ public class TestTimeFlipTests
     {
         random.manual_seed(3);
         using var model = ArchitectureRegistry.Get("resnet18").Create(4);
-        using (no_grad()) model.named_parameters().Single(p => p.name == "fc.weight").parameter.mul_(30); // confident, view-sensitive scores
+        using (no_grad())
+        using (var thirty = 30.ToScalar())
+            model.named_parameters().Single(p => p.name == "fc.weight").parameter.mul_(thirty); // confident, view-sensitive scores
         model.eval();
         var preprocessing = Preprocessing.ImageNet(40);
         // a left-to-right ramp with noise: a mirror image a network tells apart from the image
         using var ramp = linspace(0, 245, 40).view(1, 1, 1, 40);
-        using var pixels = (rand(batch ?? 3, 3, 40, 40) * 10).add_(ramp);
+        using var pixels = rand(batch ?? 3, 3, 40, 40).Times(10).PlusInPlace(ramp);
 
         var onnx = OnnxExporter.Export(model, "resnet18", preprocessing, Classes(4), batch, new OnnxExportNames(), withLogits: true, testTimeFlip: true);
 
@@ -117,7 +120,7 @@ public class TestTimeFlipTests
             using var scope = NewDisposeScope();
             long half = x.shape[3] / 2;
             var excess = x.narrow(3, 0, half).mean([1, 2, 3]) - x.narrow(3, half, half).mean([1, 2, 3]);
-            var score = _brightness * (x.mean([1, 2, 3]) - 0.5) + _side * excess;
+            var score = x.mean([1, 2, 3]).Plus(-0.5).Times(_brightness).Plus(excess.Times(_side));
             return stack([zeros_like(score), score], 1).MoveToOuterDisposeScope();
         }
     }

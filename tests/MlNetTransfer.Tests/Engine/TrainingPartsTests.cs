@@ -50,7 +50,7 @@ public class TrainingPartsTests
     [Fact]
     public void Augmenter_keeps_the_shape_changes_the_pixels_and_repeats_for_a_seed()
     {
-        var batch = arange(2 * 3 * 8 * 8, dtype: ScalarType.Float32).view(2, 3, 8, 8);
+        var batch = HeldScalars.Range(0, 2 * 3 * 8 * 8, 1, ScalarType.Float32).view(2, 3, 8, 8);
 
         var a = new Augmenter(seed: 11).Apply(batch);
         var b = new Augmenter(seed: 11).Apply(batch);

@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
@@ -36,6 +37,6 @@ internal static class SampleImages
                 rgb[c * area + p] = pixels[4 * p + (bgra ? 2 - c : c)];
         using var x = tensor(rgb).view(1, 3, image.Height, image.Width);
         using var resized = nn.functional.interpolate(x, size: [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
-        return resized.round().clamp(0, 255).to_type(ScalarType.Byte);
+        return resized.round().Clamped(0, 255).to_type(ScalarType.Byte);
     }
 }

@@ -1,4 +1,6 @@
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
@@ -15,9 +17,9 @@ internal static class SyntheticImages
         for (int c = 0; c < classes; c++)
         {
             int n = counts?[c] ?? perClass;
-            var x = rand(n, 3, side, side, generator: generator) * 120;
-            x[.., c % 3] += 120;
-            images.Add(x.clamp(0, 255).to_type(ScalarType.Byte));
+            var x = rand(n, 3, side, side, generator: generator).Times(120);
+            using (var bright = 120.ToScalar()) x[.., c % 3].add_(bright, HeldScalars.One);
+            images.Add(x.Clamped(0, 255).to_type(ScalarType.Byte));
             labels.AddRange(Enumerable.Repeat((long)c, n));
         }
         return new ImageTensorDataset(cat(images, 0), tensor(labels.ToArray()),

@@ -7,6 +7,7 @@ using MlNetTransfer.Cli.Reporting;
 using MlNetTransfer.Engine.Jobs;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
@@ -220,7 +221,7 @@ public class JobHandOffTests : CliSandbox
         Assert.True(ran == 0, log);
         // logits that are not what these weights compute: refused, and no model is written
         var check = StateDictFile.Read(Path.Combine(Job, JobFiles.Check));
-        SafetensorsWriter.Write(Path.Combine(Job, JobFiles.Check), new Dictionary<string, Tensor> { ["input"] = check["input"], ["logits"] = check["logits"] + 0.5 });
+        SafetensorsWriter.Write(Path.Combine(Job, JobFiles.Check), new Dictionary<string, Tensor> { ["input"] = check["input"], ["logits"] = check["logits"].Plus(0.5) });
         (exit, output) = Run($"job import {Job} --out {Out}");
         Assert.Equal(ExitCodes.BadModel, exit);
         Assert.Contains("logits differ from the job's", output);

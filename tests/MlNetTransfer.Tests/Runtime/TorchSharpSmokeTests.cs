@@ -23,8 +23,10 @@ public class TorchSharpSmokeTests
             nn.Linear(8, 2));
         var optimizer = optim.SGD(model.parameters(), learningRate: 0.1);
         var images = torch.randn(16, 3, 12, 12);
-        var labels = torch.arange(16, dtype: ScalarType.Int64) % 2;
-        images[labels == 1] += 1.0f; // a signal the net can learn
+        using var two = 2.ToScalar();
+        var labels = HeldScalars.Range(0, 16).remainder(two);
+        var signal = labels.eq(HeldScalars.One);
+        images[signal] = images[signal].Plus(1); // a signal the net can learn
 
         var conv = (nn.Module<Tensor, Tensor>)model.children().First();
         var weightBefore = conv.parameters().First().detach().clone();
