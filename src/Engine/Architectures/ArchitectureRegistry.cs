@@ -24,7 +24,7 @@ public static class ArchitectureRegistry
         {
             TorchvisionWeightsFile = "alexnet-owt-7be5be79.pth",
         },
-        ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => torchvision.models.resnet18(n),
+        ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => BasicResNet("ResNet18", [2, 2, 2, 2], n),
             NetworkSpec.Torchvision("resnet18"), torchvisionWeightsFile: "resnet18-f37072fd.pth"),
         ResNet("resnet18_cntk", "The ImageNet ResNet that ML.NET's DnnImageFeaturizer.ResNet18 ships (CNTK export): ResNet-18 with " +
             "three blocks in its last stage (2-2-2-3); the embedded default",
@@ -35,13 +35,14 @@ public static class ArchitectureRegistry
             n => new MultiLevelResNet("ResNet18CntkMultiLevel", CntkResNet(n), ResNet18Widths, n),
             NetworkSpec.MultiLevelResNet("basic", CntkResNet18Import.StageDepths, ResNet18Widths), NetworkForm.MultiLevelResNet,
             weightsOf: "resnet18_cntk"),
-        ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => torchvision.models.resnet34(n),
+        ResNet("resnet34", "ResNet-34; 21.8 M parameters", n => BasicResNet("ResNet34", [3, 4, 6, 3], n),
             NetworkSpec.Torchvision("resnet34"), torchvisionWeightsFile: "resnet34-b627a593.pth"),
         // its 1x1 convolutions kill oneDNN on CPUs whose caches cpuid leaves undescribed (Runtime.OneDnnGuard)
-        ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters", n => torchvision.models.resnet50(n),
+        ResNet("resnet50", "ResNet-50 (bottleneck blocks); 25.6 M parameters",
+            n => new TorchSharp.Modules.ResNet("ResNet50", ResNetBottleneck.Factory, ResNetBottleneck.Expansion, [3, 4, 6, 3], n),
             NetworkSpec.Torchvision("resnet50"), torchvisionWeightsFile: "resnet50-0676ba61.pth", crashesOneDnnWithoutCaches: true),
         new Architecture("mobilenet_v2", "MobileNetV2 (Sandler 2018); 3.5 M parameters",
-            n => torchvision.models.mobilenet_v2(n),
+            n => torchvision.models.mobilenet_v2(n, block: InvertedResidualBlock.Factory),
             [
                 Group("stem+stage1-2", Features(0, 3)),
                 Group("stage3-5", Features(4, 13)),
@@ -107,8 +108,13 @@ public static class ArchitectureRegistry
         };
 
     /// <summary>The ResNet of ML.NET's DnnImageFeaturizer.ResNet18: ResNet-18 with three basic blocks in its last stage.</summary>
-    static TorchSharp.Modules.ResNet CntkResNet(int classes) =>
-        new("ResNet18Cntk", ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, CntkResNet18Import.StageDepths, classes);
+    static TorchSharp.Modules.ResNet CntkResNet(int classes) => BasicResNet("ResNet18Cntk", CntkResNet18Import.StageDepths, classes);
+
+    /// <summary>TorchSharp's ResNet on <see cref="ResNetBasicBlock"/>: TorchVision's resnet18/resnet34 for those depths,
+    /// module for module, with the residual add holding its Scalar. The ResNets and MobileNetV2 here are built on this
+    /// project's blocks for that reason (see <see cref="MlNetTransfer.Runtime.HeldScalars"/>).</summary>
+    static TorchSharp.Modules.ResNet BasicResNet(string name, int[] stageDepths, int classes) =>
+        new(name, ResNetBasicBlock.Factory, ResNetBasicBlock.Expansion, stageDepths, classes);
 
     static LayerGroup Group(string name, params string[] prefixes) => new(name, prefixes);
 

@@ -5,9 +5,11 @@ using static TorchSharp.torch.nn;
 
 namespace MlNetTransfer.Engine.Architectures;
 
-/// <summary>ResNet's basic block (two 3×3 convolutions and a shortcut) with torchvision's field names, so
-/// <see cref="TorchSharp.Modules.ResNet"/> can be built with other stage depths than TorchVision's factories offer
-/// (TorchVision's own BasicBlock is not public).</summary>
+/// <summary>ResNet's basic block (two 3×3 convolutions and a shortcut) as TorchVision 0.107 builds it — the same field
+/// names, modules and construction order, so torchvision weights load by name and a seeded network starts from the
+/// same numbers — with its residual add holding its Scalar (<see cref="HeldScalars"/>), which TorchVision's
+/// <c>x.add_(identity)</c> does not; <see cref="TorchSharp.Modules.ResNet"/> takes it for any stage depths (TorchVision's
+/// own BasicBlock is not public).</summary>
 public sealed class ResNetBasicBlock : Module<Tensor, Tensor>
 {
     readonly Module<Tensor, Tensor> conv1;
