@@ -9,7 +9,8 @@ using static TorchSharp.torch;
 namespace MlNetTransfer.Bench;
 
 /// <summary>The machine's limit for a case: training steps on tensors already in memory (no decoding, no batching,
-/// no normalisation), the same optimizer and trainable parameters as the engine uses.</summary>
+/// no normalisation), the engine's trainable parameters and layout, stepped by TorchSharp's own AdamW (the engine's
+/// flat-buffer step does the same arithmetic in fewer kernels, so the limit holds).</summary>
 public static class RawStep
 {
     /// <summary>Where a step's time goes, in milliseconds per step: what the host spends issuing the forward pass

@@ -66,7 +66,7 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
         try
         {
             var groups = plan.Apply(model);
-            using var optimizer = optim.AdamW(groups.SelectMany(g => g.Parameters), lr: 0, weight_decay: 0);
+            using var optimizer = new FlatOptimizer(groups.Select(g => (g.Parameters, 0.0)), OptimizerKind.AdamW, 0); // the run's step, at rate 0
             model.eval();
             using var scope = NewDisposeScope();
             long count = Math.Min(batchSizeAt(side), sample.Count); // the batch a run at this side would train with
@@ -81,14 +81,14 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
                 var clock = Stopwatch.StartNew();
                 var input = augmenter?.Apply(x, 0, step) ?? x;
                 if (channelsLast) input = ChannelsLast.Of(input);
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 var loss = nn.functional.cross_entropy(model.call(preprocessing.At(side).Normalize(input)), y);
                 loss.backward();
-                optimizer.step();
+                optimizer.Step();
                 loss.item<float>(); // waits for the device
                 if (step > 0) seconds += clock.Elapsed.TotalSeconds;
             }
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             if (!_forward.ContainsKey(side)) _forward[side] = ForwardSecondsPerImage(x, side);
             return seconds / (TimedSteps * count);
         }

@@ -11,19 +11,32 @@ namespace MlNetTransfer.Engine.Training;
 /// autograd accumulates into in place; zeroing the gradients and the whole update are then a handful of kernels per
 /// group, where TorchSharp's optimizers launch about nine per parameter tensor (62 tensors in a ResNet-18). The
 /// arithmetic is TorchSharp's, operation for operation, so on the CPU the weights are bit for bit those of
-/// <c>optim.AdamW</c> / <c>optim.SGD</c>. Needs contiguous parameters (not with channels-last weights).
+/// <c>optim.AdamW</c> / <c>optim.SGD</c> — and, unlike theirs, it holds its Scalars (<see cref="HeldScalars"/>).
+/// Channels-last weights keep their layout: each parameter views its slice of the buffer with its own strides (the
+/// update is element by element, so the order in the buffer does not matter); a checkpoint holds the state in each
+/// parameter's logical (NCHW) order, so it resumes with either layout.
 /// </summary>
 internal sealed class FlatOptimizer : IOptimizerStep
 {
     const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8, Momentum = FineTuneOptions.SgdMomentum; // TorchSharp's AdamW defaults
-    const int Format = 1;
+    const int Format = 1; // the state in each parameter's logical order, which is what it always held: contiguous parameters
 
     readonly OptimizerKind _kind;
     readonly double _weightDecay;
     readonly List<Group> _groups = [];
 
-    sealed class Group(Tensor values, Tensor gradients, Tensor first, Tensor? second, double rate)
+    /// <summary>Where a parameter lies in its group's buffers.</summary>
+    readonly record struct Slot(long Offset, long[] Shape, long[] Strides)
     {
+        public long Count => Shape.Aggregate(1L, (a, b) => a * b);
+
+        /// <summary>This parameter's view of a buffer of its group.</summary>
+        public Tensor In(Tensor buffer) => buffer.as_strided(Shape, Strides, Offset);
+    }
+
+    sealed class Group(Tensor values, Tensor gradients, Tensor first, Tensor? second, double rate, IReadOnlyList<Slot> slots)
+    {
+        public IReadOnlyList<Slot> Slots { get; } = slots;
         public Tensor Values { get; } = values;
         public Tensor Gradients { get; } = gradients;
         /// <summary>AdamW's first moment, or SGD's momentum buffer.</summary>
@@ -45,23 +58,22 @@ internal sealed class FlatOptimizer : IOptimizerStep
             long total = parameters.Sum(p => p.numel());
             var values = empty(total, dtype: parameters[0].dtype, device: parameters[0].device);
             var gradients = zeros(total, dtype: parameters[0].dtype, device: parameters[0].device);
+            var slots = new List<Slot>();
             long offset = 0;
             foreach (var parameter in parameters)
             {
-                if (!parameter.is_contiguous())
-                    throw new InvalidOperationException("flat optimizer buffers need contiguous parameters (channels-last weights are not)");
-                long count = parameter.numel();
-                using var slice = values.narrow(0, offset, count);
-                using var flat = parameter.detach().reshape(count);
-                slice.copy_(flat);
-                using var view = slice.view(parameter.shape);
+                if (!parameter.is_contiguous() && !ChannelsLast.Is(parameter))
+                    throw new InvalidOperationException($"flat optimizer buffers need dense parameters (contiguous or channels-last), not strides [{string.Join(", ", parameter.stride())}]");
+                var slot = new Slot(offset, parameter.shape, parameter.stride());
+                using var view = slot.In(values);
+                view.copy_(parameter.detach());
                 parameter.set_(view);
-                using var gradientSlice = gradients.narrow(0, offset, count);
-                using var gradientView = gradientSlice.view(parameter.shape);
+                using var gradientView = slot.In(gradients);
                 parameter.grad = gradientView; // autograd adds into it in place from now on
-                offset += count;
+                slots.Add(slot);
+                offset += slot.Count;
             }
-            _groups.Add(new Group(values, gradients, zeros_like(values), kind == OptimizerKind.AdamW ? zeros_like(values) : null, rate));
+            _groups.Add(new Group(values, gradients, zeros_like(values), kind == OptimizerKind.AdamW ? zeros_like(values) : null, rate, slots));
         }
     }
 
@@ -120,8 +132,8 @@ internal sealed class FlatOptimizer : IOptimizerStep
         foreach (var group in _groups)
         {
             writer.Write(group.Steps);
-            Write(writer, group.First);
-            if (group.Second is { } second) Write(writer, second);
+            Write(writer, group, group.First);
+            if (group.Second is { } second) Write(writer, group, second);
         }
     }
 
@@ -137,32 +149,42 @@ internal sealed class FlatOptimizer : IOptimizerStep
             header = "";
         }
         if (header != "flat-optimizer" || reader.ReadInt32() != Format)
-            throw new InvalidDataException("the checkpoint's optimizer state was written by another kind of optimizer step (resume on the device and options it was saved with)");
+            throw new InvalidDataException("the checkpoint's optimizer state was written by another kind of optimizer step: " +
+                "TorchSharp's own (which stepped channels-last weights, on the CPU by default, before this step took them, " +
+                "and which TrainingContext.FlatOptimizer = false still uses); resume with what wrote it, or train again");
         if ((OptimizerKind)reader.ReadInt32() != _kind || reader.ReadInt32() != _groups.Count)
             throw new InvalidDataException("the checkpoint's optimizer state is for another optimizer or other parameter groups");
         using var _ = no_grad();
         foreach (var group in _groups)
         {
             group.Steps = reader.ReadInt64();
-            Read(reader, group.First);
-            if (group.Second is { } second) Read(reader, second);
+            Read(reader, group, group.First);
+            if (group.Second is { } second) Read(reader, group, second);
         }
     }
 
-    static void Write(BinaryWriter writer, Tensor t)
+    /// <summary>A group's state <paramref name="buffer"/>, parameter by parameter in logical order.</summary>
+    static void Write(BinaryWriter writer, Group group, Tensor buffer)
     {
-        using var cpu = t.cpu();
+        using var scope = NewDisposeScope();
+        var cpu = cat(group.Slots.Select(slot => slot.In(buffer).reshape(-1)).ToList()).cpu();
         writer.Write(cpu.numel());
         writer.Write(cpu.bytes);
     }
 
-    static void Read(BinaryReader reader, Tensor into)
+    static void Read(BinaryReader reader, Group group, Tensor into)
     {
         long count = reader.ReadInt64();
         if (count != into.numel()) throw new InvalidDataException($"optimizer state of {count} values for a group of {into.numel()}");
-        using var cpu = empty(count, dtype: into.dtype);
+        using var scope = NewDisposeScope();
+        var cpu = empty(count, dtype: into.dtype);
         cpu.bytes = reader.ReadBytes(checked((int)(count * into.ElementSize)));
-        into.copy_(cpu);
+        long offset = 0;
+        foreach (var slot in group.Slots)
+        {
+            slot.In(into).copy_(cpu.narrow(0, offset, slot.Count).view(slot.Shape));
+            offset += slot.Count;
+        }
     }
 
     public void Dispose()

@@ -46,8 +46,8 @@ public sealed class TrainingContext
     public long DeviceStoreBytes { get; init; } = 2L << 30;
 
     /// <summary>Whether the optimizer steps on one flat buffer per parameter group (<see cref="FlatOptimizer"/>: a few
-    /// kernels per group instead of about nine per parameter tensor); null: whenever the weights are not channels-last
-    /// (by default on a GPU). The same model either way.</summary>
+    /// kernels per group instead of about nine per parameter tensor, its Scalars held); null or true: so; false:
+    /// TorchSharp's own optimizer, as tests compare. The same model either way.</summary>
     public bool? FlatOptimizer { get; init; }
 
     /// <summary>Untimed forward and backward passes before the first epoch, changing nothing (BatchNorm in eval

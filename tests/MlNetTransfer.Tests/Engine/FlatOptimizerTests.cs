@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace MlNetTransfer.Tests;
 
 /// <summary>The flat-buffer optimizer step is TorchSharp's AdamW / SGD, bit for bit on the CPU, in a few kernels per
-/// parameter group.</summary>
+/// parameter group, with contiguous or channels-last weights.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class FlatOptimizerTests
 {
@@ -22,9 +22,11 @@ public class FlatOptimizerTests
         model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
 
     [Theory]
-    [InlineData(OptimizerKind.AdamW)]
-    [InlineData(OptimizerKind.Sgd)]
-    public void Steps_give_the_weights_of_TorchSharps_optimizer_exactly_with_two_groups_and_changing_rates(OptimizerKind kind)
+    [InlineData(OptimizerKind.AdamW, false)]
+    [InlineData(OptimizerKind.Sgd, false)]
+    [InlineData(OptimizerKind.AdamW, true)]
+    [InlineData(OptimizerKind.Sgd, true)]
+    public void Steps_give_the_weights_of_TorchSharps_optimizer_exactly_with_two_groups_and_changing_rates(OptimizerKind kind, bool channelsLast)
     {
         var initial = new Dictionary<string, Tensor>();
         Dictionary<string, Tensor> Train(bool flat)
@@ -32,6 +34,7 @@ public class FlatOptimizerTests
             random.manual_seed(11);
             using var model = Tiny.Create(3);
             initial = Weights(model);
+            if (channelsLast) ChannelsLast.Apply(model);
             var parameters = model.named_parameters().ToList();
             var head = parameters.Where(p => p.name.StartsWith("classifier")).Select(p => p.parameter).ToList();
             var body = parameters.Where(p => !p.name.StartsWith("classifier")).Select(p => p.parameter).ToList();
@@ -40,7 +43,7 @@ public class FlatOptimizerTests
             using IOptimizerStep optimizer = flat ? new FlatOptimizer(groups, kind, decay)
                 : new TorchOptimizerStep(kind == OptimizerKind.AdamW
                     ? optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Item1, lr: g.Item2, weight_decay: decay)), lr: 0.1)
-                    : optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Item1, lr: g.Item2, momentum: 0.9, weight_decay: decay, nesterov: true)), 0.1), false);
+                    : optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Item1, lr: g.Item2, momentum: 0.9, weight_decay: decay, nesterov: true)), 0.1), channelsLast);
             var generator = new Generator(7);
             for (int step = 0; step < 6; step++)
             {
@@ -52,6 +55,7 @@ public class FlatOptimizerTests
                 nn.functional.cross_entropy(model.call(x), y).backward();
                 optimizer.Step();
             }
+            Assert.Equal(channelsLast, ChannelsLast.Is(model.named_parameters().First(p => p.name == "features.0.weight").parameter));
             return Weights(model);
         }
 
@@ -100,5 +104,54 @@ public class FlatOptimizerTests
         buffer.Position = 0;
         var error = Assert.Throws<InvalidDataException>(() => flat.Load(new BinaryReader(buffer)));
         Assert.Contains("another kind of optimizer step", error.Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_holds_the_state_in_logical_order_whatever_the_layout_and_resumes_exactly()
+    {
+        Dictionary<string, Tensor> Steps(nn.Module<Tensor, Tensor> model, IOptimizerStep optimizer, int seed)
+        {
+            var generator = new Generator((ulong)seed);
+            for (int step = 0; step < 3; step++)
+            {
+                using var scope = NewDisposeScope();
+                optimizer.ZeroGrad();
+                nn.functional.cross_entropy(model.call(randn([4, 3, 8, 8], generator: generator)), tensor(new long[] { 0, 1, 2, 1 })).backward();
+                optimizer.Step();
+            }
+            return Weights(model);
+        }
+        static byte[] Saved(IOptimizerStep optimizer)
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new BinaryWriter(buffer)) optimizer.Save(writer);
+            return buffer.ToArray();
+        }
+        static FlatOptimizer Resumed(nn.Module<Tensor, Tensor> model, byte[] state)
+        {
+            var optimizer = new FlatOptimizer([(model.parameters().ToList(), 0.01)], OptimizerKind.AdamW, 1e-2);
+            optimizer.Load(new BinaryReader(new MemoryStream(state)));
+            return optimizer;
+        }
+
+        random.manual_seed(4);
+        using var model = Tiny.Create(3);
+        ChannelsLast.Apply(model);
+        using var optimizer = new FlatOptimizer([(model.parameters().ToList(), 0.01)], OptimizerKind.AdamW, 1e-2);
+        Steps(model, optimizer, 1);
+        var state = Saved(optimizer);
+
+        using var standard = Tiny.Create(3);
+        standard.load_state_dict(Weights(model));
+        using (var onStandard = Resumed(standard, state))
+            Assert.Equal(state, Saved(onStandard)); // the same bytes from NCHW weights: the state is in logical order
+
+        using var again = Tiny.Create(3);
+        again.load_state_dict(Weights(model));
+        ChannelsLast.Apply(again);
+        using var resumed = Resumed(again, state);
+        var expected = Steps(model, optimizer, 2);
+        var actual = Steps(again, resumed, 2);
+        Assert.All(expected.Keys, k => Assert.True(expected[k].equal(actual[k]).all().item<bool>(), $"{k} differs after the resume"));
     }
 }
