@@ -9,6 +9,7 @@ namespace MlNetTransfer.Tests;
 /// Scalars (<see cref="HeldScalars"/>): module for module TorchVision's networks — the same state_dict in the same
 /// order, the same numbers from the same seed, the same outputs.</summary>
 [Trait(TestCategory.Trait, TestCategory.Slow)]
+[Collection(TorchRandomCollection.Name)] // seeds the process's generator twice and compares what each seed built
 public class ResidualBlockTests
 {
     public ResidualBlockTests() => TorchRuntime.EnsureLoaded();
