@@ -1,4 +1,5 @@
 using MlNetTransfer.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -22,9 +23,9 @@ public sealed class InvertedResidualBlock : Module<Tensor, Tensor>
         _residual = stride == 1 && inputChannels == outputChannels;
         var layers = new List<Module<Tensor, Tensor>>();
         if (expandRatio != 1)
-            layers.Add(TorchSharp.torchvision.ops.Conv2dNormActivation(inputChannels, hidden, kernel_size: 1, norm_layer: normLayer,
+            layers.Add(torchvision.ops.Conv2dNormActivation(inputChannels, hidden, kernel_size: 1, norm_layer: normLayer,
                 activation_layer: inplace => ReLU6(inplace)));
-        layers.Add(TorchSharp.torchvision.ops.Conv2dNormActivation(hidden, hidden, stride: stride, groups: hidden, norm_layer: normLayer,
+        layers.Add(torchvision.ops.Conv2dNormActivation(hidden, hidden, stride: stride, groups: hidden, norm_layer: normLayer,
             activation_layer: inplace => ReLU6(inplace)));
         layers.Add(Conv2d(hidden, outputChannels, 1, 1, 0, bias: false));
         layers.Add(normLayer(outputChannels));

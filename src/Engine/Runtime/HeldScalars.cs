@@ -64,12 +64,9 @@ public static class HeldScalars
         return a.clamp(low, high);
     }
 
-    /// <summary>The integers from <paramref name="start"/> up to <paramref name="stop"/> (exclusive), as int64 on the CPU.</summary>
-    public static Tensor Range(long start, long stop) => Range(start, stop, 1);
-
     /// <summary>Every <paramref name="step"/>th integer from <paramref name="start"/> up to <paramref name="stop"/>
     /// (exclusive), as <paramref name="type"/> (int64 when null) on the CPU.</summary>
-    public static Tensor Range(long start, long stop, long step, ScalarType? type = null)
+    public static Tensor Range(long start, long stop, long step = 1, ScalarType? type = null)
     {
         using Scalar from = start.ToScalar(), to = stop.ToScalar(), by = step.ToScalar();
         return arange(from, to, by, dtype: type);
