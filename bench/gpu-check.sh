@@ -115,7 +115,7 @@ case "${1:-}" in
     ;;
   check31)
     part=${2:?a or b}
-    # rehearsal on a CPU: DEVICE=cpu REPEAT=1 RES=32 RES_LARGE=48 MEMORY_EPOCHS=4 MLNETTRANSFER_LIBTORCH=<libtorch 2.10 lib>
+    # rehearsal on a CPU: DEVICE=cpu REPEAT=1 RES=64 RES_LARGE=48 MEMORY_EPOCHS=4 MLNETTRANSFER_LIBTORCH=<libtorch 2.10 lib>
     device=${DEVICE:-cuda} repeat=${REPEAT:-10} res=${RES:-128} large=${RES_LARGE:-224} memory_epochs=${MEMORY_EPOCHS:-20}
     unpack_bench
     out="${OUT:-$PWD/gpu-out}"; mkdir -p "$out"
