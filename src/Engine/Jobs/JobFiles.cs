@@ -37,7 +37,7 @@ public static class JobFiles
         SafetensorsWriter.Write(Path.Combine(folder, StartWeights), startWeights);
         if (preprocessing.MeanImage is { } mean)
         {
-            using var meanImage = tensor(mean).view(1, 3, preprocessing.MeanImageSize, preprocessing.MeanImageSize);
+            using var meanImage = tensor(mean, [1, 3, preprocessing.MeanImageSize, preprocessing.MeanImageSize]);
             SafetensorsWriter.Write(Path.Combine(folder, MeanImage), new Dictionary<string, Tensor> { ["mean_image"] = meanImage });
         }
         var csv = new StringBuilder("path,label,split\n");

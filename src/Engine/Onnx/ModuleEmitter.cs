@@ -216,7 +216,8 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
     /// <see cref="OnnxModelBuilder.Build"/>); the tensor is held until the emitter is disposed.</summary>
     unsafe string Weight(Tensor t, string name)
     {
-        var cpu = t.detach().cpu().contiguous();
+        Tensor cpu;
+        using (NewDisposeScope()) cpu = t.detach().cpu().contiguous().DetachFromDisposeScope(); // the steps between: disposed, not left holding the weights' memory
         _held.Add(cpu);
         var bytes = cpu.bytes;
         fixed (byte* data = bytes)

@@ -86,6 +86,6 @@ public static class CntkResNet18Import
     {
         if (!graph.Initializers.TryGetValue(name, out var t) || t.DataType != OnnxTensor.Float)
             throw new InvalidDataException($"{source}: {name} is not a float initializer.");
-        return tensor(t.Floats).view(t.Dims);
+        return tensor(t.Floats, t.Dims); // shaped as made: no 1-D tensor left behind under a view, holding the weights' memory
     }
 }

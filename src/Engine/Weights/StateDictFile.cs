@@ -128,7 +128,7 @@ public static class StateDictFile
     public static Dictionary<string, Tensor> FromOnnx(Onnx.OnnxGraph graph) =>
         graph.Weights
             .Where(t => t.DataType is Onnx.OnnxTensor.Float or Onnx.OnnxTensor.Int64)
-            .ToDictionary(t => t.Name, t => t.DataType == Onnx.OnnxTensor.Float ? tensor(t.Floats).view(t.Dims) : tensor(t.Longs).view(t.Dims));
+            .ToDictionary(t => t.Name, t => t.DataType == Onnx.OnnxTensor.Float ? tensor(t.Floats, t.Dims) : tensor(t.Longs, t.Dims)); // shaped as made: no 1-D tensor left behind under a view
 
     // TorchSharp's Module.save: LEB128 count, then per entry a .NET string key and a tensor
     // (LEB128 dtype, LEB128 rank, LEB128 dims, raw little-endian data).
