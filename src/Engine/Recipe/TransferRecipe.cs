@@ -33,6 +33,7 @@ public static class TransferRecipe
         context = Checked(train, validation, context);
         using var turn = SeededRunGate.Enter(context.Log, context.Cancellation);
         using var allocator = AllocatorTuning.Begin();
+        using var held = HeldTensors.Begin();
         return context.Resume == null ? new RecipeRun(options, start, train, validation, context, prepareOnly: false).Run() : Resume(options, start, train, validation, context);
     }
 
@@ -46,6 +47,7 @@ public static class TransferRecipe
         context = Checked(train, validation, context);
         using var turn = SeededRunGate.Enter(context.Log, context.Cancellation);
         using var allocator = AllocatorTuning.Begin();
+        using var held = HeldTensors.Begin();
         return new RecipeRun(options, start, train, validation, context, prepareOnly: true).Run();
     }
 

@@ -27,7 +27,7 @@ public static class DataHealthCheck
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
         TransferTrainPreflight.CheckOptions(options);
-        TorchRuntime.EnsureLoaded();
+        using var held = HeldTensors.Begin();
         var clock = Stopwatch.StartNew();
         ImageColumns.CheckImage(data.Schema, options.ImageColumnName);
         var classes = ImageColumns.CheckLabel(data.Schema, options.LabelColumnName);

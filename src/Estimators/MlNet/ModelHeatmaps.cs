@@ -1,5 +1,6 @@
 using MlNetTransfer.Engine.Explain;
 using MlNetTransfer.Engine.Onnx;
+using MlNetTransfer.Runtime;
 using SkiaSharp;
 using static TorchSharp.torch;
 
@@ -17,6 +18,7 @@ internal static class ModelHeatmaps
     public static IReadOnlyList<float[,]?> Compute(string onnxPath, IReadOnlyList<string> paths, IReadOnlyList<int> classes, long maxPixels)
     {
         if (paths.Count != classes.Count) throw new ArgumentException($"{paths.Count} images and {classes.Count} classes: one class per image");
+        using var held = HeldTensors.Begin();
         using var network = OnnxNetwork.Rebuild(OnnxGraph.Load(onnxPath), onnxPath);
         var preprocessing = network.Metadata.Preprocessing;
         int side = preprocessing.InputSize;

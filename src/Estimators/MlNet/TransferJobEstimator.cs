@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Jobs;
+using MlNetTransfer.Runtime;
 
 namespace MlNetTransfer.MlNet;
 
@@ -40,6 +41,7 @@ public sealed class TransferJobEstimator : IEstimator<TransferTrainTransformer>
             throw new ArgumentException($"Label column '{_columns.LabelColumnName}' has the classes {string.Join(", ", classes)}; the job in {_jobFolder} " +
                 $"was trained on {string.Join(", ", recipe.Classes)}. Map the labels with the job's classes.", nameof(input));
         var log = _columns.Log ?? MlNetLog.For(_mlContext, "TransferJob", "Fit");
+        using var held = HeldTensors.Begin();
         using var result = JobImport.Load(_jobFolder, recipe, classes, log);
         log($"job {_jobFolder}: {result.Architecture.Name} {result.Strategy} at {result.ImageSize} px, trained by {result.Record.Device}");
         return TransferTrainEstimator.Step(_mlContext, input, result, classes, _columns, []);

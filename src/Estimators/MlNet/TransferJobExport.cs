@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MlNetTransfer.Engine.Jobs;
 using MlNetTransfer.Engine.Strategies;
+using MlNetTransfer.Runtime;
 
 namespace MlNetTransfer.MlNet;
 
@@ -22,6 +23,7 @@ public static class TransferJobExport
         if (options.Strategy == FineTuneStrategy.HeadOnly)
             throw new ArgumentOutOfRangeException(nameof(options.Strategy), options.Strategy,
                 "a job trains layers on other machines; HeadOnly solves the classifier here in seconds (use TransferTrain)");
+        using var held = HeldTensors.Begin();
         using var prepared = new TransferTrainEstimator(mlContext, options).Prepare(train, out var classes);
         if (prepared.Training.Cancelled) throw new OperationCanceledException("job export cancelled; nothing written", options.CancellationToken);
         if (prepared.Strategy == FineTuneStrategy.HeadOnly)

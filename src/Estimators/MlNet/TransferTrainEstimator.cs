@@ -8,6 +8,7 @@ using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Engine.Weights;
+using MlNetTransfer.Runtime;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.MlNet;
@@ -60,6 +61,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
+        using var held = HeldTensors.Begin();
         var (classes, device, start, train, validation, context) = Inputs(input);
         using var result = RunRecipe(start, train, validation, context, input.Schema);
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
