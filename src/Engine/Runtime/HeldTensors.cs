@@ -13,8 +13,9 @@ namespace MlNetTransfer.Runtime;
 /// nothing once its handle is read, so a garbage collection that another thread starts during the native call can
 /// run its finalizer and free the native tensor mid-operation: a segmentation fault or a hang (reproduced: such a
 /// loop beside three allocating threads crashed the process within seconds; inside a dispose scope, a minute
-/// without one). The same hazard as <see cref="HeldScalars"/>'; the engine's entry points open one of these, so
-/// the whole of a run is held, including what TorchSharp makes inside its own methods (module construction, loads).
+/// without one) — what <see cref="HeldScalars"/> guards against for numbers. The recipe and the ML.NET adapter's
+/// doors open one, so the whole of a run is held, what TorchSharp makes inside its own methods (module construction,
+/// loads) included.
 /// </para>
 /// <para>
 /// A held tensor that is disposed leaves the hold at once, so the hold keeps alive only what a run leaves to the

@@ -61,8 +61,9 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         if (_options.CancellationToken.IsCancellationRequested) throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
+        var classes = CheckedColumns(input); // before libtorch loads: a wrong column is said first
         using var held = HeldTensors.Begin();
-        var (classes, device, start, train, validation, context) = Inputs(input);
+        var (device, start, train, validation, context) = Inputs(input, classes);
         using var result = RunRecipe(start, train, validation, context, input.Schema);
         if (result.Training.Cancelled && result.Training.Checkpoint == null)
             throw new TrainingCancelledException(null, input.Schema, _options.CancellationToken);
@@ -94,15 +95,14 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     internal RecipeResult Prepare(IDataView input, out string[] classes)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var (labelClasses, _, start, train, validation, context) = Inputs(input);
-        classes = labelClasses;
+        classes = CheckedColumns(input);
+        var (_, start, train, validation, context) = Inputs(input, classes);
         return TransferRecipe.Prepare(_options, start, train, validation, context);
     }
 
-    /// <summary>What the recipe runs on, checked by column name and kind: the classes, the device, the starting
-    /// point, the image sources (with the file check and the decoded-image cache) and the run's context.</summary>
-    (string[] Classes, DeviceChoice Device, StartingPoint Start, DataViewImageSource Train, DataViewImageSource? Validation,
-        TrainingContext Context) Inputs(IDataView input)
+    /// <summary>The image and label columns of the data and of the test and validation sets, checked by name and
+    /// kind; the label's key values (the classes).</summary>
+    string[] CheckedColumns(IDataView input)
     {
         ImageColumns.CheckImage(input.Schema, _options.ImageColumnName);
         var classes = ImageColumns.CheckLabel(input.Schema, _options.LabelColumnName);
@@ -115,7 +115,14 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             if (!ImageColumns.CheckLabel(_options.ValidationSet.Schema, _options.LabelColumnName).SequenceEqual(classes))
                 throw new ArgumentException($"ValidationSet's '{_options.LabelColumnName}' key values differ from the training data's; map both with the same MapValueToKey transformer.", nameof(TransferTrainOptions.ValidationSet));
         }
+        return classes;
+    }
 
+    /// <summary>What the recipe runs on, for the <paramref name="classes"/> of columns already checked: the device,
+    /// the starting point, the image sources (with the file check and the decoded-image cache) and the run's context.</summary>
+    (DeviceChoice Device, StartingPoint Start, DataViewImageSource Train, DataViewImageSource? Validation, TrainingContext Context)
+        Inputs(IDataView input, string[] classes)
+    {
         var device = TransferTrainPreflight.Device(_mlContext, _options); // as the CLI's preflight chose it
         RunLog($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
@@ -143,7 +150,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             Cancellation = _options.CancellationToken,
             Resume = _options.ResumeFrom,
         };
-        return (classes, device, start, train, validation, context);
+        return (device, start, train, validation, context);
     }
 
     /// <summary>The fitted step for a trained network: exported to ONNX in MLContext.TempFilePath (the step owns the
