@@ -25,7 +25,7 @@
 #                                                   # TorchSharp on CUDA: same classes, scores within 1e-3 (agreement-cuda.json)
 #   the GPU correctness issue's item 1, the test suite's Gpu trait (train, resume, export, load on CUDA) from a
 #   self-contained build of the test project (xunit.v3: a program; no .NET SDK there):
-#     here:          bench/gpu-check.sh pack-tests     # .gpu/tests.tar.xz (55 MB) and .gpu/model.tar.xz (the embedded ResNet)
+#     here:          bench/gpu-check.sh pack-tests     # .gpu/tests.tar.xz (59 MB) and .gpu/model.tar.xz (the embedded ResNet)
 #     on the GPU:    bench/gpu-check.sh tests          # carry .gpu/tests.tar.xz: unpacks; runs at once where the model
 #                                                      # is already there (after `model`), else:
 #                    bench/gpu-check.sh tests          # carry .gpu/model.tar.xz: the Gpu tests, CUDA required (tests-gpu.xml)
@@ -172,7 +172,7 @@ case "${1:-}" in
       -o .gpu/tests -v quiet -nologo
     [ -f .gpu/model.tar.xz ] || tar -C .gpu/tests -cf - DnnImageModels | xz -T0 -6 > .gpu/model.tar.xz
     # what the tests do not load: the embedded model (its own file), coverage collectors, Windows' ONNX Runtime DLL
-    # that its build step copies everywhere, debug symbols and debugger libraries — 208 → 186 MB, 55 MB compressed
+    # that its build step copies everywhere, debug symbols and debugger libraries — 264 MB unpacked, 59 MB compressed
     rm -rf .gpu/tests/DnnImageModels .gpu/tests/CodeCoverage .gpu/tests/onnxruntime.dll .gpu/tests/*.dbg \
       .gpu/tests/libmscordaccore.so .gpu/tests/libmscordbi.so .gpu/tests/createdump
     tar -C .gpu -cf - tests | xz -T0 -9 > .gpu/tests.tar.xz
