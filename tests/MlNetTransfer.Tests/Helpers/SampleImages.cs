@@ -10,6 +10,7 @@ internal static class SampleImages
 {
     public static ImageTensorDataset Load(string split, int side)
     {
+        using var hold = HeldTensors.Begin(); // the chains' temporaries, held while libtorch reads them
         var root = Path.Combine(TestPaths.DataSamples, "fashion-mnist", split);
         var classes = Directory.GetDirectories(root).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         var images = new List<Tensor>();

@@ -11,6 +11,7 @@ internal static class SyntheticImages
 {
     public static ImageTensorDataset ColourClasses(int perClass, int classes = 3, int side = 16, int seed = 0, int[]? counts = null)
     {
+        using var hold = HeldTensors.Begin(); // the chains' temporaries, held while libtorch reads them
         var generator = new Generator((ulong)seed);
         var images = new List<Tensor>();
         var labels = new List<long>();
