@@ -78,10 +78,10 @@ public sealed class DecodeBudget
 
     /// <summary>The most memory decoding <paramref name="bytes"/> holds: the pixels decoded and reduced, a WebP's decoder
     /// buffers, a progressive JPEG's coefficients (libjpeg keeps all of them until the last scan, at any scale).
-    /// Throws <see cref="InvalidDataException"/> as <see cref="ImageDecoding.Load(Stream)"/> does.</summary>
+    /// Throws <see cref="InvalidDataException"/> as <see cref="ImageDecoding.Load(byte[])"/> does.</summary>
     public static long Needed(ImageDecoding decoding, byte[] bytes)
     {
-        using var codec = decoding.Open(new MemoryStream(bytes, writable: false));
+        using var codec = decoding.Open(bytes);
         var (size, reduceBy) = decoding.Plan(codec);
         long full = (long)codec.Info.Width * codec.Info.Height, decoded = (long)size.Width * size.Height * 4;
         long extra = codec.EncodedFormat switch

@@ -14,11 +14,16 @@ public sealed class ImageDecoding(int side, long maxPixels)
     public int Side { get; } = side;
     public long MaxPixels { get; } = maxPixels;
 
-    public MLImage Load(byte[] bytes) => Load(new MemoryStream(bytes, writable: false));
-
     public MLImage Load(Stream stream)
     {
-        using var codec = Open(stream);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return Load(copy.ToArray());
+    }
+
+    public MLImage Load(byte[] bytes)
+    {
+        using var codec = Open(bytes);
         var (size, reduceBy) = Plan(codec);
         var alpha = codec.Info.AlphaType == SKAlphaType.Unpremul ? SKAlphaType.Premul : codec.Info.AlphaType;
         using var stored = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Bgra8888, alpha));
@@ -29,14 +34,17 @@ public sealed class ImageDecoding(int side, long maxPixels)
         return MLImage.CreateFromPixels(upright.Width, upright.Height, MLPixelFormat.Bgra32, upright.GetPixelSpan());
     }
 
-    /// <summary>The codec for <paramref name="stream"/>, its header checked against the pixel limit.</summary>
-    public SKCodec Open(Stream stream)
+    /// <summary>The codec for <paramref name="bytes"/>, its header checked against the pixel limit. The codec reads
+    /// a copy in Skia's own memory: SkiaSharp's wrapper of a .NET stream allocates as much as a header asks it to skip
+    /// (a 27 KB BMP that puts its pixels 1.6 GB in took 1.6 GB) and ends the process past 2 GB.</summary>
+    public SKCodec Open(byte[] bytes)
     {
-        var codec = SKCodec.Create(stream) ?? throw new InvalidDataException("not an image SkiaSharp can read (JPEG, PNG, GIF, BMP, WebP, ICO, WBMP)");
-        if ((long)codec.Info.Width * codec.Info.Height > MaxPixels)
+        var codec = SKCodec.Create(new SKMemoryStream(bytes)) ?? throw new InvalidDataException("not an image SkiaSharp can read (JPEG, PNG, GIF, BMP, WebP, ICO, WBMP)");
+        var (width, height) = (codec.Info.Width, codec.Info.Height); // read before Dispose: a disposed codec's Info crashes the process
+        if ((long)width * height > MaxPixels)
         {
             codec.Dispose();
-            throw new InvalidDataException($"{codec.Info.Width}x{codec.Info.Height} pixels: over the limit of {MaxPixels}");
+            throw new InvalidDataException($"{width}x{height} pixels: over the limit of {MaxPixels}");
         }
         return codec;
     }

@@ -41,9 +41,11 @@ public static class ImageDecoder
     /// <summary>The header of the image in <paramref name="stream"/>, or what is wrong with it.</summary>
     public static (ImageHeader? Header, string? Problem) ReadHeader(Stream stream, long maxPixels = DefaultMaxPixels)
     {
-        if (stream.CanSeek && stream.Length == 0) return (null, "empty file");
-        using var codec = SKCodec.Create(stream, out var opened);
-        if (codec == null) return (null, opened == SKCodecResult.IncompleteInput && stream.CanSeek && stream.Length == 0 ? "empty file" : $"not a readable image ({Describe(opened)})");
+        stream = Seekable(stream);
+        if (stream.Length - stream.Position <= 0) return (null, "empty file");
+        var source = SkiaReadStream.Over(stream);
+        using var codec = SKCodec.Create(source, out var opened);
+        if (codec == null) return (null, source.Failure is { } failure ? $"cannot be read ({failure.Message})" : $"not a readable image ({Describe(opened)})");
         return Check(codec, maxPixels);
     }
 
@@ -80,10 +82,12 @@ public static class ImageDecoder
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(side, 1);
-        if (stream.CanSeek && stream.Length == 0) return DecodedImage.Failed("empty file");
+        stream = Seekable(stream);
+        if (stream.Length - stream.Position <= 0) return DecodedImage.Failed("empty file");
         long? coefficients = JpegCoefficients(stream);
-        using var codec = SKCodec.Create(stream, out var opened);
-        if (codec == null) return DecodedImage.Failed($"not a readable image ({Describe(opened)})");
+        var source = SkiaReadStream.Over(stream);
+        using var codec = SKCodec.Create(source, out var opened);
+        if (codec == null) return DecodedImage.Failed(source.Failure is { } failure ? $"cannot be read ({failure.Message})" : $"not a readable image ({Describe(opened)})");
         var (header, problem) = Check(codec, maxPixels);
         if (header == null) return DecodedImage.Failed(problem!);
 
@@ -102,7 +106,8 @@ public static class ImageDecoder
         if (decoded != SKCodecResult.Success)
         {
             bitmap.Dispose();
-            return DecodedImage.Failed(decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+            return DecodedImage.Failed(source.Failure is { } failure ? $"cannot be read ({failure.Message})"
+                : decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
                 ? "truncated or damaged (its image data ends early)" : $"not a readable image ({Describe(decoded)})");
         }
         if (plan.ReduceBy > 1) bitmap = Replace(bitmap, BoxReduction.Reduce(bitmap, plan.ReduceBy));
@@ -114,6 +119,18 @@ public static class ImageDecoder
     {
         if (!ReferenceEquals(old, made)) old.Dispose();
         return made;
+    }
+
+    /// <summary><paramref name="stream"/> if it seeks (a file, an upload in memory), else what is left of it copied to
+    /// memory: Skia's codecs go back in what they read.</summary>
+    static Stream Seekable(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (stream.CanSeek) return stream;
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return copy;
     }
 
     /// <summary>The coefficient buffer a JPEG in <paramref name="stream"/> makes libjpeg hold (see

@@ -22,7 +22,7 @@ public static class JpegFrame
             int length = head[i + 2] << 8 | head[i + 3];
             bool frame = marker is >= 0xC0 and <= 0xCF and not (0xC4 or 0xC8 or 0xCC);
             if (frame && marker is not (0xC2 or 0xC6 or 0xCA or 0xCE)) return 0;
-            if (frame) return i + 2 + length <= head.Length ? Coefficients(head.Slice(i + 4, length - 2)) : null;
+            if (frame) return length >= 8 && i + 2 + length <= head.Length ? Coefficients(head.Slice(i + 4, length - 2)) : null; // a frame header holds 8 bytes at least
             if (marker is 0xDA or 0xD9) return null; // a scan or the end before any frame
             i += 2 + length;
         }

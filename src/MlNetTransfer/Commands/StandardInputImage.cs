@@ -50,7 +50,7 @@ internal static class StandardInputImage
     /// before its header does (the decoder asks for more) is let through, to be judged whole.</summary>
     static void Judge(byte[] head, long maxPixels)
     {
-        using var stream = new MemoryStream(head);
+        using var stream = new SKMemoryStream(head); // Skia's own memory: no managed stream for a hostile header to turn (Imaging/SkiaReadStream)
         using var codec = SKCodec.Create(stream, out var opened);
         if (codec == null && opened == SKCodecResult.IncompleteInput) return;
         if (codec == null)

@@ -22,6 +22,10 @@ public class CliHostileInputTests : CliSandbox
         File.WriteAllBytes(header, HostileImages.PngHeaderOnly(50_000, 50_000));
         var real = Path.Combine(Test, "Bag", "grey-bomb.png");
         HostileImages.WriteBlankGreyPng(real, 30_000);
+        // and 1 KB BMPs whose headers put their pixels 4 GB and 1.6 GB into the file: the first ended the process,
+        // the second made a decode allocate 1.6 GB (Imaging/SkiaReadStream)
+        File.WriteAllBytes(Path.Combine(Train, "Bag", "skips-4gb.bmp"), HostileImages.Bmp(16, 16, pixelsAt: 0xFF80_0036));
+        File.WriteAllBytes(Path.Combine(Test, "Bag", "skips-1.6gb.bmp"), HostileImages.Bmp(16, 16, pixelsAt: 0x5FFF_FFF0));
         var allocated = GC.GetTotalAllocatedBytes();
 
         var (trainExit, training) = Run($"train --data {Train} --test {Test} --epochs 1 --out {Out} {Fast}");
@@ -36,6 +40,8 @@ public class CliHostileInputTests : CliSandbox
         Assert.Contains("grey-bomb.png: 30000×30000 pixels (900 megapixels) is over the limit", lines);
         Assert.True(evaluateExit == ExitCodes.Success, evaluation);
         Assert.Contains("grey-bomb.png: 30000×30000 pixels", evaluation.ReplaceLineEndings(" "));
+        Assert.Contains("skips-4gb.bmp: not a readable image", lines);
+        Assert.Contains("skips-1.6gb.bmp: not a readable image", evaluation.ReplaceLineEndings(" "));
         Assert.Equal(ExitCodes.UnreadableImages, predictExit);
         Assert.Contains("over the limit of 179 megapixels (--max-image-pixels", prediction.ReplaceLineEndings(" "));
         Assert.True(limitedExit == ExitCodes.UnreadableImages, limited); // 28 × 28 = 784 pixels, over a limit of 700

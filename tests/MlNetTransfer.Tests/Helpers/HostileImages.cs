@@ -24,6 +24,24 @@ internal static class HostileImages
         File.WriteAllBytes(path, Png(side, side, compressed.ToArray()));
     }
 
+    /// <summary>A whole 24-bit BMP of <paramref name="width"/> × <paramref name="height"/> pixels (a gradient) whose
+    /// file header says its pixels start at <paramref name="pixelsAt"/>: a skip of that many bytes for the decoder
+    /// (54, right after the headers, is the honest value).</summary>
+    public static byte[] Bmp(int width, int height, uint pixelsAt = 54)
+    {
+        int row = (3 * width + 3) / 4 * 4;
+        var pixels = new byte[row * height];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < 3 * width; x++)
+                pixels[y * row + x] = (byte)(x * 5 + y * 11);
+        return [(byte)'B', (byte)'M', .. LittleEndian(54 + pixels.Length), 0, 0, 0, 0, .. LittleEndian((int)pixelsAt),
+            .. LittleEndian(40), .. LittleEndian(width), .. LittleEndian(height), 1, 0, 24, 0, .. LittleEndian(0),
+            .. LittleEndian(pixels.Length), .. LittleEndian(2835), .. LittleEndian(2835), .. LittleEndian(0), .. LittleEndian(0),
+            .. pixels];
+    }
+
+    static byte[] LittleEndian(int value) => [(byte)value, (byte)(value >> 8), (byte)(value >> 16), (byte)(value >> 24)];
+
     static byte[] Png(int width, int height, byte[] idat)
     {
         byte[] ihdr = [.. BigEndian(width), .. BigEndian(height), 8, 0, 0, 0, 0];

@@ -105,6 +105,8 @@ public sealed class WebApiTests : IDisposable
     [InlineData("empty", HttpStatusCode.BadRequest, "the upload is empty")]
     [InlineData("oversized", HttpStatusCode.RequestEntityTooLarge, "over 100000 bytes")]
     [InlineData("form without a file", HttpStatusCode.BadRequest, "the form holds no file")]
+    [InlineData("header bomb", HttpStatusCode.BadRequest, "50000x50000 pixels: over the limit")] // ended the server (a disposed codec read)
+    [InlineData("pixels past 4 GB", HttpStatusCode.BadRequest, "truncated or damaged image")]    // ended the server (an exception in Skia's read)
     public async Task Bad_uploads_are_answered_with_the_reason(string upload, HttpStatusCode status, string reason)
     {
         var png = File.ReadAllBytes(Path.Combine(ImageRow.Root, ImageRow.Samples("test")[0].ImagePath));
@@ -114,11 +116,15 @@ public sealed class WebApiTests : IDisposable
             "text" => await PostBody("this is not an image"u8.ToArray(), "text/plain"),
             "empty" => await PostBody([], "image/png"),
             "oversized" => await PostForm(new byte[150_000], "image/png"),
+            "header bomb" => await PostBody(HostileImages.PngHeaderOnly(50_000, 50_000), "image/png"),
+            "pixels past 4 GB" => await PostBody(HostileImages.Bmp(32, 24, pixelsAt: 0xFF80_0036), "image/bmp"),
             _ => await _client.PostAsync("/predict", new MultipartFormDataContent { { new StringContent("x"), "note" } }, TestContext.Current.CancellationToken),
         };
         Assert.Equal(status, answer.StatusCode);
         using var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Contains(reason, body.RootElement.GetProperty("error").GetString());
+        using var next = await PostBody(png, "image/png");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode); // and the server goes on serving
     }
 
     [Fact]
