@@ -31,7 +31,7 @@ internal static class ImageColumns
         itemType == NumberDataViewType.Byte && vector
             ? $"Column '{column}' holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images (so the saved zip stays a regular ML.NET model): " +
               "for files, use mlContext.Transforms.LoadImages(\"Image\", folder, \"ImagePath\") in its place; for bytes in memory, give the rows an MLImage " +
-              "property instead, Image = MLImage.CreateFromStream(new MemoryStream(bytes)) (docs/api.md, \"Images from memory\")."
+              "property instead, Image = ImageBytes.Decode(bytes) (MlNetTransfer.MlNet; docs/api.md, \"Images from memory\")."
             : $"Column '{column}' must be an image (LoadImages' output), not {itemType}{(vector ? " vector" : "")}.";
 
     /// <summary>The class names of the key-typed label column, in key order; throws naming the column and types.</summary>

@@ -31,7 +31,7 @@ public class InMemoryImagesTests
         ImageRow.Samples(split, perClass).Select(r => (File.ReadAllBytes(Path.Combine(ImageRow.Root, r.ImagePath)), r.Label)).ToList();
 
     static List<InMemoryImage> Decoded(IEnumerable<(byte[] Bytes, string Label)> images) =>
-        images.Select(i => new InMemoryImage { Image = MLImage.CreateFromStream(new MemoryStream(i.Bytes)), Label = i.Label }).ToList();
+        images.Select(i => new InMemoryImage { Image = ImageBytes.Decode(i.Bytes), Label = i.Label }).ToList();
 
     [Fact]
     public void Images_made_from_bytes_train_save_load_and_predict_without_a_file()

@@ -333,7 +333,7 @@ public class TransferTrainBehaviourTests
         Assert.Contains("String", notImage.Message);
         Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("holds image file bytes (LoadRawImageBytes' output); TransferTrain reads decoded images", e.Message));
         Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("use mlContext.Transforms.LoadImages(\"Image\", folder, \"ImagePath\")", e.Message));
-        Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("Image = MLImage.CreateFromStream(new MemoryStream(bytes))", e.Message));
+        Assert.All(new[] { rawBytes, rawBytesShape }, e => Assert.Contains("Image = ImageBytes.Decode(bytes)", e.Message));
     }
 
     [Fact]
