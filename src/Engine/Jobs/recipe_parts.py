@@ -118,8 +118,16 @@ class Images(Dataset):
         return len(self.rows)
 
     def __getitem__(self, i):
-        from PIL import Image
         path, label = self.rows[i]
+        try:
+            return self.decode(path), label
+        except Exception as e:
+            # Pillow names no file ("image file is truncated"), and a DataLoader worker adds only its own number
+            raise RuntimeError(f"images.csv: {path} cannot be decoded ({type(e).__name__}: {e}); train skips such a "
+                               "file: repair it or take its row out of images.csv, and run the job again") from e
+
+    def decode(self, path):
+        from PIL import Image
         from PIL import ImageOps
         with Image.open(os.path.join(self.root, path)) as image:
             # as train and the served model decode: a JPEG at the smallest 1/2, 1/4, 1/8 scale that still covers the
@@ -140,7 +148,7 @@ class Images(Dataset):
             left, top = (width - self.side) // 2, (height - self.side) // 2
             image = image.crop((left, top, left + self.side, top + self.side))
             pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-        return pixels.view(self.side, self.side, 3).permute(2, 0, 1).contiguous(), label
+        return pixels.view(self.side, self.side, 3).permute(2, 0, 1).contiguous()
 
 
 def premultiplied_rgb(image):

@@ -91,13 +91,17 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
     }
 
     /// <summary>The recipe up to its first training step (<see cref="TransferRecipe.Prepare"/>) on the same inputs
-    /// <see cref="Fit"/> reads, for a job that trains elsewhere; <paramref name="classes"/> are the label's key values.</summary>
-    internal RecipeResult Prepare(IDataView input, out string[] classes)
+    /// <see cref="Fit"/> reads, for a job that trains elsewhere: with the label's key values (the classes), the input
+    /// rows of the training data and of <see cref="TransferTrainOptions.ValidationSet"/> whose images were read, and
+    /// why the others were not.</summary>
+    internal (RecipeResult Result, string[] Classes, IReadOnlyList<long> TrainRows, IReadOnlyList<long> ValidationRows, IReadOnlyList<string> Skipped)
+        Prepare(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        classes = CheckedColumns(input);
+        var classes = CheckedColumns(input);
         var (_, start, train, validation, context) = Inputs(input, classes);
-        return TransferRecipe.Prepare(_options, start, train, validation, context);
+        var result = TransferRecipe.Prepare(_options, start, train, validation, context);
+        return (result, classes, train.Rows, validation?.Rows ?? [], [.. train.Problems, .. validation?.Problems ?? []]);
     }
 
     /// <summary>The image and label columns of the data and of the test and validation sets, checked by name and

@@ -61,7 +61,10 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         options.Log = line => console.WriteLine(line);
         var summary = TransferJobExport.Write(mlContext, keys.Transform(mlContext.Data.LoadFromEnumerable(fit.Rows)), options, folder, images, root);
 
-        if (data.Skipped.Count > 0) AtomicFile.Write(Path.Combine(folder, SkippedFile), System.Text.Encoding.UTF8.GetBytes(string.Join("\n", data.Skipped) + "\n"));
+        if (summary.Skipped.Count > 0)
+            console.WriteLine($"left out of the job: {summary.Skipped.Count} image(s) that could not be decoded, listed in {Path.Combine(folder, SkippedFile)}");
+        var skipped = data.Skipped.Concat(summary.Skipped).ToList();
+        if (skipped.Count > 0) AtomicFile.Write(Path.Combine(folder, SkippedFile), System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
         else if (File.Exists(Path.Combine(folder, SkippedFile))) File.Delete(Path.Combine(folder, SkippedFile)); // an earlier export's
         var table = new Table().AddColumn("").AddColumn("");
         table.AddRow("strategy", Markup.Escape($"{summary.Strategy} at {summary.ImageSize} px: {summary.Reason}"));

@@ -252,6 +252,22 @@ public class JobHandOffTests : CliSandbox
     }
 
     [Fact]
+    public void Export_leaves_out_an_image_it_cannot_decode_and_names_it_so_the_job_does_not_stop_on_it()
+    {
+        // a header that reads as a BMP's, pixels said to lie 4 GB in: the header check passes it, the decode does not
+        File.WriteAllBytes(Path.Combine(Train, "Bag", "skips-4gb.bmp"), HostileImages.Bmp(16, 16, pixelsAt: 0xFF80_0036));
+
+        var (exit, output) = Run($"job export --data {Train} --test {Test} {Fast} --epochs 1 --out {Job}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("left out of the job: 1 image(s) that could not be decoded", output.ReplaceLineEndings(" "));
+        var images = JobFiles.ReadImages(Job);
+        Assert.DoesNotContain(images, i => i.Path.EndsWith("skips-4gb.bmp"));
+        Assert.Equal(Directory.GetFiles(Train, "*.png", SearchOption.AllDirectories).Length, images.Count(i => i.Split != JobImage.Test));
+        Assert.Contains("skips-4gb.bmp: not a readable image", File.ReadAllText(Path.Combine(Job, JobExportCommand.SkippedFile)));
+    }
+
+    [Fact]
     public void Export_refuses_a_strategy_that_leaves_nothing_to_train()
     {
         var (exit, output) = Run($"job export --data {Train} --strategy HeadOnly --out {Job}");

@@ -6,7 +6,7 @@ namespace MlNetTransfer.Tests;
 /// <summary>The torchrun job's loader (recipe_parts.py's Images) sees the pixels train sees for a picture with
 /// transparency: premultiplied, so a transparent background is black whatever colour the file stores under it (Pillow's
 /// convert("RGB") kept that colour: on the icon benchmark's training PNGs, 10.9 levels off on average, 72 of 200 more
-/// than 5, whole white backgrounds where train sees black).</summary>
+/// than 5, whole white backgrounds where train sees black); a file it cannot decode stops it with the file named.</summary>
 [Trait(TestCategory.Trait, TestCategory.Slow)]
 public class JobImageDecodeTests
 {
@@ -34,6 +34,18 @@ public class JobImageDecodeTests
         for (int i = 0; i < side * side; i++)
             for (int c = 0; c < 3; c++) planes[c * side * side + i] = bgra[i * 4 + 2 - c];
         return planes;
+    }
+
+    [Fact]
+    public void A_file_the_job_cannot_decode_stops_it_with_the_files_name()
+    {
+        using var folder = new TempDirectory();
+        File.WriteAllBytes(folder.File("skips.bmp"), HostileImages.Bmp(16, 16, pixelsAt: 0xFF80_0036));
+
+        var (exit, output) = PyTorchProcess.Code($"import recipe_parts; recipe_parts.Images([('skips.bmp', 0)], {Quote(folder.Path)}, 16)[0]", Parts);
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("images.csv: skips.bmp cannot be decoded (OSError: ", output); // Pillow's own message names no file
     }
 
     [Fact]
