@@ -50,7 +50,11 @@ public static class TransferJobExport
         var kept = new List<JobImage>(images.Count);
         foreach (var image in images)
         {
-            if (read.TryGetValue(image.Split, out var rows) && !rows.Contains(seen[image.Split]++)) continue;
+            if (read.TryGetValue(image.Split, out var rows))
+            {
+                long row = seen[image.Split]++;
+                if (!rows.Contains(row)) continue;
+            }
             kept.Add(image);
         }
         if ((trainRows.Count > 0 && seen[JobImage.Train] <= trainRows.Max()) || (validationRows.Count > 0 && seen[JobImage.Validation] <= validationRows.Max()))
