@@ -24,7 +24,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public int Top { get; init; } = 3;
 
         [CommandOption("--csv <FILE>")]
-        [Description("Also write every image's scores for every class to this CSV: path, predicted class, one column per class.")]
+        [Description("Also write every image's scores for every class to this CSV: path, predicted class, one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20.")]
         public string? Csv { get; init; }
 
         [CommandOption("--device <DEVICE>")]
@@ -39,6 +39,12 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [Description("Also print libtorch's own C++ warnings (off by default; TORCH_CPP_LOG_LEVEL=WARNING does the same).")]
         public bool Verbose { get; init; }
     }
+
+    /// <summary>With --csv, which holds every image, the screen shows this many scored and this many skipped.</summary>
+    const int ShownWithCsv = 20;
+
+    /// <summary>Where --csv's skipped images are listed: scores.csv → scores.skipped.txt, beside it.</summary>
+    public static string SkippedFile(string csv) => Path.ChangeExtension(Path.GetFullPath(csv), ".skipped.txt");
 
     /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
     public const string StandardInput = "<standard input>";
@@ -93,28 +99,36 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             }
             var table = new Table().AddColumn("image");
             for (int k = 1; k <= Math.Min(settings.Top, info.ClassNames.Count); k++) table.AddColumn($"#{k}");
-            int failed = 0;
+            var skipped = new List<string>();
             var rows = settings.Csv == null ? null : new List<string>();
+            int shown = 0;
             foreach (var (file, result) in files.Zip(results))
             {
                 if (result.Scores is not { } scores)
                 {
-                    failed++;
-                    console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(fromStandardInput ? "the image on standard input" : file)}: {Markup.Escape(result.Problem ?? "not a readable image")}");
+                    skipped.Add($"{(fromStandardInput ? "the image on standard input" : file)}: {result.Problem ?? "not a readable image"}");
                     continue;
                 }
                 rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(info.ClassNames[Array.IndexOf(scores, scores.Max())]),
                     .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
+                if (rows != null && ++shown > ShownWithCsv) continue; // the CSV has them all
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
                 table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
-            if (failed == files.Length) // nothing to show or write: no empty table, no CSV of a header alone
-                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({failed} skipped, named above).");
+            var skippedFile = settings.Csv is { } csvPath ? SkippedFile(csvPath) : null;
+            foreach (var line in rows == null ? skipped : skipped.Take(ShownWithCsv)) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
+            if (rows != null && skipped.Count > ShownWithCsv)
+                console.MarkupLine(Markup.Escape($"... and {skipped.Count - ShownWithCsv} more skipped (all {skipped.Count} listed in {skippedFile})"));
+            if (skipped.Count == files.Length) // nothing to show or write: no empty table, no CSV of a header alone
+                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
             console.Write(table);
             if (rows != null)
             {
+                if (rows.Count > ShownWithCsv) console.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are in {settings.Csv})");
                 AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. info.ClassNames.Select(CsvText.Field)]), .. rows]) + "\n"));
-                console.MarkupLine($"scores of {rows.Count} image(s) written to {Markup.Escape(settings.Csv!)}");
+                if (skipped.Count > 0) AtomicFile.Write(skippedFile!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
+                else if (File.Exists(skippedFile)) File.Delete(skippedFile); // an earlier run's
+                console.MarkupLine(Markup.Escape($"scores of {rows.Count} image(s) written to {settings.Csv}" + (skipped.Count > 0 ? $"; the {skipped.Count} skipped, with why, to {skippedFile}" : "")));
             }
             return ExitCodes.Success;
         });
