@@ -25,7 +25,7 @@ public static class StateDictFile
         {
             return extension switch
             {
-                ".pth" or ".pt" or ".bin" => FromHashtable(PyTorchUnpickler.UnpickleStateDict(path)),
+                ".pth" or ".pt" or ".bin" => ReadPyTorch(path),
                 ".safetensors" => ReadSafetensors(path),
                 ".dat" => ReadTorchSharp(path),
                 _ => ReadOnnxInitializers(path),
@@ -34,7 +34,8 @@ public static class StateDictFile
         catch (Exception e) when (e is not WeightsFileException)
         {
             // whatever the reader threw (format errors, overflows, out-of-range lengths): one kind, the file and the format named
-            throw new WeightsFileException($"{path}: not {Expected(extension)} ({e.GetBaseException().Message})", e);
+            // libtorch's messages carry its C++ stack after the first line
+            throw new WeightsFileException($"{path}: not {Expected(extension)} ({e.GetBaseException().Message.Split('\n')[0].Trim()})", e);
         }
     }
 
@@ -107,6 +108,15 @@ public static class StateDictFile
                     throw new WeightsFileException(Bad($"has no readable dtype, shape or data_offsets ({e.Message})"));
                 }
             }
+    }
+
+    /// <summary>A torch.save zip: its pickle's claims checked against its archive first (<see cref="TorchCheckpointClaims"/>),
+    /// then read by TorchSharp.PyBridge, which allocates what they say.</summary>
+    static Dictionary<string, Tensor> ReadPyTorch(string path)
+    {
+        if (TorchCheckpointClaims.Problem(path) is { } problem)
+            throw new WeightsFileException($"{path}: {problem}; the file is damaged or not what it claims, nothing was loaded");
+        return FromHashtable(PyTorchUnpickler.UnpickleStateDict(path));
     }
 
     static Dictionary<string, Tensor> FromHashtable(Hashtable table)
