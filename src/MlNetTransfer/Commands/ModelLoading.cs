@@ -39,7 +39,18 @@ public static class ModelLoading
         {
             throw new CliException(ExitCodes.BadModel, $"{path} is not a model written by mlnet-transfer train: {e.Message}");
         }
-        var (model, choice) = ScoringDevice.Load(mlContext, path, kind, gpuDeviceId); // DeviceUnavailableException: exit 8, its reason
+        ITransformer model;
+        DeviceChoice choice;
+        try
+        {
+            (model, choice) = ScoringDevice.Load(mlContext, path, kind, gpuDeviceId); // DeviceUnavailableException: exit 8, its reason
+        }
+        catch (Exception e) when (e is not DeviceUnavailableException && e is InvalidOperationException or FormatException or InvalidDataException or EndOfStreamException)
+        {
+            // ML.NET's loader on a damaged entry: "Error during class instantiation" around what it could not read
+            throw new CliException(ExitCodes.BadModel, $"{path} could not be loaded: {e.GetBaseException().Message.Split('\n')[0].Trim().TrimEnd('.')}; " +
+                "the file is damaged (copy it again, or train again)");
+        }
         if (kind != DeviceKind.Cpu) console.MarkupLine($"[grey]scoring on {Markup.Escape(choice.Device)}: {Markup.Escape(choice.Reason)}[/]");
         return (model, info);
     }
