@@ -45,12 +45,14 @@ internal static class TorchCheckpointClaims
                 return $"its pickle (data.pkl) is damaged: {damaged.Message}"; // Razorvine would read such lengths and indices as they come
             }
             if (named is null) return null;
+            var storages = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal); // "archive/data/<key>", by key
+            foreach (var e in archive.Entries)
+                if (e.FullName.LastIndexOf("data/", StringComparison.Ordinal) is var at and >= 0) storages.TryAdd(e.FullName[(at + 5)..], e);
             foreach (var (name, tensor) in named)
             {
                 var (type, key, elements) = tensor.Storage;
                 if (ElementBytes(type) is not { } size) continue;
-                var entry = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith($"data/{key}", StringComparison.Ordinal));
-                if (entry is null) return $"tensor '{name}': its storage '{key}' is not in the archive";
+                if (!storages.TryGetValue(key, out var entry)) return $"tensor '{name}': its storage '{key}' is not in the archive";
                 if (elements * size > entry.Length)
                     return $"tensor '{name}': its storage '{key}' claims {elements} {type} elements ({elements * size} bytes) where the archive holds {entry.Length} bytes";
                 var count = tensor.Shape.Aggregate(BigInteger.One, (product, d) => product * d);

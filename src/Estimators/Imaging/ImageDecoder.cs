@@ -41,12 +41,8 @@ public static class ImageDecoder
     /// <summary>The header of the image in <paramref name="stream"/>, or what is wrong with it.</summary>
     public static (ImageHeader? Header, string? Problem) ReadHeader(Stream stream, long maxPixels = DefaultMaxPixels)
     {
-        stream = Seekable(stream);
-        if (stream.Length - stream.Position <= 0) return (null, "empty file");
-        var source = SkiaReadStream.Over(stream);
-        using var codec = SKCodec.Create(source, out var opened);
-        if (codec == null) return (null, source.Failure is { } failure ? $"cannot be read ({failure.Message})" : $"not a readable image ({Describe(opened)})");
-        return Check(codec, maxPixels);
+        using var codec = Open(Seekable(stream), out _, out var problem);
+        return codec == null ? (null, problem) : Check(codec, maxPixels);
     }
 
     /// <summary>The header of the image <paramref name="codec"/> has opened, or what is wrong with it (over
@@ -83,11 +79,9 @@ public static class ImageDecoder
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(side, 1);
         stream = Seekable(stream);
-        if (stream.Length - stream.Position <= 0) return DecodedImage.Failed("empty file");
         long? coefficients = JpegCoefficients(stream);
-        var source = SkiaReadStream.Over(stream);
-        using var codec = SKCodec.Create(source, out var opened);
-        if (codec == null) return DecodedImage.Failed(source.Failure is { } failure ? $"cannot be read ({failure.Message})" : $"not a readable image ({Describe(opened)})");
+        using var codec = Open(stream, out var source, out var unreadable);
+        if (codec == null) return DecodedImage.Failed(unreadable!);
         var (header, problem) = Check(codec, maxPixels);
         if (header == null) return DecodedImage.Failed(problem!);
 
@@ -106,9 +100,8 @@ public static class ImageDecoder
         if (decoded != SKCodecResult.Success)
         {
             bitmap.Dispose();
-            return DecodedImage.Failed(source.Failure is { } failure ? $"cannot be read ({failure.Message})"
-                : decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
-                ? "truncated or damaged (its image data ends early)" : $"not a readable image ({Describe(decoded)})");
+            return DecodedImage.Failed(Unreadable(source!, decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+                ? "truncated or damaged (its image data ends early)" : $"not a readable image ({Describe(decoded)})"));
         }
         if (plan.ReduceBy > 1) bitmap = Replace(bitmap, BoxReduction.Reduce(bitmap, plan.ReduceBy));
         if (header.Turned) bitmap = Replace(bitmap, Orientation.Upright(bitmap, header.Origin));
@@ -120,6 +113,27 @@ public static class ImageDecoder
         if (!ReferenceEquals(old, made)) old.Dispose();
         return made;
     }
+
+    /// <summary>The codec for the image in <paramref name="seekable"/>, read through <paramref name="source"/> (never
+    /// SkiaSharp's own stream wrapper: see <see cref="SkiaReadStream"/>); null with the <paramref name="problem"/>
+    /// (empty, not an image, the stream failing) when there is none.</summary>
+    static SKCodec? Open(Stream seekable, out SkiaReadStream? source, out string? problem)
+    {
+        (source, problem) = (null, null);
+        if (seekable.Length - seekable.Position <= 0)
+        {
+            problem = "empty file";
+            return null;
+        }
+        source = SkiaReadStream.Over(seekable);
+        var codec = SKCodec.Create(source, out var opened);
+        if (codec == null) problem = Unreadable(source, $"not a readable image ({Describe(opened)})");
+        return codec;
+    }
+
+    /// <summary>What the stream under <paramref name="source"/> threw while the codec read it, else <paramref name="otherwise"/>.</summary>
+    static string Unreadable(SkiaReadStream source, string otherwise) =>
+        source.Failure is { } failure ? $"cannot be read ({failure.Message})" : otherwise;
 
     /// <summary><paramref name="stream"/> if it seeks (a file, an upload in memory), else what is left of it copied to
     /// memory: Skia's codecs go back in what they read.</summary>
