@@ -2,8 +2,10 @@ using System.Runtime.InteropServices;
 using MlNetTransfer.Cli;
 using Spectre.Console;
 
-// Ctrl+C (SIGINT) and SIGTERM — what `docker stop`, Kubernetes and systemd send — ask training to stop after the
-// current batch (a checkpoint is kept, exit code 130); a second Ctrl+C ends the process.
+// Ctrl+C (SIGINT), SIGTERM — what `docker stop`, Kubernetes and systemd send — and SIGHUP — a closed terminal or SSH
+// session — ask training to stop after the current batch (a checkpoint is kept, exit code 130); a second Ctrl+C ends
+// the process.
+ResilientWriter.Install(); // a terminal that hung up costs the output, not the run
 using var interrupt = new CancellationTokenSource();
 void Stop(PosixSignalContext context)
 {
@@ -14,4 +16,5 @@ void Stop(PosixSignalContext context)
 }
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
 return await CliApp.Create(AnsiConsole.Console).RunAsync(args, interrupt.Token);

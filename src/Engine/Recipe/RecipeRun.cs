@@ -267,9 +267,8 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
                 new TrainingResult([], 0, false, false, plan.Describe()));
         }
         Log($"training {plan.Describe()} at {side} px for up to {options.Epochs} epochs from the {(start.TrainedClassifier ? "saved" : "solved")} classifier");
-        var result = FineTuner.Train(model, plan, start.Preprocessing.At(side), trainSet, validationSet, TransferRecipe.WithoutSplit(options), context);
-        if (result.Checkpoint is { } checkpoint && _excluded.Count > 0)
-            result = result with { Checkpoint = checkpoint with { ExcludedRows = _excluded.Order().ToArray() } };
+        var result = FineTuner.Train(model, plan, start.Preprocessing.At(side), trainSet, validationSet, TransferRecipe.WithoutSplit(options), context,
+            _excluded.Order().ToArray());
 
         double? deeper = result.BestEpoch > 0 ? result.History[result.BestEpoch - 1].ValidationAccuracy : null;
         if (auto != null && !result.Cancelled && deeper is { } d && head.Choice.ValidationAccuracy is { } h && d < h)

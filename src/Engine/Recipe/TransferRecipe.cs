@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MlNetTransfer.Engine.Architectures;
 using MlNetTransfer.Engine.Strategies;
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -59,8 +60,8 @@ public static class TransferRecipe
         return context ?? new TrainingContext();
     }
 
-    /// <summary>Continues an interrupted run: the strategy and side it resolved, the weights it had (the starting
-    /// point), and the loop's state from the checkpoint.</summary>
+    /// <summary>Continues an interrupted run: the strategy and side it resolved, the weights it had (the checkpoint's
+    /// own when it carries them, else the starting point: the partial model saved with it), and the loop's state.</summary>
     static RecipeResult Resume(FineTuneOptions options, StartingPoint start, IImageSource train, IImageSource? validation, TrainingContext context)
     {
         var resume = context.Resume!;
@@ -73,10 +74,15 @@ public static class TransferRecipe
         var model = start.CreateModel(train.ClassNames.Count);
         try
         {
+            if (resume.Weights.Count > 0)
+            {
+                // a checkpoint taken while training went on carries the whole network: it replaces the starting weights
+                if (resume.Architecture is { } architecture && architecture != start.Architecture.Name)
+                    throw new ArgumentException($"the checkpoint was taken training {architecture}, not {start.Architecture.Name}: resume with the architecture it trained", "ResumeFrom");
+                WeightLoader.Load(model, start.Architecture, resume.Weights, "the checkpoint");
+            }
             var plan = StrategyPlan.For(start.Architecture, resume.Strategy);
-            var result = FineTuner.Train(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context);
-            if (result.Checkpoint is { } checkpoint && resume.ExcludedRows.Count > 0)
-                result = result with { Checkpoint = checkpoint with { ExcludedRows = resume.ExcludedRows } };
+            var result = FineTuner.Train(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context, resume.ExcludedRows);
             var (flip, calibration) = FlipAfter(result, options, model, preprocessing, validationSet, context);
             model.to(CPU);
             var record = new RunRecord(start.Architecture.Name, start.Description, resume.Strategy, RunRecord.NamedReason(resumed: true),

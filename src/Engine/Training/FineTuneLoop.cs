@@ -13,7 +13,7 @@ namespace MlNetTransfer.Engine.Training;
 /// epoch's shuffle, the batch's augmentation, torch's generator for dropout. So a run resumed from a
 /// <see cref="TrainingCheckpoint"/> continues exactly as the uninterrupted run would have.</summary>
 internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan plan, Preprocessing preprocessing,
-    ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext context)
+    ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext context, IReadOnlyList<long> excludedRows)
 {
     readonly Device _device = context.TrainingDevice;
     readonly bool _channelsLast = ChannelsLast.Applies(options.ChannelsLast, context.TrainingDevice);
@@ -56,6 +56,7 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         bool cancelled = false, stoppedEarly = false, diverged = false;
         string? stopReason = null;
         TrainingCheckpoint? checkpoint = null;
+        var sinceCheckpoint = Stopwatch.StartNew();
 
         try
         {
@@ -91,13 +92,18 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
                 // weights are mid-flight at a high rate, and on a small validation split one of them can score best
                 // by chance (measured: an explicit WholeNetwork run on Fashion-MNIST 400 restored epoch 2 of 9 for
                 // 81.2 % on 80 validation images and scored 78.5 % on the test set; the default run kept epoch 7: 85.1 %)
-                if ((long)epoch * batches <= annealedStep) continue;
-                if (!best.Offer(epoch, summary.ValidationAccuracy ?? 0, summary.ValidationLoss ?? done.TrainLoss)
+                if ((long)epoch * batches > annealedStep
+                    && !best.Offer(epoch, summary.ValidationAccuracy ?? 0, summary.ValidationLoss ?? done.TrainLoss)
                     && best.OutOfPatience(options.EarlyStoppingPatience) && epoch < options.Epochs)
                 {
                     stoppedEarly = true;
                     stopReason = $"no better validation for {options.EarlyStoppingPatience} epoch(s)";
                     break;
+                }
+                if (epoch < options.Epochs && context.Checkpoint != null && sinceCheckpoint.Elapsed >= context.CheckpointInterval)
+                {
+                    KeepCheckpoint(optimizer, epoch, history, best);
+                    sinceCheckpoint.Restart();
                 }
             }
             if (diverged)
@@ -187,17 +193,39 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         context.Log?.Invoke($"warm-up: {steps} untimed step(s) on {first.Length} images, {clock.Elapsed.TotalSeconds:0.00} s, not counted in epoch 1");
     }
 
-    /// <summary>Where a cancelled epoch stopped, with the optimizer's state; the best-epoch tracker adds itself.</summary>
-    TrainingCheckpoint Checkpoint(IOptimizerStep optimizer, int epoch, EpochOutcome done, List<EpochSummary> history)
+    /// <summary>Where a cancelled epoch stopped (<paramref name="done"/>; null: before the next epoch's first batch),
+    /// with the optimizer's state; the best-epoch tracker adds itself.</summary>
+    TrainingCheckpoint Checkpoint(IOptimizerStep optimizer, int epoch, EpochOutcome? done, List<EpochSummary> history)
     {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.Save(writer);
         return new TrainingCheckpoint
         {
-            Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch, Epochs = options.Epochs, TrainImages = train.Count, Epoch = epoch,
-            BatchesDone = done.BatchReached, EpochLossSum = done.LossSum, EpochCorrect = done.Correct, EpochSeen = done.Seen, History = history.ToList(),
-            OptimizerState = buffer.ToArray(),
+            Architecture = plan.Architecture.Name, ExcludedRows = excludedRows, Strategy = plan.Strategy, ImageSize = train.Side, BatchSize = options.Batch,
+            Epochs = options.Epochs, TrainImages = train.Count, Epoch = epoch, BatchesDone = done?.BatchReached ?? 0, EpochLossSum = done?.LossSum ?? 0,
+            EpochCorrect = done?.Correct ?? 0, EpochSeen = done?.Seen ?? 0, History = history.ToList(), OptimizerState = buffer.ToArray(),
         };
+    }
+
+    /// <summary>At the end of <paramref name="epoch"/>, while training goes on: the run as it stands before the next
+    /// epoch, with the whole network's weights (the layout it trains in undone), handed to
+    /// <see cref="TrainingContext.Checkpoint"/>.</summary>
+    void KeepCheckpoint(IOptimizerStep optimizer, int epoch, List<EpochSummary> history, BestEpochTracker best)
+    {
+        var clock = Stopwatch.StartNew();
+        Dictionary<string, Tensor> weights;
+        using (var scope = NewDisposeScope()) // state_dict() hands out new handles: dispose them, keep the copies
+            weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous().clone().MoveToOuterDisposeScope());
+        var kept = best.SaveTo(Checkpoint(optimizer, epoch + 1, null, history)) with { Weights = weights };
+        try
+        {
+            context.Checkpoint!(kept);
+        }
+        finally
+        {
+            kept.DisposeTensors();
+        }
+        context.Log?.Invoke($"checkpoint after epoch {epoch} kept ({clock.Elapsed.TotalSeconds:0.0} s)");
     }
 
     nn.Module<Tensor, Tensor> Head() =>

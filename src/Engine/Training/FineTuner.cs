@@ -23,9 +23,11 @@ public static class FineTuner
         return Train(model, plan, preprocessing, train, validation, options, context);
     }
 
-    /// <summary><see cref="Fit"/> on options validated where they came in (the recipe's run).</summary>
+    /// <summary><see cref="Fit"/> on options validated where they came in (the recipe's run), whose checkpoints name the
+    /// training rows it left out (<paramref name="excludedRows"/>, so that the resumed run leaves them out too).</summary>
     internal static TrainingResult Train(nn.Module<Tensor, Tensor> model, StrategyPlan plan, Preprocessing preprocessing,
-        ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext? context = null)
+        ImageTensorDataset train, ImageTensorDataset? validation, FineTuneOptions options, TrainingContext? context = null,
+        IReadOnlyList<long>? excludedRows = null)
     {
         context ??= new TrainingContext();
         using var turn = SeededRunGate.Enter(context.Log, context.Cancellation); // re-entrant: the recipe's run holds it already
@@ -44,7 +46,7 @@ public static class FineTuner
         try
         {
             options = options.ResumedFrom(context.Resume).WithBatchSizeFor(context.TrainingDevice, train.Count, plan.Architecture, train.Side, context.Log);
-            return new FineTuneLoop(model, plan, preprocessing, train, validation, options, context).Execute();
+            return new FineTuneLoop(model, plan, preprocessing, train, validation, options, context, excludedRows ?? []).Execute();
         }
         finally
         {

@@ -62,15 +62,39 @@ public sealed record TrainingCheckpoint
     [JsonIgnore]
     public IReadOnlyDictionary<string, Tensor> BestWeights { get; init; } = new Dictionary<string, Tensor>();
 
+    /// <summary>The architecture the run trains (its registry name); null in checkpoints written before it was
+    /// recorded. A checkpoint that carries <see cref="Weights"/> resumes only into this architecture.</summary>
+    public string? Architecture { get; init; }
+
+    /// <summary>The whole network's state_dict at the checkpoint (CPU tensors; the checkpoint owns them), in a checkpoint
+    /// taken at an epoch's end while training went on (<see cref="TrainingContext.Checkpoint"/>): it resumes from these
+    /// alone. Empty in a cancelled run's checkpoint, whose weights travel in the partial model saved with it.</summary>
+    [JsonIgnore]
+    public IReadOnlyDictionary<string, Tensor> Weights { get; init; } = new Dictionary<string, Tensor>();
+
+    /// <summary>Writes the checkpoint atomically (a sibling temporary file renamed over <paramref name="path"/>): a
+    /// process killed while writing leaves the previous checkpoint whole.</summary>
     public void Save(string path) => AtomicFile.Write(path, temp =>
     {
         using var writer = new BinaryWriter(File.Create(temp), Encoding.UTF8);
         writer.Write(Magic);
-        writer.Write(JsonSerializer.Serialize(this, Json)); // the header: every member but the two binary ones below
+        writer.Write(JsonSerializer.Serialize(this, Json)); // the header: every member but the binary ones below
         writer.Write(OptimizerState.Length);
         writer.Write(OptimizerState);
-        writer.Write(BestWeights.Count);
-        foreach (var (name, tensor) in BestWeights)
+        WriteTensors(writer, BestWeights);
+        WriteTensors(writer, Weights);
+    });
+
+    /// <summary>Disposes the tensors the checkpoint owns (<see cref="BestWeights"/>, <see cref="Weights"/>).</summary>
+    public void DisposeTensors()
+    {
+        foreach (var tensor in BestWeights.Values.Concat(Weights.Values)) tensor.Dispose();
+    }
+
+    static void WriteTensors(BinaryWriter writer, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        writer.Write(tensors.Count);
+        foreach (var (name, tensor) in tensors)
         {
             using var contiguous = tensor.cpu().contiguous();
             writer.Write(name);
@@ -81,7 +105,39 @@ public sealed record TrainingCheckpoint
             writer.Write(bytes.Length);
             writer.Write(bytes);
         }
-    });
+    }
+
+    static int ElementSize(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,
+        _ => throw new FormatException($"a tensor of {dtype}"),
+    };
+
+    static Dictionary<string, Tensor> ReadTensors(BinaryReader reader)
+    {
+        int count = reader.ReadInt32();
+        var tensors = new Dictionary<string, Tensor>();
+        for (int i = 0; i < count; i++)
+        {
+            var name = reader.ReadString();
+            var dtype = (ScalarType)reader.ReadInt32();
+            long dims = reader.ReadInt64();
+            if (dims is < 0 or > 8) throw new FormatException($"tensor {name}: {dims} dimensions");
+            var shape = new long[dims];
+            for (int d = 0; d < shape.Length; d++) shape[d] = reader.ReadInt64();
+            int length = reader.ReadInt32();
+            long left = reader.BaseStream.Length - reader.BaseStream.Position;
+            if (length < 0 || length > left || shape.Any(d => d < 0) || shape.Aggregate(1.0, (n, d) => n * d) * ElementSize(dtype) != length)
+                throw new FormatException($"tensor {name}: shape [{string.Join(", ", shape)}] of {dtype} in {length} bytes, {left} left in the file");
+            var tensor = empty(shape, dtype);
+            tensor.bytes = reader.ReadBytes(length);
+            tensors[name] = tensor;
+        }
+        return tensors;
+    }
 
     /// <summary>Reads a checkpoint; a file that is not one is an <see cref="InvalidDataException"/> naming it.</summary>
     public static TrainingCheckpoint Load(string path)
@@ -91,22 +147,16 @@ public sealed record TrainingCheckpoint
             using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
             if (reader.ReadString() != Magic) throw new InvalidDataException($"{path}: not a training checkpoint of this tool.");
             var header = JsonSerializer.Deserialize<TrainingCheckpoint>(reader.ReadString(), Json) ?? throw new InvalidDataException($"{path}: empty checkpoint header.");
-            var optimizer = reader.ReadBytes(reader.ReadInt32());
-            int count = reader.ReadInt32();
-            var weights = new Dictionary<string, Tensor>();
-            for (int i = 0; i < count; i++)
-            {
-                var name = reader.ReadString();
-                var dtype = (ScalarType)reader.ReadInt32();
-                var shape = new long[reader.ReadInt64()];
-                for (int d = 0; d < shape.Length; d++) shape[d] = reader.ReadInt64();
-                var tensor = empty(shape, dtype);
-                tensor.bytes = reader.ReadBytes(reader.ReadInt32());
-                weights[name] = tensor;
-            }
-            return header with { OptimizerState = optimizer, BestWeights = weights }; // members missing from older headers keep their defaults
+            int optimizerBytes = reader.ReadInt32();
+            if (optimizerBytes < 0 || optimizerBytes > reader.BaseStream.Length - reader.BaseStream.Position)
+                throw new FormatException($"an optimizer state of {optimizerBytes} bytes, past the file's end");
+            var optimizer = reader.ReadBytes(optimizerBytes);
+            var best = ReadTensors(reader);
+            // checkpoints written before the whole network's weights were kept end here
+            var weights = reader.BaseStream.Position < reader.BaseStream.Length ? ReadTensors(reader) : [];
+            return header with { OptimizerState = optimizer, BestWeights = best, Weights = weights }; // members missing from older headers keep their defaults
         }
-        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException)
+        catch (Exception e) when (e is EndOfStreamException or JsonException or ArgumentException or FormatException)
         {
             throw new InvalidDataException($"{path}: a damaged training checkpoint ({e.Message}).", e);
         }

@@ -23,6 +23,23 @@ public sealed class TrainingContext
     /// optimizer state, best epoch and history, and ends where the uninterrupted run would have.</summary>
     public TrainingCheckpoint? Resume { get; init; }
 
+    /// <summary>Called at the end of an epoch that training goes on after, at most once per
+    /// <see cref="CheckpointInterval"/>, with where the run stands and the whole network's weights
+    /// (<see cref="TrainingCheckpoint.Weights"/>): saved (<see cref="TrainingCheckpoint.Save"/>), it lets a process
+    /// that dies without a word — killed, out of memory, its machine gone — resume from that epoch (a run given it as
+    /// <see cref="Resume"/> ends where the uninterrupted run would have). The checkpoint's tensors are freed when the
+    /// call returns.</summary>
+    public Action<TrainingCheckpoint>? Checkpoint { get; init; }
+
+    /// <summary>The least time between two calls of <see cref="Checkpoint"/>, counted from training's start; zero:
+    /// every epoch.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = DefaultCheckpointInterval;
+
+    /// <summary>Two minutes: a ResNet-18 trained whole keeps 254 MB (its weights, its best epoch's, the optimizer's
+    /// state) in 0.4–1.8 s on this project's 2-core machine, about 1 % of the time between two; a run killed outright
+    /// loses at most this and an epoch.</summary>
+    public static readonly TimeSpan DefaultCheckpointInterval = TimeSpan.FromMinutes(2);
+
     /// <summary>The images the trained model will be tested on, for the data checks alone (<see cref="FineTuneOptions.CheckData"/>):
     /// those with a copy among the training images are named as leaks. Never trained, validated or chosen on.</summary>
     public Recipe.IImageSource? TestImages { get; init; }

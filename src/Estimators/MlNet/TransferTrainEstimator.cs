@@ -153,6 +153,8 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
             Log = RunLog,
             Cancellation = _options.CancellationToken,
             Resume = _options.ResumeFrom,
+            Checkpoint = _options.Checkpoint,
+            CheckpointInterval = _options.CheckpointInterval,
         };
         return (device, start, train, validation, context);
     }

@@ -62,10 +62,24 @@ public sealed class TransferTrainOptions : FineTuneOptions
     /// (<see cref="FineTuneOptions.Architecture"/> and <see cref="FineTuneOptions.Weights"/> are then ignored).</summary>
     public string? ContinueFromModelPath { get; set; }
 
-    /// <summary>Where an interrupted run stopped (with <see cref="ContinueFromModelPath"/> naming the checkpoint model
-    /// saved then): training goes on from there and ends where the uninterrupted run would have.</summary>
+    /// <summary>Where an interrupted run stopped: training goes on from there and ends where the uninterrupted run would
+    /// have. A checkpoint kept while training went on (<see cref="Checkpoint"/>, read back with
+    /// <see cref="TrainingCheckpoint.Load"/>) carries the network; a cancelled fit's needs
+    /// <see cref="ContinueFromModelPath"/> naming the partial model saved with it.</summary>
     [JsonIgnore]
     public TrainingCheckpoint? ResumeFrom { get; set; }
+
+    /// <summary>Called at the end of an epoch that training goes on after, at most once per
+    /// <see cref="CheckpointInterval"/>, with the run as it stands and the whole network: save it
+    /// (<c>checkpoint.Save(path)</c>, atomic) and a fit whose process died without a word — killed, out of memory, the
+    /// machine gone — continues from that epoch with <c>ResumeFrom = TrainingCheckpoint.Load(path)</c> and the same
+    /// data and options. Its tensors are freed when the call returns. Not part of the saved model.</summary>
+    [JsonIgnore]
+    public Action<TrainingCheckpoint>? Checkpoint { get; set; }
+
+    /// <summary>The least time between two <see cref="Checkpoint"/> calls (two minutes by default; zero: every epoch).</summary>
+    [JsonIgnore]
+    public TimeSpan CheckpointInterval { get; set; } = TrainingContext.DefaultCheckpointInterval;
 
     /// <summary>A validation set with the same columns as the training data (after MapValueToKey and LoadImages);
     /// <see cref="FineTuneOptions.ValidationFraction"/> is then not used.</summary>
@@ -114,8 +128,11 @@ public sealed class TransferTrainOptions : FineTuneOptions
             throw new ArgumentException($"{nameof(ImageFolder)} {ImageFolder}: no such folder.", nameof(ImageFolder));
         if (MaxImagePixels < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), $"{nameof(MaxImagePixels)} must be at least 1, not {MaxImagePixels}.");
-        if (ResumeFrom != null && ContinueFromModelPath == null)
-            throw new ArgumentException($"{nameof(ResumeFrom)} needs {nameof(ContinueFromModelPath)}: the checkpoint model saved with it.", nameof(ResumeFrom));
+        if (ResumeFrom is { Weights.Count: 0 } && ContinueFromModelPath == null)
+            throw new ArgumentException($"{nameof(ResumeFrom)} needs {nameof(ContinueFromModelPath)}: the checkpoint model saved with it " +
+                "(a cancelled fit's checkpoint does not carry the network; one kept while training went on does).", nameof(ResumeFrom));
+        if (CheckpointInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(CheckpointInterval), $"{nameof(CheckpointInterval)} must be zero or more, not {CheckpointInterval}.");
         base.Validate();
     }
 }

@@ -51,14 +51,15 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.Options;
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
+        var checkpointEvery = settings.CheckpointInterval();
         var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         TransferTrainPreflight.Device(mlContext, options); // a missing GPU too
         FolderOption.OutsideClassFolders(settings.Out, run.Data, "--out");
         FolderOption.Writable(settings.Out, "--out");
         using var outputLock = FolderOption.LockForWriting(output, "--out"); // two runs into one --out would mix their files
         WorkFolder.CleanStale(console, output);
-        if (checkpoint == null && File.Exists(Path.Combine(output, ResumeState.CheckpointName)))
-            console.WriteLine($"{settings.Out} holds the checkpoint of an interrupted run: this run replaces it when it ends (train --resume --out {settings.Out} continues that run instead)");
+        if (checkpoint == null && File.Exists(Path.Combine(output, ResumeState.FileName)))
+            console.WriteLine($"{settings.Out} holds the checkpoint of an interrupted run: this run replaces it with its own, or removes it when it ends (train --resume --out {settings.Out} continues that run instead)");
 
         var cacheDir = settings.CacheDir is { } given ? FolderOption.Writable(given, "--cache-dir") : null;
         var data = LabelledImageSet.Load(run.Data, run.Strict, maxPixels: options.MaxImagePixels);
@@ -73,11 +74,25 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck, cacheDir ?? Path.GetTempPath(), output); // before any image is decoded for training
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
+        if (checkpointEvery is { } interval)
+            console.WriteLine((interval == TimeSpan.Zero ? "a checkpoint at the end of every epoch"
+                    : $"a checkpoint at an epoch's end at most every {(interval.TotalMinutes >= 1 ? $"{interval.TotalMinutes:0.#} min" : $"{interval.TotalSeconds:0.#} s")}") +
+                $" in {settings.Out}: a run killed outright continues with train --resume --out {settings.Out}");
 
         // where this run reads and keeps: TransferTrain decodes the files itself, once, at the scale training needs,
         // upright (LoadImages stays in the saved model for apps that serve it from paths)
         (options.ImagePathColumnName, options.ImageFolder, options.CacheDirectory, options.ResumeFrom, options.CancellationToken) =
             (nameof(LabelledImage.ImagePath), trainSet.Root, cacheDir, checkpoint, cancellationToken);
+        bool kept = false; // whether this run has kept a checkpoint in --out yet (the first replaces an earlier run's)
+        if (checkpointEvery is { } every)
+        {
+            options.CheckpointInterval = every;
+            options.Checkpoint = state =>
+            {
+                run.SaveWhileTraining(output, state, first: !kept);
+                kept = true;
+            };
+        }
         var rows = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
         if (options.CheckData && testSet.Rows.Count > 0)
         {
@@ -105,7 +120,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         }
         catch (TrainingCancelledException stopped)
         {
-            return KeepCheckpoint(mlContext, stopped, run, output, settings.Out);
+            return KeepCheckpoint(mlContext, stopped, run, output, settings.Out, replaces: !kept);
         }
         double trainSeconds = clock.Elapsed.TotalSeconds;
         var transfer = model.OfType<TransferTrainTransformer>().Single();
@@ -138,8 +153,9 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         }
     }
 
-    /// <summary>Ctrl+C or SIGTERM: the model at the cancelled batch and the run's state, for `train --resume`.</summary>
-    int KeepCheckpoint(MLContext mlContext, TrainingCancelledException stopped, ResumeState run, string output, string given)
+    /// <summary>Ctrl+C, SIGTERM or SIGHUP: the model at the cancelled batch and the run's state, for `train --resume`
+    /// (<paramref name="replaces"/>: what an earlier run kept in --out goes first, its record before all).</summary>
+    int KeepCheckpoint(MLContext mlContext, TrainingCancelledException stopped, ResumeState run, string output, string given, bool replaces)
     {
         using var partial = stopped.PartialModel;
         if (partial?.Training.Checkpoint is not { } state)
@@ -147,6 +163,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             console.MarkupLine("[yellow]interrupted[/] before training started; nothing to keep.");
             return ExitCodes.Interrupted;
         }
+        if (replaces) ResumeState.Delete(output);
         AtomicFile.Write(Path.Combine(output, ResumeState.CheckpointName), temp => mlContext.Model.Save(partial, stopped.InputSchema, temp));
         run.Save(output, state);
         console.MarkupLine($"[yellow]interrupted[/] in epoch {state.Epoch} after {state.BatchesDone} batch(es); checkpoint kept in {Markup.Escape(output)}. Continue with: train --resume --out {Markup.Escape(given)}");

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using MlNetTransfer.Cli.Data;
 using Spectre.Console.Cli;
 
 namespace MlNetTransfer.Cli.Commands;
@@ -26,6 +27,17 @@ public sealed class TrainSettings : RunSettings
     [CommandOption("--no-memory-check")]
     [Description("Train even when the estimated memory exceeds what is available.")]
     public bool NoMemoryCheck { get; init; }
+
+    [CommandOption("--checkpoint-every <DURATION>")]
+    [Description("While training, keep a checkpoint in --out at the end of an epoch at most this often, so that a run killed outright (out of memory, kill -9, the machine lost) continues with --resume: 90s, 10m (a plain number is minutes), 0 for every epoch, or off. Default: 2m.")]
+    public string? CheckpointEvery { get; init; }
+
+    /// <summary>--checkpoint-every as a time between checkpoints; null: off.</summary>
+    public TimeSpan? CheckpointInterval() =>
+        CheckpointEvery == null ? Engine.Training.TrainingContext.DefaultCheckpointInterval
+        : CheckpointEvery.Trim().Equals("off", StringComparison.OrdinalIgnoreCase) ? null
+        : ParseDuration(CheckpointEvery) is { } every && every >= TimeSpan.Zero ? every
+        : throw new CliException(ExitCodes.BadOption, $"--checkpoint-every must be a duration such as 90s or 10m, 0 for every epoch, or off, not '{CheckpointEvery}'.");
 
     [CommandOption("--resume")]
     [Description("Continue an interrupted run from the checkpoint in --out.")]

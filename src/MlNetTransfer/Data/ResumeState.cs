@@ -75,25 +75,41 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
         AtomicFile.Write(Path.Combine(folder, FileName), JsonSerializer.SerializeToUtf8Bytes(this, Json));
     }
 
-    /// <summary>The interrupted run in <paramref name="folder"/>: its record, its options continuing from the checkpoint
-    /// model (a resumed run needs no starting weights), and the checkpoint.</summary>
+    /// <summary>The interrupted run in <paramref name="folder"/>: its record, its options (continuing from the partial
+    /// model a cancelled run saved, when the checkpoint does not carry the network itself), and the checkpoint.</summary>
     public static (ResumeState State, TrainingCheckpoint Checkpoint) Load(string folder)
     {
         var path = Path.Combine(folder, FileName);
-        if (!File.Exists(path) || !File.Exists(Path.Combine(folder, CheckpointName)) || !File.Exists(Path.Combine(folder, StateName)))
-            throw new CliException(ExitCodes.BadModel, $"{folder}: nothing to resume (no {FileName}, {CheckpointName} and {StateName}); run train without --resume.");
+        if (!File.Exists(path) || !File.Exists(Path.Combine(folder, StateName)))
+            throw new CliException(ExitCodes.BadModel, $"{folder}: nothing to resume (no {FileName} and {StateName}: a run keeps them when it is " +
+                "interrupted, and at the end of an epoch every --checkpoint-every while it trains); run train without --resume.");
         try
         {
             var state = JsonSerializer.Deserialize<ResumeState>(File.ReadAllText(path), Json) ?? throw new JsonException("empty");
             if (state.Options is null) throw new JsonException("no options");
             (state.Options.MaxImagePixels, state.Options.FailOnUnreadableImages) = (state.MaxImagePixels, state.Strict);
-            state.Options.ContinueFromModelPath = Path.Combine(folder, CheckpointName);
-            return (state, TrainingCheckpoint.Load(Path.Combine(folder, StateName)));
+            var checkpoint = TrainingCheckpoint.Load(Path.Combine(folder, StateName));
+            if (checkpoint.Weights.Count == 0)
+            {
+                if (!File.Exists(Path.Combine(folder, CheckpointName)))
+                    throw new CliException(ExitCodes.BadModel, $"{folder}: nothing to resume ({StateName} needs the partial model {CheckpointName} kept with it, which is gone); run train without --resume.");
+                state.Options.ContinueFromModelPath = Path.Combine(folder, CheckpointName);
+            }
+            return (state, checkpoint);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or NotSupportedException)
         {
             throw new CliException(ExitCodes.BadModel, $"{path}: not a resume file this version can read ({e.Message}); run train without --resume.");
         }
+    }
+
+    /// <summary>Keeps a checkpoint taken while the run goes on: the first of a run first removes what an earlier
+    /// interrupted run kept in <paramref name="folder"/> (this record last written, first removed: a process killed
+    /// between leaves no record that pairs one run's options with another's checkpoint).</summary>
+    public void SaveWhileTraining(string folder, TrainingCheckpoint checkpoint, bool first)
+    {
+        if (first) Delete(folder);
+        Save(folder, checkpoint);
     }
 
     public static void Delete(string folder)

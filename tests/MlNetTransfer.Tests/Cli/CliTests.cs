@@ -139,6 +139,8 @@ public class CliTests : CliSandbox
     [InlineData("--label-smoothing NaN", "--label-smoothing: must be in [0, 1)")]
     [InlineData("--time-budget 10000000000000h", "--time-budget must be a duration")] // was an OverflowException, exit 1
     [InlineData("--max-image-pixels 0", "--max-image-pixels")]
+    [InlineData("--checkpoint-every sometimes", "--checkpoint-every must be a duration such as 90s or 10m, 0 for every epoch, or off, not 'sometimes'")]
+    [InlineData("--checkpoint-every -5m", "--checkpoint-every must be a duration")]
     public void Bad_option_values_exit_8_before_any_work_and_name_the_option(string options, string mention)
     {
         var (exit, output) = Run($"train --data {Train} --out {Out} {options}");

@@ -18,7 +18,7 @@ public class FineTunerResumeTests
     /// sum in no fixed order (atomics), so two uninterrupted CUDA runs already differ in the last bits; there the
     /// resumed run must land within that rounding — a resume that lost the optimizer's moments, the shuffle or the
     /// rate schedule moves weights by far more.</summary>
-    static void AssertSameWeights(Dictionary<string, TorchSharp.torch.Tensor> expected, Dictionary<string, TorchSharp.torch.Tensor> actual)
+    internal static void AssertSameWeights(Dictionary<string, TorchSharp.torch.Tensor> expected, Dictionary<string, TorchSharp.torch.Tensor> actual)
     {
         double rtol = TestDevice.IsCuda ? 1e-3 : 0, atol = TestDevice.IsCuda ? 1e-4 : 0;
         foreach (var k in expected.Keys)
