@@ -212,7 +212,6 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
     /// <see cref="TrainingContext.Checkpoint"/>.</summary>
     void KeepCheckpoint(IOptimizerStep optimizer, int epoch, List<EpochSummary> history, BestEpochTracker best)
     {
-        var clock = Stopwatch.StartNew();
         Dictionary<string, Tensor> weights;
         using (var scope = NewDisposeScope()) // state_dict() hands out new handles: dispose them, keep the copies
             weights = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().contiguous().clone().MoveToOuterDisposeScope());
@@ -225,7 +224,6 @@ internal sealed class FineTuneLoop(nn.Module<Tensor, Tensor> model, StrategyPlan
         {
             kept.DisposeTensors();
         }
-        context.Log?.Invoke($"checkpoint after epoch {epoch} kept ({clock.Elapsed.TotalSeconds:0.0} s)");
     }
 
     nn.Module<Tensor, Tensor> Head() =>

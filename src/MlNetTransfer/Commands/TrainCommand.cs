@@ -83,16 +83,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         // upright (LoadImages stays in the saved model for apps that serve it from paths)
         (options.ImagePathColumnName, options.ImageFolder, options.CacheDirectory, options.ResumeFrom, options.CancellationToken) =
             (nameof(LabelledImage.ImagePath), trainSet.Root, cacheDir, checkpoint, cancellationToken);
-        bool kept = false; // whether this run has kept a checkpoint in --out yet (the first replaces an earlier run's)
-        if (checkpointEvery is { } every)
-        {
-            options.CheckpointInterval = every;
-            options.Checkpoint = state =>
-            {
-                run.SaveWhileTraining(output, state, first: !kept);
-                kept = true;
-            };
-        }
+        var keeper = new CheckpointKeeper(run, output, line => options.Log?.Invoke(line));
+        if (checkpointEvery is { } every) (options.Checkpoint, options.CheckpointInterval) = (keeper.Keep, every);
         var rows = mlContext.Data.LoadFromEnumerable(trainSet.Rows);
         if (options.CheckData && testSet.Rows.Count > 0)
         {
@@ -120,7 +112,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         }
         catch (TrainingCancelledException stopped)
         {
-            return KeepCheckpoint(mlContext, stopped, run, output, settings.Out, replaces: !kept);
+            return KeepCheckpoint(mlContext, stopped, run, output, settings.Out, replaces: !keeper.Kept);
         }
         double trainSeconds = clock.Elapsed.TotalSeconds;
         var transfer = model.OfType<TransferTrainTransformer>().Single();

@@ -103,15 +103,6 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
         }
     }
 
-    /// <summary>Keeps a checkpoint taken while the run goes on: the first of a run first removes what an earlier
-    /// interrupted run kept in <paramref name="folder"/> (this record last written, first removed: a process killed
-    /// between leaves no record that pairs one run's options with another's checkpoint).</summary>
-    public void SaveWhileTraining(string folder, TrainingCheckpoint checkpoint, bool first)
-    {
-        if (first) Delete(folder);
-        Save(folder, checkpoint);
-    }
-
     public static void Delete(string folder)
     {
         foreach (var name in new[] { FileName, CheckpointName, StateName }) File.Delete(Path.Combine(folder, name));
