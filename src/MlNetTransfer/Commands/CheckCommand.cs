@@ -69,8 +69,9 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             RunSettings.Check(options);
             var (dataPath, testPath) = DefaultData.Paths(settings.Data, settings.Test);
             var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: settings.MaxImagePixels);
-            SkippedImages.Report(human, data, "the check");
+            SkippedImages.Report(human, data, jsonOut ? "the JSON on standard output" : settings.Json); // without --json the screen shows every one
             var test = testPath == null ? null : LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels).OfClasses(data.Classes);
+            if (test != null) SkippedImages.Report(human, test, jsonOut ? "the JSON on standard output" : settings.Json);
             human.WriteLine($"checking {data.Rows.Count} images in {data.Classes.Count} classes from {data.Source}" +
                             (test != null ? $" and {test.Rows.Count} test images from {test.Source}" : ""));
 
@@ -89,8 +90,11 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             DataHealthTable.Write(human, report, flagged, Shown);
             if (settings.Json != null)
             {
-                var json = JsonSerializer.SerializeToUtf8Bytes(new { data = data.Source, test = test?.Source, images = report.TrainImages, testImages = report.TestImages, issues = flagged },
-                    CliJson.Indented);
+                var json = JsonSerializer.SerializeToUtf8Bytes(new
+                {
+                    data = data.Source, test = test?.Source, images = report.TrainImages, testImages = report.TestImages, issues = flagged,
+                    skipped = data.Skipped.Concat(test?.Skipped ?? []).ToList(),
+                }, CliJson.Indented);
                 if (jsonOut) Console.Out.Write(System.Text.Encoding.UTF8.GetString(json));
                 else AtomicFile.Write(settings.Json, json);
             }

@@ -67,8 +67,9 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                     progress: new PhaseProgress("images scored", human.WriteLine));
                 if (settings.Strict && unreadable.Count > 0)
                     throw new CliException(ExitCodes.UnreadableImages, $"{unreadable.Count} image(s) in {settings.Data} could not be read (--strict): {string.Join("; ", unreadable.Take(5))}");
-                SkippedImages.Report(human, set, "--json's file");
-                SkippedImages.ReportUnreadable(human, unreadable, $"of {set.Source}", "--json's file");
+                var listed = jsonOut ? "the JSON on standard output" : settings.Json; // without --json the screen shows every one
+                SkippedImages.Report(human, set, listed);
+                SkippedImages.ReportUnreadable(human, unreadable, $"of {set.Source}", listed);
                 if (scored.Count == 0)
                     throw new CliException(ExitCodes.UnreadableImages, $"{settings.Data}: no image could be read ({unreadable.Count} skipped, named above).");
                 SkippedImages.ReportUnknown(human, unknown, "the model");

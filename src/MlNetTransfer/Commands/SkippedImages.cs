@@ -4,12 +4,15 @@ using Spectre.Console;
 
 namespace MlNetTransfer.Cli.Commands;
 
-/// <summary>Says which images of a set were skipped and why (the count, then the first 20 by name), which files and
-/// hidden folders were left alone, which classes hold no readable image, and how many images carry an EXIF orientation
-/// that ML.NET's LoadImages does not apply.</summary>
+/// <summary>Says which images of a set were skipped and why (the count, then each by name: the first 20 where a file
+/// the command writes lists them all, every one where the screen is the only place), which files and hidden folders
+/// were left alone, which classes hold no readable image, and how many images carry an EXIF orientation that ML.NET's
+/// LoadImages does not apply.</summary>
 public static class SkippedImages
 {
-    public static void Report(IAnsiConsole console, LabelledImageSet set, string whereAllAreListed)
+    /// <summary><paramref name="whereAllAreListed"/>: the file that lists every skipped image; null: none does, so
+    /// the screen shows them all.</summary>
+    public static void Report(IAnsiConsole console, LabelledImageSet set, string? whereAllAreListed)
     {
         if (set.NotImages is { } others)
             console.MarkupLine(Markup.Escape($"left alone in {set.Source}: files that are not images by their extension ({others}); " +
@@ -38,18 +41,25 @@ public static class SkippedImages
                 $"must decode them as {ReportWriter.ConsumeFile} does (its ImageDecoding class), or rotate the files first (exiftran -ai, mogrify -auto-orient)");
         if (set.Skipped.Count == 0) return;
         console.MarkupLine($"[yellow]skipped {set.Skipped.Count} image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
-        foreach (var line in set.Skipped.Take(20)) console.WriteLine($"  {line}");
-        if (set.Skipped.Count > 20) console.WriteLine($"  ... and {set.Skipped.Count - 20} more (all listed in {whereAllAreListed})");
+        List(console, set.Skipped, whereAllAreListed);
+    }
+
+    /// <summary>"  path: why" for each, the first 20 when <paramref name="whereAllAreListed"/> names a file that holds
+    /// them all.</summary>
+    static void List(IAnsiConsole console, IReadOnlyList<string> skipped, string? whereAllAreListed)
+    {
+        int shown = whereAllAreListed == null ? skipped.Count : Math.Min(20, skipped.Count);
+        foreach (var line in skipped.Take(shown)) console.WriteLine($"  {line}");
+        if (skipped.Count > shown) console.WriteLine($"  ... and {skipped.Count - shown} more (all listed in {whereAllAreListed})");
     }
 
     /// <summary>Images that were listed but could not be decoded when they were read (a truncated or damaged file: the
     /// header reads, the pixels end early), "path: why", for <paramref name="what"/>.</summary>
-    public static void ReportUnreadable(IAnsiConsole console, IReadOnlyList<string> unreadable, string what, string whereAllAreListed)
+    public static void ReportUnreadable(IAnsiConsole console, IReadOnlyList<string> unreadable, string what, string? whereAllAreListed)
     {
         if (unreadable.Count == 0) return;
         console.MarkupLine($"[yellow]skipped {unreadable.Count} image(s)[/] {Markup.Escape(what)} that could not be decoded (use --strict to fail instead):");
-        foreach (var line in unreadable.Take(20)) console.WriteLine($"  {line}");
-        if (unreadable.Count > 20) console.WriteLine($"  ... and {unreadable.Count - 20} more (all listed in {whereAllAreListed})");
+        List(console, unreadable, whereAllAreListed);
     }
 
     /// <summary>Test images of classes <paramref name="whose"/> lacks: one line, left out of the metrics.</summary>

@@ -7,7 +7,8 @@ namespace MlNetTransfer.Tests;
 /// <summary>`predict --csv` on a folder of many images: the CSV holds every score and a file beside it every skipped
 /// image with why, and the screen shows the first 20 of each with how many more — where it printed a table row per
 /// image and a line per skipped one (5 861 lines for a folder of 3 000 partly damaged files). Without --csv the screen
-/// is the only output and shows them all.</summary>
+/// is the only output and shows them all; so do `evaluate` and `check` without --json, where they showed 20 and said the
+/// rest were "listed in --json's file" that nobody asked for.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class CliPredictManyTests : CliSandbox
 {
@@ -41,5 +42,33 @@ public class CliPredictManyTests : CliSandbox
         foreach (var bad in Directory.GetFiles(images, "bad-*")) File.Delete(bad);
         Assert.Equal(ExitCodes.Success, Run($"predict --model {model} {images} --csv {csv}").Exit);
         Assert.False(File.Exists(skippedFile), "an earlier run's list of skipped images is not left beside a CSV that skipped none");
+    }
+
+    [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Slow)] // check reads the embedded ResNet's features
+    public void Evaluate_and_check_name_every_skipped_image_where_the_screen_is_the_only_output_and_list_them_all_in_their_json()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
+        for (int i = 0; i < 23; i++) File.WriteAllText(Path.Combine(Test, "Bag", $"bad-{i:00}.png"), "not a png");
+        var json = _temp.File("metrics.json");
+
+        var (plainExit, plain) = Run($"evaluate --model {Path.Combine(Out, "model.zip")} --data {Test}");
+        var (jsonExit, withJson) = Run($"evaluate --model {Path.Combine(Out, "model.zip")} --data {Test} --json {json}");
+        var (checkExit, check) = Run($"check --data {Train} --test {Test} --json {_temp.File("check.json")}");
+        var (plainCheckExit, plainCheck) = Run($"check --data {Train} --test {Test}");
+
+        Assert.True(plainExit == ExitCodes.Success, plain);
+        Assert.Equal(23, Regex.Matches(plain, @"^  \S*bad-\d\d\.png", RegexOptions.Multiline).Count);
+        Assert.DoesNotContain("more (all listed in", plain);
+        Assert.True(jsonExit == ExitCodes.Success, withJson);
+        Assert.Equal(20, Regex.Matches(withJson, @"^  \S*bad-\d\d\.png", RegexOptions.Multiline).Count);
+        Assert.Contains($"... and 3 more (all listed in {json})", withJson.ReplaceLineEndings(" "));
+        using (var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)))
+            Assert.Equal(23, metrics.RootElement.GetProperty("skipped").GetArrayLength());
+        Assert.True(checkExit == ExitCodes.Success, check);
+        using (var issues = System.Text.Json.JsonDocument.Parse(File.ReadAllText(_temp.File("check.json"))))
+            Assert.Equal(23, issues.RootElement.GetProperty("skipped").GetArrayLength()); // the test images' too: the check's JSON named none
+        Assert.True(plainCheckExit == ExitCodes.Success, plainCheck);
+        Assert.Equal(23, Regex.Matches(plainCheck, @"^  \S*bad-\d\d\.png", RegexOptions.Multiline).Count);
     }
 }
