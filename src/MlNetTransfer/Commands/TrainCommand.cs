@@ -114,6 +114,13 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         {
             return KeepCheckpoint(mlContext, stopped, run, output, settings.Out, replaces: !keeper.Kept);
         }
+        catch (Exception e) when (keeper.Kept && e is not OperationCanceledException)
+        {
+            // the run failed after keeping a checkpoint (the GPU out of memory, a file gone): say it is there, then why
+            console.MarkupLine($"[yellow]training failed[/]; the checkpoint kept after epoch {keeper.LastEpoch} stays in {Markup.Escape(output)}: " +
+                $"train --resume --out {Markup.Escape(settings.Out)} continues from it once the cause below is fixed");
+            throw;
+        }
         double trainSeconds = clock.Elapsed.TotalSeconds;
         var transfer = model.OfType<TransferTrainTransformer>().Single();
         try

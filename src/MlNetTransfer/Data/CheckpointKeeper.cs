@@ -12,7 +12,10 @@ namespace MlNetTransfer.Cli.Data;
 public sealed class CheckpointKeeper(ResumeState run, string folder, Action<string> say)
 {
     /// <summary>Whether this run has kept a checkpoint in the folder (an earlier run's files are gone then).</summary>
-    public bool Kept { get; private set; }
+    public bool Kept => LastEpoch > 0;
+
+    /// <summary>The epoch after which the last checkpoint kept was taken (0: none kept).</summary>
+    public int LastEpoch { get; private set; }
 
     /// <summary>Why the last checkpoint could not be written; null when it was.</summary>
     public string? Failure { get; private set; }
@@ -24,8 +27,8 @@ public sealed class CheckpointKeeper(ResumeState run, string folder, Action<stri
         {
             if (!Kept) ResumeState.Delete(folder);
             run.Save(folder, checkpoint);
-            (Kept, Failure) = (true, null);
-            say($"checkpoint after epoch {checkpoint.Epoch - 1} kept in {folder} ({clock.Elapsed.TotalSeconds:0.0} s)");
+            (Failure, LastEpoch) = (null, checkpoint.Epoch - 1);
+            say($"checkpoint after epoch {LastEpoch} kept in {folder} ({clock.Elapsed.TotalSeconds:0.0} s)");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

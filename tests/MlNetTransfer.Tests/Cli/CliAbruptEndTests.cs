@@ -4,6 +4,7 @@ using MlNetTransfer.Cli;
 using MlNetTransfer.Cli.Commands;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
+using Spectre.Console.Testing;
 
 namespace MlNetTransfer.Tests;
 
@@ -60,6 +61,28 @@ public class CliAbruptEndTests : CliSandbox
         var (exit, wholeSaid) = Run($"train --data {Train} --test {Test} --out {whole} {Fast} --epochs 40 --checkpoint-every off");
         Assert.True(exit == ExitCodes.Success, wholeSaid);
         Assert.DoesNotContain("checkpoint", wholeSaid);
+        Assert.Equal(TestLogLoss(whole), TestLogLoss(output));
+    }
+
+    [Fact]
+    public void A_run_that_fails_after_keeping_a_checkpoint_says_so_and_resume_continues_it()
+    {
+        var output = Path.Combine(_temp.Path, "failed");
+        var arguments = $"train --data {Train} --test {Test} --out {output} {Fast} --epochs 6";
+        var console = new FailingConsole(new TestConsole().Width(250), "checkpoint after epoch 2 kept",
+            new InvalidOperationException("CUDA out of memory (as a test throws it)"));
+
+        int exit = RunOn(console, arguments + " --checkpoint-every 0", TestContext.Current.CancellationToken);
+
+        Assert.True(exit == ExitCodes.InternalError, console.Output);
+        var said = console.Output.ReplaceLineEndings(" ");
+        Assert.Contains($"training failed; the checkpoint kept after epoch 2 stays in {output}: train --resume --out {output} continues from it", said);
+        Assert.Contains("CUDA out of memory (as a test throws it)", said);
+        var (resumed, resumedSaid) = Run($"train --resume --out {output}");
+        Assert.True(resumed == ExitCodes.Success, resumedSaid);
+        Assert.Contains("resuming RetrainAll at 16 px from epoch 3, batch 1", resumedSaid);
+        var whole = Path.Combine(_temp.Path, "whole");
+        Assert.Equal(ExitCodes.Success, Run(arguments.Replace(output, whole)).Exit);
         Assert.Equal(TestLogLoss(whole), TestLogLoss(output));
     }
 
