@@ -46,7 +46,8 @@ public class FineTunerCheckpointTests : IDisposable
         int stateKeys = Weights(whole).Count;
         Assert.Equal([(2, 0, stateKeys), (3, 0, stateKeys), (4, 0, stateKeys)], kept);
         FineTunerResumeTests.AssertSameWeights(Weights(whole), Weights(keeping));
-        Assert.Equal(uninterrupted.History.Select(h => h.TrainLoss), keptRun.History.Select(h => h.TrainLoss));
+        int digits = TestDevice.IsCuda ? 3 : 12; // two CUDA runs differ in the last bits already (cuDNN sums in no fixed order)
+        Assert.Equal(uninterrupted.History.Select(h => Math.Round(h.TrainLoss, digits)), keptRun.History.Select(h => Math.Round(h.TrainLoss, digits)));
 
         // the process died after epoch 2: a network made afresh takes the checkpoint's weights and goes on
         var checkpoint = TrainingCheckpoint.Load(_temp.File("after-2.state"));
