@@ -178,6 +178,7 @@ public sealed class LabelledImageSet
     /// columns <c>filename</c> and <c>target</c> in any order, among others.</summary>
     static LabelledImageSet FromCsv(string csv, long maxPixels)
     {
+        if (NotACsv.Describe(csv) is { } what) throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {what}.");
         var root = Path.GetDirectoryName(csv)!;
         var candidates = new List<(string Path, string Label)>();
         var listed = new Dictionary<string, (long Line, string Label)>(StringComparer.Ordinal);
