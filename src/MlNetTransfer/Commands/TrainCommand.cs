@@ -61,10 +61,10 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         if (checkpoint == null && File.Exists(Path.Combine(output, ResumeState.FileName)))
             console.WriteLine($"{settings.Out} holds the checkpoint of an interrupted run: this run replaces it with its own, or removes it when it ends (train --resume --out {settings.Out} continues that run instead)");
 
-        var cacheDir = settings.CacheDir is { } given ? FolderOption.Writable(given, "--cache-dir") : null;
+        var cacheDir = (settings.CacheDir ?? run.CacheDir) is { } given ? FolderOption.Writable(given, "--cache-dir") : null; // a resumed run's own by default
         var data = LabelledImageSet.Load(run.Data, run.Strict, maxPixels: options.MaxImagePixels);
         if (checkpoint != null) run.CheckSameImages(data);
-        run = run with { Images = ResumeState.Fingerprint(data) }; // kept with a checkpoint, should this run be interrupted
+        run = run with { Images = ResumeState.Fingerprint(data), CacheDir = cacheDir }; // kept with a checkpoint, should this run be interrupted
         var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
         var (trainSet, testSet) = (split.Train, split.Test);
         SkippedImages.Report(console, data, ReportWriter.MetricsFile);

@@ -16,6 +16,10 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
     /// <summary>--max-image-pixels as the run was given it.</summary>
     public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
 
+    /// <summary>--cache-dir as the run was given it (a full path; null: none): a resumed run reads the images it
+    /// decoded there, unless it is given another, where it decoded them all again.</summary>
+    public string? CacheDir { get; init; }
+
     /// <summary>The training images the run listed, as <see cref="Fingerprint"/> writes them; null in resume files
     /// written before it was kept (not checked then).</summary>
     public string? Images { get; init; }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MlNetTransfer.Cli;
 using MlNetTransfer.Cli.Reporting;
+using Spectre.Console.Testing;
 
 namespace MlNetTransfer.Tests;
 
@@ -32,6 +33,22 @@ public class CliCacheTests : CliSandbox
         var (thirdExit, third) = Run($"train --data {Train} --test {Test} --epochs 2 --out {Out}-3 --cache-dir {cache} {Fast}");
         Assert.True(thirdExit == ExitCodes.Success, third);
         Assert.Contains("24 decoded in", third); // one file changed: decoded again
+    }
+
+    [Fact]
+    public void A_resumed_run_reads_the_images_its_interrupted_run_decoded_into_its_cache_folder()
+    {
+        var cache = _temp.File("cache");
+        using var interrupted = new CancellationTokenSource();
+        var console = new CancellingConsole(new TestConsole().Width(250), "epoch 1/4", interrupted);
+        int exit = RunOn(console, $"train --data {Train} --test {Test} --epochs 4 --out {Out} --cache-dir {cache} {Fast}", interrupted.Token);
+        Assert.True(exit == ExitCodes.Interrupted, console.Output);
+
+        var (resumed, said) = Run($"train --resume --out {Out}"); // no --cache-dir: the interrupted run's
+
+        Assert.True(resumed == ExitCodes.Success, said);
+        Assert.Contains("24 reused from the decoded-image cache", said);
+        Assert.DoesNotContain("decoded in", said);
     }
 
     [Fact]
