@@ -78,12 +78,15 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 foreach (var c in report.PerClass)
                     table.AddRow(Markup.Escape(c.Class), $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:0.000}", $"{c.Support}");
                 human.Write(table);
-                human.WriteLine($"accuracy {report.MicroAccuracy:P1} (micro), {report.MacroAccuracy:P1} (macro); log-loss {report.LogLoss:0.000}; {report.Images} images" +
+                human.WriteLine($"accuracy {report.MicroAccuracy:P1} (micro), {report.MacroAccuracy:P1} (macro)" +
+                                (report.TopKAccuracy is { } topK ? $", {topK:P1} (top {ClassificationReport.TopK})" : "") +
+                                $"; log-loss {report.LogLoss:0.000}; {report.Images} images" +
                                   (set.Skipped.Count + unreadable.Count > 0 ? $"; {set.Skipped.Count + unreadable.Count} unreadable skipped" : "") +
                                   (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
-                    report.MicroAccuracy, report.MacroAccuracy, report.LogLoss, report.Images, report.PerClass, report.Classes,
+                    report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKAccuracy is null ? (int?)null : ClassificationReport.TopK,
+                    report.LogLoss, report.Images, report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },
                 }, CliJson.Compact);

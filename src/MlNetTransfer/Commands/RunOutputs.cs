@@ -53,6 +53,7 @@ internal static class RunOutputs
     {
         var table = new Table().AddColumn("").AddColumn("");
         table.AddRow("test accuracy (micro / macro)", $"{report.Test.MicroAccuracy:P1} / {report.Test.MacroAccuracy:P1}");
+        if (report.Test.TopKAccuracy is { } topK) table.AddRow($"test accuracy (top {ClassificationReport.TopK})", $"{topK:P1}");
         table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");
         var run = report.Run;
         table.AddRow("strategy", Markup.Escape($"{run.Strategy}: {run.StrategyReason}"));

@@ -17,6 +17,14 @@ public sealed record ClassificationReport(
     /// show the model looking at when it is right.</summary>
     public IReadOnlyList<ScoredImage> SurestRight { get; init; } = [];
 
+    /// <summary>How many of the most probable classes count as a hit for <see cref="TopKAccuracy"/>.</summary>
+    public const int TopK = 5;
+
+    /// <summary>The share of images whose true class is among the <see cref="TopK"/> most probable (ties not in its
+    /// favour): with many classes the number ImageNet is read by, and what a shortlist of suggestions would get;
+    /// null with <see cref="TopK"/> classes or fewer, where it is 100 % by definition.</summary>
+    public double? TopKAccuracy { get; init; }
+
     /// <summary>The test images the report's gallery shows.</summary>
     public const int DefaultTopLosses = 12;
 
@@ -47,6 +55,11 @@ public sealed record ClassificationReport(
         double macro = present.Average(m => m.Recall);
         var losses = scored.OrderByDescending(s => s.Loss).Take(topLosses).ToList();
         var surestRight = scored.Where(s => s.Predicted == s.Truth).GroupBy(s => s.Truth).OrderBy(g => g.Key).Select(g => g.MinBy(s => s.Loss)!).ToList();
-        return new ClassificationReport(classes, scored.Count, micro, macro, logLoss / scored.Count, perClass, confusion, losses) { SurestRight = surestRight };
+        double? topK = k <= TopK ? null
+            : (double)scored.Count(s => s.Scores.Count(p => p > s.Scores[s.Truth]) < TopK) / scored.Count;
+        return new ClassificationReport(classes, scored.Count, micro, macro, logLoss / scored.Count, perClass, confusion, losses)
+        {
+            SurestRight = surestRight, TopKAccuracy = topK,
+        };
     }
 }

@@ -20,6 +20,7 @@ public static class HtmlReport
         html.Append("<table>");
         Row(html, "test accuracy (micro)", r.Test.MicroAccuracy.ToString("P1"));
         Row(html, "test accuracy (macro)", r.Test.MacroAccuracy.ToString("P1"));
+        if (r.Test.TopKAccuracy is { } topK) Row(html, $"test accuracy (top {ClassificationReport.TopK})", topK.ToString("P1"));
         Row(html, "log-loss", r.Test.LogLoss.ToString("0.0000"));
         Row(html, "test images", $"{r.Test.Images} ({r.TestSource})");
         var run = r.Run;

@@ -42,6 +42,8 @@ public static class ReportWriter
             images = r.Test.Images,
             microAccuracy = r.Test.MicroAccuracy,
             macroAccuracy = r.Test.MacroAccuracy,
+            topKAccuracy = r.Test.TopKAccuracy,
+            topK = r.Test.TopKAccuracy is null ? (int?)null : ClassificationReport.TopK,
             logLoss = r.Test.LogLoss,
             perClass = r.Test.PerClass,
             classes = r.Test.Classes,
