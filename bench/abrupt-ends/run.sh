@@ -15,14 +15,14 @@ logloss() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(m
 
 echo "== 1. SIGKILL after epoch 5, then --resume"
 train --out "$out/whole" --checkpoint-every off > "$out/whole.log" 2>&1
-train --out "$out/killed" --checkpoint-every 0 > "$out/killed.log" 2>&1 &
-pid=$!
+dotnet "$cli" train --no-data-checks --out "$out/killed" --checkpoint-every 0 > "$out/killed.log" 2>&1 &
+pid=$! # the process itself (a shell function in the background would be a subshell, and SIGKILL would end only it)
 until grep -q "checkpoint after epoch 5 kept" "$out/killed.log"; do sleep 0.2; done
 kill -9 $pid; wait $pid 2>/dev/null
 echo "killed: $(ls "$out/killed" | tr '\n' ' ')"
 grep -o "checkpoint after epoch [0-9]* kept in .* ([0-9.]* s)" "$out/killed.log" | sed 's/ kept in [^ ]* / kept /'
 ls -l "$out/killed/checkpoint.state" | awk '{print "checkpoint.state:", $5, "bytes"}'
-train --resume --out "$out/killed" > "$out/resumed.log" 2>&1
+dotnet "$cli" train --resume --out "$out/killed" > "$out/resumed.log" 2>&1 # the options are the interrupted run's
 grep "resuming" "$out/resumed.log"
 echo "uninterrupted: $(logloss "$out/whole")"
 echo "resumed:       $(logloss "$out/killed")"
