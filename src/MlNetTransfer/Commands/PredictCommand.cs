@@ -70,6 +70,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
                     $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
+            if (File.Exists(settings.Input) && NotACsv.Archive(settings.Input) is { } archive)
+                throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: {archive.Kind}, not an image: unpack it ({archive.Unpack}) and give predict the folder of images it holds.");
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             bool fromStandardInput = settings.Input == StandardInput;
             var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]

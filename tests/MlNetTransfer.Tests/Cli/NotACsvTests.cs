@@ -5,7 +5,8 @@ using MlNetTransfer.Cli;
 namespace MlNetTransfer.Tests;
 
 /// <summary>A file given where a CSV belongs that is not one — the zip or tar the images came in, an Excel workbook,
-/// an image, a binary file — is named for what it is, with what to give instead, from its first bytes.</summary>
+/// an image, a binary file — is named for what it is, with what to give instead, from its first bytes; so is an
+/// archive given to predict as its image.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class NotACsvTests : CliSandbox
 {
@@ -33,6 +34,19 @@ public class NotACsvTests : CliSandbox
         using (var input = File.OpenRead(tar))
             input.CopyTo(output);
         Refused(gz, "a gzip-compressed file, not a CSV: unpack it (tar xzf photos.tar.gz, or gunzip photos.tar.gz)");
+    }
+
+    [Fact]
+    public void Predict_given_the_archive_of_its_images_says_how_to_unpack_it()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
+        var zip = _temp.File("to-score.zip");
+        ZipFile.CreateFromDirectory(Test, zip);
+
+        var (exit, output) = Run($"predict --model {Path.Combine(Out, "model.zip")} {zip}");
+
+        Assert.True(exit == ExitCodes.EmptyData, $"exit {exit}: {output}");
+        Assert.Contains($"{zip}: a zip archive, not an image: unpack it (unzip to-score.zip -d to-score)", output.ReplaceLineEndings(""));
     }
 
     [Fact]
