@@ -14,36 +14,14 @@ public sealed class ResilientWriter(TextWriter inner) : TextWriter
 {
     volatile bool _gone;
 
-    /// <summary>Whether a write has failed: nobody reads any more.</summary>
-    public bool ReaderGone => _gone;
-
     public override Encoding Encoding => inner.Encoding;
 
-    public override IFormatProvider FormatProvider => inner.FormatProvider;
-
-    [System.Diagnostics.CodeAnalysis.AllowNull]
-    public override string NewLine
-    {
-        get => inner.NewLine;
-        set => inner.NewLine = value;
-    }
-
+    // TextWriter routes every other Write and WriteLine through these three
     public override void Write(char value) => Guard(() => inner.Write(value));
 
     public override void Write(string? value) => Guard(() => inner.Write(value));
 
     public override void Write(char[] buffer, int index, int count) => Guard(() => inner.Write(buffer, index, count));
-
-    public override void Write(ReadOnlySpan<char> buffer)
-    {
-        if (_gone) return;
-        var copy = buffer.ToString(); // a span cannot enter the lambda
-        Guard(() => inner.Write(copy));
-    }
-
-    public override void WriteLine(string? value) => Guard(() => inner.WriteLine(value));
-
-    public override void WriteLine() => Guard(inner.WriteLine);
 
     public override void Flush() => Guard(inner.Flush);
 

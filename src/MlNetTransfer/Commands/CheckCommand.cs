@@ -69,9 +69,10 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             RunSettings.Check(options);
             var (dataPath, testPath) = DefaultData.Paths(settings.Data, settings.Test);
             var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: settings.MaxImagePixels);
-            SkippedImages.Report(human, data, jsonOut ? "the JSON on standard output" : settings.Json); // without --json the screen shows every one
+            var listed = jsonOut ? "the JSON on standard output" : settings.Json; // without --json the screen shows every skipped image
+            SkippedImages.Report(human, data, listed);
             var test = testPath == null ? null : LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels).OfClasses(data.Classes);
-            if (test != null) SkippedImages.Report(human, test, jsonOut ? "the JSON on standard output" : settings.Json);
+            if (test != null) SkippedImages.Report(human, test, listed);
             human.WriteLine($"checking {data.Rows.Count} images in {data.Classes.Count} classes from {data.Source}" +
                             (test != null ? $" and {test.Rows.Count} test images from {test.Source}" : ""));
 

@@ -85,7 +85,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                                   (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
-                    report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKAccuracy is null ? (int?)null : ClassificationReport.TopK,
+                    report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKReported,
                     report.LogLoss, report.Images, report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },

@@ -25,6 +25,9 @@ public sealed record ClassificationReport(
     /// null with <see cref="TopK"/> classes or fewer, where it is 100 % by definition.</summary>
     public double? TopKAccuracy { get; init; }
 
+    /// <summary><see cref="TopK"/> where <see cref="TopKAccuracy"/> is reported, else null (for the JSON files).</summary>
+    public int? TopKReported => TopKAccuracy is null ? null : TopK;
+
     /// <summary>The test images the report's gallery shows.</summary>
     public const int DefaultTopLosses = 12;
 

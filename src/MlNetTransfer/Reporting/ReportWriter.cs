@@ -43,7 +43,7 @@ public static class ReportWriter
             microAccuracy = r.Test.MicroAccuracy,
             macroAccuracy = r.Test.MacroAccuracy,
             topKAccuracy = r.Test.TopKAccuracy,
-            topK = r.Test.TopKAccuracy is null ? (int?)null : ClassificationReport.TopK,
+            topK = r.Test.TopKReported,
             logLoss = r.Test.LogLoss,
             perClass = r.Test.PerClass,
             classes = r.Test.Classes,
