@@ -41,6 +41,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         [Description("The most pixels an image may hold (from its header, before decoding); larger ones are skipped as unreadable. Default: 178956970.")]
         public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
 
+        [CommandOption("--min-score <P>")]
+        [Description(SureAnswers.OptionHelp + "the line after the accuracy says how many images reach it and how often those are right, the rest left to a person. Default: 0.9.")]
+        public double MinScore { get; init; } = SureAnswers.DefaultMinScore;
+
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data is required: the labelled images to evaluate on.") : ValidationResult.Success();
     }
@@ -54,6 +58,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
             var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
+            SureAnswers.CheckOption(settings.MinScore);
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
@@ -83,10 +88,12 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                                 $"; log-loss {report.LogLoss:0.000}; {report.Images} images" +
                                   (set.Skipped.Count + unreadable.Count > 0 ? $"; {set.Skipped.Count + unreadable.Count} unreadable skipped" : "") +
                                   (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
+                var sure = SureAnswers.At(scored, settings.MinScore);
+                human.WriteLine($"sure answers: {sure.Describe()}");
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
                     report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKReported,
-                    report.LogLoss, report.Images, report.PerClass, report.Classes,
+                    report.LogLoss, report.Images, SureAnswers = ReportWriter.SureAnswersDocument(report, sure), report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },
                 }, CliJson.Compact);

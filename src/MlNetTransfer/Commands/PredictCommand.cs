@@ -27,6 +27,10 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [Description("Also write every image's scores for every class to this CSV: path, predicted class, one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20.")]
         public string? Csv { get; init; }
 
+        [CommandOption("--min-score <P>")]
+        [Description(Reporting.SureAnswers.OptionHelp + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false).")]
+        public double? MinScore { get; init; }
+
         [CommandOption("--device <DEVICE>")]
         [Description(ModelLoading.DeviceHelp)]
         public string Device { get; init; } = "cpu";
@@ -73,6 +77,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (File.Exists(settings.Input) && NotACsv.Archive(settings.Input) is { } archive)
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: {archive.Kind}, not an image: unpack it ({archive.Unpack}) and give predict the folder of images it holds.");
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
+            if (settings.MinScore is { } asked) Reporting.SureAnswers.CheckOption(asked);
             bool fromStandardInput = settings.Input == StandardInput;
             var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
@@ -100,10 +105,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 (model as IDisposable)?.Dispose();
             }
             var table = new Table().AddColumn("image");
+            if (settings.MinScore != null) table.AddColumn("answer");
             for (int k = 1; k <= Math.Min(settings.Top, info.ClassNames.Count); k++) table.AddColumn($"#{k}");
             var skipped = new List<string>();
             var rows = settings.Csv == null ? null : new List<string>();
-            int shown = 0;
+            int shown = 0, unsure = 0;
             foreach (var (file, result) in files.Zip(results))
             {
                 if (result.Scores is not { } scores)
@@ -111,11 +117,16 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     skipped.Add($"{(fromStandardInput ? "the image on standard input" : file)}: {result.Problem ?? "not a readable image"}");
                     continue;
                 }
-                rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(info.ClassNames[Array.IndexOf(scores, scores.Max())]),
+                var predicted = info.ClassNames[Array.IndexOf(scores, scores.Max())];
+                bool? sure = settings.MinScore is { } minScore ? Reporting.SureAnswers.IsSure(scores, minScore) : null;
+                if (sure == false) unsure++;
+                rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],
                     .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
                 if (rows != null && ++shown > ShownWithCsv) continue; // the CSV has them all
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
-                table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)), .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
+                table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
+                    .. sure is { } answered ? [answered ? Markup.Escape(predicted) : "[yellow]unsure[/]"] : (string[])[],
+                    .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
             var skippedFile = settings.Csv is { } csvPath ? SkippedFile(csvPath) : null;
             foreach (var line in rows == null ? skipped : skipped.Take(ShownWithCsv)) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
@@ -124,10 +135,12 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (skipped.Count == files.Length) // nothing to show or write: no empty table, no CSV of a header alone
                 throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
             console.Write(table);
+            if (rows?.Count > ShownWithCsv) console.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are in {settings.Csv})");
+            if (settings.MinScore is { } threshold)
+                console.WriteLine($"at Score ≥ {threshold:0.###}: {files.Length - skipped.Count - unsure} of {files.Length - skipped.Count} image(s) answered, {unsure} unsure");
             if (rows != null)
             {
-                if (rows.Count > ShownWithCsv) console.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are in {settings.Csv})");
-                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. info.ClassNames.Select(CsvText.Field)]), .. rows]) + "\n"));
+                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. settings.MinScore != null ? ["sure"] : (string[])[], .. info.ClassNames.Select(CsvText.Field)]), .. rows]) + "\n"));
                 if (skipped.Count > 0) AtomicFile.Write(skippedFile!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
                 else if (File.Exists(skippedFile)) File.Delete(skippedFile); // an earlier run's
                 console.MarkupLine(Markup.Escape($"scores of {rows.Count} image(s) written to {settings.Csv}" + (skipped.Count > 0 ? $"; the {skipped.Count} skipped, with why, to {skippedFile}" : "")));

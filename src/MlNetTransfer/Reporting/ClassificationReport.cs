@@ -28,6 +28,15 @@ public sealed record ClassificationReport(
     /// <summary><see cref="TopK"/> where <see cref="TopKAccuracy"/> is reported, else null (for the JSON files).</summary>
     public int? TopKReported => TopKAccuracy is null ? null : TopK;
 
+    /// <summary>What answering only at a minimum top score gets, at each of <see cref="SureAnswers.Thresholds"/>.</summary>
+    public IReadOnlyList<SureAnswers> SureByScore { get; init; } = [];
+
+    /// <summary>The row of <see cref="SureByScore"/> at <see cref="SureAnswers.DefaultMinScore"/>: the console's line.</summary>
+    public SureAnswers? SureAtDefault => SureByScore.FirstOrDefault(s => s.MinScore == SureAnswers.DefaultMinScore);
+
+    /// <summary>What the surest <see cref="SureAnswers.Shares"/> of the images get, the rest left to a person.</summary>
+    public IReadOnlyList<SureAnswers> SureByShare { get; init; } = [];
+
     /// <summary>The test images the report's gallery shows.</summary>
     public const int DefaultTopLosses = 12;
 
@@ -63,6 +72,8 @@ public sealed record ClassificationReport(
         return new ClassificationReport(classes, scored.Count, micro, macro, logLoss / scored.Count, perClass, confusion, losses)
         {
             SurestRight = surestRight, TopKAccuracy = topK,
+            SureByScore = SureAnswers.Thresholds.Select(t => SureAnswers.At(scored, t)).ToList(),
+            SureByShare = SureAnswers.Shares.Select(share => SureAnswers.Surest(scored, share)).ToList(),
         };
     }
 }

@@ -42,6 +42,7 @@ public static class HtmlReport
         if (reliability != null && r.Calibration is { } calibration)
             html.Append("<h2>How far to trust a score</h2><p>").Append(Encode(CalibrationText(r.Run.Calibration, calibration))).Append("</p>")
                 .Append(Image(reliability, "reliability diagram"));
+        SureAnswersTable(html, r.Test);
         html
             .Append("<h2>Top losses</h2><p>The test images the model was most confidently wrong about.</p><div class=\"gallery\">");
         foreach (var image in r.Test.TopLosses)
@@ -70,6 +71,22 @@ public static class HtmlReport
         : $"Score is calibrated: {fitted.Describe()}. On the {test.Images} test images the expected calibration error goes from {test.EceBefore:P1} to " +
           $"{test.EceAfter:P1} and the log-loss from {test.LogLossBefore:0.000} to {test.LogLossAfter:0.000}; predictions are the same. " +
           "Each dot is a bin of images by top score: on the diagonal, a score of 0.9 is right 9 times in 10.";
+
+    /// <summary>What answering only at a minimum score gets on the test images, by score and by share of the surest.</summary>
+    static void SureAnswersTable(StringBuilder html, ClassificationReport test)
+    {
+        html.Append("<h2>Answering only when sure</h2><p>An app can act on the answers whose top score reaches a minimum and leave the rest to a person ")
+            .Append("(<code>predict --min-score 0.9</code>; in code, <code>prediction.Score.Max() &gt;= 0.9f</code>). On the ")
+            .Append(test.Images).Append(" test images:</p><table><tr><th>answer when Score ≥</th><th>answered</th><th>right</th><th>left to a person: the model had right</th></tr>");
+        foreach (var row in test.SureByScore) SureRow(html, row.MinScore.ToString("0.###"), row);
+        foreach (var row in test.SureByShare)
+            SureRow(html, $"{row.MinScore:0.###} (the surest {(double)row.Answered / row.Images:P0})", row);
+        html.Append("</table>");
+    }
+
+    static void SureRow(StringBuilder html, string threshold, SureAnswers row) =>
+        html.Append($"<tr><td>{Encode(threshold)}</td><td>{row.Answered} ({row.Coverage:P0})</td><td>{(row.Accuracy is { } a ? a.ToString("P1") : "–")}</td>" +
+                    $"<td>{(row.RestAccuracy is { } rest ? $"{rest:P1} of {row.Images - row.Answered}" : "–")}</td></tr>");
 
     /// <summary>The picture of a gallery image that scoring did not keep: decoded again, as the model reads it.</summary>
     static GalleryPicture? Picture(string path)

@@ -45,6 +45,7 @@ public static class ReportWriter
             topKAccuracy = r.Test.TopKAccuracy,
             topK = r.Test.TopKReported,
             logLoss = r.Test.LogLoss,
+            sureAnswers = SureAnswersDocument(r.Test),
             perClass = r.Test.PerClass,
             classes = r.Test.Classes,
             confusionMatrix = r.Test.ConfusionMatrix,
@@ -106,6 +107,14 @@ public static class ReportWriter
         dataIssues = r.DataIssues.Select(f => new { path = f.Path, kind = f.Kind, label = f.Label, suggested = f.Suggested, other = f.Other, score = f.Score }),
         timings = new { trainSeconds = r.TrainSeconds, evaluateSeconds = r.EvaluateSeconds },
     };
+
+    /// <summary>What answering only when sure gets on the test images: at each minimum score, and for the surest shares
+    /// (<c>evaluate --json</c> writes the same).</summary>
+    internal static object SureAnswersDocument(ClassificationReport test, SureAnswers? asked = null) => asked is null
+        ? (object)new { byMinScore = test.SureByScore, surestShares = test.SureByShare, note = SureAnswersNote }
+        : new { atMinScore = asked, byMinScore = test.SureByScore, surestShares = test.SureByShare, note = SureAnswersNote };
+
+    const string SureAnswersNote = "an image is answered when its top score reaches minScore; the rest are left to a person";
 
     /// <summary>metrics.json's <c>calibration</c>: the temperature and, on the test images, the expected calibration
     /// error and log-loss before and after it; the same on the validation images it was fitted on.</summary>

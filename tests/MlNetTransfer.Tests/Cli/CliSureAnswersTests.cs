@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text.Json;
+using MlNetTransfer.Cli;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>Answering only when sure, from the command line: train's metrics.json and report have the table, `predict --min-score`
+/// answers "unsure" below the threshold (its CSV's sure column), and `evaluate --min-score` counts the same images as
+/// answered that predict does.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class CliSureAnswersTests : CliSandbox
+{
+    [Fact]
+    public void Predict_and_evaluate_answer_the_same_images_at_a_minimum_score_and_train_reports_every_threshold()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --test {Test} --epochs 3 --out {Out} {Fast}").Exit);
+        var model = Path.Combine(Out, "model.zip");
+        var csv = _temp.File("scores.csv");
+        Assert.Equal(ExitCodes.Success, Run($"predict --model {model} {Test} --csv {csv}").Exit);
+        var tops = File.ReadLines(csv).Skip(1).Select(line => line.Split(',').Skip(2).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).Max()).ToList();
+        double threshold = tops.Order().ElementAt(tops.Count / 2); // about half the images answered
+        int expected = tops.Count(t => t >= threshold);
+        string minScore = threshold.ToString("R", CultureInfo.InvariantCulture);
+
+        var (predictExit, predicted) = Run($"predict --model {model} {Test} --csv {csv} --min-score {minScore}");
+        var (evaluateExit, evaluated) = Run($"evaluate --model {model} --data {Test} --min-score {minScore} --json {_temp.File("eval.json")}");
+
+        Assert.True(predictExit == ExitCodes.Success, predicted);
+        var rows = File.ReadAllLines(csv);
+        Assert.StartsWith("path,predicted,sure,", rows[0]);
+        Assert.Equal(expected, rows.Skip(1).Count(r => r.Split(',')[2] == "true"));
+        Assert.Equal(tops.Count - expected, rows.Skip(1).Count(r => r.Split(',')[2] == "false"));
+        Assert.Equal(tops.Count - expected, predicted.Split('\n').Count(l => l.Contains("│ unsure")));
+        Assert.Contains($"{expected} of {tops.Count} image(s) answered, {tops.Count - expected} unsure", predicted);
+        Assert.True(evaluateExit == ExitCodes.Success, evaluated);
+        Assert.Contains($"sure answers: Score ≥ {threshold:0.###}: {expected} of {tops.Count} images answered", evaluated);
+        using var evaluation = JsonDocument.Parse(File.ReadAllText(_temp.File("eval.json")));
+        var asked = evaluation.RootElement.GetProperty("sureAnswers").GetProperty("atMinScore");
+        Assert.Equal(expected, asked.GetProperty("answered").GetInt32());
+
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "metrics.json")));
+        var byScore = metrics.RootElement.GetProperty("test").GetProperty("sureAnswers").GetProperty("byMinScore").EnumerateArray()
+            .Select(r => (MinScore: r.GetProperty("minScore").GetDouble(), Answered: r.GetProperty("answered").GetInt32(), Images: r.GetProperty("images").GetInt32())).ToList();
+        Assert.Equal([0.5, 0.7, 0.8, 0.9, 0.95, 0.99], byScore.Select(r => r.MinScore));
+        Assert.All(byScore, r => Assert.Equal(tops.Count, r.Images));
+        Assert.Equal(byScore.Select(r => r.Answered).OrderDescending(), byScore.Select(r => r.Answered));
+        Assert.Equal(tops.Count(t => t >= 0.5), byScore[0].Answered); // train's test images are predict's
+        var html = File.ReadAllText(Path.Combine(Out, "report.html"));
+        Assert.Contains($"<tr><td>0.9</td><td>{byScore[3].Answered} (", html);
+    }
+
+    [Fact]
+    public void A_minimum_score_outside_zero_to_one_is_refused_before_the_model_is_read()
+    {
+        var (exit, output) = Run($"predict --model {_temp.File("no-model.zip")} {Test} --min-score 90");
+
+        Assert.Equal(ExitCodes.BadOption, exit);
+        Assert.Contains("--min-score: must be a score from 0 to 1 (such as 0.9), not 90", output.ReplaceLineEndings(" "));
+    }
+}
