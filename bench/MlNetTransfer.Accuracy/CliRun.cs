@@ -6,26 +6,21 @@ using Spectre.Console;
 namespace MlNetTransfer.Accuracy;
 
 /// <summary>`mlnet-transfer train` run in-process exactly as a user types it, timed from the outside; its
-/// metrics.json read back.</summary>
+/// metrics.json read back; its model asked about foreign images by `predict --min-score` (<see cref="SureMeasure"/>).</summary>
 public static class CliRun
 {
     public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds, string Strategy,
         int ImageSize, string Reason, int Epochs, int BestEpoch, double? HeadValidationAccuracy, bool TestTimeFlip, string CommandLine,
-        double Temperature, double? LogLossUncalibrated, double? EceUncalibrated, double? Ece);
+        double Temperature, double? LogLossUncalibrated, double? EceUncalibrated, double? Ece, SureMeasure Sure);
 
-    public static Result Train(ImageSplit split, string outFolder, string extraArguments, TextWriter log)
+    public static Result Train(ImageSplit split, string outFolder, string extraArguments, string? foreignFolder, TextWriter log)
     {
         if (Directory.Exists(outFolder)) Directory.Delete(outFolder, recursive: true);
         var args = new List<string> { "train", "--data", split.TrainFolder, "--test", split.TestFolder, "--out", outFolder };
         args.AddRange(extraArguments.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(log), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
-        });
         var clock = Stopwatch.StartNew();
-        int exit = CliApp.Create(console).RunAsync(args.ToArray()).GetAwaiter().GetResult();
+        Run(args, log);
         double seconds = clock.Elapsed.TotalSeconds;
-        if (exit != 0) throw new InvalidOperationException($"train exited with {exit}: mlnet-transfer {string.Join(' ', args)}");
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, "metrics.json")));
         var test = metrics.RootElement.GetProperty("test");
@@ -39,7 +34,35 @@ public static class CliRun
             head.ValueKind == JsonValueKind.Null ? null : head.GetProperty("validationAccuracy").GetDouble(),
             training.TryGetProperty("testTimeFlip", out var flip) && flip.ValueKind == JsonValueKind.Object && flip.GetProperty("applied").GetBoolean(),
             "mlnet-transfer " + string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)),
-            calibration.GetProperty("temperature").GetDouble(), Number(calibration, "logLossBefore"), Number(calibration, "eceBefore"), Number(calibration, "eceAfter"));
+            calibration.GetProperty("temperature").GetDouble(), Number(calibration, "logLossBefore"), Number(calibration, "eceBefore"), Number(calibration, "eceAfter"),
+            Sure(test.GetProperty("sureAnswers"), outFolder, foreignFolder, log));
+    }
+
+    /// <summary>The test images' sure answers from metrics.json; the foreign images' from `predict --min-score --csv`.</summary>
+    static SureMeasure Sure(JsonElement sureAnswers, string outFolder, string? foreignFolder, TextWriter log)
+    {
+        var atMinScore = sureAnswers.GetProperty("byMinScore").EnumerateArray().Single(r => r.GetProperty("minScore").GetDouble() == SureMeasure.MinScore);
+        var surest80 = sureAnswers.GetProperty("surestShares").EnumerateArray()
+            .Single(r => Math.Abs((double)r.GetProperty("answered").GetInt32() / r.GetProperty("images").GetInt32() - 0.8) < 0.05); // ties may add a few
+        double? foreign = null;
+        if (foreignFolder != null)
+        {
+            var csv = Path.Combine(outFolder, "foreign.csv");
+            Run(["predict", "--model", Path.Combine(outFolder, "model.zip"), foreignFolder, "--csv", csv, "--min-score", SureMeasure.MinScore.ToString(System.Globalization.CultureInfo.InvariantCulture)], log);
+            var sure = File.ReadLines(csv).Skip(1).Select(line => line.Split(',')[2] == "true").ToList();
+            foreign = (double)sure.Count(s => s) / sure.Count;
+        }
+        return new SureMeasure(atMinScore.GetProperty("coverage").GetDouble(), Number(atMinScore, "accuracy"), Number(surest80, "accuracy"), foreign);
+    }
+
+    static void Run(IReadOnlyList<string> args, TextWriter log)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(log), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
+        });
+        int exit = CliApp.Create(console).RunAsync(args.ToArray()).GetAwaiter().GetResult();
+        if (exit != 0) throw new InvalidOperationException($"{args[0]} exited with {exit}: mlnet-transfer {string.Join(' ', args)}");
     }
 
     static double? Number(JsonElement parent, string name) =>

@@ -12,8 +12,8 @@ public static class MarkdownTable
     {
         using var document = JsonDocument.Parse(File.ReadAllText(jsonPath));
         var text = new StringBuilder();
-        text.AppendLine("| data set | train images | case | test accuracy | log-loss | ECE | wall clock | trained |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| data set | train images | case | test accuracy | log-loss | ECE | Score ≥ 0.9: answered (right) | foreign answered | wall clock | trained |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var split in document.RootElement.GetProperty("Splits").EnumerateArray())
             foreach (var run in split.GetProperty("Cases").EnumerateArray())
             {
@@ -31,9 +31,14 @@ public static class MarkdownTable
                 string ece = Number(run, "Ece") is { } calibrated
                     ? (Number(run, "EceUncalibrated") is { } raw ? string.Create(CultureInfo.InvariantCulture, $"{raw:0.000} → {calibrated:0.000}") : string.Create(CultureInfo.InvariantCulture, $"{calibrated:0.000}"))
                     : "";
+                // the sure answers where the run measured them: the test images', and the other set's images it answered all the same
+                var sure = run.TryGetProperty("Sure", out var measured) && measured.ValueKind == JsonValueKind.Object ? measured : (JsonElement?)null;
+                string answered = sure is { } s && Number(s, "Answered90") is { } share
+                    ? string.Create(CultureInfo.InvariantCulture, $"{share * 100:0} % ({(Number(s, "Accuracy90") is { } right ? $"{right * 100:0.0} %" : "–")})") : "";
+                string foreign = sure is { } f && Number(f, "ForeignAnswered90") is { } wrong ? string.Create(CultureInfo.InvariantCulture, $"{wrong * 100:0.0} %") : "";
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {split.GetProperty("DataSet").GetString()} | {split.GetProperty("TrainImages").GetInt32()} | {bold}{label}{bold} | " +
-                    $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {logLoss} | {ece} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));
+                    $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {logLoss} | {ece} | {answered} | {foreign} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));
             }
         return text.ToString();
     }

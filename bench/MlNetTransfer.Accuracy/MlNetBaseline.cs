@@ -7,11 +7,11 @@ namespace MlNetTransfer.Accuracy;
 /// <summary>
 /// What an ML.NET user already has, as ML.NET's own samples write it: LoadImages → ResizeImages(224) → ExtractPixels
 /// → DnnFeaturizeImage(ResNet18) → cache → LbfgsMaximumEntropy with its defaults, trained on every training image,
-/// scored on the test images.
+/// scored on the test images (and on foreign ones, of classes it never saw, for <see cref="SureMeasure"/>).
 /// </summary>
 public static class MlNetBaseline
 {
-    public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds, double Ece);
+    public sealed record Result(double MicroAccuracy, double MacroAccuracy, double LogLoss, double Seconds, double Ece, SureMeasure Sure);
 
     sealed class Row
     {
@@ -19,7 +19,7 @@ public static class MlNetBaseline
         public string Label { get; set; } = "";
     }
 
-    public static Result Run(ImageSplit split, int seed)
+    public static Result Run(ImageSplit split, int seed, string? foreignFolder)
     {
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(seed);
@@ -41,7 +41,13 @@ public static class MlNetBaseline
         var labels = scored.GetColumn<uint>("Label").ToList();
         var confidence = scores.Select(s => (double)s.Max()).ToList();
         var right = scores.Select((s, i) => Array.IndexOf(s, s.Max()) == labels[i] - 1).ToList();
-        return new Result(metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss, seconds, Engine.Recipe.TemperatureScaling.Ece(confidence, right));
+        var scoredTest = scores.Select((s, i) => new Cli.Reporting.ScoredImage("", (int)labels[i] - 1, s)).ToList();
+        // foreign images carry a label the key map does not know (a missing key): only their scores are read
+        var foreign = foreignFolder == null ? null
+            : model.Transform(ml.Data.LoadFromEnumerable(SureMeasure.Images(foreignFolder).Select(f => new Row { ImagePath = f, Label = "foreign" })))
+                .GetColumn<float[]>("Score").ToList();
+        return new Result(metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss, seconds, Engine.Recipe.TemperatureScaling.Ece(confidence, right),
+            SureMeasure.Of(scoredTest, foreign));
     }
 
     static List<Row> Rows(string folder) =>

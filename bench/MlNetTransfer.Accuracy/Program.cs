@@ -5,7 +5,8 @@
 //   or: -- --table-from bench/results/accuracy-cpu.json   (the README's markdown table of a results file)
 // Per split, on the same images in the same run: `train` with its defaults; ML.NET's DnnImageFeaturizer(ResNet18) +
 // LbfgsMaximumEntropy; each explicit strategy (the deeper ones at the image size Auto chose, on splits up to
-// --deep-strategies-up-to images). Prints a table and writes JSON, and the same table as markdown next to it (.md).
+// --deep-strategies-up-to images). The defaults and the baseline are also asked about the other set's test images
+// (SureMeasure: how many of those foreign images each answers at Score ≥ 0.9). Prints a table and writes JSON, and the same table as markdown next to it (.md).
 using System.Text.Json;
 using MlNetTransfer;
 using MlNetTransfer.Accuracy;
@@ -37,6 +38,7 @@ foreach (var split in splits)
     AnsiConsole.WriteLine($"== {split.DataSet} {split.TrainImages} train / {split.TestImages} test: {split.Drawn}");
     var cases = new List<object>();
     CliRun.Result? byDefault = null;
+    var foreign = SureMeasure.ForeignFolder(split, options.DataRoot, options.Seed); // the other set's test images
     void Row(string name, double accuracy, double macro, double seconds, string trained, string note)
     {
         table.AddRow(split.DataSet, $"{split.TrainImages}", name, $"{accuracy:P1}", $"{macro:P1}", $"{seconds:0}", Markup.Escape(trained), Markup.Escape(note));
@@ -45,22 +47,23 @@ foreach (var split in splits)
     CliRun.Result Train(string name, string arguments)
     {
         var log = new StringWriter();
-        var run = CliRun.Train(split, Path.Combine(work, $"{split.DataSet}-{split.TrainImages}-{name}"), $"{arguments} --device {options.Device} --seed {options.Seed}", log);
+        var run = CliRun.Train(split, Path.Combine(work, $"{split.DataSet}-{split.TrainImages}-{name}"), $"{arguments} --device {options.Device} --seed {options.Seed}",
+            name == "default" ? foreign : null, log);
         var reasonNote = name == "default" ? $"Auto: {run.Reason}" : "";
         Row(name, run.MicroAccuracy, run.MacroAccuracy, run.Seconds,
             $"{run.Strategy} {run.ImageSize} px, {run.Epochs} epoch(s){(run.TestTimeFlip ? ", test-time flip" : "")}", reasonNote);
         cases.Add(new { Case = name, run.MicroAccuracy, run.MacroAccuracy, run.LogLoss, WallSeconds = run.Seconds, run.Strategy, run.ImageSize,
             run.Epochs, run.BestEpoch, run.HeadValidationAccuracy, run.TestTimeFlip, run.Reason, run.CommandLine,
-            run.Temperature, run.LogLossUncalibrated, run.EceUncalibrated, run.Ece });
+            run.Temperature, run.LogLossUncalibrated, run.EceUncalibrated, run.Ece, run.Sure });
         return run;
     }
 
     if (options.Cases.Contains("default")) byDefault = Train("default", "");
     if (options.Cases.Contains("mlnet"))
     {
-        var baseline = MlNetBaseline.Run(split, options.Seed);
+        var baseline = MlNetBaseline.Run(split, options.Seed, foreign);
         Row("ML.NET baseline", baseline.MicroAccuracy, baseline.MacroAccuracy, baseline.Seconds, "ResNet18 features 224 px + LbfgsMaximumEntropy", "");
-        cases.Add(new { Case = "mlnet", baseline.MicroAccuracy, baseline.MacroAccuracy, baseline.LogLoss, WallSeconds = baseline.Seconds, baseline.Ece });
+        cases.Add(new { Case = "mlnet", baseline.MicroAccuracy, baseline.MacroAccuracy, baseline.LogLoss, WallSeconds = baseline.Seconds, baseline.Ece, baseline.Sure });
     }
     if (options.Cases.Contains("HeadOnly")) Train("HeadOnly", "--strategy HeadOnly");
     // the deeper strategies at the side Auto chose for this split (their own default, 224 px, takes hours per split on a CPU)
