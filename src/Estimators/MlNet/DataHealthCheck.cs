@@ -57,15 +57,14 @@ public static class DataHealthCheck
                 ImageColumns.CheckImage(test.Schema, options.ImageColumnName);
                 if (!ImageColumns.CheckLabel(test.Schema, options.LabelColumnName).SequenceEqual(classes))
                     throw new ArgumentException($"the test images' '{options.LabelColumnName}' key values differ from the training images'; map both with the same MapValueToKey transformer.", nameof(test));
-                var (testRows, testFeatures, testLabels, testPrints) = Read(mlContext, test, options, testImageFolder ?? options.ImageFolder, classes, side, model,
-                    architecture, start, device, "test", log);
-                using (testFeatures)
-                using (testLabels)
-                using (testPrints)
-                {
-                    testImages = testRows.Count;
-                    issues.AddRange(Mapped(NearCopies.Between(testFeatures, testPrints, testLabels, trainFeatures, trainPrints), testRows, trainRows));
-                }
+                if (ReadTest(mlContext, test, options, testImageFolder ?? options.ImageFolder, classes, side, model, architecture, start, device, log) is var (testRows, testFeatures, testLabels, testPrints))
+                    using (testFeatures)
+                    using (testLabels)
+                    using (testPrints)
+                    {
+                        testImages = testRows.Count;
+                        issues.AddRange(Mapped(NearCopies.Between(testFeatures, testPrints, testLabels, trainFeatures, trainPrints), testRows, trainRows));
+                    }
             }
             var report = new DataHealthReport(issues, classes, trainRows.Count, testImages, clock.Elapsed.TotalSeconds);
             log($"data health: {report.Describe()}");
@@ -89,6 +88,22 @@ public static class DataHealthCheck
             classes, 0, null, null);
         head.Dispose();
         return choice.L2;
+    }
+
+    /// <summary>The test images as <see cref="Read"/> gives them, or null (said in the log) when none of them can be
+    /// used — none left, or none readable: the training images are still checked, as train's own checks do.</summary>
+    static (IReadOnlyList<long> Rows, Tensor Features, Tensor Labels, Tensor Prints)? ReadTest(MLContext mlContext, IDataView test, TransferTrainOptions options,
+        string? folder, string[] classes, int side, nn.Module<Tensor, Tensor> model, Architecture architecture, StartingPoint start, Device device, Action<string> log)
+    {
+        try
+        {
+            return Read(mlContext, test, options, folder, classes, side, model, architecture, start, device, "test", log);
+        }
+        catch (InvalidOperationException e)
+        {
+            log($"data health: test images not searched for copies ({e.Message})");
+            return null;
+        }
     }
 
     static (IReadOnlyList<long> Rows, Tensor Features, Tensor Labels, Tensor Prints) Read(MLContext mlContext, IDataView data, TransferTrainOptions options,

@@ -26,6 +26,7 @@ internal static class ImageFileReader
     {
         var listed = List(data, labelColumn, files);
         if (progress != null) progress.Total = listed.Count;
+        if (listed.Count == 0) return []; // no file to read (the partitioner refuses an empty range)
         var rows = new ConcurrentBag<Row>();
         int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, listed.Count));
         var pixels = new ConcurrentBag<MlNetPixels>(Enumerable.Range(0, workers).Select(_ => new MlNetPixels(mlContext, store.Side)));

@@ -71,8 +71,13 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: settings.MaxImagePixels);
             var listed = jsonOut ? "the JSON on standard output" : settings.Json; // without --json the screen shows every skipped image
             SkippedImages.Report(human, data, listed);
-            var test = testPath == null ? null : LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels).OfClasses(data.Classes);
-            if (test != null) SkippedImages.Report(human, test, listed);
+            LabelledImageSet? test = null;
+            if (testPath != null)
+            {
+                (test, var unknown) = TestSplit.KnownTo(data, LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels), testPath);
+                SkippedImages.Report(human, test, listed);
+                SkippedImages.ReportUnknown(human, unknown, "the training data", "the search for copies"); // their labels cannot be read as keys
+            }
             human.WriteLine($"checking {data.Rows.Count} images in {data.Classes.Count} classes from {data.Source}" +
                             (test != null ? $" and {test.Rows.Count} test images from {test.Source}" : ""));
 

@@ -28,12 +28,7 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
     {
         if (testPath != null)
         {
-            var test = LabelledImageSet.Load(testPath, strict, requireTwoClasses: false);
-            var unknown = UnknownIn(test, data.Classes);
-            var known = unknown.Count == 0 ? test : test.OfClasses(data.Classes);
-            if (known.Rows.Count == 0)
-                throw new CliException(ExitCodes.EmptyData,
-                    $"{testPath}: none of its classes ({string.Join(", ", test.Classes.Take(10))}) is one of the training data's ({string.Join(", ", data.Classes.Take(10))}).");
+            var (known, unknown) = KnownTo(data, LabelledImageSet.Load(testPath, strict, requireTwoClasses: false), testPath);
             return new TestSplit(data, known, testPath + Shared(data, known), unknown);
         }
 
@@ -50,6 +45,18 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
         return new TestSplit(data.Subset(trainRows), data.Subset(testRows), source, new Dictionary<string, int>());
     }
 
+    /// <summary>The images of <paramref name="test"/> (read from <paramref name="testPath"/>) whose classes the training
+    /// <paramref name="data"/> has, and the counts of those it lacks; none known is an error that names both sets' classes.</summary>
+    public static (LabelledImageSet Known, IReadOnlyDictionary<string, int> Unknown) KnownTo(LabelledImageSet data, LabelledImageSet test, string testPath)
+    {
+        var unknown = UnknownIn(test, data.Classes);
+        var known = unknown.Count == 0 ? test : test.OfClasses(data.Classes);
+        if (known.Rows.Count == 0)
+            throw new CliException(ExitCodes.EmptyData,
+                $"{testPath}: none of its classes ({string.Join(", ", test.Classes.Take(10))}) is one of the training data's ({string.Join(", ", data.Classes.Take(10))}).");
+        return (known, unknown);
+    }
+
     /// <summary>Image counts of the classes in <paramref name="set"/> that are not in <paramref name="known"/>, by name.</summary>
     public static IReadOnlyDictionary<string, int> UnknownIn(LabelledImageSet set, IReadOnlyList<string> known)
     {
@@ -59,7 +66,10 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
     }
 
     /// <summary>"12 image(s) of classes the model does not know (Hat 7, Scarf 5) are left out of the metrics".</summary>
-    public static string DescribeUnknown(IReadOnlyDictionary<string, int> unknown, string whose) =>
+    public static string DescribeUnknown(IReadOnlyDictionary<string, int> unknown, string whose, string leftOutOf = MetricsLeftOut) =>
         $"{unknown.Values.Sum()} image(s) of classes {whose} does not know ({string.Join(", ", unknown.Take(10).Select(kv => $"{kv.Key} {kv.Value}"))}" +
-        $"{(unknown.Count > 10 ? ", ..." : "")}) are left out of the metrics, not counted as errors";
+        $"{(unknown.Count > 10 ? ", ..." : "")}) are left out of {leftOutOf}";
+
+    /// <summary>What test images of unknown classes are left out of when a model is scored.</summary>
+    public const string MetricsLeftOut = "the metrics, not counted as errors";
 }

@@ -33,6 +33,40 @@ public class CheckCommandTests : CliSandbox
     }
 
     [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Slow)]
+    public void Check_leaves_test_images_of_unknown_classes_out_and_goes_on_when_no_test_image_can_be_read()
+    {
+        var foreign = Directory.CreateDirectory(Path.Combine(Test, "Foreign")).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(Test, "Bag"))) File.Copy(file, Path.Combine(foreign, Path.GetFileName(file)));
+        var truncated = Directory.CreateDirectory(Path.Combine(_temp.Path, "truncated", "Bag")).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(Test, "Bag"))) // whole headers, image data cut short
+            File.WriteAllBytes(Path.Combine(truncated, Path.GetFileName(file)), File.ReadAllBytes(file)[..300]);
+
+        var (exit, output) = Run($"check --data {Train} --test {Test}");
+        var (truncatedExit, truncatedOutput) = Run($"check --data {Train} --test {Path.GetDirectoryName(truncated)}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        var text = output.ReplaceLineEndings(" ");
+        Assert.Contains("3 image(s) of classes the training data does not know (Foreign 3) are left out of the search for copies", text);
+        Assert.Contains("and 9 test images from", text);
+        Assert.True(truncatedExit == ExitCodes.Success, truncatedOutput); // was an internal error: "No usable rows"
+        Assert.Contains("data health: test images not searched for copies (No usable rows: 3 of 3 skipped", truncatedOutput.ReplaceLineEndings(" "));
+        Assert.Contains("likely label error(s)", truncatedOutput); // the training images are still checked
+    }
+
+    [Fact]
+    public void Check_with_a_test_set_of_none_of_the_datas_classes_is_refused_naming_both()
+    {
+        var foreign = Directory.CreateDirectory(Path.Combine(_temp.Path, "foreign", "Foreign")).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(Test, "Bag"))) File.Copy(file, Path.Combine(foreign, Path.GetFileName(file)));
+
+        var (exit, output) = Run($"check --data {Train} --test {Path.GetDirectoryName(foreign)}"); // crashed in the decode: an empty range
+
+        Assert.Equal(ExitCodes.EmptyData, exit);
+        Assert.Contains("none of its classes (Foreign) is one of the training data's (Bag, Sneaker, Trouser)", output.ReplaceLineEndings(" "));
+    }
+
+    [Fact]
     public void Check_of_a_folder_that_is_not_there_says_so()
     {
         var (exit, output) = Run($"check --data {Path.Combine(_temp.Path, "nowhere")}");

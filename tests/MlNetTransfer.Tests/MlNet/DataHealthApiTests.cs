@@ -68,4 +68,30 @@ public class DataHealthApiTests
         Assert.Equal(0, model.LastTransformer.DataHealth.TestImages);
         Assert.Contains(log, l => l.StartsWith("data checks: test images not searched for copies (No usable rows"));
     }
+
+    [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Slow)] // the embedded ResNet's features
+    public void DataHealthCheck_given_test_rows_none_of_which_has_a_known_label_checks_the_training_rows_and_says_so()
+    {
+        using var temp = new TempDirectory();
+        var ml = new MLContext(seed: 1) { TempFilePath = temp.Path };
+        var data = ml.Data.LoadFromEnumerable(ImageRow.Samples("train", perClass: 4));
+        var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(data);
+        var images = ml.Transforms.LoadImages("Image", ImageRow.Root, "ImagePath");
+        // a class the key map does not know: every label is a missing key, so no row is usable
+        var foreign = keys.Transform(ml.Data.LoadFromEnumerable(ImageRow.Samples("test", perClass: 1).Select(r => new ImageRow { ImagePath = r.ImagePath, Label = "Foreign" })));
+        var log = new List<string>();
+        var options = new TransferTrainOptions { ImageSize = 32, ImagePathColumnName = "ImagePath", ImageFolder = ImageRow.Root, Log = log.Add };
+
+        var empty = keys.Transform(ml.Data.LoadFromEnumerable(new List<ImageRow>()));
+        var training = images.Fit(keys.Transform(data)).Transform(keys.Transform(data));
+
+        var report = DataHealthCheck.Run(ml, training, options, images.Fit(foreign).Transform(foreign));
+        var none = DataHealthCheck.Run(ml, training, options, images.Fit(empty).Transform(empty)); // no row: the decode's empty range threw
+
+        Assert.Equal((40, 0), (report.TrainImages, report.TestImages));
+        Assert.Contains(log, l => l.StartsWith("data health: test images not searched for copies (No usable rows: 10 of 10 skipped"));
+        Assert.Equal((40, 0), (none.TrainImages, none.TestImages));
+        Assert.Contains(log, l => l.StartsWith("data health: test images not searched for copies (No usable rows: 0 of 0 skipped"));
+    }
 }
