@@ -42,7 +42,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
 
         [CommandOption("--min-score <P>")]
-        [Description(SureAnswers.OptionHelp + "the line after the accuracy says how many images reach it and how often those are right, the rest left to a person. Default: 0.9.")]
+        [Description(MinScoreOption.Help + "the line after the accuracy says how many images reach it and how often those are right, the rest left to a person. Default: 0.9.")]
         public double MinScore { get; init; } = SureAnswers.DefaultMinScore;
 
         public override ValidationResult Validate() =>
@@ -58,7 +58,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
             var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
-            SureAnswers.CheckOption(settings.MinScore);
+            MinScoreOption.Check(settings.MinScore);
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);

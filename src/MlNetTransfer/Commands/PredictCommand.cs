@@ -28,7 +28,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public string? Csv { get; init; }
 
         [CommandOption("--min-score <P>")]
-        [Description(Reporting.SureAnswers.OptionHelp + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false).")]
+        [Description(MinScoreOption.Help + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false).")]
         public double? MinScore { get; init; }
 
         [CommandOption("--device <DEVICE>")]
@@ -77,7 +77,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (File.Exists(settings.Input) && NotACsv.Archive(settings.Input) is { } archive)
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: {archive.Kind}, not an image: unpack it ({archive.Unpack}) and give predict the folder of images it holds.");
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
-            if (settings.MinScore is { } asked) Reporting.SureAnswers.CheckOption(asked);
+            if (settings.MinScore is { } asked) MinScoreOption.Check(asked);
             bool fromStandardInput = settings.Input == StandardInput;
             var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]

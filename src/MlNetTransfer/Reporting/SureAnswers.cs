@@ -3,9 +3,10 @@ namespace MlNetTransfer.Cli.Reporting;
 /// <summary>
 /// What acting on sure answers alone gets (selective classification): the model answers an image when its top score
 /// reaches <see cref="MinScore"/> and leaves the rest to a person. Of <see cref="Images"/> labelled images, of which the
-/// model gets <see cref="RightInAll"/> right, <see cref="Answered"/> are answered and <see cref="Right"/> of those right. Calibrated scores make a threshold mean
-/// what it says on images like the validation ones (answers at Score ≥ 0.9 right about 9 times in 10 or more); on
-/// others — another camera, classes the model never saw — the table measured on them is what to go by.
+/// model gets <see cref="RightInAll"/> right, <see cref="Answered"/> are answered and <see cref="Right"/> of those right.
+/// Calibrated scores make a threshold mean what it says on images like the validation ones (answers at Score ≥ 0.9
+/// right about 9 times in 10 or more); on others — another camera, classes the model never saw — the table measured on
+/// them is what to go by.
 /// </summary>
 public sealed record SureAnswers(double MinScore, int Answered, int Right, int Images, int RightInAll)
 {
@@ -51,12 +52,6 @@ public sealed record SureAnswers(double MinScore, int Answered, int Right, int I
         int count = Math.Clamp((int)Math.Ceiling(share * scored.Count - 1e-9), 1, scored.Count);
         return At(scored, tops[count - 1]);
     }
-
-    /// <summary>The help of <c>--min-score</c>, and its check: a score, from 0 to 1.</summary>
-    public const string OptionHelp = "The top score from which an answer counts as sure (0 to 1): ";
-
-    public static double CheckOption(double minScore) => minScore is >= 0 and <= 1 ? minScore
-        : throw new Data.CliException(ExitCodes.BadOption, $"--min-score: must be a score from 0 to 1 (such as 0.9), not {minScore.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
 
     /// <summary>Whether an image with <paramref name="scores"/> is answered at <paramref name="minScore"/>: compared as
     /// the scores are held (float), so a score shown as 0.9 is answered at 0.9.</summary>

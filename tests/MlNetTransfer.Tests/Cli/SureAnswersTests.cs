@@ -1,4 +1,5 @@
 using MlNetTransfer.Cli;
+using MlNetTransfer.Cli.Commands;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
 
@@ -80,7 +81,7 @@ public class SureAnswersTests
     [InlineData(double.NaN)]
     public void A_minimum_score_outside_zero_to_one_is_a_bad_option_value_naming_the_option(double value)
     {
-        var e = Assert.Throws<CliException>(() => SureAnswers.CheckOption(value));
+        var e = Assert.Throws<CliException>(() => MinScoreOption.Check(value));
 
         Assert.Equal(ExitCodes.BadOption, e.ExitCode);
         Assert.StartsWith("--min-score: must be a score from 0 to 1", e.Message);
