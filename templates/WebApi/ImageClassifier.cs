@@ -14,9 +14,13 @@ public sealed class ImageClassifier : IDisposable
     readonly DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>> _engines;
     readonly ImageDecoding _decoding;
     readonly DecodeBudget _budget;
+    readonly float _minScore;
 
     public ImageClassifier(ModelSettings settings, string contentRoot)
     {
+        if (!(settings.MinScore is >= 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(settings), $"Model:MinScore in appsettings.json must be a score from 0 to 1 (such as 0.9), not {settings.MinScore}");
+        _minScore = (float)settings.MinScore; // compared as the scores are held: a score of 0.9 is sure at 0.9
         ModelPath = Locate(settings.Path, contentRoot);
         var mlContext = new MLContext();
         OnnxThreads.Apply(mlContext); // a container's CPU limit, not the node's cores
@@ -77,7 +81,8 @@ public sealed class ImageClassifier : IDisposable
         }
         var scores = output.Score.Select((score, i) => new ClassScore(i < Classes.Count ? Classes[i] : i.ToString(), score))
             .OrderByDescending(s => s.Score).ToList();
-        return new Prediction(output.PredictedLabel, scores.Count > 0 ? scores[0].Score : 0, scores);
+        float top = scores.Count > 0 ? scores[0].Score : 0;
+        return new Prediction(output.PredictedLabel, top, top >= _minScore, scores);
     }
 
     /// <summary>The class names are the key values of the model's key-typed PredictedLabel (before the final

@@ -17,8 +17,9 @@ public sealed class ModelOutput
     public float[] Score { get; set; } = [];
 }
 
-/// <summary>The answer to POST /predict: the class, then every class with its probability, most likely first.</summary>
-public sealed record Prediction(string PredictedLabel, float Score, IReadOnlyList<ClassScore> Scores);
+/// <summary>The answer to POST /predict: the class, its probability, whether that reaches Model:MinScore, then every class
+/// with its probability, most likely first.</summary>
+public sealed record Prediction(string PredictedLabel, float Score, bool Sure, IReadOnlyList<ClassScore> Scores);
 
 public sealed record ClassScore(string Label, float Score);
 

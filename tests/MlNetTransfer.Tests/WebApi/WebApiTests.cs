@@ -62,7 +62,7 @@ public sealed class WebApiTests : IDisposable
         Assert.Equal("binary", upload.GetProperty("image/jpeg").GetProperty("schema").GetProperty("format").GetString());
         Assert.Equal("#/components/schemas/Health", Schema(paths.GetProperty("/health").GetProperty("get").GetProperty("responses").GetProperty("200")));
         var prediction = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("Prediction").GetProperty("properties");
-        Assert.Equal(["predictedLabel", "score", "scores"], prediction.EnumerateObject().Select(p => p.Name)); // as the answers are written
+        Assert.Equal(["predictedLabel", "score", "sure", "scores"], prediction.EnumerateObject().Select(p => p.Name)); // as the answers are written
     }
 
     [Fact]
@@ -81,6 +81,7 @@ public sealed class WebApiTests : IDisposable
                 var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web, TestContext.Current.CancellationToken))!;
                 Assert.Equal(labels[i], prediction.PredictedLabel);
                 Assert.Equal(scores[i].Max(), prediction.Score, 1e-5f);
+                Assert.Equal(prediction.Score >= 0.9f, prediction.Sure); // the default Model:MinScore
                 Assert.Equal(prediction.Scores.OrderByDescending(s => s.Score), prediction.Scores);
                 foreach (var (name, k) in Transfer.ClassNames.Select((n, k) => (n, k)))
                     Assert.Equal(scores[i][k], prediction.Scores.Single(s => s.Label == name).Score, 1e-5f);
@@ -197,6 +198,39 @@ public sealed class WebApiTests : IDisposable
             if (!stopped) server.Kill(entireProcessTree: true);
         }
     }
+
+    [Fact]
+    public async Task Model_MinScore_marks_the_answers_that_reach_it_sure_and_one_outside_zero_to_one_stops_the_start_naming_it()
+    {
+        var png = File.ReadAllBytes(Path.Combine(ImageRow.Root, ImageRow.Samples("test")[0].ImagePath));
+        async Task<Prediction> Answer(string minScore)
+        {
+            using var factory = WithMinScore(minScore);
+            using var client = factory.CreateClient();
+            var content = new ByteArrayContent(png);
+            content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            using var answer = await client.PostAsync("/predict", content, TestContext.Current.CancellationToken);
+            return (await answer.Content.ReadFromJsonAsync<Prediction>(Web, TestContext.Current.CancellationToken))!;
+        }
+
+        static string Text(float score) => score.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var anything = await Answer("0");
+        var exact = await Answer(Text(anything.Score));
+        float next = MathF.BitIncrement(anything.Score); // the least score above it
+        var above = next <= 1 ? await Answer(Text(next)) : null;
+        using var wrong = WithMinScore("90");
+
+        Assert.True(anything.Sure);
+        Assert.True(exact.Sure, $"a score of {anything.Score} is sure at {anything.Score}");
+        if (above != null) Assert.False(above.Sure, $"a score of {anything.Score} is not sure at {next}");
+        var error = Assert.ThrowsAny<Exception>(() => wrong.CreateClient());
+        Assert.Contains("Model:MinScore in appsettings.json must be a score from 0 to 1 (such as 0.9), not 90", error.ToString());
+    }
+
+    WebApplicationFactory<ImageClassifier> WithMinScore(string minScore) => new WebApplicationFactory<ImageClassifier>().WithWebHostBuilder(host => host
+        .UseSetting("Model:Path", _temp.File("model.zip"))
+        .UseSetting("Model:ImageSize", "64")
+        .UseSetting("Model:MinScore", minScore));
 
     [Fact]
     public async Task Consume_cs_runs_as_written_and_predicts_with_the_same_decoding_class()
