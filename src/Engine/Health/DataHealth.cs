@@ -23,7 +23,8 @@ public sealed record DataHealth(IReadOnlyList<DataIssue> Issues, int TrainImages
 
     public string Describe() =>
         $"{Count(DataIssueKind.LabelError)} likely label error(s), {Count(DataIssueKind.Duplicate)} duplicate(s), " +
-        $"{Count(DataIssueKind.Leak)} test image(s) copied in training, {Count(DataIssueKind.Outlier)} outlier(s) " +
-        $"among {TrainImages} training{(TestImages > 0 ? $" and {TestImages} test" : "")} images ({Seconds:0.0} s)" +
+        $"{Count(DataIssueKind.Leak)} test image(s) copied in training, {Count(DataIssueKind.Outlier)} outlier(s)" +
+        (Count(DataIssueKind.Unfamiliar) is > 0 and var unfamiliar ? $", {unfamiliar} test image(s) unlike the training images" : "") +
+        $" among {TrainImages} training{(TestImages > 0 ? $" and {TestImages} test" : "")} images ({Seconds:0.0} s)" +
         (Excluded > 0 ? $"; {Excluded} flagged image(s) left out of training" : "");
 }

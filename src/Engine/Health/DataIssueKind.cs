@@ -14,4 +14,8 @@ public enum DataIssueKind
 
     /// <summary>Far from every class in feature space: an image that belongs to none of them, or a broken one.</summary>
     Outlier,
+
+    /// <summary>A test image farther from the training images than they are from each other: of a class,
+    /// a camera or a kind of picture training never saw. The test accuracy says little about such images.</summary>
+    Unfamiliar,
 }

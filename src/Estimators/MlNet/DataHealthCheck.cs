@@ -64,6 +64,7 @@ public static class DataHealthCheck
                     {
                         testImages = testRows.Count;
                         issues.AddRange(Mapped(NearCopies.Between(testFeatures, testPrints, testLabels, trainFeatures, trainPrints), testRows, trainRows));
+                        issues.AddRange(Mapped(Outliers.Between(testFeatures, testLabels, trainFeatures), testRows, null));
                     }
             }
             var report = new DataHealthReport(issues, classes, trainRows.Count, testImages, clock.Elapsed.TotalSeconds);

@@ -24,7 +24,7 @@ public sealed record DataHealthReport(IReadOnlyList<DataIssue> Issues, IReadOnly
         !found.Checked ? NotChecked
         : new(found.Issues.Select(i => i with
             {
-                Row = (i.Kind == DataIssueKind.Leak ? testRows! : trainRows)[(int)i.Row],
+                Row = (i.OnTestImage ? testRows! : trainRows)[(int)i.Row],
                 Other = i.Other is { } other ? trainRows[(int)other] : null,
             }).ToList(), classes, found.TrainImages, found.TestImages, found.Seconds, found.Excluded);
 }

@@ -31,7 +31,7 @@ public static class DataHealthSection
             html.Append($"<h3>{Encode(Title(kind))} ({health.Count(kind)}{(health.Count(kind) > some.Count ? $", the surest {some.Count} shown" : "")})</h3><div class=\"gallery\">");
             foreach (var f in some)
             {
-                var own = Path.Combine(kind == DataIssueKind.Leak ? testRoot : trainRoot, f.Path);
+                var own = Path.Combine(DataIssue.OfTestImages(kind) ? testRoot : trainRoot, f.Path);
                 html.Append("<figure>").Append(Thumbnail(own, f.Path));
                 if (f.Other != null) html.Append(Thumbnail(Path.Combine(trainRoot, f.Other), f.Other));
                 html.Append("<figcaption>").Append(Encode(f.Path)).Append("<br>label <b>").Append(Encode(f.Label)).Append("</b>");
@@ -48,6 +48,7 @@ public static class DataHealthSection
         DataIssueKind.LabelError => "Likely label errors",
         DataIssueKind.Duplicate => "Duplicates in the training images",
         DataIssueKind.Leak => "Test images copied in training",
+        DataIssueKind.Unfamiliar => "Test images unlike the training images",
         _ => "Outliers: far from every class",
     };
 

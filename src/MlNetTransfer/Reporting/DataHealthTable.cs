@@ -16,7 +16,7 @@ public static class DataHealthTable
             var table = new Table().Title(Markup.Escape($"{FlaggedImage.Name(kind)} ({report.Count(kind)}, surest first)"))
                 .AddColumn("image").AddColumn("label").AddColumn(kind switch
                 {
-                    DataIssueKind.LabelError => "likely", DataIssueKind.Outlier => "", _ => "copy of",
+                    DataIssueKind.LabelError => "likely", DataIssueKind.Outlier or DataIssueKind.Unfamiliar => "", _ => "copy of",
                 }).AddColumn("score");
             foreach (var f in some)
                 table.AddRow(Markup.Escape(f.Path), Markup.Escape(f.Label), Markup.Escape(f.Suggested ?? f.Other ?? ""), $"{f.Score:0.000}");

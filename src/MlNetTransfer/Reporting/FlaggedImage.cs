@@ -4,7 +4,8 @@ using MlNetTransfer.Engine.Health;
 namespace MlNetTransfer.Cli.Reporting;
 
 /// <summary>A flagged image as scripts read it (`check --json`, metrics.json's <c>dataIssues</c>): its path as the
-/// folder or CSV gives it, the kind (<c>labelError</c>, <c>duplicate</c>, <c>leak</c>, <c>outlier</c>), its label, the
+/// folder or CSV gives it, the kind (<c>labelError</c>, <c>duplicate</c>, <c>leak</c>, <c>outlier</c>, <c>unfamiliar</c>: a
+/// test image unlike the training images), its label, the
 /// class it more likely belongs to (label errors), the other image (duplicates: the training image it copies; leaks:
 /// the training image the test image is a copy of) and the score (higher: surer).</summary>
 public sealed record FlaggedImage(string Path, string Kind, string Label, string? Suggested, string? Other, double Score)
@@ -14,7 +15,7 @@ public sealed record FlaggedImage(string Path, string Kind, string Label, string
     /// <summary><paramref name="trainPaths"/> and <paramref name="testPaths"/>: the path of each row of the data checked.</summary>
     public static FlaggedImage Of(DataIssue issue, IReadOnlyList<string> classes, IReadOnlyList<string> trainPaths, IReadOnlyList<string>? testPaths)
     {
-        var own = issue.Kind == DataIssueKind.Leak ? testPaths! : trainPaths;
+        var own = issue.OnTestImage ? testPaths! : trainPaths;
         return new FlaggedImage(own[(int)issue.Row], Name(issue.Kind), classes[issue.Label],
             issue.Suggested is { } s ? classes[s] : null, issue.Other is { } o ? trainPaths[(int)o] : null, issue.Score);
     }

@@ -55,6 +55,29 @@ public class CheckCommandTests : CliSandbox
     }
 
     [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Slow)] // the embedded ResNet's features
+    public void Check_flags_a_test_image_unlike_every_training_image_as_unfamiliar_and_the_real_test_images_not()
+    {
+        var random = new Random(3);
+        using (var noise = new SkiaSharp.SKBitmap(96, 96))
+        {
+            for (int y = 0; y < 96; y++)
+                for (int x = 0; x < 96; x++)
+                    noise.SetPixel(x, y, new SkiaSharp.SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+            EncodedImages.Save(noise, Path.Combine(Test, "Bag", "colour-noise.png"), SkiaSharp.SKEncodedImageFormat.Png);
+        }
+        var json = Path.Combine(_temp.Path, "issues.json");
+
+        var (exit, output) = Run($"check --data {Train} --test {Test} --json {json}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("1 test image(s) unlike the training images", output.ReplaceLineEndings(" "));
+        using var document = JsonDocument.Parse(File.ReadAllText(json));
+        var unfamiliar = document.RootElement.GetProperty("issues").EnumerateArray().Where(i => i.GetProperty("kind").GetString() == "unfamiliar").ToList();
+        Assert.Equal(["Bag/colour-noise.png"], unfamiliar.Select(i => i.GetProperty("path").GetString()));
+    }
+
+    [Fact]
     public void Check_with_a_test_set_of_none_of_the_datas_classes_is_refused_naming_both()
     {
         var foreign = Directory.CreateDirectory(Path.Combine(_temp.Path, "foreign", "Foreign")).FullName;

@@ -99,4 +99,26 @@ public class DataHealthTests
         features.Dispose();
         labels.Dispose();
     }
+
+    [Fact]
+    public void Test_images_far_from_every_training_image_are_unfamiliar_and_new_draws_of_the_same_clusters_are_not()
+    {
+        var (features, labels, _, truth) = Clusters(4);
+        var generator = new Generator(7);
+        using var centres = stack(Enumerable.Range(0, 5).Select(c => features.index_select(0, tensor(truth.Select((t, i) => (t, i)).Where(p => p.t == c).Select(p => (long)p.i).ToArray())).mean([0])));
+        using var sameClusters = centres.index_select(0, tensor(Enumerable.Range(0, 20).Select(i => (long)(i % 5)).ToArray()))
+            .Plus(randn(20, 32, generator: generator)); // fresh draws from the same clusters
+        using var foreign = randn(3, 32, generator: generator).Times(40); // another kind of picture altogether
+        using var test = cat([sameClusters, foreign], 0);
+        using var testLabels = tensor(Enumerable.Range(0, 23).Select(i => (long)(i % 5)).ToArray());
+
+        var found = Outliers.Between(test, testLabels, features);
+
+        Assert.Equal(new long[] { 20, 21, 22 }, found.Select(i => i.Row).Order());
+        Assert.All(found, i => Assert.Equal(DataIssueKind.Unfamiliar, i.Kind));
+        Assert.All(found, i => Assert.True(i.OnTestImage));
+        Assert.Empty(Outliers.Between(test, testLabels, features.narrow(0, 0, 1))); // one training image: nothing to measure a spread on
+        features.Dispose();
+        labels.Dispose();
+    }
 }
