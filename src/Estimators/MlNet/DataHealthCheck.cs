@@ -102,7 +102,7 @@ public static class DataHealthCheck
         }
         catch (InvalidOperationException e)
         {
-            log($"data health: test images not searched for copies ({e.Message})");
+            log($"data health: test images not checked for copies or unfamiliar images ({e.Message})");
             return null;
         }
     }

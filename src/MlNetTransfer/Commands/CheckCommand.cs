@@ -76,7 +76,7 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             {
                 (test, var unknown) = TestSplit.KnownTo(data, LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels), testPath);
                 SkippedImages.Report(human, test, listed);
-                SkippedImages.ReportUnknown(human, unknown, "the training data", "the search for copies"); // their labels cannot be read as keys
+                SkippedImages.ReportUnknown(human, unknown, "the training data", "the test images' checks"); // their labels cannot be read as keys
             }
             human.WriteLine($"checking {data.Rows.Count} images in {data.Classes.Count} classes from {data.Source}" +
                             (test != null ? $" and {test.Rows.Count} test images from {test.Source}" : ""));

@@ -47,10 +47,10 @@ public class CheckCommandTests : CliSandbox
 
         Assert.True(exit == ExitCodes.Success, output);
         var text = output.ReplaceLineEndings(" ");
-        Assert.Contains("3 image(s) of classes the training data does not know (Foreign 3) are left out of the search for copies", text);
+        Assert.Contains("3 image(s) of classes the training data does not know (Foreign 3) are left out of the test images' checks", text);
         Assert.Contains("and 9 test images from", text);
         Assert.True(truncatedExit == ExitCodes.Success, truncatedOutput); // was an internal error: "No usable rows"
-        Assert.Contains("data health: test images not searched for copies (No usable rows: 3 of 3 skipped", truncatedOutput.ReplaceLineEndings(" "));
+        Assert.Contains("data health: test images not checked for copies or unfamiliar images (No usable rows: 3 of 3 skipped", truncatedOutput.ReplaceLineEndings(" "));
         Assert.Contains("likely label error(s)", truncatedOutput); // the training images are still checked
     }
 

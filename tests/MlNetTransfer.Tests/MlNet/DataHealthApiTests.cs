@@ -90,8 +90,8 @@ public class DataHealthApiTests
         var none = DataHealthCheck.Run(ml, training, options, images.Fit(empty).Transform(empty)); // no row: the decode's empty range threw
 
         Assert.Equal((40, 0), (report.TrainImages, report.TestImages));
-        Assert.Contains(log, l => l.StartsWith("data health: test images not searched for copies (No usable rows: 10 of 10 skipped"));
+        Assert.Contains(log, l => l.StartsWith("data health: test images not checked for copies or unfamiliar images (No usable rows: 10 of 10 skipped"));
         Assert.Equal((40, 0), (none.TrainImages, none.TestImages));
-        Assert.Contains(log, l => l.StartsWith("data health: test images not searched for copies (No usable rows: 0 of 0 skipped"));
+        Assert.Contains(log, l => l.StartsWith("data health: test images not checked for copies or unfamiliar images (No usable rows: 0 of 0 skipped"));
     }
 }
