@@ -42,8 +42,8 @@ public static class CliRun
     static SureMeasure Sure(JsonElement sureAnswers, string outFolder, string? foreignFolder, TextWriter log)
     {
         var atMinScore = sureAnswers.GetProperty("byMinScore").EnumerateArray().Single(r => r.GetProperty("minScore").GetDouble() == SureMeasure.MinScore);
-        var surest80 = sureAnswers.GetProperty("surestShares").EnumerateArray()
-            .Single(r => Math.Abs((double)r.GetProperty("answered").GetInt32() / r.GetProperty("images").GetInt32() - 0.8) < 0.05); // ties may add a few
+        // written in the order of SureAnswers.Shares (a share's row may answer a few more images: ties)
+        var surest = sureAnswers.GetProperty("surestShares")[Cli.Reporting.SureAnswers.Shares.ToList().IndexOf(SureMeasure.SurestShare)];
         double? foreign = null;
         if (foreignFolder != null)
         {
@@ -52,7 +52,7 @@ public static class CliRun
             var sure = File.ReadLines(csv).Skip(1).Select(line => line.Split(',')[2] == "true").ToList();
             foreign = (double)sure.Count(s => s) / sure.Count;
         }
-        return new SureMeasure(atMinScore.GetProperty("coverage").GetDouble(), Number(atMinScore, "accuracy"), Number(surest80, "accuracy"), foreign);
+        return new SureMeasure(atMinScore.GetProperty("coverage").GetDouble(), Number(atMinScore, "accuracy"), Number(surest, "accuracy"), foreign);
     }
 
     static void Run(IReadOnlyList<string> args, TextWriter log)

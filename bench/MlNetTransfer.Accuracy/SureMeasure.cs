@@ -12,11 +12,14 @@ public sealed record SureMeasure(double Answered90, double? Accuracy90, double? 
 {
     public const double MinScore = 0.9;
 
+    /// <summary>The share of the surest test images <see cref="Surest80Accuracy"/> is measured on.</summary>
+    public const double SurestShare = 0.8;
+
     /// <summary>From a model's scores: the test images' with their classes, and the foreign images' where measured.</summary>
     public static SureMeasure Of(IReadOnlyList<ScoredImage> test, IReadOnlyList<float[]>? foreign)
     {
         var sure = SureAnswers.At(test, MinScore);
-        return new SureMeasure(sure.Coverage, sure.Accuracy, SureAnswers.Surest(test, 0.8).Accuracy,
+        return new SureMeasure(sure.Coverage, sure.Accuracy, SureAnswers.Surest(test, SurestShare).Accuracy,
             foreign is null or { Count: 0 } ? null : (double)foreign.Count(s => SureAnswers.IsSure(s, MinScore)) / foreign.Count);
     }
 
