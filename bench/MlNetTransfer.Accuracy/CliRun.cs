@@ -35,24 +35,36 @@ public static class CliRun
             training.TryGetProperty("testTimeFlip", out var flip) && flip.ValueKind == JsonValueKind.Object && flip.GetProperty("applied").GetBoolean(),
             "mlnet-transfer " + string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)),
             calibration.GetProperty("temperature").GetDouble(), Number(calibration, "logLossBefore"), Number(calibration, "eceBefore"), Number(calibration, "eceAfter"),
-            Sure(test.GetProperty("sureAnswers"), outFolder, foreignFolder, log));
+            Sure(test, outFolder, foreignFolder, log));
     }
 
     /// <summary>The test images' sure answers from metrics.json; the foreign images' from `predict --min-score --csv`.</summary>
-    static SureMeasure Sure(JsonElement sureAnswers, string outFolder, string? foreignFolder, TextWriter log)
+    static SureMeasure Sure(JsonElement test, string outFolder, string? foreignFolder, TextWriter log)
     {
+        var sureAnswers = test.GetProperty("sureAnswers");
         var atMinScore = sureAnswers.GetProperty("byMinScore").EnumerateArray().Single(r => r.GetProperty("minScore").GetDouble() == SureMeasure.MinScore);
         // written in the order of SureAnswers.Shares (a share's row may answer a few more images: ties)
         var surest = sureAnswers.GetProperty("surestShares")[Cli.Reporting.SureAnswers.Shares.ToList().IndexOf(SureMeasure.SurestShare)];
-        double? foreign = null;
+        double? foreign = null, foreignUnfamiliar = null, foreignAnsweredFamiliar = null;
         if (foreignFolder != null)
         {
             var csv = Path.Combine(outFolder, "foreign.csv");
             Run(["predict", "--model", Path.Combine(outFolder, "model.zip"), foreignFolder, "--csv", csv, "--min-score", SureMeasure.MinScore.ToString(System.Globalization.CultureInfo.InvariantCulture)], log);
-            var sure = File.ReadLines(csv).Skip(1).Select(line => line.Split(',')[2] == "true").ToList();
-            foreign = (double)sure.Count(s => s) / sure.Count;
+            var lines = File.ReadLines(csv).ToList();
+            bool flags = lines[0].Split(',')[3] == "unfamiliar"; // path, predicted, sure, [unfamiliar,] classes
+            var rows = lines.Skip(1).Select(line => line.Split(',')).Select(f => (Sure: f[2] == "true", Unfamiliar: flags ? f[3] == "true" : (bool?)null)).ToList();
+            foreign = (double)rows.Count(r => r.Sure) / rows.Count;
+            if (flags)
+            {
+                foreignUnfamiliar = (double)rows.Count(r => r.Unfamiliar == true) / rows.Count;
+                foreignAnsweredFamiliar = (double)rows.Count(r => r.Sure && r.Unfamiliar == false) / rows.Count;
+            }
         }
-        return new SureMeasure(atMinScore.GetProperty("coverage").GetDouble(), Number(atMinScore, "accuracy"), Number(surest, "accuracy"), foreign);
+        double? testUnfamiliar = test.TryGetProperty("unfamiliar", out var u) && u.ValueKind == JsonValueKind.Object ? Number(u, "share") : null;
+        return new SureMeasure(atMinScore.GetProperty("coverage").GetDouble(), Number(atMinScore, "accuracy"), Number(surest, "accuracy"), foreign)
+        {
+            TestUnfamiliar = testUnfamiliar, ForeignUnfamiliar = foreignUnfamiliar, ForeignAnsweredFamiliar = foreignAnsweredFamiliar,
+        };
     }
 
     static void Run(IReadOnlyList<string> args, TextWriter log)

@@ -12,8 +12,8 @@ public static class MarkdownTable
     {
         using var document = JsonDocument.Parse(File.ReadAllText(jsonPath));
         var text = new StringBuilder();
-        text.AppendLine("| data set | train images | case | test accuracy | log-loss | ECE | Score ≥ 0.9: answered (right) | foreign answered | wall clock | trained |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| data set | train images | case | test accuracy | log-loss | ECE | Score ≥ 0.9: answered (right) | foreign answered | unfamiliar: test / foreign | wall clock | trained |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var split in document.RootElement.GetProperty("Splits").EnumerateArray())
             foreach (var run in split.GetProperty("Cases").EnumerateArray())
             {
@@ -36,9 +36,12 @@ public static class MarkdownTable
                 string answered = sure is { } s && Number(s, "Answered90") is { } share
                     ? string.Create(CultureInfo.InvariantCulture, $"{share * 100:0} % ({(Number(s, "Accuracy90") is { } right ? $"{right * 100:0.0} %" : "–")})") : "";
                 string foreign = sure is { } f && Number(f, "ForeignAnswered90") is { } wrong ? string.Create(CultureInfo.InvariantCulture, $"{wrong * 100:0.0} %") : "";
+                // the images the model calls unfamiliar: of the test images (false alarms) and of the other set's (catches)
+                string unfamiliar = sure is { } g && Number(g, "TestUnfamiliar") is { } alarms && Number(g, "ForeignUnfamiliar") is { } caught
+                    ? string.Create(CultureInfo.InvariantCulture, $"{alarms * 100:0.0} % / {caught * 100:0.0} %") : "–";
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {split.GetProperty("DataSet").GetString()} | {split.GetProperty("TrainImages").GetInt32()} | {bold}{label}{bold} | " +
-                    $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {logLoss} | {ece} | {answered} | {foreign} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));
+                    $"{bold}{run.GetProperty("MicroAccuracy").GetDouble() * 100:0.0} %{bold} | {logLoss} | {ece} | {answered} | {foreign} | {unfamiliar} | {run.GetProperty("WallSeconds").GetDouble():0} s | {trained} |"));
             }
         return text.ToString();
     }

@@ -10,6 +10,17 @@ namespace MlNetTransfer.Accuracy;
 /// </summary>
 public sealed record SureMeasure(double Answered90, double? Accuracy90, double? Surest80Accuracy, double? ForeignAnswered90)
 {
+    /// <summary>The share of the test images the model calls unfamiliar (false alarms: they are of its classes); null
+    /// for a model that does not say.</summary>
+    public double? TestUnfamiliar { get; init; }
+
+    /// <summary>The share of the foreign images the model calls unfamiliar (catches: more is better).</summary>
+    public double? ForeignUnfamiliar { get; init; }
+
+    /// <summary>The share of the foreign images answered at Score ≥ 0.9 and not called unfamiliar: what an app that
+    /// heeds both still gets wrong.</summary>
+    public double? ForeignAnsweredFamiliar { get; init; }
+
     public const double MinScore = 0.9;
 
     /// <summary>The share of the surest test images <see cref="Surest80Accuracy"/> is measured on.</summary>

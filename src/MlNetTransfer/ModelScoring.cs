@@ -32,7 +32,7 @@ public static class ModelScoring
         for (int i = 0; i < rows.Count; i++)
         {
             if (results[i].Scores is { } scores)
-                scored.Add(new ScoredImage(rows[i].ImagePath, truth[i], scores) { Picture = pictures.Of(i) });
+                scored.Add(new ScoredImage(rows[i].ImagePath, truth[i], scores) { Picture = pictures.Of(i), Unfamiliar = results[i].Unfamiliar });
             else unreadable.Add($"{rows[i].ImagePath}: {results[i].Problem}");
         }
         return new Result(scored, unreadable);

@@ -46,7 +46,7 @@ public static class Outliers
     /// <summary>1 − the cosine similarity of each row of <paramref name="query"/> to its <paramref name="k"/>-th nearest row
     /// of <paramref name="reference"/> (both unit length), a block of rows at a time: 50 000 training images would
     /// otherwise take a 10 GB matrix.</summary>
-    static double[] KthNearest(Tensor query, Tensor reference, int k, int block = 1024)
+    internal static double[] KthNearest(Tensor query, Tensor reference, int k, int block = 1024)
     {
         var result = new double[query.shape[0]];
         for (long start = 0; start < query.shape[0]; start += block)
@@ -59,7 +59,8 @@ public static class Outliers
         return result;
     }
 
-    static Tensor Normalized(Tensor features) => nn.functional.normalize(features.to_type(ScalarType.Float32).cpu(), dim: 1);
+    /// <summary>The features as unit-length float rows on the CPU.</summary>
+    internal static Tensor Normalized(Tensor features) => nn.functional.normalize(features.to_type(ScalarType.Float32).cpu(), dim: 1);
 
     /// <summary>The unit-length mean of each class's unit-length features.</summary>
     static Tensor Means(Tensor f, Tensor y, int classes) =>
@@ -72,10 +73,7 @@ public static class Outliers
     /// the median of <paramref name="reference"/>, surest first.</summary>
     static IReadOnlyList<DataIssue> Flagged(double[] distance, double[] reference, long[] labels, DataIssueKind kind, double spread)
     {
-        var sorted = reference.Order().ToArray();
-        double median = sorted[sorted.Length / 2];
-        var deviations = reference.Select(d => Math.Abs(d - median)).Order().ToArray();
-        double mad = 1.4826 * deviations[deviations.Length / 2];
+        var (median, mad) = RobustSpread(reference);
         if (!(mad > 0)) return [];
         return Enumerable.Range(0, distance.Length)
             .Select(i => (Row: i, Z: (distance[i] - median) / mad))
@@ -83,5 +81,15 @@ public static class Outliers
             .OrderByDescending(x => x.Z)
             .Select(x => new DataIssue(x.Row, kind, (int)labels[x.Row], null, null, x.Z))
             .ToList();
+    }
+
+    /// <summary>The median of <paramref name="values"/> and their median absolute deviation from it, scaled to a normal
+    /// distribution's standard deviation (1.4826 ×).</summary>
+    internal static (double Median, double Deviation) RobustSpread(IReadOnlyCollection<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        double median = sorted[sorted.Length / 2];
+        var deviations = values.Select(d => Math.Abs(d - median)).Order().ToArray();
+        return (median, 1.4826 * deviations[deviations.Length / 2]);
     }
 }

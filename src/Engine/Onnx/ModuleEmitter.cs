@@ -23,8 +23,14 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
     public string? Stopped;
     public long StoppedWidth;
 
+    /// <summary>A module path (the classifier's) whose input is kept as <see cref="Tapped"/>; the module is written.</summary>
+    public string? TapAt;
+    public string? Tapped;
+    public long TappedWidth;
+
     public string Emit(nn.Module module, string input, string path)
     {
+        if (TapAt != null && path == TapAt) (Tapped, TappedWidth) = (input, Features);
         if (StopAt != null && path == StopAt)
         {
             (Stopped, StoppedWidth) = (input, Features);

@@ -4,4 +4,5 @@ namespace MlNetTransfer.Engine.Onnx;
 public sealed record OnnxExportNames(
     string Input = OnnxExporter.InputName,
     string Score = OnnxExporter.ScoreName,
-    string PredictedIndex = OnnxExporter.PredictedIndexName);
+    string PredictedIndex = OnnxExporter.PredictedIndexName,
+    string Unfamiliar = OnnxExporter.UnfamiliarName);

@@ -19,21 +19,26 @@ public static class OnnxExporter
     public const string InputName = "pixels";
     public const string ScoreName = "Score";
     public const string PredictedIndexName = "PredictedIndex";
+    public const string UnfamiliarName = "Unfamiliar";
     internal const string LogitsName = "Logits";
 
     /// <summary>The ONNX model as bytes. <paramref name="batch"/> fixes the batch dimension (ML.NET's OnnxTransformer
     /// scores one row at a time: 1); null leaves it symbolic. <paramref name="names"/> renames the input and outputs
     /// (ML.NET binds them to columns of the same names). <paramref name="testTimeFlip"/> averages each image's
     /// softmax with its mirror image's. <paramref name="temperature"/> calibrates Score
-    /// (<see cref="Recipe.TemperatureScaling"/>: the probabilities raised to 1/T and renormalised; 1: as they are).</summary>
+    /// (<see cref="Recipe.TemperatureScaling"/>: the probabilities raised to 1/T and renormalised; 1: as they are).
+    /// <paramref name="familiarity"/>, when given, adds the output <see cref="UnfamiliarName"/>: [batch, 1] int64, 1 for
+    /// an image unlike the training images (<see cref="Recipe.Familiarity"/>, on the image as given).</summary>
     public static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
-        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null, bool testTimeFlip = false, double temperature = 1) =>
-        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false, testTimeFlip, temperature);
+        IReadOnlyList<string> classNames, long? batch = null, OnnxExportNames? names = null, bool testTimeFlip = false, double temperature = 1,
+        Recipe.Familiarity? familiarity = null) =>
+        Export(model, architecture, preprocessing, classNames, batch, names ?? new OnnxExportNames(), withLogits: false, testTimeFlip, temperature, familiarity);
 
     /// <summary><paramref name="withLogits"/> adds the pre-softmax output <see cref="LogitsName"/> (of the images as
     /// given), for tests that must see past a saturated softmax.</summary>
     internal static byte[] Export(nn.Module<Tensor, Tensor> model, string architecture, Preprocessing preprocessing,
-        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits, bool testTimeFlip = false, double temperature = 1)
+        IReadOnlyList<string> classNames, long? batch, OnnxExportNames names, bool withLogits, bool testTimeFlip = false, double temperature = 1,
+        Recipe.Familiarity? familiarity = null)
     {
         if (!(temperature > 0) || double.IsInfinity(temperature))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be a positive number");
@@ -57,7 +62,11 @@ public static class OnnxExporter
             x = onnx.Node("Concat", [x, mirrored], null, ("axis", 0L));
         }
 
-        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) }; // holds the weights until Build
+        using var emitter = new ModuleEmitter(onnx) // holds the weights until Build
+        {
+            Shape = (3, side, side),
+            TapAt = familiarity is null ? null : ArchitectureRegistry.Get(architecture).ClassifierPrefix,
+        };
         string logits;
         using (no_grad()) logits = emitter.EmitNetwork(model, ArchitectureRegistry.Get(architecture).Form, x);
         if (emitter.Features != classCount)
@@ -90,6 +99,13 @@ public static class OnnxExporter
         }
         onnx.Value(false, names.Score, true, [batch, classCount]);
         onnx.Value(false, names.PredictedIndex, false, [batch, 1]);
+        if (familiarity != null)
+        {
+            if (emitter.Tapped is null || emitter.TappedWidth != familiarity.Width)
+                throw new InvalidOperationException($"the classifier reads {emitter.TappedWidth} features, the familiarity sample holds {familiarity.Width}");
+            Unfamiliar(onnx, familiarity, emitter.Tapped, testTimeFlip, names.Unfamiliar);
+            onnx.Value(false, names.Unfamiliar, false, [batch, 1]);
+        }
         if (withLogits)
         {
             onnx.Node("Identity", [logits], LogitsName);
@@ -119,6 +135,35 @@ public static class OnnxExporter
     }
 
     internal const string FeaturesInputName = "pixels", FeaturesName = "features";
+
+    /// <summary>1 (int64, [N, 1]) where the <see cref="Recipe.Familiarity.Neighbours"/>-th largest cosine similarity of the
+    /// classifier's inputs to the sample's is under the limit, else 0; with the test-time flip, of the images as given.</summary>
+    static void Unfamiliar(OnnxModelBuilder onnx, Recipe.Familiarity familiarity, string features, bool testTimeFlip, string output)
+    {
+        long width = familiarity.Width, rows = familiarity.Rows;
+        if (testTimeFlip)
+        {
+            var views = onnx.Node("Reshape", [features, onnx.Initializer(OnnxModelBuilder.Constant("familiar_views"), new long[] { 2, -1, width }, 3)]);
+            features = onnx.Node("Gather", [views, onnx.Initializer(OnnxModelBuilder.Constant("familiar_first_view"), new long[] { 0 })], null, ("axis", 0L));
+        }
+        // unit length as torch's normalize makes it: x / max(‖x‖, 1e-12)
+        var norm = onnx.Node("ReduceL2", [features], null, ("axes", new long[] { 1 }), ("keepdims", 1L));
+        var unit = onnx.Node("Div", [features, onnx.Node("Max", [norm, onnx.Initializer(OnnxModelBuilder.Constant("familiar_epsilon"), [1e-12f])])]);
+        var transposed = new float[familiarity.Reference.Length];
+        for (long r = 0; r < rows; r++)
+        for (long c = 0; c < width; c++)
+            transposed[c * rows + r] = familiarity.Reference[r * width + c];
+        var similarity = onnx.Node("MatMul", [unit, onnx.Initializer(OnnxModelBuilder.Constant("familiar_features"), transposed, width, rows)]);
+        long k = familiarity.Neighbours;
+        var nearest = onnx.NodeOutputs("TopK", [similarity, onnx.Initializer(OnnxModelBuilder.Constant("familiar_neighbours"), new long[] { k }, 1)],
+            [onnx.Name("nearest"), onnx.Name("nearest_rows")], ("axis", 1L), ("largest", 1L), ("sorted", 1L))[0];
+        var kth = onnx.Node("Slice", [nearest,
+            onnx.Initializer(OnnxModelBuilder.Constant("familiar_kth_start"), new long[] { k - 1 }, 1),
+            onnx.Initializer(OnnxModelBuilder.Constant("familiar_kth_end"), new long[] { k }, 1),
+            onnx.Initializer(OnnxModelBuilder.Constant("familiar_kth_axis"), new long[] { 1 }, 1)]);
+        var below = onnx.Node("Less", [kth, onnx.Initializer(OnnxModelBuilder.Constant("familiar_min_similarity"), [(float)familiarity.MinSimilarity])]);
+        onnx.Node("Cast", [below], output, ("to", 7L)); // int64: OnnxTransformer reads it as the arg-max is read
+    }
 
     /// <summary>The preprocessing as graph nodes: channel order, pixel scale, mean image, channel mean and deviation.</summary>
     static string Normalized(OnnxModelBuilder onnx, Preprocessing preprocessing, string x)

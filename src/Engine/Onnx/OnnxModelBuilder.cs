@@ -63,12 +63,16 @@ internal sealed class OnnxModelBuilder
     }
 
     /// <summary>Adds a node; attributes are (name, value) with value a long, float or long[].</summary>
-    public string Node(string opType, string[] inputs, string? output = null, params (string Name, object Value)[] attributes)
+    public string Node(string opType, string[] inputs, string? output = null, params (string Name, object Value)[] attributes) =>
+        NodeOutputs(opType, inputs, [output ?? Name(opType.ToLowerInvariant())], attributes)[0];
+
+    /// <summary>Adds a node of several outputs (TopK's values and indices), named as given.</summary>
+    public string[] NodeOutputs(string opType, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
     {
-        output ??= Name(opType.ToLowerInvariant());
         var node = new ProtoWriter();
         foreach (var input in inputs) node.String(1, input);
-        node.String(2, output).String(3, output + "_node").String(4, opType);
+        foreach (var output in outputs) node.String(2, output);
+        node.String(3, outputs[0] + "_node").String(4, opType);
         foreach (var (name, value) in attributes)
         {
             var attribute = new ProtoWriter().String(1, name);
@@ -87,7 +91,7 @@ internal sealed class OnnxModelBuilder
             node.Message(5, attribute);
         }
         _graph.Message(1, node);
-        return output;
+        return outputs;
     }
 
     /// <summary>A graph input or output; a null dimension is symbolic (named <paramref name="symbol"/>).</summary>

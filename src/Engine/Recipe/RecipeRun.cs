@@ -282,8 +282,10 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             return KeepHead(data, head, auto with { KeptHeadInstead = (d, h) });
         }
         var (flip, calibration) = TransferRecipe.FlipAfter(result, options, model, start.Preprocessing.At(side), validationSet, context);
+        var familiarity = TransferRecipe.Familiar(options, result.Cancelled, model, start.Architecture, start.Preprocessing.At(side), trainSet, validationSet,
+            BatchAt(side, trainData), context);
         model.to(CPU);
-        return Result(start.Architecture, side, strategy, head.Choice, auto, flip, result, calibration);
+        return Result(start.Architecture, side, strategy, head.Choice, auto, flip, result, calibration, familiarity);
     }
 
     AutoDecision Decide(LabelledData data, Tensor? heldLabels, HeadChoice head, int headSide)
@@ -330,6 +332,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         ConvergedHead.Install(model, architecture, splitHead);
         FlipDecision flip;
         Calibration calibration;
+        Familiarity? familiarity = null;
         using (var validation = data.ValidationSet())
         using (var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null))
         using (var heldLogits = heldFeatures is null ? null : splitHead.Logits(heldFeatures))
@@ -348,6 +351,14 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             Log($"test-time flip {flip.Reason}");
             // fitted on the classifier that did not see the validation images; the refit below serves with it
             calibration = TransferRecipe.Calibrated(options, served, validation, context);
+            if (options.FlagUnfamiliar)
+            {
+                // the frozen network's features are at hand: the sample is drawn from the training part's
+                using var trainPart = validationFeatures is null && data.HasValidation ? data.TrainPart(features) : features.alias();
+                using var rows = tensor(Familiarity.Sample(trainPart.shape[0], trainPart.shape[1], options.Seed), device: trainPart.device);
+                using var reference = trainPart.index_select(0, rows);
+                familiarity = TransferRecipe.Familiar(reference, heldFeatures, context);
+            }
         }
         using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);
         using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
@@ -362,7 +373,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         model.to(CPU).eval();
         var plan = StrategyPlan.For(architecture, FineTuneStrategy.HeadOnly);
         var training = new TrainingResult([summary], 1, false, false, $"{plan.Describe()}; {head.Describe()}");
-        return Result(architecture, head.ImageSize, FineTuneStrategy.HeadOnly, head, auto, flip, training, calibration);
+        return Result(architecture, head.ImageSize, FineTuneStrategy.HeadOnly, head, auto, flip, training, calibration, familiarity);
     }
 
     RecipeResult Cancelled(int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto)
@@ -377,12 +388,12 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
 
     /// <summary>The result, which takes the network (the run holds none after it), with the run's record.</summary>
     RecipeResult Result(Architecture architecture, int side, FineTuneStrategy strategy, HeadChoice? head, AutoDecision? auto, FlipDecision flip,
-        TrainingResult training, Calibration? calibration = null)
+        TrainingResult training, Calibration? calibration = null, Familiarity? familiarity = null)
     {
         var model = _model!;
         _model = null;
         var record = new RunRecord(architecture.Name, start.Description, strategy, auto?.Reason ?? RunRecord.NamedReason(resumed: false), side,
-            context.DeviceName, options.BalanceClasses, head, auto, flip, calibration ?? Calibration.None, training);
+            context.DeviceName, options.BalanceClasses, head, auto, flip, calibration ?? Calibration.None, training) { Familiarity = familiarity };
         return new RecipeResult(model, architecture, start.Preprocessing.At(side), record) { Health = _health };
     }
 

@@ -32,6 +32,10 @@ public sealed record RunRecord(
     Calibration Calibration,
     TrainingResult Training)
 {
+    /// <summary>The training images' features the model compares each image with to say whether it is unfamiliar, and
+    /// the limit; null when the run measured none (off, cancelled, too few images, an imported job).</summary>
+    public Familiarity? Familiarity { get; init; }
+
     /// <summary>The reason recorded for a strategy Auto did not choose.</summary>
     public static string NamedReason(bool resumed) => resumed ? "resumed from a checkpoint" : "named in the options";
 }

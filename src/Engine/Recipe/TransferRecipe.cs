@@ -84,9 +84,11 @@ public static class TransferRecipe
             var plan = StrategyPlan.For(start.Architecture, resume.Strategy);
             var result = FineTuner.Train(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context, resume.ExcludedRows);
             var (flip, calibration) = FlipAfter(result, options, model, preprocessing, validationSet, context);
+            var familiarity = Familiar(options, result.Cancelled, model, start.Architecture, preprocessing, trainSet, validationSet,
+                result.BatchSize ?? FineTuneOptions.Defaults.BatchSize, context);
             model.to(CPU);
             var record = new RunRecord(start.Architecture.Name, start.Description, resume.Strategy, RunRecord.NamedReason(resumed: true),
-                resume.ImageSize, context.DeviceName, options.BalanceClasses, null, null, flip, calibration, result);
+                resume.ImageSize, context.DeviceName, options.BalanceClasses, null, null, flip, calibration, result) { Familiarity = familiarity };
             return new RecipeResult(model, start.Architecture, preprocessing, record);
         }
         catch
@@ -106,6 +108,33 @@ public static class TransferRecipe
             context.TrainingDevice, null, null, scoreServed: options.CalibrateScores, out var served);
         context.Log?.Invoke($"test-time flip {flip.Reason}");
         return (flip, Calibrated(options, served, validation, context));
+    }
+
+    /// <summary>What the saved model compares each image with to call it unfamiliar (<see cref="Familiarity"/>): the
+    /// trained network's classifier inputs for a sample of <paramref name="train"/> and for <paramref name="validation"/>,
+    /// on the training device (not cancellable: the training it follows has ended); null when the options turn it off or
+    /// training was cancelled.</summary>
+    internal static Familiarity? Familiar(FineTuneOptions options, bool cancelled, nn.Module<Tensor, Tensor> model, Architecture architecture,
+        Weights.Preprocessing preprocessing, Training.ImageTensorDataset train, Training.ImageTensorDataset? validation, int batchSize, TrainingContext context)
+    {
+        if (!options.FlagUnfamiliar || cancelled) return null;
+        var rows = Familiarity.Sample(train.Count, ConvergedHead.InputWidth(model, architecture), options.Seed);
+        using var sample = train.Subset(rows);
+        using var reference = ConvergedHead.Features(model, architecture, preprocessing, sample, batchSize, context.TrainingDevice, channelsLast: false);
+        using var held = validation is { Count: > 0 }
+            ? ConvergedHead.Features(model, architecture, preprocessing, validation, batchSize, context.TrainingDevice, channelsLast: false)
+            : null;
+        return Familiar(reference, held, context);
+    }
+
+    /// <summary><see cref="Familiarity.Fit"/> on features at hand, said in the log.</summary>
+    internal static Familiarity? Familiar(Tensor reference, Tensor? validation, TrainingContext context)
+    {
+        var familiarity = Familiarity.Fit(reference, validation);
+        context.Log?.Invoke(familiarity is null
+            ? "unfamiliar images: not flagged (too few training images, or their distances do not spread)"
+            : $"unfamiliar images: {familiarity.Describe()}");
+        return familiarity;
     }
 
     /// <summary>The temperature fitted on the validation images' served probabilities (which it disposes), when the

@@ -99,6 +99,12 @@ public class FineTuneOptions
     /// See <see cref="Recipe.TemperatureScaling"/>.</summary>
     public bool CalibrateScores { get; set; } = true;
 
+    /// <summary>Whether the model says which images are unlike every image it was trained on: it carries a sample of
+    /// its training images' features (up to 16 MB) and flags an image whose nearest ones are farther than the
+    /// validation images' are — what a score cannot do for classes the model never saw. One more pass over up to
+    /// 2 000 training images and the validation images once training ends. See <see cref="Recipe.Familiarity"/>.</summary>
+    public bool FlagUnfamiliar { get; set; } = true;
+
     /// <summary>Whether the run checks its training images on the features its classifier is solved on (seconds, no
     /// extra pass over the network): likely label errors, duplicates, outliers, and test images copied in training
     /// when the context names test images. See <see cref="Health.DataExamination"/>.</summary>

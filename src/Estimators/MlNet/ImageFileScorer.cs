@@ -24,7 +24,8 @@ public sealed class ImageFileScorer
     /// <paramref name="imageColumn"/> is the image column its LoadImages step makes (and TransferTrain reads),
     /// <paramref name="scoreColumn"/> its class-probability column.</summary>
     public ImageFileScorer(MLContext mlContext, ITransformer model, int side, long maxPixels = ImageDecoder.DefaultMaxPixels,
-        string imageColumn = TransferTrainOptions.Defaults.ImageColumnName, string scoreColumn = TransferTrainOptions.Defaults.ScoreColumnName)
+        string imageColumn = TransferTrainOptions.Defaults.ImageColumnName, string scoreColumn = TransferTrainOptions.Defaults.ScoreColumnName,
+        string unfamiliarColumn = TransferTrainOptions.Defaults.UnfamiliarColumnName)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
@@ -36,7 +37,14 @@ public sealed class ImageFileScorer
         _input[0].ColumnName = imageColumn;
         _output = SchemaDefinition.Create(typeof(ScoreRow));
         _output[0].ColumnName = scoreColumn;
+        _output[1].ColumnName = unfamiliarColumn;
+        var scored = _afterLoading.GetOutputSchema(mlContext.Data.LoadFromEnumerable(Array.Empty<ImageRow>(), _input).Schema);
+        Flags = scored.GetColumnOrNull(unfamiliarColumn)?.Type == BooleanDataViewType.Instance;
     }
+
+    /// <summary>Whether the model says which images are unfamiliar (a model trained with
+    /// <see cref="Engine.Training.FineTuneOptions.FlagUnfamiliar"/>); <see cref="Result.Unfamiliar"/> is null otherwise.</summary>
+    public bool Flags { get; }
 
     /// <summary>The side the model's network reads: JPEGs decode at the smallest scale that covers it.</summary>
     public int Side { get; }
@@ -44,8 +52,12 @@ public sealed class ImageFileScorer
     /// <summary>Images with more pixels than this are refused from their header.</summary>
     public long MaxPixels { get; }
 
-    /// <summary>One file's scores (one per class, in the model's Score order), or why it could not be scored.</summary>
-    public sealed record Result(string Path, float[]? Scores, string? Problem);
+    /// <summary>One file's scores (one per class, in the model's Score order), or why it could not be scored; whether
+    /// the model calls it unfamiliar, where it says (<see cref="Flags"/>).</summary>
+    public sealed record Result(string Path, float[]? Scores, string? Problem)
+    {
+        public bool? Unfamiliar { get; init; }
+    }
 
     /// <summary>Scores every file, in order. <paramref name="seen"/>, when given, is called on the worker threads with
     /// each scored file's index, its decoded picture (valid only during the call) and its scores;
@@ -95,7 +107,7 @@ public sealed class ImageFileScorer
                                 row.Image = null;
                             }
                             var scores = output.Score.ToArray();
-                            results[i] = new Result(name(i), scores, null);
+                            results[i] = new Result(name(i), scores, null) { Unfamiliar = Flags ? output.Unfamiliar : null };
                             seen?.Invoke(i, decoded.Bitmap, scores);
                         }
                     }
@@ -134,5 +146,6 @@ public sealed class ImageFileScorer
     sealed class ScoreRow
     {
         public float[] Score { get; set; } = [];
+        public bool Unfamiliar { get; set; }
     }
 }

@@ -36,7 +36,8 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         Validate();
     }
 
-    /// <summary>Checks the input columns by name and kind and adds Score (float vector) and PredictedLabel (key).</summary>
+    /// <summary>Checks the input columns by name and kind and adds Score (float vector), PredictedLabel (key) and, with
+    /// <see cref="FineTuneOptions.FlagUnfamiliar"/>, Unfamiliar (boolean).</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         if (!TryFind(inputSchema, _options.ImageColumnName, out var image))
@@ -48,9 +49,16 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' must be a scalar key (apply MapValueToKey first), not {label.ItemType}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}.");
         // SchemaShape columns cannot be constructed through the public API; stock estimators that make columns of the
-        // same kinds can: a float vector with one slot per class (Score), a copy of the label key (PredictedLabel).
-        return _mlContext.Transforms.Categorical.OneHotEncoding(_options.ScoreColumnName, _options.LabelColumnName)
-            .Append(_mlContext.Transforms.CopyColumns(_options.PredictedLabelColumnName, _options.LabelColumnName))
+        // same kinds can: a float vector with one slot per class (Score), a copy of the label key (PredictedLabel), and
+        // whether a float is missing (Unfamiliar, a boolean) of a scratch column.
+        var columns = _mlContext.Transforms.Categorical.OneHotEncoding(_options.ScoreColumnName, _options.LabelColumnName)
+            .Append(_mlContext.Transforms.CopyColumns(_options.PredictedLabelColumnName, _options.LabelColumnName));
+        if (!_options.FlagUnfamiliar) return columns.GetOutputSchema(inputSchema);
+        const string scratch = "__TransferTrain_Schema";
+        return columns
+            .Append(_mlContext.Transforms.Conversion.ConvertType(scratch, _options.LabelColumnName, DataKind.Single))
+            .Append(_mlContext.Transforms.IndicateMissingValues(_options.UnfamiliarColumnName, scratch))
+            .Append(_mlContext.Transforms.DropColumns(scratch))
             .GetOutputSchema(inputSchema);
     }
 
@@ -169,12 +177,12 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         {
             // OnnxTransformer binds ONNX inputs and outputs to columns of the same names
             var bytes = OnnxExporter.Export(result.Model, result.Architecture.Name, result.Preprocessing, classes, 1,
-                new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex), result.Flip.Applied,
-                result.Record.Calibration.Temperature);
+                new OnnxExportNames(ImageColumns.Pixels, options.ScoreColumnName, ScoringChain.PredictedIndex, ScoringChain.UnfamiliarIndex),
+                result.Flip.Applied, result.Record.Calibration.Temperature, result.Record.Familiarity);
             File.WriteAllBytes(onnxPath, bytes);
             StaleFiles.DeleteAtExit(onnxPath); // the step deletes it on Dispose, which a program may never call
             var chain = ScoringChain.Build(mlContext, input, onnxPath, options.ImageColumnName, result.ImageSize, classes,
-                options.ScoreColumnName, options.PredictedLabelColumnName);
+                options.ScoreColumnName, options.PredictedLabelColumnName, result.Record.Familiarity is null ? null : options.UnfamiliarColumnName);
             return new TransferTrainTransformer(chain, onnxPath, classes, result.Record, skipped) { DataHealth = health ?? DataHealthReport.NotChecked };
         }
         catch

@@ -15,6 +15,7 @@ public sealed class TransferTrainOptions : FineTuneOptions
         public const string ImageColumnName = "Image";
         public const string ScoreColumnName = "Score";
         public const string PredictedLabelColumnName = "PredictedLabel";
+        public const string UnfamiliarColumnName = "Unfamiliar";
         public const string Architecture = FineTuneOptions.Defaults.Architecture;
     }
 
@@ -29,6 +30,11 @@ public sealed class TransferTrainOptions : FineTuneOptions
 
     /// <summary>Output: the predicted class, a key with the label's key values (MapKeyToValue turns it into text).</summary>
     public string PredictedLabelColumnName { get; set; } = Defaults.PredictedLabelColumnName;
+
+    /// <summary>Output, with <see cref="FineTuneOptions.FlagUnfamiliar"/>: a boolean, true for an image unlike every
+    /// image the model was trained on (its nearest training images farther than the validation images' are) — an image
+    /// of a class the model never saw, whatever its Score says. Absent from models trained without it.</summary>
+    public string UnfamiliarColumnName { get; set; } = Defaults.UnfamiliarColumnName;
 
     /// <summary>Optional: the text column of image paths that LoadImages read (e.g. <c>"ImagePath"</c>), with
     /// <see cref="ImageFolder"/>. Then TransferTrain decodes the files itself, once, on every core, and the image column
@@ -120,6 +126,7 @@ public sealed class TransferTrainOptions : FineTuneOptions
                  {
                      (nameof(LabelColumnName), LabelColumnName), (nameof(ImageColumnName), ImageColumnName),
                      (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName),
+                     (nameof(UnfamiliarColumnName), FlagUnfamiliar ? UnfamiliarColumnName : "unused"),
                  })
             if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must name a column.", name);
         if (ImageFolder != null && ImagePathColumnName == null)

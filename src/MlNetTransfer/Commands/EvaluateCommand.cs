@@ -90,10 +90,11 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                                   (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
                 var sure = SureAnswers.At(scored, settings.MinScore);
                 human.WriteLine($"sure answers: {sure.Describe()}");
+                if (report.Unfamiliar is { } unfamiliarImages) human.WriteLine($"unfamiliar: {unfamiliarImages.Describe()}");
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
                     report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKReported,
-                    report.LogLoss, report.Images, SureAnswers = ReportWriter.SureAnswersDocument(report, sure), report.PerClass, report.Classes,
+                    report.LogLoss, report.Images, SureAnswers = ReportWriter.SureAnswersDocument(report, sure), report.Unfamiliar, report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },
                 }, CliJson.Compact);

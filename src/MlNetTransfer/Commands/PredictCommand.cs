@@ -24,11 +24,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public int Top { get; init; } = 3;
 
         [CommandOption("--csv <FILE>")]
-        [Description("Also write every image's scores for every class to this CSV: path, predicted class, one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20.")]
+        [Description("Also write every image's scores for every class to this CSV: path, predicted class, sure (with --min-score), unfamiliar (true for an image unlike every training image, from a model that says), one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20.")]
         public string? Csv { get; init; }
 
         [CommandOption("--min-score <P>")]
-        [Description(MinScoreOption.Help + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false).")]
+        [Description(MinScoreOption.Help + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false); an image the model calls unfamiliar is answered 'unfamiliar', whatever its score.")]
         public double? MinScore { get; init; }
 
         [CommandOption("--device <DEVICE>")]
@@ -93,12 +93,14 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, console);
             IReadOnlyList<ImageFileScorer.Result> results;
+            bool flags;
             try
             {
                 // each file decoded once, as training read it, on every core; a truncated one is named, not scored
                 // with black rows as LoadImages would
-                results = new ImageFileScorer(mlContext, model, info.Preprocessing.InputSize, settings.MaxImagePixels)
-                    .Score(files, progress: new PhaseProgress("images scored", console.WriteLine));
+                var scorer = new ImageFileScorer(mlContext, model, info.Preprocessing.InputSize, settings.MaxImagePixels);
+                flags = scorer.Flags;
+                results = scorer.Score(files, progress: new PhaseProgress("images scored", console.WriteLine));
             }
             finally
             {
@@ -106,10 +108,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             }
             var table = new Table().AddColumn("image");
             if (settings.MinScore != null) table.AddColumn("answer");
+            else if (flags) table.AddColumn("familiar");
             for (int k = 1; k <= Math.Min(settings.Top, info.ClassNames.Count); k++) table.AddColumn($"#{k}");
             var skipped = new List<string>();
             var rows = settings.Csv == null ? null : new List<string>();
-            int shown = 0, unsure = 0;
+            int shown = 0, unsure = 0, unfamiliar = 0;
             foreach (var (file, result) in files.Zip(results))
             {
                 if (result.Scores is not { } scores)
@@ -119,14 +122,19 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 }
                 var predicted = info.ClassNames[Array.IndexOf(scores, scores.Max())];
                 bool? sure = settings.MinScore is { } minScore ? Reporting.SureAnswers.IsSure(scores, minScore) : null;
-                if (sure == false) unsure++;
+                // an unfamiliar image is not answered, however sure its score: it is of no class the model knows
+                if (result.Unfamiliar == true) unfamiliar++;
+                else if (sure == false) unsure++;
                 rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],
+                    .. result.Unfamiliar is { } u ? [u ? "true" : "false"] : (string[])[],
                     .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
                 if (rows != null && ++shown > ShownWithCsv) continue; // the CSV has them all
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
+                string[] answer = sure is { } answered
+                    ? [result.Unfamiliar == true ? "[red]unfamiliar[/]" : answered ? Markup.Escape(predicted) : "[yellow]unsure[/]"]
+                    : result.Unfamiliar is { } u2 ? [u2 ? "[red]no[/]" : "yes"] : [];
                 table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
-                    .. sure is { } answered ? [answered ? Markup.Escape(predicted) : "[yellow]unsure[/]"] : (string[])[],
-                    .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
+                    .. answer, .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
             var skippedFile = settings.Csv is { } csvPath ? SkippedFile(csvPath) : null;
             foreach (var line in rows == null ? skipped : skipped.Take(ShownWithCsv)) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
@@ -136,11 +144,17 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
             console.Write(table);
             if (rows?.Count > ShownWithCsv) console.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are in {settings.Csv})");
+            int scored = files.Length - skipped.Count;
             if (settings.MinScore is { } threshold)
-                console.WriteLine($"at Score ≥ {threshold:0.###}: {files.Length - skipped.Count - unsure} of {files.Length - skipped.Count} image(s) answered, {unsure} unsure");
+                console.WriteLine($"at Score ≥ {threshold:0.###}: {scored - unsure - unfamiliar} of {scored} image(s) answered, {unsure} unsure" +
+                    (flags ? $", {unfamiliar} unfamiliar" : ""));
+            else if (flags)
+                console.WriteLine($"{unfamiliar} of {scored} image(s) unfamiliar: unlike every image the model was trained on, whatever their scores say");
             if (rows != null)
             {
-                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", ["path", "predicted", .. settings.MinScore != null ? ["sure"] : (string[])[], .. info.ClassNames.Select(CsvText.Field)]), .. rows]) + "\n"));
+                string[] header = ["path", "predicted", .. settings.MinScore != null ? ["sure"] : (string[])[], .. flags ? ["unfamiliar"] : (string[])[],
+                    .. info.ClassNames.Select(CsvText.Field)];
+                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", header), .. rows]) + "\n"));
                 if (skipped.Count > 0) AtomicFile.Write(skippedFile!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
                 else if (File.Exists(skippedFile)) File.Delete(skippedFile); // an earlier run's
                 console.MarkupLine(Markup.Escape($"scores of {rows.Count} image(s) written to {settings.Csv}" + (skipped.Count > 0 ? $"; the {skipped.Count} skipped, with why, to {skippedFile}" : "")));

@@ -56,6 +56,7 @@ internal static class RunOutputs
         if (report.Test.TopKAccuracy is { } topK) table.AddRow($"test accuracy (top {ClassificationReport.TopK})", $"{topK:P1}");
         table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");
         if (report.Test.SureAtDefault is { } sure) table.AddRow("sure answers", Markup.Escape(sure.Describe()));
+        if (report.Test.Unfamiliar is { } unfamiliar) table.AddRow("unfamiliar", Markup.Escape(unfamiliar.Describe()));
         var run = report.Run;
         table.AddRow("strategy", Markup.Escape($"{run.Strategy}: {run.StrategyReason}"));
         table.AddRow("best epoch", $"{run.Training.BestEpoch} of {run.Training.History.Count}" + (run.Training.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));

@@ -71,6 +71,10 @@ public class RunSettings : CommandSettings
     [Description("Serve the network's scores as they are, without the temperature fitted on the validation images (which makes Score read as a probability; predictions are the same either way).")]
     public bool NoCalibration { get; init; }
 
+    [CommandOption("--no-unfamiliar")]
+    [Description("Leave out what lets the model say which images are unlike every training image (the Unfamiliar column, predict's 'unfamiliar' answers): a sample of the training images' features, up to 16 MB in the model, and one pass over up to 2 000 training images after training.")]
+    public bool NoUnfamiliar { get; init; }
+
     [CommandOption("--exclude-flagged")]
     [Description("Train without the images the data checks flag as likely label errors or duplicates, nor the training images a test image copies (the report names them all). Outliers stay.")]
     public bool ExcludeFlagged { get; init; }
@@ -116,7 +120,7 @@ public class RunSettings : CommandSettings
             _ => throw new CliException(ExitCodes.BadOption, $"--test-time-flip must be auto, on or off, not '{TestTimeFlip}'."),
         },
         Device = DeviceOption.Parse(Device).Kind,
-        MaxImagePixels = MaxImagePixels, FailOnUnreadableImages = Strict, CalibrateScores = !NoCalibration,
+        MaxImagePixels = MaxImagePixels, FailOnUnreadableImages = Strict, CalibrateScores = !NoCalibration, FlagUnfamiliar = !NoUnfamiliar,
         CheckData = !NoDataChecks, ExcludeFlagged = ExcludeFlagged,
     };
 

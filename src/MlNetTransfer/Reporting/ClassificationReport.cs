@@ -37,6 +37,9 @@ public sealed record ClassificationReport(
     /// <summary>What the surest <see cref="SureAnswers.Shares"/> of the images get, the rest left to a person.</summary>
     public IReadOnlyList<SureAnswers> SureByShare { get; init; } = [];
 
+    /// <summary>How many images the model calls unfamiliar; null when it does not say.</summary>
+    public UnfamiliarCount? Unfamiliar { get; init; }
+
     /// <summary>The test images the report's gallery shows.</summary>
     public const int DefaultTopLosses = 12;
 
@@ -74,6 +77,7 @@ public sealed record ClassificationReport(
             SurestRight = surestRight, TopKAccuracy = topK,
             SureByScore = SureAnswers.Thresholds.Select(t => SureAnswers.At(scored, t)).ToList(),
             SureByShare = SureAnswers.Shares.Select(share => SureAnswers.Surest(scored, share)).ToList(),
+            Unfamiliar = UnfamiliarCount.Of(scored),
         };
     }
 }

@@ -82,6 +82,10 @@ public static class HtmlReport
         foreach (var row in test.SureByShare)
             SureRow(html, $"{row.MinScore:0.###} (the surest {(double)row.Answered / row.Images:P0})", row);
         html.Append("</table>");
+        html.Append("<p>A score cannot keep out images of classes the model never saw: it spreads them over the classes it knows, sometimes surely. ");
+        html.Append(test.Unfamiliar is { } unfamiliar
+            ? $"The model also says which images are unlike every image it was trained on (the <code>Unfamiliar</code> column; <code>predict</code> answers them 'unfamiliar'): of these test images, {Encode(unfamiliar.Describe())}.</p>"
+            : "This model does not say which images are unfamiliar (trained with that turned off).</p>");
     }
 
     static void SureRow(StringBuilder html, string threshold, SureAnswers row) =>

@@ -46,6 +46,7 @@ public static class ReportWriter
             topK = r.Test.TopKReported,
             logLoss = r.Test.LogLoss,
             sureAnswers = SureAnswersDocument(r.Test),
+            unfamiliar = r.Test.Unfamiliar,
             perClass = r.Test.PerClass,
             classes = r.Test.Classes,
             confusionMatrix = r.Test.ConfusionMatrix,

@@ -10,4 +10,7 @@ public sealed record ScoredImage(string File, int Truth, float[] Scores)
     public double Loss => -Math.Log(Math.Max(Scores[Truth], 1e-15));
 
     public GalleryPicture? Picture { get; init; }
+
+    /// <summary>Whether the model calls the image unlike every image it was trained on; null when it does not say.</summary>
+    public bool? Unfamiliar { get; init; }
 }

@@ -78,6 +78,47 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, ITestOutputHelp
 
         var shape = trained.Pipeline.GetOutputSchema(Shape(trained.Train.Schema));
         Assert.Contains(shape, c => c.Name == "Score" && c.Kind == SchemaShape.Column.VectorKind.Vector && c.ItemType == NumberDataViewType.Single);
+        Assert.Contains(shape, c => c.Name == "Unfamiliar" && c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType == BooleanDataViewType.Instance);
+        Assert.Equal(BooleanDataViewType.Instance, withKeys.Schema["Unfamiliar"].Type); // as announced
+    }
+
+    [Fact]
+    public void Unfamiliar_flags_images_unlike_the_training_images_and_few_test_images_and_the_saved_model_says_the_same()
+    {
+        var transfer = trained.Model.OfType<TransferTrainTransformer>().Single();
+        var familiarity = transfer.Run.Familiarity ?? throw new Xunit.Sdk.XunitException("no familiarity measured: " + string.Join(" | ", trained.Log));
+        var folder = Path.Combine(trained.TempFolder.Path, "foreign");
+        Directory.CreateDirectory(folder);
+        var random = new Random(5);
+        var foreign = new List<ImageRow>();
+        for (int n = 0; n < 5; n++)
+        {
+            using var noise = new SkiaSharp.SKBitmap(64, 64);
+            for (int y = 0; y < 64; y++)
+                for (int x = 0; x < 64; x++)
+                    noise.SetPixel(x, y, new SkiaSharp.SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+            foreign.Add(new ImageRow { ImagePath = EncodedImages.Save(noise, Path.Combine(folder, $"noise-{n}.png"), SkiaSharp.SKEncodedImageFormat.Png) });
+        }
+        var path = Path.Combine(trained.TempFolder.Path, "unfamiliar.zip");
+        trained.MLContext.Model.Save(trained.Model, trained.Train.Schema, path);
+        using var loaded = (IDisposable)trained.MLContext.Model.Load(path, out _);
+
+        var test = trained.Score(trained.Model).GetColumn<bool>("Unfamiliar").ToList();
+        var reloaded = ((ITransformer)loaded).Transform(trained.Test).GetColumn<bool>("Unfamiliar").ToList();
+        using var engine = trained.MLContext.Model.CreatePredictionEngine<ImageRow, FlaggedPrediction>((ITransformer)loaded);
+        var flagged = foreign.Select(row => engine.Predict(row).Unfamiliar).ToList();
+
+        output.WriteLine($"{familiarity.Describe()}; test images flagged: {test.Count(u => u)} of {test.Count}");
+        Assert.Equal("validation", familiarity.Basis);
+        Assert.Equal(test, reloaded);
+        Assert.True(test.Count(u => u) <= test.Count / 10, $"{test.Count(u => u)} of {test.Count} test images of the training classes flagged");
+        Assert.All(flagged, Assert.True);
+    }
+
+    sealed class FlaggedPrediction
+    {
+        public string PredictedLabel { get; set; } = "";
+        public bool Unfamiliar { get; set; }
     }
 
     /// <summary>SchemaShape.Create is internal to ML.NET; its own tests call it the same way.</summary>
