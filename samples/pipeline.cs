@@ -32,7 +32,8 @@ var loaded = mlContext.Model.Load("model.zip", out _);
 using var engine = mlContext.Model.CreatePredictionEngine<ImageRow, ImagePrediction>(loaded);
 var sample = Rows("test").First();
 var prediction = engine.Predict(new ImageRow { ImagePath = sample.ImagePath });
-Console.WriteLine($"{sample.ImagePath}: predicted {prediction.PredictedLabel} ({prediction.Score.Max():P0}), actually {sample.Label}");
+Console.WriteLine($"{sample.ImagePath}: predicted {prediction.PredictedLabel} ({prediction.Score.Max():P0}), actually {sample.Label}" +
+    (prediction.Unfamiliar ? "; unfamiliar: unlike every training image, whatever its score" : ""));
 
 class ImageRow
 {
@@ -44,4 +45,5 @@ class ImagePrediction
 {
     public string PredictedLabel { get; set; } = "";
     public float[] Score { get; set; } = [];
+    public bool Unfamiliar { get; set; } // true for an image of no class the model knows: route it to a person
 }

@@ -15,6 +15,7 @@ public sealed class ImageClassifier : IDisposable
     readonly ImageDecoding _decoding;
     readonly DecodeBudget _budget;
     readonly float _minScore;
+    readonly bool _flags;
 
     public ImageClassifier(ModelSettings settings, string contentRoot)
     {
@@ -25,7 +26,9 @@ public sealed class ImageClassifier : IDisposable
         var mlContext = new MLContext();
         OnnxThreads.Apply(mlContext); // a container's CPU limit, not the node's cores
         _loaded = mlContext.Model.Load(ModelPath, out var inputSchema); // held: it owns the ONNX session the engines run
-        Classes = ReadClasses(_loaded.GetOutputSchema(inputSchema));
+        var schema = _loaded.GetOutputSchema(inputSchema);
+        Classes = ReadClasses(schema);
+        _flags = schema.GetColumnOrNull("Unfamiliar")?.Type == BooleanDataViewType.Instance; // models trained before it, or without it, do not say
         _model = ImageDecoding.AfterLoadImages(_loaded);
         _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(
             new EnginePolicy(mlContext, _model), maximumRetained: Environment.ProcessorCount * 2);
@@ -82,7 +85,8 @@ public sealed class ImageClassifier : IDisposable
         var scores = output.Score.Select((score, i) => new ClassScore(i < Classes.Count ? Classes[i] : i.ToString(), score))
             .OrderByDescending(s => s.Score).ToList();
         float top = scores.Count > 0 ? scores[0].Score : 0;
-        return new Prediction(output.PredictedLabel, top, top >= _minScore, scores);
+        bool? unfamiliar = _flags ? output.Unfamiliar : null;
+        return new Prediction(output.PredictedLabel, top, top >= _minScore && unfamiliar != true, unfamiliar, scores);
     }
 
     /// <summary>The class names are the key values of the model's key-typed PredictedLabel (before the final
@@ -100,7 +104,9 @@ public sealed class ImageClassifier : IDisposable
 
     sealed class EnginePolicy(MLContext mlContext, ITransformer model) : IPooledObjectPolicy<PredictionEngine<ImageInput, ModelOutput>>
     {
-        public PredictionEngine<ImageInput, ModelOutput> Create() => mlContext.Model.CreatePredictionEngine<ImageInput, ModelOutput>(model);
+        // a model without the Unfamiliar column leaves ModelOutput.Unfamiliar false
+        public PredictionEngine<ImageInput, ModelOutput> Create() =>
+            mlContext.Model.CreatePredictionEngine<ImageInput, ModelOutput>(model, new PredictionEngineOptions { IgnoreMissingColumns = true });
 
         public bool Return(PredictionEngine<ImageInput, ModelOutput> engine) => true;
     }

@@ -15,11 +15,15 @@ public sealed class ModelOutput
 {
     public string PredictedLabel { get; set; } = "";
     public float[] Score { get; set; } = [];
+
+    /// <summary>Whether the image is unlike every image the model was trained on (false where the model does not say).</summary>
+    public bool Unfamiliar { get; set; }
 }
 
-/// <summary>The answer to POST /predict: the class, its probability, whether that reaches Model:MinScore, then every class
-/// with its probability, most likely first.</summary>
-public sealed record Prediction(string PredictedLabel, float Score, bool Sure, IReadOnlyList<ClassScore> Scores);
+/// <summary>The answer to POST /predict: the class, its probability, whether the answer is sure (the probability
+/// reaches Model:MinScore and the image is not unfamiliar), whether the image is unlike every image the model was
+/// trained on (null for a model that does not say), then every class with its probability, most likely first.</summary>
+public sealed record Prediction(string PredictedLabel, float Score, bool Sure, bool? Unfamiliar, IReadOnlyList<ClassScore> Scores);
 
 public sealed record ClassScore(string Label, float Score);
 

@@ -54,6 +54,12 @@ public sealed class Architecture
     /// (<see cref="Explain.GradCam"/>).</summary>
     public string CamLayer { get; init; } = "features";
 
+    /// <summary>The module whose input — the feature maps of the stage below the last, averaged over the image — is the
+    /// mid-level view a model compares images by to call them unfamiliar, beside its classifier's input
+    /// (<see cref="Recipe.Familiarity"/>): the classifier's input is the most trained to place every image among the
+    /// classes, foreign ones too.</summary>
+    public string? FamiliarTap { get; init; }
+
     /// <summary>The torchvision weights file a user passes for it (<c>--weights</c>), named in errors; null: none.</summary>
     public string? TorchvisionWeightsFile { get; init; }
 

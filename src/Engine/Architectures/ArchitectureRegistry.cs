@@ -23,6 +23,7 @@ public static class ArchitectureRegistry
             ], NetworkForm.FeaturesPoolClassifier, NetworkSpec.Torchvision("alexnet"), defaultInputSize: 224, minimumInputSize: 63)
         {
             TorchvisionWeightsFile = "alexnet-owt-7be5be79.pth",
+            FamiliarTap = "features.6",
         },
         ResNet("resnet18", "ResNet-18 (He 2015); 11.7 M parameters", n => BasicResNet("ResNet18", [2, 2, 2, 2], n),
             NetworkSpec.Torchvision("resnet18"), torchvisionWeightsFile: "resnet18-f37072fd.pth"),
@@ -51,6 +52,7 @@ public static class ArchitectureRegistry
             ], NetworkForm.MobileNetV2, NetworkSpec.Torchvision("mobilenet_v2"), defaultInputSize: 224, minimumInputSize: 32)
         {
             TorchvisionWeightsFile = "mobilenet_v2-b0353104.pth",
+            FamiliarTap = "features.14",
         },
         new Architecture("vgg16", "VGG-16 (Simonyan 2014); 138 M parameters",
             n => torchvision.models.vgg16(n),
@@ -63,6 +65,7 @@ public static class ArchitectureRegistry
             ], NetworkForm.FeaturesPoolClassifier, NetworkSpec.Torchvision("vgg16"), defaultInputSize: 224, minimumInputSize: 32)
         {
             TorchvisionWeightsFile = "vgg16-397923af.pth",
+            FamiliarTap = "features.24",
         },
         new Architecture("tiny", "Two conv blocks, ~1.5 k parameters, no pretrained weights: for tests and smoke runs",
             n => new TinyNet(n),
@@ -73,6 +76,7 @@ public static class ArchitectureRegistry
             ], NetworkForm.FeaturesClassifier, NetworkSpec.Tiny, defaultInputSize: 32, minimumInputSize: 4)
         {
             CamLayer = "features.6", // the second block's ReLU, before the pooling
+            FamiliarTap = "features.4",
         },
     }.ToDictionary(a => a.Name, StringComparer.OrdinalIgnoreCase);
 
@@ -105,6 +109,7 @@ public static class ArchitectureRegistry
             Embedded = embedded,
             TorchvisionWeightsFile = torchvisionWeightsFile,
             CamLayer = "layer4",
+            FamiliarTap = "layer4",
         };
 
     /// <summary>The ResNet of ML.NET's DnnImageFeaturizer.ResNet18: ResNet-18 with three basic blocks in its last stage.</summary>

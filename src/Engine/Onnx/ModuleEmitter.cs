@@ -23,14 +23,16 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
     public string? Stopped;
     public long StoppedWidth;
 
-    /// <summary>A module path (the classifier's) whose input is kept as <see cref="Tapped"/>; the module is written.</summary>
-    public string? TapAt;
-    public string? Tapped;
-    public long TappedWidth;
+    /// <summary>Module paths whose input is kept, as [N, width] (a feature map averaged over its positions), when the
+    /// first module at or under the path is written: (value, width), null until then. The modules are written.</summary>
+    public Dictionary<string, (string Value, long Width)?> Taps { get; } = new();
 
     public string Emit(nn.Module module, string input, string path)
     {
-        if (TapAt != null && path == TapAt) (Tapped, TappedWidth) = (input, Features);
+        foreach (var tap in Taps.Where(t => t.Value is null && (path == t.Key || path.StartsWith(t.Key + ".", StringComparison.Ordinal))).Select(t => t.Key).ToList())
+            Taps[tap] = Features == 0 // not flattened yet: a feature map, averaged over the image
+                ? (onnx.Node("Flatten", [onnx.Node("GlobalAveragePool", [input])], null, ("axis", 1L)), Shape.C)
+                : (input, Features);
         if (StopAt != null && path == StopAt)
         {
             (Stopped, StoppedWidth) = (input, Features);

@@ -62,11 +62,8 @@ public static class OnnxExporter
             x = onnx.Node("Concat", [x, mirrored], null, ("axis", 0L));
         }
 
-        using var emitter = new ModuleEmitter(onnx) // holds the weights until Build
-        {
-            Shape = (3, side, side),
-            TapAt = familiarity is null ? null : ArchitectureRegistry.Get(architecture).ClassifierPrefix,
-        };
+        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side) }; // holds the weights until Build
+        foreach (var layer in familiarity?.Layers ?? []) emitter.Taps[layer.Tap] = null;
         string logits;
         using (no_grad()) logits = emitter.EmitNetwork(model, ArchitectureRegistry.Get(architecture).Form, x);
         if (emitter.Features != classCount)
@@ -101,9 +98,11 @@ public static class OnnxExporter
         onnx.Value(false, names.PredictedIndex, false, [batch, 1]);
         if (familiarity != null)
         {
-            if (emitter.Tapped is null || emitter.TappedWidth != familiarity.Width)
-                throw new InvalidOperationException($"the classifier reads {emitter.TappedWidth} features, the familiarity sample holds {familiarity.Width}");
-            Unfamiliar(onnx, familiarity, emitter.Tapped, testTimeFlip, names.Unfamiliar);
+            var flags = familiarity.Layers.Select(layer => emitter.Taps[layer.Tap] is var (value, width) && width == layer.Width
+                ? Unfamiliar(onnx, familiarity, layer, value, testTimeFlip)
+                : throw new InvalidOperationException($"{layer.Tap}'s input is not {layer.Width} features wide here, as the familiarity sample's")).ToList();
+            var any = flags.Skip(1).Aggregate(flags[0], (a, b) => onnx.Node("Or", [a, b]));
+            onnx.Node("Cast", [any], names.Unfamiliar, ("to", 7L)); // int64: OnnxTransformer reads it as the arg-max is read
             onnx.Value(false, names.Unfamiliar, false, [batch, 1]);
         }
         if (withLogits)
@@ -111,7 +110,7 @@ public static class OnnxExporter
             onnx.Node("Identity", [logits], LogitsName);
             onnx.Value(false, LogitsName, true, [batch, classCount]);
         }
-        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip, temperature);
+        OnnxMetadata.Write(onnx, architecture, classNames, preprocessing, testTimeFlip, temperature, familiarity?.Describe());
         return onnx.Build("MlNetTransfer", Runtime.ProductInfo.Version);
     }
 
@@ -121,48 +120,68 @@ public static class OnnxExporter
     internal static byte[] ExportFeatures(nn.Module<Tensor, Tensor> model, string architecture, string classifierPrefix, Preprocessing preprocessing,
         out long width)
     {
+        var graph = ExportTaps(model, architecture, [classifierPrefix], preprocessing, out var widths);
+        width = widths[0];
+        return graph;
+    }
+
+    /// <summary>The network up to its classifier, with the input of each module of <paramref name="taps"/> out
+    /// (<see cref="TapName"/>, [N, width]; a feature map averaged over the image); the classifier's prefix names its input.</summary>
+    internal static byte[] ExportTaps(nn.Module<Tensor, Tensor> model, string architecture, IReadOnlyList<string> taps, Preprocessing preprocessing,
+        out long[] widths)
+    {
         model.eval();
         int side = preprocessing.InputSize;
         var onnx = new OnnxModelBuilder("mlnettransfer-features");
         onnx.Value(true, FeaturesInputName, true, [null, 3, side, side]);
-        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side), StopAt = classifierPrefix };
+        var classifier = ArchitectureRegistry.Get(architecture).ClassifierPrefix;
+        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side), StopAt = classifier };
+        foreach (var tap in taps) emitter.Taps[tap] = null;
         using (no_grad()) emitter.EmitNetwork(model, ArchitectureRegistry.Get(architecture).Form, Normalized(onnx, preprocessing, FeaturesInputName));
-        var features = emitter.Stopped ?? throw new InvalidOperationException($"{architecture}: no module named {classifierPrefix} on the forward path");
-        width = emitter.StoppedWidth;
-        onnx.Node("Identity", [features], FeaturesName);
-        onnx.Value(false, FeaturesName, true, [null, width]);
+        widths = new long[taps.Count];
+        for (int i = 0; i < taps.Count; i++)
+        {
+            var (value, width) = emitter.Taps[taps[i]] ?? throw new InvalidOperationException($"{architecture}: no module named {taps[i]} on the forward path");
+            widths[i] = width;
+            onnx.Node("Identity", [value], TapName(i));
+            onnx.Value(false, TapName(i), true, [null, width]);
+        }
         return onnx.Build("MlNetTransfer", Runtime.ProductInfo.Version);
     }
 
+    /// <summary>The output of <see cref="ExportTaps"/>' <paramref name="index"/>-th tap.</summary>
+    internal static string TapName(int index) => index == 0 ? FeaturesName : $"{FeaturesName}{index}";
+
     internal const string FeaturesInputName = "pixels", FeaturesName = "features";
 
-    /// <summary>1 (int64, [N, 1]) where the <see cref="Recipe.Familiarity.Neighbours"/>-th largest cosine similarity of the
-    /// classifier's inputs to the sample's is under the limit, else 0; with the test-time flip, of the images as given.</summary>
-    static void Unfamiliar(OnnxModelBuilder onnx, Recipe.Familiarity familiarity, string features, bool testTimeFlip, string output)
+    /// <summary>Whether ([N, 1] bool) the <see cref="Recipe.Familiarity.Neighbours"/>-th largest cosine similarity of
+    /// <paramref name="features"/> to the <paramref name="layer"/>'s sample is under its limit; with the test-time flip,
+    /// of the images as given.</summary>
+    static string Unfamiliar(OnnxModelBuilder onnx, Recipe.Familiarity familiarity, Recipe.FamiliarLayer layer, string features, bool testTimeFlip)
     {
-        long width = familiarity.Width, rows = familiarity.Rows;
+        long width = layer.Width, rows = familiarity.Rows;
+        string Constant(string name) => OnnxModelBuilder.Constant($"familiar_{layer.Tap}_{name}");
         if (testTimeFlip)
         {
-            var views = onnx.Node("Reshape", [features, onnx.Initializer(OnnxModelBuilder.Constant("familiar_views"), new long[] { 2, -1, width }, 3)]);
-            features = onnx.Node("Gather", [views, onnx.Initializer(OnnxModelBuilder.Constant("familiar_first_view"), new long[] { 0 })], null, ("axis", 0L));
+            var views = onnx.Node("Reshape", [features, onnx.Initializer(Constant("views"), new long[] { 2, -1, width }, 3)]);
+            features = onnx.Node("Gather", [views, onnx.Initializer(Constant("first_view"), new long[] { 0 })], null, ("axis", 0L));
         }
         // unit length as torch's normalize makes it: x / max(‖x‖, 1e-12)
         var norm = onnx.Node("ReduceL2", [features], null, ("axes", new long[] { 1 }), ("keepdims", 1L));
-        var unit = onnx.Node("Div", [features, onnx.Node("Max", [norm, onnx.Initializer(OnnxModelBuilder.Constant("familiar_epsilon"), [1e-12f])])]);
-        var transposed = new float[familiarity.Reference.Length];
+        var unit = onnx.Node("Div", [features, onnx.Node("Max", [norm, onnx.Initializer(Constant("epsilon"), [1e-12f])])]);
+        var transposed = new float[layer.Reference.Length];
         for (long r = 0; r < rows; r++)
         for (long c = 0; c < width; c++)
-            transposed[c * rows + r] = familiarity.Reference[r * width + c];
-        var similarity = onnx.Node("MatMul", [unit, onnx.Initializer(OnnxModelBuilder.Constant("familiar_features"), transposed, width, rows)]);
+            transposed[c * rows + r] = layer.Reference[r * width + c];
+        var similarity = onnx.Node("MatMul", [unit, onnx.Initializer(Constant("features"), transposed, width, rows)]);
         long k = familiarity.Neighbours;
-        var nearest = onnx.NodeOutputs("TopK", [similarity, onnx.Initializer(OnnxModelBuilder.Constant("familiar_neighbours"), new long[] { k }, 1)],
+        var nearest = onnx.NodeOutputs("TopK", [similarity, onnx.Initializer(Constant("neighbours"), new long[] { k }, 1)],
             [onnx.Name("nearest"), onnx.Name("nearest_rows")], ("axis", 1L), ("largest", 1L), ("sorted", 1L))[0];
         var kth = onnx.Node("Slice", [nearest,
-            onnx.Initializer(OnnxModelBuilder.Constant("familiar_kth_start"), new long[] { k - 1 }, 1),
-            onnx.Initializer(OnnxModelBuilder.Constant("familiar_kth_end"), new long[] { k }, 1),
-            onnx.Initializer(OnnxModelBuilder.Constant("familiar_kth_axis"), new long[] { 1 }, 1)]);
-        var below = onnx.Node("Less", [kth, onnx.Initializer(OnnxModelBuilder.Constant("familiar_min_similarity"), [(float)familiarity.MinSimilarity])]);
-        onnx.Node("Cast", [below], output, ("to", 7L)); // int64: OnnxTransformer reads it as the arg-max is read
+            onnx.Initializer(Constant("kth_start"), new long[] { k - 1 }, 1),
+            onnx.Initializer(Constant("kth_end"), new long[] { k }, 1),
+            onnx.Initializer(Constant("kth_axis"), new long[] { 1 }, 1)]);
+        return onnx.Node("Less", [kth, onnx.Initializer(Constant("min_similarity"), [(float)layer.MinSimilarity])]);
     }
 
     /// <summary>The preprocessing as graph nodes: channel order, pixel scale, mean image, channel mean and deviation.</summary>

@@ -5,9 +5,10 @@ namespace MlNetTransfer.Engine.Onnx;
 
 /// <summary>What an exported model says about itself, so it can be the starting point of further training:
 /// architecture, class names in index order, the preprocessing of its weights, and whether its Score averages each
-/// image with its mirror image and the temperature its Score is calibrated with.</summary>
+/// image with its mirror image, the temperature its Score is calibrated with, and — for a model that flags unfamiliar
+/// images — the rule it flags them by, in words (<see cref="Recipe.Familiarity.Describe"/>; null otherwise).</summary>
 public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> ClassNames, Preprocessing Preprocessing, bool TestTimeFlip = false,
-    double Temperature = 1)
+    double Temperature = 1, string? Unfamiliar = null)
 {
     const string ArchitectureKey = "mlnettransfer.architecture";
     const string ClassesKey = "mlnettransfer.classes";
@@ -17,12 +18,14 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
     const string MeanImageKey = "mlnettransfer.mean_image";
     const string TestTimeFlipKey = "mlnettransfer.test_time_flip";
     const string TemperatureKey = "mlnettransfer.temperature";
+    const string UnfamiliarKey = "mlnettransfer.unfamiliar";
 
     sealed record PreprocessingDto(int InputSize, ChannelOrder ChannelOrder, float PixelScale, float[] Mean, float[] Std, int MeanImageSize);
 
     internal static void Write(OnnxModelBuilder onnx, string architecture, IReadOnlyList<string> classNames, Preprocessing p, bool testTimeFlip = false,
-        double temperature = 1)
+        double temperature = 1, string? unfamiliar = null)
     {
+        if (unfamiliar != null) onnx.Metadata(UnfamiliarKey, unfamiliar);
         if (testTimeFlip) onnx.Metadata(TestTimeFlipKey, "true");
         if (temperature != 1) onnx.Metadata(TemperatureKey, temperature.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
         onnx.Metadata(ArchitectureKey, architecture);
@@ -52,6 +55,7 @@ public sealed record OnnxMetadata(string Architecture, IReadOnlyList<string> Cla
             new Preprocessing(dto.InputSize, dto.ChannelOrder, dto.PixelScale, dto.Mean, dto.Std, meanImage, dto.MeanImageSize),
             graph.Metadata.TryGetValue(TestTimeFlipKey, out var flip) && flip == "true",
             graph.Metadata.TryGetValue(TemperatureKey, out var t) && double.TryParse(t, System.Globalization.NumberStyles.Float,
-                System.Globalization.CultureInfo.InvariantCulture, out var temperature) ? temperature : 1);
+                System.Globalization.CultureInfo.InvariantCulture, out var temperature) ? temperature : 1,
+            graph.Metadata.GetValueOrDefault(UnfamiliarKey));
     }
 }

@@ -6,21 +6,19 @@ namespace MlNetTransfer.Engine.Recipe;
 /// <summary>
 /// What the saved model needs to say "unfamiliar" per image: a calibrated score cannot keep out images of classes the
 /// model never saw (a Fashion-MNIST model answers a quarter of desktop icons at Score ≥ 0.9), so the model carries a
-/// sample of its training images' features — the inputs of its classifier, unit length — and an image is unfamiliar
-/// when its <see cref="Neighbours"/>-th nearest of them is less similar (cosine) than <see cref="MinSimilarity"/>.
-/// The limit lies <see cref="Spread"/> robust deviations above the median distance of images the sample does not hold:
-/// the validation images, or without them the training images' own distances (leaving each out). The same rule as
-/// <c>check --test</c>'s unfamiliar test images (<see cref="Outliers"/>), on the trained network's features.
+/// sample of its training images' features in each of its <see cref="Layers"/> (unit length) and an image is
+/// unfamiliar when, in any of them, its <see cref="Neighbours"/>-th nearest sample image is less similar (cosine) than
+/// that layer's limit. A limit lies <see cref="Spread"/> robust deviations above the median distance of images the
+/// sample does not hold: the validation images, or without them the training images' own distances (leaving each out).
+/// The same rule as <c>check --test</c>'s unfamiliar test images (<see cref="Outliers"/>), on the trained network.
 /// </summary>
-/// <param name="Reference">The sample's features, <paramref name="Rows"/> × <paramref name="Width"/>, row by row, unit length.</param>
+/// <param name="Layers">The views compared: the classifier's input and a mid-level one (<see cref="Architectures.Architecture.FamiliarTap"/>).</param>
 /// <param name="Rows">How many training images the sample holds.</param>
-/// <param name="Width">How many features each has: the classifier's input width.</param>
 /// <param name="Neighbours">Which nearest sample image an image is compared by (the 5th; fewer in a smaller sample).</param>
-/// <param name="MinSimilarity">The cosine similarity to that neighbour under which an image is unfamiliar.</param>
-/// <param name="Basis">What the limit was measured on: "validation" or "training" images.</param>
+/// <param name="Basis">What the limits were measured on: "validation" or "training" images.</param>
 /// <param name="Measured">How many images of the basis were measured.</param>
-/// <param name="Flagged">How many of those lie past the limit.</param>
-public sealed record Familiarity(float[] Reference, int Rows, int Width, int Neighbours, double MinSimilarity, string Basis, int Measured, int Flagged)
+/// <param name="Flagged">How many of those lie past a limit.</param>
+public sealed record Familiarity(IReadOnlyList<FamiliarLayer> Layers, int Rows, int Neighbours, string Basis, int Measured, int Flagged)
 {
     /// <summary>How many robust deviations above the basis's median an image's distance must lie to be unfamiliar.</summary>
     public const double Spread = 4;
@@ -28,51 +26,69 @@ public sealed record Familiarity(float[] Reference, int Rows, int Width, int Nei
     /// <summary>At most this many training images in the sample …</summary>
     public const int MaxRows = 2000;
 
-    /// <summary>… and at most this many numbers (16 MB in the model: 2 000 images of ResNet's 512 features, 1 000 of
-    /// AlexNet's or VGG's 4 096).</summary>
+    /// <summary>… and at most this many numbers over all layers (16 MB in the model: 2 000 images of ResNet's 512 + 256
+    /// features, 1 000 of AlexNet's 4 096 + 192).</summary>
     public const long MaxValues = 4_000_000;
 
     /// <summary>Fewer validation images than this measure the limit on the training images instead.</summary>
     public const int MinValidation = 20;
 
-    /// <summary>The training images the sample holds, of <paramref name="count"/> with <paramref name="width"/> features
-    /// each: every one, or a seeded random draw (in order) when there are more than the sample holds.</summary>
-    public static long[] Sample(long count, long width, int seed)
+    /// <summary>The images the sample holds, of <paramref name="count"/> with <paramref name="width"/> features each (all
+    /// layers): every one, or a seeded random draw (in order) when there are more than the sample holds.
+    /// <paramref name="maxRows"/> bounds the draw (validation images are drawn the same way).</summary>
+    public static long[] Sample(long count, long width, int seed, int maxRows = MaxRows)
     {
-        long rows = Math.Min(count, Math.Min(MaxRows, MaxValues / Math.Max(width, 1)));
+        long rows = Math.Min(count, Math.Min(maxRows, MaxValues / Math.Max(width, 1)));
         if (rows == count) return [.. Enumerable.Range(0, (int)count).Select(i => (long)i)];
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)seed ^ 0xFA_3111_A51EUL);
         return randperm(count, generator: generator).narrow(0, 0, rows).sort().Values.data<long>().ToArray();
     }
 
-    /// <summary>The model's reference from the <see cref="Sample"/>'s features (<paramref name="reference"/>), the limit
-    /// measured on <paramref name="validation"/>'s when there are enough of them; null when there are too few images or
-    /// their distances do not spread (nothing to measure a limit on).</summary>
-    public static Familiarity? Fit(Tensor reference, Tensor? validation)
+    /// <summary>The model's reference from the <see cref="Sample"/>'s features in each layer (<paramref name="layers"/>:
+    /// the tap, the sample's features, the validation images' or null), each limit measured on the validation images
+    /// when there are enough of them; null when there are too few images or a layer's distances do not spread (nothing
+    /// to measure a limit on).</summary>
+    public static Familiarity? Fit(IReadOnlyList<(string Tap, Tensor Reference, Tensor? Validation)> layers)
     {
         using var scope = NewDisposeScope();
-        int k = (int)Math.Min(Outliers.Neighbours, reference.shape[0] - 1);
+        long rows = layers[0].Reference.shape[0];
+        int k = (int)Math.Min(Outliers.Neighbours, rows - 1);
         if (k < 1) return null;
-        var unit = Outliers.Normalized(reference);
-        bool onValidation = validation is not null && validation.shape[0] >= MinValidation;
-        var distances = onValidation ? Outliers.KthNearest(Outliers.Normalized(validation!), unit, k) : Outliers.KthNearest(unit, unit, k + 1);
-        var (median, mad) = Outliers.RobustSpread(distances);
-        if (!(mad > 0)) return null;
-        double limit = median + Spread * mad;
-        return new Familiarity(unit.contiguous().data<float>().ToArray(), (int)unit.shape[0], (int)unit.shape[1], k, 1 - limit,
-            onValidation ? "validation" : "training", distances.Length, distances.Count(d => d > limit));
+        bool onValidation = layers[0].Validation is { } v && v.shape[0] >= MinValidation;
+        var fitted = new List<FamiliarLayer>();
+        bool[]? flagged = null;
+        foreach (var (tap, reference, validation) in layers)
+        {
+            var unit = Outliers.Normalized(reference);
+            var distances = onValidation ? Outliers.KthNearest(Outliers.Normalized(validation!), unit, k) : Outliers.KthNearest(unit, unit, k + 1);
+            var (median, mad) = Outliers.RobustSpread(distances);
+            if (!(mad > 0)) return null;
+            double limit = median + Spread * mad;
+            flagged ??= new bool[distances.Length];
+            for (int i = 0; i < distances.Length; i++) flagged[i] |= distances[i] > limit;
+            fitted.Add(new FamiliarLayer(tap, (int)unit.shape[1], unit.contiguous().data<float>().ToArray(), 1 - limit, distances.Count(d => d > limit)));
+        }
+        return new Familiarity(fitted, (int)rows, k, onValidation ? "validation" : "training", flagged!.Length, flagged.Count(f => f));
     }
 
-    /// <summary>Whether an image with these classifier inputs is unfamiliar (what the exported graph computes).</summary>
-    public bool[] Unfamiliar(Tensor features)
+    /// <summary>Whether images with these features (one tensor per layer, in <see cref="Layers"/>' order) are
+    /// unfamiliar: what the exported graph computes.</summary>
+    public bool[] Unfamiliar(IReadOnlyList<Tensor> features)
     {
         using var scope = NewDisposeScope();
-        using var reference = tensor(Reference, [Rows, Width]);
-        return Outliers.KthNearest(Outliers.Normalized(features), reference, Neighbours).Select(d => 1 - d < MinSimilarity).ToArray();
+        var result = new bool[features[0].shape[0]];
+        foreach (var (layer, values) in Layers.Zip(features))
+        {
+            using var reference = tensor(layer.Reference, [Rows, layer.Width]);
+            var distances = Outliers.KthNearest(Outliers.Normalized(values), reference, Neighbours);
+            for (int i = 0; i < result.Length; i++) result[i] |= 1 - distances[i] < layer.MinSimilarity;
+        }
+        return result;
     }
 
     public string Describe() =>
-        $"an image is unfamiliar when its {Neighbours}th nearest of {Rows} training images has a cosine similarity under {MinSimilarity:0.000} " +
-        $"({Spread} robust deviations past the {Basis} images' median distance; {Flagged} of the {Measured} {Basis} images lie past it)";
+        $"an image is unfamiliar when its {Neighbours}th nearest of {Rows} training images is less similar than the limit in " +
+        string.Join(" or ", Layers.Select(l => $"{l.Describe()}")) +
+        $" ({Spread} robust deviations past the {Basis} images' median distance; {Flagged} of the {Measured} {Basis} images lie past a limit)";
 }

@@ -29,13 +29,20 @@ internal static class OnnxFeaturePass
     /// <summary>[N, width] float features of every image of <paramref name="data"/> — or, <paramref name="mirrored"/>,
     /// of its mirror image — in order, on the CPU. A cancellation throws <see cref="OperationCanceledException"/>
     /// between batches; <paramref name="progress"/> counts the images.</summary>
-    public static unsafe Tensor Compute(nn.Module<Tensor, Tensor> model, Architecture architecture, Preprocessing preprocessing,
-        ImageTensorDataset data, int batchSize, CancellationToken cancellation = default, bool mirrored = false, PhaseProgress? progress = null)
+    public static Tensor Compute(nn.Module<Tensor, Tensor> model, Architecture architecture, Preprocessing preprocessing,
+        ImageTensorDataset data, int batchSize, CancellationToken cancellation = default, bool mirrored = false, PhaseProgress? progress = null) =>
+        Compute(model, architecture, preprocessing, data, batchSize, [architecture.ClassifierPrefix], cancellation, mirrored, progress)[0];
+
+    /// <summary>The input of each module of <paramref name="taps"/> (a feature map averaged over the image; the
+    /// classifier's prefix: its inputs) for every image, as <see cref="Compute(nn.Module{Tensor, Tensor}, Architecture, Preprocessing, ImageTensorDataset, int, CancellationToken, bool, PhaseProgress?)"/>
+    /// computes the classifier's inputs, in one pass.</summary>
+    public static unsafe Tensor[] Compute(nn.Module<Tensor, Tensor> model, Architecture architecture, Preprocessing preprocessing,
+        ImageTensorDataset data, int batchSize, IReadOnlyList<string> taps, CancellationToken cancellation = default, bool mirrored = false,
+        PhaseProgress? progress = null)
     {
         if (progress != null) progress.Total = data.Count;
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var probe = System.Diagnostics.Stopwatch.StartNew();
-        var graph = OnnxExporter.ExportFeatures(model, architecture.Name, architecture.ClassifierPrefix, preprocessing, out long width);
+        var graph = OnnxExporter.ExportTaps(model, architecture.Name, taps, preprocessing, out long[] widths);
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -44,7 +51,8 @@ internal static class OnnxFeaturePass
         };
         using var session = new InferenceSession(graph, options);
         using var run = new RunOptions();
-        var features = empty([data.Count, width], ScalarType.Float32);
+        var features = widths.Select(width => empty([data.Count, width], ScalarType.Float32)).ToArray();
+        var names = Enumerable.Range(0, taps.Count).Select(OnnxExporter.TapName).ToArray();
         try
         {
             int side = data.Side;
@@ -55,17 +63,30 @@ internal static class OnnxFeaturePass
                 long count = Math.Min(batchSize, data.Count - start);
                 var images = data.Slice(start, count);
                 var pixels = (mirrored ? images.flip(3) : images).to_type(ScalarType.Float32).contiguous();
-                var target = features.narrow(0, start, count);
                 var input = pixels.bytes;
-                var output = target.bytes;
-                fixed (byte* inputData = input)
-                fixed (byte* outputData = output)
+                var outputs = new List<OrtValue>();
+                try
                 {
-                    using var inputValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
-                        [count, 3, side, side], (IntPtr)inputData, input.Length);
-                    using var outputValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
-                        [count, width], (IntPtr)outputData, output.Length);
-                    session.Run(run, [OnnxExporter.FeaturesInputName], [inputValue], [OnnxExporter.FeaturesName], [outputValue]);
+                    fixed (byte* inputData = input)
+                    {
+                        using var inputValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+                            [count, 3, side, side], (IntPtr)inputData, input.Length);
+                        for (int i = 0; i < features.Length; i++)
+                        {
+                            // the rows of this batch, written in place: the tensor's own memory, which libtorch
+                            // holds (native, never moved by the GC), so its address stays valid outside fixed
+                            var target = features[i].narrow(0, start, count).bytes;
+                            IntPtr address;
+                            fixed (byte* rows = target) address = (IntPtr)rows;
+                            outputs.Add(OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+                                [count, widths[i]], address, target.Length));
+                        }
+                        session.Run(run, [OnnxExporter.FeaturesInputName], [inputValue], names, outputs);
+                    }
+                }
+                finally
+                {
+                    foreach (var output in outputs) output.Dispose();
                 }
                 progress?.Advance(count);
             }
@@ -73,7 +94,7 @@ internal static class OnnxFeaturePass
         }
         catch
         {
-            features.Dispose();
+            foreach (var f in features) f.Dispose();
             throw;
         }
     }

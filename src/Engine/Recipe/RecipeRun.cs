@@ -282,8 +282,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             return KeepHead(data, head, auto with { KeptHeadInstead = (d, h) });
         }
         var (flip, calibration) = TransferRecipe.FlipAfter(result, options, model, start.Preprocessing.At(side), validationSet, context);
-        var familiarity = TransferRecipe.Familiar(options, result.Cancelled, model, start.Architecture, start.Preprocessing.At(side), trainSet, validationSet,
-            BatchAt(side, trainData), context);
+        var familiarity = TransferRecipe.Familiar(options, result.Cancelled, model, start.Architecture, start.Preprocessing.At(side), trainSet, validationSet, context);
         model.to(CPU);
         return Result(start.Architecture, side, strategy, head.Choice, auto, flip, result, calibration, familiarity);
     }
@@ -332,7 +331,6 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         ConvergedHead.Install(model, architecture, splitHead);
         FlipDecision flip;
         Calibration calibration;
-        Familiarity? familiarity = null;
         using (var validation = data.ValidationSet())
         using (var heldFeatures = validationFeatures?.alias() ?? (data.HasValidation ? data.ValidationPart(features) : null))
         using (var heldLogits = heldFeatures is null ? null : splitHead.Logits(heldFeatures))
@@ -351,14 +349,6 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
             Log($"test-time flip {flip.Reason}");
             // fitted on the classifier that did not see the validation images; the refit below serves with it
             calibration = TransferRecipe.Calibrated(options, served, validation, context);
-            if (options.FlagUnfamiliar)
-            {
-                // the frozen network's features are at hand: the sample is drawn from the training part's
-                using var trainPart = validationFeatures is null && data.HasValidation ? data.TrainPart(features) : features.alias();
-                using var rows = tensor(Familiarity.Sample(trainPart.shape[0], trainPart.shape[1], options.Seed), device: trainPart.device);
-                using var reference = trainPart.index_select(0, rows);
-                familiarity = TransferRecipe.Familiar(reference, heldFeatures, context);
-            }
         }
         using var allFeatures = validationFeatures is null ? features.alias() : cat([features, validationFeatures], 0);
         using var allLabels = validationLabels is null ? labels.alias() : cat([labels, validationLabels], 0);
@@ -371,6 +361,10 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         context.Progress?.Report(new TrainingProgress(1, 1, null, 1, trainLoss, trainAccuracy, 0, summary.ImagesPerSecond, head.ValidationLoss, head.ValidationAccuracy));
         Log($"classifier refitted on all {allLabels.shape[0]} labelled images: train {trainAccuracy:P1}");
         model.to(CPU).eval();
+        Familiarity? familiarity;
+        using (var trainSet = data.TrainSet())
+        using (var validationSet = data.ValidationSet())
+            familiarity = TransferRecipe.Familiar(options, cancelled: false, model, architecture, start.Preprocessing.At(head.ImageSize), trainSet, validationSet, context);
         var plan = StrategyPlan.For(architecture, FineTuneStrategy.HeadOnly);
         var training = new TrainingResult([summary], 1, false, false, $"{plan.Describe()}; {head.Describe()}");
         return Result(architecture, head.ImageSize, FineTuneStrategy.HeadOnly, head, auto, flip, training, calibration, familiarity);

@@ -84,8 +84,7 @@ public static class TransferRecipe
             var plan = StrategyPlan.For(start.Architecture, resume.Strategy);
             var result = FineTuner.Train(model, plan, preprocessing, trainSet, validationSet, WithoutSplit(options), context, resume.ExcludedRows);
             var (flip, calibration) = FlipAfter(result, options, model, preprocessing, validationSet, context);
-            var familiarity = Familiar(options, result.Cancelled, model, start.Architecture, preprocessing, trainSet, validationSet,
-                result.BatchSize ?? FineTuneOptions.Defaults.BatchSize, context);
+            var familiarity = Familiar(options, result.Cancelled, model, start.Architecture, preprocessing, trainSet, validationSet, context);
             model.to(CPU);
             var record = new RunRecord(start.Architecture.Name, start.Description, resume.Strategy, RunRecord.NamedReason(resumed: true),
                 resume.ImageSize, context.DeviceName, options.BalanceClasses, null, null, flip, calibration, result) { Familiarity = familiarity };
@@ -111,30 +110,45 @@ public static class TransferRecipe
     }
 
     /// <summary>What the saved model compares each image with to call it unfamiliar (<see cref="Familiarity"/>): the
-    /// trained network's classifier inputs for a sample of <paramref name="train"/> and for <paramref name="validation"/>,
-    /// on the training device (not cancellable: the training it follows has ended); null when the options turn it off or
-    /// training was cancelled.</summary>
+    /// trained network's mid-level features and classifier inputs for a sample of <paramref name="train"/> and of
+    /// <paramref name="validation"/>, by ONNX Runtime on the CPU (not cancellable: the training it follows has ended);
+    /// null when the options turn it off or training was cancelled.</summary>
     internal static Familiarity? Familiar(FineTuneOptions options, bool cancelled, nn.Module<Tensor, Tensor> model, Architecture architecture,
-        Weights.Preprocessing preprocessing, Training.ImageTensorDataset train, Training.ImageTensorDataset? validation, int batchSize, TrainingContext context)
+        Weights.Preprocessing preprocessing, Training.ImageTensorDataset train, Training.ImageTensorDataset? validation, TrainingContext context)
     {
         if (!options.FlagUnfamiliar || cancelled) return null;
-        var rows = Familiarity.Sample(train.Count, ConvergedHead.InputWidth(model, architecture), options.Seed);
-        using var sample = train.Subset(rows);
-        using var reference = ConvergedHead.Features(model, architecture, preprocessing, sample, batchSize, context.TrainingDevice, channelsLast: false);
-        using var held = validation is { Count: > 0 }
-            ? ConvergedHead.Features(model, architecture, preprocessing, validation, batchSize, context.TrainingDevice, channelsLast: false)
-            : null;
-        return Familiar(reference, held, context);
+        var clock = Stopwatch.StartNew();
+        model.to(CPU).eval();
+        string[] taps = architecture.FamiliarTap is { } mid ? [mid, architecture.ClassifierPrefix] : [architecture.ClassifierPrefix];
+        long width = taps.Sum(tap => TapWidth(model, architecture, tap));
+        Tensor[] Features(Training.ImageTensorDataset data)
+        {
+            using var sample = data.Subset(Familiarity.Sample(data.Count, width, options.Seed));
+            return OnnxFeaturePass.Compute(model, architecture, preprocessing, sample, 64, taps);
+        }
+        var reference = Features(train);
+        var held = validation is { Count: > 0 } ? Features(validation) : null;
+        try
+        {
+            var familiarity = Familiarity.Fit([.. taps.Select((tap, i) => (tap, reference[i], held?[i]))]);
+            context.Log?.Invoke(familiarity is null
+                ? "unfamiliar images: not flagged (too few training images, or their distances do not spread)"
+                : $"unfamiliar images ({clock.Elapsed.TotalSeconds:0.0} s): {familiarity.Describe()}");
+            return familiarity;
+        }
+        finally
+        {
+            foreach (var t in reference.Concat(held ?? [])) t.Dispose();
+        }
     }
 
-    /// <summary><see cref="Familiarity.Fit"/> on features at hand, said in the log.</summary>
-    internal static Familiarity? Familiar(Tensor reference, Tensor? validation, TrainingContext context)
+    /// <summary>How many features the input of the module <paramref name="tap"/> has once averaged over the image: the
+    /// classifier's input width, or the input channels of the first convolution at or under the tap.</summary>
+    static long TapWidth(nn.Module<Tensor, Tensor> model, Architecture architecture, string tap)
     {
-        var familiarity = Familiarity.Fit(reference, validation);
-        context.Log?.Invoke(familiarity is null
-            ? "unfamiliar images: not flagged (too few training images, or their distances do not spread)"
-            : $"unfamiliar images: {familiarity.Describe()}");
-        return familiarity;
+        if (tap == architecture.ClassifierPrefix) return ConvergedHead.InputWidth(model, architecture);
+        return model.state_dict().FirstOrDefault(p => (p.Key.StartsWith(tap + ".", StringComparison.Ordinal)) && p.Value.dim() == 4).Value?.shape[1]
+               ?? throw new InvalidOperationException($"{architecture.Name}: no convolution at or under {tap}");
     }
 
     /// <summary>The temperature fitted on the validation images' served probabilities (which it disposes), when the

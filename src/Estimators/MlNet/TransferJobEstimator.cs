@@ -27,8 +27,9 @@ public sealed class TransferJobEstimator : IEstimator<TransferTrainTransformer>
         JobFiles.ReadRecipe(_jobFolder); // a folder that is not a job is refused before any pipeline is fitted
     }
 
+    /// <summary>Score and PredictedLabel, as TransferTrain's; no Unfamiliar column (the job's images are not read here).</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        new TransferTrainEstimator(_mlContext, _columns).GetOutputSchema(inputSchema);
+        new TransferTrainEstimator(_mlContext, _columns).OutputSchema(inputSchema, unfamiliar: false);
 
     /// <summary>Reads only the schema of <paramref name="input"/> (its label's key values): no image is decoded.</summary>
     public TransferTrainTransformer Fit(IDataView input)

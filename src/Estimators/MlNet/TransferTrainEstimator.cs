@@ -38,7 +38,11 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
 
     /// <summary>Checks the input columns by name and kind and adds Score (float vector), PredictedLabel (key) and, with
     /// <see cref="FineTuneOptions.FlagUnfamiliar"/>, Unfamiliar (boolean).</summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) => OutputSchema(inputSchema, _options.FlagUnfamiliar);
+
+    /// <summary>The output schema; <paramref name="unfamiliar"/>: with the Unfamiliar column (a job's imported network
+    /// has none: its images were never seen here).</summary>
+    internal SchemaShape OutputSchema(SchemaShape inputSchema, bool unfamiliar)
     {
         if (!TryFind(inputSchema, _options.ImageColumnName, out var image))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Image column '{_options.ImageColumnName}' not found; expected an image (LoadImages' output).");
@@ -53,7 +57,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         // whether a float is missing (Unfamiliar, a boolean) of a scratch column.
         var columns = _mlContext.Transforms.Categorical.OneHotEncoding(_options.ScoreColumnName, _options.LabelColumnName)
             .Append(_mlContext.Transforms.CopyColumns(_options.PredictedLabelColumnName, _options.LabelColumnName));
-        if (!_options.FlagUnfamiliar) return columns.GetOutputSchema(inputSchema);
+        if (!unfamiliar) return columns.GetOutputSchema(inputSchema);
         const string scratch = "__TransferTrain_Schema";
         return columns
             .Append(_mlContext.Transforms.Conversion.ConvertType(scratch, _options.LabelColumnName, DataKind.Single))

@@ -33,7 +33,8 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
             console.WriteLine($"wrote {path}: {info.Architecture}, {info.ClassNames.Count} classes, input {info.Preprocessing.InputSize}×{info.Preprocessing.InputSize} " +
                               "planar RGB 0..255 [1,3,S,S]; outputs Score (probabilities in this class order" +
                               (info.TestTimeFlip ? ", each image's averaged with its mirror image's" : "") +
-                              (info.Temperature != 1 ? $", calibrated with temperature {info.Temperature:0.###}" : "") + ") and the arg-max index");
+                              (info.Temperature != 1 ? $", calibrated with temperature {info.Temperature:0.###}" : "") + "), the arg-max index" +
+                              (info.Unfamiliar is { } rule ? $" and the unfamiliar flag (1: {rule})" : ""));
             console.WriteLine($"classes: {string.Join(", ", info.ClassNames)}");
             return ExitCodes.Success;
         });

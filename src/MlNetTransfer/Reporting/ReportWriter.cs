@@ -27,7 +27,7 @@ public static class ReportWriter
             AtomicFile.Write(Path.Combine(folder, CurvesFile), curves),
             AtomicFile.Write(Path.Combine(folder, ConfusionFile), confusion),
             AtomicFile.Write(Path.Combine(folder, HtmlFile), System.Text.Encoding.UTF8.GetBytes(HtmlReport.Render(report, curves, confusion, reliability, imageRoot))),
-            AtomicFile.Write(Path.Combine(folder, ConsumeFile), System.Text.Encoding.UTF8.GetBytes(ConsumptionCode.Render(modelFile, report.Test.Classes, report.Run.ImageSize))),
+            AtomicFile.Write(Path.Combine(folder, ConsumeFile), System.Text.Encoding.UTF8.GetBytes(ConsumptionCode.Render(modelFile, report.Test.Classes, report.Run.ImageSize, report.Run.Familiarity != null))),
         };
         if (reliability != null) files.Add(AtomicFile.Write(Path.Combine(folder, ReliabilityFile), reliability));
         return files;

@@ -44,16 +44,17 @@ public class FamiliarityTests
         using var unknown = Centres(2, 8);
         using var foreign = Around(unknown, 50, 5);
 
-        var familiarity = Familiarity.Fit(train, validation)!;
-        var freshFlags = familiarity.Unfamiliar(fresh);
-        var foreignFlags = familiarity.Unfamiliar(foreign);
+        var familiarity = Familiarity.Fit([("fc", train, validation)])!;
+        var freshFlags = familiarity.Unfamiliar([fresh]);
+        var foreignFlags = familiarity.Unfamiliar([foreign]);
 
-        Assert.Equal(("validation", 90, 180, 16, 5), (familiarity.Basis, familiarity.Measured, familiarity.Rows, familiarity.Width, familiarity.Neighbours));
+        Assert.Equal(("validation", 90, 180, 16, 5), (familiarity.Basis, familiarity.Measured, familiarity.Rows, Assert.Single(familiarity.Layers).Width, familiarity.Neighbours));
         Assert.True(familiarity.Flagged <= 3, familiarity.Describe());
         Assert.True(freshFlags.Count(f => f) <= 6, $"{freshFlags.Count(f => f)} of 300 fresh draws of the training clusters flagged; {familiarity.Describe()}");
         Assert.True(foreignFlags.Count(f => f) >= 95, $"{foreignFlags.Count(f => f)} of 100 points of other clusters flagged; {familiarity.Describe()}");
-        Assert.Equal(180 * 16, familiarity.Reference.Length);
-        Assert.All(Enumerable.Range(0, 180), r => Assert.Equal(1, Math.Sqrt(familiarity.Reference.Skip(r * 16).Take(16).Sum(v => v * v)), 4));
+        var reference = familiarity.Layers[0].Reference;
+        Assert.Equal(180 * 16, reference.Length);
+        Assert.All(Enumerable.Range(0, 180), r => Assert.Equal(1, Math.Sqrt(reference.Skip(r * 16).Take(16).Sum(v => v * v)), 4));
     }
 
     [Fact]
@@ -63,13 +64,13 @@ public class FamiliarityTests
         using var train = Around(known, 60, 2);
         using var validation = Around(known, 5, 3); // 15: under MinValidation
 
-        var familiarity = Familiarity.Fit(train, validation)!;
+        var familiarity = Familiarity.Fit([("fc", train, validation)])!;
 
         Assert.Equal(("training", 180), (familiarity.Basis, familiarity.Measured));
         using var one = train.narrow(0, 0, 1);
-        Assert.Null(Familiarity.Fit(one, validation)); // no neighbour to measure a distance to
+        Assert.Null(Familiarity.Fit([("fc", one, validation)])); // no neighbour to measure a distance to
         using var same = known.narrow(0, 1, 1).repeat(10, 1);
-        Assert.Null(Familiarity.Fit(same, null)); // every distance 0: no spread to set a limit by
+        Assert.Null(Familiarity.Fit([("fc", same, null)])); // every distance 0: no spread to set a limit by
     }
 
     [Fact]
@@ -84,7 +85,8 @@ public class FamiliarityTests
         Assert.InRange(drawn.Max(), 0, 4999);
         Assert.Equal(drawn, Familiarity.Sample(5000, 512, seed: 1));
         Assert.NotEqual(drawn, Familiarity.Sample(5000, 512, seed: 2));
-        Assert.Equal(Familiarity.MaxValues / 4096, Familiarity.Sample(5000, 4096, seed: 1).Length); // AlexNet's 4 096 features
+        Assert.Equal(Familiarity.MaxValues / 4288, Familiarity.Sample(5000, 4288, seed: 1).Length); // AlexNet's 4 096 + 192 features
+        Assert.Equal(300, Familiarity.Sample(5000, 512, seed: 1, maxRows: 300).Length);
     }
 
     [Theory]
@@ -102,11 +104,12 @@ public class FamiliarityTests
         using var alike = rand([6, 3, 16, 16], generator: generator).Times(80).PlusInPlace(150);
         using var dark = rand([6, 3, 1, 1], generator: generator).Times(40).expand(6, 3, 16, 16).contiguous();
         using var queries = cat([alike, dark], 0);
-        using var trainFeatures = Features(model, train);
-        using var validationFeatures = Features(model, validation);
-        using var queryFeatures = Features(model, queries);
-        var familiarity = Familiarity.Fit(trainFeatures, validationFeatures)!;
+        var trainFeatures = Features(model, train);
+        var validationFeatures = Features(model, validation);
+        var queryFeatures = Features(model, queries);
+        var familiarity = Familiarity.Fit([.. Taps.Select((tap, i) => (tap, trainFeatures[i], (Tensor?)validationFeatures[i]))])!;
         var expected = familiarity.Unfamiliar(queryFeatures);
+        foreach (var t in trainFeatures.Concat(validationFeatures).Concat(queryFeatures)) t.Dispose();
 
         var onnx = OnnxExporter.Export(model, "tiny", preprocessing, ["a", "b", "c"], testTimeFlip: testTimeFlip, familiarity: familiarity);
         using var session = new InferenceSession(onnx);
@@ -121,11 +124,36 @@ public class FamiliarityTests
             OnnxGraph.Parse(onnx).Weights.Select(w => w.Name).Order()); // the sample is a constant, not a weight continued training would load
     }
 
-    /// <summary>The classifier's inputs, as the recipe computes them.</summary>
-    static Tensor Features(nn.Module<Tensor, Tensor> model, Tensor pixels)
+    static readonly string[] Taps = ["features.4", "classifier"];
+
+    /// <summary>The second block's input averaged over the image, and the classifier's, as the recipe computes them.</summary>
+    static Tensor[] Features(nn.Module<Tensor, Tensor> model, Tensor pixels)
     {
         using var labels = zeros(pixels.shape[0], ScalarType.Int64);
         using var data = new ImageTensorDataset(pixels.to_type(ScalarType.Byte), labels, ["a", "b", "c"]);
-        return ConvergedHead.Features(model, TinyModels.Tiny, TinyModels.Plain, data, 16, CPU, channelsLast: false);
+        return OnnxFeaturePass.Compute(model, TinyModels.Tiny, TinyModels.Plain, data, 16, Taps);
+    }
+
+    [Fact]
+    public void The_mid_level_view_is_the_networks_feature_map_below_the_tap_averaged_over_the_image()
+    {
+        using var model = TinyModels.NewModel();
+        model.eval();
+        using var generator = new Generator(8);
+        using var pixels = rand([5, 3, 16, 16], generator: generator).Times(255);
+        var views = Features(model, pixels);
+        using var _ = views[0];
+        using var __ = views[1];
+
+        using var scope = NewDisposeScope();
+        using var no = no_grad();
+        var x = TinyModels.Plain.Normalize(pixels.to_type(ScalarType.Byte).to_type(ScalarType.Float32));
+        var features = (nn.Module<Tensor, Tensor>)model.named_children().Single(c => c.name == "features").module;
+        foreach (var (name, layer) in features.named_children().Take(4)) x = ((nn.Module<Tensor, Tensor>)layer).call(x);
+        var expected = x.mean([2, 3]);
+
+        Assert.Equal(new long[] { 5, 8 }, views[0].shape);
+        Assert.True(expected.sub(views[0]).abs().max().item<float>() < 1e-4f, "the pooled map differs from the network's");
+        Assert.Equal(new long[] { 5, 16 }, views[1].shape);
     }
 }

@@ -62,7 +62,7 @@ public sealed class WebApiTests : IDisposable
         Assert.Equal("binary", upload.GetProperty("image/jpeg").GetProperty("schema").GetProperty("format").GetString());
         Assert.Equal("#/components/schemas/Health", Schema(paths.GetProperty("/health").GetProperty("get").GetProperty("responses").GetProperty("200")));
         var prediction = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("Prediction").GetProperty("properties");
-        Assert.Equal(["predictedLabel", "score", "sure", "scores"], prediction.EnumerateObject().Select(p => p.Name)); // as the answers are written
+        Assert.Equal(["predictedLabel", "score", "sure", "unfamiliar", "scores"], prediction.EnumerateObject().Select(p => p.Name)); // as the answers are written
     }
 
     [Fact]
@@ -72,6 +72,7 @@ public sealed class WebApiTests : IDisposable
         var scored = _trained.Score(_trained.Model);
         var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
         var scores = scored.GetColumn<float[]>("Score").ToList();
+        var unfamiliar = scored.GetColumn<bool>("Unfamiliar").ToList();
         for (int i = 0; i < rows.Count; i += 9)
         {
             var bytes = File.ReadAllBytes(Path.Combine(ImageRow.Root, rows[i].ImagePath));
@@ -81,12 +82,35 @@ public sealed class WebApiTests : IDisposable
                 var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web, TestContext.Current.CancellationToken))!;
                 Assert.Equal(labels[i], prediction.PredictedLabel);
                 Assert.Equal(scores[i].Max(), prediction.Score, 1e-5f);
-                Assert.Equal(prediction.Score >= 0.9f, prediction.Sure); // the default Model:MinScore
+                Assert.Equal(unfamiliar[i], prediction.Unfamiliar);
+                Assert.Equal(prediction.Score >= 0.9f && !unfamiliar[i], prediction.Sure); // the default Model:MinScore
                 Assert.Equal(prediction.Scores.OrderByDescending(s => s.Score), prediction.Scores);
                 foreach (var (name, k) in Transfer.ClassNames.Select((n, k) => (n, k)))
                     Assert.Equal(scores[i][k], prediction.Scores.Single(s => s.Label == name).Score, 1e-5f);
             }
         }
+    }
+
+    [Fact]
+    public async Task An_image_unlike_every_training_image_is_answered_unfamiliar_and_never_sure()
+    {
+        var random = new Random(11);
+        using var noise = new SkiaSharp.SKBitmap(64, 64);
+        for (int y = 0; y < 64; y++)
+            for (int x = 0; x < 64; x++)
+                noise.SetPixel(x, y, new SkiaSharp.SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+        using var png = noise.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+
+        using var factory = WithMinScore("0"); // every score reaches it: only the flag can keep the answer from being sure
+        using var client = factory.CreateClient();
+        var content = new ByteArrayContent(png.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        using var answer = await client.PostAsync("/predict", content, TestContext.Current.CancellationToken);
+        var prediction = (await answer.Content.ReadFromJsonAsync<Prediction>(Web, TestContext.Current.CancellationToken))!;
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.True(prediction.Unfamiliar);
+        Assert.False(prediction.Sure);
     }
 
     [Fact]
@@ -237,7 +261,7 @@ public sealed class WebApiTests : IDisposable
     {
         var folder = Directory.CreateDirectory(_temp.File("consume")).FullName;
         File.Copy(_temp.File("model.zip"), Path.Combine(folder, "model.zip"));
-        File.WriteAllText(Path.Combine(folder, ReportWriter.ConsumeFile), ConsumptionCode.Render("model.zip", Transfer.ClassNames, 64));
+        File.WriteAllText(Path.Combine(folder, ReportWriter.ConsumeFile), ConsumptionCode.Render("model.zip", Transfer.ClassNames, 64, flags: true));
         var image = ImageRow.Samples("test")[0];
         var (stdout, _) = await FileBasedApp.Run(Path.Combine(folder, ReportWriter.ConsumeFile), folder, Path.Combine(ImageRow.Root, image.ImagePath));
 
