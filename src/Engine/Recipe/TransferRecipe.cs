@@ -144,7 +144,7 @@ public static class TransferRecipe
 
     /// <summary>How many features the input of the module <paramref name="tap"/> has once averaged over the image: the
     /// classifier's input width, or the input channels of the first convolution at or under the tap.</summary>
-    static long TapWidth(nn.Module<Tensor, Tensor> model, Architecture architecture, string tap)
+    internal static long TapWidth(nn.Module<Tensor, Tensor> model, Architecture architecture, string tap)
     {
         if (tap == architecture.ClassifierPrefix) return ConvergedHead.InputWidth(model, architecture);
         return model.state_dict().FirstOrDefault(p => (p.Key.StartsWith(tap + ".", StringComparison.Ordinal)) && p.Value.dim() == 4).Value?.shape[1]

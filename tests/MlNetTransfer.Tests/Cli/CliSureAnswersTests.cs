@@ -17,7 +17,8 @@ public class CliSureAnswersTests : CliSandbox
         var model = Path.Combine(Out, "model.zip");
         var csv = _temp.File("scores.csv");
         Assert.Equal(ExitCodes.Success, Run($"predict --model {model} {Test} --csv {csv}").Exit);
-        var tops = File.ReadLines(csv).Skip(1).Select(line => line.Split(',').Skip(2).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).Max()).ToList();
+        // path, predicted, unfamiliar, then the scores
+        var tops = File.ReadLines(csv).Skip(1).Select(line => line.Split(',').Skip(3).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).Max()).ToList();
         double threshold = tops.Order().ElementAt(tops.Count / 2); // about half the images answered
         int expected = tops.Count(t => t >= threshold);
         string minScore = threshold.ToString("R", CultureInfo.InvariantCulture);
@@ -27,11 +28,15 @@ public class CliSureAnswersTests : CliSandbox
 
         Assert.True(predictExit == ExitCodes.Success, predicted);
         var rows = File.ReadAllLines(csv);
-        Assert.StartsWith("path,predicted,sure,", rows[0]);
-        Assert.Equal(expected, rows.Skip(1).Count(r => r.Split(',')[2] == "true"));
-        Assert.Equal(tops.Count - expected, rows.Skip(1).Count(r => r.Split(',')[2] == "false"));
-        Assert.Equal(tops.Count - expected, predicted.Split('\n').Count(l => l.Contains("│ unsure")));
-        Assert.Contains($"{expected} of {tops.Count} image(s) answered, {tops.Count - expected} unsure", predicted);
+        Assert.StartsWith("path,predicted,sure,unfamiliar,", rows[0]);
+        var answers = rows.Skip(1).Select(r => r.Split(',')).Select(f => (Sure: f[2] == "true", Unfamiliar: f[3] == "true")).ToList();
+        Assert.Equal(expected, answers.Count(a => a.Sure)); // by score alone, as evaluate counts
+        Assert.Equal(tops.Count - expected, answers.Count(a => !a.Sure));
+        // an unfamiliar image is not answered, however sure its score
+        int unfamiliar = answers.Count(a => a.Unfamiliar), unsure = answers.Count(a => !a.Sure && !a.Unfamiliar);
+        Assert.Equal(unsure, predicted.Split('\n').Count(l => l.Contains("│ unsure")));
+        Assert.Equal(unfamiliar, predicted.Split('\n').Count(l => l.Contains("│ unfamiliar")));
+        Assert.Contains($"{tops.Count - unsure - unfamiliar} of {tops.Count} image(s) answered, {unsure} unsure, {unfamiliar} unfamiliar", predicted);
         Assert.True(evaluateExit == ExitCodes.Success, evaluated);
         Assert.Contains($"sure answers: Score ≥ {threshold:0.###}: {expected} of {tops.Count} images answered", evaluated);
         using var evaluation = JsonDocument.Parse(File.ReadAllText(_temp.File("eval.json")));

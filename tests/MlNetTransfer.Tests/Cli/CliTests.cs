@@ -331,15 +331,16 @@ public class CliTests : CliSandbox
         Assert.Equal(ExitCodes.Success, csvExit);
         var lines = File.ReadAllLines(csv);
         var header = lines[0].Split(',');
-        Assert.Equal(["path", "predicted"], header[..2]);
-        Assert.Equal(Directory.GetDirectories(Test).Select(Path.GetFileName).Order(StringComparer.Ordinal), header[2..].Order(StringComparer.Ordinal));
+        Assert.Equal(["path", "predicted", "unfamiliar"], header[..3]);
+        Assert.Equal(Directory.GetDirectories(Test).Select(Path.GetFileName).Order(StringComparer.Ordinal), header[3..].Order(StringComparer.Ordinal));
         var rows = lines[1..].Select(l => l.Split(',')).ToArray();
         Assert.Equal(Directory.GetFiles(Test, "*.png", SearchOption.AllDirectories).Length, rows.Length);
         foreach (var row in rows)
         {
-            var scores = row[2..].Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.Contains(row[2], (string[])["true", "false"]);
+            var scores = row[3..].Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             Assert.Equal(1.0, scores.Sum(), 4);
-            Assert.Equal(header[2 + Array.IndexOf(scores, scores.Max())], row[1]);
+            Assert.Equal(header[3 + Array.IndexOf(scores, scores.Max())], row[1]);
         }
         double csvAccuracy = rows.Count(r => Path.GetFileName(Path.GetDirectoryName(r[0])) == r[1]) / (double)rows.Length;
         Assert.Equal(evalMetrics.RootElement.GetProperty("microAccuracy").GetDouble(), csvAccuracy, 6);

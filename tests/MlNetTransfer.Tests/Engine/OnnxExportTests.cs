@@ -98,6 +98,47 @@ public class OnnxExportTests
         var onnx = OnnxExporter.Export(model, name, preprocessing, Classes(5), batch: null, new OnnxExportNames(), withLogits: true);
 
         AssertSame($"{name} at {side} px", TorchRun(model, preprocessing, pixels), OnnxRun(onnx, pixels), 5);
+        AssertUnfamiliarAsTheEngineSays(architecture, model, preprocessing);
+    }
+
+    /// <summary>The architecture's views for the unfamiliar flag (its mid-level tap and its classifier's input) come
+    /// out of one ONNX pass as wide as the recipe sizes its sample, and the model exported with a familiarity sample
+    /// fitted on them flags what the engine flags.</summary>
+    static void AssertUnfamiliarAsTheEngineSays(Architecture architecture, nn.Module<Tensor, Tensor> model, Preprocessing preprocessing)
+    {
+        string[] taps = [architecture.FamiliarTap!, architecture.ClassifierPrefix];
+        using var pixels = rand(6, 3, preprocessing.InputSize, preprocessing.InputSize).Times(255);
+        using var labels = zeros(6, ScalarType.Int64);
+        using var data = new ImageTensorDataset(pixels.to_type(ScalarType.Byte), labels, Classes(5));
+        var views = Engine.Recipe.OnnxFeaturePass.Compute(model, architecture, preprocessing, data, 3, taps);
+        var reference = views.Select(v => v.narrow(0, 0, 4)).ToList(); // four "training" images, two queries
+        var queries = views.Select(v => v.narrow(0, 4, 2)).ToList();
+        try
+        {
+            Assert.Equal(taps.Select(tap => Engine.Recipe.TransferRecipe.TapWidth(model, architecture, tap)), views.Select(v => v.shape[1]));
+            // a random network's features barely vary, so no limit is fitted: each layer's lies between the two
+            // queries' similarities (one flagged), or under both where they are too close for float rounding to agree
+            var layers = taps.Select((tap, i) =>
+            {
+                using var unit = Engine.Health.Outliers.Normalized(reference[i]);
+                var similarity = Engine.Health.Outliers.KthNearest(Engine.Health.Outliers.Normalized(queries[i]), unit, 3).Select(d => 1 - d).ToArray();
+                double limit = Math.Abs(similarity[0] - similarity[1]) > 1e-3 ? similarity.Average() : similarity.Min() - 0.01;
+                return new Engine.Recipe.FamiliarLayer(tap, (int)unit.shape[1], unit.contiguous().data<float>().ToArray(), limit, 0);
+            }).ToList();
+            var familiarity = new Engine.Recipe.Familiarity(layers, 4, 3, "training", 4, 0);
+            var expected = familiarity.Unfamiliar(queries);
+
+            var onnx = OnnxExporter.Export(model, architecture.Name, preprocessing, Classes(5), batch: null, familiarity: familiarity);
+            using var session = new InferenceSession(onnx);
+            using var asRead = pixels.to_type(ScalarType.Byte).to_type(ScalarType.Float32).narrow(0, 4, 2).contiguous();
+            var dense = new DenseTensor(asRead.data<float>().ToArray(), asRead.shape.Select(d => (int)d).ToArray());
+            using var outputs = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, dense)]);
+            Assert.Equal(expected.Select(f => f ? 1L : 0L), outputs.Single(o => o.Name == OnnxExporter.UnfamiliarName).AsEnumerable<long>());
+        }
+        finally
+        {
+            foreach (var t in views.Concat(reference).Concat(queries)) t.Dispose();
+        }
     }
 
     [Fact]
