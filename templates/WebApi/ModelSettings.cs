@@ -20,8 +20,8 @@ public sealed class ModelSettings
     /// that needs more than half that memory to decode is refused.</summary>
     public long MaxDecodeBytes { get; set; }
 
-    /// <summary>An answer whose top score reaches this is marked sure ("sure": true), so an app can act on it and route the
-    /// rest to a person. Scores are calibrated: on images like the validation ones, answers at 0.9 are right about 9
+    /// <summary>An answer whose top score reaches this, for an image the model does not call unfamiliar, is marked sure
+    /// ("sure": true), so an app can act on it and route the rest to a person. Scores are calibrated: on images like the validation ones, answers at 0.9 are right about 9
     /// times in 10 or more; what a threshold gets on the app's own images, `mlnet-transfer evaluate --min-score` measures.</summary>
     public double MinScore { get; set; } = 0.9;
 

@@ -132,7 +132,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 var top = scores.Select((s, i) => (Score: s, Class: info.ClassNames[i])).OrderByDescending(p => p.Score).Take(settings.Top);
                 string[] answer = sure is { } answered
                     ? [result.Unfamiliar == true ? "[red]unfamiliar[/]" : answered ? Markup.Escape(predicted) : "[yellow]unsure[/]"]
-                    : result.Unfamiliar is { } u2 ? [u2 ? "[red]no[/]" : "yes"] : [];
+                    : result.Unfamiliar is { } flagged ? [flagged ? "[red]no[/]" : "yes"] : [];
                 table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
                     .. answer, .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
