@@ -17,11 +17,9 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
     public (long C, long H, long W) Shape;
     public long Features;  // the flattened width once the network has flattened its feature map
 
-    /// <summary>A module path (the classifier's) whose input is kept as <see cref="Stopped"/>; the module itself is
-    /// not written.</summary>
+    /// <summary>A module path (the classifier's) where writing stops: the module itself is not written (its input is
+    /// kept by a tap on the same path, <see cref="Taps"/>).</summary>
     public string? StopAt;
-    public string? Stopped;
-    public long StoppedWidth;
 
     /// <summary>Module paths whose input is kept, as [N, width] (a feature map averaged over its positions), when the
     /// first module at or under the path is written: (value, width), null until then. The modules are written.</summary>
@@ -33,11 +31,7 @@ internal sealed class ModuleEmitter(OnnxModelBuilder onnx) : IDisposable
             Taps[tap] = Features == 0 // not flattened yet: a feature map, averaged over the image
                 ? (onnx.Node("Flatten", [onnx.Node("GlobalAveragePool", [input])], null, ("axis", 1L)), Shape.C)
                 : (input, Features);
-        if (StopAt != null && path == StopAt)
-        {
-            (Stopped, StoppedWidth) = (input, Features);
-            return input;
-        }
+        if (StopAt != null && path == StopAt) return input;
         switch (module)
         {
             case Conv2d conv: return Conv(conv, input, path);

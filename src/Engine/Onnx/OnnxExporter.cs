@@ -134,10 +134,10 @@ public static class OnnxExporter
         int side = preprocessing.InputSize;
         var onnx = new OnnxModelBuilder("mlnettransfer-features");
         onnx.Value(true, FeaturesInputName, true, [null, 3, side, side]);
-        var classifier = ArchitectureRegistry.Get(architecture).ClassifierPrefix;
-        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side), StopAt = classifier };
+        var registered = ArchitectureRegistry.Get(architecture);
+        using var emitter = new ModuleEmitter(onnx) { Shape = (3, side, side), StopAt = registered.ClassifierPrefix };
         foreach (var tap in taps) emitter.Taps[tap] = null;
-        using (no_grad()) emitter.EmitNetwork(model, ArchitectureRegistry.Get(architecture).Form, Normalized(onnx, preprocessing, FeaturesInputName));
+        using (no_grad()) emitter.EmitNetwork(model, registered.Form, Normalized(onnx, preprocessing, FeaturesInputName));
         widths = new long[taps.Count];
         for (int i = 0; i < taps.Count; i++)
         {
