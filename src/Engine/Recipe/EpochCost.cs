@@ -16,11 +16,12 @@ namespace MlNetTransfer.Engine.Recipe;
 /// trainability is restored. What the run spends at that side after its epochs comes from one timed forward pass of
 /// the same batch (after an untimed one): the classifier's features at a side that is not
 /// <paramref name="headSide"/> (with the images read again there, as long as <paramref name="readSeconds"/> took at
-/// the head's side), and the test-time flip's two passes over the validation images.
+/// the head's side), the test-time flip's two passes over the validation images, and the pass over
+/// <paramref name="familiarImages"/> that lets the model call images unfamiliar (<see cref="Familiarity"/>; 0 when off).
 /// </summary>
 public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDataset sample, Preprocessing preprocessing,
     Func<int, int> batchSizeAt, int trainImages, int validationImages, Device device, bool channelsLast, bool augment, int seed,
-    int headSide, double readSeconds)
+    int headSide, double readSeconds, int familiarImages = 0)
 {
     const int TimedSteps = 2;
     readonly Dictionary<(string Trainable, int Side), double> _measured = [];
@@ -32,7 +33,7 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
         double perEpoch = SecondsPerEpoch(plan, side);
         double forward = _forward[side];
         double features = side == headSide ? 0 : readSeconds + forward * sample.Count;
-        return new AutoStrategy.Cost(perEpoch, features + 2 * forward * validationImages);
+        return new AutoStrategy.Cost(perEpoch, features + forward * (2 * validationImages + familiarImages));
     }
 
     /// <summary>Seconds per epoch for <paramref name="plan"/> at <paramref name="side"/> (measured once per set of

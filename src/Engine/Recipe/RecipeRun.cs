@@ -294,7 +294,8 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         var sides = options.ImageSize is { } fixedSide ? [fixedSide]
             : AutoStrategy.CandidateSides(start.Preprocessing.InputSize, start.Architecture.MinimumInputSize, source.SourceSide);
         var cost = new EpochCost(_model!, data.All, start.Preprocessing, side => BatchAt(side, data), data.TrainRows.Length, data.ValidationCount,
-            _device, _channelsLast, options.Augment ?? true, options.Seed, headSide, _readSeconds);
+            _device, _channelsLast, options.Augment ?? true, options.Seed, headSide, _readSeconds,
+            options.FlagUnfamiliar ? Math.Min(data.TrainRows.Length, Familiarity.MaxRows) + Math.Min(data.ValidationCount, Familiarity.MaxRows) : 0);
         var inputs = new AutoStrategy.Inputs((double)(data.TrainRows.Length + data.ValidationCount) / _classes, head.ValidationAccuracy,
             chance, _device.type == DeviceType.CUDA, options.Epochs, options.TimeBudget.TotalSeconds, sides, headSide);
         return AutoStrategy.Decide(inputs, prepareOnly ? null

@@ -92,6 +92,10 @@ public class DeviceDefaultsTests
         Assert.InRange(atHeadSide.SecondsAfter, 1e-9, 1);
         Assert.True(elsewhere.SecondsAfter > 5, $"{elsewhere.SecondsAfter} s after at 32 px: the 5 s read again not counted");
         Assert.All(before.Keys, k => Assert.True(before[k].equal(model.state_dict()[k]).all().item<bool>(), $"{k} changed by the timing"));
+        // the unfamiliar flag's pass over its images after training counts too
+        var flagging = new EpochCost(model, data, Plain, side => 8, trainImages: 20, validationImages: 4,
+            CPU, channelsLast: false, augment: true, seed: 1, headSide: 16, readSeconds: 5, familiarImages: 2000);
+        Assert.True(flagging.Of(plan, 16).SecondsAfter > 20 * atHeadSide.SecondsAfter, "2 000 images' pass after training not counted");
     }
 
     [Fact]
