@@ -25,7 +25,8 @@ public static class EndToEnd
         {
             Architecture = c.Architecture, Weights = PretrainedCatalog.Scratch, Strategy = c.Strategy, ImageSize = c.Resolution,
             BatchSize = c.BatchSize, Epochs = epochs, Augment = false, ValidationFraction = 0, EarlyStoppingPatience = 0, LearningRate = 1e-4,
-            Device = device, TestTimeFlip = testTimeFlip,
+            // the work the PyTorch peer does: no pass after training for the unfamiliar flag
+            Device = device, TestTimeFlip = testTimeFlip, FlagUnfamiliar = false,
             Progress = p => { if (p.IsEpochEnd) epochSeconds.Add(rows.Count / p.ImagesPerSecond); },
         };
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")

@@ -32,7 +32,7 @@ public static class MemoryFlatness
         {
             Architecture = "resnet18", Weights = PretrainedCatalog.Scratch, Strategy = FineTuneStrategy.RetrainAll, ImageSize = resolution,
             BatchSize = batch, Epochs = epochs, Augment = true, ValidationFraction = 0.1, EarlyStoppingPatience = 0, LearningRate = 1e-4,
-            Device = device, TestTimeFlip = false, CalibrateScores = false, CheckData = false,
+            Device = device, TestTimeFlip = false, CalibrateScores = false, CheckData = false, FlagUnfamiliar = false,
             // every tensor alive in the process (the batches are made on a producer thread and freed on the training one)
             Progress = p =>
             {
