@@ -17,12 +17,17 @@ public static class JobImport
     public const double LogitTolerance = 1e-4;
 
     /// <summary>The trained model (on the CPU, eval mode), with its classifier's rows in <paramref name="classOrder"/>
-    /// (default: the job's label order), and how the job ran.</summary>
-    public static RecipeResult Load(string folder, IReadOnlyList<string>? classOrder = null, Action<string>? log = null) =>
-        Load(folder, JobFiles.ReadRecipe(folder), classOrder, log);
+    /// (default: the job's label order), and how the job ran. With <paramref name="familiar"/> (the job's training
+    /// images and, when there are any, its validation images), the model learns from them which images are unfamiliar
+    /// (<see cref="Familiarity"/>, as a run of the recipe does once it has trained); they are read once the job's
+    /// logits have been checked, at the job's image side.</summary>
+    public static RecipeResult Load(string folder, IReadOnlyList<string>? classOrder = null, Action<string>? log = null,
+        (IImageSource Train, IImageSource? Validation)? familiar = null) =>
+        Load(folder, JobFiles.ReadRecipe(folder), classOrder, log, familiar);
 
-    /// <inheritdoc cref="Load(string, IReadOnlyList{string}?, Action{string}?)"/>
-    public static RecipeResult Load(string folder, JobRecipe recipe, IReadOnlyList<string>? classOrder = null, Action<string>? log = null)
+    /// <inheritdoc cref="Load(string, IReadOnlyList{string}?, Action{string}?, ValueTuple{IImageSource, IImageSource}?)"/>
+    public static RecipeResult Load(string folder, JobRecipe recipe, IReadOnlyList<string>? classOrder = null, Action<string>? log = null,
+        (IImageSource Train, IImageSource? Validation)? familiar = null)
     {
         var architecture = ArchitectureRegistry.Get(recipe.Architecture);
         var trainedPath = Path.Combine(folder, JobFiles.Trained);
@@ -60,7 +65,10 @@ public static class JobImport
                 : FlipDecision.NotMeasured("the job measured no validation images");
             log?.Invoke($"test-time flip {flip.Reason}");
             var record = new RunRecord(architecture.Name, $"job {folder}", strategy, $"{recipe.StrategyReason} (exported job, trained by {ran})",
-                recipe.ImageSize, ran, recipe.BalanceClasses, null, null, flip, Calibration.None, training with { BatchSize = recipe.BatchSize });
+                recipe.ImageSize, ran, recipe.BalanceClasses, null, null, flip, Calibration.None, training with { BatchSize = recipe.BatchSize })
+            {
+                Familiarity = familiar is var (train, validation) ? Familiar(model, architecture, preprocessing, recipe, train, validation, log) : null,
+            };
             return new RecipeResult(model, architecture, preprocessing, record);
         }
         catch
@@ -68,6 +76,28 @@ public static class JobImport
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>What the imported model compares images with to call them unfamiliar, from the job's images.</summary>
+    static Familiarity? Familiar(nn.Module<Tensor, Tensor> model, Architecture architecture, Preprocessing preprocessing, JobRecipe recipe,
+        IImageSource train, IImageSource? validation, Action<string>? log)
+    {
+        ImageTensorDataset Read(IImageSource source, string which)
+        {
+            try
+            {
+                return source.Read(recipe.ImageSize);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new JobFileException($"the job's {which} images, read to learn which images the model should call unfamiliar: {e.Message} " +
+                    "Make them readable where the job lists them, or turn the unfamiliar flag off.");
+            }
+        }
+        using var trainSet = Read(train, "training");
+        using var validationSet = validation is null ? null : Read(validation, "validation");
+        return TransferRecipe.Familiar(new FineTuneOptions { Seed = recipe.Seed }, cancelled: false, model, architecture, preprocessing,
+            trainSet, validationSet, new TrainingContext { Log = log });
     }
 
     /// <summary>The preprocessing recipe.json spells out, at the job's image side.</summary>

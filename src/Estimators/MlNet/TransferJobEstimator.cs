@@ -1,6 +1,8 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Jobs;
+using MlNetTransfer.Engine.Recipe;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Runtime;
 
 namespace MlNetTransfer.MlNet;
@@ -27,24 +29,39 @@ public sealed class TransferJobEstimator : IEstimator<TransferTrainTransformer>
         JobFiles.ReadRecipe(_jobFolder); // a folder that is not a job is refused before any pipeline is fitted
     }
 
-    /// <summary>Score and PredictedLabel, as TransferTrain's; no Unfamiliar column (the job's images are not read here).</summary>
+    /// <summary>Score and PredictedLabel, as TransferTrain's, and Unfamiliar with <see cref="FineTuneOptions.FlagUnfamiliar"/>.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        new TransferTrainEstimator(_mlContext, _columns).OutputSchema(inputSchema, unfamiliar: false);
+        new TransferTrainEstimator(_mlContext, _columns).OutputSchema(inputSchema, _columns.FlagUnfamiliar);
 
-    /// <summary>Reads only the schema of <paramref name="input"/> (its label's key values): no image is decoded.</summary>
+    /// <summary>Trains nothing. With <see cref="FineTuneOptions.FlagUnfamiliar"/> (the default) it reads up to
+    /// <see cref="Familiarity.MaxRows"/> of <paramref name="input"/>'s images (the job's training images) and of
+    /// <see cref="TransferTrainOptions.ValidationSet"/>'s, once the job's logits are checked, so that the model calls
+    /// images unlike them unfamiliar, as a trained one does; without it, only the schema of <paramref name="input"/>
+    /// (its label's key values) is read.</summary>
     public TransferTrainTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ImageColumns.CheckImage(input.Schema, _columns.ImageColumnName);
-        var classes = ImageColumns.CheckLabel(input.Schema, _columns.LabelColumnName);
+        var classes = new TransferTrainEstimator(_mlContext, _columns).CheckedColumns(input); // and ValidationSet's, as TransferTrain checks them
         var recipe = JobFiles.ReadRecipe(_jobFolder);
         if (classes.Length != recipe.Classes.Count || classes.Except(recipe.Classes).Any())
             throw new ArgumentException($"Label column '{_columns.LabelColumnName}' has the classes {string.Join(", ", classes)}; the job in {_jobFolder} " +
                 $"was trained on {string.Join(", ", recipe.Classes)}. Map the labels with the job's classes.", nameof(input));
         var log = _columns.Log ?? MlNetLog.For(_mlContext, "TransferJob", "Fit");
         using var held = HeldTensors.Begin();
-        using var result = JobImport.Load(_jobFolder, recipe, classes, log);
+        using var result = JobImport.Load(_jobFolder, recipe, classes, log, _columns.FlagUnfamiliar ? FamiliarImages(input, classes, recipe.Seed, log) : null);
         log($"job {_jobFolder}: {result.Architecture.Name} {result.Strategy} at {result.ImageSize} px, trained by {result.Record.Device}");
         return TransferTrainEstimator.Step(_mlContext, input, result, classes, _columns, []);
+    }
+
+    /// <summary>A sample of the training and validation images, decoded as TransferTrain decodes them (from the files
+    /// when <see cref="TransferTrainOptions.ImagePathColumnName"/> names them).</summary>
+    (IImageSource Train, IImageSource? Validation) FamiliarImages(IDataView input, string[] classes, int seed, Action<string> log)
+    {
+        var files = _columns.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _columns.ImageFolder, _columns.MaxImagePixels) : null;
+        var cache = new ImageCache(_columns.CacheDirectory ?? _mlContext.TempFilePath, reuse: _columns.CacheDirectory != null, log);
+        IImageSource Source(IDataView data, string name) =>
+            new DataViewImageSource(_mlContext, RowSample.Of(data, Familiarity.MaxRows, seed), _columns.ImageColumnName, _columns.LabelColumnName, classes,
+                name, log, files?.CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache);
+        return (Source(input, "training"), _columns.ValidationSet is { } validation ? Source(validation, "validation") : null);
     }
 }

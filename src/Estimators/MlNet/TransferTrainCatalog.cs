@@ -34,7 +34,9 @@ public static class TransferTrainCatalog
 
     /// <summary>The TransferTrain step for a network trained by an exported job (<c>mlnet-transfer job export</c>, then
     /// <c>train_ddp.py</c> under torchrun): Fit loads and checks the job's trained weights instead of training.
-    /// <paramref name="columns"/> names the label, image and output columns (its training options are not used).</summary>
+    /// <paramref name="columns"/> names the label, image and output columns; of its other options, only those that say
+    /// how the job's images are read for the Unfamiliar column are used (<see cref="MlNetTransfer.Engine.Training.FineTuneOptions.FlagUnfamiliar"/>,
+    /// <see cref="TransferTrainOptions.ValidationSet"/>, the image path column and folder, the pixel limit, the cache).</summary>
     public static TransferJobEstimator TransferTrainFromJob(this MLContext mlContext, string jobFolder, TransferTrainOptions? columns = null) =>
         new(mlContext, jobFolder, columns);
 }

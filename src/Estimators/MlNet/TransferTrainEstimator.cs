@@ -118,7 +118,7 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
 
     /// <summary>The image and label columns of the data and of the test and validation sets, checked by name and
     /// kind; the label's key values (the classes).</summary>
-    string[] CheckedColumns(IDataView input)
+    internal string[] CheckedColumns(IDataView input)
     {
         ImageColumns.CheckImage(input.Schema, _options.ImageColumnName);
         var classes = ImageColumns.CheckLabel(input.Schema, _options.LabelColumnName);

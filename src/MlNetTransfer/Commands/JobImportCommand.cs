@@ -23,7 +23,8 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
         WorkFolder.CleanStale(console, output);
         var root = settings.ImageRoot is { } given ? Path.GetFullPath(given) : recipe.ImageRoot;
         var listed = JobFiles.ReadImages(job);
-        var train = listed.Where(i => i.Split != JobImage.Test).ToList();
+        var train = listed.Where(i => i.Split == JobImage.Train).ToList();
+        var validation = listed.Where(i => i.Split == JobImage.Validation).ToList();
         string testSource;
         LabelledImageSet testSet;
         if (settings.Test != null)
@@ -34,7 +35,7 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
         else
         {
             var held = listed.Where(i => i.Split == JobImage.Test).ToList();
-            var rows = held.Count > 0 ? held : listed.Where(i => i.Split == JobImage.Validation).ToList();
+            var rows = held.Count > 0 ? held : validation;
             if (rows.Count == 0) throw new CliException(ExitCodes.DataNotFound, $"{Path.Combine(job, JobFiles.Images)} has no test or validation rows; pass --test <folder|csv>.");
             testSource = held.Count > 0 ? $"the {held.Count} test images held out at export" : $"the job's {rows.Count} validation images (they chose the best epoch: an optimistic estimate; pass --test)";
             testSet = LabelledImageSet.FromList(Path.Combine(job, JobFiles.Images), root, rows.Select(r => (r.Path, r.Label)), settings.Strict);
@@ -45,11 +46,23 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
         testSet = testSet.OfClasses(recipe.Classes);
 
         var mlContext = WorkFolder.NewContext(recipe.Seed);
+        IDataView Rows(IEnumerable<JobImage> images) =>
+            mlContext.Data.LoadFromEnumerable(images.Select(i => new LabelledImage { ImagePath = i.Path, Label = i.Label }));
+        var rowsView = Rows(train);
         // the label keys in the job's class order: the model's Score slots are then the job's classes
-        var rowsView = mlContext.Data.LoadFromEnumerable(train.Select(i => new LabelledImage { ImagePath = i.Path, Label = i.Label }));
-        var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label", keyData: mlContext.Data.LoadFromEnumerable(recipe.Classes.Select(c => new KeyRow { Label = c })))
-            .Append(mlContext.Transforms.LoadImages("Image", root, nameof(LabelledImage.ImagePath)))
-            .Append(mlContext.TransferTrainFromJob(job, new TransferTrainOptions { Log = line => console.WriteLine(line) }))
+        var keys = mlContext.Transforms.Conversion.MapValueToKey("Label", keyData: mlContext.Data.LoadFromEnumerable(recipe.Classes.Select(c => new KeyRow { Label = c })))
+            .Append(mlContext.Transforms.LoadImages("Image", root, nameof(LabelledImage.ImagePath)));
+        var options = new TransferTrainOptions
+        {
+            Log = line => console.WriteLine(line),
+            Seed = recipe.Seed,
+            // the job's images, decoded as train decodes them, tell the model which images are unfamiliar
+            FlagUnfamiliar = !settings.NoUnfamiliar,
+            ImagePathColumnName = nameof(LabelledImage.ImagePath),
+            ImageFolder = root,
+            ValidationSet = validation.Count > 0 ? keys.Fit(rowsView).Transform(Rows(validation)) : null,
+        };
+        var pipeline = keys.Append(mlContext.TransferTrainFromJob(job, options))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
         using var model = pipeline.Fit(rowsView);
         var transfer = model.OfType<TransferTrainTransformer>().Single();
@@ -57,7 +70,7 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
         console.WriteLine($"imported {recipe.Architecture} {recipe.Strategy} at {recipe.ImageSize} px from {job} (trained by {transfer.Device}); testing on {testSet.Rows.Count} ({testSource})");
         if (transfer.Training.StopReason is { } why) console.WriteLine($"the job stopped early: {why}");
         RunOutputs.Write(console, mlContext, model, rowsView.Schema, transfer, testSet, output, Imaging.ImageDecoder.DefaultMaxPixels, (test, evaluateSeconds) =>
-            new TrainingReport(test, testSource, transfer.Run, train.Count(i => i.Split == JobImage.Train), [], history.Sum(e => e.Seconds), evaluateSeconds)
+            new TrainingReport(test, testSource, transfer.Run, train.Count, [], history.Sum(e => e.Seconds), evaluateSeconds)
             {
                 TestSkipped = testSet.Skipped, UnknownTestClasses = unknown,
             });

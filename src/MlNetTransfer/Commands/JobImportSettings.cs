@@ -25,4 +25,8 @@ public sealed class JobImportSettings : CommandSettings
     [CommandOption("--strict")]
     [Description("Fail on the first unreadable or missing test image instead of skipping and reporting it.")]
     public bool Strict { get; init; }
+
+    [CommandOption("--no-unfamiliar")]
+    [Description("Do not read the job's training and validation images to learn which images the model should call unfamiliar (no Unfamiliar column, no familiar column in predict).")]
+    public bool NoUnfamiliar { get; init; }
 }

@@ -60,8 +60,18 @@ public class JobHandOffTests : CliSandbox
         var decided = metrics.RootElement.GetProperty("training").GetProperty("testTimeFlip"); // import decides by the engine's rule
         Assert.Equal(averagedLoss < flipLoss, decided.GetProperty("applied").GetBoolean());
         Assert.Equal(flipLoss, decided.GetProperty("validationLoss").GetDouble(), 9);
-        Assert.Equal(decided.GetProperty("applied").GetBoolean(), MlNet.TransferModelFile.ReadMetadata(Path.Combine(Out, TrainCommand.ModelFile)).TestTimeFlip);
+        var metadata = MlNet.TransferModelFile.ReadMetadata(Path.Combine(Out, TrainCommand.ModelFile));
+        Assert.Equal(decided.GetProperty("applied").GetBoolean(), metadata.TestTimeFlip);
         Assert.True(File.Exists(Path.Combine(Out, ReportWriter.ConsumeFile)));
+        // as train's model does, the imported one says which images are unfamiliar, learnt from the job's 320 training
+        // images with the limit measured on its 80 validation images
+        Assert.Contains("training images at 16 px: 320 decoded", output);
+        Assert.Contains("validation images at 16 px: 80 decoded", output);
+        Assert.Contains("nearest of 320 training images", metadata.Unfamiliar);
+        Assert.Contains("past the validation images' median distance", metadata.Unfamiliar);
+        var unfamiliar = metrics.RootElement.GetProperty("test").GetProperty("unfamiliar");
+        Assert.Equal(100, unfamiliar.GetProperty("images").GetInt32());
+        Assert.InRange(unfamiliar.GetProperty("flagged").GetInt32(), 0, 20); // the job's own kind of images: few flagged
 
         // the zip is served by ML.NET alone, with the accuracy the import reported
         using var temp = new TempDirectory();
@@ -101,8 +111,10 @@ public class JobHandOffTests : CliSandbox
             using var logits = result.Model.call(check["input"]);
             Assert.True(logits.allclose(check["logits"], rtol: 0, atol: 1e-4), $"max difference {(logits - check["logits"]).abs().max().item<float>()}");
         }
-        (exit, output) = Run($"job import {Job} --out {Out}");
+        (exit, output) = Run($"job import {Job} --no-unfamiliar --out {Out}");
         Assert.True(exit == ExitCodes.Success, output);
+        Assert.DoesNotContain("images at 32 px", output); // no training image read
+        Assert.Null(MlNet.TransferModelFile.ReadMetadata(Path.Combine(Out, TrainCommand.ModelFile)).Unfamiliar);
     }
 
     [Theory]
@@ -170,6 +182,7 @@ public class JobHandOffTests : CliSandbox
                 .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
                 .Fit(data);
             var scored = model.Transform(data);
+            Assert.Equal(BooleanDataViewType.Instance, scored.Schema["Unfamiliar"].Type); // learnt from the rows it was fitted on
             predicted = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToArray();
             return scored.GetColumn<float[]>("Score").ToArray();
         }
@@ -219,6 +232,15 @@ public class JobHandOffTests : CliSandbox
 
         var (ran, log) = PyTorchProcess.Script(Job);
         Assert.True(ran == 0, log);
+        // the job's images gone from where it lists them: the unfamiliar flag, which learns from them, says so; without it the import goes on
+        var moved = Path.Combine(_temp.Path, "moved");
+        Directory.CreateDirectory(moved);
+        (exit, output) = Run($"job import {Job} --image-root {moved} --test {Test} --out {Out}");
+        Assert.Equal(ExitCodes.BadModel, exit);
+        Assert.Contains("the job's training images, read to learn which images the model should call unfamiliar", output);
+        (exit, output) = Run($"job import {Job} --image-root {moved} --test {Test} --no-unfamiliar --out {Out}");
+        Assert.True(exit == ExitCodes.Success, output);
+        Directory.Delete(Out, recursive: true);
         // logits that are not what these weights compute: refused, and no model is written
         var check = StateDictFile.Read(Path.Combine(Job, JobFiles.Check));
         SafetensorsWriter.Write(Path.Combine(Job, JobFiles.Check), new Dictionary<string, Tensor> { ["input"] = check["input"], ["logits"] = check["logits"].Plus(0.5) });
