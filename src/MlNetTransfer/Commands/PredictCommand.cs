@@ -152,8 +152,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 console.WriteLine($"{unfamiliar} of {scored} image(s) unfamiliar: unlike every image the model was trained on, whatever their scores say");
             if (rows != null)
             {
-                string[] header = ["path", "predicted", .. settings.MinScore != null ? ["sure"] : (string[])[], .. flags ? ["unfamiliar"] : (string[])[],
-                    .. info.ClassNames.Select(CsvText.Field)];
+                string[] named = ["path", "predicted", .. settings.MinScore != null ? ["sure"] : (string[])[], .. flags ? ["unfamiliar"] : (string[])[]];
+                string[] header = [.. named, .. ScoreColumns(info.ClassNames, named).Select(CsvText.Field)];
                 AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", header), .. rows]) + "\n"));
                 if (skipped.Count > 0) AtomicFile.Write(skippedFile!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
                 else if (File.Exists(skippedFile)) File.Delete(skippedFile); // an earlier run's
@@ -161,4 +161,18 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             }
             return ExitCodes.Success;
         });
+
+    /// <summary>The CSV's score column of each class: its name, unless another column has it (a class named "path" or
+    /// "unfamiliar"), then <c>score:</c> and its name, so that every column of the file has its own name.</summary>
+    internal static List<string> ScoreColumns(IReadOnlyList<string> classes, IReadOnlyCollection<string> otherColumns)
+    {
+        var taken = new HashSet<string>([.. otherColumns, .. classes], StringComparer.Ordinal);
+        return [.. classes.Select(name =>
+        {
+            if (!otherColumns.Contains(name, StringComparer.Ordinal)) return name;
+            var column = $"score:{name}";
+            while (!taken.Add(column)) column = $"score:{column}";
+            return column;
+        })];
+    }
 }

@@ -62,4 +62,31 @@ public class CliSureAnswersTests : CliSandbox
         Assert.Equal(ExitCodes.BadOption, exit);
         Assert.Contains("--min-score: must be a score from 0 to 1 (such as 0.9), not 90", output.ReplaceLineEndings(" "));
     }
+
+    [Fact]
+    public void A_class_named_like_a_column_of_predicts_csv_gets_a_score_column_of_its_own()
+    {
+        // two classes named as predict's own columns: Bag images are "unfamiliar", Sneaker images "path"
+        var data = _temp.File("named.csv");
+        File.WriteAllLines(data, ["filename,target",
+            .. Directory.GetFiles(Path.Combine(Train, "Bag")).Select(f => $"{f},unfamiliar"),
+            .. Directory.GetFiles(Path.Combine(Train, "Sneaker")).Select(f => $"{f},path")]);
+        var (exit, output) = Run($"train --data {data} --epochs 1 --out {Out} {Fast}");
+        Assert.True(exit == ExitCodes.Success, output);
+        var csv = _temp.File("scores.csv");
+        (exit, output) = Run($"predict --model {Path.Combine(Out, "model.zip")} {Path.Combine(Test, "Bag")} --csv {csv} --min-score 0.5");
+        Assert.True(exit == ExitCodes.Success, output);
+
+        var lines = File.ReadAllLines(csv);
+        var header = lines[0].Split(',');
+        Assert.Equal(["path", "predicted", "sure", "unfamiliar"], header[..4]);
+        Assert.Equal(["score:path", "score:unfamiliar"], header[4..].Order());
+        Assert.All(lines.Skip(1).Select(l => l.Split(',')), f =>
+        {
+            Assert.Contains(f[3], new[] { "true", "false" }); // the flag, not a score
+            Assert.Equal(1, f[4..].Sum(v => double.Parse(v, CultureInfo.InvariantCulture)), 3);
+        });
+        // a renamed column never takes another class's name
+        Assert.Equal(["score:score:a", "score:a", "b"], Cli.Commands.PredictCommand.ScoreColumns(["a", "score:a", "b"], ["path", "a"]));
+    }
 }
