@@ -1,5 +1,6 @@
 using MlNetTransfer.Engine.Explain;
 using MlNetTransfer.Engine.Onnx;
+using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Runtime;
 using SkiaSharp;
 using static TorchSharp.torch;
@@ -15,11 +16,22 @@ internal static class ModelHeatmaps
 
     /// <summary>One map per image ([h, w] at the last convolutional stage's resolution, largest value 1) for the class
     /// at the same position; null for an image that cannot be read.</summary>
-    public static IReadOnlyList<float[,]?> Compute(string onnxPath, IReadOnlyList<string> paths, IReadOnlyList<int> classes, long maxPixels)
+    public static IReadOnlyList<float[,]?> Compute(string onnxPath, IReadOnlyList<string> paths, IReadOnlyList<int> classes, long maxPixels) =>
+        Compute(OnnxGraph.Load(onnxPath), onnxPath, paths, classes, maxPixels);
+
+    /// <summary>The same from the step's ONNX model <paramref name="graph"/>, read from <paramref name="source"/> (a file
+    /// or a model zip, which errors name); <paramref name="progress"/> counts the images done.</summary>
+    public static IReadOnlyList<float[,]?> Compute(OnnxGraph graph, string source, IReadOnlyList<string> paths, IReadOnlyList<int> classes, long maxPixels,
+        PhaseProgress? progress = null)
     {
         if (paths.Count != classes.Count) throw new ArgumentException($"{paths.Count} images and {classes.Count} classes: one class per image");
         using var held = HeldTensors.Begin();
-        using var network = OnnxNetwork.Rebuild(OnnxGraph.Load(onnxPath), onnxPath);
+        using var network = OnnxNetwork.Rebuild(graph, source);
+        int classCount = network.Metadata.ClassNames.Count;
+        if (classes.Any(c => c < 0 || c >= classCount))
+            throw new ArgumentOutOfRangeException(nameof(classes),
+                $"{source} has {classCount} classes, numbered 0 to {classCount - 1} in Score's order, not {classes.First(c => c < 0 || c >= classCount)}");
+        if (progress != null) progress.Total = paths.Count;
         var preprocessing = network.Metadata.Preprocessing;
         int side = preprocessing.InputSize;
         var maps = new float[,]?[paths.Count];
@@ -37,6 +49,7 @@ internal static class ModelHeatmaps
                 Buffer.BlockCopy(values, (int)(k * h * w * sizeof(float)), map, 0, (int)(h * w * sizeof(float)));
                 maps[chunk[k].Index] = map;
             }
+            progress?.Advance(chunk.Length);
         }
         return maps;
     }

@@ -33,4 +33,18 @@ public static class TransferModelFile
 
     /// <summary>Architecture, class names (in Score slot order) and preprocessing of the model in the zip.</summary>
     public static OnnxMetadata ReadMetadata(string zipPath) => OnnxMetadata.Read(OnnxGraph.Parse(ReadOnnx(zipPath), metadataOnly: true), zipPath);
+
+    /// <summary>Where the saved model's network looks (Grad-CAM on its last convolutional stage) in each image file for
+    /// the class at the same position (an index in Score's order: <see cref="ReadMetadata"/>'s class names), as
+    /// <see cref="TransferTrainTransformer.Heatmaps"/> gives it for the step that was fitted: one map per image, [h, w]
+    /// at that stage's resolution, largest value 1; null for an image that cannot be read. The network is rebuilt in
+    /// TorchSharp from the zip's ONNX model; images are decoded as training decodes them (upright, scaled).
+    /// <paramref name="progress"/> counts the images as they are done.</summary>
+    public static IReadOnlyList<float[,]?> Heatmaps(string zipPath, IReadOnlyList<string> imagePaths, IReadOnlyList<int> classes,
+        long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels, Engine.Training.PhaseProgress? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(imagePaths);
+        ArgumentNullException.ThrowIfNull(classes);
+        return ModelHeatmaps.Compute(OnnxGraph.Parse(ReadOnnx(zipPath)), zipPath, imagePaths, classes, maxPixels, progress);
+    }
 }

@@ -70,8 +70,8 @@ public sealed class TransferTrainTransformer : ITransformer, IDisposable
 
     /// <summary>Where the network looks (Grad-CAM on its last convolutional stage) in each image file for the class at
     /// the same position: one map per image, [h, w] at that stage's resolution (7×7 for a ResNet at 224 px), largest
-    /// value 1; null for an image that cannot be read. Only the step that was fitted can (a zip loaded back holds
-    /// ML.NET's stock transforms, not this step).</summary>
+    /// value 1; null for an image that cannot be read. For a zip saved and loaded back (ML.NET's stock transforms, not
+    /// this step): <see cref="TransferModelFile.Heatmaps"/>.</summary>
     public IReadOnlyList<float[,]?> Heatmaps(IReadOnlyList<string> imagePaths, IReadOnlyList<int> classes, long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

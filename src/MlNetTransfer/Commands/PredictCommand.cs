@@ -31,6 +31,10 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [Description(MinScoreOption.Help + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false); an image the model calls unfamiliar is answered 'unfamiliar', whatever its score.")]
         public double? MinScore { get; init; }
 
+        [CommandOption("--heatmaps <FOLDER>")]
+        [Description("Also write, for each image scored, the image with where the network looks for its predicted class laid over it (Grad-CAM, red where the evidence is strongest) to <FOLDER>/<image's path under the input>.heatmap.jpg.")]
+        public string? Heatmaps { get; init; }
+
         [CommandOption("--device <DEVICE>")]
         [Description(ModelLoading.DeviceHelp)]
         public string Device { get; init; } = "cpu";
@@ -89,6 +93,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
                 (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
             if (settings.Csv != null) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
+            var heatmaps = settings.Heatmaps is { } folder ? FolderOption.Writable(folder, "--heatmaps") : null;
             WorkFolder.CleanStale(console, settings.Csv is { } csv ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, console);
@@ -158,6 +163,15 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 if (skipped.Count > 0) AtomicFile.Write(skippedFile!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
                 else if (File.Exists(skippedFile)) File.Delete(skippedFile); // an earlier run's
                 console.MarkupLine(Markup.Escape($"scores of {rows.Count} image(s) written to {settings.Csv}" + (skipped.Count > 0 ? $"; the {skipped.Count} skipped, with why, to {skippedFile}" : "")));
+            }
+            if (heatmaps != null)
+            {
+                var read = files.Zip(results).Where(r => r.Second.Scores != null).ToList();
+                int written = Reporting.PredictionHeatmaps.Write(settings.Model, read.Select(r => r.First).ToList(),
+                    read.Select(r => Array.IndexOf(r.Second.Scores!, r.Second.Scores!.Max())).ToList(),
+                    fromStandardInput ? null : Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!,
+                    heatmaps, settings.MaxImagePixels, console);
+                console.MarkupLine(Markup.Escape($"where the network looks for each predicted class: {written} heatmap(s) written to {heatmaps}"));
             }
             return ExitCodes.Success;
         });

@@ -4,9 +4,9 @@ using MlNetTransfer.MlNet;
 
 namespace MlNetTransfer.Tests;
 
-/// <summary>Grad-CAM through the fitted step: one map per image file at the last stage's resolution, scaled to 1, for
-/// the class asked, from the trained network rebuilt out of the step's ONNX model (no other file); an unreadable file
-/// gets none.</summary>
+/// <summary>Grad-CAM through the fitted step and from its saved zip: one map per image file at the last stage's
+/// resolution, scaled to 1, for the class asked, from the trained network rebuilt out of the step's ONNX model (no other
+/// file); an unreadable file gets none.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class HeatmapApiTests
 {
@@ -35,6 +35,16 @@ public class HeatmapApiTests
             Assert.True(values.Max() is 1f or 0f);
         }
         Assert.Single(Directory.GetFiles(temp.Path)); // the step's ONNX model is all it keeps
+
+        // the saved zip, loaded back as ML.NET's stock transforms, draws the same maps from the file alone
+        using var saved = new TempDirectory();
+        var zip = Path.Combine(saved.Path, "model.zip");
+        ml.Model.Save(model, data.Schema, zip);
+        var fromZip = TransferModelFile.Heatmaps(zip, files, [0, 3, 1]);
+        Assert.Null(fromZip[2]);
+        for (int i = 0; i < 2; i++) Assert.Equal(maps[i]!.Cast<float>(), fromZip[i]!.Cast<float>());
+        var wrong = Assert.Throws<ArgumentOutOfRangeException>(() => TransferModelFile.Heatmaps(zip, files.Take(1).ToList(), [10]));
+        Assert.Contains($"{zip} has 10 classes, numbered 0 to 9", wrong.Message);
         model.Dispose();
         Assert.Empty(Directory.GetFiles(temp.Path));
     }

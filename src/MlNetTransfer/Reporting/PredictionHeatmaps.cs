@@ -1,0 +1,38 @@
+using MlNetTransfer.Engine.Training;
+using MlNetTransfer.MlNet;
+using Spectre.Console;
+
+namespace MlNetTransfer.Cli.Reporting;
+
+/// <summary>`predict --heatmaps`: each scored image with the Grad-CAM map of its predicted class laid over it, as a
+/// JPEG in a folder that mirrors the input's, named after the image (<c>Bag/0001.png</c> → <c>Bag/0001.png.heatmap.jpg</c>,
+/// so a PNG and a JPEG of one name stay apart).</summary>
+public static class PredictionHeatmaps
+{
+    public const string Suffix = ".heatmap.jpg";
+
+    /// <summary>Writes one picture per image of <paramref name="images"/> for the class at the same position of
+    /// <paramref name="classes"/> (an index in Score's order), each atomically; returns how many were written (an image
+    /// that cannot be decoded again is left out).</summary>
+    /// <param name="inputRoot">The folder the images were found under (their paths under it name the pictures); null
+    /// for the image on standard input.</param>
+    public static int Write(string model, IReadOnlyList<string> images, IReadOnlyList<int> classes, string? inputRoot, string folder, long maxPixels,
+        IAnsiConsole console)
+    {
+        var maps = TransferModelFile.Heatmaps(model, images, classes, maxPixels, new PhaseProgress("heatmaps made", console.WriteLine));
+        int written = 0;
+        for (int i = 0; i < images.Count; i++)
+        {
+            if (maps[i] is not { } map || HeatmapPicture.Of(images[i], map) is not { } picture) continue;
+            var target = Path.Combine(folder, PictureName(images[i], inputRoot));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            AtomicFile.Write(target, picture.Bytes);
+            written++;
+        }
+        return written;
+    }
+
+    /// <summary>The picture's path under the heatmaps folder.</summary>
+    public static string PictureName(string image, string? inputRoot) =>
+        (inputRoot == null ? "standard-input" : Path.GetRelativePath(inputRoot, image)) + Suffix;
+}
