@@ -45,5 +45,10 @@ public class CliHeatmapTests : CliSandbox
         (exit, output) = Run($"predict --model {model} {one} --heatmaps {model}");
         Assert.Equal(ExitCodes.BadOption, exit);
         Assert.Contains("--heatmaps", output);
+        // inside the folder scored: the next predict there would score the pictures as images
+        (exit, output) = Run($"predict --model {model} {input} --heatmaps {Path.Combine(input, "maps")}");
+        Assert.Equal(ExitCodes.BadOption, exit);
+        Assert.Contains("inside the folder predict scores", output);
+        Assert.False(Directory.Exists(Path.Combine(input, "maps")));
     }
 }
