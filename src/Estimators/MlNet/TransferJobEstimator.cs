@@ -41,27 +41,25 @@ public sealed class TransferJobEstimator : IEstimator<TransferTrainTransformer>
     public TransferTrainTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var classes = new TransferTrainEstimator(_mlContext, _columns).CheckedColumns(input); // and ValidationSet's, as TransferTrain checks them
+        var reader = new TransferTrainEstimator(_mlContext, _columns);
+        var classes = reader.CheckedColumns(input); // and ValidationSet's, as TransferTrain checks them
         var recipe = JobFiles.ReadRecipe(_jobFolder);
         if (classes.Length != recipe.Classes.Count || classes.Except(recipe.Classes).Any())
             throw new ArgumentException($"Label column '{_columns.LabelColumnName}' has the classes {string.Join(", ", classes)}; the job in {_jobFolder} " +
                 $"was trained on {string.Join(", ", recipe.Classes)}. Map the labels with the job's classes.", nameof(input));
         var log = _columns.Log ?? MlNetLog.For(_mlContext, "TransferJob", "Fit");
         using var held = HeldTensors.Begin();
-        using var result = JobImport.Load(_jobFolder, recipe, classes, log, _columns.FlagUnfamiliar ? FamiliarImages(input, classes, recipe.Seed, log) : null);
+        using var result = JobImport.Load(_jobFolder, recipe, classes, log, _columns.FlagUnfamiliar ? FamiliarImages(reader, input, classes, recipe.Seed, log) : null);
         log($"job {_jobFolder}: {result.Architecture.Name} {result.Strategy} at {result.ImageSize} px, trained by {result.Record.Device}");
         return TransferTrainEstimator.Step(_mlContext, input, result, classes, _columns, []);
     }
 
-    /// <summary>A sample of the training and validation images, decoded as TransferTrain decodes them (from the files
-    /// when <see cref="TransferTrainOptions.ImagePathColumnName"/> names them).</summary>
-    (IImageSource Train, IImageSource? Validation) FamiliarImages(IDataView input, string[] classes, int seed, Action<string> log)
+    /// <summary>A sample of the training and validation images, read as TransferTrain reads them.</summary>
+    (IImageSource Train, IImageSource? Validation) FamiliarImages(TransferTrainEstimator reader, IDataView input, string[] classes, int seed, Action<string> log)
     {
-        var files = _columns.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _columns.ImageFolder, _columns.MaxImagePixels) : null;
-        var cache = new ImageCache(_columns.CacheDirectory ?? _mlContext.TempFilePath, reuse: _columns.CacheDirectory != null, log);
+        var cache = reader.NewImageCache(log);
         IImageSource Source(IDataView data, string name) =>
-            new DataViewImageSource(_mlContext, RowSample.Of(data, Familiarity.MaxRows, seed), _columns.ImageColumnName, _columns.LabelColumnName, classes,
-                name, log, files?.CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache);
+            reader.ImageSource(RowSample.Of(data, Familiarity.MaxRows, seed), classes, name, cache, failOnUnreadable: false, log: log);
         return (Source(input, "training"), _columns.ValidationSet is { } validation ? Source(validation, "validation") : null);
     }
 }

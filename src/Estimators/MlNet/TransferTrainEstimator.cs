@@ -143,20 +143,11 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         RunLog($"device: {device.Device} ({device.Reason})");
         var start = _options.ContinueFromModelPath is { } zip ? ContinuedModel.From(zip, classes) : StartingPoint.For(_options);
         RunLog($"architecture {start.Architecture.Name}, weights {start.Description}");
-        var files = _options.ImagePathColumnName is { } pathColumn ? new ImageFiles(pathColumn, _options.ImageFolder, _options.MaxImagePixels) : null;
-        var cache = new ImageCache(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, RunLog);
-        var train = new DataViewImageSource(_mlContext, input, _options.ImageColumnName, _options.LabelColumnName, classes, "training", RunLog,
-            files?.CheckedIn(input.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
-        var validation = _options.ValidationSet == null ? null
-            : new DataViewImageSource(_mlContext, _options.ValidationSet, _options.ImageColumnName, _options.LabelColumnName, classes, "validation", RunLog,
-                files?.CheckedIn(_options.ValidationSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName)), cache, _options.FailOnUnreadableImages);
+        var cache = NewImageCache();
+        var train = ImageSource(input, classes, "training", cache, _options.FailOnUnreadableImages);
+        var validation = _options.ValidationSet is { } held ? ImageSource(held, classes, "validation", cache, _options.FailOnUnreadableImages) : null;
         var test = _options.TestSet == null || !_options.CheckData || _options.ResumeFrom != null ? null
-            : new DataViewImageSource(_mlContext, _options.TestSet, _options.ImageColumnName, _options.LabelColumnName, classes, "test", RunLog,
-                _options.ImagePathColumnName is { } testPaths
-                    ? new ImageFiles(testPaths, _options.TestImageFolder ?? _options.ImageFolder, _options.MaxImagePixels)
-                        .CheckedIn(_options.TestSet.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
-                    : null,
-                cache);
+            : ImageSource(_options.TestSet, classes, "test", cache, failOnUnreadable: false, _options.TestImageFolder);
         var context = new TrainingContext
         {
             TestImages = test,
@@ -170,6 +161,22 @@ public sealed class TransferTrainEstimator : IEstimator<TransferTrainTransformer
         };
         return (device, start, train, validation, context);
     }
+
+    /// <summary>Where the run keeps the images it decodes: <see cref="TransferTrainOptions.CacheDirectory"/> (reused by a
+    /// later run on the same files) or MLContext.TempFilePath.</summary>
+    internal ImageCache NewImageCache(Action<string>? log = null) =>
+        new(_options.CacheDirectory ?? _mlContext.TempFilePath, reuse: _options.CacheDirectory != null, log ?? RunLog);
+
+    /// <summary>The images of <paramref name="data"/> as this step reads them: from the files LoadImages read (under
+    /// <paramref name="folder"/>, else <see cref="TransferTrainOptions.ImageFolder"/>) when
+    /// <see cref="TransferTrainOptions.ImagePathColumnName"/> names them, else through the image column.</summary>
+    internal DataViewImageSource ImageSource(IDataView data, string[] classes, string name, ImageCache cache, bool failOnUnreadable,
+        string? folder = null, Action<string>? log = null) =>
+        new(_mlContext, data, _options.ImageColumnName, _options.LabelColumnName, classes, name, log ?? RunLog,
+            _options.ImagePathColumnName is { } paths
+                ? new ImageFiles(paths, folder ?? _options.ImageFolder, _options.MaxImagePixels).CheckedIn(data.Schema, nameof(TransferTrainOptions.ImagePathColumnName))
+                : null,
+            cache, failOnUnreadable);
 
     /// <summary>The fitted step for a trained network: exported to ONNX in MLContext.TempFilePath (the step owns the
     /// file) and wrapped in the stock scoring chain.</summary>
