@@ -8,6 +8,7 @@ namespace MlNetTransfer.Tests;
 /// The held forms of tensor arithmetic (<see cref="HeldScalars"/>): the same numbers as TorchSharp's implicit forms,
 /// and no Scalar freed under a running operation when other threads make the garbage collector run.
 /// </summary>
+[Collection(CollectorPressureCollection.Name)]
 public class HeldScalarsTests
 {
     public HeldScalarsTests() => TorchRuntime.EnsureLoaded();

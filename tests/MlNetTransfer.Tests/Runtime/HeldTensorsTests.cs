@@ -9,6 +9,7 @@ namespace MlNetTransfer.Tests;
 /// ends, and then belongs where it would have belonged without the hold; chains of temporaries inside it give the same
 /// numbers while other threads make the collector run (outside any scope, such a loop crashed the process).
 /// </summary>
+[Collection(CollectorPressureCollection.Name)]
 public class HeldTensorsTests
 {
     public HeldTensorsTests() => TorchRuntime.EnsureLoaded();
