@@ -1,6 +1,7 @@
 using MlNetTransfer.Engine.Explain;
 using MlNetTransfer.Engine.Onnx;
 using MlNetTransfer.Engine.Training;
+using MlNetTransfer.Engine.Weights;
 using MlNetTransfer.Runtime;
 using SkiaSharp;
 using static TorchSharp.torch;
@@ -35,23 +36,34 @@ internal static class ModelHeatmaps
         var preprocessing = network.Metadata.Preprocessing;
         int side = preprocessing.InputSize;
         var maps = new float[,]?[paths.Count];
-        var readable = Enumerable.Range(0, paths.Count).Select(i => (Index: i, Pixels: Pixels(paths[i], side, maxPixels))).Where(p => p.Pixels != null).ToList();
-        foreach (var chunk in readable.Chunk(Batch))
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
+        // a batch at a time, decoded on every core: what is held is one batch's pixels, whatever the number of images
+        foreach (var batch in Enumerable.Range(0, paths.Count).Chunk(Batch))
         {
-            using var scope = NewDisposeScope();
-            var images = stack(chunk.Select(p => tensor(p.Pixels!).view(3, side, side)).ToArray());
-            var found = GradCam.Maps(network.Model, network.Architecture, preprocessing, images, chunk.Select(p => classes[p.Index]).ToList());
-            long h = found.shape[1], w = found.shape[2];
-            var values = found.data<float>().ToArray();
-            for (int k = 0; k < chunk.Length; k++)
-            {
-                var map = new float[h, w];
-                Buffer.BlockCopy(values, (int)(k * h * w * sizeof(float)), map, 0, (int)(h * w * sizeof(float)));
-                maps[chunk[k].Index] = map;
-            }
-            progress?.Advance(chunk.Length);
+            var pixels = new byte[]?[batch.Length];
+            Parallel.For(0, batch.Length, parallel, k => pixels[k] = Pixels(paths[batch[k]], side, maxPixels));
+            var chunk = batch.Select((index, k) => (Index: index, Pixels: pixels[k]!)).Where(p => p.Pixels != null).ToArray();
+            if (chunk.Length > 0) Draw(network, preprocessing, side, chunk, classes, maps);
+            progress?.Advance(batch.Length);
         }
         return maps;
+    }
+
+    /// <summary>The maps of one batch of decoded images, into <paramref name="maps"/> at their indices.</summary>
+    static void Draw(OnnxNetwork network, Preprocessing preprocessing, int side, (int Index, byte[] Pixels)[] chunk, IReadOnlyList<int> classes,
+        float[,]?[] maps)
+    {
+        using var scope = NewDisposeScope();
+        var images = stack(chunk.Select(p => tensor(p.Pixels).view(3, side, side)).ToArray());
+        var found = GradCam.Maps(network.Model, network.Architecture, preprocessing, images, chunk.Select(p => classes[p.Index]).ToList());
+        long h = found.shape[1], w = found.shape[2];
+        var values = found.data<float>().ToArray();
+        for (int k = 0; k < chunk.Length; k++)
+        {
+            var map = new float[h, w];
+            Buffer.BlockCopy(values, (int)(k * h * w * sizeof(float)), map, 0, (int)(h * w * sizeof(float)));
+            maps[chunk[k].Index] = map;
+        }
     }
 
     /// <summary>The image as the network reads it: RGB planes of <paramref name="side"/>², or null when it cannot be read.</summary>

@@ -21,13 +21,20 @@ public static class PredictionHeatmaps
     {
         var maps = TransferModelFile.Heatmaps(model, images, classes, maxPixels, new PhaseProgress("heatmaps made", console.WriteLine));
         int written = 0;
-        for (int i = 0; i < images.Count; i++)
+        // each picture decodes its image again at the picture's size: on every core
+        try
         {
-            if (maps[i] is not { } map || HeatmapPicture.Of(images[i], map) is not { } picture) continue;
-            var target = Path.Combine(folder, PictureName(images[i], inputRoot));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            AtomicFile.Write(target, picture.Bytes);
-            written++;
+            Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+            {
+                if (maps[i] is not { } map || HeatmapPicture.Of(images[i], map) is not { } picture) return;
+                AtomicFile.Write(Path.Combine(folder, PictureName(images[i], inputRoot)), picture.Bytes);
+                Interlocked.Increment(ref written);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // a full disk names the folder
+            throw;
         }
         return written;
     }

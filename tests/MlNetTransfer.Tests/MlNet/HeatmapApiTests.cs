@@ -43,6 +43,18 @@ public class HeatmapApiTests
         var fromZip = TransferModelFile.Heatmaps(zip, files, [0, 3, 1]);
         Assert.Null(fromZip[2]);
         for (int i = 0; i < 2; i++) Assert.Equal(maps[i]!.Cast<float>(), fromZip[i]!.Cast<float>());
+        // past one batch (16 images), with a file missing inside it: each map is the one its image gets alone
+        var many = ImageRow.Samples("test", perClass: 2).Select(r => Path.Combine(ImageRow.Root, r.ImagePath)).Take(18).ToList();
+        many[3] = temp.File("gone.png");
+        var manyClasses = many.Select((_, i) => i % 10).ToList();
+        var batched = TransferModelFile.Heatmaps(zip, many, manyClasses);
+        Assert.Equal(18, batched.Count);
+        Assert.Null(batched[3]);
+        foreach (int i in new[] { 0, 4, 15, 16, 17 })
+        {
+            var alone = TransferModelFile.Heatmaps(zip, [many[i]], [manyClasses[i]])[0]!;
+            Assert.Equal(alone.Cast<float>(), batched[i]!.Cast<float>(), (a, b) => Math.Abs(a - b) < 1e-4f);
+        }
         var wrong = Assert.Throws<ArgumentOutOfRangeException>(() => TransferModelFile.Heatmaps(zip, files.Take(1).ToList(), [10]));
         Assert.Contains($"{zip} has 10 classes, numbered 0 to 9", wrong.Message);
         model.Dispose();
