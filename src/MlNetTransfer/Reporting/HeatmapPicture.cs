@@ -6,9 +6,11 @@ namespace MlNetTransfer.Cli.Reporting;
 /// nothing argues for the class, through yellow to red where the evidence is strongest, smoothly upscaled.</summary>
 public static class HeatmapPicture
 {
-    public static GalleryPicture? Of(string path, float[,] map)
+    /// <summary>The picture for the image at <paramref name="path"/>, decoded within <paramref name="maxPixels"/> (the
+    /// limit it was scored under); null when it cannot be decoded.</summary>
+    public static GalleryPicture? Of(string path, float[,] map, long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels)
     {
-        using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side);
+        using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side, maxPixels);
         if (decoded.Bitmap == null) return null;
         int side = GalleryPicture.Side;
         using var surface = SKSurface.Create(new SKImageInfo(side, side, SKColorType.Bgra8888, SKAlphaType.Premul));

@@ -26,7 +26,7 @@ public static class PredictionHeatmaps
         {
             Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
             {
-                if (maps[i] is not { } map || HeatmapPicture.Of(images[i], map) is not { } picture) return;
+                if (maps[i] is not { } map || HeatmapPicture.Of(images[i], map, maxPixels) is not { } picture) return;
                 AtomicFile.Write(Path.Combine(folder, PictureName(images[i], inputRoot)), picture.Bytes);
                 Interlocked.Increment(ref written);
             });

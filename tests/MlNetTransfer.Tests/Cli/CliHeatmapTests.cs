@@ -51,4 +51,14 @@ public class CliHeatmapTests : CliSandbox
         Assert.Contains("inside the folder predict scores", output);
         Assert.False(Directory.Exists(Path.Combine(input, "maps")));
     }
+
+    [Fact]
+    public void A_picture_decodes_its_image_within_the_pixel_limit_the_image_was_scored_under()
+    {
+        var image = Directory.GetFiles(Path.Combine(Test, "Bag")).Order().First(); // 28 × 28
+        var map = new float[2, 2] { { 0, 0.5f }, { 1, 0 } };
+
+        Assert.NotNull(HeatmapPicture.Of(image, map, maxPixels: 28 * 28));
+        Assert.Null(HeatmapPicture.Of(image, map, maxPixels: 28 * 28 - 1)); // the limit given, not the default, decides
+    }
 }
