@@ -33,15 +33,29 @@ public static class FolderOption
     /// the data's top is fine: it is left alone as train's output.</summary>
     public static void OutsideClassFolders(string output, string data, string option)
     {
-        if (!Directory.Exists(data)) return;
-        var root = RealPath(Path.GetFullPath(data));
-        var relative = Path.GetRelativePath(root, RealPath(Path.GetFullPath(output)));
-        if (relative == "." || relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative)) return;
+        if (!Directory.Exists(data) || PathUnder(output, data) is not { } relative || relative == ".") return;
         var first = relative.Split(Path.DirectorySeparatorChar)[0];
-        var folder = Path.Combine(root, first);
+        var folder = Path.Combine(RealPath(Path.GetFullPath(data)), first);
         if (Directory.Exists(folder) && !File.Exists(Path.Combine(folder, "model.zip")))
             throw new CliException(ExitCodes.BadOption,
                 $"{option} {output}: inside the class folder '{first}' of --data {data}; what train writes there would change that class for the next run. Write elsewhere (or to a new folder at the data's top).");
+    }
+
+    /// <summary><paramref name="path"/> relative to the folder <paramref name="root"/> when it is that folder (".") or
+    /// lies under it, links followed; null when it lies elsewhere.</summary>
+    public static string? PathUnder(string path, string root)
+    {
+        var relative = Path.GetRelativePath(RealPath(Path.GetFullPath(root)), RealPathOfExisting(Path.GetFullPath(path)));
+        return relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? null : relative;
+    }
+
+    /// <summary><see cref="RealPath"/> of the deepest folder of <paramref name="full"/> that exists, the rest (not made
+    /// yet) appended: a new folder under a link is found under the link's target.</summary>
+    static string RealPathOfExisting(string full)
+    {
+        var existing = full;
+        while (!Path.Exists(existing) && Path.GetDirectoryName(existing) is { } parent) existing = parent;
+        return Path.Join(RealPath(existing), Path.GetRelativePath(existing, full) is var rest && rest != "." ? rest : "");
     }
 
     /// <summary>A file option (predict's --csv, evaluate's --json, export's --onnx): its folder must take files before

@@ -93,8 +93,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
                 (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
             if (settings.Csv != null) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
-            if (settings.Heatmaps is { } under && Directory.Exists(settings.Input) &&
-                !Path.GetRelativePath(Path.GetFullPath(settings.Input), Path.GetFullPath(under)).StartsWith("..", StringComparison.Ordinal))
+            if (settings.Heatmaps is { } under && Directory.Exists(settings.Input) && FolderOption.PathUnder(under, settings.Input) != null)
                 throw new CliException(ExitCodes.BadOption, $"--heatmaps {under}: inside the folder predict scores ({settings.Input}); the next predict on it would score the heatmaps too. Write them elsewhere.");
             var heatmaps = settings.Heatmaps is { } folder ? FolderOption.Writable(folder, "--heatmaps") : null;
             WorkFolder.CleanStale(console, settings.Csv is { } csv ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
