@@ -4,9 +4,10 @@ namespace MlNetTransfer.Accuracy;
 
 /// <summary>
 /// How far a model's sure answers can be trusted, measured the same way for `train` and the ML.NET baseline: at
-/// Score ≥ 0.9 the share of the test images answered and how often those are right, the accuracy of the surest 80 %,
-/// and the share of foreign images — the other data set's test images, of classes the model never saw — that it
-/// answers at 0.9 all the same (every such answer is wrong: fewer is better).
+/// Score ≥ 0.9 the share of the test images answered and how often those are right, the accuracy of the surest 80 %
+/// (answered as `predict --min-score` answers: a model that flags unfamiliar images leaves those to a person; the
+/// baseline's does not flag), and the share of foreign images — the other data set's test images, of classes the model
+/// never saw — whose score reaches 0.9 all the same (every such answer is wrong: fewer is better).
 /// </summary>
 public sealed record SureMeasure(double Answered90, double? Accuracy90, double? Surest80Accuracy, double? ForeignAnswered90)
 {

@@ -42,7 +42,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
 
         [CommandOption("--min-score <P>")]
-        [Description(MinScoreOption.Help + "the line after the accuracy says how many images reach it and how often those are right, the rest left to a person. Default: 0.9.")]
+        [Description(MinScoreOption.Help + "the line after the accuracy says how many images are answered — their score reaches it and the model does not call them unfamiliar, as predict answers — and how often those are right, the rest left to a person. Default: 0.9.")]
         public double MinScore { get; init; } = SureAnswers.DefaultMinScore;
 
         public override ValidationResult Validate() =>

@@ -129,7 +129,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 }
                 var predicted = info.ClassNames[Array.IndexOf(scores, scores.Max())];
                 bool? sure = settings.MinScore is { } minScore ? Reporting.SureAnswers.IsSure(scores, minScore) : null;
-                // an unfamiliar image is not answered, however sure its score: it is of no class the model knows
+                // an unfamiliar image is not answered, however sure its score (SureAnswers.IsAnswered: evaluate's rule)
                 if (result.Unfamiliar == true) unfamiliar++;
                 else if (sure == false) unsure++;
                 rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],

@@ -75,12 +75,16 @@ public static class HtmlReport
     /// <summary>What answering only at a minimum score gets on the test images, by score and by share of the surest.</summary>
     static void SureAnswersTable(StringBuilder html, ClassificationReport test)
     {
+        bool flags = test.Unfamiliar != null;
         html.Append("<h2>Answering only when sure</h2><p>An app can act on the answers whose top score reaches a minimum and leave the rest to a person ")
-            .Append("(<code>predict --min-score 0.9</code>; in code, <code>prediction.Score.Max() &gt;= 0.9f</code>). On the ")
-            .Append(test.Images).Append(" test images:</p><table><tr><th>answer when Score ≥</th><th>answered</th><th>right</th><th>left to a person: the model had right</th></tr>");
-        foreach (var row in test.SureByScore) SureRow(html, row.MinScore.ToString("0.###"), row);
+            .Append(flags
+                ? "with the images the model calls unfamiliar (<code>predict --min-score 0.9</code>; in code, <code>prediction.Score.Max() &gt;= 0.9f &amp;&amp; !prediction.Unfamiliar</code>). On the "
+                : "(<code>predict --min-score 0.9</code>; in code, <code>prediction.Score.Max() &gt;= 0.9f</code>). On the ")
+            .Append(test.Images).Append(" test images:</p><table><tr><th>answer when Score ≥</th><th>answered</th><th>right</th><th>left to a person: the model had right</th>")
+            .Append(flags ? "<th>of those left, sure but unfamiliar</th>" : "").Append("</tr>");
+        foreach (var row in test.SureByScore) SureRow(html, row.MinScore.ToString("0.###"), row, flags);
         foreach (var row in test.SureByShare)
-            SureRow(html, $"{row.MinScore:0.###} (the surest {(double)row.Answered / row.Images:P0})", row);
+            SureRow(html, $"{row.MinScore:0.###} (the surest {(double)row.Answered / row.Images:P0})", row, flags);
         html.Append("</table>");
         html.Append("<p>A score cannot keep out images of classes the model never saw: it spreads them over the classes it knows, sometimes surely. ");
         html.Append(test.Unfamiliar is { } unfamiliar
@@ -88,9 +92,10 @@ public static class HtmlReport
             : "This model does not say which images are unfamiliar (trained with that turned off).</p>");
     }
 
-    static void SureRow(StringBuilder html, string threshold, SureAnswers row) =>
+    static void SureRow(StringBuilder html, string threshold, SureAnswers row, bool flags) =>
         html.Append($"<tr><td>{Encode(threshold)}</td><td>{row.Answered} ({row.Coverage:P0})</td><td>{(row.Accuracy is { } a ? a.ToString("P1") : "–")}</td>" +
-                    $"<td>{(row.RestAccuracy is { } rest ? $"{rest:P1} of {row.Images - row.Answered}" : "–")}</td></tr>");
+                    $"<td>{(row.RestAccuracy is { } rest ? $"{rest:P1} of {row.Images - row.Answered}" : "–")}</td>" +
+                    (flags ? $"<td>{row.HeldUnfamiliar}</td>" : "") + "</tr>");
 
     /// <summary>The picture of a gallery image that scoring did not keep: decoded again, as the model reads it.</summary>
     static GalleryPicture? Picture(string path)

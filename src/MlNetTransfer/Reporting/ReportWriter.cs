@@ -115,7 +115,7 @@ public static class ReportWriter
         ? (object)new { byMinScore = test.SureByScore, surestShares = test.SureByShare, note = SureAnswersNote }
         : new { atMinScore = asked, byMinScore = test.SureByScore, surestShares = test.SureByShare, note = SureAnswersNote };
 
-    const string SureAnswersNote = "an image is answered when its top score reaches minScore; the rest are left to a person";
+    const string SureAnswersNote = "an image is answered when its top score reaches minScore and the model does not call it unfamiliar (as predict --min-score answers); the rest are left to a person, heldUnfamiliar of them sure but unfamiliar";
 
     /// <summary>metrics.json's <c>calibration</c>: the temperature and, on the test images, the expected calibration
     /// error and log-loss before and after it; the same on the validation images it was fitted on.</summary>

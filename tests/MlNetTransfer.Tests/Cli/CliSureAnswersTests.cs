@@ -30,18 +30,21 @@ public class CliSureAnswersTests : CliSandbox
         var rows = File.ReadAllLines(csv);
         Assert.StartsWith("path,predicted,sure,unfamiliar,", rows[0]);
         var answers = rows.Skip(1).Select(r => r.Split(',')).Select(f => (Sure: f[2] == "true", Unfamiliar: f[3] == "true")).ToList();
-        Assert.Equal(expected, answers.Count(a => a.Sure)); // by score alone, as evaluate counts
+        Assert.Equal(expected, answers.Count(a => a.Sure)); // the sure column: by score alone
         Assert.Equal(tops.Count - expected, answers.Count(a => !a.Sure));
         // an unfamiliar image is not answered, however sure its score
         int unfamiliar = answers.Count(a => a.Unfamiliar), unsure = answers.Count(a => !a.Sure && !a.Unfamiliar);
+        int answered = tops.Count - unsure - unfamiliar, heldUnfamiliar = answers.Count(a => a.Sure && a.Unfamiliar);
         Assert.Equal(unsure, predicted.Split('\n').Count(l => l.Contains("│ unsure")));
         Assert.Equal(unfamiliar, predicted.Split('\n').Count(l => l.Contains("│ unfamiliar")));
-        Assert.Contains($"{tops.Count - unsure - unfamiliar} of {tops.Count} image(s) answered, {unsure} unsure, {unfamiliar} unfamiliar", predicted);
+        Assert.Contains($"{answered} of {tops.Count} image(s) answered, {unsure} unsure, {unfamiliar} unfamiliar", predicted);
+        // evaluate counts as answered exactly the images predict answers
         Assert.True(evaluateExit == ExitCodes.Success, evaluated);
-        Assert.Contains($"sure answers: Score ≥ {threshold:0.###}: {expected} of {tops.Count} images answered", evaluated);
+        Assert.Contains($"sure answers: Score ≥ {threshold:0.###}: {answered} of {tops.Count} images answered", evaluated);
         using var evaluation = JsonDocument.Parse(File.ReadAllText(_temp.File("eval.json")));
         var asked = evaluation.RootElement.GetProperty("sureAnswers").GetProperty("atMinScore");
-        Assert.Equal(expected, asked.GetProperty("answered").GetInt32());
+        Assert.Equal(answered, asked.GetProperty("answered").GetInt32());
+        Assert.Equal(heldUnfamiliar, asked.GetProperty("heldUnfamiliar").GetInt32());
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "metrics.json")));
         var byScore = metrics.RootElement.GetProperty("test").GetProperty("sureAnswers").GetProperty("byMinScore").EnumerateArray()
@@ -49,9 +52,12 @@ public class CliSureAnswersTests : CliSandbox
         Assert.Equal([0.5, 0.7, 0.8, 0.9, 0.95, 0.99], byScore.Select(r => r.MinScore));
         Assert.All(byScore, r => Assert.Equal(tops.Count, r.Images));
         Assert.Equal(byScore.Select(r => r.Answered).OrderDescending(), byScore.Select(r => r.Answered));
-        Assert.Equal(tops.Count(t => t >= 0.5), byScore[0].Answered); // train's test images are predict's
+        Assert.Equal(answers.Zip(tops).Count(a => a.Second >= 0.5 && !a.First.Unfamiliar), byScore[0].Answered); // train's test images are predict's
         var html = File.ReadAllText(Path.Combine(Out, "report.html"));
         Assert.Contains($"<tr><td>0.9</td><td>{byScore[3].Answered} (", html);
+        // the model flags unfamiliar images, so the report's rule and table say so
+        Assert.Contains("prediction.Score.Max() &gt;= 0.9f &amp;&amp; !prediction.Unfamiliar", html);
+        Assert.Contains("<th>of those left, sure but unfamiliar</th>", html);
     }
 
     [Fact]

@@ -53,6 +53,28 @@ public class SureAnswersTests
     }
 
     [Fact]
+    public void An_image_the_model_calls_unfamiliar_is_left_to_a_person_however_sure_its_score()
+    {
+        // the 0.99 and 0.93 images flagged (one right, one wrong), the 0.6 one too (below the score anyway)
+        var flagged = new HashSet<int> { 0, 3, 8 };
+        var scored = Ten.Select((image, i) => image with { Unfamiliar = flagged.Contains(i) }).ToList();
+
+        var sure = SureAnswers.At(scored, 0.9);
+        var surest = SureAnswers.Surest(scored, 0.5);
+
+        Assert.Equal(3, sure.Answered); // 0.97, 0.95, 0.9
+        Assert.Equal(3, sure.Right);
+        Assert.Equal(2, sure.HeldUnfamiliar); // the sure ones flagged; the 0.6 one was not sure
+        Assert.Equal(3.0 / 7, sure.RestAccuracy!.Value, 12); // 0.99, 0.85 and 0.7 right of the seven left
+        Assert.Equal("Score ≥ 0.9: 3 of 10 images answered (30 %), 100.0 % right; of the 7 left to a person (2 of them sure but unfamiliar) it had 42.9 % right", sure.Describe());
+        Assert.Equal(scored.Count(s => SureAnswers.IsAnswered(s.Scores, s.Unfamiliar, 0.9)), sure.Answered);
+        // the surest half of the images, among those not flagged: down to 0.8
+        Assert.Equal((float)0.8, (float)surest.MinScore);
+        Assert.Equal(5, surest.Answered);
+        Assert.Equal(0, SureAnswers.Surest(Ten.Select(image => image with { Unfamiliar = true }).ToList(), 0.5).Answered);
+    }
+
+    [Fact]
     public void The_surest_share_answers_that_many_images_and_those_tied_with_the_last_of_them()
     {
         var half = SureAnswers.Surest(Ten, 0.5);
