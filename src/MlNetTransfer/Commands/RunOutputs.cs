@@ -32,6 +32,7 @@ internal static class RunOutputs
         var written = report(test, clock.Elapsed.TotalSeconds) with
         {
             Calibration = CalibrationReport.Of(scored, transfer.Run.Calibration.Temperature), Heatmaps = Heatmaps(transfer, test, testSet.Root, maxPixels),
+            MaxImagePixels = maxPixels,
         };
         if (unreadable.Count > 0) written = written with { TestSkipped = [.. written.TestSkipped, .. unreadable] };
         ReportWriter.Write(output, written, testSet.Root, modelPath);

@@ -32,8 +32,8 @@ public static class DataHealthSection
             foreach (var f in some)
             {
                 var own = Path.Combine(DataIssue.OfTestImages(kind) ? testRoot : trainRoot, f.Path);
-                html.Append("<figure>").Append(Thumbnail(own, f.Path));
-                if (f.Other != null) html.Append(Thumbnail(Path.Combine(trainRoot, f.Other), f.Other));
+                html.Append("<figure>").Append(Thumbnail(own, f.Path, r.MaxImagePixels));
+                if (f.Other != null) html.Append(Thumbnail(Path.Combine(trainRoot, f.Other), f.Other, r.MaxImagePixels));
                 html.Append("<figcaption>").Append(Encode(f.Path)).Append("<br>label <b>").Append(Encode(f.Label)).Append("</b>");
                 if (f.Suggested != null) html.Append("<br>likely <b>").Append(Encode(f.Suggested)).Append("</b>");
                 if (f.Other != null) html.Append("<br>copy of ").Append(Encode(f.Other));
@@ -52,9 +52,9 @@ public static class DataHealthSection
         _ => "Outliers: far from every class",
     };
 
-    static string Thumbnail(string path, string alt)
+    static string Thumbnail(string path, string alt, long maxPixels)
     {
-        using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side);
+        using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side, maxPixels);
         if (decoded.Bitmap == null) return "";
         var picture = GalleryPicture.Of(decoded.Bitmap);
         return $"<img src=\"data:{picture.Mime};base64,{Convert.ToBase64String(picture.Bytes)}\" alt=\"{Encode(alt)}\">";

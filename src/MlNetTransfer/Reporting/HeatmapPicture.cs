@@ -8,7 +8,7 @@ public static class HeatmapPicture
 {
     /// <summary>The picture for the image at <paramref name="path"/>, decoded within <paramref name="maxPixels"/> (the
     /// limit it was scored under); null when it cannot be decoded.</summary>
-    public static GalleryPicture? Of(string path, float[,] map, long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels)
+    public static GalleryPicture? Of(string path, float[,] map, long maxPixels)
     {
         using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side, maxPixels);
         if (decoded.Bitmap == null) return null;

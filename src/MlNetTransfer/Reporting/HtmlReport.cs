@@ -47,7 +47,7 @@ public static class HtmlReport
             .Append("<h2>Top losses</h2><p>The test images the model was most confidently wrong about.</p><div class=\"gallery\">");
         foreach (var image in r.Test.TopLosses)
         {
-            var picture = (image.Picture ?? Picture(Path.Combine(imageRoot, image.File))) is { } shown
+            var picture = (image.Picture ?? Picture(Path.Combine(imageRoot, image.File), r.MaxImagePixels)) is { } shown
                 ? $"<img src=\"data:{shown.Mime};base64,{Convert.ToBase64String(shown.Bytes)}\" alt=\"{Encode(image.File)}\">" : "";
             html.Append($"<figure>{picture}{Heatmap(r, imageRoot, image.File)}<figcaption>{Encode(image.File)}<br>actual <b>{Encode(r.Test.Classes[image.Truth])}</b> " +
                         $"({image.Scores[image.Truth]:P0})<br>predicted <b>{Encode(r.Test.Classes[image.Predicted])}</b> ({image.Scores[image.Predicted]:P0})</figcaption></figure>");
@@ -98,15 +98,15 @@ public static class HtmlReport
                     (flags ? $"<td>{row.HeldUnfamiliar}</td>" : "") + "</tr>");
 
     /// <summary>The picture of a gallery image that scoring did not keep: decoded again, as the model reads it.</summary>
-    static GalleryPicture? Picture(string path)
+    static GalleryPicture? Picture(string path, long maxPixels)
     {
-        using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side);
+        using var decoded = Imaging.ImageDecoder.Decode(path, GalleryPicture.Side, maxPixels);
         return decoded.Bitmap == null ? null : GalleryPicture.Of(decoded.Bitmap);
     }
 
     /// <summary>The image with where the network looked laid over it, when the report has its map.</summary>
     static string Heatmap(TrainingReport r, string imageRoot, string file) =>
-        r.Heatmaps.TryGetValue(file, out var map) && HeatmapPicture.Of(Path.Combine(imageRoot, file), map) is { } picture
+        r.Heatmaps.TryGetValue(file, out var map) && HeatmapPicture.Of(Path.Combine(imageRoot, file), map, r.MaxImagePixels) is { } picture
             ? $"<img src=\"data:{picture.Mime};base64,{Convert.ToBase64String(picture.Bytes)}\" alt=\"where the model looked in {Encode(file)}\">"
             : "";
 

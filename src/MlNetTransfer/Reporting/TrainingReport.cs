@@ -30,6 +30,10 @@ public sealed record TrainingReport(
     /// their class (an image that cannot be read has none).</summary>
     public IReadOnlyDictionary<string, float[,]> Heatmaps { get; init; } = new Dictionary<string, float[,]>();
 
+    /// <summary>The most pixels an image may claim (--max-image-pixels): the report's pictures of the training and test
+    /// images decode within it, as training and scoring did.</summary>
+    public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
+
     /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
     public IReadOnlyList<string> TestSkipped { get; init; } = [];
 

@@ -70,6 +70,29 @@ public class ReportTests : CliSandbox
     }
 
     [Fact]
+    public void The_reports_pictures_decode_their_images_within_the_pixel_limit_the_run_read_them_under()
+    {
+        var small = Directory.GetFiles(Path.Combine(Train, "Bag")).Order().First(); // 28 × 28
+        var scored = new[] { new ScoredImage(small, 0, [0.2f, 0.8f]), new ScoredImage(small, 1, [0.1f, 0.9f]) };
+        var run = new RunRecord("tiny", "scratch", FineTuneStrategy.HeadOnly, "named", 32, "cpu", false, null, null,
+            FlipDecision.NotMeasured("not measured"), Calibration.None, new TrainingResult([], 1, false, false, "head"));
+        var report = new TrainingReport(ClassificationReport.Compute(["A", "B"], scored), "test", run, 3, [], 1, 1)
+        {
+            Heatmaps = new Dictionary<string, float[,]> { [small] = new float[2, 2] { { 0, 0.5f }, { 1, 0 } } },
+        };
+
+        var within = HtmlReport.Render(report with { MaxImagePixels = 28 * 28 }, [], [], null, "/");
+        var over = HtmlReport.Render(report with { MaxImagePixels = 28 * 28 - 1 }, [], [], null, "/");
+
+        // the gallery's picture and the heatmap's: the limit given (a raised one lets a large photo in), not the default
+        string gallery = $"alt=\"{System.Net.WebUtility.HtmlEncode(small)}\">"; // the gallery's picture of the image
+        Assert.Contains("alt=\"where the model looked in", within);
+        Assert.Contains(gallery, within);
+        Assert.DoesNotContain("alt=\"where the model looked in", over);
+        Assert.DoesNotContain(gallery, over);
+    }
+
+    [Fact]
     public void Metrics_json_writes_the_run_record_under_the_training_keys_scripts_read()
     {
         var head = new HeadChoice(1e-3, 224, 0.9, 0.8, 0.5, 40, true, [new HeadChoice.Candidate(1e-3, 0.8, 0.5)], 2.5);
