@@ -52,12 +52,14 @@ public static class CliRun
             Run(["predict", "--model", Path.Combine(outFolder, "model.zip"), foreignFolder, "--csv", csv, "--min-score", SureMeasure.MinScore.ToString(System.Globalization.CultureInfo.InvariantCulture)], log);
             var lines = File.ReadLines(csv).ToList();
             bool flags = lines[0].Split(',')[3] == "unfamiliar"; // path, predicted, sure, [unfamiliar,] classes
-            var rows = lines.Skip(1).Select(line => line.Split(',')).Select(f => (Sure: f[2] == "true", Unfamiliar: flags ? f[3] == "true" : (bool?)null)).ToList();
-            foreign = (double)rows.Count(r => r.Sure) / rows.Count;
+            // sure: answered (score reached and not unfamiliar); the score alone from the class columns
+            var rows = lines.Skip(1).Select(line => line.Split(',')).Select(f => (Answered: f[2] == "true", Unfamiliar: flags ? f[3] == "true" : (bool?)null,
+                Scores: f.Skip(flags ? 4 : 3).Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray())).ToList();
+            foreign = (double)rows.Count(r => Cli.Reporting.SureAnswers.IsSure(r.Scores, SureMeasure.MinScore)) / rows.Count;
             if (flags)
             {
                 foreignUnfamiliar = (double)rows.Count(r => r.Unfamiliar == true) / rows.Count;
-                foreignAnsweredFamiliar = (double)rows.Count(r => r.Sure && r.Unfamiliar == false) / rows.Count;
+                foreignAnsweredFamiliar = (double)rows.Count(r => r.Answered) / rows.Count;
             }
         }
         double? testUnfamiliar = test.TryGetProperty("unfamiliar", out var u) && u.ValueKind == JsonValueKind.Object ? Number(u, "share") : null;

@@ -24,11 +24,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public int Top { get; init; } = 3;
 
         [CommandOption("--csv <FILE>")]
-        [Description("Also write every image's scores for every class to this CSV: path, predicted class, sure (with --min-score), unfamiliar (true for an image unlike every training image, from a model that says), one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20.")]
+        [Description("Also write every image's scores for every class to this CSV: path, predicted class, sure (with --min-score: answered, as the web API's sure), unfamiliar (true for an image unlike every training image, from a model that says), one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20.")]
         public string? Csv { get; init; }
 
         [CommandOption("--min-score <P>")]
-        [Description(MinScoreOption.Help + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false); an image the model calls unfamiliar is answered 'unfamiliar', whatever its score.")]
+        [Description(MinScoreOption.Help + "an image whose top score is lower is answered 'unsure' (the table's answer column; --csv's sure column says false); an image the model calls unfamiliar is answered 'unfamiliar', whatever its score (sure false too). evaluate --min-score counts the same images as answered.")]
         public double? MinScore { get; init; }
 
         [CommandOption("--heatmaps <FOLDER>")]
@@ -128,8 +128,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     continue;
                 }
                 var predicted = info.ClassNames[Array.IndexOf(scores, scores.Max())];
-                bool? sure = settings.MinScore is { } minScore ? Reporting.SureAnswers.IsSure(scores, minScore) : null;
-                // an unfamiliar image is not answered, however sure its score (SureAnswers.IsAnswered: evaluate's rule)
+                // an unfamiliar image is not answered, however sure its score: evaluate's, the report's and the web API's rule
+                bool? sure = settings.MinScore is { } minScore ? Reporting.SureAnswers.IsAnswered(scores, result.Unfamiliar, minScore) : null;
                 if (result.Unfamiliar == true) unfamiliar++;
                 else if (sure == false) unsure++;
                 rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],

@@ -30,11 +30,13 @@ public class CliSureAnswersTests : CliSandbox
         var rows = File.ReadAllLines(csv);
         Assert.StartsWith("path,predicted,sure,unfamiliar,", rows[0]);
         var answers = rows.Skip(1).Select(r => r.Split(',')).Select(f => (Sure: f[2] == "true", Unfamiliar: f[3] == "true")).ToList();
-        Assert.Equal(expected, answers.Count(a => a.Sure)); // the sure column: by score alone
-        Assert.Equal(tops.Count - expected, answers.Count(a => !a.Sure));
-        // an unfamiliar image is not answered, however sure its score
-        int unfamiliar = answers.Count(a => a.Unfamiliar), unsure = answers.Count(a => !a.Sure && !a.Unfamiliar);
-        int answered = tops.Count - unsure - unfamiliar, heldUnfamiliar = answers.Count(a => a.Sure && a.Unfamiliar);
+        // an unfamiliar image is not answered, however sure its score: the sure column is false for it, as the web API's
+        var byScore = answers.Zip(tops, (a, top) => (a.Sure, a.Unfamiliar, Reaches: top >= threshold)).ToList();
+        Assert.Equal(expected, byScore.Count(a => a.Reaches));
+        Assert.All(byScore, a => Assert.Equal(a.Reaches && !a.Unfamiliar, a.Sure));
+        int unfamiliar = answers.Count(a => a.Unfamiliar), unsure = byScore.Count(a => !a.Reaches && !a.Unfamiliar);
+        int answered = answers.Count(a => a.Sure), heldUnfamiliar = byScore.Count(a => a.Reaches && a.Unfamiliar);
+        Assert.Equal(tops.Count, answered + unsure + unfamiliar);
         Assert.Equal(unsure, predicted.Split('\n').Count(l => l.Contains("│ unsure")));
         Assert.Equal(unfamiliar, predicted.Split('\n').Count(l => l.Contains("│ unfamiliar")));
         Assert.Contains($"{answered} of {tops.Count} image(s) answered, {unsure} unsure, {unfamiliar} unfamiliar", predicted);
@@ -47,14 +49,14 @@ public class CliSureAnswersTests : CliSandbox
         Assert.Equal(heldUnfamiliar, asked.GetProperty("heldUnfamiliar").GetInt32());
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "metrics.json")));
-        var byScore = metrics.RootElement.GetProperty("test").GetProperty("sureAnswers").GetProperty("byMinScore").EnumerateArray()
+        var tested = metrics.RootElement.GetProperty("test").GetProperty("sureAnswers").GetProperty("byMinScore").EnumerateArray()
             .Select(r => (MinScore: r.GetProperty("minScore").GetDouble(), Answered: r.GetProperty("answered").GetInt32(), Images: r.GetProperty("images").GetInt32())).ToList();
-        Assert.Equal([0.5, 0.7, 0.8, 0.9, 0.95, 0.99], byScore.Select(r => r.MinScore));
-        Assert.All(byScore, r => Assert.Equal(tops.Count, r.Images));
-        Assert.Equal(byScore.Select(r => r.Answered).OrderDescending(), byScore.Select(r => r.Answered));
-        Assert.Equal(answers.Zip(tops).Count(a => a.Second >= 0.5 && !a.First.Unfamiliar), byScore[0].Answered); // train's test images are predict's
+        Assert.Equal([0.5, 0.7, 0.8, 0.9, 0.95, 0.99], tested.Select(r => r.MinScore));
+        Assert.All(tested, r => Assert.Equal(tops.Count, r.Images));
+        Assert.Equal(tested.Select(r => r.Answered).OrderDescending(), tested.Select(r => r.Answered));
+        Assert.Equal(answers.Zip(tops).Count(a => a.Second >= 0.5 && !a.First.Unfamiliar), tested[0].Answered); // train's test images are predict's
         var html = File.ReadAllText(Path.Combine(Out, "report.html"));
-        Assert.Contains($"<tr><td>0.9</td><td>{byScore[3].Answered} (", html);
+        Assert.Contains($"<tr><td>0.9</td><td>{tested[3].Answered} (", html);
         // the model flags unfamiliar images, so the report's rule and table say so
         Assert.Contains("prediction.Score.Max() &gt;= 0.9f &amp;&amp; !prediction.Unfamiliar", html);
         Assert.Contains("<th>of those left, sure but unfamiliar</th>", html);
