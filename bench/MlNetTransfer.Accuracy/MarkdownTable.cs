@@ -12,7 +12,7 @@ public static class MarkdownTable
     {
         using var document = JsonDocument.Parse(File.ReadAllText(jsonPath));
         var text = new StringBuilder();
-        text.AppendLine("| data set | train images | case | test accuracy | log-loss | ECE | Score ≥ 0.9: answered (right) | foreign answered | unfamiliar: test / foreign | wall clock | trained |");
+        text.AppendLine("| data set | train images | case | test accuracy | log-loss | ECE | answered at Score ≥ 0.9, as predict answers (right) | foreign at Score ≥ 0.9 | unfamiliar: test / foreign | wall clock | trained |");
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var split in document.RootElement.GetProperty("Splits").EnumerateArray())
             foreach (var run in split.GetProperty("Cases").EnumerateArray())
