@@ -45,6 +45,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         [Description(MinScoreOption.Help + "the line after the accuracy says how many images are answered — their score reaches it and the model does not call them unfamiliar, as predict answers — and how often those are right, the rest left to a person. Default: 0.9.")]
         public double MinScore { get; init; } = SureAnswers.DefaultMinScore;
 
+        [CommandOption("--target-accuracy <P>")]
+        [Description("Also find the minimum score to answer at for answers right at least this often (0 to 1, such as 0.98), shown on these images with 95 % confidence: the lowest that passes an exact binomial test, thresholds tried from the surest images down (fixed-sequence testing). The answer is for images like these.")]
+        public double? TargetAccuracy { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data is required: the labelled images to evaluate on.") : ValidationResult.Success();
     }
@@ -59,6 +63,8 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             var human = jsonOut ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : console;
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             MinScoreOption.Check(settings.MinScore);
+            if (settings.TargetAccuracy is { } target && !(target is > 0 and < 1))
+                throw new CliException(ExitCodes.BadOption, $"--target-accuracy: must be an accuracy between 0 and 1 (such as 0.98), not {target.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
@@ -90,11 +96,13 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                                   (unknown.Count > 0 ? $"; {unknown.Values.Sum()} of unknown classes left out" : ""));
                 var sure = SureAnswers.At(scored, settings.MinScore);
                 human.WriteLine($"sure answers: {sure.Describe()}");
+                var targeted = settings.TargetAccuracy is { } wanted ? Reporting.TargetAccuracy.Find(scored, wanted) : null;
+                if (targeted != null) human.WriteLine(targeted.Describe());
                 if (report.Unfamiliar is { } unfamiliarImages) human.WriteLine($"unfamiliar: {unfamiliarImages.Describe()}");
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
                     report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKReported,
-                    report.LogLoss, report.Images, SureAnswers = ReportWriter.SureAnswersDocument(report, sure), report.Unfamiliar, report.PerClass, report.Classes,
+                    report.LogLoss, report.Images, SureAnswers = ReportWriter.SureAnswersDocument(report, sure), TargetAccuracy = targeted, report.Unfamiliar, report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },
                 }, CliJson.Compact);

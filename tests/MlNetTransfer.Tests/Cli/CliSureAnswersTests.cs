@@ -24,7 +24,7 @@ public class CliSureAnswersTests : CliSandbox
         string minScore = threshold.ToString("R", CultureInfo.InvariantCulture);
 
         var (predictExit, predicted) = Run($"predict --model {model} {Test} --csv {csv} --min-score {minScore}");
-        var (evaluateExit, evaluated) = Run($"evaluate --model {model} --data {Test} --min-score {minScore} --json {_temp.File("eval.json")}");
+        var (evaluateExit, evaluated) = Run($"evaluate --model {model} --data {Test} --min-score {minScore} --target-accuracy 0.5 --json {_temp.File("eval.json")}");
 
         Assert.True(predictExit == ExitCodes.Success, predicted);
         var rows = File.ReadAllLines(csv);
@@ -47,6 +47,10 @@ public class CliSureAnswersTests : CliSandbox
         var asked = evaluation.RootElement.GetProperty("sureAnswers").GetProperty("atMinScore");
         Assert.Equal(answered, asked.GetProperty("answered").GetInt32());
         Assert.Equal(heldUnfamiliar, asked.GetProperty("heldUnfamiliar").GetInt32());
+        // --target-accuracy: the threshold for answers right at least half the time, or why there is none
+        Assert.Contains("for answers at least 50.0 % right (95 % confidence): ", evaluated);
+        var targeted = evaluation.RootElement.GetProperty("targetAccuracy");
+        Assert.Equal((0.5, 0.95, tops.Count), (targeted.GetProperty("target").GetDouble(), targeted.GetProperty("confidence").GetDouble(), targeted.GetProperty("images").GetInt32()));
 
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(Out, "metrics.json")));
         var tested = metrics.RootElement.GetProperty("test").GetProperty("sureAnswers").GetProperty("byMinScore").EnumerateArray()
@@ -66,9 +70,12 @@ public class CliSureAnswersTests : CliSandbox
     public void A_minimum_score_outside_zero_to_one_is_refused_before_the_model_is_read()
     {
         var (exit, output) = Run($"predict --model {_temp.File("no-model.zip")} {Test} --min-score 90");
+        var (targetExit, target) = Run($"evaluate --model {_temp.File("no-model.zip")} --data {Test} --target-accuracy 95");
 
         Assert.Equal(ExitCodes.BadOption, exit);
         Assert.Contains("--min-score: must be a score from 0 to 1 (such as 0.9), not 90", output.ReplaceLineEndings(" "));
+        Assert.Equal(ExitCodes.BadOption, targetExit);
+        Assert.Contains("--target-accuracy: must be an accuracy between 0 and 1 (such as 0.98), not 95", target.ReplaceLineEndings(" "));
     }
 
     [Fact]
