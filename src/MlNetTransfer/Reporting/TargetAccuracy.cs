@@ -29,7 +29,7 @@ public sealed record TargetAccuracy(double Target, double Confidence, int Images
         if (!(confidence is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(confidence), $"a confidence between 0 and 1, not {confidence}");
         double alpha = 1 - confidence;
         var tops = scored.Where(s => s.Unfamiliar != true).Select(s => s.Scores.Max()).OrderDescending().ToArray();
-        int first = FirstCount(target, alpha);
+        int first = FirstCount(target, alpha, tops.Length);
         int step = Math.Max(1, (int)Math.Ceiling(Step * scored.Count - 1e-9));
         SureAnswers? found = null;
         double? pValue = null;
@@ -50,10 +50,11 @@ public sealed record TargetAccuracy(double Target, double Confidence, int Images
     /// <summary>Where the sequence starts: the fewest answers that pass with one of them wrong (93 for 95 %, 46 for 90 %).
     /// Fewer could pass only all right, so a single early mistake would end the search before the images that carry
     /// the threshold are counted.</summary>
-    public static int FirstCount(double target, double alpha)
+    /// <param name="most">Stop looking past this many (the images there are): more than it means none can pass.</param>
+    public static int FirstCount(double target, double alpha, int most = int.MaxValue - 1)
     {
         int count = 2;
-        while (Binomial.UpperTail(count, count - 1, target) > alpha) count++;
+        while (count <= most && Binomial.UpperTail(count, count - 1, target) > alpha) count++;
         return count;
     }
 

@@ -50,6 +50,7 @@ public class TargetAccuracyTests
         Assert.True(found.PValue <= 0.05);
         Assert.StartsWith("for answers at least 95.0 % right (95 % confidence): --min-score 0.", found.Describe());
         Assert.Null(few.Found);
+        Assert.Null(TargetAccuracy.Find(scored, 0.999999).Found); // would need millions of answers: none, and at once
         Assert.Equal("for answers at least 95.0 % right (95 % confidence): no minimum score shows it on these 80 images — more labelled images, or a lower target", few.Describe());
     }
 
