@@ -66,10 +66,10 @@ public sealed record TargetAccuracy(double Target, double Confidence, int Images
         if (first <= answerable) yield return answerable;
     }
 
-    /// <summary>"for answers at least 95 % right (95 % confidence): --min-score 0.874 answers 712 of 1000 images (71 %),
-    /// 97.2 % right here".</summary>
+    /// <summary>"for answers at least 95 % right (95 % confidence): --min-score 0.87412345 answers 712 of 1000 images (71 %),
+    /// 97.2 % right here": the score as the model gives it (a rounded one would answer other images than those tested).</summary>
     public string Describe() =>
         $"for answers at least {Target:P1} right ({Confidence:P0} confidence): " + (Found is { } f
-            ? $"--min-score {f.MinScore.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)} answers {f.Answered} of {f.Images} images ({f.Coverage:P0}), {f.Accuracy:P1} right here"
+            ? $"--min-score {((float)f.MinScore).ToString("R", System.Globalization.CultureInfo.InvariantCulture)} answers {f.Answered} of {f.Images} images ({f.Coverage:P0}), {f.Accuracy:P1} right here"
             : $"no minimum score shows it on these {Images} images — more labelled images, or a lower target");
 }
