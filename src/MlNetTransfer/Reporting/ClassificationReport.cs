@@ -37,6 +37,10 @@ public sealed record ClassificationReport(
     /// <summary>What the surest <see cref="SureAnswers.Shares"/> of the images get, the rest left to a person.</summary>
     public IReadOnlyList<SureAnswers> SureByShare { get; init; } = [];
 
+    /// <summary>The threshold shown for answers right at least each of <see cref="TargetAccuracy.Targets"/> of the time,
+    /// with 95 % confidence, or that these images show none.</summary>
+    public IReadOnlyList<TargetAccuracy> ForTargets { get; init; } = [];
+
     /// <summary>How many images the model calls unfamiliar; null when it does not say.</summary>
     public UnfamiliarCount? Unfamiliar { get; init; }
 
@@ -77,6 +81,7 @@ public sealed record ClassificationReport(
             SurestRight = surestRight, TopKAccuracy = topK,
             SureByScore = SureAnswers.Thresholds.Select(t => SureAnswers.At(scored, t)).ToList(),
             SureByShare = SureAnswers.Shares.Select(share => SureAnswers.Surest(scored, share)).ToList(),
+            ForTargets = TargetAccuracy.Targets.Select(target => TargetAccuracy.Find(scored, target)).ToList(),
             Unfamiliar = UnfamiliarCount.Of(scored),
         };
     }

@@ -85,7 +85,10 @@ public static class HtmlReport
         foreach (var row in test.SureByScore) SureRow(html, row.MinScore.ToString("0.###"), row, flags);
         foreach (var row in test.SureByShare)
             SureRow(html, $"{row.MinScore:0.###} (the surest {(double)row.Answered / row.Images:P0})", row, flags);
-        html.Append("</table>");
+        html.Append("</table><p>The lowest minimum score these test images show, with 95 % confidence, to give answers right at least as often as asked ")
+            .Append("(an exact binomial test, thresholds tried from the surest images down; <code>evaluate --target-accuracy</code> on other labelled images):</p><ul>");
+        foreach (var target in test.ForTargets) html.Append("<li>").Append(Encode(target.Describe())).Append("</li>");
+        html.Append("</ul>");
         html.Append("<p>A score cannot keep out images of classes the model never saw: it spreads them over the classes it knows, sometimes surely. ");
         html.Append(test.Unfamiliar is { } unfamiliar
             ? $"The model also says which images are unlike every image it was trained on (the <code>Unfamiliar</code> column; <code>predict</code> answers them 'unfamiliar'): of these test images, {Encode(unfamiliar.Describe())}.</p>"

@@ -112,8 +112,8 @@ public static class ReportWriter
     /// <summary>What answering only when sure gets on the test images: at each minimum score, and for the surest shares
     /// (<c>evaluate --json</c> writes the same).</summary>
     internal static object SureAnswersDocument(ClassificationReport test, SureAnswers? asked = null) => asked is null
-        ? (object)new { byMinScore = test.SureByScore, surestShares = test.SureByShare, note = SureAnswersNote }
-        : new { atMinScore = asked, byMinScore = test.SureByScore, surestShares = test.SureByShare, note = SureAnswersNote };
+        ? (object)new { byMinScore = test.SureByScore, surestShares = test.SureByShare, forTargetAccuracy = test.ForTargets, note = SureAnswersNote }
+        : new { atMinScore = asked, byMinScore = test.SureByScore, surestShares = test.SureByShare, forTargetAccuracy = test.ForTargets, note = SureAnswersNote };
 
     const string SureAnswersNote = "an image is answered when its top score reaches minScore and the model does not call it unfamiliar (as predict --min-score answers); the rest are left to a person, heldUnfamiliar of them sure but unfamiliar";
 

@@ -16,6 +16,9 @@ namespace MlNetTransfer.Cli.Reporting;
 /// <param name="PValue">The test's p-value at <paramref name="Found"/>'s threshold (null with none).</param>
 public sealed record TargetAccuracy(double Target, double Confidence, int Images, SureAnswers? Found, double? PValue)
 {
+    /// <summary>The targets train's report and metrics.json show.</summary>
+    public static IReadOnlyList<double> Targets { get; } = [0.9, 0.95, 0.99];
+
     /// <summary>The confidence `evaluate --target-accuracy` holds its claim with.</summary>
     public const double DefaultConfidence = 0.95;
 

@@ -64,6 +64,12 @@ public class CliSureAnswersTests : CliSandbox
         // the model flags unfamiliar images, so the report's rule and table say so
         Assert.Contains("prediction.Score.Max() &gt;= 0.9f &amp;&amp; !prediction.Unfamiliar", html);
         Assert.Contains("<th>of those left, sure but unfamiliar</th>", html);
+        // and the threshold shown for 90, 95 and 99 % right answers, or that these few test images show none
+        var targets = metrics.RootElement.GetProperty("test").GetProperty("sureAnswers").GetProperty("forTargetAccuracy").EnumerateArray().ToList();
+        Assert.Equal([0.9, 0.95, 0.99], targets.Select(t => t.GetProperty("target").GetDouble()));
+        Assert.All(targets, t => Assert.Equal(tops.Count, t.GetProperty("images").GetInt32()));
+        foreach (var target in new[] { "90.0", "95.0", "99.0" })
+            Assert.Contains($"<li>for answers at least {target} % right (95 % confidence): ", html);
     }
 
     [Fact]
