@@ -32,7 +32,7 @@ internal static class ImageFileReader
         var pixels = new ConcurrentBag<MlNetPixels>(Enumerable.Range(0, workers).Select(_ => new MlNetPixels(mlContext, store.Side)));
         try
         {
-            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, listed.Count, Math.Max(1, Math.Min(16, listed.Count / (workers * 4)))),
+            Runtime.ParallelLoops.Run(() => Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, listed.Count, Math.Max(1, Math.Min(16, listed.Count / (workers * 4)))),
                 new ParallelOptions { MaxDegreeOfParallelism = workers },
                 range =>
                 {
@@ -50,12 +50,7 @@ internal static class ImageFileReader
                     {
                         pixels.Add(extractor);
                     }
-                });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // a full disk names the folder
-            throw;
+                })); // a failure as it was thrown: a full disk names the folder
         }
         finally
         {

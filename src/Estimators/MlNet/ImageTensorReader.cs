@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetTransfer.Engine.Data;
@@ -75,12 +74,8 @@ internal static class ImageTensorReader
         var cursors = pixels.GetRowCursorSet(columns, Environment.ProcessorCount);
         try
         {
-            Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classCount, store, nextRecord, rows, progress));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // the first failure as it was (a full disk names the folder)
-            throw;
+            // the first failure as it was (a full disk names the folder)
+            Runtime.ParallelLoops.Run(() => Parallel.ForEach(cursors, cursor => ReadCursor(cursor, pixels.Schema, labelColumn, classCount, store, nextRecord, rows, progress)));
         }
         finally
         {

@@ -15,15 +15,14 @@ public static class Binomial
         // log P(X = k) from k = 0 up: log C(n, k+1) = log C(n, k) + log((n − k) / (k + 1))
         double logTerm = trials * Math.Log(1 - p), logOdds = Math.Log(p) - Math.Log(1 - p);
         for (int k = 0; k < successes; k++) logTerm += Math.Log((double)(trials - k) / (k + 1)) + logOdds;
-        double largest = logTerm, sum = 0, term = logTerm;
-        var terms = new List<double>(trials - successes + 1) { logTerm };
+        // the terms from there up summed as exp(largest) · sum, the largest so far factored out
+        double largest = logTerm, sum = 1;
         for (int k = successes; k < trials; k++)
         {
-            term += Math.Log((double)(trials - k) / (k + 1)) + logOdds;
-            terms.Add(term);
-            largest = Math.Max(largest, term);
+            logTerm += Math.Log((double)(trials - k) / (k + 1)) + logOdds;
+            if (logTerm > largest) (sum, largest) = (sum * Math.Exp(largest - logTerm) + 1, logTerm);
+            else sum += Math.Exp(logTerm - largest);
         }
-        foreach (var t in terms) sum += Math.Exp(t - largest);
         return Math.Min(1, Math.Exp(largest + Math.Log(sum)));
     }
 }

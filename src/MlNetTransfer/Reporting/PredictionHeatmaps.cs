@@ -21,21 +21,13 @@ public static class PredictionHeatmaps
     {
         var maps = TransferModelFile.Heatmaps(model, images, classes, maxPixels, new PhaseProgress("heatmaps made", console.WriteLine));
         int written = 0;
-        // each picture decodes its image again at the picture's size: on every core
-        try
+        // each picture decodes its image again at the picture's size: on every core; a full disk names the folder
+        Runtime.ParallelLoops.Run(() => Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
-            Parallel.For(0, images.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
-            {
-                if (maps[i] is not { } map || HeatmapPicture.Of(images[i], map, maxPixels) is not { } picture) return;
-                AtomicFile.Write(Path.Combine(folder, PictureName(images[i], inputRoot)), picture.Bytes);
-                Interlocked.Increment(ref written);
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // a full disk names the folder
-            throw;
-        }
+            if (maps[i] is not { } map || HeatmapPicture.Of(images[i], map, maxPixels) is not { } picture) return;
+            AtomicFile.Write(Path.Combine(folder, PictureName(images[i], inputRoot)), picture.Bytes);
+            Interlocked.Increment(ref written);
+        }));
         return written;
     }
 
