@@ -84,7 +84,10 @@ public sealed class ImageFileScorer
                 new PredictionEngineOptions { IgnoreMissingColumns = true, InputSchemaDefinition = _input, OutputSchemaDefinition = _output, OwnsTransformer = false })));
         try
         {
-            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, count, 1), new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation },
+            // a worker's failure (a `seen` that throws, the runtime out of memory) surfaces as it was thrown, not
+            // wrapped in an AggregateException, so the caller catches what it knows
+            Runtime.ParallelLoops.Run(() => Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, count, 1),
+                new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation },
                 range =>
                 {
                     if (!engines.TryTake(out var engine)) throw new InvalidOperationException("more workers than prediction engines");
@@ -115,7 +118,7 @@ public sealed class ImageFileScorer
                     {
                         engines.Add(engine);
                     }
-                });
+                }));
         }
         finally
         {

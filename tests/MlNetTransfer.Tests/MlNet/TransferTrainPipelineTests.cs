@@ -234,6 +234,19 @@ public class TransferTrainPipelineTests(TrainedPipeline trained, ITestOutputHelp
         Assert.NotEmpty(trained.Model.OfType<TransferTrainTransformer>().Single().GetOnnxModel()); // the scorers left the fitted model its network
     }
 
+    [Fact]
+    public void The_file_scorer_lets_a_workers_failure_out_as_it_was_thrown_not_wrapped()
+    {
+        var files = ImageRow.Samples("test").Take(8).Select(r => Path.Combine(ImageRow.Root, r.ImagePath)).ToList();
+        var scorer = new ImageFileScorer(trained.MLContext, trained.Model, side: 64);
+
+        var thrown = Assert.Throws<IOException>(() => scorer.Score(files,
+            seen: (i, _, _) => { if (i == 3) throw new IOException("No space left on device: /full/report"); },
+            cancellation: TestContext.Current.CancellationToken));
+
+        Assert.Equal("No space left on device: /full/report", thrown.Message); // the CLI's disk-full handling sees it
+    }
+
     (List<string> Labels, List<float> Scores) Predictions(IDataView scored)
     {
         var labels = scored.GetColumn<ReadOnlyMemory<char>>("PredictedLabel").Select(l => l.ToString()).ToList();
