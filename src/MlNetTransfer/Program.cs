@@ -17,4 +17,4 @@ void Stop(PosixSignalContext context)
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
-return await CliApp.Create(AnsiConsole.Console).RunAsync(args, interrupt.Token);
+return await CliApp.Create(LogConsole.For(Console.Out)).RunAsync(args, interrupt.Token);

@@ -57,6 +57,8 @@ public class CliProcessTests : IDisposable
         }
 
         var quiet = await Train("quiet");
+        // written to a pipe, an epoch's line is one line (Spectre.Console wrapped it at 80 columns: LogConsole)
+        Assert.Matches(@"(?m)^epoch 1/1  loss .* img/s  ETA \d+:\d\d\s*$", quiet);
         Assert.DoesNotContain("NNPACK", quiet);
         Assert.DoesNotContain("] Could not", quiet);
         // asked for, libtorch's threshold is what TORCH_CPP_LOG_LEVEL says, as in PyTorch
