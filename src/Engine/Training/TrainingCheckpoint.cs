@@ -96,7 +96,10 @@ public sealed record TrainingCheckpoint
         writer.Write(tensors.Count);
         foreach (var (name, tensor) in tensors)
         {
-            using var contiguous = tensor.cpu().contiguous();
+            // every handle disposed here: cpu() of a CPU tensor is a new handle on the same storage, and one left to
+            // the finalizer kept that storage (the network's weights) alive after the checkpoint freed its tensors
+            using var scope = NewDisposeScope();
+            var contiguous = tensor.cpu().contiguous();
             writer.Write(name);
             writer.Write((int)contiguous.dtype);
             writer.Write(contiguous.dim());

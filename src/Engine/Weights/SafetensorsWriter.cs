@@ -33,8 +33,8 @@ public static class SafetensorsWriter
             for (int i = json.Length; i < padded; i++) writer.Write((byte)' ');
             foreach (var (_, tensor) in entries)
             {
-                using var cpu = tensor.detach().cpu().contiguous();
-                writer.Write(cpu.bytes);
+                using var scope = NewDisposeScope(); // detach() and cpu() are handles on the weights' storage too
+                writer.Write(tensor.detach().cpu().contiguous().bytes);
             }
         });
     }

@@ -129,6 +129,28 @@ public class FineTunerCheckpointTests : IDisposable
         Assert.Contains("past the file's end", claimed.Message);
     }
 
+    [Fact]
+    public void Saving_a_checkpoint_leaves_no_tensor_handle_holding_its_weights()
+    {
+        // a handle left behind (cpu() of a CPU tensor is a new one on the same storage) kept the network's weights in
+        // memory until the GC finalized it: with a checkpoint every epoch, 3.7 GB resident after 18 epochs, not 1.8
+        var weights = new Dictionary<string, TorchSharp.torch.Tensor> { ["fc.weight"] = TorchSharp.torch.randn(64, 32), ["fc.bias"] = TorchSharp.torch.randn(64) };
+        var checkpoint = new TrainingCheckpoint { Epoch = 2, Weights = weights, BestWeights = weights.ToDictionary(kv => kv.Key, kv => kv.Value.clone()) };
+        long live = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        checkpoint.Save(_temp.File("kept.state"));
+
+        Assert.Equal(live, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        checkpoint.DisposeTensors();
+        using var read = new Disposables(TrainingCheckpoint.Load(_temp.File("kept.state")));
+        Assert.True(read.Checkpoint.Weights["fc.weight"].allclose(read.Checkpoint.BestWeights["fc.weight"]));
+    }
+
+    sealed record Disposables(TrainingCheckpoint Checkpoint) : IDisposable
+    {
+        public void Dispose() => Checkpoint.DisposeTensors();
+    }
+
     /// <summary>Where the header (magic and JSON, length-prefixed strings) ends.</summary>
     static int HeaderLength(byte[] file)
     {

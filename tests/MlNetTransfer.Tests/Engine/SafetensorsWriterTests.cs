@@ -35,6 +35,18 @@ public class SafetensorsWriterTests
     }
 
     [Fact]
+    public void Writing_leaves_no_tensor_handle_holding_the_weights()
+    {
+        using var temp = new TempDirectory();
+        using var weight = randn(8, 4);
+        long live = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        SafetensorsWriter.Write(temp.File("state.safetensors"), new Dictionary<string, Tensor> { ["fc.weight"] = weight });
+
+        Assert.Equal(live, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount); // detach() and cpu() disposed
+    }
+
+    [Fact]
     public void A_dtype_the_job_does_not_use_is_refused_by_name_and_nothing_is_written()
     {
         using var temp = new TempDirectory();
