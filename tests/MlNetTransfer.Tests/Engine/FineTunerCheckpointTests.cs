@@ -142,13 +142,15 @@ public class FineTunerCheckpointTests : IDisposable
 
         Assert.Equal(live, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         checkpoint.DisposeTensors();
-        using var read = new Disposables(TrainingCheckpoint.Load(_temp.File("kept.state")));
-        Assert.True(read.Checkpoint.Weights["fc.weight"].allclose(read.Checkpoint.BestWeights["fc.weight"]));
-    }
-
-    sealed record Disposables(TrainingCheckpoint Checkpoint) : IDisposable
-    {
-        public void Dispose() => Checkpoint.DisposeTensors();
+        var read = TrainingCheckpoint.Load(_temp.File("kept.state")); // and what it wrote reads back
+        try
+        {
+            Assert.True(read.Weights["fc.weight"].allclose(read.BestWeights["fc.weight"]));
+        }
+        finally
+        {
+            read.DisposeTensors();
+        }
     }
 
     /// <summary>Where the header (magic and JSON, length-prefixed strings) ends.</summary>
