@@ -24,7 +24,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public int Top { get; init; } = 3;
 
         [CommandOption("--csv <FILE>")]
-        [Description("Also write every image's scores for every class to this CSV: path, predicted class, sure (with --min-score: answered, as the web API's sure), unfamiliar (true for an image unlike every training image, from a model that says), one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20.")]
+        [Description("Also write every image's scores for every class to this CSV: path, predicted class, sure (with --min-score: answered, as the web API's sure), unfamiliar (true for an image unlike every training image, from a model that says), one column per class (the skipped images, with why, to <name>.skipped.txt beside it); the screen then shows the first 20. - writes the CSV to standard output, and the table, the skipped images and the messages to standard error.")]
         public string? Csv { get; init; }
 
         [CommandOption("--min-score <P>")]
@@ -83,6 +83,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             if (settings.MinScore is { } asked) MinScoreOption.Check(asked);
             bool fromStandardInput = settings.Input == StandardInput;
+            bool csvOut = settings.Csv == "-"; // the CSV alone on standard output, for a pipe; people read standard error
+            var human = csvOut ? LogConsole.For(Console.Error) : console;
             var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
@@ -92,13 +94,13 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images (images are " +
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
                 (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
-            if (settings.Csv != null) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
+            if (settings.Csv != null && !csvOut) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
             if (settings.Heatmaps is { } under && Directory.Exists(settings.Input) && FolderOption.PathUnder(under, settings.Input) != null)
                 throw new CliException(ExitCodes.BadOption, $"--heatmaps {under}: inside the folder predict scores ({settings.Input}); the next predict on it would score the heatmaps too. Write them elsewhere.");
             var heatmaps = settings.Heatmaps is { } folder ? FolderOption.Writable(folder, "--heatmaps") : null;
-            WorkFolder.CleanStale(console, settings.Csv is { } csv ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
+            WorkFolder.CleanStale(human, settings.Csv is { } csv && !csvOut ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
-            var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, console);
+            var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
             IReadOnlyList<ImageFileScorer.Result> results;
             bool flags;
             try
@@ -107,7 +109,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 // with black rows as LoadImages would
                 var scorer = new ImageFileScorer(mlContext, model, info.Preprocessing.InputSize, settings.MaxImagePixels);
                 flags = scorer.Flags;
-                results = scorer.Score(files, progress: new PhaseProgress("images scored", console.WriteLine));
+                results = scorer.Score(files, progress: new PhaseProgress("images scored", human.WriteLine));
             }
             finally
             {
@@ -143,28 +145,38 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
                     .. answer, .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
-            var skippedFile = settings.Csv is { } csvPath ? SkippedFile(csvPath) : null;
-            foreach (var line in rows == null ? skipped : skipped.Take(ShownWithCsv)) console.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
-            if (rows != null && skipped.Count > ShownWithCsv)
-                console.MarkupLine(Markup.Escape($"... and {skipped.Count - ShownWithCsv} more skipped (all {skipped.Count} listed in {skippedFile})"));
+            var skippedFile = settings.Csv is { } csvPath && !csvOut ? SkippedFile(csvPath) : null; // on standard error, all of them
+            foreach (var line in skippedFile == null ? skipped : skipped.Take(ShownWithCsv)) human.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
+            if (skippedFile != null && skipped.Count > ShownWithCsv)
+                human.MarkupLine(Markup.Escape($"... and {skipped.Count - ShownWithCsv} more skipped (all {skipped.Count} listed in {skippedFile})"));
             if (skipped.Count == files.Length) // nothing to show or write: no empty table, no CSV of a header alone
                 throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
-            console.Write(table);
-            if (rows?.Count > ShownWithCsv) console.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are in {settings.Csv})");
+            human.Write(table);
+            if (rows?.Count > ShownWithCsv) human.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are {(csvOut ? "on standard output" : $"in {settings.Csv}")})");
             int scored = files.Length - skipped.Count;
             if (settings.MinScore is { } threshold)
-                console.WriteLine($"at Score ≥ {threshold:0.###}: {scored - unsure - unfamiliar} of {scored} image(s) answered, {unsure} unsure" +
+                human.WriteLine($"at Score ≥ {threshold:0.###}: {scored - unsure - unfamiliar} of {scored} image(s) answered, {unsure} unsure" +
                     (flags ? $", {unfamiliar} unfamiliar" : ""));
             else if (flags)
-                console.WriteLine($"{unfamiliar} of {scored} image(s) unfamiliar: unlike every image the model was trained on, whatever their scores say");
+                human.WriteLine($"{unfamiliar} of {scored} image(s) unfamiliar: unlike every image the model was trained on, whatever their scores say");
             if (rows != null)
             {
                 string[] named = ["path", "predicted", .. settings.MinScore != null ? ["sure"] : (string[])[], .. flags ? ["unfamiliar"] : (string[])[]];
                 string[] header = [.. named, .. ScoreColumns(info.ClassNames, named).Select(CsvText.Field)];
-                AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", [string.Join(",", header), .. rows]) + "\n"));
-                if (skipped.Count > 0) AtomicFile.Write(skippedFile!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
-                else if (File.Exists(skippedFile)) File.Delete(skippedFile); // an earlier run's
-                console.MarkupLine(Markup.Escape($"scores of {rows.Count} image(s) written to {settings.Csv}" + (skipped.Count > 0 ? $"; the {skipped.Count} skipped, with why, to {skippedFile}" : "")));
+                var text = string.Join("\n", [string.Join(",", header), .. rows]) + "\n";
+                if (csvOut)
+                {
+                    console.Profile.Out.Writer.Write(text);
+                    console.Profile.Out.Writer.Flush();
+                    human.WriteLine($"scores of {rows.Count} image(s) written to standard output");
+                }
+                else
+                {
+                    AtomicFile.Write(settings.Csv!, System.Text.Encoding.UTF8.GetBytes(text));
+                    if (skipped.Count > 0) AtomicFile.Write(skippedFile!, System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
+                    else if (File.Exists(skippedFile)) File.Delete(skippedFile); // an earlier run's
+                    human.MarkupLine(Markup.Escape($"scores of {rows.Count} image(s) written to {settings.Csv}" + (skipped.Count > 0 ? $"; the {skipped.Count} skipped, with why, to {skippedFile}" : "")));
+                }
             }
             if (heatmaps != null)
             {
@@ -172,8 +184,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 int written = Reporting.PredictionHeatmaps.Write(settings.Model, read.Select(r => r.First).ToList(),
                     read.Select(r => Array.IndexOf(r.Second.Scores!, r.Second.Scores!.Max())).ToList(),
                     fromStandardInput ? null : Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!,
-                    heatmaps, settings.MaxImagePixels, console);
-                console.MarkupLine(Markup.Escape($"where the network looks for each predicted class: {written} heatmap(s) written to {heatmaps}"));
+                    heatmaps, settings.MaxImagePixels, human);
+                human.MarkupLine(Markup.Escape($"where the network looks for each predicted class: {written} heatmap(s) written to {heatmaps}"));
             }
             return ExitCodes.Success;
         });

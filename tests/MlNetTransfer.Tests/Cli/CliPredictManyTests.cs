@@ -39,6 +39,12 @@ public class CliPredictManyTests : CliSandbox
         Assert.True(plainExit == ExitCodes.Success, plain);
         Assert.Equal(23, Regex.Matches(plain, @"^skipped ", RegexOptions.Multiline).Count); // the screen alone: all of them
 
+        // "-": the CSV alone on standard output, for a pipe; the table and the skipped images go to standard error
+        var (pipedExit, piped) = Run($"predict --model {model} {images} --csv -");
+        Assert.True(pipedExit == ExitCodes.Success, piped);
+        Assert.Equal(File.ReadAllLines(csv), piped.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.False(File.Exists(Path.GetFullPath("-")), "no file named -");
+
         foreach (var bad in Directory.GetFiles(images, "bad-*")) File.Delete(bad);
         Assert.Equal(ExitCodes.Success, Run($"predict --model {model} {images} --csv {csv}").Exit);
         Assert.False(File.Exists(skippedFile), "an earlier run's list of skipped images is not left beside a CSV that skipped none");
