@@ -208,17 +208,21 @@ public class FineTunerTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(3)]
-    public void Live_tensors_and_native_memory_are_flat_from_epoch_to_epoch(int prefetch)
+    [InlineData(0, false)]
+    [InlineData(3, false)]
+    [InlineData(0, true)] // a checkpoint kept and saved at every epoch's end, as `train` keeps them
+    public void Live_tensors_and_native_memory_are_flat_from_epoch_to_epoch(int prefetch, bool checkpoints)
     {
         using var data = SyntheticImages.ColourClasses(perClass: 32, side: 32);
         using var model = NewModel();
+        using var temp = new TempDirectory();
         var live = new List<long>();
         var resident = new List<long>();
         var context = new TrainingContext
         {
             PrefetchBatches = prefetch,
+            CheckpointInterval = TimeSpan.Zero,
+            Checkpoint = checkpoints ? c => c.Save(temp.File("checkpoint.state")) : null,
             Progress = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (!p.IsEpochEnd) return;
