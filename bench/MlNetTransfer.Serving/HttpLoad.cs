@@ -5,7 +5,9 @@ using System.Runtime.InteropServices;
 namespace MlNetTransfer.Serving;
 
 /// <summary>The web API as a user runs it — its own process, Kestrel, HTTP on the loopback — posting the uploads
-/// as raw bodies from 1 and then 8 concurrent clients for a timed window each.</summary>
+/// as raw bodies from 1 and then 8 concurrent clients for a timed window each; then, when asked, a soak: that many
+/// more requests from 8 clients, the server's resident memory read after every tenth of them (a service runs for
+/// weeks: memory that grows with requests ends it).</summary>
 public static class HttpLoad
 {
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
@@ -13,8 +15,8 @@ public static class HttpLoad
 
     const int Sigterm = 15;
 
-    public static async Task<(Throughput One, Throughput Eight, FirstRequest First)> Measure(string server, string zip, int side,
-        IReadOnlyList<byte[]> uploads, double seconds, bool warmUp)
+    public static async Task<(Throughput One, Throughput Eight, FirstRequest First, IReadOnlyList<SoakPoint> Soak)> Measure(string server, string zip, int side,
+        IReadOnlyList<byte[]> uploads, double seconds, bool warmUp, int soak = 0)
     {
         if (!File.Exists(server)) throw new FileNotFoundException($"{server}: build the solution in Release first (dotnet build -c Release)");
         var start = new ProcessStartInfo("dotnet", [server, "--urls", "http://127.0.0.1:0", $"--Model:Path={zip}", $"--Model:ImageSize={side}",
@@ -35,8 +37,9 @@ public static class HttpLoad
             var first = Stopwatch.StartNew();
             await Post(http, uploads[0]);
             var firstRequest = new FirstRequest(warmUp, startMs, first.Elapsed.TotalMilliseconds);
-            if (seconds <= 0) return (Throughput.From(1, [], 1), Throughput.From(8, [], 1), firstRequest);
-            return (await Load(http, uploads, 1, seconds), await Load(http, uploads, 8, seconds), firstRequest);
+            if (seconds <= 0) return (Throughput.From(1, [], 1), Throughput.From(8, [], 1), firstRequest, []);
+            var (one, eight) = (await Load(http, uploads, 1, seconds), await Load(http, uploads, 8, seconds));
+            return (one, eight, firstRequest, soak > 0 ? await Soak(http, uploads, process.Id, soak) : []);
         }
         finally
         {
@@ -66,6 +69,28 @@ public static class HttpLoad
         }));
         return Throughput.From(clients, latencies.SelectMany(l => l).ToList(), clock.Elapsed.TotalSeconds);
     }
+
+    static async Task<IReadOnlyList<SoakPoint>> Soak(HttpClient http, IReadOnlyList<byte[]> uploads, int pid, int requests)
+    {
+        const int clients = 8;
+        var points = new List<SoakPoint> { new(0, ResidentMegabytes(pid)) };
+        int step = Math.Max(clients, requests / 10), done = 0;
+        while (done < requests)
+        {
+            int batch = Math.Min(step, requests - done), from = done;
+            await Task.WhenAll(Enumerable.Range(0, clients).Select(async client =>
+            {
+                for (int i = client; i < batch; i += clients) await Post(http, uploads[(from + i) % uploads.Count]);
+            }));
+            done += batch;
+            points.Add(new SoakPoint(done, ResidentMegabytes(pid)));
+        }
+        return points;
+    }
+
+    static double ResidentMegabytes(int pid) =>
+        double.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
 
     static async Task Post(HttpClient http, byte[] upload)
     {

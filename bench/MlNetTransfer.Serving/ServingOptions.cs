@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace MlNetTransfer.Serving;
 
-public sealed record ServingOptions(int Side, double Seconds, string? Images, string? Out, string? Model = null)
+public sealed record ServingOptions(int Side, double Seconds, string? Images, string? Out, string? Model = null, int Soak = 0)
 {
     public static ServingOptions Parse(string[] args)
     {
@@ -17,7 +17,8 @@ public sealed record ServingOptions(int Side, double Seconds, string? Images, st
                 "--images" => options with { Images = Path.GetFullPath(Value()) },
                 "--out" => options with { Out = Path.GetFullPath(Value()) },
                 "--model" => options with { Model = Path.GetFullPath(Value()) },
-                _ => throw new ArgumentException($"unknown option {args[i]} (--side, --seconds, --images, --out, --model)"),
+                "--soak" => options with { Soak = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException($"unknown option {args[i]} (--side, --seconds, --images, --out, --model, --soak)"),
             };
         }
         return options;
