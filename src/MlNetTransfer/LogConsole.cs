@@ -18,7 +18,7 @@ public sealed class LogConsole : IAnsiConsole
     public const int LogWidth = 160;
 
     /// <summary>The width a line of text is laid out in: wider than any line the CLI writes.</summary>
-    public const int TextWidth = 16_384;
+    const int TextWidth = 16_384;
 
     readonly IAnsiConsole _inner;
     readonly Lock _writing = new();
@@ -39,6 +39,11 @@ public sealed class LogConsole : IAnsiConsole
         if (console.Profile.Out.IsTerminal) return console;
         return new LogConsole(console, int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out int columns) && columns > 0 ? columns : LogWidth);
     }
+
+    /// <summary>Where a command's messages for people go: <paramref name="console"/>, or standard error when its standard
+    /// output carries the data alone (<c>--json -</c>, <c>--csv -</c>) for a pipe.</summary>
+    public static IAnsiConsole ForPeople(IAnsiConsole console, bool dataOnStandardOutput) =>
+        dataOnStandardOutput ? For(Console.Error) : console;
 
     public Profile Profile => _inner.Profile;
 

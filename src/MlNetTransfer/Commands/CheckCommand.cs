@@ -60,7 +60,7 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
             bool jsonOut = settings.Json == "-";
             if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--data", settings.Data ?? ""));
-            var human = jsonOut ? LogConsole.For(Console.Error) : console;
+            var human = LogConsole.ForPeople(console, jsonOut);
             var options = new TransferTrainOptions
             {
                 Architecture = settings.Architecture, Weights = settings.Weights, Seed = settings.Seed, MaxImagePixels = settings.MaxImagePixels,

@@ -60,7 +60,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             var device = ModelLoading.CheckDevice(settings.Device);
             bool jsonOut = settings.Json == "-"; // for scripts: standard output holds the JSON alone
             if (settings.Json != null && !jsonOut) FolderOption.WritableFile(settings.Json, "--json", ("--model", settings.Model), ("--data", settings.Data));
-            var human = jsonOut ? LogConsole.For(Console.Error) : console;
+            var human = LogConsole.ForPeople(console, jsonOut);
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             MinScoreOption.Check(settings.MinScore);
             if (settings.TargetAccuracy is { } target && !(target is > 0 and < 1))

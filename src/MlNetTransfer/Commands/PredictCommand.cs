@@ -84,7 +84,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (settings.MinScore is { } asked) MinScoreOption.Check(asked);
             bool fromStandardInput = settings.Input == StandardInput;
             bool csvOut = settings.Csv == "-"; // the CSV alone on standard output, for a pipe; people read standard error
-            var human = csvOut ? LogConsole.For(Console.Error) : console;
+            var human = LogConsole.ForPeople(console, csvOut);
             var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
