@@ -36,6 +36,10 @@ public sealed class EpochCost(nn.Module<Tensor, Tensor> model, ImageTensorDatase
         return new AutoStrategy.Cost(perEpoch, features + forward * (2 * validationImages + familiarImages));
     }
 
+    /// <summary>The timed forward pass's seconds per image at <paramref name="side"/>, once <see cref="Of"/> has
+    /// measured that side: what each image of the passes after the epochs is counted at.</summary>
+    internal double ForwardSecondsAt(int side) => _forward[side];
+
     /// <summary>Seconds per epoch for <paramref name="plan"/> at <paramref name="side"/> (measured once per set of
     /// trainable groups and side).</summary>
     double SecondsPerEpoch(StrategyPlan plan, int side)
