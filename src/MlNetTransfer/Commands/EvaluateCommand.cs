@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.ML;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
+using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -49,6 +50,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         [Description("Also find the minimum score to answer at for answers right at least this often (0 to 1, such as 0.98), shown on these images with 95 % confidence: the lowest that passes an exact binomial test, thresholds tried from the surest images down (fixed-sequence testing). The answer is for images like these.")]
         public double? TargetAccuracy { get; init; }
 
+        [CommandOption("--against <PATH>")]
+        [Description("Also score another model.zip (the model in production, an earlier run) on the same images and say whether --model is more accurate beyond chance: the images each gets right that the other gets wrong (McNemar's exact test) and the log-loss difference with a 95 % interval (paired bootstrap).")]
+        public string? Against { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data is required: the labelled images to evaluate on.") : ValidationResult.Success();
     }
@@ -65,6 +70,8 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             MinScoreOption.Check(settings.MinScore);
             if (settings.TargetAccuracy is { } target && !(target is > 0 and < 1))
                 throw new CliException(ExitCodes.BadOption, $"--target-accuracy: must be an accuracy between 0 and 1 (such as 0.98), not {target.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+            if (settings.Against is { } other && !File.Exists(other))
+                throw new CliException(ExitCodes.BadModel, $"--against {other}: model file not found.");
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
@@ -99,12 +106,21 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 var targeted = settings.TargetAccuracy is { } wanted ? Reporting.TargetAccuracy.Find(scored, wanted) : null;
                 if (targeted != null) human.WriteLine(targeted.Describe());
                 if (report.Unfamiliar is { } unfamiliarImages) human.WriteLine($"unfamiliar: {unfamiliarImages.Describe()}");
+                var comparison = settings.Against is { } againstPath ? Compare(mlContext, againstPath, device, set, scored, info.ClassNames, settings.MaxImagePixels, human) : null;
+                if (comparison != null) human.WriteLine(comparison.Describe(settings.Against!));
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
                     report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKReported,
                     report.LogLoss, report.Images, SureAnswers = ReportWriter.SureAnswersDocument(report, sure), TargetAccuracy = targeted, report.Unfamiliar, report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },
+                    Against = comparison == null ? null : new
+                    {
+                        Model = settings.Against, comparison.Images, comparison.Accuracy, comparison.AgainstAccuracy, comparison.Fixed, comparison.Broken,
+                        comparison.PValue, comparison.AccuracyDiffers, comparison.LogLoss, comparison.AgainstLogLoss,
+                        LogLossDifference = new { Low = comparison.LogLossDifferenceLow, High = comparison.LogLossDifferenceHigh }, comparison.LogLossDiffers,
+                        comparison.LeftOut,
+                    },
                 }, CliJson.Compact);
                 if (jsonOut) console.Profile.Out.Writer.WriteLine(System.Text.Encoding.UTF8.GetString(json));
                 else if (settings.Json != null) AtomicFile.Write(settings.Json, json);
@@ -115,4 +131,24 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 (model as IDisposable)?.Dispose();
             }
         });
+
+    /// <summary>The model at <paramref name="path"/> scored on the same images and compared with <paramref name="scored"/>.</summary>
+    static ModelComparison Compare(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device, LabelledImageSet set,
+        IReadOnlyList<ScoredImage> scored, IReadOnlyList<string> classes, long maxPixels, IAnsiConsole human)
+    {
+        var (other, info) = ModelLoading.Load(mlContext, path, device, human);
+        try
+        {
+            var (theirs, _) = ModelScoring.Score(mlContext, other, set, info.ClassNames, info.Preprocessing.InputSize, maxPixels, galleryPictures: 0,
+                progress: new PhaseProgress($"images scored by {path}", human.WriteLine));
+            var files = scored.Select(s => s.File).ToHashSet(StringComparer.Ordinal);
+            if (!theirs.Any(t => files.Contains(t.File)))
+                throw new CliException(ExitCodes.EmptyData, $"--against {path}: no image of {set.Source} was scored by both models (its classes: {string.Join(", ", info.ClassNames)}).");
+            return ModelComparison.Of(scored, classes, theirs, info.ClassNames);
+        }
+        finally
+        {
+            (other as IDisposable)?.Dispose();
+        }
+    }
 }

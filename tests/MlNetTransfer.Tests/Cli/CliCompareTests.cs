@@ -1,0 +1,105 @@
+using System.Text.Json;
+using MlNetTransfer.Cli;
+using MlNetTransfer.Cli.Reporting;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>`evaluate --model new.zip --against old.zip`: both models scored on the same labelled images, the images
+/// each gets right that the other gets wrong counted as predict's answers show them, McNemar's test and the log-loss
+/// interval on screen and in --json; a model against itself differs in nothing; an other model that knows fewer
+/// classes is compared on the images of classes both know; a missing --against file is refused before any scoring, and one
+/// that knows none of the images' classes by name.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class CliCompareTests : CliSandbox
+{
+    /// <summary>Whether each image predict scores is predicted as its folder's class, by path (predict's CSV has the full path).</summary>
+    Dictionary<string, bool> RightByPath(string model, string images)
+    {
+        var csv = _temp.File($"{Guid.NewGuid():N}.csv");
+        var (exit, output) = Run($"predict --model {model} {images} --csv {csv}");
+        Assert.True(exit == ExitCodes.Success, output);
+        return File.ReadLines(csv).Skip(1).Select(l => l.Split(','))
+            .ToDictionary(f => f[0], f => f[1] == Path.GetFileName(Path.GetDirectoryName(f[0])));
+    }
+
+    [Fact]
+    public void Evaluate_against_another_model_counts_the_images_each_gets_right_that_the_other_gets_wrong()
+    {
+        var newer = Path.Combine(Out, "new"); var older = Path.Combine(Out, "old");
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 4 --out {newer} {Fast}").Exit);
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --seed 2 --out {older} {Fast}").Exit);
+        string newModel = Path.Combine(newer, "model.zip"), oldModel = Path.Combine(older, "model.zip");
+        var json = _temp.File("compare.json");
+
+        var (exit, output) = Run($"evaluate --model {newModel} --data {Train} --against {oldModel} --json {json}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        var ours = RightByPath(newModel, Train);
+        var theirs = RightByPath(oldModel, Train);
+        int fixedCount = ours.Count(p => p.Value && !theirs[p.Key]), broken = ours.Count(p => !p.Value && theirs[p.Key]);
+        var against = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("against");
+        Assert.Equal(oldModel, against.GetProperty("model").GetString());
+        Assert.Equal((24, fixedCount, broken, 0), (against.GetProperty("images").GetInt32(), against.GetProperty("fixed").GetInt32(),
+            against.GetProperty("broken").GetInt32(), against.GetProperty("leftOut").GetInt32()));
+        Assert.Equal(ours.Count(p => p.Value) / 24.0, against.GetProperty("accuracy").GetDouble(), 1e-9);
+        Assert.Equal(theirs.Count(p => p.Value) / 24.0, against.GetProperty("againstAccuracy").GetDouble(), 1e-9);
+        Assert.Equal(ModelComparison.McNemar(fixedCount, broken), against.GetProperty("pValue").GetDouble(), 1e-12);
+        var interval = against.GetProperty("logLossDifference");
+        double difference = against.GetProperty("logLoss").GetDouble() - against.GetProperty("againstLogLoss").GetDouble();
+        Assert.InRange(difference, interval.GetProperty("low").GetDouble(), interval.GetProperty("high").GetDouble());
+        var text = output.ReplaceLineEndings(" ");
+        Assert.Contains($"against {oldModel}: accuracy ", text);
+        Assert.Contains($"on the same 24 images; of the {fixedCount + broken} only one of them gets right, this model gets {fixedCount} and the other {broken}", text);
+        Assert.Contains("paired bootstrap", text);
+
+        var (selfExit, self) = Run($"evaluate --model {newModel} --data {Train} --against {newModel}");
+        Assert.True(selfExit == ExitCodes.Success, self);
+        Assert.Contains("both get the same images right (McNemar's exact test p = 1): within chance", self.ReplaceLineEndings(" "));
+    }
+
+    [Fact]
+    public void A_model_that_knows_fewer_classes_is_compared_on_the_images_of_classes_both_know()
+    {
+        var twoClasses = Directory.CreateDirectory(_temp.File("two")).FullName;
+        foreach (var c in Classes.Take(2))
+            CopyFolder(Path.Combine(Train, c), Path.Combine(twoClasses, c));
+        var full = Path.Combine(Out, "full"); var partial = Path.Combine(Out, "partial");
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 2 --out {full} {Fast}").Exit);
+        Assert.Equal(ExitCodes.Success, Run($"train --data {twoClasses} --epochs 2 --out {partial} {Fast}").Exit);
+        var json = _temp.File("compare.json");
+
+        var (exit, output) = Run($"evaluate --model {Path.Combine(full, "model.zip")} --data {Test} --against {Path.Combine(partial, "model.zip")} --json {json}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        var against = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("against");
+        Assert.Equal((6, 3), (against.GetProperty("images").GetInt32(), against.GetProperty("leftOut").GetInt32())); // Trouser's 3 test images
+        Assert.Contains("3 image(s) scored by one model only left out", output.ReplaceLineEndings(" "));
+    }
+
+    [Fact]
+    public void A_model_to_compare_against_that_is_missing_or_knows_none_of_the_classes_is_refused_by_its_option()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
+        var missing = _temp.File("old.zip");
+        var elsewhere = Directory.CreateDirectory(_temp.File("elsewhere")).FullName; // the same pictures under other names
+        CopyFolder(Path.Combine(Train, "Bag"), Path.Combine(elsewhere, "Cat"));
+        CopyFolder(Path.Combine(Train, "Sneaker"), Path.Combine(elsewhere, "Dog"));
+        var other = Path.Combine(Out, "other");
+        Assert.Equal(ExitCodes.Success, Run($"train --data {elsewhere} --epochs 1 --out {other} {Fast}").Exit);
+
+        var (exit, output) = Run($"evaluate --model {Path.Combine(Out, "model.zip")} --data {Test} --against {missing}");
+        var (noneExit, none) = Run($"evaluate --model {Path.Combine(Out, "model.zip")} --data {Test} --against {Path.Combine(other, "model.zip")}");
+
+        Assert.Equal(ExitCodes.BadModel, exit);
+        Assert.Contains($"--against {missing}: model file not found.", output.ReplaceLineEndings(" "));
+        Assert.DoesNotContain("accuracy", output); // refused before scoring
+        Assert.Equal(ExitCodes.EmptyData, noneExit);
+        Assert.Contains($"--against {Path.Combine(other, "model.zip")}: no image of {Test} was scored by both models (its classes: Cat, Dog).", none.ReplaceLineEndings(" "));
+    }
+
+    static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+    }
+}
