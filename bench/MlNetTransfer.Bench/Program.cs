@@ -18,6 +18,8 @@ using MlNetTransfer.Runtime;
 using Spectre.Console;
 
 var options = Options.Parse(args);
+// piped into tee or a file (as the GPU check runs it), Spectre knows no width and wraps at 80 columns: keep lines whole
+if (Console.IsOutputRedirected) AnsiConsole.Console.Profile.Width = 400;
 TorchRuntime.EnsureLoaded();
 TorchSharp.torch.set_num_threads(Environment.ProcessorCount);
 var deviceKind = options.Device == "cuda" ? DeviceKind.Cuda : DeviceKind.Cpu;
