@@ -106,8 +106,9 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 var targeted = settings.TargetAccuracy is { } wanted ? Reporting.TargetAccuracy.Find(scored, wanted) : null;
                 if (targeted != null) human.WriteLine(targeted.Describe());
                 if (report.Unfamiliar is { } unfamiliarImages) human.WriteLine($"unfamiliar: {unfamiliarImages.Describe()}");
-                var comparison = settings.Against is { } againstPath ? Compare(mlContext, againstPath, device, set, scored, info.ClassNames, settings.MaxImagePixels, human) : null;
-                if (comparison != null) human.WriteLine(comparison.Describe(settings.Against!));
+                var (comparison, theirSure) = settings.Against is { } againstPath
+                    ? Compare(mlContext, againstPath, device, set, scored, info.ClassNames, settings.MaxImagePixels, settings.MinScore, human) : default;
+                if (comparison != null) human.WriteLine($"{comparison.Describe(settings.Against!)} Its sure answers: {theirSure!.Describe()}.");
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
                     report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKReported,
@@ -119,7 +120,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                         Model = settings.Against, comparison.Images, comparison.Accuracy, comparison.AgainstAccuracy, comparison.Fixed, comparison.Broken,
                         comparison.PValue, comparison.AccuracyDiffers, comparison.LogLoss, comparison.AgainstLogLoss,
                         LogLossDifference = new { Low = comparison.LogLossDifferenceLow, High = comparison.LogLossDifferenceHigh }, comparison.LogLossDiffers,
-                        comparison.LeftOut,
+                        comparison.LeftOut, AgainstSureAnswers = theirSure,
                     },
                 }, CliJson.Compact);
                 if (jsonOut) console.Profile.Out.Writer.WriteLine(System.Text.Encoding.UTF8.GetString(json));
@@ -132,9 +133,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             }
         });
 
-    /// <summary>The model at <paramref name="path"/> scored on the same images and compared with <paramref name="scored"/>.</summary>
-    static ModelComparison Compare(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device, LabelledImageSet set,
-        IReadOnlyList<ScoredImage> scored, IReadOnlyList<string> classes, long maxPixels, IAnsiConsole human)
+    /// <summary>The model at <paramref name="path"/> scored on the same images and compared with <paramref name="scored"/>,
+    /// and what answering at <paramref name="minScore"/> gets it there.</summary>
+    static (ModelComparison, SureAnswers) Compare(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device, LabelledImageSet set,
+        IReadOnlyList<ScoredImage> scored, IReadOnlyList<string> classes, long maxPixels, double minScore, IAnsiConsole human)
     {
         var (other, info) = ModelLoading.Load(mlContext, path, device, human);
         try
@@ -144,7 +146,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             var files = scored.Select(s => s.File).ToHashSet(StringComparer.Ordinal);
             if (!theirs.Any(t => files.Contains(t.File)))
                 throw new CliException(ExitCodes.EmptyData, $"--against {path}: no image of {set.Source} was scored by both models (its classes: {string.Join(", ", info.ClassNames)}).");
-            return ModelComparison.Of(scored, classes, theirs, info.ClassNames);
+            return (ModelComparison.Of(scored, classes, theirs, info.ClassNames), SureAnswers.At(theirs, minScore));
         }
         finally
         {

@@ -6,7 +6,7 @@ namespace MlNetTransfer.Tests;
 
 /// <summary>`evaluate --model new.zip --against old.zip`: both models scored on the same labelled images, the images
 /// each gets right that the other gets wrong counted as predict's answers show them, McNemar's test and the log-loss
-/// interval on screen and in --json; a model against itself differs in nothing; an other model that knows fewer
+/// interval on screen and in --json, with the other model's sure answers at the same minimum score; a model against itself differs in nothing; an other model that knows fewer
 /// classes is compared on the images of classes both know; a missing --against file is refused before any scoring, and one
 /// that knows none of the images' classes by name.</summary>
 [Collection(TorchRandomCollection.Name)]
@@ -51,6 +51,12 @@ public class CliCompareTests : CliSandbox
         Assert.Contains($"against {oldModel}: accuracy ", text);
         Assert.Contains($"on the same 24 images; of the {fixedCount + broken} only one of them gets right, this model gets {fixedCount} and the other {broken}", text);
         Assert.Contains("paired bootstrap", text);
+        // the other model's sure answers at the same --min-score, as evaluating it alone counts them
+        var aloneJson = _temp.File("old.json");
+        Assert.Equal(ExitCodes.Success, Run($"evaluate --model {oldModel} --data {Train} --json {aloneJson}").Exit);
+        var alone = JsonDocument.Parse(File.ReadAllText(aloneJson)).RootElement.GetProperty("sureAnswers").GetProperty("atMinScore");
+        Assert.Equal(alone.GetRawText(), against.GetProperty("againstSureAnswers").GetRawText());
+        Assert.Contains("Its sure answers: Score ≥ 0.9: ", text);
 
         var (selfExit, self) = Run($"evaluate --model {newModel} --data {Train} --against {newModel}");
         Assert.True(selfExit == ExitCodes.Success, self);
