@@ -54,6 +54,7 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
             ("compatibility step", CompatibilityLine(report)),
             ("CPU threads", $"{report.TorchThreads} torch intra-op threads, {report.ProcessorCount} CPUs usable"), // .NET's count: affinity and CPU quota
             ("scoring threads", ScoringThreads()),
+            ("garbage collector", GarbageCollector()),
             ("oneDNN convolutions", Runtime.OneDnnGuard.Describe()),
             ("libtorch C++ log", Runtime.LibTorchLogLevel.Describe()),
             ("CUDA", report.CudaAvailable ? $"available, {report.CudaDeviceCount} device(s)" : "not available (CPU only)"),
@@ -71,6 +72,17 @@ public sealed class InfoCommand(IAnsiConsole console) : Command<InfoCommand.Sett
         (Environment.GetEnvironmentVariable(Runtime.OnnxThreads.UserVariable) is { } chosen && !string.IsNullOrWhiteSpace(chosen)
             ? $"{chosen.Trim()} ONNX Runtime threads a run ({Runtime.OnnxThreads.UserVariable})" : "1 ONNX Runtime thread a run") +
         $", {Environment.ProcessorCount} run(s) at once";
+
+    /// <summary>The GC as this process runs it (runtimeconfig.json or DOTNET_GC* variables): the tool asks it to
+    /// compact the large-object heap when fragmented (MlNetTransfer.csproj), which lowers a run's peak memory.</summary>
+    static string GarbageCollector()
+    {
+        var settings = GC.GetConfigurationVariables();
+        bool server = settings.TryGetValue("ServerGC", out var s) && s is true, background = settings.TryGetValue("ConcurrentGC", out var c) && c is true;
+        long conserve = settings.TryGetValue("GCConserveMem", out var m) ? Convert.ToInt64(m, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return $"{(server ? "server" : "workstation")}{(background ? ", background" : "")}, conserve memory {conserve} of 9 " +
+               (conserve > 0 ? "(compacts the large-object heap when fragmented)" : "(off; DOTNET_GCConserveMemory)");
+    }
 
     static string CompatibilityLine(RuntimeReport report) => report.CompatibilityState switch
     {
