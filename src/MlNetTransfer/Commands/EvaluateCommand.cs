@@ -3,7 +3,6 @@ using System.Text.Json;
 using Microsoft.ML;
 using MlNetTransfer.Cli.Data;
 using MlNetTransfer.Cli.Reporting;
-using MlNetTransfer.Engine.Devices;
 using MlNetTransfer.Engine.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -76,8 +75,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
+            (ITransformer Model, Engine.Onnx.OnnxMetadata Info)? against = null;
             try
             {
+                if (settings.Against != null) against = ModelLoading.Load(mlContext, settings.Against, device, human); // a bad file fails before any scoring
                 var unknown = TestSplit.UnknownIn(set, info.ClassNames);
                 if (unknown.Count > 0 && unknown.Count == set.Classes.Count)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
@@ -106,8 +107,8 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 var targeted = settings.TargetAccuracy is { } wanted ? Reporting.TargetAccuracy.Find(scored, wanted) : null;
                 if (targeted != null) human.WriteLine(targeted.Describe());
                 if (report.Unfamiliar is { } unfamiliarImages) human.WriteLine($"unfamiliar: {unfamiliarImages.Describe()}");
-                var (comparison, theirSure) = settings.Against is { } againstPath
-                    ? Compare(mlContext, againstPath, device, set, scored, info.ClassNames, settings.MaxImagePixels, settings.MinScore, human) : default;
+                var (comparison, theirSure) = against is { } loaded
+                    ? Compare(mlContext, settings.Against!, loaded, set, scored, info.ClassNames, settings.MaxImagePixels, settings.MinScore, human) : default;
                 if (comparison != null) human.WriteLine($"{comparison.Describe(settings.Against!)} Its sure answers: {theirSure!.Describe()}.");
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
@@ -130,27 +131,21 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             finally
             {
                 (model as IDisposable)?.Dispose();
+                (against?.Model as IDisposable)?.Dispose();
             }
         });
 
-    /// <summary>The model at <paramref name="path"/> scored on the same images and compared with <paramref name="scored"/>,
-    /// and what answering at <paramref name="minScore"/> gets it there.</summary>
-    static (ModelComparison, SureAnswers) Compare(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device, LabelledImageSet set,
-        IReadOnlyList<ScoredImage> scored, IReadOnlyList<string> classes, long maxPixels, double minScore, IAnsiConsole human)
+    /// <summary>The model loaded from <paramref name="path"/> scored on the same images and compared with
+    /// <paramref name="scored"/>, and what answering at <paramref name="minScore"/> gets it there.</summary>
+    static (ModelComparison, SureAnswers) Compare(MLContext mlContext, string path, (ITransformer Model, Engine.Onnx.OnnxMetadata Info) other,
+        LabelledImageSet set, IReadOnlyList<ScoredImage> scored, IReadOnlyList<string> classes, long maxPixels, double minScore, IAnsiConsole human)
     {
-        var (other, info) = ModelLoading.Load(mlContext, path, device, human);
-        try
-        {
-            var (theirs, _) = ModelScoring.Score(mlContext, other, set, info.ClassNames, info.Preprocessing.InputSize, maxPixels, galleryPictures: 0,
-                progress: new PhaseProgress($"images scored by {path}", human.WriteLine));
-            var files = scored.Select(s => s.File).ToHashSet(StringComparer.Ordinal);
-            if (!theirs.Any(t => files.Contains(t.File)))
-                throw new CliException(ExitCodes.EmptyData, $"--against {path}: no image of {set.Source} was scored by both models (its classes: {string.Join(", ", info.ClassNames)}).");
-            return (ModelComparison.Of(scored, classes, theirs, info.ClassNames), SureAnswers.At(theirs, minScore));
-        }
-        finally
-        {
-            (other as IDisposable)?.Dispose();
-        }
+        var names = other.Info.ClassNames;
+        var (theirs, _) = ModelScoring.Score(mlContext, other.Model, set, names, other.Info.Preprocessing.InputSize, maxPixels, galleryPictures: 0,
+            progress: new PhaseProgress($"images scored by {path}", human.WriteLine));
+        var files = scored.Select(s => s.File).ToHashSet(StringComparer.Ordinal);
+        if (!theirs.Any(t => files.Contains(t.File)))
+            throw new CliException(ExitCodes.EmptyData, $"--against {path}: no image of {set.Source} was scored by both models (its classes: {string.Join(", ", names)}).");
+        return (ModelComparison.Of(scored, classes, theirs, names), SureAnswers.At(theirs, minScore));
     }
 }

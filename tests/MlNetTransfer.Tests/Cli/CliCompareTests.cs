@@ -7,8 +7,8 @@ namespace MlNetTransfer.Tests;
 /// <summary>`evaluate --model new.zip --against old.zip`: both models scored on the same labelled images, the images
 /// each gets right that the other gets wrong counted as predict's answers show them, McNemar's test and the log-loss
 /// interval on screen and in --json, with the other model's sure answers at the same minimum score; a model against itself differs in nothing; an other model that knows fewer
-/// classes is compared on the images of classes both know; a missing --against file is refused before any scoring, and one
-/// that knows none of the images' classes by name.</summary>
+/// classes is compared on the images of classes both know; a missing or damaged --against file is refused before any
+/// scoring, and one that knows none of the images' classes by name.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class CliCompareTests : CliSandbox
 {
@@ -83,7 +83,7 @@ public class CliCompareTests : CliSandbox
     }
 
     [Fact]
-    public void A_model_to_compare_against_that_is_missing_or_knows_none_of_the_classes_is_refused_by_its_option()
+    public void A_model_to_compare_against_that_is_missing_damaged_or_knows_none_of_the_classes_is_refused()
     {
         Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
         var missing = _temp.File("old.zip");
@@ -99,6 +99,12 @@ public class CliCompareTests : CliSandbox
         Assert.Equal(ExitCodes.BadModel, exit);
         Assert.Contains($"--against {missing}: model file not found.", output.ReplaceLineEndings(" "));
         Assert.DoesNotContain("accuracy", output); // refused before scoring
+        var notAModel = _temp.File("notes.zip");
+        File.WriteAllText(notAModel, "not a model");
+        var (badExit, bad) = Run($"evaluate --model {Path.Combine(Out, "model.zip")} --data {Test} --against {notAModel}");
+        Assert.Equal(ExitCodes.BadModel, badExit);
+        Assert.Contains(notAModel, bad);
+        Assert.DoesNotContain("accuracy", bad); // loaded, and refused, before the first model scores anything
         Assert.Equal(ExitCodes.EmptyData, noneExit);
         Assert.Contains($"--against {Path.Combine(other, "model.zip")}: no image of {Test} was scored by both models (its classes: Cat, Dog).", none.ReplaceLineEndings(" "));
     }
