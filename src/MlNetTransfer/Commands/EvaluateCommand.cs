@@ -69,8 +69,6 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             MinScoreOption.Check(settings.MinScore);
             if (settings.TargetAccuracy is { } target && !(target is > 0 and < 1))
                 throw new CliException(ExitCodes.BadOption, $"--target-accuracy: must be an accuracy between 0 and 1 (such as 0.98), not {target.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
-            if (settings.Against is { } other && !File.Exists(other))
-                throw new CliException(ExitCodes.BadModel, $"--against {other}: model file not found.");
             var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
@@ -78,7 +76,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             (ITransformer Model, Engine.Onnx.OnnxMetadata Info)? against = null;
             try
             {
-                if (settings.Against != null) against = ModelLoading.Load(mlContext, settings.Against, device, human); // a bad file fails before any scoring
+                if (settings.Against != null) against = AgainstModel.Open(mlContext, settings.Against, device, human); // a bad file fails before any scoring
                 var unknown = TestSplit.UnknownIn(set, info.ClassNames);
                 if (unknown.Count > 0 && unknown.Count == set.Classes.Count)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");
@@ -107,22 +105,16 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 var targeted = settings.TargetAccuracy is { } wanted ? Reporting.TargetAccuracy.Find(scored, wanted) : null;
                 if (targeted != null) human.WriteLine(targeted.Describe());
                 if (report.Unfamiliar is { } unfamiliarImages) human.WriteLine($"unfamiliar: {unfamiliarImages.Describe()}");
-                var (comparison, theirSure) = against is { } loaded
-                    ? Compare(mlContext, settings.Against!, loaded, set, scored, info.ClassNames, settings.MaxImagePixels, settings.MinScore, human) : default;
-                if (comparison != null) human.WriteLine($"{comparison.Describe(settings.Against!)} Its sure answers: {theirSure!.Describe()}.");
+                var compared = against is { } loaded
+                    ? AgainstModel.Compare(mlContext, settings.Against!, loaded, set, scored, info.ClassNames, settings.MaxImagePixels, settings.MinScore, human) : null;
+                if (compared != null) human.WriteLine(compared.Describe());
                 var json = JsonSerializer.SerializeToUtf8Bytes(new
                 {
                     report.MicroAccuracy, report.MacroAccuracy, report.TopKAccuracy, TopK = report.TopKReported,
                     report.LogLoss, report.Images, SureAnswers = ReportWriter.SureAnswersDocument(report, sure), TargetAccuracy = targeted, report.Unfamiliar, report.PerClass, report.Classes,
                     report.ConfusionMatrix, Skipped = set.Skipped.Concat(unreadable).ToList(),
                     UnknownClasses = new { Images = unknown, CountedAsErrors = false },
-                    Against = comparison == null ? null : new
-                    {
-                        Model = settings.Against, comparison.Images, comparison.Accuracy, comparison.AgainstAccuracy, comparison.Fixed, comparison.Broken,
-                        comparison.PValue, comparison.AccuracyDiffers, comparison.LogLoss, comparison.AgainstLogLoss,
-                        LogLossDifference = new { Low = comparison.LogLossDifferenceLow, High = comparison.LogLossDifferenceHigh }, comparison.LogLossDiffers,
-                        comparison.LeftOut, AgainstSureAnswers = theirSure,
-                    },
+                    Against = compared?.Document(),
                 }, CliJson.Compact);
                 if (jsonOut) console.Profile.Out.Writer.WriteLine(System.Text.Encoding.UTF8.GetString(json));
                 else if (settings.Json != null) AtomicFile.Write(settings.Json, json);
@@ -134,18 +126,4 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
                 (against?.Model as IDisposable)?.Dispose();
             }
         });
-
-    /// <summary>The model loaded from <paramref name="path"/> scored on the same images and compared with
-    /// <paramref name="scored"/>, and what answering at <paramref name="minScore"/> gets it there.</summary>
-    static (ModelComparison, SureAnswers) Compare(MLContext mlContext, string path, (ITransformer Model, Engine.Onnx.OnnxMetadata Info) other,
-        LabelledImageSet set, IReadOnlyList<ScoredImage> scored, IReadOnlyList<string> classes, long maxPixels, double minScore, IAnsiConsole human)
-    {
-        var names = other.Info.ClassNames;
-        var (theirs, _) = ModelScoring.Score(mlContext, other.Model, set, names, other.Info.Preprocessing.InputSize, maxPixels, galleryPictures: 0,
-            progress: new PhaseProgress($"images scored by {path}", human.WriteLine));
-        var files = scored.Select(s => s.File).ToHashSet(StringComparer.Ordinal);
-        if (!theirs.Any(t => files.Contains(t.File)))
-            throw new CliException(ExitCodes.EmptyData, $"--against {path}: no image of {set.Source} was scored by both models (its classes: {string.Join(", ", names)}).");
-        return (ModelComparison.Of(scored, classes, theirs, names), SureAnswers.At(theirs, minScore));
-    }
 }

@@ -69,7 +69,7 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
         var history = transfer.Training.History;
         console.WriteLine($"imported {recipe.Architecture} {recipe.Strategy} at {recipe.ImageSize} px from {job} (trained by {transfer.Device}); testing on {testSet.Rows.Count} ({testSource})");
         if (transfer.Training.StopReason is { } why) console.WriteLine($"the job stopped early: {why}");
-        RunOutputs.Write(console, mlContext, model, rowsView.Schema, transfer, testSet, output, Imaging.ImageDecoder.DefaultMaxPixels, (test, evaluateSeconds) =>
+        RunOutputs.Write(console, mlContext, model, rowsView.Schema, transfer, testSet, output, Imaging.ImageDecoder.DefaultMaxPixels, against: null, (test, evaluateSeconds) =>
             new TrainingReport(test, testSource, transfer.Run, train.Count, [], history.Sum(e => e.Seconds), evaluateSeconds)
             {
                 TestSkipped = testSet.Skipped, UnknownTestClasses = unknown,

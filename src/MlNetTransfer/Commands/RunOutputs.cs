@@ -14,7 +14,7 @@ namespace MlNetTransfer.Cli.Commands;
 internal static class RunOutputs
 {
     public static TrainingReport Write(IAnsiConsole console, MLContext mlContext, TransformerChain<KeyToValueMappingTransformer> model,
-        DataViewSchema inputSchema, TransferTrainTransformer transfer, LabelledImageSet testSet, string output, long maxPixels,
+        DataViewSchema inputSchema, TransferTrainTransformer transfer, LabelledImageSet testSet, string output, long maxPixels, string? against,
         Func<ClassificationReport, double, TrainingReport> report)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -28,16 +28,33 @@ internal static class RunOutputs
         if (scored.Count == 0)
             throw new CliException(ExitCodes.UnreadableImages, $"{testSet.Source}: no test image could be read ({unreadable.Count} skipped, named above).");
         var test = ClassificationReport.Compute(transfer.ClassNames, scored);
+        var compared = against == null ? null : Compare(console, mlContext, against, testSet, scored, transfer.ClassNames, maxPixels);
         var modelPath = saving.Commit();
         var written = report(test, clock.Elapsed.TotalSeconds) with
         {
             Calibration = CalibrationReport.Of(scored, transfer.Run.Calibration.Temperature), Heatmaps = Heatmaps(transfer, test, testSet.Root, maxPixels),
-            MaxImagePixels = maxPixels,
+            MaxImagePixels = maxPixels, Against = compared,
         };
         if (unreadable.Count > 0) written = written with { TestSkipped = [.. written.TestSkipped, .. unreadable] };
         ReportWriter.Write(output, written, testSet.Root, modelPath);
         Summarise(console, written, output);
         return written;
+    }
+
+    /// <summary>The model at <paramref name="path"/> on the same test images (on the CPU, as they were scored), at the
+    /// report's minimum score.</summary>
+    static AgainstReport Compare(IAnsiConsole console, MLContext mlContext, string path, LabelledImageSet testSet, List<ScoredImage> scored,
+        IReadOnlyList<string> classes, long maxPixels)
+    {
+        var other = AgainstModel.Open(mlContext, path, (Engine.Devices.DeviceKind.Cpu, null), console);
+        try
+        {
+            return AgainstModel.Compare(mlContext, path, other, testSet, scored, classes, maxPixels, SureAnswers.DefaultMinScore, console);
+        }
+        finally
+        {
+            (other.Model as IDisposable)?.Dispose();
+        }
     }
 
     /// <summary>Where the network looked: in the top losses for the class it predicted, in each class's surest right
@@ -58,6 +75,7 @@ internal static class RunOutputs
         table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");
         if (report.Test.SureAtDefault is { } sure) table.AddRow("sure answers", Markup.Escape(sure.Describe()));
         if (report.Test.Unfamiliar is { } unfamiliar) table.AddRow("unfamiliar", Markup.Escape(unfamiliar.Describe()));
+        if (report.Against is { } against) table.AddRow("against", Markup.Escape(against.Describe()));
         var run = report.Run;
         table.AddRow("strategy", Markup.Escape($"{run.Strategy}: {run.StrategyReason}"));
         table.AddRow("best epoch", $"{run.Training.BestEpoch} of {run.Training.History.Count}" + (run.Training.StopReason is { } why ? Markup.Escape($" (stopped early: {why})") : ""));

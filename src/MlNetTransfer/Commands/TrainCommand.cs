@@ -51,6 +51,8 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.Options;
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
+        if (settings.Against is { } against) // so is a model to compare with that cannot be loaded
+            using (AgainstModel.Open(WorkFolder.NewContext(options.Seed), against, (Engine.Devices.DeviceKind.Cpu, null), console).Model as IDisposable) { }
         var checkpointEvery = settings.CheckpointInterval();
         var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         TransferTrainPreflight.Device(mlContext, options); // a missing GPU too
@@ -129,7 +131,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             var flagged = DataHealthSummary.Show(console, transfer.DataHealth, trainSet, testSet);
             if (transfer.Training.StopReason is { } why)
                 console.MarkupLine($"{(transfer.Training.Diverged ? "[yellow]stopped early[/]" : "stopped early")}: {Markup.Escape(why)}");
-            RunOutputs.Write(console, mlContext, model, rows.Schema, transfer, testSet, output, options.MaxImagePixels, (test, evaluateSeconds) =>
+            RunOutputs.Write(console, mlContext, model, rows.Schema, transfer, testSet, output, options.MaxImagePixels, settings.Against, (test, evaluateSeconds) =>
                 new TrainingReport(test, split.Source, transfer.Run, trainSet.Rows.Count - transfer.SkippedRows - transfer.DataHealth.Excluded, [.. data.Skipped, .. transfer.SkippedImages],
                     trainSeconds, evaluateSeconds)
                 {

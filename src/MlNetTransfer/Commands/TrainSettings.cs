@@ -39,6 +39,10 @@ public sealed class TrainSettings : RunSettings
         : ParseDuration(CheckpointEvery) is { } every && every >= TimeSpan.Zero ? every
         : throw new CliException(ExitCodes.BadOption, $"--checkpoint-every must be a duration such as 90s or 10m, 0 for every epoch, or off, not '{CheckpointEvery}'.");
 
+    [CommandOption("--against <PATH>")]
+    [Description("Also score this model.zip (the model in production, an earlier run) on the test images and say in the summary, report.html and metrics.json whether the new model is more accurate beyond chance (McNemar's exact test) and its log-loss difference with a 95 % interval, as evaluate --against does.")]
+    public string? Against { get; init; }
+
     [CommandOption("--resume")]
     [Description("Continue an interrupted run from the checkpoint in --out.")]
     public bool Resume { get; init; }

@@ -23,6 +23,7 @@ public static class HtmlReport
         if (r.Test.TopKAccuracy is { } topK) Row(html, $"test accuracy (top {ClassificationReport.TopK})", topK.ToString("P1"));
         Row(html, "log-loss", r.Test.LogLoss.ToString("0.0000"));
         Row(html, "test images", $"{r.Test.Images} ({r.TestSource})");
+        if (r.Against is { } against) Row(html, "against", against.Describe());
         var run = r.Run;
         Row(html, "architecture / weights", $"{run.Architecture} / {run.Weights}");
         Row(html, "strategy", $"{run.Strategy}: {run.StrategyReason}");

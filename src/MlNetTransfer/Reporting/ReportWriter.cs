@@ -47,6 +47,7 @@ public static class ReportWriter
             logLoss = r.Test.LogLoss,
             sureAnswers = SureAnswersDocument(r.Test),
             unfamiliar = r.Test.Unfamiliar,
+            against = r.Against?.Document(),
             perClass = r.Test.PerClass,
             classes = r.Test.Classes,
             confusionMatrix = r.Test.ConfusionMatrix,

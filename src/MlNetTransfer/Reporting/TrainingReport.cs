@@ -34,6 +34,9 @@ public sealed record TrainingReport(
     /// images decode within it, as training and scoring did.</summary>
     public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
 
+    /// <summary>The test images' comparison with the model `--against` named (null without one).</summary>
+    public AgainstReport? Against { get; init; }
+
     /// <summary>Unreadable images of a separate --test set, "file: reason".</summary>
     public IReadOnlyList<string> TestSkipped { get; init; } = [];
 

@@ -8,7 +8,8 @@ namespace MlNetTransfer.Tests;
 /// each gets right that the other gets wrong counted as predict's answers show them, McNemar's test and the log-loss
 /// interval on screen and in --json, with the other model's sure answers at the same minimum score; a model against itself differs in nothing; an other model that knows fewer
 /// classes is compared on the images of classes both know; a missing or damaged --against file is refused before any
-/// scoring, and one that knows none of the images' classes by name.</summary>
+/// scoring, and one that knows none of the images' classes by name; `train --against` writes the same comparison on its
+/// test images to the summary, metrics.json and report.html, and refuses a missing file before training.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class CliCompareTests : CliSandbox
 {
@@ -107,6 +108,35 @@ public class CliCompareTests : CliSandbox
         Assert.DoesNotContain("accuracy", bad); // loaded, and refused, before the first model scores anything
         Assert.Equal(ExitCodes.EmptyData, noneExit);
         Assert.Contains($"--against {Path.Combine(other, "model.zip")}: no image of {Test} was scored by both models (its classes: Cat, Dog).", none.ReplaceLineEndings(" "));
+    }
+
+    [Fact]
+    public void Train_against_the_model_in_production_compares_them_on_the_test_images_as_evaluate_does()
+    {
+        var older = Path.Combine(Out, "old"); var newer = Path.Combine(Out, "new");
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --seed 2 --out {older} {Fast}").Exit);
+        string oldModel = Path.Combine(older, "model.zip");
+
+        var (exit, output) = Run($"train --data {Train} --test {Test} --epochs 3 --out {newer} --against {oldModel} {Fast}");
+        var (missingExit, missing) = Run($"train --data {Train} --test {Test} --epochs 3 --out {Path.Combine(Out, "never")} --against {_temp.File("gone.zip")} {Fast}");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        var trained = JsonDocument.Parse(File.ReadAllText(Path.Combine(newer, "metrics.json"))).RootElement.GetProperty("test").GetProperty("against");
+        var evaluateJson = _temp.File("evaluate.json");
+        Assert.Equal(ExitCodes.Success, Run($"evaluate --model {Path.Combine(newer, "model.zip")} --data {Test} --against {oldModel} --json {evaluateJson}").Exit);
+        var evaluated = JsonDocument.Parse(File.ReadAllText(evaluateJson)).RootElement.GetProperty("against");
+        foreach (var name in new[] { "model", "images", "fixed", "broken", "leftOut", "accuracy", "againstAccuracy", "pValue", "againstSureAnswers" })
+            Assert.True(JsonElement.DeepEquals(evaluated.GetProperty(name), trained.GetProperty(name)), $"{name}: {evaluated.GetProperty(name)} and {trained.GetProperty(name)}");
+        Assert.Equal(evaluated.GetProperty("logLoss").GetDouble(), trained.GetProperty("logLoss").GetDouble(), 1e-4); // the fitted model and its zip
+        Assert.Equal(9, trained.GetProperty("images").GetInt32());
+        var text = output.ReplaceLineEndings(" ");
+        Assert.Contains($"against {oldModel}: accuracy", System.Text.RegularExpressions.Regex.Replace(text.Replace('│', ' '), @"\s+", " "));
+        Assert.Contains($"against {System.Net.WebUtility.HtmlEncode(oldModel)}: accuracy", File.ReadAllText(Path.Combine(newer, "report.html")));
+
+        Assert.Equal(ExitCodes.BadModel, missingExit);
+        Assert.Contains("--against", missing);
+        Assert.False(Directory.Exists(Path.Combine(Out, "never", "model.zip")) || File.Exists(Path.Combine(Out, "never", "model.zip")), "refused before training");
+        Assert.DoesNotContain("epoch", missing);
     }
 
     static void CopyFolder(string from, string to)
