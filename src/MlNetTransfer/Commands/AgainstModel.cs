@@ -8,23 +8,33 @@ using Spectre.Console;
 
 namespace MlNetTransfer.Cli.Commands;
 
-/// <summary>The model an `--against` option names: opened before any work (a missing or damaged file is refused at
-/// once), then scored on the images the command's own model scored and compared with it.</summary>
+/// <summary>The model an `--against` option names: checked before any work (a missing or damaged file, or one that
+/// knows none of the images' classes, is refused at once), then scored on the images the command's own model scored
+/// and compared with it. Its errors name --against.</summary>
 internal static class AgainstModel
 {
-    /// <summary>The model at <paramref name="path"/>, loaded as <see cref="ModelLoading.Load"/> loads one; its errors name --against.</summary>
-    public static (ITransformer Model, OnnxMetadata Info) Open(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device, IAnsiConsole human)
-    {
-        if (!File.Exists(path)) throw new CliException(ExitCodes.BadModel, $"--against {path}: model file not found.");
-        try
+    /// <summary>What the model at <paramref name="path"/> says it is, read without loading it, refused unless it knows a
+    /// class of <paramref name="set"/>: what `train` checks before training.</summary>
+    public static OnnxMetadata Check(string path, LabelledImageSet set) => Named(() => SharesAClass(path, ModelLoading.ReadInfo(path), set));
+
+    /// <summary>The model at <paramref name="path"/>, loaded as <see cref="ModelLoading.Load"/> loads one, after the same
+    /// checks as <see cref="Check"/>.</summary>
+    public static (ITransformer Model, OnnxMetadata Info) Open(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device,
+        LabelledImageSet set, IAnsiConsole human) =>
+        Named(() =>
         {
-            return ModelLoading.Load(mlContext, path, device, human);
-        }
-        catch (CliException e)
-        {
-            throw new CliException(e.ExitCode, $"--against {e.Message}");
-        }
-    }
+            var opened = ModelLoading.Load(mlContext, path, device, human);
+            try
+            {
+                SharesAClass(path, opened.Info, set);
+                return opened;
+            }
+            catch
+            {
+                (opened.Model as IDisposable)?.Dispose();
+                throw;
+            }
+        });
 
     /// <summary><paramref name="other"/> (opened from <paramref name="path"/>) scored on <paramref name="set"/> and
     /// compared with <paramref name="scored"/> (in <paramref name="classes"/>' order), its sure answers at
@@ -35,9 +45,22 @@ internal static class AgainstModel
         var names = other.Info.ClassNames;
         var (theirs, _) = ModelScoring.Score(mlContext, other.Model, set, names, other.Info.Preprocessing.InputSize, maxPixels, galleryPictures: 0,
             progress: new PhaseProgress($"images scored by {path}", human.WriteLine));
-        var files = scored.Select(s => s.File).ToHashSet(StringComparer.Ordinal);
-        if (!theirs.Any(t => files.Contains(t.File)))
-            throw new CliException(ExitCodes.EmptyData, $"--against {path}: no image of {set.Source} was scored by both models (its classes: {string.Join(", ", names)}).");
         return new AgainstReport(path, ModelComparison.Of(scored, classes, theirs, names), SureAnswers.At(theirs, minScore));
+    }
+
+    static OnnxMetadata SharesAClass(string path, OnnxMetadata info, LabelledImageSet set) =>
+        set.Classes.Any(info.ClassNames.Contains) ? info
+        : throw new CliException(ExitCodes.EmptyData, $"{path}: no image of {set.Source} was scored by both models (its classes: {string.Join(", ", info.ClassNames)}).");
+
+    static T Named<T>(Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (CliException e)
+        {
+            throw new CliException(e.ExitCode, $"--against {e.Message}");
+        }
     }
 }

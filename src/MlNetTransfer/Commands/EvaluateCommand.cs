@@ -76,7 +76,7 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             (ITransformer Model, Engine.Onnx.OnnxMetadata Info)? against = null;
             try
             {
-                if (settings.Against != null) against = AgainstModel.Open(mlContext, settings.Against, device, human); // a bad file fails before any scoring
+                if (settings.Against != null) against = AgainstModel.Open(mlContext, settings.Against, device, set, human); // a bad file fails before any scoring
                 var unknown = TestSplit.UnknownIn(set, info.ClassNames);
                 if (unknown.Count > 0 && unknown.Count == set.Classes.Count)
                     throw new CliException(ExitCodes.EmptyData, $"{settings.Data}: none of its classes is one the model knows ({string.Join(", ", info.ClassNames)}).");

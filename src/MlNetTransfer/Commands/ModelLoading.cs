@@ -23,22 +23,28 @@ public static class ModelLoading
         return (kind, gpuDeviceId);
     }
 
+    /// <summary>What the model at <paramref name="path"/> says it is (classes, preprocessing), read from its ONNX
+    /// metadata without loading it: a missing file or one `train` did not write is refused with 7.</summary>
+    public static OnnxMetadata ReadInfo(string path)
+    {
+        if (!File.Exists(path)) throw new CliException(ExitCodes.BadModel, $"{path}: model file not found.");
+        try
+        {
+            return TransferModelFile.ReadMetadata(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CliException(ExitCodes.BadModel, $"{path} is not a model written by mlnet-transfer train: {e.Message}");
+        }
+    }
+
     /// <summary>Loads <paramref name="path"/> on the device <paramref name="device"/> (from <see cref="CheckDevice"/>)
     /// asks for (<see cref="ScoringDevice"/>); says where it landed unless that is the CPU it was asked for.</summary>
     public static (ITransformer Model, OnnxMetadata Info) Load(MLContext mlContext, string path, (DeviceKind Kind, int? GpuDeviceId) device,
         IAnsiConsole console)
     {
         var (kind, gpuDeviceId) = device;
-        if (!File.Exists(path)) throw new CliException(ExitCodes.BadModel, $"{path}: model file not found.");
-        OnnxMetadata info;
-        try
-        {
-            info = TransferModelFile.ReadMetadata(path);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CliException(ExitCodes.BadModel, $"{path} is not a model written by mlnet-transfer train: {e.Message}");
-        }
+        var info = ReadInfo(path);
         ITransformer model;
         DeviceChoice choice;
         try

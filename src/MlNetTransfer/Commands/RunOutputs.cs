@@ -28,8 +28,8 @@ internal static class RunOutputs
         if (scored.Count == 0)
             throw new CliException(ExitCodes.UnreadableImages, $"{testSet.Source}: no test image could be read ({unreadable.Count} skipped, named above).");
         var test = ClassificationReport.Compute(transfer.ClassNames, scored);
+        var modelPath = saving.Commit(); // before the comparison: nothing it meets can cost the trained model
         var compared = against == null ? null : Compare(console, mlContext, against, testSet, scored, transfer.ClassNames, maxPixels);
-        var modelPath = saving.Commit();
         var written = report(test, clock.Elapsed.TotalSeconds) with
         {
             Calibration = CalibrationReport.Of(scored, transfer.Run.Calibration.Temperature), Heatmaps = Heatmaps(transfer, test, testSet.Root, maxPixels),
@@ -42,11 +42,21 @@ internal static class RunOutputs
     }
 
     /// <summary>The model at <paramref name="path"/> on the same test images (on the CPU, as they were scored), at the
-    /// report's minimum score.</summary>
-    static AgainstReport Compare(IAnsiConsole console, MLContext mlContext, string path, LabelledImageSet testSet, List<ScoredImage> scored,
+    /// report's minimum score; checked before training (<see cref="AgainstModel.Check"/>), so a failure here — a file
+    /// changed or damaged past its metadata since — leaves the comparison out of the report, said why, and the run stands.</summary>
+    static AgainstReport? Compare(IAnsiConsole console, MLContext mlContext, string path, LabelledImageSet testSet, List<ScoredImage> scored,
         IReadOnlyList<string> classes, long maxPixels)
     {
-        var other = AgainstModel.Open(mlContext, path, (Engine.Devices.DeviceKind.Cpu, null), console);
+        (ITransformer Model, Engine.Onnx.OnnxMetadata Info) other;
+        try
+        {
+            other = AgainstModel.Open(mlContext, path, (Engine.Devices.DeviceKind.Cpu, null), testSet, console);
+        }
+        catch (CliException e)
+        {
+            console.MarkupLine($"[yellow]not compared[/]: {Markup.Escape(e.Message)} (the model and the report are written without it)");
+            return null;
+        }
         try
         {
             return AgainstModel.Compare(mlContext, path, other, testSet, scored, classes, maxPixels, SureAnswers.DefaultMinScore, console);

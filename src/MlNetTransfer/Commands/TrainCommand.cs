@@ -51,8 +51,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         var (run, checkpoint) = settings.Resume ? ResumeState.Load(output) : (RunOf(settings), null);
         var options = run.Options;
         RunSettings.Check(options); // before any work: the data is not even listed for a bad option or missing weights
-        if (settings.Against is { } against) // so is a model to compare with that cannot be loaded
-            using (AgainstModel.Open(WorkFolder.NewContext(options.Seed), against, (Engine.Devices.DeviceKind.Cpu, null), console).Model as IDisposable) { }
         var checkpointEvery = settings.CheckpointInterval();
         var mlContext = WorkFolder.NewContext(options.Seed, run.Device);
         TransferTrainPreflight.Device(mlContext, options); // a missing GPU too
@@ -73,6 +71,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
         if (run.Test != null) SkippedImages.Report(console, testSet, ReportWriter.MetricsFile);
         console.WriteLine($"training on {trainSet.Rows.Count} images in {trainSet.Classes.Count} classes from {data.Source}; testing on {testSet.Rows.Count} ({split.Source})");
         SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
+        if (settings.Against is { } against) AgainstModel.Check(against, testSet); // a model to compare with that cannot be, before training
         MemoryCheck.Run(console, options, trainSet.Rows.Count, settings.NoMemoryCheck, cacheDir ?? Path.GetTempPath(), output); // before any image is decoded for training
         if (checkpoint != null)
             console.WriteLine($"resuming {checkpoint.Strategy} at {checkpoint.ImageSize} px from epoch {checkpoint.Epoch}, batch {checkpoint.BatchesDone + 1}");
