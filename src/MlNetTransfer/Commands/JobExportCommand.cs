@@ -66,7 +66,7 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         var skipped = data.Skipped.Concat(summary.Skipped).ToList();
         if (skipped.Count > 0) AtomicFile.Write(Path.Combine(folder, SkippedFile), System.Text.Encoding.UTF8.GetBytes(string.Join("\n", skipped) + "\n"));
         else if (File.Exists(Path.Combine(folder, SkippedFile))) File.Delete(Path.Combine(folder, SkippedFile)); // an earlier export's
-        var table = new Table().AddColumn("").AddColumn("");
+        var table = new Table().HideHeaders().AddColumn("").AddColumn("");
         table.AddRow("strategy", Markup.Escape($"{summary.Strategy} at {summary.ImageSize} px: {summary.Reason}"));
         table.AddRow("groups", Markup.Escape(summary.Plan));
         table.AddRow("starts from", Markup.Escape(summary.Head));

@@ -79,7 +79,7 @@ internal static class RunOutputs
 
     static void Summarise(IAnsiConsole console, TrainingReport report, string output)
     {
-        var table = new Table().AddColumn("").AddColumn("");
+        var table = new Table().HideHeaders().AddColumn("").AddColumn("");
         table.AddRow("test accuracy (micro / macro)", $"{report.Test.MicroAccuracy:P1} / {report.Test.MacroAccuracy:P1}");
         if (report.Test.TopKAccuracy is { } topK) table.AddRow($"test accuracy (top {ClassificationReport.TopK})", $"{topK:P1}");
         table.AddRow("log-loss", $"{report.Test.LogLoss:0.000}");

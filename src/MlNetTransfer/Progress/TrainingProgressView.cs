@@ -75,10 +75,12 @@ public sealed class TrainingProgressView(IAnsiConsole console)
             });
     }
 
-    /// <summary>One epoch's plain line; the time left once an epoch's length is known (<see cref="EpochEta"/>).</summary>
+    /// <summary>One epoch's plain line; the time left once an epoch's length is known (<see cref="EpochEta"/>). A rate of
+    /// 0 is the classifier solved rather than stepped (no rate to show: a training rate is positive).</summary>
     internal static string Line(TrainingProgress p, TimeSpan? eta)
     {
         var validation = p.ValidationLoss is { } vl ? $"  val_loss {vl:0.000}  val_acc {p.ValidationAccuracy:P1}" : "";
-        return $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:0.000}  acc {p.Accuracy:P1}{validation}  lr {p.LearningRate:0.###e0}  {p.ImagesPerSecond:0} img/s" + (eta is { } left ? $"  ETA {PhaseProgress.Clock(left)}" : "");
+        var rate = p.LearningRate > 0 ? $"  lr {p.LearningRate:0.###e0}" : "";
+        return $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:0.000}  acc {p.Accuracy:P1}{validation}{rate}  {p.ImagesPerSecond:0} img/s" + (eta is { } left ? $"  ETA {PhaseProgress.Clock(left)}" : "");
     }
 }

@@ -13,13 +13,15 @@ public static class DataHealthTable
         {
             var some = flagged.Where(f => f.Kind == FlaggedImage.Name(kind)).Take(shown).ToList();
             if (some.Count == 0) continue;
-            var table = new Table().Title(Markup.Escape($"{FlaggedImage.Name(kind)} ({report.Count(kind)}, surest first)"))
-                .AddColumn("image").AddColumn("label").AddColumn(kind switch
-                {
-                    DataIssueKind.LabelError => "likely", DataIssueKind.Outlier or DataIssueKind.Unfamiliar => "", _ => "copy of",
-                }).AddColumn("score");
+            // an outlier or an unfamiliar image stands alone: no column for another class or image
+            string? other = kind switch { DataIssueKind.LabelError => "likely", DataIssueKind.Outlier or DataIssueKind.Unfamiliar => null, _ => "copy of" };
+            var table = new Table().Title(Markup.Escape($"{FlaggedImage.Name(kind)} ({report.Count(kind)}, surest first)")).AddColumn("image").AddColumn("label");
+            if (other != null) table.AddColumn(other);
+            table.AddColumn("score");
             foreach (var f in some)
-                table.AddRow(Markup.Escape(f.Path), Markup.Escape(f.Label), Markup.Escape(f.Suggested ?? f.Other ?? ""), $"{f.Score:0.000}");
+                table.AddRow(other == null
+                    ? [Markup.Escape(f.Path), Markup.Escape(f.Label), $"{f.Score:0.000}"]
+                    : [Markup.Escape(f.Path), Markup.Escape(f.Label), Markup.Escape(f.Suggested ?? f.Other ?? ""), $"{f.Score:0.000}"]);
             console.Write(table);
         }
     }

@@ -75,4 +75,14 @@ public class EpochEtaTests
         Assert.DoesNotContain("ETA", TrainingProgressView.Line(End(1, 4, 1), null));
         Assert.EndsWith("ETA 0:45", TrainingProgressView.Line(End(1, 10, 5), TimeSpan.FromSeconds(45)));
     }
+
+    [Fact]
+    public void A_solved_classifier_shows_no_learning_rate_and_a_trained_epoch_its_own()
+    {
+        // the recipe reports the solved classifier as one epoch at rate 0: "lr 0e0" read as a training that did nothing
+        var solved = new TrainingProgress(1, 1, null, 1, 0.01, 1.0, 0, 99, 0.012, 1.0);
+        Assert.DoesNotContain("lr", TrainingProgressView.Line(solved, null));
+        Assert.Contains("val_acc 100.0 %", TrainingProgressView.Line(solved, null));
+        Assert.Contains("  lr 1e-3  ", TrainingProgressView.Line(End(1, 10, 5), null));
+    }
 }
