@@ -116,19 +116,30 @@ public static class ImageDecoder
 
     /// <summary>The codec for the image in <paramref name="seekable"/>, read through <paramref name="source"/> (never
     /// SkiaSharp's own stream wrapper: see <see cref="SkiaReadStream"/>); null with the <paramref name="problem"/>
-    /// (empty, not an image, the stream failing) when there is none.</summary>
+    /// (empty, a format SkiaSharp cannot decode named by its first bytes, not an image, the stream failing) when there
+    /// is none.</summary>
     static SKCodec? Open(Stream seekable, out SkiaReadStream? source, out string? problem)
     {
         (source, problem) = (null, null);
-        if (seekable.Length - seekable.Position <= 0)
+        long start = seekable.Position;
+        if (seekable.Length - start <= 0)
         {
             problem = "empty file";
             return null;
         }
         source = SkiaReadStream.Over(seekable);
         var codec = SKCodec.Create(source, out var opened);
-        if (codec == null) problem = Unreadable(source, $"not a readable image ({Describe(opened)})");
+        if (codec == null) problem = Unreadable(source, Undecodable(seekable, start) ?? $"not a readable image ({Describe(opened)})");
         return codec;
+    }
+
+    /// <summary>What <see cref="UndecodableFormat"/> makes of the first bytes from <paramref name="start"/>.</summary>
+    static string? Undecodable(Stream seekable, long start)
+    {
+        Span<byte> head = stackalloc byte[UndecodableFormat.HeadBytes];
+        seekable.Position = start;
+        int read = seekable.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        return UndecodableFormat.Describe(head[..read]);
     }
 
     /// <summary>What the stream under <paramref name="source"/> threw while the codec read it, else <paramref name="otherwise"/>.</summary>

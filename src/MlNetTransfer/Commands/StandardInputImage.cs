@@ -53,6 +53,8 @@ internal static class StandardInputImage
         using var stream = new SKMemoryStream(head); // Skia's own memory: no managed stream for a hostile header to turn (Imaging/SkiaReadStream)
         using var codec = SKCodec.Create(stream, out var opened);
         if (codec == null && opened == SKCodecResult.IncompleteInput) return;
+        if (codec == null && Imaging.UndecodableFormat.Describe(head) is { } format)
+            throw new CliException(ExitCodes.UnreadableImages, $"-: the image on standard input is {format}; stopped reading, nothing was scored.");
         if (codec == null)
             throw new CliException(ExitCodes.UnreadableImages, $"-: the image on standard input is not a readable image: its first {HeadBytes / 1024} KiB " +
                 $"start like no image format ({(opened == SKCodecResult.Unimplemented ? "format not supported" : opened.ToString())}); stopped reading, nothing was scored.");
