@@ -17,6 +17,14 @@ public static class Outliers
     /// among the test images 78 % lie above 4 (43 % above 6), of the 1 000 real test images none (0.8 % above 3).</summary>
     public const double UnfamiliarSpread = 4;
 
+    /// <summary>At most this share of the images an unfamiliar limit is measured on lies past it (they are familiar by
+    /// definition): the limit never falls inside their farthest 0.5 %. Without it, data full of near copies (burst
+    /// photos, video frames, an icon in twelve colours) puts most images' 5th-nearest neighbour at a copy, the median
+    /// and its deviation near 0, and the limit among ordinary images — measured: 134 icon names in 20 themes, 977 of
+    /// 1 291 training images copies; every one of the 302 test icons and 63 of the 278 validation icons flagged
+    /// (bench/results/unfamiliar-near-copies.md).</summary>
+    public const double MostPastUnfamiliarLimit = 0.005;
+
     /// <summary>A test image's distance is to its <see cref="Neighbours"/>-th nearest training image (a training image's
     /// to its own, leaving itself out): a class as varied as desktop 'apps' icons has no centre to be far from.</summary>
     public const int Neighbours = 5;
@@ -26,7 +34,7 @@ public static class Outliers
         using var scope = NewDisposeScope();
         var (f, y) = (Normalized(features), labels.cpu().to_type(ScalarType.Int64));
         var distance = Distances(f, Means(f, y, classes));
-        return Flagged(distance, distance, y.data<long>().ToArray(), DataIssueKind.Outlier, Spread);
+        return Flagged(distance, distance, y.data<long>().ToArray(), DataIssueKind.Outlier, Spread, floored: false);
     }
 
     /// <summary>Test images (<paramref name="testFeatures"/>, <paramref name="testLabels"/>) farther from the training images
@@ -40,7 +48,7 @@ public static class Outliers
         if (k < 1 || testFeatures.shape[0] == 0) return [];
         var trainDistance = KthNearest(train, train, k + 1); // each training image is its own nearest
         return Flagged(KthNearest(Normalized(testFeatures), train, k), trainDistance, testLabels.cpu().to_type(ScalarType.Int64).data<long>().ToArray(),
-            DataIssueKind.Unfamiliar, UnfamiliarSpread);
+            DataIssueKind.Unfamiliar, UnfamiliarSpread, floored: true);
     }
 
     /// <summary>1 − the cosine similarity of each row of <paramref name="query"/> to its <paramref name="k"/>-th nearest row
@@ -70,17 +78,30 @@ public static class Outliers
     static double[] Distances(Tensor f, Tensor means) => f.matmul(means.t()).max(1).values.OneMinus().to_type(ScalarType.Float64).data<double>().ToArray();
 
     /// <summary>The images whose <paramref name="distance"/> lies over <paramref name="spread"/> robust deviations above
-    /// the median of <paramref name="reference"/>, surest first.</summary>
-    static IReadOnlyList<DataIssue> Flagged(double[] distance, double[] reference, long[] labels, DataIssueKind kind, double spread)
+    /// the median of <paramref name="reference"/> (and, <paramref name="floored"/>, past <see cref="UnfamiliarLimit"/>),
+    /// surest first; the score is the robust deviations.</summary>
+    static IReadOnlyList<DataIssue> Flagged(double[] distance, double[] reference, long[] labels, DataIssueKind kind, double spread, bool floored)
     {
         var (median, mad) = RobustSpread(reference);
         if (!(mad > 0)) return [];
+        double limit = floored ? UnfamiliarLimit(reference, median, mad, spread).Limit : median + spread * mad;
         return Enumerable.Range(0, distance.Length)
+            .Where(i => distance[i] > limit)
             .Select(i => (Row: i, Z: (distance[i] - median) / mad))
-            .Where(x => x.Z > spread)
             .OrderByDescending(x => x.Z)
             .Select(x => new DataIssue(x.Row, kind, (int)labels[x.Row], null, null, x.Z))
             .ToList();
+    }
+
+    /// <summary>The distance past which an image is unfamiliar, from the distances of images that are not
+    /// (<paramref name="reference"/>, with their <see cref="RobustSpread"/>): <paramref name="spread"/> robust deviations
+    /// above their median, and no nearer than all but <see cref="MostPastUnfamiliarLimit"/> of them
+    /// (<c>AtFarthest</c>: that bound set it).</summary>
+    internal static (double Limit, bool AtFarthest) UnfamiliarLimit(IReadOnlyCollection<double> reference, double median, double deviation, double spread)
+    {
+        var sorted = reference.Order().ToArray();
+        double floor = sorted[sorted.Length - 1 - (int)(MostPastUnfamiliarLimit * sorted.Length)], spreadLimit = median + spread * deviation;
+        return floor > spreadLimit ? (floor, true) : (spreadLimit, false);
     }
 
     /// <summary>The median of <paramref name="values"/> and their median absolute deviation from it, scaled to a normal

@@ -10,5 +10,10 @@ namespace MlNetTransfer.Engine.Recipe;
 /// <param name="Flagged">How many of the images the limit was measured on lie past it.</param>
 public sealed record FamiliarLayer(string Tap, int Width, float[] Reference, double MinSimilarity, int Flagged)
 {
-    public string Describe() => $"{Tap}'s input ({Width} features, similarity {MinSimilarity:0.000}, {Flagged} past it)";
+    /// <summary>Whether the limit is the measured images' farthest <see cref="Health.Outliers.MostPastUnfamiliarLimit"/>
+    /// rather than the robust deviations past their median: near copies in the data narrowed that spread.</summary>
+    public bool AtFarthest { get; init; }
+
+    public string Describe() => $"{Tap}'s input ({Width} features, similarity {MinSimilarity:0.000}, {Flagged} past it" +
+        (AtFarthest ? $"; at the farthest {Health.Outliers.MostPastUnfamiliarLimit:P1}: near copies narrow the spread)" : ")");
 }

@@ -9,7 +9,8 @@ namespace MlNetTransfer.Engine.Recipe;
 /// sample of its training images' features in each of its <see cref="Layers"/> (unit length) and an image is
 /// unfamiliar when, in any of them, its <see cref="Neighbours"/>-th nearest sample image is less similar (cosine) than
 /// that layer's limit. A limit lies <see cref="Spread"/> robust deviations above the median distance of images the
-/// sample does not hold: the validation images, or without them the training images' own distances (leaving each out).
+/// sample does not hold — the validation images, or without them the training images' own distances (leaving each
+/// out) —, and never inside those images' farthest <see cref="Outliers.MostPastUnfamiliarLimit"/>.
 /// The same rule as <c>check --test</c>'s unfamiliar test images (<see cref="Outliers"/>), on the trained network.
 /// </summary>
 /// <param name="Layers">The views compared: the classifier's input and a mid-level one (<see cref="Architectures.Architecture.FamiliarTap"/>).</param>
@@ -64,10 +65,11 @@ public sealed record Familiarity(IReadOnlyList<FamiliarLayer> Layers, int Rows, 
             var distances = onValidation ? Outliers.KthNearest(Outliers.Normalized(validation!), unit, k) : Outliers.KthNearest(unit, unit, k + 1);
             var (median, mad) = Outliers.RobustSpread(distances);
             if (!(mad > 0)) return null;
-            double limit = median + Spread * mad;
+            var (limit, atFarthest) = Outliers.UnfamiliarLimit(distances, median, mad, Spread);
             flagged ??= new bool[distances.Length];
             for (int i = 0; i < distances.Length; i++) flagged[i] |= distances[i] > limit;
-            fitted.Add(new FamiliarLayer(tap, (int)unit.shape[1], unit.contiguous().data<float>().ToArray(), 1 - limit, distances.Count(d => d > limit)));
+            fitted.Add(new FamiliarLayer(tap, (int)unit.shape[1], unit.contiguous().data<float>().ToArray(), 1 - limit, distances.Count(d => d > limit))
+                { AtFarthest = atFarthest });
         }
         return new Familiarity(fitted, (int)rows, k, onValidation ? "validation" : "training", flagged!.Length, flagged.Count(f => f));
     }
@@ -90,5 +92,6 @@ public sealed record Familiarity(IReadOnlyList<FamiliarLayer> Layers, int Rows, 
     public string Describe() =>
         $"an image is unfamiliar when its {Neighbours}th nearest of {Rows} training images is less similar than the limit in " +
         string.Join(" or ", Layers.Select(l => $"{l.Describe()}")) +
-        $" ({Spread} robust deviations past the {Basis} images' median distance; {Flagged} of the {Measured} {Basis} images lie past a limit)";
+        $" ({Spread} robust deviations past the {Basis} images' median distance, and past all but {Outliers.MostPastUnfamiliarLimit:P1} of them; " +
+        $"{Flagged} of the {Measured} {Basis} images lie past a limit)";
 }

@@ -121,4 +121,21 @@ public class DataHealthTests
         features.Dispose();
         labels.Dispose();
     }
+
+    [Fact]
+    public void Near_copies_in_the_training_images_do_not_make_fresh_test_images_unfamiliar()
+    {
+        using var known = eye(16).narrow(0, 0, 3).contiguous();
+        using var train = FamiliarityTests.WithNearCopies(known, 2); // two thirds of the images copies of each other
+        using var generator = new Generator(9);
+        using var fresh = known.repeat_interleave(50, 0).Plus(randn(150, 16, generator: generator).Times(0.15));
+        using var foreign = eye(16).narrow(0, 8, 1).repeat(5, 1).Plus(randn(5, 16, generator: generator).Times(0.15));
+        using var test = cat([fresh, foreign], 0);
+        using var testLabels = zeros(155, dtype: ScalarType.Int64);
+
+        var found = Outliers.Between(test, testLabels, train);
+
+        Assert.True(found.Count(i => i.Row < 150) <= 15, $"{found.Count(i => i.Row < 150)} of 150 fresh draws of the training clusters flagged");
+        Assert.Equal(new long[] { 150, 151, 152, 153, 154 }, found.Where(i => i.Row >= 150).Select(i => (long)i.Row).Order());
+    }
 }

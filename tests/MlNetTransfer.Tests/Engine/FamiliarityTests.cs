@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using MlNetTransfer.Engine.Health;
 using MlNetTransfer.Engine.Onnx;
 using MlNetTransfer.Engine.Recipe;
 using MlNetTransfer.Engine.Training;
@@ -50,11 +51,50 @@ public class FamiliarityTests
 
         Assert.Equal(("validation", 90, 180, 16, 5), (familiarity.Basis, familiarity.Measured, familiarity.Rows, Assert.Single(familiarity.Layers).Width, familiarity.Neighbours));
         Assert.True(familiarity.Flagged <= 3, familiarity.Describe());
+        Assert.False(familiarity.Layers[0].AtFarthest, familiarity.Describe()); // no near copies: the robust spread sets it
         Assert.True(freshFlags.Count(f => f) <= 6, $"{freshFlags.Count(f => f)} of 300 fresh draws of the training clusters flagged; {familiarity.Describe()}");
         Assert.True(foreignFlags.Count(f => f) >= 95, $"{foreignFlags.Count(f => f)} of 100 points of other clusters flagged; {familiarity.Describe()}");
         var reference = familiarity.Layers[0].Reference;
         Assert.Equal(180 * 16, reference.Length);
         Assert.All(Enumerable.Range(0, 180), r => Assert.Equal(1, Math.Sqrt(reference.Skip(r * 16).Take(16).Sum(v => v * v)), 4));
+    }
+
+    /// <summary>Training data full of near copies, as burst photos, video frames or an icon in twelve colours give:
+    /// per cluster, 20 images with 6 near copies each (noise 0.005) and 20 images alone.</summary>
+    internal static Tensor WithNearCopies(Tensor centres, int seed)
+    {
+        using var originals = Around(centres, 20, seed);
+        using var repeated = originals.repeat_interleave(7, 0);
+        using var generator = new Generator((ulong)seed + 100);
+        using var noise = randn([repeated.shape[0], centres.shape[1]], generator: generator);
+        using var jitter = noise.Times(0.005);
+        using var copies = repeated.Plus(jitter);
+        using var alone = Around(centres, 20, seed + 200);
+        return cat([copies, alone], 0);
+    }
+
+    [Fact]
+    public void On_data_full_of_near_copies_the_limit_stays_outside_the_validation_images_and_fresh_draws_stay_familiar()
+    {
+        using var known = Centres(3, 0);
+        using var train = WithNearCopies(known, 2);
+        using var copied = train.narrow(0, 0, 90).Plus(0.001); // most validation images have copies in training …
+        using var drawn = Around(known, 10, 3);                // … a quarter none
+        using var validation = cat([copied, drawn], 0);
+        using var fresh = Around(known, 100, 4);
+        using var foreign = Around(Centres(2, 8), 50, 5);
+
+        var familiarity = Familiarity.Fit([("fc", train, validation)])!;
+
+        // the median and its deviation alone would set the limit among ordinary images: every one without a copy past it
+        var distances = Outliers.KthNearest(Outliers.Normalized(validation), Outliers.Normalized(train), familiarity.Neighbours);
+        var (median, mad) = Outliers.RobustSpread(distances);
+        Assert.True(distances.Count(d => d > median + Familiarity.Spread * mad) >= 25, $"median {median}, deviation {mad}");
+        Assert.True(familiarity.Flagged <= 120 * Outliers.MostPastUnfamiliarLimit, familiarity.Describe());
+        Assert.True(familiarity.Layers[0].AtFarthest);
+        Assert.Contains("near copies narrow the spread", familiarity.Describe());
+        Assert.True(familiarity.Unfamiliar([fresh]).Count(f => f) <= 15, $"{familiarity.Unfamiliar([fresh]).Count(f => f)} of 300 fresh draws flagged; {familiarity.Describe()}");
+        Assert.True(familiarity.Unfamiliar([foreign]).Count(f => f) >= 95, familiarity.Describe());
     }
 
     [Fact]
