@@ -129,17 +129,26 @@ public static class ImageDecoder
         }
         source = SkiaReadStream.Over(seekable);
         var codec = SKCodec.Create(source, out var opened);
-        if (codec == null) problem = Unreadable(source, Undecodable(seekable, start) ?? $"not a readable image ({Describe(opened)})");
+        // the bytes are looked at again only when the stream itself did not fail
+        if (codec == null) problem = source.Failure is null ? Undecodable(seekable, start) ?? $"not a readable image ({Describe(opened)})" : Unreadable(source, "");
         return codec;
     }
 
-    /// <summary>What <see cref="UndecodableFormat"/> makes of the first bytes from <paramref name="start"/>.</summary>
+    /// <summary>What <see cref="UndecodableFormat"/> makes of the first bytes from <paramref name="start"/>; null when
+    /// they name no format (or cannot be read again).</summary>
     static string? Undecodable(Stream seekable, long start)
     {
         Span<byte> head = stackalloc byte[UndecodableFormat.HeadBytes];
-        seekable.Position = start;
-        int read = seekable.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        return UndecodableFormat.Describe(head[..read]);
+        try
+        {
+            seekable.Position = start;
+            int read = seekable.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            return UndecodableFormat.Describe(head[..read]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     /// <summary>What the stream under <paramref name="source"/> threw while the codec read it, else <paramref name="otherwise"/>.</summary>
