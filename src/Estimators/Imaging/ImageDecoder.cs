@@ -100,7 +100,7 @@ public static class ImageDecoder
         if (decoded != SKCodecResult.Success)
         {
             bitmap.Dispose();
-            return DecodedImage.Failed(Unreadable(source!, decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+            return DecodedImage.Failed(Unreadable(source!, () => decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
                 ? "truncated or damaged (its image data ends early)" : $"not a readable image ({Describe(decoded)})"));
         }
         if (plan.ReduceBy > 1) bitmap = Replace(bitmap, BoxReduction.Reduce(bitmap, plan.ReduceBy));
@@ -130,7 +130,7 @@ public static class ImageDecoder
         source = SkiaReadStream.Over(seekable);
         var codec = SKCodec.Create(source, out var opened);
         // the bytes are looked at again only when the stream itself did not fail
-        if (codec == null) problem = source.Failure is null ? Undecodable(seekable, start) ?? $"not a readable image ({Describe(opened)})" : Unreadable(source, "");
+        if (codec == null) problem = Unreadable(source, () => Undecodable(seekable, start) ?? $"not a readable image ({Describe(opened)})");
         return codec;
     }
 
@@ -151,9 +151,9 @@ public static class ImageDecoder
         }
     }
 
-    /// <summary>What the stream under <paramref name="source"/> threw while the codec read it, else <paramref name="otherwise"/>.</summary>
-    static string Unreadable(SkiaReadStream source, string otherwise) =>
-        source.Failure is { } failure ? $"cannot be read ({failure.Message})" : otherwise;
+    /// <summary>What the stream under <paramref name="source"/> threw while the codec read it, else what <paramref name="otherwise"/> says (asked only then).</summary>
+    static string Unreadable(SkiaReadStream source, Func<string> otherwise) =>
+        source.Failure is { } failure ? $"cannot be read ({failure.Message})" : otherwise();
 
     /// <summary><paramref name="stream"/> if it seeks (a file, an upload in memory), else what is left of it copied to
     /// memory: Skia's codecs go back in what they read.</summary>

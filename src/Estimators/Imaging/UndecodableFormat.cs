@@ -11,6 +11,17 @@ public static class UndecodableFormat
     /// <summary>How many bytes of a file's start <see cref="Describe"/> looks at.</summary>
     public const int HeadBytes = 512;
 
+    static readonly Dictionary<string, string> ByExtension = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [".heic"] = "HEIC", [".heif"] = "HEIF", [".avif"] = "AVIF", [".tif"] = "TIFF", [".tiff"] = "TIFF", [".jxl"] = "JPEG XL",
+        [".jp2"] = "JPEG 2000", [".psd"] = "Photoshop", [".dng"] = "camera RAW", [".cr2"] = "camera RAW", [".cr3"] = "camera RAW",
+        [".nef"] = "camera RAW", [".arw"] = "camera RAW", [".raf"] = "camera RAW", [".orf"] = "camera RAW", [".rw2"] = "camera RAW",
+    };
+
+    /// <summary>The format a file of extension <paramref name="extension"/> (".heic") holds when it is one of these, by
+    /// its name alone (what a folder listing knows before reading a byte); null otherwise.</summary>
+    public static string? OfExtension(string extension) => ByExtension.GetValueOrDefault(extension);
+
     // the signature boxes of JPEG 2000 (jP) and JPEG XL (JXL) files: a 12-byte box, then CR LF 0x87 LF
     static ReadOnlySpan<byte> Jp2Signature => [0, 0, 0, 12, (byte)'j', (byte)'P', (byte)' ', (byte)' ', 13, 10, 0x87, 10];
     static ReadOnlySpan<byte> JxlSignature => [0, 0, 0, 12, (byte)'J', (byte)'X', (byte)'L', (byte)' ', 13, 10, 0x87, 10];

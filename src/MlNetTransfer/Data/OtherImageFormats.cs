@@ -5,20 +5,13 @@ namespace MlNetTransfer.Cli.Data;
 /// how to convert them, rather than a bare count (a folder of iPhone photos used to end in "no readable images").</summary>
 public static class OtherImageFormats
 {
-    static readonly Dictionary<string, string> Known = new(StringComparer.OrdinalIgnoreCase)
-    {
-        [".heic"] = "HEIC", [".heif"] = "HEIF", [".avif"] = "AVIF", [".tif"] = "TIFF", [".tiff"] = "TIFF", [".jxl"] = "JPEG XL",
-        [".jp2"] = "JPEG 2000", [".psd"] = "Photoshop", [".dng"] = "camera RAW", [".cr2"] = "camera RAW", [".cr3"] = "camera RAW",
-        [".nef"] = "camera RAW", [".arw"] = "camera RAW", [".raf"] = "camera RAW", [".orf"] = "camera RAW", [".rw2"] = "camera RAW",
-    };
-
-    /// <summary>What to do with the files of these extensions that are images in a format SkiaSharp cannot decode; null
-    /// when none is.</summary>
+    /// <summary>What to do with the files of these extensions that are images in a format SkiaSharp cannot decode
+    /// (<see cref="Imaging.UndecodableFormat.OfExtension"/>); null when none is.</summary>
     public static string? Hint(IEnumerable<string> extensions)
     {
-        var found = extensions.Where(Known.ContainsKey).Select(e => e.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal).ToList();
+        var found = extensions.Where(e => Imaging.UndecodableFormat.OfExtension(e) != null).Select(e => e.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal).ToList();
         if (found.Count == 0) return null;
-        var formats = found.Select(e => Known[e]).Distinct();
+        var formats = found.Select(e => Imaging.UndecodableFormat.OfExtension(e)!).Distinct();
         return $"{string.Join(", ", found)} files are images ({string.Join(", ", formats)}) that SkiaSharp cannot decode: convert them to JPEG " +
                $"first, e.g. mogrify -format jpg *{found[0]} (ImageMagick){(found.Any(e => e is ".heic" or ".heif") ? " or heif-convert (libheif-examples)" : "")}";
     }
