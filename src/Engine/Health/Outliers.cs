@@ -83,11 +83,12 @@ public static class Outliers
     static IReadOnlyList<DataIssue> Flagged(double[] distance, double[] reference, long[] labels, DataIssueKind kind, double spread, bool floored)
     {
         var (median, mad) = RobustSpread(reference);
-        if (!(mad > 0)) return [];
         double limit = floored ? UnfamiliarLimit(reference, median, mad, spread).Limit : median + spread * mad;
+        if (!(limit > median)) return [];
+        double scale = mad > 0 ? mad : (limit - median) / spread; // exact copies leave no deviation: the limit is the scale
         return Enumerable.Range(0, distance.Length)
             .Where(i => distance[i] > limit)
-            .Select(i => (Row: i, Z: (distance[i] - median) / mad))
+            .Select(i => (Row: i, Z: (distance[i] - median) / scale))
             .OrderByDescending(x => x.Z)
             .Select(x => new DataIssue(x.Row, kind, (int)labels[x.Row], null, null, x.Z))
             .ToList();

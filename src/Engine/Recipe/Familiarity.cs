@@ -48,8 +48,9 @@ public sealed record Familiarity(IReadOnlyList<FamiliarLayer> Layers, int Rows, 
 
     /// <summary>The model's reference from the <see cref="Sample"/>'s features in each layer (<paramref name="layers"/>:
     /// the tap, the sample's features, the validation images' or null), each limit measured on the validation images
-    /// when there are enough of them; null when there are too few images or a layer's distances do not spread (nothing
-    /// to measure a limit on).</summary>
+    /// when there are enough of them; null when there are too few images or when in a layer all but the farthest
+    /// <see cref="Outliers.MostPastUnfamiliarLimit"/> of the distances are one (nothing to measure a limit on; more
+    /// than half of them one, as exact copies give, leaves the farthest to set it).</summary>
     public static Familiarity? Fit(IReadOnlyList<(string Tap, Tensor Reference, Tensor? Validation)> layers)
     {
         using var scope = NewDisposeScope();
@@ -64,8 +65,8 @@ public sealed record Familiarity(IReadOnlyList<FamiliarLayer> Layers, int Rows, 
             var unit = Outliers.Normalized(reference);
             var distances = onValidation ? Outliers.KthNearest(Outliers.Normalized(validation!), unit, k) : Outliers.KthNearest(unit, unit, k + 1);
             var (median, mad) = Outliers.RobustSpread(distances);
-            if (!(mad > 0)) return null;
             var (limit, atFarthest) = Outliers.UnfamiliarLimit(distances, median, mad, Spread);
+            if (!(limit > median)) return null; // all but the farthest few at one distance: nothing to set a limit by
             flagged ??= new bool[distances.Length];
             for (int i = 0; i < distances.Length; i++) flagged[i] |= distances[i] > limit;
             fitted.Add(new FamiliarLayer(tap, (int)unit.shape[1], unit.contiguous().data<float>().ToArray(), 1 - limit, distances.Count(d => d > limit))

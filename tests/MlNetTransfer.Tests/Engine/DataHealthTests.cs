@@ -138,4 +138,23 @@ public class DataHealthTests
         Assert.True(found.Count(i => i.Row < 150) <= 15, $"{found.Count(i => i.Row < 150)} of 150 fresh draws of the training clusters flagged");
         Assert.Equal(new long[] { 150, 151, 152, 153, 154 }, found.Where(i => i.Row >= 150).Select(i => (long)i.Row).Order());
     }
+
+    [Fact]
+    public void Training_images_mostly_exact_copies_still_let_foreign_test_images_be_unfamiliar()
+    {
+        // two thirds of the training images have 40 identical twins: their distances are exactly 0, no robust deviation
+        using var known = eye(16).narrow(0, 0, 3).contiguous();
+        using var generator = new Generator(11);
+        using var train = cat([known.repeat_interleave(40, 0), known.repeat_interleave(20, 0).Plus(randn(60, 16, generator: generator).Times(0.15))], 0);
+        using var fresh = known.repeat_interleave(50, 0).Plus(randn(150, 16, generator: generator).Times(0.15));
+        using var foreign = eye(16).narrow(0, 8, 1).repeat(5, 1).Plus(randn(5, 16, generator: generator).Times(0.15));
+        using var test = cat([fresh, foreign], 0);
+        using var testLabels = zeros(155, dtype: ScalarType.Int64);
+
+        var found = Outliers.Between(test, testLabels, train);
+
+        Assert.True(found.Count(i => i.Row < 150) <= 15, $"{found.Count(i => i.Row < 150)} of 150 fresh draws of the training clusters flagged");
+        Assert.Equal(new long[] { 150, 151, 152, 153, 154 }, found.Where(i => i.Row >= 150).Select(i => (long)i.Row).Order());
+        Assert.All(found, i => Assert.True(double.IsFinite(i.Score) && i.Score > 0, $"score {i.Score}"));
+    }
 }

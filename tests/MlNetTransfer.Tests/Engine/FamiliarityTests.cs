@@ -98,6 +98,32 @@ public class FamiliarityTests
     }
 
     [Fact]
+    public void When_most_validation_images_are_exact_copies_of_training_images_the_farthest_ones_still_set_a_limit()
+    {
+        // a folder oversampled by copying files before the split: each copied image has 6 identical training twins, so
+        // most validation images lie at distance exactly 0 (no robust deviation at all) and the farthest set the limit
+        using var known = Centres(3, 0);
+        using var copied = known.repeat_interleave(6, 0);
+        using var alone = Around(known, 20, 2);
+        using var train = cat([copied, alone], 0);
+        using var twins = known.repeat(17, 1);
+        using var drawn = Around(known, 10, 3);
+        using var validation = cat([twins, drawn], 0);
+        using var fresh = Around(known, 100, 4);
+        using var foreign = Around(Centres(2, 8), 50, 5);
+
+        var distances = Outliers.KthNearest(Outliers.Normalized(validation), Outliers.Normalized(train), Outliers.Neighbours);
+        Assert.Equal((0.0, 0.0), Outliers.RobustSpread(distances));
+        var familiarity = Familiarity.Fit([("fc", train, validation)]);
+
+        Assert.NotNull(familiarity);
+        Assert.True(familiarity.Layers[0].AtFarthest, familiarity.Describe());
+        Assert.Equal(0, familiarity.Flagged);
+        Assert.True(familiarity.Unfamiliar([fresh]).Count(f => f) <= 15, $"{familiarity.Unfamiliar([fresh]).Count(f => f)} of 300 fresh draws flagged; {familiarity.Describe()}");
+        Assert.True(familiarity.Unfamiliar([foreign]).Count(f => f) >= 95, familiarity.Describe());
+    }
+
+    [Fact]
     public void Without_enough_validation_images_the_training_images_own_distances_set_the_limit_and_too_few_images_set_none()
     {
         using var known = Centres(3, 0);
