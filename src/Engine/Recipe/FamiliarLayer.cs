@@ -11,9 +11,10 @@ namespace MlNetTransfer.Engine.Recipe;
 public sealed record FamiliarLayer(string Tap, int Width, float[] Reference, double MinSimilarity, int Flagged)
 {
     /// <summary>Whether the limit is the measured images' farthest <see cref="Health.Outliers.MostPastUnfamiliarLimit"/>
-    /// rather than the robust deviations past their median: near copies in the data narrowed that spread.</summary>
+    /// rather than the robust deviations past their median, which lay nearer (near copies in the data narrow that spread,
+    /// a long tail of ordinary images lies past it).</summary>
     public bool AtFarthest { get; init; }
 
     public string Describe() => $"{Tap}'s input ({Width} features, similarity {MinSimilarity:0.000}, {Flagged} past it" +
-        (AtFarthest ? $"; at the farthest {Health.Outliers.MostPastUnfamiliarLimit:P1}: near copies narrow the spread)" : ")");
+        (AtFarthest ? $"; set by the farthest {Health.Outliers.MostPastUnfamiliarLimit:P1}: the robust spread alone would put more past it)" : ")");
 }

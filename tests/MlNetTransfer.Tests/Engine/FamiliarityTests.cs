@@ -92,7 +92,7 @@ public class FamiliarityTests
         Assert.True(distances.Count(d => d > median + Familiarity.Spread * mad) >= 25, $"median {median}, deviation {mad}");
         Assert.True(familiarity.Flagged <= 120 * Outliers.MostPastUnfamiliarLimit, familiarity.Describe());
         Assert.True(familiarity.Layers[0].AtFarthest);
-        Assert.Contains("near copies narrow the spread", familiarity.Describe());
+        Assert.Contains("set by the farthest 0.5 %: the robust spread alone would put more past it", familiarity.Describe());
         Assert.True(familiarity.Unfamiliar([fresh]).Count(f => f) <= 15, $"{familiarity.Unfamiliar([fresh]).Count(f => f)} of 300 fresh draws flagged; {familiarity.Describe()}");
         Assert.True(familiarity.Unfamiliar([foreign]).Count(f => f) >= 95, familiarity.Describe());
     }
