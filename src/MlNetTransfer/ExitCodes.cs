@@ -12,7 +12,7 @@ public static class ExitCodes
     public const int EmptyData = 3;
     /// <summary>Only one class: nothing to classify.</summary>
     public const int SingleClass = 4;
-    /// <summary>The CSV cannot be read or lacks filename,target.</summary>
+    /// <summary>The CSV cannot be read or lacks its image or class column.</summary>
     public const int UnreadableCsv = 5;
     /// <summary>Unreadable or missing images with --strict.</summary>
     public const int UnreadableImages = 6;

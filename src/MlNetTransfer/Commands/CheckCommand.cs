@@ -13,15 +13,23 @@ namespace MlNetTransfer.Cli.Commands;
 /// images copied in the training images, outliers; on screen and, with --json, every flagged image.</summary>
 public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : CommandSettings, ICsvColumnSettings
     {
         [CommandOption("--data <PATH>")]
-        [Description("Folder with one sub-folder per class, or a CSV with filename,target columns. Default: data-samples/fashion-mnist/train.")]
+        [Description("Folder with one sub-folder per class, or a CSV of image paths and classes (filename,target or ImagePath,Label; comma, tab or semicolon separated; other names with --image-column, --label-column). Default: data-samples/fashion-mnist/train.")]
         public string? Data { get; init; }
 
         [CommandOption("--test <PATH>")]
         [Description("Test images (folder or CSV): those with a copy in --data are flagged as leaks. Default: data-samples' test split with the default data.")]
         public string? Test { get; init; }
+
+        [CommandOption("--image-column <NAME>")]
+        [Description(CsvColumnOptions.ImageHelp)]
+        public string? ImageColumn { get; init; }
+
+        [CommandOption("--label-column <NAME>")]
+        [Description(CsvColumnOptions.LabelHelp)]
+        public string? LabelColumn { get; init; }
 
         [CommandOption("--json <PATH>")]
         [Description("Write every flagged image as JSON (path, kind, label, suggested, other, score); - writes it to standard output.")]
@@ -68,13 +76,14 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             };
             RunSettings.Check(options);
             var (dataPath, testPath) = DefaultData.Paths(settings.Data, settings.Test);
-            var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: settings.MaxImagePixels);
+            settings.CheckColumnsApply(dataPath, testPath);
+            var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: settings.MaxImagePixels, columns: settings.Columns());
             var listed = jsonOut ? "the JSON on standard output" : settings.Json; // without --json the screen shows every skipped image
             SkippedImages.Report(human, data, listed);
             LabelledImageSet? test = null;
             if (testPath != null)
             {
-                (test, var unknown) = TestSplit.KnownTo(data, LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels), testPath);
+                (test, var unknown) = TestSplit.KnownTo(data, LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels, settings.Columns()), testPath);
                 SkippedImages.Report(human, test, listed);
                 SkippedImages.ReportUnknown(human, unknown, "the training data", "the test images' checks"); // their labels cannot be read as keys
             }

@@ -12,15 +12,23 @@ namespace MlNetTransfer.Cli.Commands;
 /// <summary>`evaluate`: a saved model on a labelled folder or CSV: accuracy, log-loss, per-class metrics.</summary>
 public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : CommandSettings, ICsvColumnSettings
     {
         [CommandOption("--model <PATH>")]
         [Description("model.zip written by train.")]
         public string Model { get; init; } = "out/" + TrainCommand.ModelFile;
 
         [CommandOption("--data <PATH>")]
-        [Description("Labelled images: a folder of class folders or a filename,target CSV.")]
+        [Description("Labelled images: a folder of class folders, or a CSV of image paths and classes (filename,target or ImagePath,Label; other names with --image-column, --label-column).")]
         public string? Data { get; init; }
+
+        [CommandOption("--image-column <NAME>")]
+        [Description(CsvColumnOptions.ImageHelp)]
+        public string? ImageColumn { get; init; }
+
+        [CommandOption("--label-column <NAME>")]
+        [Description(CsvColumnOptions.LabelHelp)]
+        public string? LabelColumn { get; init; }
 
         [CommandOption("--json <PATH>")]
         [Description("Also write the metrics as JSON; - writes them to standard output (and the table to standard error).")]
@@ -69,7 +77,8 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             MinScoreOption.Check(settings.MinScore);
             if (settings.TargetAccuracy is { } target && !(target is > 0 and < 1))
                 throw new CliException(ExitCodes.BadOption, $"--target-accuracy: must be an accuracy between 0 and 1 (such as 0.98), not {target.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
-            var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels);
+            settings.CheckColumnsApply(settings.Data);
+            var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels, settings.Columns());
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);

@@ -31,8 +31,9 @@ public sealed class JobExportCommand(IAnsiConsole console) : Command<JobExportSe
         WorkFolder.CleanStale(console, folder);
 
         var (dataPath, testPath) = settings.DataPaths();
-        var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: options.MaxImagePixels);
-        var split = TestSplit.Of(data, testPath, settings.Strict, options.Seed);
+        settings.CheckColumnsApply(dataPath, testPath);
+        var data = LabelledImageSet.Load(dataPath, settings.Strict, maxPixels: options.MaxImagePixels, columns: settings.Columns());
+        var split = TestSplit.Of(data, testPath, settings.Strict, options.Seed, options.MaxImagePixels, settings.Columns());
         SkippedImages.Report(console, data, Path.Combine(folder, SkippedFile));
         SkippedImages.ReportUnknown(console, split.UnknownClasses, "the training data");
         var classes = split.Train.Classes.ToList();

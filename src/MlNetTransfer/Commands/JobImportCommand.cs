@@ -29,7 +29,8 @@ public sealed class JobImportCommand(IAnsiConsole console) : Command<JobImportSe
         LabelledImageSet testSet;
         if (settings.Test != null)
         {
-            testSet = LabelledImageSet.Load(settings.Test, settings.Strict, requireTwoClasses: false);
+            settings.CheckColumnsApply(settings.Test);
+            testSet = LabelledImageSet.Load(settings.Test, settings.Strict, requireTwoClasses: false, columns: settings.Columns());
             testSource = testSet.Source;
         }
         else

@@ -4,7 +4,7 @@ using Spectre.Console.Cli;
 namespace MlNetTransfer.Cli.Commands;
 
 /// <summary>Options of `job import`.</summary>
-public sealed class JobImportSettings : CommandSettings
+public sealed class JobImportSettings : CommandSettings, ICsvColumnSettings
 {
     [CommandArgument(0, "<JOB>")]
     [Description("The job folder, after train_ddp.py has written trained.safetensors, history.json and check.safetensors.")]
@@ -13,6 +13,14 @@ public sealed class JobImportSettings : CommandSettings
     [CommandOption("--test <PATH>")]
     [Description("Test images (folder or CSV) for the report. Default: the job's test rows (held out at export), else its validation rows.")]
     public string? Test { get; init; }
+
+    [CommandOption("--image-column <NAME>")]
+    [Description(CsvColumnOptions.ImageHelp)]
+    public string? ImageColumn { get; init; }
+
+    [CommandOption("--label-column <NAME>")]
+    [Description(CsvColumnOptions.LabelHelp)]
+    public string? LabelColumn { get; init; }
 
     [CommandOption("--image-root <FOLDER>")]
     [Description("Where images.csv's paths are, when not where the job was exported.")]

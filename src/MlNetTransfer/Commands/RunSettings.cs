@@ -9,15 +9,23 @@ using MlNetTransfer.MlNet;
 namespace MlNetTransfer.Cli.Commands;
 
 /// <summary>The options `train` and `job export` share: the data, the recipe's options, the device and the seed.</summary>
-public class RunSettings : CommandSettings
+public class RunSettings : CommandSettings, ICsvColumnSettings
 {
     [CommandOption("--data <PATH>")]
-    [Description("Folder with one sub-folder per class, or a CSV with filename,target columns. Default: data-samples/fashion-mnist/train.")]
+    [Description("Folder with one sub-folder per class, or a CSV of image paths and classes (filename,target or ImagePath,Label; comma, tab or semicolon separated; other names with --image-column, --label-column). Default: data-samples/fashion-mnist/train.")]
     public string? Data { get; init; }
 
     [CommandOption("--test <PATH>")]
     [Description("Test images (folder or CSV) for the report. Default: data-samples' test split with the default data, else 20 % of --data held out.")]
     public string? Test { get; init; }
+
+    [CommandOption("--image-column <NAME>")]
+    [Description(CsvColumnOptions.ImageHelp)]
+    public string? ImageColumn { get; init; }
+
+    [CommandOption("--label-column <NAME>")]
+    [Description(CsvColumnOptions.LabelHelp)]
+    public string? LabelColumn { get; init; }
 
     [CommandOption("--arch <NAME>")]
     [Description("Architecture, as `models` lists them: resnet18_cntk (embedded ImageNet weights), resnet18_cntk_multilevel (its classifier alone reads layers 2-4), alexnet, resnet18, resnet34, resnet50, mobilenet_v2, vgg16, tiny.")]

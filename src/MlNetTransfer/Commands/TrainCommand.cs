@@ -62,10 +62,11 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             console.WriteLine($"{settings.Out} holds the checkpoint of an interrupted run: this run replaces it with its own, or removes it when it ends (train --resume --out {settings.Out} continues that run instead)");
 
         var cacheDir = (settings.CacheDir ?? run.CacheDir) is { } given ? FolderOption.Writable(given, "--cache-dir") : null; // a resumed run's own by default
-        var data = LabelledImageSet.Load(run.Data, run.Strict, maxPixels: options.MaxImagePixels);
+        if (checkpoint == null) settings.CheckColumnsApply(run.Data, run.Test);
+        var data = LabelledImageSet.Load(run.Data, run.Strict, maxPixels: options.MaxImagePixels, columns: run.Columns);
         if (checkpoint != null) run.CheckSameImages(data);
         run = run with { Images = ResumeState.Fingerprint(data), CacheDir = cacheDir }; // kept with a checkpoint, should this run be interrupted
-        var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed); // too few images per class: refused here
+        var split = TestSplit.Of(data, run.Test, run.Strict, options.Seed, options.MaxImagePixels, run.Columns); // too few images per class: refused here
         var (trainSet, testSet) = (split.Train, split.Test);
         SkippedImages.Report(console, data, ReportWriter.MetricsFile);
         if (run.Test != null) SkippedImages.Report(console, testSet, ReportWriter.MetricsFile);
@@ -173,6 +174,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     static ResumeState RunOf(TrainSettings s)
     {
         var (data, test) = s.DataPaths();
-        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions());
+        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions()) with { ImageColumn = s.ImageColumn, LabelColumn = s.LabelColumn };
     }
 }

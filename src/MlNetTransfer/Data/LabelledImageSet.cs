@@ -7,7 +7,7 @@ namespace MlNetTransfer.Cli.Data;
 
 /// <summary>
 /// Labelled images from a folder with one sub-folder per class (Model Builder's convention) or from a CSV with
-/// <c>filename,target</c> columns (paths relative to the CSV's folder). Every image's header is read up front (no
+/// image path and class columns (<see cref="CsvColumns"/>; paths relative to the CSV's folder). Every image's header is read up front (no
 /// pixel is decoded here: training and scoring decode each file once, and find truncated ones then): a missing file,
 /// one that is not an image, one over the pixel limit, or a CSV row naming an image listed before, is reported by
 /// name and skipped, or fails the command with <c>--strict</c>; a CSV that gives one image two targets is refused.
@@ -104,12 +104,14 @@ public sealed class LabelledImageSet
     }
 
     /// <summary>Lists the images at <paramref name="path"/> and reads their headers (images over
-    /// <paramref name="maxPixels"/> are skipped).</summary>
-    public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true, long maxPixels = ImageDecoder.DefaultMaxPixels)
+    /// <paramref name="maxPixels"/> are skipped); a CSV's columns are <paramref name="columns"/>' (default:
+    /// <see cref="CsvColumns.Default"/>).</summary>
+    public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true, long maxPixels = ImageDecoder.DefaultMaxPixels,
+        CsvColumns? columns = null)
     {
         LabelledImageSet set;
         if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path), maxPixels);
-        else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), maxPixels);
+        else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), maxPixels, columns ?? CsvColumns.Default);
         else throw new CliException(ExitCodes.DataNotFound, $"{path}: no such folder or CSV file.");
         return Usable(set, path, strict, requireTwoClasses);
     }
@@ -174,9 +176,9 @@ public sealed class LabelledImageSet
         return Check(folder, folder, candidates, maxPixels, notImages: others, folder: walk);
     }
 
-    /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the
-    /// columns <c>filename</c> and <c>target</c> in any order, among others.</summary>
-    static LabelledImageSet FromCsv(string csv, long maxPixels)
+    /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the image
+    /// and class columns (<see cref="CsvColumns"/>: their names and the separator), in any order, among others.</summary>
+    static LabelledImageSet FromCsv(string csv, long maxPixels, CsvColumns columns)
     {
         if (NotACsv.Describe(csv) is { } what) throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {what}.");
         var root = Path.GetDirectoryName(csv)!;
@@ -185,29 +187,28 @@ public sealed class LabelledImageSet
         var repeated = new List<string>();
         try
         {
+            char separator;
+            using (var first = new StreamReader(csv, detectEncodingFromByteOrderMarks: true)) separator = columns.SeparatorOf(first.ReadLine() ?? "");
             using var parser = new TextFieldParser(csv) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
-            parser.SetDelimiters(",");
-            var header = ReadFields(parser, csv)?.Select(h => h.ToLowerInvariant()).ToList()
+            parser.SetDelimiters(separator.ToString());
+            var header = ReadFields(parser, csv)
                 ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: empty; expected a header 'filename,target' and one row per image.");
-            int file = header.IndexOf("filename"), target = header.IndexOf("target");
-            if (file < 0 || target < 0)
-                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: header '{Quoted(string.Join(",", header))}' lacks the columns 'filename' and 'target'" +
-                    (header.Count == 1 && header[0].IndexOfAny([';', '\t']) is >= 0 and var at
-                        ? $"; the file must be comma-separated, and this header looks separated by {(header[0][at] == ';' ? "';'" : "tabs")}."
-                        : Renames(header, file, target) is { } renames ? $"; rename {renames}." : "."));
+            var (file, target) = columns.Find(header)
+                ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {columns.Missing(header, separator)}.");
             while (true)
             {
                 long line = parser.LineNumber;
                 var cells = ReadFields(parser, csv);
                 if (cells == null) break;
                 if (cells.All(c => c.Length == 0)) continue;
-                if (cells.Length != header.Count)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: {cells.Length} fields, expected {header.Count} ({Quoted(string.Join(",", header))}); quote a value that holds a comma.");
+                if (cells.Length != header.Length)
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: {cells.Length} fields, expected {header.Length} " +
+                        $"({Quoted(string.Join(separator, header))}); quote a value that holds {(separator == ',' ? "a comma" : separator == ';' ? "a semicolon" : "a tab")}.");
                 var (name, label) = (cells[file], cells[target]);
                 if (name.Length == 0)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty filename.");
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {header[file]}.");
                 if (label.Length == 0)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty target for {Quoted(name)}.");
+                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {header[target]} for {Quoted(name)}.");
                 if (name.Contains('\0'))
                 {
                     // no file system has such a name: skipped like a file that cannot be read
@@ -236,19 +237,6 @@ public sealed class LabelledImageSet
         return Check(csv, root, candidates, maxPixels, repeated);
     }
 
-    /// <summary>The renames that would give <paramref name="header"/> its missing columns, from the names other tools
-    /// write (ML.NET's samples: ImagePath, Label); null when no column looks like one.</summary>
-    static string? Renames(List<string> header, int file, int target)
-    {
-        string? Like(params string[] names) => header.FirstOrDefault(h => names.Contains(h));
-        var renames = new List<string>();
-        if (file < 0 && Like("imagepath", "image_path", "image", "img", "path", "file", "filepath", "file_path", "file_name") is { } f)
-            renames.Add($"'{f}' to 'filename'");
-        if (target < 0 && Like("label", "labels", "class", "class_name", "classname", "category") is { } t)
-            renames.Add($"'{t}' to 'target'");
-        return renames.Count == 0 ? null : string.Join(" and ", renames);
-    }
-
     /// <summary>A CSV's file name as a full path. A CSV written on Windows separates folders with backslashes, which
     /// elsewhere are characters of a file name: there they are read as separators unless a file of the name as
     /// written exists.</summary>
@@ -261,7 +249,7 @@ public sealed class LabelledImageSet
 
     /// <summary>At most the first 100 characters of a value a message quotes (a field of 53 MB went to the terminal
     /// whole), with its length when it is cut.</summary>
-    static string Quoted(string value) => value.Length <= 100 ? value : $"{value[..100]}… ({value.Length} characters)";
+    internal static string Quoted(string value) => value.Length <= 100 ? value : $"{value[..100]}… ({value.Length} characters)";
 
     static string[]? ReadFields(TextFieldParser parser, string csv)
     {

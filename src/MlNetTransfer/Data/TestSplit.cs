@@ -24,11 +24,15 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
         return shared == 0 ? "" : $"; {shared} of its {test.Rows.Count} images are training images too, so the test accuracy overstates";
     }
 
-    public static TestSplit Of(LabelledImageSet data, string? testPath, bool strict, int seed)
+    /// <summary>The split of <paramref name="data"/>: the images at <paramref name="testPath"/> (read as
+    /// <paramref name="data"/> was: <paramref name="maxPixels"/>, a CSV's <paramref name="columns"/>), or a stratified
+    /// <see cref="HeldOutFraction"/> of it.</summary>
+    public static TestSplit Of(LabelledImageSet data, string? testPath, bool strict, int seed, long maxPixels = Imaging.ImageDecoder.DefaultMaxPixels,
+        CsvColumns? columns = null)
     {
         if (testPath != null)
         {
-            var (known, unknown) = KnownTo(data, LabelledImageSet.Load(testPath, strict, requireTwoClasses: false), testPath);
+            var (known, unknown) = KnownTo(data, LabelledImageSet.Load(testPath, strict, requireTwoClasses: false, maxPixels, columns), testPath);
             return new TestSplit(data, known, testPath + Shared(data, known), unknown);
         }
 

@@ -1,0 +1,76 @@
+namespace MlNetTransfer.Cli.Data;
+
+/// <summary>
+/// Which columns of a CSV of labelled images hold the image path and the class, and what separates the fields. The
+/// columns are <see cref="Image"/> and <see cref="Label"/> when given (<c>--image-column</c>, <c>--label-column</c>),
+/// else the first present of <see cref="ImageNames"/> and of <see cref="LabelNames"/>: the CLI's own
+/// <c>filename,target</c>, or ML.NET's <c>ImagePath,Label</c> (the names its samples and this pipeline's columns
+/// take); any case. The separator is the first of comma, tab and semicolon (a spreadsheet's CSV in locales whose
+/// decimal mark is a comma) by which the header holds both columns.
+/// </summary>
+/// <param name="Image">The image path column's name as given, or null for the defaults.</param>
+/// <param name="Label">The class column's name as given, or null for the defaults.</param>
+public sealed record CsvColumns(string? Image = null, string? Label = null)
+{
+    public static readonly CsvColumns Default = new();
+
+    /// <summary>The image path column's default names, in the order they are looked for.</summary>
+    public static readonly IReadOnlyList<string> ImageNames = ["filename", "ImagePath"];
+
+    /// <summary>The class column's default names, in the order they are looked for.</summary>
+    public static readonly IReadOnlyList<string> LabelNames = ["target", "Label"];
+
+    static readonly char[] Separators = [',', '\t', ';'];
+
+    /// <summary>Whether a column was named (on the command line), rather than the defaults taken.</summary>
+    public bool Named => Image != null || Label != null;
+
+    /// <summary>The separator of a CSV whose first line is <paramref name="headerLine"/>: the first by which it holds
+    /// both columns, else the one it holds most of (a comma among equals), for the message that says what is missing.</summary>
+    public char SeparatorOf(string headerLine)
+    {
+        foreach (var separator in Separators)
+            if (Find(headerLine.Split(separator).Select(f => f.Trim().Trim('"')).ToList()) != null) return separator;
+        return Separators.MaxBy(s => headerLine.Count(c => c == s));
+    }
+
+    /// <summary>The positions of the image and class columns in <paramref name="header"/>; null when either is missing.</summary>
+    public (int Image, int Label)? Find(IReadOnlyList<string> header)
+    {
+        int image = IndexOf(header, Image, ImageNames), label = IndexOf(header, Label, LabelNames);
+        return image < 0 || label < 0 || image == label ? null : (image, label);
+    }
+
+    static int IndexOf(IReadOnlyList<string> header, string? given, IReadOnlyList<string> defaults)
+    {
+        int Of(string name) => header.ToList().FindIndex(h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
+        return given != null ? Of(given) : defaults.Select(Of).FirstOrDefault(i => i >= 0, -1);
+    }
+
+    /// <summary>Why <paramref name="header"/> (read with <paramref name="separator"/>) gives no image or no class
+    /// column, with the options that would name them (a column that looks like one filled in).</summary>
+    public string Missing(IReadOnlyList<string> header, char separator)
+    {
+        int image = IndexOf(header, Image, ImageNames), label = IndexOf(header, Label, LabelNames);
+        if (image >= 0 && image == label) return $"'{header[image]}' is named as both the image and the class column; name two columns";
+        var missing = new List<(string What, string Option)>();
+        if (image < 0)
+            missing.Add(($"image column ({Names(Image, ImageNames, "--image-column")})",
+                $"--image-column {(Like(header, "image", "image_path", "img", "path", "file", "filepath", "file_path", "file_name", "image_id", "id") is { } f ? Argument(f) : "<NAME>")}"));
+        if (label < 0)
+            missing.Add(($"class column ({Names(Label, LabelNames, "--label-column")})",
+                $"--label-column {(Like(header, "labels", "class", "class_name", "classname", "category", "species") is { } l ? Argument(l) : "<NAME>")}"));
+        var shown = LabelledImageSet.Quoted(string.Join(separator == '\t' ? "<tab>" : separator.ToString(), header));
+        return $"header '{shown}' has no {string.Join(" and no ", missing.Select(m => m.What))}; name {(missing.Count == 1 ? "it" : "them")}: " +
+               string.Join(" ", missing.Select(m => m.Option));
+    }
+
+    static string Names(string? given, IReadOnlyList<string> defaults, string option) =>
+        given != null ? $"'{given}', as {option} says" : string.Join(" or ", defaults.Select(d => $"'{d}'"));
+
+    /// <summary>A column name as a shell argument: quoted when it holds a space.</summary>
+    static string Argument(string name) => name.Any(char.IsWhiteSpace) ? $"\"{name}\"" : name;
+
+    static string? Like(IReadOnlyList<string> header, params string[] names) =>
+        names.Select(n => header.FirstOrDefault(h => string.Equals(h, n, StringComparison.OrdinalIgnoreCase))).FirstOrDefault(h => h != null);
+}
