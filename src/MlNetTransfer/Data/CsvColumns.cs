@@ -60,7 +60,10 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
         if (label < 0)
             missing.Add(($"class column ({Names(Label, LabelNames, "--label-column")})",
                 $"--label-column {(Like(header, "labels", "class", "class_name", "classname", "category", "species") is { } l ? Argument(l) : "<NAME>")}"));
-        var shown = LabelledImageSet.Quoted(string.Join(separator == '\t' ? "<tab>" : separator.ToString(), header));
+        var join = separator == '\t' ? "<tab>" : separator.ToString();
+        var shown = LabelledImageSet.Quoted(string.Join(join, header));
+        if (header.Any(h => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(h)))) // ML.NET's older samples list images so
+            return $"the first line '{shown}' is an image and its class, not a header: add a first line that names the columns, such as 'ImagePath{join}Label'";
         return $"header '{shown}' has no {string.Join(" and no ", missing.Select(m => m.What))}; name {(missing.Count == 1 ? "it" : "them")}: " +
                string.Join(" ", missing.Select(m => m.Option));
     }

@@ -65,6 +65,8 @@ public class CsvColumnsTests : CliSandbox
         Assert.Equal("header 'filename,target' has no image column ('photo', as --image-column says); name it: --image-column <NAME>",
             Missing("filename,target", new CsvColumns(Image: "photo")));
         Assert.Equal("'path' is named as both the image and the class column; name two columns", Missing("path,species", new CsvColumns("path", "path")));
+        Assert.Equal("the first line 'broccoli.jpg<tab>food' is an image and its class, not a header: add a first line that names the columns, " +
+            "such as 'ImagePath<tab>Label'", Missing("broccoli.jpg\tfood", CsvColumns.Default)); // ML.NET's older samples' tags.tsv
         Assert.Equal(',', CsvColumns.Default.SeparatorOf("x;y,z")); // neither reads: the comma among equals
     }
 
