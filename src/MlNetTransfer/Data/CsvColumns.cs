@@ -56,7 +56,7 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
         var missing = new List<(string What, string Option)>();
         if (image < 0)
             missing.Add(($"image column ({Names(Image, ImageNames, "--image-column")})",
-                $"--image-column {(Like(header, "image", "image_path", "img", "path", "file", "filepath", "file_path", "file_name", "image_id", "id") is { } f ? Argument(f) : "<NAME>")}"));
+                $"--image-column {(Like(header, "image", "image_path", "img", "path", "file", "filepath", "file_path", "file_name") is { } f ? Argument(f) : "<NAME>")}"));
         if (label < 0)
             missing.Add(($"class column ({Names(Label, LabelNames, "--label-column")})",
                 $"--label-column {(Like(header, "labels", "class", "class_name", "classname", "category", "species") is { } l ? Argument(l) : "<NAME>")}"));
