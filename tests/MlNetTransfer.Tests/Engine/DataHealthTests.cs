@@ -122,21 +122,28 @@ public class DataHealthTests
         labels.Dispose();
     }
 
+    /// <summary>Test images against <paramref name="train"/> (three clusters along the first axes): 150 fresh draws of
+    /// its clusters, then 5 of a cluster it lacks; what <see cref="Outliers.Between"/> flags.</summary>
+    static IReadOnlyList<DataIssue> UnfamiliarAmongFreshAndForeign(Tensor train, Generator generator)
+    {
+        using var known = eye(16).narrow(0, 0, 3).contiguous();
+        using var fresh = known.repeat_interleave(50, 0).Plus(randn(150, 16, generator: generator).Times(0.15));
+        using var foreign = eye(16).narrow(0, 8, 1).repeat(5, 1).Plus(randn(5, 16, generator: generator).Times(0.15));
+        using var test = cat([fresh, foreign], 0);
+        using var testLabels = zeros(155, dtype: ScalarType.Int64);
+        var found = Outliers.Between(test, testLabels, train);
+        Assert.True(found.Count(i => i.Row < 150) <= 15, $"{found.Count(i => i.Row < 150)} of 150 fresh draws of the training clusters flagged");
+        Assert.Equal(new long[] { 150, 151, 152, 153, 154 }, found.Where(i => i.Row >= 150).Select(i => (long)i.Row).Order());
+        return found;
+    }
+
     [Fact]
     public void Near_copies_in_the_training_images_do_not_make_fresh_test_images_unfamiliar()
     {
         using var known = eye(16).narrow(0, 0, 3).contiguous();
         using var train = FamiliarityTests.WithNearCopies(known, 2); // two thirds of the images copies of each other
         using var generator = new Generator(9);
-        using var fresh = known.repeat_interleave(50, 0).Plus(randn(150, 16, generator: generator).Times(0.15));
-        using var foreign = eye(16).narrow(0, 8, 1).repeat(5, 1).Plus(randn(5, 16, generator: generator).Times(0.15));
-        using var test = cat([fresh, foreign], 0);
-        using var testLabels = zeros(155, dtype: ScalarType.Int64);
-
-        var found = Outliers.Between(test, testLabels, train);
-
-        Assert.True(found.Count(i => i.Row < 150) <= 15, $"{found.Count(i => i.Row < 150)} of 150 fresh draws of the training clusters flagged");
-        Assert.Equal(new long[] { 150, 151, 152, 153, 154 }, found.Where(i => i.Row >= 150).Select(i => (long)i.Row).Order());
+        UnfamiliarAmongFreshAndForeign(train, generator);
     }
 
     [Fact]
@@ -146,15 +153,9 @@ public class DataHealthTests
         using var known = eye(16).narrow(0, 0, 3).contiguous();
         using var generator = new Generator(11);
         using var train = cat([known.repeat_interleave(40, 0), known.repeat_interleave(20, 0).Plus(randn(60, 16, generator: generator).Times(0.15))], 0);
-        using var fresh = known.repeat_interleave(50, 0).Plus(randn(150, 16, generator: generator).Times(0.15));
-        using var foreign = eye(16).narrow(0, 8, 1).repeat(5, 1).Plus(randn(5, 16, generator: generator).Times(0.15));
-        using var test = cat([fresh, foreign], 0);
-        using var testLabels = zeros(155, dtype: ScalarType.Int64);
 
-        var found = Outliers.Between(test, testLabels, train);
+        var found = UnfamiliarAmongFreshAndForeign(train, generator);
 
-        Assert.True(found.Count(i => i.Row < 150) <= 15, $"{found.Count(i => i.Row < 150)} of 150 fresh draws of the training clusters flagged");
-        Assert.Equal(new long[] { 150, 151, 152, 153, 154 }, found.Where(i => i.Row >= 150).Select(i => (long)i.Row).Order());
         Assert.All(found, i => Assert.True(double.IsFinite(i.Score) && i.Score > 0, $"score {i.Score}"));
     }
 }
