@@ -174,6 +174,6 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
     static ResumeState RunOf(TrainSettings s)
     {
         var (data, test) = s.DataPaths();
-        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions()) with { ImageColumn = s.ImageColumn, LabelColumn = s.LabelColumn };
+        return ResumeState.Of(data, test, s.Strict, s.Device, s.ToOptions()) with { Columns = s.Columns() };
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MlNetTransfer.Cli.Data;
 
 /// <summary>
@@ -23,6 +25,7 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
     static readonly char[] Separators = [',', '\t', ';'];
 
     /// <summary>Whether a column was named (on the command line), rather than the defaults taken.</summary>
+    [JsonIgnore]
     public bool Named => Image != null || Label != null;
 
     /// <summary>The separator of a CSV whose first line is <paramref name="headerLine"/>: the first by which it holds
@@ -41,11 +44,12 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
         return image < 0 || label < 0 || image == label ? null : (image, label);
     }
 
-    static int IndexOf(IReadOnlyList<string> header, string? given, IReadOnlyList<string> defaults)
-    {
-        int Of(string name) => header.ToList().FindIndex(h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
-        return given != null ? Of(given) : defaults.Select(Of).FirstOrDefault(i => i >= 0, -1);
-    }
+    /// <summary>The position of <paramref name="given"/> in <paramref name="header"/>, or without it of the first of
+    /// <paramref name="names"/> there is (any case); −1 when there is none.</summary>
+    static int IndexOf(IReadOnlyList<string> header, string? given, IReadOnlyList<string> names) =>
+        (given != null ? [given] : names)
+        .Select(name => Enumerable.Range(0, header.Count).FirstOrDefault(i => string.Equals(header[i], name, StringComparison.OrdinalIgnoreCase), -1))
+        .FirstOrDefault(i => i >= 0, -1);
 
     /// <summary>Why <paramref name="header"/> (read with <paramref name="separator"/>) gives no image or no class
     /// column, with the options that would name them (a column that looks like one filled in).</summary>
@@ -56,10 +60,10 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
         var missing = new List<(string What, string Option)>();
         if (image < 0)
             missing.Add(($"image column ({Names(Image, ImageNames, "--image-column")})",
-                $"--image-column {(Like(header, "image", "image_path", "img", "path", "file", "filepath", "file_path", "file_name") is { } f ? Argument(f) : "<NAME>")}"));
+                $"--image-column {Like(header, "image", "image_path", "img", "path", "file", "filepath", "file_path", "file_name")}"));
         if (label < 0)
             missing.Add(($"class column ({Names(Label, LabelNames, "--label-column")})",
-                $"--label-column {(Like(header, "labels", "class", "class_name", "classname", "category", "species") is { } l ? Argument(l) : "<NAME>")}"));
+                $"--label-column {Like(header, "labels", "class", "class_name", "classname", "category", "species")}"));
         var join = separator == '\t' ? "<tab>" : separator.ToString();
         var shown = LabelledImageSet.Quoted(string.Join(join, header));
         if (header.Any(h => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(h)))) // ML.NET's older samples list images so
@@ -71,9 +75,8 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
     static string Names(string? given, IReadOnlyList<string> defaults, string option) =>
         given != null ? $"'{given}', as {option} says" : string.Join(" or ", defaults.Select(d => $"'{d}'"));
 
-    /// <summary>A column name as a shell argument: quoted when it holds a space.</summary>
-    static string Argument(string name) => name.Any(char.IsWhiteSpace) ? $"\"{name}\"" : name;
-
-    static string? Like(IReadOnlyList<string> header, params string[] names) =>
-        names.Select(n => header.FirstOrDefault(h => string.Equals(h, n, StringComparison.OrdinalIgnoreCase))).FirstOrDefault(h => h != null);
+    /// <summary>The first column of <paramref name="header"/> among <paramref name="names"/> as a shell argument
+    /// (quoted when it holds a space), or &lt;NAME&gt; when there is none.</summary>
+    static string Like(IReadOnlyList<string> header, params string[] names) =>
+        IndexOf(header, null, names) is >= 0 and var i ? (header[i].Any(char.IsWhiteSpace) ? $"\"{header[i]}\"" : header[i]) : "<NAME>";
 }

@@ -187,9 +187,9 @@ public sealed class LabelledImageSet
         var repeated = new List<string>();
         try
         {
-            char separator;
-            using (var first = new StreamReader(csv, detectEncodingFromByteOrderMarks: true)) separator = columns.SeparatorOf(first.ReadLine() ?? "");
             using var parser = new TextFieldParser(csv) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+            // the header line as written (NotACsv refused a longer one), before its fields are read by the separator it shows
+            char separator = columns.SeparatorOf(parser.PeekChars(NotACsv.Sniffed) ?? "");
             parser.SetDelimiters(separator.ToString());
             var header = ReadFields(parser, csv)
                 ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: empty; expected a header 'filename,target' and one row per image.");

@@ -11,7 +11,7 @@ namespace MlNetTransfer.Cli.Data;
 /// </summary>
 public static class NotACsv
 {
-    const int Sniffed = 64 * 1024;
+    internal const int Sniffed = 64 * 1024;
 
     /// <summary>NUL bytes a text file may hold in its first 64 KB and still be read as a CSV: a stray one is a damaged
     /// row, named by its line and skipped; a binary file holds hundreds (random bytes: one in 256).</summary>

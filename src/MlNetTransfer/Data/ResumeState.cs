@@ -16,15 +16,8 @@ public sealed record ResumeState(string Data, string? Test, bool Strict, string 
     /// <summary>--max-image-pixels as the run was given it.</summary>
     public long MaxImagePixels { get; init; } = Imaging.ImageDecoder.DefaultMaxPixels;
 
-    /// <summary>--image-column and --label-column as the run was given them (null: the defaults).</summary>
-    public string? ImageColumn { get; init; }
-
-    /// <inheritdoc cref="ImageColumn"/>
-    public string? LabelColumn { get; init; }
-
-    /// <summary>How the run reads a CSV of labelled images.</summary>
-    [JsonIgnore]
-    public CsvColumns Columns => new(ImageColumn, LabelColumn);
+    /// <summary>How the run reads a CSV of labelled images: --image-column and --label-column as it was given them.</summary>
+    public CsvColumns Columns { get; init; } = CsvColumns.Default;
 
     /// <summary>--cache-dir as the run was given it (a full path; null: none): a resumed run reads the images it
     /// decoded there, unless it is given another, where it decoded them all again.</summary>

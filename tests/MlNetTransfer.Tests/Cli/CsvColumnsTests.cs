@@ -41,6 +41,8 @@ public class CsvColumnsTests : CliSandbox
         Assert.Equal(24, expected.Count);
         Assert.Equal(expected, Read(mlnet));
         Assert.Equal(expected, Read(semicolons));
+        var blankFirst = Write("blank-first.csv", "\n" + File.ReadAllText(semicolons), new UTF8Encoding(false)); // the header on line 2
+        Assert.Equal(expected, Read(blankFirst));
         Assert.Equal(expected, Read(named, new CsvColumns("PATH", "species")));
         Assert.Equal(expected, Read(standard, new CsvColumns("filename", "target")));
     }
