@@ -8,7 +8,8 @@ using Spectre.Console.Cli;
 
 namespace MlNetTransfer.Cli.Commands;
 
-/// <summary>`predict`: the top-k classes with their scores for an image or every image in a folder.</summary>
+/// <summary>`predict`: the top-k classes with their scores for an image, every image in a folder, or every image a CSV
+/// lists (in the list's order, named as it names them).</summary>
 public sealed class PredictCommand(IAnsiConsole console) : Command<PredictCommand.Settings>
 {
     public sealed class Settings : CommandSettings
@@ -16,9 +17,13 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [CommandOption("--model <PATH>")]
         public string Model { get; init; } = "out/" + TrainCommand.ModelFile;
 
-        [CommandArgument(0, "<IMAGE|FOLDER>")]
-        [Description("An image file, a folder whose images (recursively) are all scored, or - for one image on standard input.")]
+        [CommandArgument(0, "<IMAGE|FOLDER|CSV>")]
+        [Description("An image file, a folder whose images (recursively) are all scored, a CSV (.csv, .tsv) whose rows list images (a filename or ImagePath column, paths relative to the CSV; any other columns left alone), scored in its order and named as it names them, or - for one image on standard input.")]
         public string Input { get; init; } = "";
+
+        [CommandOption("--image-column <NAME>")]
+        [Description("The column of the CSV given to score that holds the image paths. Default: filename, else ImagePath (any case).")]
+        public string? ImageColumn { get; init; }
 
         [CommandOption("--top <K>")]
         public int Top { get; init; } = 3;
@@ -54,6 +59,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     /// <summary>Where --csv's skipped images are listed: scores.csv → scores.skipped.txt, beside it.</summary>
     public static string SkippedFile(string csv) => Path.ChangeExtension(Path.GetFullPath(csv), ".skipped.txt");
 
+    /// <summary>The extensions of a file predict reads as a list of images rather than as an image.</summary>
+    static readonly IReadOnlySet<string> ListExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".csv", ".tsv" };
+
     /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
     public const string StandardInput = "<standard input>";
 
@@ -75,9 +83,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
             var device = ModelLoading.CheckDevice(settings.Device);
             if (settings.Top < 1) throw new CliException(ExitCodes.BadOption, $"--top: must be at least 1, not {settings.Top}.");
-            if (File.Exists(settings.Input) && Path.GetExtension(settings.Input).Equals(".csv", StringComparison.OrdinalIgnoreCase))
-                throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: a CSV, not an image; predict takes an image or a folder of images. " +
-                    $"To score the images a filename,target CSV lists, with the metrics: evaluate --model {settings.Model} --data {settings.Input}");
+            bool fromList = File.Exists(settings.Input) && ListExtensions.Contains(Path.GetExtension(settings.Input));
+            if (settings.ImageColumn != null && !fromList)
+                throw new CliException(ExitCodes.BadOption, $"--image-column names a column of a CSV that lists images, and {settings.Input} is not one (a .csv or .tsv file); leave it out.");
             if (File.Exists(settings.Input) && NotACsv.Archive(settings.Input) is { } archive)
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: {archive.Kind}, not an image: unpack it ({archive.Unpack}) and give predict the folder of images it holds.");
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
@@ -85,16 +93,23 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             bool fromStandardInput = settings.Input == StandardInput;
             bool csvOut = settings.Csv == "-"; // the CSV alone on standard output, for a pipe; people read standard error
             var human = LogConsole.ForPeople(console, csvOut);
+            var list = fromList ? ListedImages.FromCsv(settings.Input, new CsvColumns(Image: settings.ImageColumn)) : null;
             var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]
+                : list != null ? list.Images.Select(i => i.Path).ToArray()
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
                     .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
+            if (list != null && files.Length == 0)
+                throw new CliException(ExitCodes.UnreadableImages, $"{settings.Input}: no row names a file that can exist: {string.Join("; ", list.Skipped.Take(3))}.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images (images are " +
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
                 (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
             if (settings.Csv != null && !csvOut) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
+            if (list?.LabelColumn is { } classes)
+                human.WriteLine($"{settings.Input} also gives classes ('{classes}'); their accuracy: evaluate --model {settings.Model} --data {settings.Input}" +
+                    (settings.ImageColumn is { } column ? $" --image-column {column}" : ""));
             if (settings.Heatmaps is { } under && Directory.Exists(settings.Input) && FolderOption.PathUnder(under, settings.Input) != null)
                 throw new CliException(ExitCodes.BadOption, $"--heatmaps {under}: inside the folder predict scores ({settings.Input}); the next predict on it would score the heatmaps too. Write them elsewhere.");
             var heatmaps = settings.Heatmaps is { } folder ? FolderOption.Writable(folder, "--heatmaps") : null;
@@ -119,14 +134,16 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (settings.MinScore != null) table.AddColumn("answer");
             else if (flags) table.AddColumn("familiar");
             for (int k = 1; k <= Math.Min(settings.Top, info.ClassNames.Count); k++) table.AddColumn($"#{k}");
-            var skipped = new List<string>();
+            var skipped = new List<string>(list?.Skipped ?? []);
             var rows = settings.Csv == null ? null : new List<string>();
             int shown = 0, unsure = 0, unfamiliar = 0;
-            foreach (var (file, result) in files.Zip(results))
+            for (int i = 0; i < files.Length; i++)
             {
+                // a list's images are named as it names them (its rows join the scores); a folder's in full in the CSV
+                var (file, result, listed) = (files[i], results[i], list?.Images[i].Listed);
                 if (result.Scores is not { } scores)
                 {
-                    skipped.Add($"{(fromStandardInput ? "the image on standard input" : file)}: {result.Problem ?? "not a readable image"}");
+                    skipped.Add($"{(fromStandardInput ? "the image on standard input" : listed ?? file)}: {result.Problem ?? "not a readable image"}");
                     continue;
                 }
                 var predicted = info.ClassNames[Array.IndexOf(scores, scores.Max())];
@@ -134,7 +151,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 bool? sure = settings.MinScore is { } minScore ? Reporting.SureAnswers.IsAnswered(scores, result.Unfamiliar, minScore) : null;
                 if (result.Unfamiliar == true) unfamiliar++;
                 else if (sure == false) unsure++;
-                rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],
+                rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : listed ?? file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],
                     .. result.Unfamiliar is { } u ? [u ? "true" : "false"] : (string[])[],
                     .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
                 if (rows != null && ++shown > ShownWithCsv) continue; // the CSV has them all
@@ -142,18 +159,18 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 string[] answer = sure is { } answered
                     ? [result.Unfamiliar == true ? "[red]unfamiliar[/]" : answered ? Markup.Escape(predicted) : "[yellow]unsure[/]"]
                     : result.Unfamiliar is { } flagged ? [flagged ? "[red]no[/]" : "yes"] : [];
-                table.AddRow([Markup.Escape(fromStandardInput ? "-" : Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
+                table.AddRow([Markup.Escape(fromStandardInput ? "-" : listed ?? Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
                     .. answer, .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
             var skippedFile = settings.Csv is { } csvPath && !csvOut ? SkippedFile(csvPath) : null; // on standard error, all of them
             foreach (var line in skippedFile == null ? skipped : skipped.Take(ShownWithCsv)) human.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}");
             if (skippedFile != null && skipped.Count > ShownWithCsv)
                 human.MarkupLine(Markup.Escape($"... and {skipped.Count - ShownWithCsv} more skipped (all {skipped.Count} listed in {skippedFile})"));
-            if (skipped.Count == files.Length) // nothing to show or write: no empty table, no CSV of a header alone
+            int scored = results.Count(r => r.Scores != null);
+            if (scored == 0) // nothing to show or write: no empty table, no CSV of a header alone
                 throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
             human.Write(table);
             if (rows?.Count > ShownWithCsv) human.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are {(csvOut ? "on standard output" : $"in {settings.Csv}")})");
-            int scored = files.Length - skipped.Count;
             if (settings.MinScore is { } threshold)
                 human.WriteLine($"at Score ≥ {threshold:0.###}: {scored - unsure - unfamiliar} of {scored} image(s) answered, {unsure} unsure" +
                     (flags ? $", {unfamiliar} unfamiliar" : ""));
@@ -183,7 +200,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 var read = files.Zip(results).Where(r => r.Second.Scores != null).ToList();
                 int written = Reporting.PredictionHeatmaps.Write(settings.Model, read.Select(r => r.First).ToList(),
                     read.Select(r => Array.IndexOf(r.Second.Scores!, r.Second.Scores!.Max())).ToList(),
-                    fromStandardInput ? null : Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!,
+                    fromStandardInput ? null : Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!, // a list's folder for a list
                     heatmaps, settings.MaxImagePixels, human);
                 human.MarkupLine(Markup.Escape($"where the network looks for each predicted class: {written} heatmap(s) written to {heatmaps}"));
             }

@@ -29,20 +29,30 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
     public bool Named => Image != null || Label != null;
 
     /// <summary>The separator of a CSV whose first line is <paramref name="headerLine"/>: the first by which it holds
-    /// both columns, else the one it holds most of (a comma among equals), for the message that says what is missing.</summary>
-    public char SeparatorOf(string headerLine)
+    /// both columns (the image column alone, for a list of images to score: <paramref name="withLabel"/> false), else
+    /// the one it holds most of (a comma among equals), for the message that says what is missing.</summary>
+    public char SeparatorOf(string headerLine, bool withLabel = true)
     {
         foreach (var separator in Separators)
-            if (Find(headerLine.Split(separator).Select(f => f.Trim().Trim('"')).ToList()) != null) return separator;
+        {
+            var header = headerLine.Split(separator).Select(f => f.Trim().Trim('"')).ToList();
+            if (withLabel ? Find(header) != null : ImageIndex(header) >= 0) return separator;
+        }
         return Separators.MaxBy(s => headerLine.Count(c => c == s));
     }
 
     /// <summary>The positions of the image and class columns in <paramref name="header"/>; null when either is missing.</summary>
     public (int Image, int Label)? Find(IReadOnlyList<string> header)
     {
-        int image = IndexOf(header, Image, ImageNames), label = IndexOf(header, Label, LabelNames);
+        int image = ImageIndex(header), label = LabelIndex(header);
         return image < 0 || label < 0 || image == label ? null : (image, label);
     }
+
+    /// <summary>The image column's position in <paramref name="header"/>; −1 when there is none.</summary>
+    public int ImageIndex(IReadOnlyList<string> header) => IndexOf(header, Image, ImageNames);
+
+    /// <summary>The class column's position in <paramref name="header"/>; −1 when there is none.</summary>
+    public int LabelIndex(IReadOnlyList<string> header) => IndexOf(header, Label, LabelNames);
 
     /// <summary>The position of <paramref name="given"/> in <paramref name="header"/>, or without it of the first of
     /// <paramref name="names"/> there is (any case); −1 when there is none.</summary>
@@ -52,22 +62,25 @@ public sealed record CsvColumns(string? Image = null, string? Label = null)
         .FirstOrDefault(i => i >= 0, -1);
 
     /// <summary>Why <paramref name="header"/> (read with <paramref name="separator"/>) gives no image or no class
-    /// column, with the options that would name them (a column that looks like one filled in).</summary>
-    public string Missing(IReadOnlyList<string> header, char separator)
+    /// column (no image column, where <paramref name="withLabel"/> is false), with the options that would name them (a
+    /// column that looks like one filled in).</summary>
+    public string Missing(IReadOnlyList<string> header, char separator, bool withLabel = true)
     {
-        int image = IndexOf(header, Image, ImageNames), label = IndexOf(header, Label, LabelNames);
-        if (image >= 0 && image == label) return $"'{header[image]}' is named as both the image and the class column; name two columns";
+        int image = ImageIndex(header), label = LabelIndex(header);
+        if (withLabel && image >= 0 && image == label) return $"'{header[image]}' is named as both the image and the class column; name two columns";
         var missing = new List<(string What, string Option)>();
         if (image < 0)
             missing.Add(($"image column ({Names(Image, ImageNames, "--image-column")})",
-                $"--image-column {Like(header, "image", "image_path", "img", "path", "file", "filepath", "file_path", "file_name")}"));
-        if (label < 0)
+                $"--image-column {Like(header, "image", "image_path", "img", "path", "file", "filepath", "file_path", "file_name", "photo", "picture")}"));
+        if (withLabel && label < 0)
             missing.Add(($"class column ({Names(Label, LabelNames, "--label-column")})",
                 $"--label-column {Like(header, "labels", "class", "class_name", "classname", "category", "species")}"));
         var join = separator == '\t' ? "<tab>" : separator.ToString();
         var shown = LabelledImageSet.Quoted(string.Join(join, header));
         if (header.Any(h => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(h)))) // ML.NET's older samples list images so
-            return $"the first line '{shown}' is an image and its class, not a header: add a first line that names the columns, such as 'ImagePath{join}Label'";
+            return withLabel
+                ? $"the first line '{shown}' is an image and its class, not a header: add a first line that names the columns, such as 'ImagePath{join}Label'"
+                : $"the first line '{shown}' is an image, not a header: add a first line that names the image column, such as 'ImagePath'";
         return $"header '{shown}' has no {string.Join(" and no ", missing.Select(m => m.What))}; name {(missing.Count == 1 ? "it" : "them")}: " +
                string.Join(" ", missing.Select(m => m.Option));
     }

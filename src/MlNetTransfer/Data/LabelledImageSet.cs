@@ -1,7 +1,4 @@
 using MlNetTransfer.Imaging;
-using FieldType = Microsoft.VisualBasic.FileIO.FieldType;
-using MalformedLineException = Microsoft.VisualBasic.FileIO.MalformedLineException;
-using TextFieldParser = Microsoft.VisualBasic.FileIO.TextFieldParser;
 
 namespace MlNetTransfer.Cli.Data;
 
@@ -180,88 +177,45 @@ public sealed class LabelledImageSet
     /// and class columns (<see cref="CsvColumns"/>: their names and the separator), in any order, among others.</summary>
     static LabelledImageSet FromCsv(string csv, long maxPixels, CsvColumns columns)
     {
-        if (NotACsv.Describe(csv) is { } what) throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {what}.");
-        var root = Path.GetDirectoryName(csv)!;
         var candidates = new List<(string Path, string Label)>();
         var listed = new Dictionary<string, (long Line, string Label)>(StringComparer.Ordinal);
         var repeated = new List<string>();
-        try
+        using var rows = CsvRows.Open(csv, columns);
+        int file = rows.Image, target = rows.Label!.Value;
+        var root = Path.GetDirectoryName(csv)!;
+        while (rows.Next() is (long line, string[] cells))
         {
-            using var parser = new TextFieldParser(csv) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
-            // the header line as written (NotACsv refused a longer one), before its fields are read by the separator it shows
-            char separator = columns.SeparatorOf(parser.PeekChars(NotACsv.Sniffed) ?? "");
-            parser.SetDelimiters(separator.ToString());
-            var header = ReadFields(parser, csv)
-                ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: empty; expected a header 'filename,target' and one row per image.");
-            var (file, target) = columns.Find(header)
-                ?? throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {columns.Missing(header, separator)}.");
-            while (true)
+            var (name, label) = (cells[file], cells[target]);
+            if (name.Length == 0)
+                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[file]}.");
+            if (label.Length == 0)
+                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[target]} for {Quoted(name)}.");
+            if (name.Contains('\0'))
             {
-                long line = parser.LineNumber;
-                var cells = ReadFields(parser, csv);
-                if (cells == null) break;
-                if (cells.All(c => c.Length == 0)) continue;
-                if (cells.Length != header.Length)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: {cells.Length} fields, expected {header.Length} " +
-                        $"({Quoted(string.Join(separator, header))}); quote a value that holds {(separator == ',' ? "a comma" : separator == ';' ? "a semicolon" : "a tab")}.");
-                var (name, label) = (cells[file], cells[target]);
-                if (name.Length == 0)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {header[file]}.");
-                if (label.Length == 0)
-                    throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {header[target]} for {Quoted(name)}.");
-                if (name.Contains('\0'))
-                {
-                    // no file system has such a name: skipped like a file that cannot be read
-                    repeated.Add($"{csv}, line {line}: the filename holds a NUL character ({Quoted(name.Replace('\0', '\u2400'))}); no file can have that name");
-                    continue;
-                }
-                var path = LocalPath(root, name);
-                if (listed.TryGetValue(path, out var first))
-                {
-                    // one image, one class: a second row with another target is a labelling error; the same target
-                    // again would weigh the image twice and could put it on both sides of the held-out split
-                    if (first.Label != label)
-                        throw new CliException(ExitCodes.UnreadableCsv,
-                            $"{csv}, line {line}: {Quoted(name)} has the target '{Quoted(label)}' here and '{Quoted(first.Label)}' on line {first.Line}; an image has one class.");
-                    repeated.Add($"{Path.GetRelativePath(root, path)}: listed again on line {line} (line {first.Line} kept)");
-                    continue;
-                }
-                listed[path] = (line, label);
-                candidates.Add((path, label));
+                // no file system has such a name: skipped like a file that cannot be read
+                repeated.Add($"{csv}, line {line}: the filename holds a NUL character ({Quoted(name.Replace('\0', '\u2400'))}); no file can have that name");
+                continue;
             }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: cannot be read ({e.Message}).");
+            var path = rows.PathOf(name);
+            if (listed.TryGetValue(path, out var first))
+            {
+                // one image, one class: a second row with another target is a labelling error; the same target
+                // again would weigh the image twice and could put it on both sides of the held-out split
+                if (first.Label != label)
+                    throw new CliException(ExitCodes.UnreadableCsv,
+                        $"{csv}, line {line}: {Quoted(name)} has the target '{Quoted(label)}' here and '{Quoted(first.Label)}' on line {first.Line}; an image has one class.");
+                repeated.Add($"{Path.GetRelativePath(root, path)}: listed again on line {line} (line {first.Line} kept)");
+                continue;
+            }
+            listed[path] = (line, label);
+            candidates.Add((path, label));
         }
         return Check(csv, root, candidates, maxPixels, repeated);
-    }
-
-    /// <summary>A CSV's file name as a full path. A CSV written on Windows separates folders with backslashes, which
-    /// elsewhere are characters of a file name: there they are read as separators unless a file of the name as
-    /// written exists.</summary>
-    static string LocalPath(string root, string name)
-    {
-        var path = Path.GetFullPath(Path.Combine(root, name));
-        if (Path.DirectorySeparatorChar == '\\' || !name.Contains('\\') || File.Exists(path)) return path;
-        return Path.GetFullPath(Path.Combine(root, name.Replace('\\', '/')));
     }
 
     /// <summary>At most the first 100 characters of a value a message quotes (a field of 53 MB went to the terminal
     /// whole), with its length when it is cut.</summary>
     internal static string Quoted(string value) => value.Length <= 100 ? value : $"{value[..100]}… ({value.Length} characters)";
-
-    static string[]? ReadFields(TextFieldParser parser, string csv)
-    {
-        try
-        {
-            return parser.ReadFields();
-        }
-        catch (MalformedLineException e)
-        {
-            throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {e.LineNumber}: not valid CSV ('{Quoted(parser.ErrorLine.Trim())}'); a quoted field must end with a quote.");
-        }
-    }
 
     /// <summary>Reads every candidate's header, on every core; the order of the rows is the list's.</summary>
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, long maxPixels,

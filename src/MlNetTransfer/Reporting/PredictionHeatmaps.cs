@@ -31,7 +31,13 @@ public static class PredictionHeatmaps
         return written;
     }
 
-    /// <summary>The picture's path under the heatmaps folder.</summary>
-    public static string PictureName(string image, string? inputRoot) =>
-        (inputRoot == null ? "standard-input" : Path.GetRelativePath(inputRoot, image)) + Suffix;
+    /// <summary>The picture's path under the heatmaps folder. An image outside the input's folder (a list may name
+    /// <c>../other/a.jpg</c>, or a path on another drive) still has its picture inside it: <c>_up/other/a.jpg…</c>.</summary>
+    public static string PictureName(string image, string? inputRoot)
+    {
+        if (inputRoot == null) return "standard-input" + Suffix;
+        var relative = Path.GetRelativePath(inputRoot, image);
+        if (Path.IsPathRooted(relative)) relative = relative[Path.GetPathRoot(relative)!.Length..];
+        return Path.Combine([.. relative.Split(Path.DirectorySeparatorChar).Select(part => part == ".." ? "_up" : part)]) + Suffix;
+    }
 }

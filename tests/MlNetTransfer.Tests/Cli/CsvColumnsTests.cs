@@ -70,6 +70,12 @@ public class CsvColumnsTests : CliSandbox
         Assert.Equal("the first line 'broccoli.jpg<tab>food' is an image and its class, not a header: add a first line that names the columns, " +
             "such as 'ImagePath<tab>Label'", Missing("broccoli.jpg\tfood", CsvColumns.Default)); // ML.NET's older samples' tags.tsv
         Assert.Equal(',', CsvColumns.Default.SeparatorOf("x;y,z")); // neither reads: the comma among equals
+        // a list of images to score (predict list.csv) needs the image column alone
+        Assert.Equal(';', CsvColumns.Default.SeparatorOf("id;ImagePath", withLabel: false));
+        Assert.Equal("header 'id,path' has no image column ('filename' or 'ImagePath'); name it: --image-column path",
+            CsvColumns.Default.Missing(["id", "path"], ',', withLabel: false));
+        Assert.Equal("the first line 'photos/a.jpg' is an image, not a header: add a first line that names the image column, such as 'ImagePath'",
+            CsvColumns.Default.Missing(["photos/a.jpg"], ',', withLabel: false));
     }
 
     [Fact]

@@ -1,0 +1,83 @@
+using MlNetTransfer.Cli;
+using MlNetTransfer.Cli.Commands;
+using MlNetTransfer.Cli.Reporting;
+
+namespace MlNetTransfer.Tests;
+
+/// <summary>`predict list.csv`: the images a CSV lists (a Kaggle-style test.csv without classes) scored in the list's
+/// order and named as it names them, so the scores line up with its rows — where predict refused any CSV and pointed
+/// to evaluate, which needs a class for every image.</summary>
+[Collection(TorchRandomCollection.Name)]
+public class CliPredictListTests : CliSandbox
+{
+    /// <summary>--csv's rows as (path, the rest: the predicted class, the flag and every score).</summary>
+    static List<(string Path, string Scores)> ScoresIn(string csv) =>
+        [.. File.ReadAllLines(csv).Skip(1).Select(line => line.Split(',', 2)).Select(f => (f[0], f[1]))];
+
+    [Fact]
+    public void A_csv_list_is_scored_in_its_order_named_as_listed_with_the_scores_the_folder_gets_and_its_bad_rows_skipped_with_why()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
+        var model = Path.Combine(Out, "model.zip");
+        var folderCsv = _temp.File("folder.csv");
+        Assert.Equal(ExitCodes.Success, Run($"predict --model {model} {Test} --csv {folderCsv}").Exit);
+        var byFile = ScoresIn(folderCsv).ToDictionary(r => r.Path, r => r.Scores);
+        // a list beside the images' folder, not above it: paths with ../, in reverse order, one listed twice, one
+        // missing, one no file can be named; its own columns around the image's
+        var lists = Directory.CreateDirectory(_temp.File("lists")).FullName;
+        var listed = byFile.Keys.Order(StringComparer.Ordinal).Reverse().Select(f => Path.GetRelativePath(lists, f)).ToList();
+        listed.Add(listed[0]);
+        string[] rows = [.. listed.Select((p, i) => $"{i},{p},note {i}"), "90,../test/Bag/gone.png,x", "91,../test/a\0b.png,y"];
+        var list = Path.Combine(lists, "test.csv");
+        File.WriteAllText(list, "id,Photo,comment\n" + string.Join("\n", rows) + "\n");
+        var scores = _temp.File("scores.csv");
+
+        var (unnamed, unnamedOutput) = Run($"predict --model {model} {list}");
+        var (exit, output) = Run($"predict --model {model} {list} --image-column Photo --csv {scores}");
+
+        Assert.Equal(ExitCodes.UnreadableCsv, unnamed);
+        Assert.Contains("has no image column ('filename' or 'ImagePath'); name it: --image-column Photo", unnamedOutput.ReplaceLineEndings(" ").Replace("  ", " "));
+        Assert.True(exit == ExitCodes.Success, output);
+        var scored = ScoresIn(scores);
+        Assert.Equal(listed, scored.Select(r => r.Path)); // the list's order and names, the repeat scored again
+        Assert.All(scored, r => Assert.Equal(byFile[Path.GetFullPath(Path.Combine(lists, r.Path))], r.Scores));
+        var skipped = File.ReadAllLines(PredictCommand.SkippedFile(scores));
+        Assert.Equal(2, skipped.Length);
+        Assert.Contains(skipped, s => s.StartsWith($"{list}, line 13: the filename holds a NUL character", StringComparison.Ordinal));
+        Assert.Contains(skipped, s => s.StartsWith("../test/Bag/gone.png: ", StringComparison.Ordinal));
+        Assert.DoesNotContain("also gives classes", output);
+    }
+
+    [Fact]
+    public void A_labelled_csv_is_scored_too_and_points_to_evaluate_for_its_accuracy_and_the_column_option_is_refused_beside_a_folder()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
+        var model = Path.Combine(Out, "model.zip");
+        var images = Classes.SelectMany(c => Directory.GetFiles(Path.Combine(Test, c)).Order().Select(f => (Path: Path.GetRelativePath(_temp.Path, f), Label: c))).ToList();
+        var list = _temp.File("tags.tsv");
+        File.WriteAllText(list, "ImagePath\tLabel\n" + string.Concat(images.Select(i => $"{i.Path}\t{i.Label}\n")));
+
+        var scores = _temp.File("scores.csv");
+        var (exit, output) = Run($"predict --model {model} {list} --csv {scores}");
+        var (folder, folderOutput) = Run($"predict --model {model} {Test} --image-column Photo");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains($"also gives classes ('Label'); their accuracy: evaluate --model {model} --data {list}", output.ReplaceLineEndings(""));
+        Assert.Equal(images.Select(i => i.Path), ScoresIn(scores).Select(r => r.Path));
+        Assert.Equal(ExitCodes.BadOption, folder);
+        Assert.Contains("--image-column names a column of a CSV that lists images", folderOutput.ReplaceLineEndings(" ").Replace("  ", " "));
+    }
+
+    [Theory]
+    [InlineData("/data/lists", "/data/lists/a/b.jpg", "a/b.jpg.heatmap.jpg")]
+    [InlineData("/data/lists", "/data/other/b.jpg", "_up/other/b.jpg.heatmap.jpg")]
+    [InlineData("/data/lists", "/elsewhere/b.jpg", "_up/_up/elsewhere/b.jpg.heatmap.jpg")]
+    public void A_heatmap_of_an_image_outside_the_lists_folder_stays_inside_the_heatmaps_folder(string root, string image, string picture)
+    {
+        var name = PredictionHeatmaps.PictureName(Path.GetFullPath(image), Path.GetFullPath(root));
+        var maps = Path.GetFullPath("/maps") + Path.DirectorySeparatorChar;
+
+        Assert.Equal(picture.Replace('/', Path.DirectorySeparatorChar), name);
+        Assert.StartsWith(maps, Path.GetFullPath(Path.Combine(maps, name)), StringComparison.Ordinal);
+    }
+}
