@@ -13,7 +13,7 @@ namespace MlNetTransfer.Cli.Reporting;
 /// same ML.NET pipeline `train` fitted (MapValueToKey → LoadImages → TransferTrain → MapKeyToValue) with the options
 /// the run was given, on the images it trained on — training-images.csv, in the order trained — then evaluates on
 /// test-images.csv and saves the zip. Same seed, images and machine: the same model. `--data`/`--test` retrain on
-/// other images (a folder per class or a filename,target CSV, as the CLI reads them). Where Auto chose, the choice is
+/// other images (a folder per class or a CSV whose columns and separator are found as the CLI finds them). Where Auto chose, the choice is
 /// written beside the options with the lines that would pin it. The lists hold paths relative to the output folder,
 /// so `train --data out/training-images.csv --test out/test-images.csv` reads them too.
 /// </summary>
@@ -122,8 +122,9 @@ public static class TrainingCode
             // Run: dotnet run Train.cs
             //        trains on the images this run trained on (training-images.csv, in that order) and tests on
             //        test-images.csv: with the same seed, images and machine, the model this run saved
-            //      dotnet run Train.cs -- --data <folder|csv> [--test <folder|csv>] [--out <model.zip>]
-            //        other images: one sub-folder per class, or a CSV with filename and target columns
+            //      dotnet run Train.cs -- --data <folder|csv> [--test <folder|csv>] [--out <model.zip>] [--image-column <name>] [--label-column <name>]
+            //        other images: one sub-folder per class, or a CSV as mlnet-transfer reads it: filename or ImagePath, target or
+            //        Label (or the columns named), separated by commas, tabs or semicolons
             // It saves retrained-model.zip next to this file (or --out), written whole or not at all; model.zip stays.
             // The package comes from where the tool came from: nuget.org, or a packed folder named in a nuget.config.
             // On an NVIDIA GPU, libtorch for CUDA in place of the CPU's: the two lines below without their "// "
@@ -142,9 +143,10 @@ public static class TrainingCode
             var here = AppContext.GetData("EntryPointFileDirectoryPath") as string ?? Environment.CurrentDirectory;
             string? Arg(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
             var data = Arg("--data");
-            var (root, trainRows) = ImageList.Read(data ?? Path.Combine(here, "{{TrainingImages}}"));
+            var (imageColumn, labelColumn) = (Arg("--image-column"), Arg("--label-column"));
+            var (root, trainRows) = ImageList.Read(data ?? Path.Combine(here, "{{TrainingImages}}"), imageColumn, labelColumn);
             var test = Arg("--test") ?? (data == null ? Path.Combine(here, "{{TestImages}}") : null);
-            var testRows = test == null ? null : ImageList.Absolute(ImageList.Read(test)); // the model's LoadImages reads from root
+            var testRows = test == null ? null : ImageList.Absolute(ImageList.Read(test, imageColumn, labelColumn)); // the model's LoadImages reads from root
             var modelPath = Path.GetFullPath(Arg("--out") ?? Path.Combine(here, "retrained-model.zip"));
 
             var mlContext = new MLContext(seed: {{options.Seed}}){{context}};
@@ -196,9 +198,9 @@ public static class TrainingCode
             {
                 static readonly HashSet<string> Extensions = [".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp"];
 
-                /// <summary>A folder with one sub-folder per class, or a CSV with filename and target columns (file names
+                /// <summary>A folder with one sub-folder per class, or a CSV with image and class columns (file names
                 /// relative to the CSV's folder): the folder the paths are relative to, and the rows.</summary>
-                public static (string Root, ImageRow[] Rows) Read(string path)
+                public static (string Root, ImageRow[] Rows) Read(string path, string? imageColumn, string? labelColumn)
                 {
                     path = Path.GetFullPath(path);
                     if (Directory.Exists(path))
@@ -207,17 +209,26 @@ public static class TrainingCode
                                 .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal)
                                 .Select(f => new ImageRow { ImagePath = Path.GetRelativePath(path, f), Label = Path.GetFileName(folder) }))
                             .ToArray());
-                    using var csv = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
-                    csv.SetDelimiters(",");
-                    var header = (csv.ReadFields() ?? []).Select(h => h.ToLowerInvariant()).ToList();
-                    int file = header.IndexOf("filename"), target = header.IndexOf("target");
-                    if (file < 0 || target < 0)
-                        throw new InvalidDataException($"{path}: the header '{string.Join(",", header)}' lacks the columns 'filename' and 'target'.");
-                    var rows = new List<ImageRow>();
-                    while (csv.ReadFields() is { } fields)
-                        if (fields.Length == header.Count && fields[file].Length > 0) rows.Add(new ImageRow { ImagePath = fields[file], Label = fields[target] });
-                    return (Path.GetDirectoryName(path)!, rows.ToArray());
+                    string[] images = imageColumn != null ? [imageColumn] : ["filename", "ImagePath"], labels = labelColumn != null ? [labelColumn] : ["target", "Label"];
+                    foreach (var separator in new[] { ",", "\t", ";" }) // the first by which the header holds both columns
+                    {
+                        using var csv = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+                        csv.SetDelimiters(separator);
+                        var header = csv.ReadFields() ?? [];
+                        int file = Column(header, images), target = Column(header, labels);
+                        if (file < 0 || target < 0 || file == target) continue;
+                        var rows = new List<ImageRow>();
+                        while (csv.ReadFields() is { } fields)
+                            if (fields.Length == header.Length && fields[file].Length > 0)
+                                rows.Add(new ImageRow { ImagePath = fields[file].Replace('\\', Path.DirectorySeparatorChar), Label = fields[target] });
+                        return (Path.GetDirectoryName(path)!, rows.ToArray());
+                    }
+                    throw new InvalidDataException($"{path}: the header has no image column ({string.Join(" or ", images)}) or no class column " +
+                        $"({string.Join(" or ", labels)}); name them: --image-column <name> --label-column <name>.");
                 }
+
+                static int Column(string[] header, string[] names) =>
+                    names.Select(name => Array.FindIndex(header, h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase))).FirstOrDefault(i => i >= 0, -1);
 
                 public static ImageRow[] Absolute((string Root, ImageRow[] Rows) list) =>
                     list.Rows.Select(r => new ImageRow { ImagePath = Path.GetFullPath(Path.Combine(list.Root, r.ImagePath)), Label = r.Label }).ToArray();

@@ -149,10 +149,13 @@ public class PackageConsumerTests(PackedFolder packed) : IClassFixture<PackedFol
         var (predicted, _) = ChildProcess.Run(command, ["predict", "--model", Path.Combine(output, "model.zip"), image, "--top", "1"], temp.Path);
         Assert.Matches(new Regex(@"(Trouser|Dress|T-shirt|Shirt|Pullover|Coat|Sandal|Sneaker|Bag|Ankle_boot)\S* \d+(\.\d)? ?%"), predicted);
 
-        // the run's Train.cs, run as a user runs it with the library from the packed folder, trains the same model
+        // the run's Train.cs, run as a user runs it with the library from the packed folder, trains the same model; its
+        // images given as a spreadsheet saves them (ML.NET's column names, semicolons, the class first), as the CLI reads them
         File.WriteAllText(Path.Combine(output, "nuget.config"), NuGetConfig);
         RemoveCachedLibrary();
-        var (script, _) = await FileBasedApp.Run(Path.Combine(output, "Train.cs"), output);
+        var trained = File.ReadAllLines(Path.Combine(output, "training-images.csv")).Skip(1).Select(line => line.Split(','));
+        File.WriteAllLines(Path.Combine(output, "spreadsheet.csv"), ["Label;Note;ImagePath", .. trained.Select(f => $"{f[1]};\"taken 3 May; 2024\";{f[0]}")]);
+        var (script, _) = await FileBasedApp.Run(Path.Combine(output, "Train.cs"), output, "--data", "spreadsheet.csv", "--test", "test-images.csv");
         Assert.Contains("trained: HeadOnly at 64 px on 400 images", script);
         using (var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "metrics.json"))))
         {
