@@ -70,6 +70,21 @@ public sealed class CsvRows : IDisposable
         }
     }
 
+    /// <summary>Whether <paramref name="csv"/> is a CSV whose header holds the image column and no class column: a list
+    /// of images to score rather than to train or measure on.</summary>
+    public static bool ListsImagesWithoutClasses(string csv, CsvColumns columns)
+    {
+        try
+        {
+            using var rows = Open(Path.GetFullPath(csv), columns, requireLabel: false);
+            return rows.Label == null;
+        }
+        catch (CliException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The next row that is not blank with the line it starts on, or null at the end of the file.</summary>
     public (long Line, string[] Cells)? Next()
     {

@@ -6,7 +6,7 @@ namespace MlNetTransfer.Tests;
 
 /// <summary>`predict list.csv`: the images a CSV lists (a Kaggle-style test.csv without classes) scored in the list's
 /// order and named as it names them, so the scores line up with its rows — where predict refused any CSV and pointed
-/// to evaluate, which needs a class for every image.</summary>
+/// to evaluate, which needs a class for every image (and evaluate, given such a list, now points to predict).</summary>
 [Collection(TorchRandomCollection.Name)]
 public class CliPredictListTests : CliSandbox
 {
@@ -34,6 +34,7 @@ public class CliPredictListTests : CliSandbox
 
         var (unnamed, unnamedOutput) = Run($"predict --model {model} {list}");
         var (exit, output) = Run($"predict --model {model} {list} --image-column Photo --csv {scores}");
+        var (evaluated, evaluateOutput) = Run($"evaluate --model {model} --data {list} --image-column Photo");
 
         Assert.Equal(ExitCodes.UnreadableCsv, unnamed);
         Assert.Contains("has no image column ('filename' or 'ImagePath'); name it: --image-column Photo", unnamedOutput.ReplaceLineEndings(" ").Replace("  ", " "));
@@ -46,6 +47,8 @@ public class CliPredictListTests : CliSandbox
         Assert.Contains(skipped, s => s.StartsWith($"{list}, line 13: the filename holds a NUL character", StringComparison.Ordinal));
         Assert.Contains(skipped, s => s.StartsWith("../test/Bag/gone.png: ", StringComparison.Ordinal));
         Assert.DoesNotContain("also gives classes", output);
+        Assert.Equal(ExitCodes.UnreadableCsv, evaluated); // no classes to measure against: the command that scores the list
+        Assert.Contains($"to score the images it lists: predict --model {model} {list} --image-column Photo", evaluateOutput.ReplaceLineEndings(""));
     }
 
     [Fact]
