@@ -18,7 +18,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public string Model { get; init; } = "out/" + TrainCommand.ModelFile;
 
         [CommandArgument(0, "<IMAGE|FOLDER|CSV>")]
-        [Description("An image file, a folder whose images (recursively) are all scored, a CSV (.csv, .tsv) whose rows list images (a filename or ImagePath column, paths relative to the CSV; any other columns left alone), scored in its order and named as it names them, or - for one image on standard input.")]
+        [Description("An image file, a folder whose images (recursively) are all scored, a CSV (.csv, .tsv, .txt) whose rows list images (a filename or ImagePath column, paths relative to the CSV; any other columns left alone; or, without a header, one path per line), scored in its order and named as it names them, or - for one image on standard input.")]
         public string Input { get; init; } = "";
 
         [CommandOption("--image-column <NAME>")]
@@ -60,7 +60,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     public static string SkippedFile(string csv) => Path.ChangeExtension(Path.GetFullPath(csv), ".skipped.txt");
 
     /// <summary>The extensions of a file predict reads as a list of images rather than as an image.</summary>
-    static readonly IReadOnlySet<string> ListExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".csv", ".tsv" };
+    static readonly IReadOnlySet<string> ListExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".csv", ".tsv", ".txt" };
 
     /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
     public const string StandardInput = "<standard input>";
@@ -85,7 +85,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (settings.Top < 1) throw new CliException(ExitCodes.BadOption, $"--top: must be at least 1, not {settings.Top}.");
             bool fromList = File.Exists(settings.Input) && ListExtensions.Contains(Path.GetExtension(settings.Input));
             if (settings.ImageColumn != null && !fromList)
-                throw new CliException(ExitCodes.BadOption, $"--image-column names a column of a CSV that lists images, and {settings.Input} is not one (a .csv or .tsv file); leave it out.");
+                throw new CliException(ExitCodes.BadOption, $"--image-column names a column of a CSV that lists images, and {settings.Input} is not one (a .csv, .tsv or .txt file); leave it out.");
             if (File.Exists(settings.Input) && NotACsv.Archive(settings.Input) is { } archive)
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: {archive.Kind}, not an image: unpack it ({archive.Unpack}) and give predict the folder of images it holds.");
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");

@@ -15,6 +15,9 @@ public sealed class CsvRows : IDisposable
 {
     readonly TextFieldParser _parser;
 
+    /// <summary>A list without a header: its first line, the first row <see cref="Next"/> returns.</summary>
+    (long Line, string[] Cells)? _first;
+
     CsvRows(string csv, TextFieldParser parser, char separator, string[] header, int image, int? label)
     {
         Csv = csv;
@@ -40,7 +43,9 @@ public sealed class CsvRows : IDisposable
     public int? Label { get; }
 
     /// <summary>Opens <paramref name="csv"/> (a full path) and reads its header; the class column is required unless
-    /// <paramref name="requireLabel"/> is false (a list of images to score).</summary>
+    /// <paramref name="requireLabel"/> is false (a list of images to score). Such a list may have no header where no
+    /// column is named (paths one per line, as <c>find photos -name '*.jpg' &gt; list.txt</c> writes them): its image
+    /// column is then the first whose first value names an image file.</summary>
     public static CsvRows Open(string csv, CsvColumns columns, bool requireLabel = true)
     {
         if (NotACsv.Describe(csv) is { } what) throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {what}.");
@@ -54,9 +59,16 @@ public sealed class CsvRows : IDisposable
             var header = ReadFields(parser, csv) ?? throw new CliException(ExitCodes.UnreadableCsv,
                 $"{csv}: empty; expected a header '{(requireLabel ? "filename,target" : "filename")}' and one row per image.");
             int image = columns.ImageIndex(header), label = columns.LabelIndex(header);
+            (long, string[])? first = null;
+            if (image < 0 && !requireLabel && !columns.Named
+                && Array.FindIndex(header, f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f))) is >= 0 and var listed)
+            {
+                (first, image, label) = ((1, header), listed, -1);
+                header = [.. header.Select((_, i) => i == image ? "image" : $"column {i + 1}")];
+            }
             if (image < 0 || requireLabel && (label < 0 || label == image))
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {columns.Missing(header, separator, requireLabel)}.");
-            var rows = new CsvRows(csv, parser, separator, header, image, label >= 0 && label != image ? label : null);
+            var rows = new CsvRows(csv, parser, separator, header, image, label >= 0 && label != image ? label : null) { _first = first };
             parser = null;
             return rows;
         }
@@ -88,6 +100,11 @@ public sealed class CsvRows : IDisposable
     /// <summary>The next row that is not blank with the line it starts on, or null at the end of the file.</summary>
     public (long Line, string[] Cells)? Next()
     {
+        if (_first is { } first)
+        {
+            _first = null;
+            return first;
+        }
         while (true)
         {
             long line = _parser.LineNumber;

@@ -71,6 +71,25 @@ public class CliPredictListTests : CliSandbox
         Assert.Contains("--image-column names a column of a CSV that lists images", folderOutput.ReplaceLineEndings(" ").Replace("  ", " "));
     }
 
+    [Fact]
+    public void A_list_of_paths_one_per_line_without_a_header_as_find_writes_it_is_scored_in_its_order()
+    {
+        Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
+        var model = Path.Combine(Out, "model.zip");
+        var paths = Directory.GetFiles(Test, "*.png", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_temp.Path, f)).Order(StringComparer.Ordinal).Reverse().ToList();
+        var list = _temp.File("list.txt");
+        File.WriteAllLines(list, paths);
+        var scores = _temp.File("scores.csv");
+
+        var (exit, output) = Run($"predict --model {model} {list} --csv {scores}");
+        var (named, namedOutput) = Run($"predict --model {model} {list} --image-column Photo");
+
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Equal(paths, ScoresIn(scores).Select(r => r.Path)); // the first line too: it is an image, not a header
+        Assert.Equal(ExitCodes.UnreadableCsv, named); // a column named: the list needs the header that names it
+        Assert.Contains("is an image, not a header: add a first line that names the image column", namedOutput.ReplaceLineEndings(" ").Replace("  ", " "));
+    }
+
     [Theory]
     [InlineData("/data/lists", "/data/lists/a/b.jpg", "a/b.jpg.heatmap.jpg")]
     [InlineData("/data/lists", "/data/other/b.jpg", "_up/other/b.jpg.heatmap.jpg")]
