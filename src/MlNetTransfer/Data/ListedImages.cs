@@ -7,14 +7,13 @@ namespace MlNetTransfer.Cli.Data;
 /// (<see cref="CsvColumns"/>); a class column is not needed, and is named when there is one. A row naming no file
 /// is refused by its line; one whose name no file can have (a NUL character) is skipped with why.
 /// </summary>
-/// <param name="Csv">The CSV's full path.</param>
-/// <param name="Images">Each row's image: its line, its path as listed, and that path in full.</param>
+/// <param name="Images">Each row's image: its path as listed, and that path in full.</param>
 /// <param name="LabelColumn">The CSV's class column, where it has one (evaluate would read it).</param>
 /// <param name="Skipped">Rows skipped, with why.</param>
-public sealed record ListedImages(string Csv, IReadOnlyList<ListedImages.Image> Images, string? LabelColumn, IReadOnlyList<string> Skipped)
+public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, string? LabelColumn, IReadOnlyList<string> Skipped)
 {
-    /// <summary>A row's image: the line the row starts on, the path as the CSV lists it and that path in full.</summary>
-    public sealed record Image(long Line, string Listed, string Path);
+    /// <summary>A row's image: the path as the CSV lists it and that path in full.</summary>
+    public sealed record Image(string Listed, string Path);
 
     /// <summary>Reads the list at <paramref name="csv"/>; <paramref name="columns"/> names its image column (a class
     /// column named there is only looked for).</summary>
@@ -31,10 +30,10 @@ public sealed record ListedImages(string Csv, IReadOnlyList<ListedImages.Image> 
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[rows.Image]}; every row names an image.");
             if (name.Contains('\0'))
                 skipped.Add($"{csv}, line {line}: the filename holds a NUL character ({LabelledImageSet.Quoted(name.Replace('\0', '\u2400'))}); no file can have that name");
-            else images.Add(new Image(line, name, rows.PathOf(name)));
+            else images.Add(new Image(name, rows.PathOf(name)));
         }
         if (images.Count == 0 && skipped.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{csv}: a header and no rows; list one image per row under '{rows.Header[rows.Image]}'.");
-        return new ListedImages(csv, images, rows.Label is { } label ? rows.Header[label] : null, skipped);
+        return new ListedImages(images, rows.Label is { } label ? rows.Header[label] : null, skipped);
     }
 }
