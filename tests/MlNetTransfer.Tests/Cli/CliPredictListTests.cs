@@ -49,6 +49,13 @@ public class CliPredictListTests : CliSandbox
         Assert.DoesNotContain("also gives classes", output);
         Assert.Equal(ExitCodes.UnreadableCsv, evaluated); // no classes to measure against: the command that scores the list
         Assert.Contains($"to score the images it lists: predict --model {model} {list} --image-column Photo", evaluateOutput.ReplaceLineEndings(""));
+
+        File.AppendAllText(list, "92,,z\n"); // a row that names no image: refused by its line, nothing scored or written
+        File.Delete(scores);
+        var (empty, emptyOutput) = Run($"predict --model {model} {list} --image-column Photo --csv {scores}");
+        Assert.Equal(ExitCodes.UnreadableCsv, empty);
+        Assert.Contains($"{list}, line 14: empty Photo; every row names an image", emptyOutput.ReplaceLineEndings(" ").Replace("  ", " "));
+        Assert.False(File.Exists(scores));
     }
 
     [Fact]
