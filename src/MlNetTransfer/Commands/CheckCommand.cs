@@ -20,7 +20,7 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
         public string? Data { get; init; }
 
         [CommandOption("--test <PATH>")]
-        [Description("Test images (folder or CSV): those with a copy in --data are flagged as leaks. Default: data-samples' test split with the default data.")]
+        [Description("Test images (folder or CSV): those with a copy in --data are flagged as leaks, those unlike every image of --data as unfamiliar. They need no classes: a folder of images without class folders, or a list without a class column (paths one per line too), is checked the same way. Default: data-samples' test split with the default data.")]
         public string? Test { get; init; }
 
         [CommandOption("--image-column <NAME>")]
@@ -81,14 +81,21 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             var listed = jsonOut ? "the JSON on standard output" : settings.Json; // without --json the screen shows every skipped image
             SkippedImages.Report(human, data, listed);
             LabelledImageSet? test = null;
+            bool unlabelled = false; // test images without classes: copies and unfamiliar images need none
             if (testPath != null)
             {
-                (test, var unknown) = TestSplit.KnownTo(data, LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels, settings.Columns()), testPath);
+                test = UnlabelledImages.Load(testPath, settings.Columns(), data.Classes[0], settings.Strict, settings.MaxImagePixels,
+                    line => human.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}"));
+                unlabelled = test != null;
+                if (test == null)
+                {
+                    (test, var unknown) = TestSplit.KnownTo(data, LabelledImageSet.Load(testPath, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels, settings.Columns()), testPath);
+                    SkippedImages.ReportUnknown(human, unknown, "the training data", "the test images' checks"); // their labels cannot be read as keys
+                }
                 SkippedImages.Report(human, test, listed);
-                SkippedImages.ReportUnknown(human, unknown, "the training data", "the test images' checks"); // their labels cannot be read as keys
             }
             human.WriteLine($"checking {data.Rows.Count} images in {data.Classes.Count} classes from {data.Source}" +
-                            (test != null ? $" and {test.Rows.Count} test images from {test.Source}" : ""));
+                            (test != null ? $" and {test.Rows.Count} test images{(unlabelled ? " without classes" : "")} from {test.Source}" : ""));
 
             var mlContext = WorkFolder.NewContext(settings.Seed);
             var keys = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(mlContext.Data.LoadFromEnumerable(data.Rows));
@@ -101,7 +108,7 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             var report = DataHealthCheck.Run(mlContext, View(data), options, test == null ? null : View(test), test?.Root);
 
             var (trainPaths, testPaths) = (data.Paths(), test?.Paths()); // listed once, not once per flagged image
-            var flagged = report.Issues.Select(i => FlaggedImage.Of(i, report.Classes, trainPaths, testPaths)).ToList();
+            var flagged = report.Issues.Select(i => FlaggedImage.Of(i, report.Classes, trainPaths, testPaths, testClasses: !unlabelled)).ToList();
             DataHealthTable.Write(human, report, flagged, Shown);
             if (settings.Json != null)
             {

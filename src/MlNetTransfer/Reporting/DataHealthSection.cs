@@ -34,7 +34,7 @@ public static class DataHealthSection
                 var own = Path.Combine(DataIssue.OfTestImages(kind) ? testRoot : trainRoot, f.Path);
                 html.Append("<figure>").Append(Thumbnail(own, f.Path, r.MaxImagePixels));
                 if (f.Other != null) html.Append(Thumbnail(Path.Combine(trainRoot, f.Other), f.Other, r.MaxImagePixels));
-                html.Append("<figcaption>").Append(Encode(f.Path)).Append("<br>label <b>").Append(Encode(f.Label)).Append("</b>");
+                html.Append("<figcaption>").Append(Encode(f.Path)).Append("<br>label <b>").Append(Encode(f.Label ?? "—")).Append("</b>");
                 if (f.Suggested != null) html.Append("<br>likely <b>").Append(Encode(f.Suggested)).Append("</b>");
                 if (f.Other != null) html.Append("<br>copy of ").Append(Encode(f.Other));
                 html.Append($"<br>score {f.Score:0.000}</figcaption></figure>");

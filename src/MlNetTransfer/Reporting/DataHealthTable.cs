@@ -19,7 +19,7 @@ public static class DataHealthTable
             if (other != null) table.AddColumn(other);
             table.AddColumn("score");
             foreach (var f in some)
-                table.AddRow([Markup.Escape(f.Path), Markup.Escape(f.Label), .. other == null ? (string[])[] : [Markup.Escape(f.Suggested ?? f.Other ?? "")], $"{f.Score:0.000}"]);
+                table.AddRow([Markup.Escape(f.Path), Markup.Escape(f.Label ?? "—"), .. other == null ? (string[])[] : [Markup.Escape(f.Suggested ?? f.Other ?? "")], $"{f.Score:0.000}"]);
             console.Write(table);
         }
     }

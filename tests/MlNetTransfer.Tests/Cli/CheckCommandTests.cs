@@ -58,14 +58,7 @@ public class CheckCommandTests : CliSandbox
     [Trait(TestCategory.Trait, TestCategory.Slow)] // the embedded ResNet's features
     public void Check_flags_a_test_image_unlike_every_training_image_as_unfamiliar_and_the_real_test_images_not()
     {
-        var random = new Random(3);
-        using (var noise = new SkiaSharp.SKBitmap(96, 96))
-        {
-            for (int y = 0; y < 96; y++)
-                for (int x = 0; x < 96; x++)
-                    noise.SetPixel(x, y, new SkiaSharp.SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
-            EncodedImages.Save(noise, Path.Combine(Test, "Bag", "colour-noise.png"), SkiaSharp.SKEncodedImageFormat.Png);
-        }
+        SaveColourNoise(Path.Combine(Test, "Bag", "colour-noise.png"));
         var json = Path.Combine(_temp.Path, "issues.json");
 
         var (exit, output) = Run($"check --data {Train} --test {Test} --json {json}");
@@ -75,6 +68,47 @@ public class CheckCommandTests : CliSandbox
         using var document = JsonDocument.Parse(File.ReadAllText(json));
         var unfamiliar = document.RootElement.GetProperty("issues").EnumerateArray().Where(i => i.GetProperty("kind").GetString() == "unfamiliar").ToList();
         Assert.Equal(["Bag/colour-noise.png"], unfamiliar.Select(i => i.GetProperty("path").GetString()));
+    }
+
+    /// <summary>A 96 px picture of colour noise: like no training image.</summary>
+    static void SaveColourNoise(string path)
+    {
+        var random = new Random(3);
+        using var noise = new SkiaSharp.SKBitmap(96, 96);
+        for (int y = 0; y < 96; y++)
+            for (int x = 0; x < 96; x++)
+                noise.SetPixel(x, y, new SkiaSharp.SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
+        EncodedImages.Save(noise, path, SkiaSharp.SKEncodedImageFormat.Png);
+    }
+
+    [Fact]
+    [Trait(TestCategory.Trait, TestCategory.Slow)] // the embedded ResNet's features
+    public void Test_images_without_classes_a_flat_folder_or_a_list_have_their_copies_and_unfamiliar_images_flagged_with_no_label()
+    {
+        // a Kaggle-style test folder: images, no class folders; one copied from the training images, one like none
+        var flat = Directory.CreateDirectory(Path.Combine(_temp.Path, "flat")).FullName;
+        foreach (var file in Directory.GetFiles(Test, "*.png", SearchOption.AllDirectories)) File.Copy(file, Path.Combine(flat, Path.GetFileName(file)));
+        var trouser = Directory.GetFiles(Path.Combine(Train, "Trouser")).Order().First();
+        File.Copy(trouser, Path.Combine(flat, "leaked.png"));
+        SaveColourNoise(Path.Combine(flat, "colour-noise.png"));
+        var list = Path.Combine(_temp.Path, "list.txt"); // the same images as find lists them: no header, no class
+        File.WriteAllLines(list, Directory.GetFiles(flat).Order(StringComparer.Ordinal).Select(f => Path.GetRelativePath(_temp.Path, f)));
+        var (folderJson, listJson) = (Path.Combine(_temp.Path, "folder.json"), Path.Combine(_temp.Path, "list.json"));
+
+        var (exit, output) = Run($"check --data {Train} --test {flat} --json {folderJson}");
+        var (listExit, listOutput) = Run($"check --data {Train} --test {list} --json {listJson}");
+
+        static List<(string?, string?, string?)> Flagged(string json)
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(json));
+            return [.. document.RootElement.GetProperty("issues").EnumerateArray().Where(i => i.GetProperty("kind").GetString() is "leak" or "unfamiliar")
+                .Select(i => (i.GetProperty("kind").GetString(), i.GetProperty("path").GetString(), i.GetProperty("label").GetString()))];
+        }
+        Assert.True(exit == ExitCodes.Success, output);
+        Assert.Contains("and 11 test images without classes from", output.ReplaceLineEndings(" "));
+        Assert.Equal([("leak", "leaked.png", null), ("unfamiliar", "colour-noise.png", null)], Flagged(folderJson));
+        Assert.True(listExit == ExitCodes.Success, listOutput);
+        Assert.Equal([("leak", "flat/leaked.png", null), ("unfamiliar", "flat/colour-noise.png", null)], Flagged(listJson));
     }
 
     [Fact]

@@ -1,0 +1,33 @@
+namespace MlNetTransfer.Cli.Data;
+
+/// <summary>
+/// Images without classes where test images are checked (<c>check --test</c>): a folder of images with no class
+/// folders (a Kaggle-style <c>test/</c>), or a list of images without a class column (<see cref="ListedImages"/>:
+/// a test.csv, paths one per line). Copies of training images and images unlike every training image need no class,
+/// so they are checked like labelled test images; each image carries the training data's first class as a stand-in
+/// label that nothing reads (the checks key their rows by the training classes), and what they flag says no class.
+/// </summary>
+public static class UnlabelledImages
+{
+    /// <summary>The images at <paramref name="path"/> with <paramref name="standIn"/> as each one's label, their
+    /// headers checked as any set's are; null when <paramref name="path"/> is a set of labelled images (class folders,
+    /// a CSV with a class column) or nothing that exists. Rows a list skips (a name no file can have) go to
+    /// <paramref name="skipped"/>.</summary>
+    public static LabelledImageSet? Load(string path, CsvColumns columns, string standIn, bool strict, long maxPixels, Action<string> skipped)
+    {
+        if (Directory.Exists(path))
+        {
+            var folder = Path.GetFullPath(path);
+            if (Directory.EnumerateDirectories(folder).Any(d => !HiddenEntries.IsHidden(Path.GetFileName(d)))) return null; // class folders
+            var images = ClassFolderFiles.FilesUnder(folder).Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
+                .Order(StringComparer.Ordinal).Select(f => (Path.GetRelativePath(folder, f), standIn)).ToList();
+            return images.Count == 0 ? null : LabelledImageSet.FromList(folder, folder, images, strict, maxPixels);
+        }
+        if (!File.Exists(path) || !CsvRows.ListsImagesWithoutClasses(path, columns)) return null;
+        var list = ListedImages.FromCsv(path, columns);
+        foreach (var line in list.Skipped) skipped(line);
+        var csv = Path.GetFullPath(path);
+        var root = Path.GetDirectoryName(csv)!;
+        return LabelledImageSet.FromList(csv, root, list.Images.DistinctBy(i => i.Path).Select(i => (Path.GetRelativePath(root, i.Path), standIn)), strict, maxPixels);
+    }
+}
