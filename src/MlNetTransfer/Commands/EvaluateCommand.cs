@@ -65,21 +65,6 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             string.IsNullOrWhiteSpace(Data) ? ValidationResult.Error("--data is required: the labelled images to evaluate on.") : ValidationResult.Success();
     }
 
-    /// <summary>The labelled images of --data; a CSV that lists images without a class column is refused with the
-    /// command that scores them, as a list of images to score is (a Kaggle-style test.csv).</summary>
-    static LabelledImageSet Labelled(Settings settings)
-    {
-        try
-        {
-            return LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels, settings.Columns());
-        }
-        catch (CliException e) when (e.ExitCode == ExitCodes.UnreadableCsv && CsvRows.ListsImagesWithoutClasses(settings.Data!, settings.Columns()))
-        {
-            throw new CliException(e.ExitCode, $"{e.Message} Without classes there is nothing to measure; to score the images it lists: " +
-                $"predict --model {settings.Model} {settings.Data}" + (settings.ImageColumn is { } column ? $" --image-column {column}" : ""));
-        }
-    }
-
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         CommandErrors.Run(console, () =>
         {
@@ -93,7 +78,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
             if (settings.TargetAccuracy is { } target && !(target is > 0 and < 1))
                 throw new CliException(ExitCodes.BadOption, $"--target-accuracy: must be an accuracy between 0 and 1 (such as 0.98), not {target.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
             settings.CheckColumnsApply(settings.Data);
-            var set = Labelled(settings);
+            // images without classes (a Kaggle-style test set) are refused with the command that scores them
+            var set = LabelledImageSet.Load(settings.Data!, settings.Strict, requireTwoClasses: false, settings.MaxImagePixels, settings.Columns(),
+                withoutClasses: $"without them there is nothing to measure; to score the images: predict --model {settings.Model} {settings.Data}" +
+                    (settings.ImageColumn is { } column ? $" --image-column {column}" : ""));
             WorkFolder.CleanStale(human, settings.Json is { } file && !jsonOut ? [Path.GetDirectoryName(Path.GetFullPath(file))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);

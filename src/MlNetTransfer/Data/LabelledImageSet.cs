@@ -102,14 +102,24 @@ public sealed class LabelledImageSet
 
     /// <summary>Lists the images at <paramref name="path"/> and reads their headers (images over
     /// <paramref name="maxPixels"/> are skipped); a CSV's columns are <paramref name="columns"/>' (default:
-    /// <see cref="CsvColumns.Default"/>).</summary>
+    /// <see cref="CsvColumns.Default"/>). Images without classes (a flat folder, a list without a class column) are
+    /// refused as such, with <paramref name="withoutClasses"/>: what the command would take instead.</summary>
     public static LabelledImageSet Load(string path, bool strict, bool requireTwoClasses = true, long maxPixels = ImageDecoder.DefaultMaxPixels,
-        CsvColumns? columns = null)
+        CsvColumns? columns = null, string? withoutClasses = null)
     {
+        columns ??= CsvColumns.Default;
         LabelledImageSet set;
-        if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path), maxPixels);
-        else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), maxPixels, columns ?? CsvColumns.Default);
-        else throw new CliException(ExitCodes.DataNotFound, $"{path}: no such folder or CSV file.");
+        try
+        {
+            if (Directory.Exists(path)) set = FromFolder(Path.GetFullPath(path), maxPixels);
+            else if (File.Exists(path)) set = FromCsv(Path.GetFullPath(path), maxPixels, columns);
+            else throw new CliException(ExitCodes.DataNotFound, $"{path}: no such folder or CSV file.");
+        }
+        catch (CliException e) when (e.ExitCode != ExitCodes.DataNotFound && UnlabelledImages.Describe(path, columns) is { } what)
+        {
+            throw new CliException(e.ExitCode, $"{path}: {what}, where each image needs its class (one folder per class, or a class column): " +
+                (withoutClasses ?? "predict scores images without classes, and check --test checks them for copies of training images and for images unlike them") + ".");
+        }
         return Usable(set, path, strict, requireTwoClasses);
     }
 

@@ -32,7 +32,10 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
     {
         if (testPath != null)
         {
-            var (known, unknown) = KnownTo(data, LabelledImageSet.Load(testPath, strict, requireTwoClasses: false, maxPixels, columns), testPath);
+            var test = LabelledImageSet.Load(testPath, strict, requireTwoClasses: false, maxPixels, columns,
+                withoutClasses: $"the test measures the model against them; leave --test out to hold out {HeldOutFraction:P0} of --data, " +
+                    $"and check them for copies of training images and for images unlike them with check --data {data.Source} --test {testPath}");
+            var (known, unknown) = KnownTo(data, test, testPath);
             return new TestSplit(data, known, testPath + Shared(data, known), unknown);
         }
 

@@ -18,9 +18,7 @@ public static class UnlabelledImages
         if (Directory.Exists(path))
         {
             var folder = Path.GetFullPath(path);
-            if (Directory.EnumerateDirectories(folder).Any(d => !HiddenEntries.IsHidden(Path.GetFileName(d)))) return null; // class folders
-            var images = ClassFolderFiles.FilesUnder(folder).Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
-                .Order(StringComparer.Ordinal).Select(f => (Path.GetRelativePath(folder, f), standIn)).ToList();
+            var images = FlatImages(folder).Select(f => (Path.GetRelativePath(folder, f), standIn)).ToList();
             return images.Count == 0 ? null : LabelledImageSet.FromList(folder, folder, images, strict, maxPixels);
         }
         if (!File.Exists(path) || !CsvRows.ListsImagesWithoutClasses(path, columns)) return null;
@@ -30,4 +28,19 @@ public static class UnlabelledImages
         var root = Path.GetDirectoryName(csv)!;
         return LabelledImageSet.FromList(csv, root, list.Images.DistinctBy(i => i.Path).Select(i => (Path.GetRelativePath(root, i.Path), standIn)), strict, maxPixels);
     }
+
+    /// <summary>What <paramref name="path"/> is when it holds images without classes ("a folder of 60 images without
+    /// class folders", "a list of images without a class column"), for the refusal of a command that needs classes;
+    /// null otherwise, and where a class column was named (the message that it is missing says more).</summary>
+    public static string? Describe(string path, CsvColumns columns)
+    {
+        if (Directory.Exists(path))
+            return FlatImages(Path.GetFullPath(path)).Count is > 0 and var count ? $"a folder of {count} image(s) without class folders" : null;
+        return columns.Label == null && File.Exists(path) && CsvRows.ListsImagesWithoutClasses(path, columns) ? "a list of images without a class column" : null;
+    }
+
+    /// <summary>The images in <paramref name="folder"/> when it has no class folders (hidden ones aside); none otherwise.</summary>
+    static IReadOnlyList<string> FlatImages(string folder) =>
+        Directory.EnumerateDirectories(folder).Any(d => !HiddenEntries.IsHidden(Path.GetFileName(d))) ? []
+            : [.. ClassFolderFiles.FilesUnder(folder).Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal)];
 }

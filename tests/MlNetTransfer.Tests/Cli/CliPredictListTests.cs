@@ -6,7 +6,8 @@ namespace MlNetTransfer.Tests;
 
 /// <summary>`predict list.csv`: the images a CSV lists (a Kaggle-style test.csv without classes) scored in the list's
 /// order and named as it names them, so the scores line up with its rows — where predict refused any CSV and pointed
-/// to evaluate, which needs a class for every image (and evaluate, given such a list, now points to predict).</summary>
+/// to evaluate, which needs a class for every image; and images without classes (a flat folder, a list without a class
+/// column) given where classes are needed refused as such, with what takes them.</summary>
 [Collection(TorchRandomCollection.Name)]
 public class CliPredictListTests : CliSandbox
 {
@@ -48,7 +49,7 @@ public class CliPredictListTests : CliSandbox
         Assert.Contains(skipped, s => s.StartsWith("../test/Bag/gone.png: ", StringComparison.Ordinal));
         Assert.DoesNotContain("also gives classes", output);
         Assert.Equal(ExitCodes.UnreadableCsv, evaluated); // no classes to measure against: the command that scores the list
-        Assert.Contains($"to score the images it lists: predict --model {model} {list} --image-column Photo", evaluateOutput.ReplaceLineEndings(""));
+        Assert.Contains($"to score the images: predict --model {model} {list} --image-column Photo", evaluateOutput.ReplaceLineEndings(""));
 
         File.AppendAllText(list, "92,,z\n"); // a row that names no image: refused by its line, nothing scored or written
         File.Delete(scores);
@@ -76,6 +77,28 @@ public class CliPredictListTests : CliSandbox
         Assert.Equal(images.Select(i => i.Path), ScoresIn(scores).Select(r => r.Path));
         Assert.Equal(ExitCodes.BadOption, folder);
         Assert.Contains("--image-column names a column of a CSV that lists images", folderOutput.ReplaceLineEndings(" ").Replace("  ", " "));
+    }
+
+    [Fact]
+    public void Images_without_classes_where_classes_are_needed_are_refused_as_such_with_what_takes_them()
+    {
+        var flat = Directory.CreateDirectory(_temp.File("flat")).FullName; // a Kaggle-style test folder
+        foreach (var file in Directory.GetFiles(Test, "*.png", SearchOption.AllDirectories)) File.Copy(file, Path.Combine(flat, Path.GetFileName(file)));
+        var model = Path.Combine(Out, "model.zip");
+
+        var (asTest, asTestOutput) = Run($"train --data {Train} --test {flat} --out {Out} {Fast}");
+        var (asData, asDataOutput) = Run($"train --data {flat} --out {Out} {Fast}");
+        var (evaluated, evaluatedOutput) = Run($"evaluate --model {model} --data {flat}");
+
+        static string Flat(string text) => text.ReplaceLineEndings(" ").Replace("  ", " ");
+        Assert.Equal(ExitCodes.EmptyData, asTest);
+        Assert.Contains($"{flat}: a folder of 9 image(s) without class folders, where each image needs its class", Flat(asTestOutput));
+        Assert.Contains($"leave --test out to hold out 20 % of --data, and check them for copies of training images and for images unlike them with check --data {Train} --test {flat}", Flat(asTestOutput));
+        Assert.Equal(ExitCodes.EmptyData, asData);
+        Assert.Contains("predict scores images without classes, and check --test checks them", Flat(asDataOutput));
+        Assert.Equal(ExitCodes.EmptyData, evaluated);
+        Assert.Contains($"to score the images: predict --model {model} {flat}", Flat(evaluatedOutput));
+        Assert.False(File.Exists(model), "refused before anything was trained or written");
     }
 
     [Fact]
