@@ -33,7 +33,7 @@ public sealed record TestSplit(LabelledImageSet Train, LabelledImageSet Test, st
         if (testPath != null)
         {
             var test = LabelledImageSet.Load(testPath, strict, requireTwoClasses: false, maxPixels, columns,
-                withoutClasses: $"the test measures the model against them; leave --test out to hold out {HeldOutFraction:P0} of --data, " +
+                withoutClasses: $"the test measures the model against them; leave --test out to hold out {HeldOutFraction.ToString("P0", System.Globalization.CultureInfo.InvariantCulture)} of --data, " +
                     $"and check them for copies of training images and for images unlike them with check --data {data.Source} --test {testPath}");
             var (known, unknown) = KnownTo(data, test, testPath);
             return new TestSplit(data, known, testPath + Shared(data, known), unknown);

@@ -6,6 +6,7 @@ namespace MlNetTransfer.Cli.Data;
 /// a test.csv, paths one per line). Copies of training images and images unlike every training image need no class,
 /// so they are checked like labelled test images; each image carries the training data's first class as a stand-in
 /// label that nothing reads (the checks key their rows by the training classes), and what they flag says no class.
+/// Where classes are needed (train, evaluate), such a set is named for what it is (<see cref="Describe"/>).
 /// </summary>
 public static class UnlabelledImages
 {
