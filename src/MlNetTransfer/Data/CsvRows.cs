@@ -119,6 +119,14 @@ public sealed class CsvRows : IDisposable
         }
     }
 
+    /// <summary>Why no file can have the name <paramref name="name"/> a row gives: a NUL character, or a web address
+    /// (data sets such as Open Images list their images by URL; nothing is downloaded here); null for a file name.</summary>
+    public static string? NotAFileName(string name) =>
+        name.Contains('\0') ? $"the filename holds a NUL character ({LabelledImageSet.Quoted(name.Replace('\0', '\u2400'))}); no file can have that name"
+        : Uri.TryCreate(name, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "ftp" or "s3" or "gs"
+            ? $"{LabelledImageSet.Quoted(name)} is a web address, not a file: download the images first (wget -i, curl, azcopy) and list their paths"
+            : null;
+
     /// <summary>A file name of the CSV as a full path, relative to the CSV's folder. A CSV written on Windows separates
     /// folders with backslashes, which elsewhere are characters of a file name: there they are read as separators
     /// unless a file of the name as written exists.</summary>

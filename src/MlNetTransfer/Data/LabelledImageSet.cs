@@ -200,10 +200,9 @@ public sealed class LabelledImageSet
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[file]}.");
             if (label.Length == 0)
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[target]} for {Quoted(name)}.");
-            if (name.Contains('\0'))
+            if (CsvRows.NotAFileName(name) is { } why)
             {
-                // no file system has such a name: skipped like a file that cannot be read
-                repeated.Add($"{csv}, line {line}: the filename holds a NUL character ({Quoted(name.Replace('\0', '\u2400'))}); no file can have that name");
+                repeated.Add($"{csv}, line {line}: {why}"); // skipped like a file that cannot be read
                 continue;
             }
             var path = rows.PathOf(name);

@@ -5,7 +5,7 @@ namespace MlNetTransfer.Cli.Data;
 /// classes are not needed): one per row, in the list's order, repeats included, so that the scores line up with the
 /// rows; paths relative to the CSV's folder. The image column is found as in a CSV of labelled images
 /// (<see cref="CsvColumns"/>); a class column is not needed, and is named when there is one. A row naming no file
-/// is refused by its line; one whose name no file can have (a NUL character) is skipped with why.
+/// is refused by its line; one whose name no file can have (a NUL character, a web address) is skipped with why.
 /// </summary>
 /// <param name="Images">Each row's image: its path as listed, and that path in full.</param>
 /// <param name="LabelColumn">The CSV's class column, where it has one (evaluate would read it).</param>
@@ -28,8 +28,7 @@ public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, stri
             var name = cells[rows.Image];
             if (name.Length == 0)
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[rows.Image]}; every row names an image.");
-            if (name.Contains('\0'))
-                skipped.Add($"{csv}, line {line}: the filename holds a NUL character ({LabelledImageSet.Quoted(name.Replace('\0', '\u2400'))}); no file can have that name");
+            if (CsvRows.NotAFileName(name) is { } why) skipped.Add($"{csv}, line {line}: {why}");
             else images.Add(new Image(name, rows.PathOf(name)));
         }
         if (images.Count == 0 && skipped.Count == 0)

@@ -28,7 +28,7 @@ public class CliPredictListTests : CliSandbox
         var lists = Directory.CreateDirectory(_temp.File("lists")).FullName;
         var listed = byFile.Keys.Order(StringComparer.Ordinal).Reverse().Select(f => Path.GetRelativePath(lists, f)).ToList();
         listed.Add(listed[0]);
-        string[] rows = [.. listed.Select((p, i) => $"{i},{p},note {i}"), "90,../test/Bag/gone.png,x", "91,../test/a\0b.png,y"];
+        string[] rows = [.. listed.Select((p, i) => $"{i},{p},note {i}"), "90,../test/Bag/gone.png,x", "91,../test/a\0b.png,y", "93,https://example.com/images/1.jpg,w"];
         var list = Path.Combine(lists, "test.csv");
         File.WriteAllText(list, "id,Photo,comment\n" + string.Join("\n", rows) + "\n");
         var scores = _temp.File("scores.csv");
@@ -44,9 +44,10 @@ public class CliPredictListTests : CliSandbox
         Assert.Equal(listed, scored.Select(r => r.Path)); // the list's order and names, the repeat scored again
         Assert.All(scored, r => Assert.Equal(byFile[Path.GetFullPath(Path.Combine(lists, r.Path))], r.Scores));
         var skipped = File.ReadAllLines(PredictCommand.SkippedFile(scores));
-        Assert.Equal(2, skipped.Length);
+        Assert.Equal(3, skipped.Length);
         Assert.Contains(skipped, s => s.StartsWith($"{list}, line 13: the filename holds a NUL character", StringComparison.Ordinal));
         Assert.Contains(skipped, s => s.StartsWith("../test/Bag/gone.png: ", StringComparison.Ordinal));
+        Assert.Contains(skipped, s => s.StartsWith($"{list}, line 14: https://example.com/images/1.jpg is a web address, not a file: download the images first", StringComparison.Ordinal));
         Assert.DoesNotContain("also gives classes", output);
         Assert.Equal(ExitCodes.UnreadableCsv, evaluated); // no classes to measure against: the command that scores the list
         Assert.Contains($"to score the images: predict --model {model} {list} --image-column Photo", evaluateOutput.ReplaceLineEndings(""));
@@ -55,7 +56,7 @@ public class CliPredictListTests : CliSandbox
         File.Delete(scores);
         var (empty, emptyOutput) = Run($"predict --model {model} {list} --image-column Photo --csv {scores}");
         Assert.Equal(ExitCodes.UnreadableCsv, empty);
-        Assert.Contains($"{list}, line 14: empty Photo; every row names an image", emptyOutput.ReplaceLineEndings(" ").Replace("  ", " "));
+        Assert.Contains($"{list}, line 15: empty Photo; every row names an image", emptyOutput.ReplaceLineEndings(" ").Replace("  ", " "));
         Assert.False(File.Exists(scores));
     }
 
