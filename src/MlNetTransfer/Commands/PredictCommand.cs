@@ -116,6 +116,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             WorkFolder.CleanStale(human, settings.Csv is { } csv && !csvOut ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
+            if (Directory.Exists(settings.Input) && ClassFoldersIn(settings.Input, info.ClassNames) is { Count: > 0 } classFolders)
+                human.WriteLine($"{settings.Input} holds folders named as the model's classes ({string.Join(", ", classFolders.Take(3))}{(classFolders.Count > 3 ? ", …" : "")}); " +
+                    $"their accuracy: evaluate --model {settings.Model} --data {settings.Input}");
             IReadOnlyList<ImageFileScorer.Result> results;
             bool flags;
             try
@@ -206,6 +209,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             }
             return ExitCodes.Success;
         });
+
+    /// <summary>The folders of <paramref name="folder"/> named as classes of the model (a labelled test set, which
+    /// evaluate measures), in order.</summary>
+    static List<string> ClassFoldersIn(string folder, IReadOnlyList<string> classes) =>
+        [.. Directory.EnumerateDirectories(folder).Select(Path.GetFileName).OfType<string>().Where(classes.Contains).Order(StringComparer.Ordinal)];
 
     /// <summary>The CSV's score column of each class: its name, unless another column has it (a class named "path" or
     /// "unfamiliar"), then <c>score:</c> and its name, so that every column of the file has its own name.</summary>

@@ -61,7 +61,7 @@ public class CliPredictListTests : CliSandbox
     }
 
     [Fact]
-    public void A_labelled_csv_is_scored_too_and_points_to_evaluate_for_its_accuracy_and_the_column_option_is_refused_beside_a_folder()
+    public void A_labelled_csv_or_folder_is_scored_too_and_points_to_evaluate_for_its_accuracy_and_the_column_option_is_refused_beside_a_folder()
     {
         Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
         var model = Path.Combine(Out, "model.zip");
@@ -72,12 +72,19 @@ public class CliPredictListTests : CliSandbox
         var scores = _temp.File("scores.csv");
         var (exit, output) = Run($"predict --model {model} {list} --csv {scores}");
         var (folder, folderOutput) = Run($"predict --model {model} {Test} --image-column Photo");
+        var (classFolders, classFoldersOutput) = Run($"predict --model {model} {Test}"); // a labelled test folder: the same hint
+        var (flat, flatOutput) = Run($"predict --model {model} {Path.Combine(Test, "Bag")}");
 
         Assert.True(exit == ExitCodes.Success, output);
         Assert.Contains($"also gives classes ('Label'); their accuracy: evaluate --model {model} --data {list}", output.ReplaceLineEndings(""));
         Assert.Equal(images.Select(i => i.Path), ScoresIn(scores).Select(r => r.Path));
         Assert.Equal(ExitCodes.BadOption, folder);
         Assert.Contains("--image-column names a column of a CSV that lists images", folderOutput.ReplaceLineEndings(" ").Replace("  ", " "));
+        Assert.Equal(ExitCodes.Success, classFolders);
+        Assert.Contains($"holds folders named as the model's classes (Bag, Sneaker, Trouser); their accuracy: evaluate --model {model} --data {Test}",
+            classFoldersOutput.ReplaceLineEndings(""));
+        Assert.Equal(ExitCodes.Success, flat);
+        Assert.DoesNotContain("their accuracy", flatOutput);
     }
 
     [Fact]
