@@ -84,8 +84,7 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
             bool unlabelled = false; // test images without classes: copies and unfamiliar images need none
             if (testPath != null)
             {
-                test = UnlabelledImages.Load(testPath, settings.Columns(), data.Classes[0], settings.Strict, settings.MaxImagePixels,
-                    line => human.MarkupLine($"[yellow]skipped[/] {Markup.Escape(line)}"));
+                test = UnlabelledImages.Load(testPath, settings.Columns(), data.Classes[0], settings.Strict, settings.MaxImagePixels);
                 unlabelled = test != null;
                 if (test == null)
                 {

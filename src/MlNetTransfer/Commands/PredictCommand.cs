@@ -107,18 +107,15 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
                 (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
             if (settings.Csv != null && !csvOut) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
-            if (list?.LabelColumn is { } classes)
-                human.WriteLine($"{settings.Input} also gives classes ('{classes}'); their accuracy: evaluate --model {settings.Model} --data {settings.Input}" +
-                    (settings.ImageColumn is { } column ? $" --image-column {column}" : ""));
             if (settings.Heatmaps is { } under && Directory.Exists(settings.Input) && FolderOption.PathUnder(under, settings.Input) != null)
                 throw new CliException(ExitCodes.BadOption, $"--heatmaps {under}: inside the folder predict scores ({settings.Input}); the next predict on it would score the heatmaps too. Write them elsewhere.");
             var heatmaps = settings.Heatmaps is { } folder ? FolderOption.Writable(folder, "--heatmaps") : null;
             WorkFolder.CleanStale(human, settings.Csv is { } csv && !csvOut ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
-            if (Directory.Exists(settings.Input) && ClassFoldersIn(settings.Input, info.ClassNames) is { Count: > 0 } classFolders)
-                human.WriteLine($"{settings.Input} holds folders named as the model's classes ({string.Join(", ", classFolders.Take(3))}{(classFolders.Count > 3 ? ", …" : "")}); " +
-                    $"their accuracy: evaluate --model {settings.Model} --data {settings.Input}");
+            if (Labelled(settings.Input, list, info.ClassNames) is { } labelled) // scored here; measured by evaluate
+                human.WriteLine($"{settings.Input} {labelled}; their accuracy: evaluate --model {settings.Model} --data {settings.Input}" +
+                    (settings.ImageColumn is { } column ? $" --image-column {column}" : ""));
             IReadOnlyList<ImageFileScorer.Result> results;
             bool flags;
             try
@@ -210,10 +207,15 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             return ExitCodes.Success;
         });
 
-    /// <summary>The folders of <paramref name="folder"/> named as classes of the model (a labelled test set, which
-    /// evaluate measures), in order.</summary>
-    static List<string> ClassFoldersIn(string folder, IReadOnlyList<string> classes) =>
-        [.. Directory.EnumerateDirectories(folder).Select(Path.GetFileName).OfType<string>().Where(classes.Contains).Order(StringComparer.Ordinal)];
+    /// <summary>How the input gives its images' classes, where it does — a list's class column, or folders named as
+    /// classes of the model — for the evaluate command that measures them; null otherwise.</summary>
+    static string? Labelled(string input, ListedImages? list, IReadOnlyList<string> classes)
+    {
+        if (list?.LabelColumn is { } column) return $"also gives classes ('{column}')";
+        if (!Directory.Exists(input)) return null;
+        var folders = Directory.EnumerateDirectories(input).Select(Path.GetFileName).OfType<string>().Where(classes.Contains).Order(StringComparer.Ordinal).ToList();
+        return folders.Count == 0 ? null : $"holds folders named as the model's classes ({string.Join(", ", folders.Take(3))}{(folders.Count > 3 ? ", …" : "")})";
+    }
 
     /// <summary>The CSV's score column of each class: its name, unless another column has it (a class named "path" or
     /// "unfamiliar"), then <c>score:</c> and its name, so that every column of the file has its own name.</summary>

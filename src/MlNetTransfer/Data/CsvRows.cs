@@ -119,9 +119,22 @@ public sealed class CsvRows : IDisposable
         }
     }
 
+    /// <summary>The image name the row <paramref name="cells"/> (on <paramref name="line"/>) gives; a row that gives
+    /// none is refused by its line, and one whose name no file can have is added to <paramref name="skipped"/>, with
+    /// why, and gives null.</summary>
+    public string? ImageName(long line, string[] cells, ICollection<string> skipped)
+    {
+        var name = cells[Image];
+        if (name.Length == 0)
+            throw new CliException(ExitCodes.UnreadableCsv, $"{Csv}, line {line}: empty {Header[Image]}; every row names an image.");
+        if (NotAFileName(name) is not { } why) return name;
+        skipped.Add($"{Csv}, line {line}: {why}"); // skipped like a file that cannot be read
+        return null;
+    }
+
     /// <summary>Why no file can have the name <paramref name="name"/> a row gives: a NUL character, or a web address
     /// (data sets such as Open Images list their images by URL; nothing is downloaded here); null for a file name.</summary>
-    public static string? NotAFileName(string name) =>
+    static string? NotAFileName(string name) =>
         name.Contains('\0') ? $"the filename holds a NUL character ({LabelledImageSet.Quoted(name.Replace('\0', '\u2400'))}); no file can have that name"
         : Uri.TryCreate(name, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "ftp" or "s3" or "gs"
             ? $"{LabelledImageSet.Quoted(name)} is a web address, not a file: download the images first (wget -i, curl, azcopy) and list their paths"

@@ -123,11 +123,12 @@ public sealed class LabelledImageSet
         return Usable(set, path, strict, requireTwoClasses);
     }
 
-    /// <summary>Rows listed elsewhere (a job's images.csv), paths relative to <paramref name="root"/>, checked like
-    /// any other set; no two-class requirement.</summary>
+    /// <summary>Rows listed elsewhere (a job's images.csv, a list of test images), paths relative to
+    /// <paramref name="root"/>, checked like any other set; no two-class requirement. <paramref name="skipped"/>: rows
+    /// the list already skipped, with why, reported with the rest.</summary>
     public static LabelledImageSet FromList(string source, string root, IEnumerable<(string Path, string Label)> rows, bool strict,
-        long maxPixels = ImageDecoder.DefaultMaxPixels) =>
-        Usable(Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), maxPixels),
+        long maxPixels = ImageDecoder.DefaultMaxPixels, IReadOnlyList<string>? skipped = null) =>
+        Usable(Check(source, root, rows.Select(r => (Path.GetFullPath(Path.Combine(root, r.Path)), r.Label)).ToList(), maxPixels, skipped),
             $"{source} (images under {root})", strict, requireTwoClasses: false);
 
     /// <summary>The set, unless --strict meets an unreadable image or a class without one, no image is readable, or
@@ -191,20 +192,14 @@ public sealed class LabelledImageSet
         var listed = new Dictionary<string, (long Line, string Label)>(StringComparer.Ordinal);
         var repeated = new List<string>();
         using var rows = CsvRows.Open(csv, columns);
-        int file = rows.Image, target = rows.Label!.Value;
+        int target = rows.Label!.Value;
         var root = Path.GetDirectoryName(csv)!;
         while (rows.Next() is (long line, string[] cells))
         {
-            var (name, label) = (cells[file], cells[target]);
-            if (name.Length == 0)
-                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[file]}.");
+            var label = cells[target];
+            if (rows.ImageName(line, cells, repeated) is not { } name) continue;
             if (label.Length == 0)
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[target]} for {Quoted(name)}.");
-            if (CsvRows.NotAFileName(name) is { } why)
-            {
-                repeated.Add($"{csv}, line {line}: {why}"); // skipped like a file that cannot be read
-                continue;
-            }
             var path = rows.PathOf(name);
             if (listed.TryGetValue(path, out var first))
             {

@@ -25,11 +25,7 @@ public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, stri
         using var rows = CsvRows.Open(csv, columns, requireLabel: false);
         while (rows.Next() is (long line, string[] cells))
         {
-            var name = cells[rows.Image];
-            if (name.Length == 0)
-                throw new CliException(ExitCodes.UnreadableCsv, $"{csv}, line {line}: empty {rows.Header[rows.Image]}; every row names an image.");
-            if (CsvRows.NotAFileName(name) is { } why) skipped.Add($"{csv}, line {line}: {why}");
-            else images.Add(new Image(name, rows.PathOf(name)));
+            if (rows.ImageName(line, cells, skipped) is { } name) images.Add(new Image(name, rows.PathOf(name)));
         }
         if (images.Count == 0 && skipped.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{csv}: a header and no rows; list one image per row under '{rows.Header[rows.Image]}'.");

@@ -11,10 +11,10 @@ namespace MlNetTransfer.Cli.Data;
 public static class UnlabelledImages
 {
     /// <summary>The images at <paramref name="path"/> with <paramref name="standIn"/> as each one's label, their
-    /// headers checked as any set's are; null when <paramref name="path"/> is a set of labelled images (class folders,
-    /// a CSV with a class column) or nothing that exists. Rows a list skips (a name no file can have) go to
-    /// <paramref name="skipped"/>.</summary>
-    public static LabelledImageSet? Load(string path, CsvColumns columns, string standIn, bool strict, long maxPixels, Action<string> skipped)
+    /// headers checked as any set's are (rows a list skips, a name no file can have, among its skipped images); null
+    /// when <paramref name="path"/> is a set of labelled images (class folders, a CSV with a class column) or nothing
+    /// that exists.</summary>
+    public static LabelledImageSet? Load(string path, CsvColumns columns, string standIn, bool strict, long maxPixels)
     {
         if (Directory.Exists(path))
         {
@@ -24,10 +24,10 @@ public static class UnlabelledImages
         }
         if (!File.Exists(path) || !CsvRows.ListsImagesWithoutClasses(path, columns)) return null;
         var list = ListedImages.FromCsv(path, columns);
-        foreach (var line in list.Skipped) skipped(line);
         var csv = Path.GetFullPath(path);
         var root = Path.GetDirectoryName(csv)!;
-        return LabelledImageSet.FromList(csv, root, list.Images.DistinctBy(i => i.Path).Select(i => (Path.GetRelativePath(root, i.Path), standIn)), strict, maxPixels);
+        return LabelledImageSet.FromList(csv, root, list.Images.DistinctBy(i => i.Path).Select(i => (Path.GetRelativePath(root, i.Path), standIn)),
+            strict, maxPixels, list.Skipped);
     }
 
     /// <summary>What <paramref name="path"/> is when it holds images without classes ("a folder of 60 images without
