@@ -28,7 +28,7 @@ public static class CliApp
                 .WithDescription("Accuracy, log-loss and per-class metrics of a model.zip on labelled images.")
                 .WithExample("evaluate", "--model", "out/model.zip", "--data", "data-samples/fashion-mnist/test");
             config.AddCommand<PredictCommand>("predict")
-                .WithDescription("Top-k classes with scores for an image or a folder of images.")
+                .WithDescription("Top-k classes with scores, and which images are unfamiliar, for an image, a folder of images or a list of them.")
                 .WithExample("predict", "--model", "out/model.zip", "data-samples/fashion-mnist/test/Bag");
             config.AddCommand<ExportCommand>("export")
                 .WithDescription("Write the network inside a model.zip as a standalone ONNX file.")

@@ -387,7 +387,7 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
     {
         var model = _model!;
         _model = null;
-        var record = new RunRecord(architecture.Name, start.Description, strategy, auto?.Reason ?? RunRecord.NamedReason(resumed: false), side,
+        var record = new RunRecord(architecture.Name, start.Description, strategy, auto?.Outcome ?? RunRecord.NamedReason(resumed: false), side,
             context.DeviceName, options.BalanceClasses, head, auto, flip, calibration ?? Calibration.None, training) { Familiarity = familiarity };
         return new RecipeResult(model, architecture, start.Preprocessing.At(side), record) { Health = _health };
     }

@@ -22,4 +22,10 @@ public sealed record AutoDecision(
     /// <summary>Set after training when the deeper model did worse on validation than the converged head and the
     /// head was kept instead: the two validation accuracies.</summary>
     public (double Deeper, double Head)? KeptHeadInstead { get; init; }
+
+    /// <summary>Why the model is what it is: Auto's reason, and, where the deeper model it chose validated worse, that
+    /// the classifier alone was kept (the run's record says so beside the strategy it names).</summary>
+    public string Outcome => KeptHeadInstead is { } kept
+        ? $"{Reason}; trained, it validated at {kept.Deeper:P1}, under the classifier alone ({kept.Head:P1}), which was kept"
+        : Reason;
 }

@@ -103,6 +103,9 @@ public class TransferRecipeTests
         Assert.Equal(FineTuneStrategy.HeadOnly, result.Strategy);           // ... and the classifier was kept
         Assert.True(result.Auto.KeptHeadInstead is { } kept && kept.Deeper < kept.Head);
         Assert.Contains(log, l => l.Contains("keeping the classifier"));
+        // the record names the strategy kept and says why it is not the one Auto chose (the report's strategy row)
+        Assert.StartsWith(result.Auto.Reason, result.Record.StrategyReason);
+        Assert.EndsWith("under the classifier alone (" + result.Auto.KeptHeadInstead!.Value.Head.ToString("P1") + "), which was kept", result.Record.StrategyReason);
     }
 
     [Fact]
