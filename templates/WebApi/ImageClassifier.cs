@@ -1,12 +1,14 @@
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 
 namespace WebApi;
 
-/// <summary>The model, loaded once, and a pool of prediction engines over it: a PredictionEngine is not thread-safe,
+/// <summary>One model, loaded once, and a pool of prediction engines over it: a PredictionEngine is not thread-safe,
 /// so each request borrows one (the engines share the model's one ONNX Runtime session). Loading ends with one
-/// prediction on a blank image (Model:WarmUp), so the first request does not pay for ONNX Runtime's first run.</summary>
+/// prediction on a blank image (Model:WarmUp), so the first request does not pay for ONNX Runtime's first run.
+/// <see cref="ServedModel"/> holds the one being served and loads the next when its file changes.</summary>
 public sealed class ImageClassifier : IDisposable
 {
     readonly ITransformer _loaded;
@@ -17,30 +19,50 @@ public sealed class ImageClassifier : IDisposable
     readonly float _minScore;
     readonly bool _flags;
 
-    public ImageClassifier(ModelSettings settings, string contentRoot)
+    /// <summary>Loads the model zip at <paramref name="modelPath"/> (found by <see cref="Locate"/>); its decodes take
+    /// their memory from <paramref name="budget"/>, the app's one budget, whichever model they are for.</summary>
+    public ImageClassifier(string modelPath, ModelSettings settings, DecodeBudget budget)
     {
         if (!(settings.MinScore is >= 0 and <= 1))
             throw new ArgumentOutOfRangeException(nameof(settings), $"Model:MinScore in appsettings.json must be a score from 0 to 1 (such as 0.9), not {settings.MinScore}");
         _minScore = (float)settings.MinScore; // compared as the scores are held: a score of 0.9 is sure at 0.9
-        ModelPath = Locate(settings.Path, contentRoot);
+        ModelPath = modelPath;
         var mlContext = new MLContext();
         OnnxThreads.Apply(mlContext); // a container's CPU limit, not the node's cores
         _loaded = mlContext.Model.Load(ModelPath, out var inputSchema); // held: it owns the ONNX session the engines run
-        var schema = _loaded.GetOutputSchema(inputSchema);
-        Classes = ReadClasses(schema);
-        _flags = schema.GetColumnOrNull("Unfamiliar")?.Type == BooleanDataViewType.Instance; // models trained before it, or without it, do not say
-        _model = ImageDecoding.AfterLoadImages(_loaded);
-        _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(
-            new EnginePolicy(mlContext, _model), maximumRetained: Environment.ProcessorCount * 2);
-        _decoding = new ImageDecoding(settings.ImageSize, settings.MaxImagePixels);
-        _budget = DecodeBudget.ForMemory(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, settings.MaxDecodeBytes);
-        if (!settings.WarmUp) return;
-        using var blank = MLImage.CreateFromPixels(settings.ImageSize, settings.ImageSize, MLPixelFormat.Bgra32,
-            new byte[settings.ImageSize * settings.ImageSize * 4]);
-        Score(blank);
+        try
+        {
+            var schema = _loaded.GetOutputSchema(inputSchema);
+            Classes = ReadClasses(schema);
+            _flags = schema.GetColumnOrNull("Unfamiliar")?.Type == BooleanDataViewType.Instance; // models trained before it, or without it, do not say
+            ImageSize = settings.ImageSize > 0 ? settings.ImageSize : TrainedSide(_loaded, inputSchema)
+                ?? throw new InvalidDataException($"{ModelPath} has no ResizeImages step to read the side it was trained at from: set Model:ImageSize in appsettings.json");
+            _model = ImageDecoding.AfterLoadImages(_loaded);
+            _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(
+                new EnginePolicy(mlContext, _model), maximumRetained: Environment.ProcessorCount * 2);
+            _decoding = new ImageDecoding(ImageSize, settings.MaxImagePixels);
+            _budget = budget;
+            if (settings.WarmUp)
+            {
+                using var blank = MLImage.CreateFromPixels(ImageSize, ImageSize, MLPixelFormat.Bgra32, new byte[ImageSize * ImageSize * 4]);
+                Score(blank);
+            }
+        }
+        catch
+        {
+            Dispose(); // the network's temporary copy goes with it
+            throw;
+        }
+        Loaded = DateTimeOffset.UtcNow;
     }
 
     public string ModelPath { get; }
+
+    /// <summary>The side images are decoded for: the model's own (its ResizeImages step's), unless Model:ImageSize names one.</summary>
+    public int ImageSize { get; }
+
+    /// <summary>When this model finished loading.</summary>
+    public DateTimeOffset Loaded { get; }
 
     /// <summary>Model:Path, from the content root (the project folder under `dotnet run`: ../model.zip, the model as
     /// train wrote it); else the copy that build and publish put beside the app's assemblies, so a published folder
@@ -98,6 +120,19 @@ public sealed class ImageClassifier : IDisposable
         VBuffer<ReadOnlyMemory<char>> values = default;
         key.GetKeyValues(ref values);
         return values.DenseValues().Select(v => v.ToString()).ToList();
+    }
+
+    /// <summary>The width of the images the model's first ResizeImages step makes: the side the network was trained at.</summary>
+    static int? TrainedSide(ITransformer model, DataViewSchema input)
+    {
+        var schema = input;
+        foreach (var step in ImageDecoding.Steps(model))
+        {
+            schema = step.GetOutputSchema(schema);
+            if (step is ImageResizingTransformer)
+                return schema.Select(column => column.Type).OfType<ImageDataViewType>().FirstOrDefault(image => image.Width > 0)?.Width;
+        }
+        return null;
     }
 
     public void Dispose() => (_loaded as IDisposable)?.Dispose();

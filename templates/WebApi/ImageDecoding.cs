@@ -104,11 +104,12 @@ public sealed class ImageDecoding(int side, long maxPixels)
     /// reads the Image column this class fills.</summary>
     public static ITransformer AfterLoadImages(ITransformer model)
     {
-        var steps = Flatten(model).ToList();
+        var steps = Steps(model).ToList();
         return new TransformerChain<ITransformer>(steps.Skip(steps.FindIndex(t => t is ImageLoadingTransformer) + 1).ToArray());
     }
 
-    static IEnumerable<ITransformer> Flatten(ITransformer model) => model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
+    /// <summary>The model's steps in order, its chains opened.</summary>
+    public static IEnumerable<ITransformer> Steps(ITransformer model) => model is IEnumerable<ITransformer> chain ? chain.SelectMany(Steps) : [model];
 
     static SKBitmap Upright(SKBitmap stored, SKEncodedOrigin origin)
     {

@@ -27,8 +27,9 @@ public sealed record Prediction(string PredictedLabel, float Score, bool Sure, b
 
 public sealed record ClassScore(string Label, float Score);
 
-/// <summary>The answer to GET /health.</summary>
-public sealed record Health(string Status, string Model, IReadOnlyList<string> Classes);
+/// <summary>The answer to GET /health: the model file served, its classes in score order, the side it decodes images
+/// for, when it was loaded, and why a newer file at its path is not served (null when none is waiting).</summary>
+public sealed record Health(string Status, string Model, IReadOnlyList<string> Classes, int ImageSize, DateTimeOffset Loaded, string? ReloadError);
 
 /// <summary>The answer to a request that cannot be served: why, in words.</summary>
 public sealed record ApiError(string Error);

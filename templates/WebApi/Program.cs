@@ -4,22 +4,29 @@
 //   curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' http://localhost:5000/predict
 //   curl http://localhost:5000/health
 //   curl http://localhost:5000/openapi/v1.json                        (the OpenAPI document, for client generators)
+// A new model.zip written over the served one is served without a restart (Model:WatchForChanges).
 using Microsoft.AspNetCore.Http.Features;
 using WebApi;
 
 var builder = WebApplication.CreateBuilder(args);
 var settings = builder.Configuration.GetSection("Model").Get<ModelSettings>() ?? new ModelSettings();
-builder.Services.AddSingleton(_ => new ImageClassifier(settings, builder.Environment.ContentRootPath));
+builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(services => new ServedModel(settings, builder.Environment.ContentRootPath, services.GetRequiredService<ILogger<ServedModel>>()));
+builder.Services.AddHostedService<ModelWatcher>();
 builder.Services.Configure<FormOptions>(form => form.MultipartBodyLengthLimit = settings.MaxUploadBytes);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = settings.MaxUploadBytes);
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
-var classifier = app.Services.GetRequiredService<ImageClassifier>(); // load and warm up before the first request
+var served = app.Services.GetRequiredService<ServedModel>(); // load and warm up before the first request
 
 app.MapOpenApi();
-app.MapGet("/health", () => Results.Ok(new Health("ok", Path.GetFileName(classifier.ModelPath), classifier.Classes)))
-    .WithSummary("The model loaded and its classes, in the order of its scores").Produces<Health>();
+app.MapGet("/health", () =>
+{
+    using var model = served.Borrow();
+    var classifier = model.Classifier;
+    return Results.Ok(new Health("ok", Path.GetFileName(served.Path), classifier.Classes, classifier.ImageSize, classifier.Loaded, served.ReloadError));
+}).WithSummary("The model served, when it was loaded, its classes in the order of its scores, and why a newer file is not served").Produces<Health>();
 
 app.MapPost("/predict", async (HttpRequest request, CancellationToken cancellation) =>
 {
@@ -34,7 +41,8 @@ app.MapPost("/predict", async (HttpRequest request, CancellationToken cancellati
     }
     try
     {
-        return Results.Ok(await classifier.PredictAsync(bytes, cancellation));
+        using var model = served.Borrow(); // this request finishes on this model, whatever is loaded meanwhile
+        return Results.Ok(await model.Classifier.PredictAsync(bytes, cancellation));
     }
     catch (InvalidDataException e)
     {

@@ -142,7 +142,7 @@ public sealed class TrainCommand(IAnsiConsole console) : Command<TrainSettings>
             console.WriteLine($"{TrainingCode.File}: this run as C#; dotnet run {TrainingCode.File} trains it again");
             if (settings.WebApi)
             {
-                var app = WebApiCode.Write(output, ModelFile, transfer.ImageSize, options.MaxImagePixels);
+                var app = WebApiCode.Write(output, ModelFile, options.MaxImagePixels);
                 console.MarkupLine($"web API written to {Markup.Escape(app)}: dotnet run --project {Markup.Escape(Path.Combine(settings.Out, WebApiCode.Folder))}, then POST an image to /predict");
             }
             ResumeState.Delete(output);

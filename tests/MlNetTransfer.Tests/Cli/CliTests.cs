@@ -79,8 +79,11 @@ public class CliTests : CliSandbox
         Assert.Equal(WebApiCode.Files.Order(), Directory.GetFiles(app).Select(f => Path.GetFileName(f)!).Order());
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(app, "appsettings.json")));
         Assert.Equal("../model.zip", settings.RootElement.GetProperty("Model").GetProperty("Path").GetString());
-        Assert.Equal(16, settings.RootElement.GetProperty("Model").GetProperty("ImageSize").GetInt32()); // the side it trained at
         Assert.True(File.Exists(Path.GetFullPath(Path.Combine(app, "../model.zip"))));
+        // the app decodes for the side the model trained at, which it reads from the model (a reloaded one brings its own)
+        Assert.False(settings.RootElement.GetProperty("Model").TryGetProperty("ImageSize", out _));
+        using var served = new WebApi.ImageClassifier(Path.Combine(Out, "model.zip"), new WebApi.ModelSettings(), WebApi.DecodeBudget.ForMemory(1L << 30));
+        Assert.Equal(16, served.ImageSize);
     }
 
     [Fact]

@@ -153,16 +153,17 @@ public sealed class WebApiTests : IDisposable
     }
 
     [Fact]
-    public void Train_writes_the_template_as_it_is_tested_here_with_the_models_side_in_its_settings()
+    public void Train_writes_the_template_as_it_is_tested_here_with_the_models_file_and_pixel_limit_in_its_settings()
     {
-        var folder = WebApiCode.Write(_temp.Path, "model.zip", imageSize: 96, maxImagePixels: 1234567);
+        var folder = WebApiCode.Write(_temp.Path, "model.zip", maxImagePixels: 1234567);
         var template = Path.Combine(TestPaths.RepositoryRoot, "templates", "WebApi");
-        foreach (var file in new[] { "Program.cs", "ImageClassifier.cs", "ImageDecoding.cs", "DecodeBudget.cs", "OnnxThreads.cs", "UploadDocument.cs", "Uploads.cs", "ModelSettings.cs", "ModelTypes.cs", "WebApi.csproj" })
+        foreach (var file in new[] { "Program.cs", "ImageClassifier.cs", "ImageDecoding.cs", "DecodeBudget.cs", "OnnxThreads.cs", "UploadDocument.cs", "Uploads.cs",
+                     "ModelSettings.cs", "ModelTypes.cs", "ServedModel.cs", "ModelWatcher.cs", "WebApi.csproj" })
             Assert.Equal(File.ReadAllText(Path.Combine(template, file)), File.ReadAllText(Path.Combine(folder, file)));
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "appsettings.json")));
         var model = settings.RootElement.GetProperty("Model");
         Assert.Equal("../model.zip", model.GetProperty("Path").GetString());
-        Assert.Equal(96, model.GetProperty("ImageSize").GetInt32());
+        Assert.False(model.TryGetProperty("ImageSize", out _)); // read from the model, so a reloaded model brings its own
         Assert.Equal(1234567, model.GetProperty("MaxImagePixels").GetInt64());
         Assert.Equal(Directory.GetFiles(template).Select(Path.GetFileName).Order(), Directory.GetFiles(folder).Select(Path.GetFileName).Order());
     }
@@ -173,7 +174,7 @@ public sealed class WebApiTests : IDisposable
         // as a user has it: out/model.zip and out/WebApi/, in a folder with no Directory.Build.* of this repository above
         var output = Directory.CreateDirectory(_temp.File("out")).FullName;
         File.Copy(_temp.File("model.zip"), Path.Combine(output, "model.zip"));
-        var app = WebApiCode.Write(output, "model.zip", imageSize: 64, maxImagePixels: 178_956_970);
+        var app = WebApiCode.Write(output, "model.zip", maxImagePixels: 178_956_970);
         // deployed: published to another folder, run from there with out/ gone (the model travels inside);
         // build servers (Razor's, the compiler's) would outlive the build holding its output pipes open
         var deployed = Path.Combine(_temp.File("srv"), "classifier"); // no model.zip in the folder above it
@@ -211,11 +212,29 @@ public sealed class WebApiTests : IDisposable
             var copies = Directory.GetFiles(tempFolder).Where(f => new FileInfo(f).Length > 1 << 20).ToList();
             Assert.Single(copies); // the loaded model's copy of its network (tens of MB)
 
+            // a new model written over the one published (the previous release's tiny network, at 16 px) is served
+            // without a restart, and the old model's copy goes once no request holds it
+            var beforeReload = Directory.GetFiles(tempFolder);
+            var copy = Path.Combine(deployed, "model.zip.new");
+            File.Copy(Path.Combine(TestPaths.Fixture("previous-release"), "model.zip"), copy);
+            File.Move(copy, Path.Combine(deployed, "model.zip"), overwrite: true);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!(await http.GetStringAsync("/health", TestContext.Current.CancellationToken)).Contains("\"imageSize\":16"))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "the app did not serve the new model within a minute");
+                await Task.Delay(200, TestContext.Current.CancellationToken);
+            }
+            using var next = await http.PostAsync("/predict", new ByteArrayContent(File.ReadAllBytes(Path.Combine(ImageRow.Root, image.ImagePath))), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+            Assert.False(File.Exists(copies[0]), "the replaced model's temporary copy is still there");
+
             // stopped as a service manager stops it, the app disposes the model, and the copy goes with it
+            var served = Directory.GetFiles(tempFolder).Except(beforeReload).ToList(); // the new model's copy
+            Assert.NotEmpty(served);
             Assert.True(Signals.Terminate(server.Id));
             stopped = server.WaitForExit(TimeSpan.FromSeconds(30));
             Assert.True(stopped, "the app did not stop within 30 s of SIGTERM");
-            Assert.False(File.Exists(copies[0]), "the stopped app left its model's temporary copy behind");
+            Assert.All(served, file => Assert.False(File.Exists(file), $"the stopped app left its model's temporary copy {file} behind"));
         }
         finally
         {
