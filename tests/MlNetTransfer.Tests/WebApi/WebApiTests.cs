@@ -226,7 +226,12 @@ public sealed class WebApiTests : IDisposable
             }
             using var next = await http.PostAsync("/predict", new ByteArrayContent(File.ReadAllBytes(Path.Combine(ImageRow.Root, image.ImagePath))), TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.OK, next.StatusCode);
-            Assert.False(File.Exists(copies[0]), "the replaced model's temporary copy is still there");
+            clock.Restart(); // disposed off the request's thread, once no request holds it
+            while (File.Exists(copies[0]))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the replaced model's temporary copy is still there after 30 s");
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
 
             // stopped as a service manager stops it, the app disposes the model, and the copy goes with it
             var served = Directory.GetFiles(tempFolder).Except(beforeReload).ToList(); // the new model's copy
