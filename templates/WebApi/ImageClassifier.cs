@@ -14,7 +14,6 @@ public sealed class ImageClassifier : IDisposable
     readonly ITransformer _loaded;
     readonly ITransformer _model;
     readonly DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>> _engines;
-    readonly EnginePolicy _made;
     readonly ImageDecoding _decoding;
     readonly DecodeBudget _budget;
     readonly float _minScore;
@@ -39,8 +38,10 @@ public sealed class ImageClassifier : IDisposable
             ImageSize = settings.ImageSize > 0 ? settings.ImageSize : TrainedSide(_loaded, inputSchema)
                 ?? throw new InvalidDataException($"{ModelPath} has no ResizeImages step to read the side it was trained at from: set Model:ImageSize in appsettings.json");
             _model = ImageDecoding.AfterLoadImages(_loaded);
-            _made = new EnginePolicy(mlContext, _model);
-            _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(_made, maximumRetained: Environment.ProcessorCount * 2);
+            // engines are never disposed here: disposing one disposes the ONNX Runtime session they all share (a pool
+            // that disposed the engines it did not keep failed the requests after it); the model's Dispose frees it
+            _engines = new DefaultObjectPool<PredictionEngine<ImageInput, ModelOutput>>(
+                new EnginePolicy(mlContext, _model), maximumRetained: Environment.ProcessorCount * 2);
             _decoding = new ImageDecoding(ImageSize, settings.MaxImagePixels);
             _budget = budget;
             if (settings.WarmUp)
@@ -136,32 +137,16 @@ public sealed class ImageClassifier : IDisposable
         return null;
     }
 
-    /// <summary>Disposes the engines made and the model (its network's temporary copy goes with it); called once no
-    /// request holds this model (<see cref="ServedModel"/>).</summary>
-    public void Dispose()
-    {
-        _made?.Dispose();
-        (_loaded as IDisposable)?.Dispose();
-    }
+    /// <summary>Disposes the model: its ONNX Runtime session, and its network's temporary copy; called once no request
+    /// holds this model (<see cref="ServedModel"/>).</summary>
+    public void Dispose() => (_loaded as IDisposable)?.Dispose();
 
-    /// <summary>Makes the pool's engines, and keeps each (the pool drops those over its limit) to dispose with the model.</summary>
-    sealed class EnginePolicy(MLContext mlContext, ITransformer model) : IPooledObjectPolicy<PredictionEngine<ImageInput, ModelOutput>>, IDisposable
+    sealed class EnginePolicy(MLContext mlContext, ITransformer model) : IPooledObjectPolicy<PredictionEngine<ImageInput, ModelOutput>>
     {
-        readonly System.Collections.Concurrent.ConcurrentBag<PredictionEngine<ImageInput, ModelOutput>> _made = [];
-
         // a model without the Unfamiliar column leaves ModelOutput.Unfamiliar false
-        public PredictionEngine<ImageInput, ModelOutput> Create()
-        {
-            var engine = mlContext.Model.CreatePredictionEngine<ImageInput, ModelOutput>(model, new PredictionEngineOptions { IgnoreMissingColumns = true });
-            _made.Add(engine);
-            return engine;
-        }
+        public PredictionEngine<ImageInput, ModelOutput> Create() =>
+            mlContext.Model.CreatePredictionEngine<ImageInput, ModelOutput>(model, new PredictionEngineOptions { IgnoreMissingColumns = true });
 
         public bool Return(PredictionEngine<ImageInput, ModelOutput> engine) => true;
-
-        public void Dispose()
-        {
-            foreach (var engine in _made) engine.Dispose();
-        }
     }
 }

@@ -71,7 +71,7 @@ public sealed class WebApiReloadTests(TrainedPipeline trained) : IDisposable
             Assert.Null(reloaded.ReloadError);
             Assert.True(reloaded.Loaded > first.Loaded);
             Assert.Equal(Transfer.ClassNames.Order(), reloaded.Classes.Order());
-            Assert.NotSame(lease.Classifier, served.Borrow().Classifier);
+            using (var now = served.Borrow()) Assert.NotSame(lease.Classifier, now.Classifier);
 
             var old = await lease.Classifier.PredictAsync(png, cancel);
             Assert.Equal(before.PredictedLabel, old.PredictedLabel);
