@@ -18,7 +18,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         public string Model { get; init; } = "out/" + TrainCommand.ModelFile;
 
         [CommandArgument(0, "<IMAGE|FOLDER|CSV>")]
-        [Description("An image file, a folder whose images (recursively) are all scored, a CSV (.csv, .tsv, .txt) whose rows list images (a filename or ImagePath column, paths relative to the CSV; any other columns left alone; or, without a header, one path per line), scored in its order and named as it names them, or - for one image on standard input.")]
+        [Description("An image file, a folder whose images (recursively) are all scored, a CSV (.csv, .tsv, .txt) whose rows list images (a filename or ImagePath column, paths relative to the CSV; any other columns left alone; or, without a header, one path per line), scored in its order and named as it names them, or - for what standard input holds: one image, or a list of images as text (as find prints them, or a CSV as above; paths relative to the current folder).")]
         public string Input { get; init; } = "";
 
         [CommandOption("--image-column <NAME>")]
@@ -65,16 +65,35 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
     public const string StandardInput = "<standard input>";
 
-    /// <summary>Standard input copied to this process's work folder (<see cref="StandardInputImage"/>).</summary>
-    static string ReadStandardInput(long maxPixels)
+    /// <summary>What standard input names "-" in the table and the CSV, and "standard input" in messages.</summary>
+    const string StandardInputShown = "standard input";
+
+    /// <summary>Standard input copied to this process's work folder, and what it holds (<see cref="StandardInputCopy"/>).</summary>
+    static (string Path, StandardInputCopy.Kind Kind) ReadStandardInput(long maxPixels)
     {
+        const string Pipe = "pipe one in (predict --model out/model.zip - < photo.jpg), or a list of images (find photos -name '*.jpg' | predict --model out/model.zip -)";
         if (!Console.IsInputRedirected)
-            throw new CliException(ExitCodes.DataNotFound, "-: the image is read from standard input, which is a terminal here; pipe one in (predict --model out/model.zip - < photo.jpg).");
+            throw new CliException(ExitCodes.DataNotFound, $"-: the image is read from standard input, which is a terminal here; {Pipe}.");
         var path = WorkFolder.File("standard-input");
+        StandardInputCopy.Kind kind;
         using (var input = Console.OpenStandardInput())
-            StandardInputImage.Copy(input, path, maxPixels);
-        if (new FileInfo(path).Length == 0) throw new CliException(ExitCodes.EmptyData, "-: standard input was empty; pipe an image in (predict --model out/model.zip - < photo.jpg).");
-        return path;
+            kind = StandardInputCopy.Copy(input, path, maxPixels);
+        if (new FileInfo(path).Length == 0) throw new CliException(ExitCodes.EmptyData, $"-: standard input was empty; {Pipe}.");
+        return (path, kind);
+    }
+
+    /// <summary>The list of images standard input held (copied to <paramref name="copy"/>), its paths relative to the
+    /// current folder; a list that cannot be read says why text was read as one.</summary>
+    static ListedImages PipedList(string copy, string? imageColumn)
+    {
+        try
+        {
+            return ListedImages.FromCsv(copy, new CsvColumns(Image: imageColumn), StandardInputShown, Directory.GetCurrentDirectory());
+        }
+        catch (CliException e)
+        {
+            throw new CliException(e.ExitCode, $"-: standard input is text, so it was read as a list of images (one path per line, or a CSV with a filename column): {e.Message}");
+        }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
@@ -83,18 +102,24 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             if (settings.Verbose) Runtime.LibTorchLogLevel.ShowWarnings();
             var device = ModelLoading.CheckDevice(settings.Device);
             if (settings.Top < 1) throw new CliException(ExitCodes.BadOption, $"--top: must be at least 1, not {settings.Top}.");
+            bool fromStandardInput = settings.Input == StandardInput;
             bool fromList = File.Exists(settings.Input) && ListExtensions.Contains(Path.GetExtension(settings.Input));
-            if (settings.ImageColumn != null && !fromList)
+            if (settings.ImageColumn != null && !fromList && !fromStandardInput)
                 throw new CliException(ExitCodes.BadOption, $"--image-column names a column of a CSV that lists images, and {settings.Input} is not one (a .csv, .tsv or .txt file); leave it out.");
             if (File.Exists(settings.Input) && NotACsv.Archive(settings.Input) is { } archive)
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: {archive.Kind}, not an image: unpack it ({archive.Unpack}) and give predict the folder of images it holds.");
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
             if (settings.MinScore is { } asked) MinScoreOption.Check(asked);
-            bool fromStandardInput = settings.Input == StandardInput;
             bool csvOut = settings.Csv == "-"; // the CSV alone on standard output, for a pipe; people read standard error
             var human = LogConsole.ForPeople(console, csvOut);
-            var list = fromList ? ListedImages.FromCsv(settings.Input, new CsvColumns(Image: settings.ImageColumn)) : null;
-            var files = fromStandardInput ? [ReadStandardInput(settings.MaxImagePixels)]
+            var piped = fromStandardInput ? ReadStandardInput(settings.MaxImagePixels) : ((string Path, StandardInputCopy.Kind Kind)?)null;
+            bool oneFromStandardInput = piped?.Kind == StandardInputCopy.Kind.Image; // named "-"; a list's images are named as it names them
+            if (settings.ImageColumn != null && oneFromStandardInput)
+                throw new CliException(ExitCodes.BadOption, "--image-column names a column of a list of images, and standard input held an image; leave it out.");
+            var list = fromList ? ListedImages.FromCsv(settings.Input, new CsvColumns(Image: settings.ImageColumn))
+                : piped is { Kind: StandardInputCopy.Kind.List } pipedList ? PipedList(pipedList.Path, settings.ImageColumn)
+                : null;
+            var files = oneFromStandardInput ? [piped!.Value.Path]
                 : list != null ? list.Images.Select(i => i.Path).ToArray()
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
                 : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
@@ -102,7 +127,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (list != null && files.Length == 0)
-                throw new CliException(ExitCodes.UnreadableImages, $"{settings.Input}: no row names a file that can exist: {string.Join("; ", list.Skipped.Take(3))}.");
+                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? StandardInputShown : settings.Input)}: no row names a file that can exist: {string.Join("; ", list.Skipped.Take(3))}.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images (images are " +
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
                 (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
@@ -113,7 +138,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             WorkFolder.CleanStale(human, settings.Csv is { } csv && !csvOut ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
-            if (Labelled(settings.Input, list, info.ClassNames) is { } labelled) // scored here; measured by evaluate
+            if (!fromStandardInput && Labelled(settings.Input, list, info.ClassNames) is { } labelled) // scored here; measured by evaluate
                 human.WriteLine($"{settings.Input} {labelled}; their accuracy: evaluate --model {settings.Model} --data {settings.Input}" +
                     (settings.ImageColumn is { } column ? $" --image-column {column}" : ""));
             IReadOnlyList<ImageFileScorer.Result> results;
@@ -143,7 +168,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 var (file, result, listed) = (files[i], results[i], list?.Images[i].Listed);
                 if (result.Scores is not { } scores)
                 {
-                    skipped.Add($"{(fromStandardInput ? "the image on standard input" : listed ?? file)}: {result.Problem ?? "not a readable image"}");
+                    skipped.Add($"{(oneFromStandardInput ? "the image on standard input" : listed ?? file)}: {result.Problem ?? "not a readable image"}");
                     continue;
                 }
                 var predicted = info.ClassNames[Array.IndexOf(scores, scores.Max())];
@@ -151,7 +176,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 bool? sure = settings.MinScore is { } minScore ? Reporting.SureAnswers.IsAnswered(scores, result.Unfamiliar, minScore) : null;
                 if (result.Unfamiliar == true) unfamiliar++;
                 else if (sure == false) unsure++;
-                rows?.Add(string.Join(",", [CsvText.Field(fromStandardInput ? "-" : listed ?? file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],
+                rows?.Add(string.Join(",", [CsvText.Field(oneFromStandardInput ? "-" : listed ?? file), CsvText.Field(predicted), .. sure is { } s ? [s ? "true" : "false"] : (string[])[],
                     .. result.Unfamiliar is { } u ? [u ? "true" : "false"] : (string[])[],
                     .. scores.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))]));
                 if (rows != null && ++shown > ShownWithCsv) continue; // the CSV has them all
@@ -159,7 +184,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 string[] answer = sure is { } answered
                     ? [result.Unfamiliar == true ? "[red]unfamiliar[/]" : answered ? Markup.Escape(predicted) : "[yellow]unsure[/]"]
                     : result.Unfamiliar is { } flagged ? [flagged ? "[red]no[/]" : "yes"] : [];
-                table.AddRow([Markup.Escape(fromStandardInput ? "-" : listed ?? Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
+                table.AddRow([Markup.Escape(oneFromStandardInput ? "-" : listed ?? Path.GetRelativePath(Directory.GetCurrentDirectory(), file)),
                     .. answer, .. top.Select(p => Markup.Escape($"{p.Class} {p.Score:P1}"))]);
             }
             var skippedFile = settings.Csv is { } csvPath && !csvOut ? SkippedFile(csvPath) : null; // on standard error, all of them
@@ -168,7 +193,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 human.MarkupLine(Markup.Escape($"... and {skipped.Count - ShownWithCsv} more skipped (all {skipped.Count} listed in {skippedFile})"));
             int scored = results.Count(r => r.Scores != null);
             if (scored == 0) // nothing to show or write: no empty table, no CSV of a header alone
-                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? "standard input" : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
+                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? StandardInputShown : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
             human.Write(table);
             if (rows?.Count > ShownWithCsv) human.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are {(csvOut ? "on standard output" : $"in {settings.Csv}")})");
             if (settings.MinScore is { } threshold)
@@ -200,7 +225,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 var read = files.Zip(results).Where(r => r.Second.Scores != null).ToList();
                 int written = Reporting.PredictionHeatmaps.Write(settings.Model, read.Select(r => r.First).ToList(),
                     read.Select(r => Array.IndexOf(r.Second.Scores!, r.Second.Scores!.Max())).ToList(),
-                    fromStandardInput ? null : Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!, // a list's folder for a list
+                    oneFromStandardInput ? null : fromStandardInput ? Directory.GetCurrentDirectory() // a list's paths are relative to it
+                    : Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!, // a list's folder for a list
                     heatmaps, settings.MaxImagePixels, human);
                 human.MarkupLine(Markup.Escape($"where the network looks for each predicted class: {written} heatmap(s) written to {heatmaps}"));
             }

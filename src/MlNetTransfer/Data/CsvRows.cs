@@ -18,9 +18,13 @@ public sealed class CsvRows : IDisposable
     /// <summary>A list without a header: its first line, the first row <see cref="Next"/> returns.</summary>
     (long Line, string[] Cells)? _first;
 
-    CsvRows(string csv, TextFieldParser parser, char separator, string[] header, int image, int? label)
+    /// <summary>The folder the rows' paths are relative to.</summary>
+    readonly string _root;
+
+    CsvRows(string csv, string root, TextFieldParser parser, char separator, string[] header, int image, int? label)
     {
         Csv = csv;
+        _root = root;
         _parser = parser;
         Separator = separator;
         Header = header;
@@ -28,7 +32,7 @@ public sealed class CsvRows : IDisposable
         Label = label;
     }
 
-    /// <summary>The CSV's full path.</summary>
+    /// <summary>The CSV as messages name it: its full path, or what it was given as (standard input).</summary>
     public string Csv { get; }
 
     public char Separator { get; }
@@ -45,17 +49,30 @@ public sealed class CsvRows : IDisposable
     /// <summary>Opens <paramref name="csv"/> (a full path) and reads its header; the class column is required unless
     /// <paramref name="requireLabel"/> is false (a list of images to score). Such a list may have no header where no
     /// column is named (paths one per line, as <c>find photos -name '*.jpg' &gt; list.txt</c> writes them): its image
-    /// column is then the first whose first value names an image file.</summary>
-    public static CsvRows Open(string csv, CsvColumns columns, bool requireLabel = true)
+    /// column is then the first whose first value names an image file. A list copied from standard input is read from
+    /// its copy <paramref name="csv"/>, named <paramref name="shownAs"/> and its paths relative to
+    /// <paramref name="root"/> (the current folder) rather than to the copy's folder.</summary>
+    public static CsvRows Open(string csv, CsvColumns columns, bool requireLabel = true, string? shownAs = null, string? root = null)
     {
-        if (NotACsv.Describe(csv) is { } what) throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {what}.");
+        var file = csv;
+        csv = shownAs ?? file;
+        if (NotACsv.Describe(file) is { } what) throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {what}.");
         TextFieldParser? parser = null;
         try
         {
-            parser = new TextFieldParser(csv) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+            parser = new TextFieldParser(file) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
             // the header line as written (NotACsv refused a longer one), before its fields are read by the separator it shows
-            char separator = columns.SeparatorOf(parser.PeekChars(NotACsv.Sniffed) ?? "", requireLabel);
-            parser.SetDelimiters(separator.ToString());
+            var firstLine = (parser.PeekChars(NotACsv.Sniffed) ?? "").Trim();
+            char separator = columns.SeparatorOf(firstLine, requireLabel);
+            root ??= Path.GetDirectoryName(file)!;
+            if (!requireLabel && OnePathPerLine(firstLine, separator, root))
+            {
+                // each line whole, as find prints paths: a comma or a quote in a file's name is part of it (a column
+                // named finds an image where it looks for a header, and says so)
+                parser.HasFieldsEnclosedInQuotes = false;
+                parser.SetDelimiters("\0");
+            }
+            else parser.SetDelimiters(separator.ToString());
             var header = ReadFields(parser, csv) ?? throw new CliException(ExitCodes.UnreadableCsv,
                 $"{csv}: empty; expected a header '{(requireLabel ? "filename,target" : "filename")}' and one row per image.");
             int image = columns.ImageIndex(header), label = columns.LabelIndex(header);
@@ -68,7 +85,7 @@ public sealed class CsvRows : IDisposable
             }
             if (image < 0 || requireLabel && (label < 0 || label == image))
                 throw new CliException(ExitCodes.UnreadableCsv, $"{csv}: {columns.Missing(header, separator, requireLabel)}.");
-            var rows = new CsvRows(csv, parser, separator, header, image, label >= 0 && label != image ? label : null) { _first = first };
+            var rows = new CsvRows(csv, root, parser, separator, header, image, label >= 0 && label != image ? label : null) { _first = first };
             parser = null;
             return rows;
         }
@@ -81,6 +98,13 @@ public sealed class CsvRows : IDisposable
             parser?.Dispose();
         }
     }
+
+    /// <summary>Whether a list without a header holds one path per line, each line whole (<c>find … &gt; list.txt</c>):
+    /// its first line names an image file and holds no <paramref name="separator"/>, or is the name of a file under
+    /// <paramref name="root"/> as a whole (<c>photos/a, b.jpg</c>) — a row of columns such as <c>Bag,a.jpg</c> is not.</summary>
+    static bool OnePathPerLine(string firstLine, char separator, string root) =>
+        LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(firstLine))
+        && (!firstLine.Contains(separator) || File.Exists(Path.Combine(root, firstLine)));
 
     /// <summary>Whether <paramref name="csv"/> is a CSV whose header holds the image column and no class column: a list
     /// of images to score rather than to train or measure on.</summary>
@@ -140,15 +164,15 @@ public sealed class CsvRows : IDisposable
             ? $"{LabelledImageSet.Quoted(name)} is a web address, not a file: download the images first (wget -i, curl, azcopy) and list their paths"
             : null;
 
-    /// <summary>A file name of the CSV as a full path, relative to the CSV's folder. A CSV written on Windows separates
+    /// <summary>A file name of the CSV as a full path, relative to the CSV's folder (a list on standard input: the
+    /// current folder). A CSV written on Windows separates
     /// folders with backslashes, which elsewhere are characters of a file name: there they are read as separators
     /// unless a file of the name as written exists.</summary>
     public string PathOf(string name)
     {
-        var root = Path.GetDirectoryName(Csv)!;
-        var path = Path.GetFullPath(Path.Combine(root, name));
+        var path = Path.GetFullPath(Path.Combine(_root, name));
         if (Path.DirectorySeparatorChar == '\\' || !name.Contains('\\') || File.Exists(path)) return path;
-        return Path.GetFullPath(Path.Combine(root, name.Replace('\\', '/')));
+        return Path.GetFullPath(Path.Combine(_root, name.Replace('\\', '/')));
     }
 
     public void Dispose() => _parser.Dispose();

@@ -16,19 +16,19 @@ public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, stri
     public sealed record Image(string Listed, string Path);
 
     /// <summary>Reads the list at <paramref name="csv"/>; <paramref name="columns"/> names its image column (a class
-    /// column named there is only looked for).</summary>
-    public static ListedImages FromCsv(string csv, CsvColumns columns)
+    /// column named there is only looked for). A list that came on standard input is read from its copy, named
+    /// <paramref name="shownAs"/>, its paths relative to <paramref name="root"/> (<see cref="CsvRows.Open"/>).</summary>
+    public static ListedImages FromCsv(string csv, CsvColumns columns, string? shownAs = null, string? root = null)
     {
-        csv = Path.GetFullPath(csv);
         var images = new List<Image>();
         var skipped = new List<string>();
-        using var rows = CsvRows.Open(csv, columns, requireLabel: false);
+        using var rows = CsvRows.Open(Path.GetFullPath(csv), columns, requireLabel: false, shownAs, root);
         while (rows.Next() is (long line, string[] cells))
         {
             if (rows.ImageName(line, cells, skipped) is { } name) images.Add(new Image(name, rows.PathOf(name)));
         }
         if (images.Count == 0 && skipped.Count == 0)
-            throw new CliException(ExitCodes.EmptyData, $"{csv}: a header and no rows; list one image per row under '{rows.Header[rows.Image]}'.");
+            throw new CliException(ExitCodes.EmptyData, $"{rows.Csv}: a header and no rows; list one image per row under '{rows.Header[rows.Image]}'.");
         return new ListedImages(images, rows.Label is { } label ? rows.Header[label] : null, skipped);
     }
 }

@@ -12,8 +12,18 @@ namespace MlNetTransfer.Tests;
 public class CliPredictListTests : CliSandbox
 {
     /// <summary>--csv's rows as (path, the rest: the predicted class, the flag and every score).</summary>
-    static List<(string Path, string Scores)> ScoresIn(string csv) =>
-        [.. File.ReadAllLines(csv).Skip(1).Select(line => line.Split(',', 2)).Select(f => (f[0], f[1]))];
+    static List<(string Path, string Scores)> ScoresIn(string csv) => [.. File.ReadAllLines(csv).Skip(1).Select(FirstField)];
+
+    /// <summary>A CSV line's first field, unquoted (a path may hold commas and quotes), and the rest of the line.</summary>
+    static (string Field, string Others) FirstField(string line)
+    {
+        if (!line.StartsWith('"')) return (line[..line.IndexOf(',')], line[(line.IndexOf(',') + 1)..]);
+        var field = new System.Text.StringBuilder();
+        int i = 1;
+        for (; line[i] != '"' || i + 1 < line.Length && line[i + 1] == '"'; i++)
+            field.Append(line[i] == '"' ? line[i++] : line[i]); // a doubled quote is one
+        return (field.ToString(), line[(i + 2)..]);
+    }
 
     [Fact]
     public void A_csv_list_is_scored_in_its_order_named_as_listed_with_the_scores_the_folder_gets_and_its_bad_rows_skipped_with_why()
@@ -115,6 +125,11 @@ public class CliPredictListTests : CliSandbox
         Assert.Equal(ExitCodes.Success, Run($"train --data {Train} --epochs 1 --out {Out} {Fast}").Exit);
         var model = Path.Combine(Out, "model.zip");
         var paths = Directory.GetFiles(Test, "*.png", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_temp.Path, f)).Order(StringComparer.Ordinal).Reverse().ToList();
+        // a comma or a quote in a file's name is part of it, first line or not: each line is read whole
+        foreach (var odd in new[] { "a, \"b\".png", "c,d.png" })
+            File.Copy(Path.Combine(_temp.Path, paths[0]), Path.Combine(_temp.Path, Path.GetDirectoryName(paths[0])!, odd));
+        paths.Insert(0, Path.Combine(Path.GetDirectoryName(paths[0])!, "a, \"b\".png"));
+        paths.Insert(3, Path.Combine(Path.GetDirectoryName(paths[0])!, "c,d.png"));
         var list = _temp.File("list.txt");
         File.WriteAllLines(list, paths);
         var scores = _temp.File("scores.csv");
@@ -124,6 +139,7 @@ public class CliPredictListTests : CliSandbox
 
         Assert.True(exit == ExitCodes.Success, output);
         Assert.Equal(paths, ScoresIn(scores).Select(r => r.Path)); // the first line too: it is an image, not a header
+        Assert.DoesNotContain("skipped", output);
         Assert.Equal(ExitCodes.UnreadableCsv, named); // a column named: the list needs the header that names it
         Assert.Contains("is an image, not a header: add a first line that names the image column", namedOutput.ReplaceLineEndings(" ").Replace("  ", " "));
     }

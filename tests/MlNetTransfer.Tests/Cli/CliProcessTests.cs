@@ -79,7 +79,7 @@ public class CliProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task Predict_reads_an_image_from_standard_input_given_as_a_lone_dash()
+    public async Task Predict_reads_an_image_or_a_list_of_images_from_standard_input_given_as_a_lone_dash()
     {
         var output = _temp.File("out");
         var train = Process.Start(new ProcessStartInfo("dotnet", [TestPaths.Cli, "train", "--data", Path.Combine(TestPaths.DataSamples, "fashion-mnist", "train"),
@@ -91,7 +91,7 @@ public class CliProcessTests : IDisposable
         async Task<(int Exit, string Said)> Predict(byte[] input, params string[] extra)
         {
             var start = new ProcessStartInfo("dotnet", [TestPaths.Cli, "predict", "--model", Path.Combine(output, "model.zip"), .. extra, "-", "--top", "10"])
-            { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.DataSamples };
             using var process = Process.Start(start)!;
             await process.StandardInput.BaseStream.WriteAsync(input);
             process.StandardInput.Close();
@@ -110,9 +110,20 @@ public class CliProcessTests : IDisposable
         var (emptyExit, emptySaid) = await Predict([]);
         Assert.Equal(ExitCodes.EmptyData, emptyExit);
         Assert.Contains("standard input was empty", emptySaid);
-        var (garbageExit, garbageSaid) = await Predict("not an image"u8.ToArray());
+        var (garbageExit, garbageSaid) = await Predict([0x00, 0x01, 0x02]);
         Assert.Equal(ExitCodes.UnreadableImages, garbageExit);
         Assert.Contains("the image on standard input", garbageSaid);
+
+        // text is a list of images, as find prints them: paths relative to the current folder, named as listed
+        var listed = new[] { Path.GetRelativePath(TestPaths.DataSamples, image), "fashion-mnist/test/Bag/no-such.png" };
+        var (listExit, listSaid) = await Predict(System.Text.Encoding.UTF8.GetBytes(string.Join("\n", listed) + "\n"), "--csv", "-");
+        Assert.True(listExit == 0, listSaid);
+        Assert.StartsWith($"path,predicted", listSaid);
+        Assert.Contains($"\n{listed[0]},", listSaid);
+        Assert.Contains($"skipped {listed[1]}: missing", listSaid);
+        var (textExit, textSaid) = await Predict("not an image"u8.ToArray());
+        Assert.Equal(ExitCodes.UnreadableCsv, textExit);
+        Assert.Contains("standard input is text, so it was read as a list of images", textSaid);
     }
 
     [Fact]

@@ -96,9 +96,9 @@ public class UndecodableFormatTests
     {
         using var temp = new TempDirectory();
         var heic = File.ReadAllBytes(TestPaths.Fixture(Path.Combine("undecodable", "bag.heic")));
-        var large = heic.Concat(new byte[StandardInputImage.HeadBytes]).ToArray(); // a photo's size: judged from its head
+        var large = heic.Concat(new byte[StandardInputCopy.HeadBytes]).ToArray(); // a photo's size: judged from its head
 
-        var error = Assert.Throws<CliException>(() => StandardInputImage.Copy(new MemoryStream(large), temp.File("standard-input"), ImageDecoder.DefaultMaxPixels));
+        var error = Assert.Throws<CliException>(() => StandardInputCopy.Copy(new MemoryStream(large), temp.File("standard-input"), ImageDecoder.DefaultMaxPixels));
 
         Assert.Equal(ExitCodes.UnreadableImages, error.ExitCode);
         Assert.StartsWith("-: the image on standard input is a HEIC image", error.Message);
