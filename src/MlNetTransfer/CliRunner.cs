@@ -48,7 +48,7 @@ public sealed class CliRunner(CommandApp app, IAnsiConsole console)
             if (args[i] == "-" && joined.Count > 0 && joined[^1].StartsWith("--", StringComparison.Ordinal) && !joined[^1].Contains('=')
                 && !Flags.Contains(joined[^1]))
                 joined[^1] += "=-";
-            else if (args[i] == "-") joined.Add(Commands.PredictCommand.StandardInput); // an argument: the image on standard input
+            else if (args[i] == "-") joined.Add(Commands.PredictCommand.StandardInput); // an argument: an image or a list of images on standard input
             else joined.Add(args[i]);
         }
         return joined;

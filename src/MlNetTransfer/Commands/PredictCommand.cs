@@ -62,10 +62,10 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     /// <summary>The extensions of a file predict reads as a list of images rather than as an image.</summary>
     static readonly IReadOnlySet<string> ListExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".csv", ".tsv", ".txt" };
 
-    /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: the image is on standard input.</summary>
+    /// <summary>What <see cref="CliRunner"/> passes for a lone "-" argument: what to score is on standard input.</summary>
     public const string StandardInput = "<standard input>";
 
-    /// <summary>What standard input names "-" in the table and the CSV, and "standard input" in messages.</summary>
+    /// <summary>Standard input as messages name it (the table and the CSV name an image piped in "-").</summary>
     const string StandardInputShown = "standard input";
 
     /// <summary>Standard input copied to this process's work folder, and what it holds (<see cref="StandardInputCopy"/>).</summary>
