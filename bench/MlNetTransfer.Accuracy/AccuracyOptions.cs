@@ -1,7 +1,7 @@
 namespace MlNetTransfer.Accuracy;
 
 /// <summary>Command-line options of the accuracy benchmark.</summary>
-public sealed record AccuracyOptions(string[] Sets, int[] FashionSizes, int[] IconSizes, string[] Cases, int DeepStrategiesUpTo,
+public sealed record AccuracyOptions(string[] Sets, int[] FashionSizes, int[] IconSizes, int[] PhotoSizes, string[] Cases, int DeepStrategiesUpTo,
     int Seed, string DataRoot, string Out, string Device)
 {
     public static readonly string[] AllCases = ["default", "mlnet", "HeadOnly", "InitialLayers", "LastLayers", "WholeNetwork", "RetrainAll"];
@@ -19,7 +19,7 @@ public sealed record AccuracyOptions(string[] Sets, int[] FashionSizes, int[] Ic
         if (unknown.Count > 0) throw new ArgumentException($"--cases: unknown {string.Join(", ", unknown)}; known: {string.Join(", ", AllCases)}");
         var cache = Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "mlnettransfer-accuracy");
         return new AccuracyOptions(Value("--sets", "fashion-mnist,icons").Split(','), Sizes("--fashion-sizes", "400,2000,10000"),
-            Sizes("--icon-sizes", "400,2000"), cases, int.Parse(Value("--deep-strategies-up-to", "2000")), int.Parse(Value("--seed", "1")),
+            Sizes("--icon-sizes", "400,2000"), Sizes("--photo-sizes", "400"), cases, int.Parse(Value("--deep-strategies-up-to", "2000")), int.Parse(Value("--seed", "1")),
             Value("--data-dir", cache), Value("--out", "bench/accuracy.json"), Value("--device", "auto"));
     }
 }

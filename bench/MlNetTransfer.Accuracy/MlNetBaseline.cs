@@ -52,7 +52,7 @@ public static class MlNetBaseline
 
     static List<Row> Rows(string folder) =>
         Directory.GetDirectories(folder).Order(StringComparer.Ordinal)
-            .SelectMany(d => Directory.GetFiles(d, "*.png").Order(StringComparer.Ordinal)
+            .SelectMany(d => Directory.GetFiles(d).Where(f => Path.GetExtension(f) is ".png" or ".jpg").Order(StringComparer.Ordinal) // icons, photos
                 .Select(f => new Row { ImagePath = f, Label = Path.GetFileName(d) }))
             .ToList();
 }

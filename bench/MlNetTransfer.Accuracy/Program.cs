@@ -1,5 +1,5 @@
-// Accuracy benchmark: dotnet run -c Release --project bench/MlNetTransfer.Accuracy -- [--sets fashion-mnist,icons]
-//     [--fashion-sizes 400,2000,10000] [--icon-sizes 400,2000] [--cases default,mlnet,HeadOnly,...]
+// Accuracy benchmark: dotnet run -c Release --project bench/MlNetTransfer.Accuracy -- [--sets fashion-mnist,icons[,photos]]
+//     [--fashion-sizes 400,2000,10000] [--icon-sizes 400,2000] [--photo-sizes 400 (200 test photos)] [--cases default,mlnet,HeadOnly,...]
 //     [--deep-strategies-up-to 2000] [--device auto|cpu|cuda] [--seed 1] [--data-dir ~/.cache/mlnettransfer-accuracy]
 //     [--out bench/accuracy.json] [--prepare-only]
 //   or: -- --table-from bench/results/accuracy-cpu.json   (the README's markdown table of a results file)
@@ -22,6 +22,7 @@ var options = AccuracyOptions.Parse(args);
 var splits = new List<ImageSplit>();
 if (options.Sets.Contains("fashion-mnist")) splits.AddRange(options.FashionSizes.Select(n => FashionMnistSplits.Prepare(options.DataRoot, n, 1000, options.Seed)));
 if (options.Sets.Contains("icons")) splits.AddRange(options.IconSizes.Select(n => IconThemeSplits.Prepare(options.DataRoot, n, 1000, options.Seed)));
+if (options.Sets.Contains("photos")) splits.AddRange(options.PhotoSizes.Select(n => PhotoSplits.Prepare(options.DataRoot, n, 200, options.Seed)));
 if (args.Contains("--prepare-only"))
 {
     foreach (var split in splits) AnsiConsole.WriteLine($"{split.TrainFolder} ({split.TrainImages}), {split.TestFolder} ({split.TestImages})");
