@@ -57,8 +57,10 @@ internal static class StandardInputCopy
                 if (head.Length >= HeadBytes) kind = Judge(head.ToArray(), maxPixels);
             }
         }
-        // a shorter stream is whole: text is a list, anything else the decoder judges as it judges a file
-        return kind ?? (IsList(head.ToArray(), complete: true) ? Kind.List : Kind.Image);
+        // a shorter stream is whole: text that no decoder and no named format claims (an SVG is text too) is a list,
+        // anything else the decoder judges as it judges a file
+        var whole = head.ToArray();
+        return kind ?? (IsText(whole, complete: true) && UndecodableFormat.Describe(whole) == null && !Decodable(whole) ? Kind.List : Kind.Image);
     }
 
     /// <summary>The kind of stream whose first bytes are <paramref name="head"/>; throws when they already show it is
@@ -68,10 +70,10 @@ internal static class StandardInputCopy
     {
         using var stream = new SKMemoryStream(head); // Skia's own memory: no managed stream for a hostile header to turn (Imaging/SkiaReadStream)
         using var codec = SKCodec.Create(stream, out var opened);
-        if (codec == null && opened == SKCodecResult.IncompleteInput) return Kind.Image;
         if (codec == null && UndecodableFormat.Describe(head) is { } format)
             throw new CliException(ExitCodes.UnreadableImages, $"-: the image on standard input is {format}; stopped reading, nothing was scored.");
-        if (codec == null && IsText(head, complete: false)) return Kind.List;
+        if (codec == null && IsText(head, complete: false)) return Kind.List; // whatever magic bytes its first path starts with ("BMW/…")
+        if (codec == null && opened == SKCodecResult.IncompleteInput) return Kind.Image;
         if (codec == null)
             throw new CliException(ExitCodes.UnreadableImages, $"-: the image on standard input is not a readable image: its first {HeadBytes / 1024} KiB " +
                 $"start like no image format ({(opened == SKCodecResult.Unimplemented ? "format not supported" : opened.ToString())}) and are not " +
@@ -82,14 +84,12 @@ internal static class StandardInputCopy
         return Kind.Image;
     }
 
-    /// <summary>Whether a whole stream <paramref name="bytes"/> is a list of images: text that no image decoder and no
-    /// named format (an SVG is text too) claims.</summary>
-    static bool IsList(byte[] bytes, bool complete)
+    /// <summary>Whether an image decoder takes <paramref name="bytes"/> for its format.</summary>
+    static bool Decodable(byte[] bytes)
     {
-        if (!IsText(bytes, complete) || UndecodableFormat.Describe(bytes) != null) return false;
         using var stream = new SKMemoryStream(bytes);
         using var codec = SKCodec.Create(stream, out _);
-        return codec == null;
+        return codec != null;
     }
 
     /// <summary>Whether <paramref name="bytes"/> are UTF-8 text (a byte order mark allowed) with no control character

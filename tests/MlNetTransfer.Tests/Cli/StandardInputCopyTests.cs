@@ -102,7 +102,8 @@ public class StandardInputCopyTests
         using var temp = new TempDirectory();
         var path = temp.File("standard-input");
         var lines = string.Join("\n", Enumerable.Range(0, 5000).Select(i => $"photos/Bag/été {i:00000}.jpg")); // 120 KB, accents cut anywhere
-        foreach (var text in new[] { "a.jpg\n", "\uFEFFfilename,id\r\nb.png,1\r\n", lines })
+        // a path may start with an image format's magic bytes ("BM" of BMP): text is read as a list all the same
+        foreach (var text in new[] { "a.jpg\n", "\uFEFFfilename,id\r\nb.png,1\r\n", lines, "BMW/" + lines, "BMW/a.jpg\n" })
         {
             var bytes = System.Text.Encoding.UTF8.GetBytes(text);
             Assert.Equal(StandardInputCopy.Kind.List, StandardInputCopy.Copy(new MemoryStream(bytes), path, 178_956_970));
