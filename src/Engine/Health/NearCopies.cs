@@ -82,12 +82,14 @@ public static class NearCopies
         {
             using var scope = NewDisposeScope();
             long count = Math.Min(block, query.shape[0] - start);
-            var products = query.narrow(0, start, count).matmul(reference.t());
+            // within one set, only earlier rows (the later image of a pair is the copy): the block's rows against the
+            // rows up to its own last, half the products of the whole square, the later ones of its own masked out
+            long columnCount = same ? start + count : reference.shape[0];
+            var products = query.narrow(0, start, count).matmul(reference.narrow(0, 0, columnCount).t());
             if (same)
             {
-                // only earlier rows: the later image of a pair is the copy
                 var rows = HeldScalars.Range(start, start + count).unsqueeze(1);
-                var columns = HeldScalars.Range(0, reference.shape[0]).unsqueeze(0);
+                var columns = HeldScalars.Range(0, columnCount).unsqueeze(0);
                 using var none = (-2).ToScalar();
                 products = products.masked_fill(columns.ge(rows), none);
             }
