@@ -60,27 +60,49 @@ public static class LabelErrors
     }
 
     /// <summary>The class shares among each image's <paramref name="k"/> nearest other images by cosine similarity of
-    /// their features [N, C] (CPU, float64): a second opinion that does not depend on a linear boundary.</summary>
+    /// their features [N, C] (CPU, float64): a second opinion that does not depend on a linear boundary. Each pair's
+    /// similarity is computed once: a block of images against the images up to its own last, the block's images taking
+    /// their candidates from it and the earlier ones theirs from its transpose, each keeping its k nearest so far.</summary>
     public static Tensor NeighbourVotes(Tensor features, Tensor labels, int classes, int k = 10, int block = 1024)
     {
         using var scope = NewDisposeScope();
         var f = nn.functional.normalize(features.to_type(ScalarType.Float32).cpu(), dim: 1);
         var y = labels.cpu().to_type(ScalarType.Int64);
         long n = f.shape[0];
-        var votes = zeros([n, classes], ScalarType.Float64);
+        k = (int)Math.Min(k, n - 1);
+        using var unset = (-3f).ToScalar(); // below any similarity, and below itself (-2)
+        var nearest = (Values: full([n, k], unset), Rows: zeros([n, k], ScalarType.Int64));
         for (long start = 0; start < n; start += block)
         {
             using var inner = NewDisposeScope();
             long count = Math.Min(block, n - start);
-            var similarity = f.narrow(0, start, count).matmul(f.t());
-            using (var notItself = (-2f).ToScalar()) // not itself
+            var similarity = f.narrow(0, start, count).matmul(f.narrow(0, 0, start + count).t());
+            using (var notItself = (-2f).ToScalar())
                 similarity.index_put_(notItself, [HeldScalars.Range(0, count), HeldScalars.Range(start, start + count)]);
-            var nearest = similarity.topk((int)Math.Min(k, n - 1), 1).indexes;
-            var neighbourLabels = y.index_select(0, nearest.reshape(-1)).reshape(count, -1);
-            var share = nn.functional.one_hot(neighbourLabels, classes).to_type(ScalarType.Float64).mean([1]);
-            votes.narrow(0, start, count).copy_(share);
+            int take = (int)Math.Min(k, start + count);
+            var (values, columns) = similarity.topk(take, 1);
+            Keep(nearest, start, values, columns, firstRow: 0);
+            if (start == 0) continue;
+            // the earlier images' nearest among this block: down the columns, no transposed copy of the block
+            var (earlierValues, earlierRows) = similarity.narrow(1, 0, start).topk((int)Math.Min(k, count), 0);
+            Keep(nearest, 0, earlierValues.t(), earlierRows.t(), firstRow: start);
         }
-        return votes.MoveToOuterDisposeScope();
+        var neighbourLabels = y.index_select(0, nearest.Rows.reshape(-1)).reshape(n, k);
+        return nn.functional.one_hot(neighbourLabels, classes).to_type(ScalarType.Float64).mean([1]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Merges the candidates <paramref name="values"/> (similarities of images <paramref name="at"/>… to images
+    /// <paramref name="firstRow"/> + <paramref name="columns"/>) into those images' <paramref name="nearest"/> so far.</summary>
+    static void Keep((Tensor Values, Tensor Rows) nearest, long at, Tensor values, Tensor columns, long firstRow)
+    {
+        using var scope = NewDisposeScope();
+        long count = values.shape[0], k = nearest.Values.shape[1];
+        using var offset = firstRow.ToScalar();
+        var (keptValues, keptRows) = (nearest.Values.narrow(0, at, count), nearest.Rows.narrow(0, at, count));
+        var (best, which) = cat([keptValues, values], 1).topk((int)k, 1);
+        var rows = cat([keptRows, columns.add(offset, HeldScalars.One)], 1).gather(1, which);
+        keptValues.copy_(best);
+        keptRows.copy_(rows);
     }
 
     /// <summary>The flagged images, surest first: row, given label, suggested class, and the margin as the score.</summary>

@@ -1,6 +1,7 @@
 using MlNetTransfer.Engine.Health;
 using MlNetTransfer.Engine.Training;
 using MlNetTransfer.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetTransfer.Tests;
@@ -50,6 +51,24 @@ public class DataHealthTests
         Assert.All(found.Where(i => flipped.Contains(i.Row)), i => Assert.Equal((int)truth[i.Row], i.Suggested!.Value));
         Assert.All(found, i => Assert.Equal(DataIssueKind.LabelError, i.Kind));
         Assert.True(found.Zip(found.Skip(1)).All(p => p.First.Score >= p.Second.Score), "surest first");
+        features.Dispose();
+        labels.Dispose();
+    }
+
+    [Fact]
+    public void Neighbour_votes_computed_block_by_block_once_per_pair_are_the_votes_of_the_whole_similarity_matrix()
+    {
+        var (features, labels, _, _) = Clusters(1.0); // 300 images: with blocks of 64, five blocks and a short one merge
+        using var votes = LabelErrors.NeighbourVotes(features, labels, 5, k: 10, block: 64);
+
+        // the same from the whole matrix: each image's ten most similar others, their class shares
+        using var unit = nn.functional.normalize(features, dim: 1);
+        using var similarity = unit.matmul(unit.t());
+        using (var itself = (-2f).ToScalar()) similarity.index_put_(itself, [HeldScalars.Range(0, 300), HeldScalars.Range(0, 300)]);
+        using var nearest = similarity.topk(10, 1).indexes;
+        using var expected = nn.functional.one_hot(labels.index_select(0, nearest.reshape(-1)).reshape(300, 10), 5).to_type(ScalarType.Float64).mean([1]);
+
+        Assert.Equal(expected.data<double>().ToArray(), votes.data<double>().ToArray());
         features.Dispose();
         labels.Dispose();
     }
