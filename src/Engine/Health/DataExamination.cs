@@ -19,11 +19,12 @@ public static class DataExamination
     public static List<DataIssue> Training(Tensor features, Tensor labels, Tensor prints, int classes, double l2, int seed)
     {
         var issues = new List<DataIssue>();
+        using var neighbours = NearestNeighbours.Of(features, LabelErrors.Neighbours); // the square read once, for the votes and the copies
         using (var outOfFold = LabelErrors.OutOfFold(features, labels, classes, l2, Folds, seed))
-        using (var votes = LabelErrors.NeighbourVotes(features, labels, classes))
+        using (var votes = LabelErrors.Votes(neighbours, labels, classes))
         using (var both = outOfFold.Plus(votes).DividedBy(2)) // two opinions: a linear boundary and the neighbours
             issues.AddRange(LabelErrors.Find(both, labels));
-        issues.AddRange(NearCopies.Within(features, prints, labels));
+        issues.AddRange(NearCopies.Within(features, prints, labels, neighbours));
         issues.AddRange(Outliers.Find(features, labels, classes));
         return issues;
     }

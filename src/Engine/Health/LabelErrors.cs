@@ -22,6 +22,9 @@ public static class LabelErrors
     /// <summary>How much more probable the confident class must be than the given label for an image to be flagged.</summary>
     public const double MinimumMargin = 0.6;
 
+    /// <summary>The nearest other images whose classes vote.</summary>
+    public const int Neighbours = 10;
+
     /// <summary>Out-of-fold probabilities [N, C] (CPU, float64): <paramref name="folds"/> stratified folds, each scored by
     /// the classifier solved on the others with penalty <paramref name="l2"/>.</summary>
     public static Tensor OutOfFold(Tensor features, Tensor labels, int classes, double l2, int folds, int seed)
@@ -60,49 +63,20 @@ public static class LabelErrors
     }
 
     /// <summary>The class shares among each image's <paramref name="k"/> nearest other images by cosine similarity of
-    /// their features [N, C] (CPU, float64): a second opinion that does not depend on a linear boundary. Each pair's
-    /// similarity is computed once: a block of images against the images up to its own last, the block's images taking
-    /// their candidates from it and the earlier ones theirs from its transpose, each keeping its k nearest so far.</summary>
-    public static Tensor NeighbourVotes(Tensor features, Tensor labels, int classes, int k = 10, int block = 1024)
+    /// their features [N, C] (CPU, float64): a second opinion that does not depend on a linear boundary.</summary>
+    public static Tensor NeighbourVotes(Tensor features, Tensor labels, int classes, int k = Neighbours, int block = 1024)
     {
-        using var scope = NewDisposeScope();
-        var f = nn.functional.normalize(features.to_type(ScalarType.Float32).cpu(), dim: 1);
-        var y = labels.cpu().to_type(ScalarType.Int64);
-        long n = f.shape[0];
-        k = (int)Math.Min(k, n - 1);
-        using var unset = (-3f).ToScalar(); // below any similarity, and below itself (-2)
-        var nearest = (Values: full([n, k], unset), Rows: zeros([n, k], ScalarType.Int64));
-        for (long start = 0; start < n; start += block)
-        {
-            using var inner = NewDisposeScope();
-            long count = Math.Min(block, n - start);
-            var similarity = f.narrow(0, start, count).matmul(f.narrow(0, 0, start + count).t());
-            using (var notItself = (-2f).ToScalar())
-                similarity.index_put_(notItself, [HeldScalars.Range(0, count), HeldScalars.Range(start, start + count)]);
-            int take = (int)Math.Min(k, start + count);
-            var (values, columns) = similarity.topk(take, 1);
-            Keep(nearest, start, values, columns, firstRow: 0);
-            if (start == 0) continue;
-            // the earlier images' nearest among this block: down the columns, no transposed copy of the block
-            var (earlierValues, earlierRows) = similarity.narrow(1, 0, start).topk((int)Math.Min(k, count), 0);
-            Keep(nearest, 0, earlierValues.t(), earlierRows.t(), firstRow: start);
-        }
-        var neighbourLabels = y.index_select(0, nearest.Rows.reshape(-1)).reshape(n, k);
-        return nn.functional.one_hot(neighbourLabels, classes).to_type(ScalarType.Float64).mean([1]).MoveToOuterDisposeScope();
+        using var neighbours = NearestNeighbours.Of(features, k, block);
+        return Votes(neighbours, labels, classes);
     }
 
-    /// <summary>Merges the candidates <paramref name="values"/> (similarities of images <paramref name="at"/>… to images
-    /// <paramref name="firstRow"/> + <paramref name="columns"/>) into those images' <paramref name="nearest"/> so far.</summary>
-    static void Keep((Tensor Values, Tensor Rows) nearest, long at, Tensor values, Tensor columns, long firstRow)
+    /// <summary>The class shares among each image's nearest other images of <paramref name="neighbours"/>.</summary>
+    public static Tensor Votes(NearestNeighbours neighbours, Tensor labels, int classes)
     {
         using var scope = NewDisposeScope();
-        long count = values.shape[0], k = nearest.Values.shape[1];
-        using var offset = firstRow.ToScalar();
-        var (keptValues, keptRows) = (nearest.Values.narrow(0, at, count), nearest.Rows.narrow(0, at, count));
-        var (best, which) = cat([keptValues, values], 1).topk((int)k, 1);
-        var rows = cat([keptRows, columns.add(offset, HeldScalars.One)], 1).gather(1, which);
-        keptValues.copy_(best);
-        keptRows.copy_(rows);
+        var y = labels.cpu().to_type(ScalarType.Int64);
+        var neighbourLabels = y.index_select(0, neighbours.Rows.reshape(-1)).reshape(neighbours.Rows.shape[0], neighbours.K);
+        return nn.functional.one_hot(neighbourLabels, classes).to_type(ScalarType.Float64).mean([1]).MoveToOuterDisposeScope();
     }
 
     /// <summary>The flagged images, surest first: row, given label, suggested class, and the margin as the score.</summary>

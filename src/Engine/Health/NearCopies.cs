@@ -18,9 +18,11 @@ public static class NearCopies
     public const double FeatureAgreement = 0.9;
     public const double Similarity = 0.995;
 
-    /// <summary>Pairs inside one set: the later image of each pair is flagged, <see cref="DataIssue.Other"/> the earlier one.</summary>
-    public static IReadOnlyList<DataIssue> Within(Tensor features, Tensor prints, Tensor labels) =>
-        Pairs(features, prints, features, prints, same: true, labels, DataIssueKind.Duplicate);
+    /// <summary>Pairs inside one set: the later image of each pair is flagged, <see cref="DataIssue.Other"/> the earlier
+    /// one. With the set's <paramref name="neighbours"/> (as the votes read them), the closest earlier image by features
+    /// is read from them instead of searched again (<see cref="NearestEarlier"/>).</summary>
+    public static IReadOnlyList<DataIssue> Within(Tensor features, Tensor prints, Tensor labels, NearestNeighbours? neighbours = null) =>
+        Pairs(features, prints, features, prints, same: true, labels, DataIssueKind.Duplicate, neighbours);
 
     /// <summary>Test images with a copy among the training images.</summary>
     public static IReadOnlyList<DataIssue> Between(Tensor testFeatures, Tensor testPrints, Tensor testLabels, Tensor trainFeatures, Tensor trainPrints) =>
@@ -50,14 +52,14 @@ public static class NearCopies
     }
 
     static IReadOnlyList<DataIssue> Pairs(Tensor queryFeatures, Tensor queryPrints, Tensor referenceFeatures, Tensor referencePrints, bool same,
-        Tensor queryLabels, DataIssueKind kind)
+        Tensor queryLabels, DataIssueKind kind, NearestNeighbours? neighbours = null)
     {
         using var scope = NewDisposeScope();
         var labels = queryLabels.cpu().data<long>().ToArray();
         var qf = nn.functional.normalize(queryFeatures.to_type(ScalarType.Float32).cpu(), dim: 1);
         var rf = nn.functional.normalize(referenceFeatures.to_type(ScalarType.Float32).cpu(), dim: 1);
         var byPrint = Nearest(queryPrints.cpu(), referencePrints.cpu(), same);
-        var byFeatures = Nearest(qf, rf, same);
+        var byFeatures = neighbours != null ? NearestEarlier(neighbours, qf) : Nearest(qf, rf, same);
         // how far the features of each image and its closest by print agree, all at once
         var agreements = (qf * rf.index_select(0, tensor(byPrint.Select(p => (long)Math.Max(p.Row, 0)).ToArray()))).sum(1).data<float>().ToArray();
         var issues = new List<DataIssue>();
@@ -72,6 +74,36 @@ public static class NearCopies
                 issues.Add(new DataIssue(i, kind, (int)labels[i], null, featureRow, similarity));
         }
         return issues;
+    }
+
+    /// <summary>Each image's closest earlier image by features (unit rows <paramref name="features"/>), where that can
+    /// be a copy: the closest earlier one among its nearest <paramref name="neighbours"/> when it is closer than the
+    /// farthest of them; else, when the farthest of them is as close as <see cref="Similarity"/> (more copies of one
+    /// image than the table holds, or copies tied with it), the earlier images are searched, so that the earliest of
+    /// tied copies is the partner, as a search of them all finds. Otherwise no earlier image is that close: (−1, 0).</summary>
+    static (int Row, double Value)[] NearestEarlier(NearestNeighbours neighbours, Tensor features)
+    {
+        var rows = neighbours.Rows.data<long>().ToArray();
+        var values = neighbours.Similarities.data<float>().ToArray();
+        int k = (int)neighbours.K;
+        var result = new (int Row, double Value)[features.shape[0]];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = (-1, 0);
+            if (k == 0) continue;
+            int best = -1; // the closest earlier entry, the lowest row among equals
+            for (int j = i * k; j < (i + 1) * k; j++)
+                if (rows[j] < i && (best < 0 || values[j] > values[best] || values[j] == values[best] && rows[j] < rows[best])) best = j;
+            float farthest = values[(i + 1) * k - 1];
+            if (best >= 0 && values[best] > farthest) result[i] = ((int)rows[best], values[best]);
+            else if (i > 0 && farthest >= Similarity)
+            {
+                using var scope = NewDisposeScope();
+                var (closest, index) = features.narrow(0, i, 1).matmul(features.narrow(0, 0, i).t()).max(1);
+                result[i] = ((int)index.item<long>(), closest.item<float>());
+            }
+        }
+        return result;
     }
 
     /// <summary>Each query's closest reference by dot product (within one set: among earlier rows), in blocks.</summary>

@@ -74,6 +74,38 @@ public class DataHealthTests
     }
 
     [Fact]
+    public void Copies_read_from_the_shared_neighbour_table_are_those_a_search_of_every_earlier_image_finds()
+    {
+        var (features, labels, _, _) = Clusters(4.0);
+        using var prints = nn.functional.normalize(randn(300, 16, generator: new Generator(6)), dim: 1);
+        foreach (var (copy, original) in new[] { (40L, 3L), (90L, 41L) })
+        {
+            features[copy] = features[original].clone();
+            prints[copy] = prints[original].clone();
+        }
+        // a near copy of image 5 by its features alone (its own print), with sixteen exact copies of it later: its ten
+        // nearest are all later, so the copy it is of must be searched for; each later one's earliest is image 100
+        using (var little = 0.3.ToScalar()) features[100] = features[5].add(randn(32, generator: new Generator(7)), little);
+        for (long i = 200; i < 216; i++)
+        {
+            features[i] = features[100].clone();
+            prints[i] = prints[100].clone();
+        }
+        using var neighbours = NearestNeighbours.Of(features, LabelErrors.Neighbours, block: 64);
+
+        var searched = NearCopies.Within(features, prints, labels);
+        var read = NearCopies.Within(features, prints, labels, neighbours);
+
+        Assert.Equal(19, searched.Count);
+        Assert.Equal(searched.Select(c => (c.Row, c.Other, c.Kind)), read.Select(c => (c.Row, c.Other, c.Kind)));
+        Assert.Equal(5, read.Single(c => c.Row == 100).Other);
+        Assert.All(read.Where(c => c.Row >= 200), c => Assert.Equal(100, c.Other));
+        Assert.All(searched.Zip(read), p => Assert.Equal(p.First.Score, p.Second.Score, 1e-6));
+        features.Dispose();
+        labels.Dispose();
+    }
+
+    [Fact]
     public void Copies_as_they_are_recontrasted_and_with_noise_are_found_with_their_originals_and_distinct_images_are_not()
     {
         using var originals = SampleImages.Load("test", 28); // 100 different garments
