@@ -22,7 +22,7 @@ public static class PhotoSplits
 
     static void Make(string folder, int trainImages, int testImages, int seed)
     {
-        var script = Path.Combine(Repository(), "bench", "photos", "make_photos.py");
+        var script = Path.Combine(Bench.Paths.Repository(), "bench", "photos", "make_photos.py");
         Console.WriteLine($"making {trainImages} + {testImages} photos in {folder} ({script}; minutes)");
         var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3"; // Debian's, with python3-pil and numpy
         using var process = Process.Start(new ProcessStartInfo(python,
@@ -31,13 +31,5 @@ public static class PhotoSplits
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"{script} failed ({process.ExitCode}): it needs python3-pil, python3-numpy and dataset-fashion-mnist");
         File.WriteAllText(Path.Combine(folder, ".complete"), "");
-    }
-
-    /// <summary>The repository this benchmark was built from: the folder above its build output that holds bench/photos.</summary>
-    static string Repository()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder != null; folder = folder.Parent)
-            if (File.Exists(Path.Combine(folder.FullName, "bench", "photos", "make_photos.py"))) return folder.FullName;
-        throw new DirectoryNotFoundException($"bench/photos/make_photos.py not found above {AppContext.BaseDirectory}");
     }
 }

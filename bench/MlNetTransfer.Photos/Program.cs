@@ -18,7 +18,7 @@ string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(
 var sizes = Arg("--sizes", "400,4000").Split(',').Select(int.Parse).ToArray();
 int pngs = int.Parse(Arg("--pngs", "100")), side = int.Parse(Arg("--side", "224")), skewUpTo = int.Parse(Arg("--skew-up-to", "400"));
 int timedImages = int.Parse(Arg("--timed-images", "400"));
-var repository = Repository();
+var repository = MlNetTransfer.Bench.Paths.Repository();
 var root = Arg("--data-dir", Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "mlnettransfer-photos"));
 var output = Arg("--out", Path.Combine(repository, "bench", "results", "photos-cpu.json"));
 TorchRuntime.EnsureLoaded();
@@ -95,9 +95,3 @@ File.WriteAllText(Path.ChangeExtension(output, ".md"), table.ToString());
 Console.Write(table);
 return 0;
 
-static string Repository()
-{
-    for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir != null; dir = dir.Parent)
-        if (File.Exists(Path.Combine(dir.FullName, "MlNetTransfer.sln"))) return dir.FullName;
-    throw new InvalidOperationException("run the benchmark from inside the MlNetTransfer repository");
-}

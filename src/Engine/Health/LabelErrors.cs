@@ -62,15 +62,8 @@ public static class LabelErrors
         return probabilities;
     }
 
-    /// <summary>The class shares among each image's <paramref name="k"/> nearest other images by cosine similarity of
-    /// their features [N, C] (CPU, float64): a second opinion that does not depend on a linear boundary.</summary>
-    public static Tensor NeighbourVotes(Tensor features, Tensor labels, int classes, int k = Neighbours, int block = 1024)
-    {
-        using var neighbours = NearestNeighbours.Of(features, k, block);
-        return Votes(neighbours, labels, classes);
-    }
-
-    /// <summary>The class shares among each image's nearest other images of <paramref name="neighbours"/>.</summary>
+    /// <summary>The class shares among each image's nearest other images (<paramref name="neighbours"/>, by cosine
+    /// similarity of their features) [N, C] (CPU, float64): a second opinion that does not depend on a linear boundary.</summary>
     public static Tensor Votes(NearestNeighbours neighbours, Tensor labels, int classes)
     {
         using var scope = NewDisposeScope();

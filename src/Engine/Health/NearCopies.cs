@@ -57,7 +57,7 @@ public static class NearCopies
         using var scope = NewDisposeScope();
         var labels = queryLabels.cpu().data<long>().ToArray();
         var qf = nn.functional.normalize(queryFeatures.to_type(ScalarType.Float32).cpu(), dim: 1);
-        var rf = nn.functional.normalize(referenceFeatures.to_type(ScalarType.Float32).cpu(), dim: 1);
+        var rf = same ? qf : nn.functional.normalize(referenceFeatures.to_type(ScalarType.Float32).cpu(), dim: 1);
         var byPrint = Nearest(queryPrints.cpu(), referencePrints.cpu(), same);
         var byFeatures = neighbours != null ? NearestEarlier(neighbours, qf) : Nearest(qf, rf, same);
         // how far the features of each image and its closest by print agree, all at once

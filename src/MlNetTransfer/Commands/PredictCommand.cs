@@ -103,6 +103,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             var device = ModelLoading.CheckDevice(settings.Device);
             if (settings.Top < 1) throw new CliException(ExitCodes.BadOption, $"--top: must be at least 1, not {settings.Top}.");
             bool fromStandardInput = settings.Input == StandardInput;
+            var inputShown = fromStandardInput ? StandardInputShown : settings.Input; // what messages call the input
             bool fromList = File.Exists(settings.Input) && ListExtensions.Contains(Path.GetExtension(settings.Input));
             if (settings.ImageColumn != null && !fromList && !fromStandardInput)
                 throw new CliException(ExitCodes.BadOption, $"--image-column names a column of a CSV that lists images, and {settings.Input} is not one (a .csv, .tsv or .txt file); leave it out.");
@@ -127,7 +128,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (list != null && files.Length == 0)
-                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? StandardInputShown : settings.Input)}: no row names a file that can exist: {string.Join("; ", list.Skipped.Take(3))}.");
+                throw new CliException(ExitCodes.UnreadableImages, $"{inputShown}: no row names a file that can exist: {string.Join("; ", list.Skipped.Take(3))}.");
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images (images are " +
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
                 (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
@@ -193,7 +194,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 human.MarkupLine(Markup.Escape($"... and {skipped.Count - ShownWithCsv} more skipped (all {skipped.Count} listed in {skippedFile})"));
             int scored = results.Count(r => r.Scores != null);
             if (scored == 0) // nothing to show or write: no empty table, no CSV of a header alone
-                throw new CliException(ExitCodes.UnreadableImages, $"{(fromStandardInput ? StandardInputShown : settings.Input)}: no image could be read ({skipped.Count} skipped, named above).");
+                throw new CliException(ExitCodes.UnreadableImages, $"{inputShown}: no image could be read ({skipped.Count} skipped, named above).");
             human.Write(table);
             if (rows?.Count > ShownWithCsv) human.WriteLine($"... and {rows.Count - ShownWithCsv} more images (their scores are {(csvOut ? "on standard output" : $"in {settings.Csv}")})");
             if (settings.MinScore is { } threshold)

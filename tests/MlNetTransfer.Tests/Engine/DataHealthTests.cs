@@ -40,7 +40,8 @@ public class DataHealthTests
     {
         var (features, labels, flipped, truth) = Clusters(spread);
         using var outOfFold = LabelErrors.OutOfFold(features, labels, 5, l2: 0.01, folds: 5, seed: 1);
-        using var votes = LabelErrors.NeighbourVotes(features, labels, 5);
+        using var neighbours = NearestNeighbours.Of(features, LabelErrors.Neighbours);
+        using var votes = LabelErrors.Votes(neighbours, labels, 5);
         using var both = outOfFold.Plus(votes).DividedBy(2);
 
         var found = LabelErrors.Find(both, labels);
@@ -59,7 +60,8 @@ public class DataHealthTests
     public void Neighbour_votes_computed_block_by_block_once_per_pair_are_the_votes_of_the_whole_similarity_matrix()
     {
         var (features, labels, _, _) = Clusters(1.0); // 300 images: with blocks of 64, five blocks and a short one merge
-        using var votes = LabelErrors.NeighbourVotes(features, labels, 5, k: 10, block: 64);
+        using var neighbours = NearestNeighbours.Of(features, 10, block: 64);
+        using var votes = LabelErrors.Votes(neighbours, labels, 5);
 
         // the same from the whole matrix: each image's ten most similar others, their class shares
         using var unit = nn.functional.normalize(features, dim: 1);
