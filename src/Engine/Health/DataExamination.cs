@@ -14,12 +14,16 @@ public static class DataExamination
     /// <summary>Folds of the out-of-fold probabilities.</summary>
     public const int Folds = 5;
 
+    /// <summary>The training images' neighbours (<see cref="NearestNeighbours.Of"/>) the checks read: the set's square
+    /// multiplied once, for the votes, the copies and the unfamiliar test images' reference distances.</summary>
+    public static NearestNeighbours Neighbours(Tensor features) => NearestNeighbours.Of(features, LabelErrors.Neighbours);
+
     /// <summary>Label errors, duplicates and outliers among the training images (rows: positions in
-    /// <paramref name="features"/>); <paramref name="prints"/> are their <see cref="PerceptualPrint"/>s.</summary>
-    public static List<DataIssue> Training(Tensor features, Tensor labels, Tensor prints, int classes, double l2, int seed)
+    /// <paramref name="features"/>); <paramref name="prints"/> are their <see cref="PerceptualPrint"/>s,
+    /// <paramref name="neighbours"/> their <see cref="Neighbours"/>.</summary>
+    public static List<DataIssue> Training(Tensor features, Tensor labels, Tensor prints, int classes, double l2, int seed, NearestNeighbours neighbours)
     {
         var issues = new List<DataIssue>();
-        using var neighbours = NearestNeighbours.Of(features, LabelErrors.Neighbours); // the square read once, for the votes and the copies
         using (var outOfFold = LabelErrors.OutOfFold(features, labels, classes, l2, Folds, seed))
         using (var votes = LabelErrors.Votes(neighbours, labels, classes))
         using (var both = outOfFold.Plus(votes).DividedBy(2)) // two opinions: a linear boundary and the neighbours

@@ -39,14 +39,18 @@ public static class Outliers
 
     /// <summary>Test images (<paramref name="testFeatures"/>, <paramref name="testLabels"/>) farther from the training images
     /// than those are from each other (<see cref="Neighbours"/>, <see cref="UnfamiliarSpread"/>); rows are positions among
-    /// the test images.</summary>
-    public static IReadOnlyList<DataIssue> Between(Tensor testFeatures, Tensor testLabels, Tensor trainFeatures)
+    /// the test images. The training images' own distances come from their <paramref name="trainNeighbours"/> (the
+    /// table the label checks read), so that their square is not multiplied again.</summary>
+    public static IReadOnlyList<DataIssue> Between(Tensor testFeatures, Tensor testLabels, Tensor trainFeatures, NearestNeighbours trainNeighbours)
     {
         using var scope = NewDisposeScope();
         var train = Normalized(trainFeatures);
         int k = (int)Math.Min(Neighbours, train.shape[0] - 1);
         if (k < 1 || testFeatures.shape[0] == 0) return [];
-        var trainDistance = KthNearest(train, train, k + 1); // each training image is its own nearest
+        if (trainNeighbours.K < k || trainNeighbours.Rows.shape[0] != train.shape[0])
+            throw new ArgumentException($"the training images' neighbour table holds {trainNeighbours.K} of {trainNeighbours.Rows.shape[0]} images; " +
+                $"{k} of {train.shape[0]} needed", nameof(trainNeighbours));
+        var trainDistance = trainNeighbours.Similarities.select(1, k - 1).OneMinus().to_type(ScalarType.Float64).data<double>().ToArray();
         return Flagged(KthNearest(Normalized(testFeatures), train, k), trainDistance, testLabels.cpu().to_type(ScalarType.Int64).data<long>().ToArray(),
             DataIssueKind.Unfamiliar, UnfamiliarSpread, floored: true);
     }

@@ -155,7 +155,8 @@ internal sealed class RecipeRun(FineTuneOptions options, StartingPoint start, II
         }
         var clock = Stopwatch.StartNew();
         using var prints = PerceptualPrint.Of(data.All);
-        var issues = DataExamination.Training(head.Computed, data.All.Labels, prints, _classes, head.Choice.L2, options.Seed);
+        using var neighbours = DataExamination.Neighbours(head.Computed);
+        var issues = DataExamination.Training(head.Computed, data.All.Labels, prints, _classes, head.Choice.L2, options.Seed, neighbours);
         int testImages = 0;
         if (context.TestImages is { } testSource && ReadForChecks(testSource, head.Side) is { } read)
         {

@@ -47,10 +47,11 @@ public static class DataHealthCheck
         using (trainFeatures)
         using (trainLabels)
         using (trainPrints)
+        using (var neighbours = DataExamination.Neighbours(trainFeatures))
         {
             var issues = new List<DataIssue>();
             issues.AddRange(Mapped(DataExamination.Training(trainFeatures, trainLabels, trainPrints, classes.Length, Penalty(trainFeatures, trainLabels,
-                classes.Length, options.Seed), options.Seed), trainRows, trainRows));
+                classes.Length, options.Seed), options.Seed, neighbours), trainRows, trainRows));
             int testImages = 0;
             if (test != null)
             {
@@ -64,7 +65,7 @@ public static class DataHealthCheck
                     {
                         testImages = testRows.Count;
                         issues.AddRange(Mapped(NearCopies.Between(testFeatures, testPrints, testLabels, trainFeatures, trainPrints), testRows, trainRows));
-                        issues.AddRange(Mapped(Outliers.Between(testFeatures, testLabels, trainFeatures), testRows, null));
+                        issues.AddRange(Mapped(Outliers.Between(testFeatures, testLabels, trainFeatures, neighbours), testRows, null));
                     }
             }
             var report = new DataHealthReport(issues, classes, trainRows.Count, testImages, clock.Elapsed.TotalSeconds);

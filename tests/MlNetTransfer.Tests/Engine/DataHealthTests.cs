@@ -108,6 +108,22 @@ public class DataHealthTests
     }
 
     [Fact]
+    public void Training_images_distances_read_from_the_shared_neighbour_table_are_those_a_search_of_the_whole_square_finds()
+    {
+        var (features, labels, _, _) = Clusters(4.0); // 300 images, with exact copies: an image's 5th nearest may be a copy's twin
+        for (long i = 250; i < 262; i++) features[i] = features[7].clone();
+        using var neighbours = NearestNeighbours.Of(features, LabelErrors.Neighbours, block: 64);
+        using var unit = Outliers.Normalized(features);
+        var searched = Outliers.KthNearest(unit, unit, Outliers.Neighbours + 1); // each image its own nearest
+        using var fifth = neighbours.Similarities.select(1, Outliers.Neighbours - 1);
+        var read = fifth.data<float>().ToArray().Select(s => 1.0 - s).ToArray();
+        Assert.All(searched.Zip(read), p => Assert.Equal(p.First, p.Second, 1e-6));
+        Assert.Contains(searched, d => d < 1e-6); // the copies' fifth nearest is a copy
+        features.Dispose();
+        labels.Dispose();
+    }
+
+    [Fact]
     public void Copies_as_they_are_recontrasted_and_with_noise_are_found_with_their_originals_and_distinct_images_are_not()
     {
         using var originals = SampleImages.Load("test", 28); // 100 different garments
@@ -165,12 +181,17 @@ public class DataHealthTests
         using var test = cat([sameClusters, foreign], 0);
         using var testLabels = tensor(Enumerable.Range(0, 23).Select(i => (long)(i % 5)).ToArray());
 
-        var found = Outliers.Between(test, testLabels, features);
+        using var neighbours = DataExamination.Neighbours(features);
+        var found = Outliers.Between(test, testLabels, features, neighbours);
 
         Assert.Equal(new long[] { 20, 21, 22 }, found.Select(i => i.Row).Order());
         Assert.All(found, i => Assert.Equal(DataIssueKind.Unfamiliar, i.Kind));
         Assert.All(found, i => Assert.True(i.OnTestImage));
-        Assert.Empty(Outliers.Between(test, testLabels, features.narrow(0, 0, 1))); // one training image: nothing to measure a spread on
+        using var one = features.narrow(0, 0, 1);
+        using var oneNeighbours = DataExamination.Neighbours(one);
+        Assert.Empty(Outliers.Between(test, testLabels, one, oneNeighbours)); // one training image: nothing to measure a spread on
+        var wrongTable = Assert.Throws<ArgumentException>(() => Outliers.Between(test, testLabels, features, oneNeighbours));
+        Assert.Contains("neighbour table", wrongTable.Message);
         features.Dispose();
         labels.Dispose();
     }
@@ -184,7 +205,8 @@ public class DataHealthTests
         using var foreign = eye(16).narrow(0, 8, 1).repeat(5, 1).Plus(randn(5, 16, generator: generator).Times(0.15));
         using var test = cat([fresh, foreign], 0);
         using var testLabels = zeros(155, dtype: ScalarType.Int64);
-        var found = Outliers.Between(test, testLabels, train);
+        using var neighbours = DataExamination.Neighbours(train);
+        var found = Outliers.Between(test, testLabels, train, neighbours);
         Assert.True(found.Count(i => i.Row < 150) <= 15, $"{found.Count(i => i.Row < 150)} of 150 fresh draws of the training clusters flagged");
         Assert.Equal(new long[] { 150, 151, 152, 153, 154 }, found.Where(i => i.Row >= 150).Select(i => (long)i.Row).Order());
         return found;
