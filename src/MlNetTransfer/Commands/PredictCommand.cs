@@ -120,23 +120,26 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             var list = fromList ? ListedImages.FromCsv(settings.Input, new CsvColumns(Image: settings.ImageColumn))
                 : piped is { Kind: StandardInputCopy.Kind.List } pipedList ? PipedList(pipedList.Path, settings.ImageColumn)
                 : null;
+            bool fromFolder = !fromStandardInput && list == null && !File.Exists(settings.Input) && Directory.Exists(settings.Input);
+            var inFolder = fromFolder ? ClassFolderFiles.FilesUnder(settings.Input).ToList() : []; // hidden entries and loops left alone
             var files = oneFromStandardInput ? [piped!.Value.Path]
                 : list != null ? list.Images.Select(i => i.Path).ToArray()
                 : File.Exists(settings.Input) ? [Path.GetFullPath(settings.Input)]
-                : Directory.Exists(settings.Input) ? ClassFolderFiles.FilesUnder(settings.Input) // hidden entries and loops left alone
-                    .Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
+                : fromFolder ? inFolder.Where(f => LabelledImageSet.ImageExtensions.Contains(Path.GetExtension(f)))
                     .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray()
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (list != null && files.Length == 0)
                 throw new CliException(ExitCodes.UnreadableImages, $"{inputShown}: no row names a file that can exist: {string.Join("; ", list.Skipped.Take(3))}.");
+            var notImages = NotImageFiles.Of(inFolder);
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images (images are " +
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
-                (OtherImageFormats.Hint(ClassFolderFiles.FilesUnder(settings.Input).Select(Path.GetExtension).OfType<string>()) is { } hint ? $" {hint}." : ""));
+                (notImages.ConversionHint is { } hint ? $" {hint}." : ""));
             if (settings.Csv != null && !csvOut) FolderOption.WritableFile(settings.Csv, "--csv", ("--model", settings.Model), ("predict", settings.Input));
             if (settings.Heatmaps is { } under && Directory.Exists(settings.Input) && FolderOption.PathUnder(under, settings.Input) != null)
                 throw new CliException(ExitCodes.BadOption, $"--heatmaps {under}: inside the folder predict scores ({settings.Input}); the next predict on it would score the heatmaps too. Write them elsewhere.");
             var heatmaps = settings.Heatmaps is { } folder ? FolderOption.Writable(folder, "--heatmaps") : null;
             WorkFolder.CleanStale(human, settings.Csv is { } csv && !csvOut ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
+            SkippedImages.ReportNotImages(human, settings.Input, notImages); // a folder's HEIC photos are named, not passed over in silence
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
             if (!fromStandardInput && Labelled(settings.Input, list, info.ClassNames) is { } labelled) // scored here; measured by evaluate

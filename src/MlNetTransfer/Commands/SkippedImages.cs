@@ -14,10 +14,7 @@ public static class SkippedImages
     /// the screen shows them all.</summary>
     public static void Report(IAnsiConsole console, LabelledImageSet set, string? whereAllAreListed)
     {
-        if (set.NotImages is { } others)
-            console.MarkupLine(Markup.Escape($"left alone in {set.Source}: files that are not images by their extension ({others}); " +
-                $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
-        if (set.ConversionHint is { } hint) console.MarkupLine($"[yellow]{Markup.Escape(hint)}[/]");
+        ReportNotImages(console, set.Source, set.NotImages);
         void LeftAlone(IReadOnlyList<string> folders, string what, string why)
         {
             if (folders.Count > 0)
@@ -42,6 +39,16 @@ public static class SkippedImages
         if (set.Skipped.Count == 0) return;
         console.MarkupLine($"[yellow]skipped {set.Skipped.Count} image(s)[/] of {Markup.Escape(set.Source)} (use --strict to fail instead):");
         List(console, set.Skipped, whereAllAreListed);
+    }
+
+    /// <summary>The files of <paramref name="source"/> left alone as not images, and how to convert those that are images
+    /// SkiaSharp cannot decode.</summary>
+    public static void ReportNotImages(IAnsiConsole console, string source, NotImageFiles files)
+    {
+        if (files.Description is { } others)
+            console.MarkupLine(Markup.Escape($"left alone in {source}: files that are not images by their extension ({others}); " +
+                $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
+        if (files.ConversionHint is { } hint) console.MarkupLine($"[yellow]{Markup.Escape(hint)}[/]");
     }
 
     /// <summary>"  path: why" for each, the first 20 when <paramref name="whereAllAreListed"/> names a file that holds

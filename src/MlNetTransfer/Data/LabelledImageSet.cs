@@ -15,10 +15,10 @@ public sealed class LabelledImageSet
     public static readonly IReadOnlySet<string> ImageExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp" }; // .jfif, .jpe: JPEGs by other names (Windows saves downloads so)
 
     LabelledImageSet(string source, string root, List<LabelledImage> rows, List<string> skipped,
-        IReadOnlyList<(string Extension, int Count)>? notImages = null, IReadOnlyList<string>? turned = null, ClassFolderFiles? folder = null,
+        NotImageFiles? notImages = null, IReadOnlyList<string>? turned = null, ClassFolderFiles? folder = null,
         IReadOnlyList<string>? leftOutClasses = null)
     {
-        Source = source; Root = root; Rows = rows; Skipped = skipped; _notImages = notImages ?? []; Turned = turned ?? [];
+        Source = source; Root = root; Rows = rows; Skipped = skipped; NotImages = notImages ?? NotImageFiles.None; Turned = turned ?? [];
         _folder = folder; LeftOutClasses = leftOutClasses ?? [];
         Classes = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
     }
@@ -37,17 +37,8 @@ public sealed class LabelledImageSet
     /// <summary>"file: reason" for every image left out.</summary>
     public IReadOnlyList<string> Skipped { get; }
 
-    /// <summary>In a folder: the files left alone because their extension is not an image's, counted by extension,
-    /// most first (hidden files not counted).</summary>
-    readonly IReadOnlyList<(string Extension, int Count)> _notImages;
-
-    /// <summary>The files left alone as not images, "3 .tif, 1 .txt"; null when there are none.</summary>
-    public string? NotImages => _notImages.Count == 0 ? null
-        : string.Join(", ", _notImages.Select(e => $"{e.Count} {(e.Extension.Length == 0 ? "without extension" : e.Extension)}"));
-
-    /// <summary>How to convert those of the files left alone that are images SkiaSharp cannot decode (HEIC, TIFF, …;
-    /// see <see cref="OtherImageFormats"/>); null when none is.</summary>
-    public string? ConversionHint => OtherImageFormats.Hint(_notImages.Select(e => e.Extension));
+    /// <summary>In a folder: the files left alone because their extension is not an image's (hidden files not counted).</summary>
+    public NotImageFiles NotImages { get; }
 
     readonly ClassFolderFiles? _folder;
 
@@ -97,7 +88,7 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), _notImages, Turned, _folder, LeftOutClasses);
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, _folder, LeftOutClasses);
     }
 
     /// <summary>Lists the images at <paramref name="path"/> and reads their headers (images over
@@ -140,14 +131,14 @@ public sealed class LabelledImageSet
                 $"{set.Skipped.Count} image(s) in {path} could not be read or were listed twice (--strict): {string.Join("; ", set.Skipped.Take(5))}");
         if (set.Rows.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{path}: no readable images" + (set.Skipped.Count > 0 ? $" ({set.Skipped.Count} unreadable, e.g. {set.Skipped[0]})." : ".") +
-                (set.NotImages is { } others ? $" Left alone as not images by their extension: {others} (images are {string.Join(" ", ImageExtensions.Order(StringComparer.Ordinal))})." : "") +
-                (set.ConversionHint is { } hint ? $" {hint}." : "") + CsvHint(path));
+                (set.NotImages.Description is { } others ? $" Left alone as not images by their extension: {others} (images are {string.Join(" ", ImageExtensions.Order(StringComparer.Ordinal))})." : "") +
+                (set.NotImages.ConversionHint is { } hint ? $" {hint}." : "") + CsvHint(path));
         if (strict && set.LeftOutClasses.Count > 0)
             throw new CliException(ExitCodes.EmptyData, $"{path}: {DescribeLeftOut(set.LeftOutClasses)} (--strict).");
         if (requireTwoClasses && set.Classes.Count < 2)
             throw new CliException(ExitCodes.SingleClass, $"{path}: only one class ({set.Classes[0]}); a classifier needs at least two" +
                 (set.LeftOutClasses.Count > 0 ? $"; {DescribeLeftOut(set.LeftOutClasses)}." : ".") +
-                (set.ConversionHint is { } hint ? $" {hint}." : "") + CsvHint(path));
+                (set.NotImages.ConversionHint is { } hint ? $" {hint}." : "") + CsvHint(path));
         return set;
     }
 
@@ -178,10 +169,7 @@ public sealed class LabelledImageSet
         });
         var files = walk.Files;
         var candidates = files.Where(f => ImageExtensions.Contains(Path.GetExtension(f.Path))).ToList();
-        var others = files.Where(f => !ImageExtensions.Contains(Path.GetExtension(f.Path)))
-            .GroupBy(f => Path.GetExtension(f.Path).ToLowerInvariant()).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => (g.Key, g.Count())).ToList();
-        return Check(folder, folder, candidates, maxPixels, notImages: others, folder: walk);
+        return Check(folder, folder, candidates, maxPixels, notImages: NotImageFiles.Of(files.Select(f => f.Path)), folder: walk);
     }
 
     /// <summary>RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks) with a header naming the image
@@ -223,7 +211,7 @@ public sealed class LabelledImageSet
 
     /// <summary>Reads every candidate's header, on every core; the order of the rows is the list's.</summary>
     static LabelledImageSet Check(string source, string root, List<(string Path, string Label)> candidates, long maxPixels,
-        IReadOnlyList<string>? repeated = null, IReadOnlyList<(string Extension, int Count)>? notImages = null, ClassFolderFiles? folder = null)
+        IReadOnlyList<string>? repeated = null, NotImageFiles? notImages = null, ClassFolderFiles? folder = null)
     {
         var inspected = new (string? Problem, bool Turned)[candidates.Count];
         Parallel.For(0, candidates.Count, i =>

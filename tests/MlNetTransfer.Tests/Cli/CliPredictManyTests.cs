@@ -21,6 +21,8 @@ public class CliPredictManyTests : CliSandbox
         var png = Directory.GetFiles(Path.Combine(Train, "Bag"))[0];
         for (int i = 0; i < 30; i++) File.Copy(png, Path.Combine(images, $"good-{i:00}.png"));
         for (int i = 0; i < 23; i++) File.WriteAllBytes(Path.Combine(images, $"bad-{i:00}.bmp"), HostileImages.Bmp(8, 8, pixelsAt: 0x5FFF_FFF0));
+        // beside them what a phone's folder holds that is no image SkiaSharp reads: named, not passed over in silence
+        foreach (var other in new[] { "IMG_0001.HEIC", "IMG_0002.heic", "notes.txt" }) File.WriteAllText(Path.Combine(images, other), "not read");
         var csv = _temp.File("scores.csv");
         var skippedFile = PredictCommand.SkippedFile(csv);
 
@@ -30,6 +32,8 @@ public class CliPredictManyTests : CliSandbox
         Assert.True(exit == ExitCodes.Success, output);
         Assert.Equal(20, Regex.Matches(output, @"^skipped ", RegexOptions.Multiline).Count);
         var text = output.ReplaceLineEndings(" ");
+        Assert.Contains($"left alone in {images}: files that are not images by their extension (2 .heic, 1 .txt)", text);
+        Assert.Contains(".heic files are images (HEIC) that SkiaSharp cannot decode: convert them to JPEG first", text);
         Assert.Contains($"... and 3 more skipped (all 23 listed in {skippedFile})", text);
         Assert.Contains($"... and 10 more images (their scores are in {csv})", text);
         Assert.Equal(31, File.ReadAllLines(csv).Length); // the header and every scored image

@@ -129,7 +129,7 @@ public class DataFolderTests : CliSandbox
         var (predictExit, predicted) = Run($"predict --model {Path.Combine(_temp.Path, "model.zip")} {phone}");
 
         Assert.Equal(9, set.Rows.Count(r => r.Label == "Bag")); // the .jfif read as the JPEG it is
-        Assert.Null(set.ConversionHint);
+        Assert.Null(set.NotImages.ConversionHint);
         Assert.Equal(ExitCodes.EmptyData, refused.ExitCode);
         Assert.Equal($"{phone}: no readable images. Left alone as not images by their extension: 3 .heic, 1 .tif " +
             "(images are .bmp .gif .jfif .jpe .jpeg .jpg .png .webp). .heic, .tif files are images (HEIC, TIFF) that SkiaSharp cannot " +
