@@ -31,6 +31,10 @@ public sealed class CheckCommand(IAnsiConsole console) : Command<CheckCommand.Se
         [Description(CsvColumnOptions.LabelHelp)]
         public string? LabelColumn { get; init; }
 
+        [CommandOption("--image-root <FOLDER>")]
+        [Description(CsvColumnOptions.RootHelp)]
+        public string? ImageRoot { get; init; }
+
         [CommandOption("--json <PATH>")]
         [Description("Write every flagged image as JSON (path, kind, label, suggested, other, score); - writes it to standard output.")]
         public string? Json { get; init; }

@@ -30,6 +30,10 @@ public sealed class EvaluateCommand(IAnsiConsole console) : Command<EvaluateComm
         [Description(CsvColumnOptions.LabelHelp)]
         public string? LabelColumn { get; init; }
 
+        [CommandOption("--image-root <FOLDER>")]
+        [Description(CsvColumnOptions.RootHelp)]
+        public string? ImageRoot { get; init; }
+
         [CommandOption("--json <PATH>")]
         [Description("Also write the metrics as JSON; - writes them to standard output (and the table to standard error).")]
         public string? Json { get; init; }

@@ -26,6 +26,9 @@ public sealed class JobImportSettings : CommandSettings, ICsvColumnSettings
     [Description("Where images.csv's paths are, when not where the job was exported.")]
     public string? ImageRoot { get; init; }
 
+    /// <summary>--image-root is images.csv's; a --test CSV's paths start from its own folder.</summary>
+    string? ICsvColumnSettings.ImageRoot => null;
+
     [CommandOption("--out <FOLDER>")]
     [Description("Where model.zip and the report go. Default: out")]
     public string Out { get; init; } = "out";

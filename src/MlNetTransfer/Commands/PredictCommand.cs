@@ -25,6 +25,10 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [Description("The column of the CSV given to score that holds the image paths. Default: filename, else ImagePath (any case).")]
         public string? ImageColumn { get; init; }
 
+        [CommandOption("--image-root <FOLDER>")]
+        [Description("The folder the image paths of the CSV given to score start from, where that is not the CSV's own folder (the current folder for a list on standard input).")]
+        public string? ImageRoot { get; init; }
+
         [CommandOption("--top <K>")]
         public int Top { get; init; } = 3;
 
@@ -84,11 +88,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
 
     /// <summary>The list of images standard input held (copied to <paramref name="copy"/>), its paths relative to the
     /// current folder; a list that cannot be read says why text was read as one.</summary>
-    static ListedImages PipedList(string copy, string? imageColumn)
+    static ListedImages PipedList(string copy, CsvColumns columns)
     {
         try
         {
-            return ListedImages.FromCsv(copy, new CsvColumns(Image: imageColumn), StandardInputShown, Directory.GetCurrentDirectory());
+            return ListedImages.FromCsv(copy, columns, StandardInputShown, Directory.GetCurrentDirectory());
         }
         catch (CliException e)
         {
@@ -105,8 +109,10 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             bool fromStandardInput = settings.Input == StandardInput;
             var inputShown = fromStandardInput ? StandardInputShown : settings.Input; // what messages call the input
             bool fromList = File.Exists(settings.Input) && ListExtensions.Contains(Path.GetExtension(settings.Input));
-            if (settings.ImageColumn != null && !fromList && !fromStandardInput)
-                throw new CliException(ExitCodes.BadOption, $"--image-column names a column of a CSV that lists images, and {settings.Input} is not one (a .csv, .tsv or .txt file); leave it out.");
+            CsvColumnOptions.CheckRoot(settings.ImageRoot);
+            var listOption = settings.ImageColumn != null ? "--image-column names a column of" : settings.ImageRoot != null ? "--image-root is where the image paths start in" : null;
+            if (listOption != null && !fromList && !fromStandardInput)
+                throw new CliException(ExitCodes.BadOption, $"{listOption} a CSV that lists images, and {settings.Input} is not one (a .csv, .tsv or .txt file); leave it out.");
             if (File.Exists(settings.Input) && NotACsv.Archive(settings.Input) is { } archive)
                 throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: {archive.Kind}, not an image: unpack it ({archive.Unpack}) and give predict the folder of images it holds.");
             if (settings.MaxImagePixels < 1) throw new CliException(ExitCodes.BadOption, $"--max-image-pixels: must be at least 1, not {settings.MaxImagePixels}.");
@@ -115,10 +121,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             var human = LogConsole.ForPeople(console, csvOut);
             var piped = fromStandardInput ? ReadStandardInput(settings.MaxImagePixels) : ((string Path, StandardInputCopy.Kind Kind)?)null;
             bool oneFromStandardInput = piped?.Kind == StandardInputCopy.Kind.Image; // named "-"; a list's images are named as it names them
-            if (settings.ImageColumn != null && oneFromStandardInput)
-                throw new CliException(ExitCodes.BadOption, "--image-column names a column of a list of images, and standard input held an image; leave it out.");
-            var list = fromList ? ListedImages.FromCsv(settings.Input, new CsvColumns(Image: settings.ImageColumn))
-                : piped is { Kind: StandardInputCopy.Kind.List } pipedList ? PipedList(pipedList.Path, settings.ImageColumn)
+            if (listOption != null && oneFromStandardInput)
+                throw new CliException(ExitCodes.BadOption, $"{listOption} a list of images, and standard input held an image; leave it out.");
+            var columns = new CsvColumns(Image: settings.ImageColumn, Root: settings.ImageRoot is { } root ? Path.GetFullPath(root) : null);
+            var list = fromList ? ListedImages.FromCsv(settings.Input, columns)
+                : piped is { Kind: StandardInputCopy.Kind.List } pipedList ? PipedList(pipedList.Path, columns)
                 : null;
             bool fromFolder = !fromStandardInput && list == null && !File.Exists(settings.Input) && Directory.Exists(settings.Input);
             var inFolder = fromFolder ? ClassFolderFiles.FilesUnder(settings.Input).ToList() : []; // hidden entries and loops left alone
@@ -130,6 +137,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 : throw new CliException(ExitCodes.DataNotFound, $"{settings.Input}: no such image or folder.");
             if (list != null && files.Length == 0)
                 throw new CliException(ExitCodes.UnreadableImages, $"{inputShown}: no row names a file that can exist: {string.Join("; ", list.Skipped.Take(3))}.");
+            if (list != null && MissingImages.All(files))
+                throw new CliException(ExitCodes.UnreadableImages, $"{inputShown}: {MissingImages.Describe(list.Root, [.. list.Images.Select(i => i.Listed)])}.");
             var notImages = NotImageFiles.Of(inFolder);
             if (files.Length == 0) throw new CliException(ExitCodes.EmptyData, $"{settings.Input}: no images (images are " +
                 $"{string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))})." +
@@ -229,8 +238,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 var read = files.Zip(results).Where(r => r.Second.Scores != null).ToList();
                 int written = Reporting.PredictionHeatmaps.Write(settings.Model, read.Select(r => r.First).ToList(),
                     read.Select(r => Array.IndexOf(r.Second.Scores!, r.Second.Scores!.Max())).ToList(),
-                    oneFromStandardInput ? null : fromStandardInput ? Directory.GetCurrentDirectory() // a list's paths are relative to it
-                    : Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!, // a list's folder for a list
+                    oneFromStandardInput ? null : list?.Root // the folder a list's paths start from
+                    ?? (Directory.Exists(settings.Input) ? Path.GetFullPath(settings.Input) : Path.GetDirectoryName(Path.GetFullPath(settings.Input))!),
                     heatmaps, settings.MaxImagePixels, human);
                 human.MarkupLine(Markup.Escape($"where the network looks for each predicted class: {written} heatmap(s) written to {heatmaps}"));
             }

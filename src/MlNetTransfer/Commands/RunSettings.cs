@@ -27,6 +27,10 @@ public class RunSettings : CommandSettings, ICsvColumnSettings
     [Description(CsvColumnOptions.LabelHelp)]
     public string? LabelColumn { get; init; }
 
+    [CommandOption("--image-root <FOLDER>")]
+    [Description(CsvColumnOptions.RootHelp)]
+    public string? ImageRoot { get; init; }
+
     [CommandOption("--arch <NAME>")]
     [Description("Architecture, as `models` lists them: resnet18_cntk (embedded ImageNet weights), resnet18_cntk_multilevel (its classifier alone reads layers 2-4), alexnet, resnet18, resnet34, resnet50, mobilenet_v2, vgg16, tiny.")]
     public string Architecture { get; init; } = TransferTrainOptions.Defaults.Architecture;

@@ -12,7 +12,9 @@ namespace MlNetTransfer.Cli.Data;
 /// </summary>
 /// <param name="Image">The image path column's name as given, or null for the defaults.</param>
 /// <param name="Label">The class column's name as given, or null for the defaults.</param>
-public sealed record CsvColumns(string? Image = null, string? Label = null)
+/// <param name="Root">The folder, in full, that the image paths are relative to (<c>--image-root</c>: a Kaggle-style
+/// train.csv beside its train_images/ folder), or null for the CSV's own folder.</param>
+public sealed record CsvColumns(string? Image = null, string? Label = null, string? Root = null)
 {
     public static readonly CsvColumns Default = new();
 

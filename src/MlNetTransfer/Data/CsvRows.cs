@@ -18,13 +18,14 @@ public sealed class CsvRows : IDisposable
     /// <summary>A list without a header: its first line, the first row <see cref="Next"/> returns.</summary>
     (long Line, string[] Cells)? _first;
 
-    /// <summary>The folder the rows' paths are relative to.</summary>
-    readonly string _root;
+    /// <summary>The folder, in full, the paths are relative to: the CSV's (a list on standard input: the current
+    /// folder), or <see cref="CsvColumns.Root"/>.</summary>
+    public string Root { get; }
 
     CsvRows(string csv, string root, TextFieldParser parser, char separator, string[] header, int image, int? label)
     {
         Csv = csv;
-        _root = root;
+        Root = root;
         _parser = parser;
         Separator = separator;
         Header = header;
@@ -51,7 +52,8 @@ public sealed class CsvRows : IDisposable
     /// column is named (paths one per line, as <c>find photos -name '*.jpg' &gt; list.txt</c> writes them): its image
     /// column is then the first whose first value names an image file. A list copied from standard input is read from
     /// its copy <paramref name="csv"/>, named <paramref name="shownAs"/> and its paths relative to
-    /// <paramref name="root"/> (the current folder) rather than to the copy's folder.</summary>
+    /// <paramref name="root"/> (the current folder) rather than to the copy's folder. <see cref="CsvColumns.Root"/>,
+    /// where named, is the folder the paths are relative to in either case.</summary>
     public static CsvRows Open(string csv, CsvColumns columns, bool requireLabel = true, string? shownAs = null, string? root = null)
     {
         var file = csv;
@@ -64,7 +66,7 @@ public sealed class CsvRows : IDisposable
             // the header line as written (NotACsv refused a longer one), before its fields are read by the separator it shows
             var firstLine = (parser.PeekChars(NotACsv.Sniffed) ?? "").Trim();
             char separator = columns.SeparatorOf(firstLine, requireLabel);
-            root ??= Path.GetDirectoryName(file)!;
+            root = columns.Root ?? root ?? Path.GetDirectoryName(file)!;
             if (!requireLabel && OnePathPerLine(firstLine, separator, root))
             {
                 // each line whole, as find prints paths: a comma or a quote in a file's name is part of it (a column
@@ -164,15 +166,14 @@ public sealed class CsvRows : IDisposable
             ? $"{LabelledImageSet.Quoted(name)} is a web address, not a file: download the images first (wget -i, curl, azcopy) and list their paths"
             : null;
 
-    /// <summary>A file name of the CSV as a full path, relative to the CSV's folder (a list on standard input: the
-    /// current folder). A CSV written on Windows separates
+    /// <summary>A file name of the CSV as a full path, relative to <see cref="Root"/>. A CSV written on Windows separates
     /// folders with backslashes, which elsewhere are characters of a file name: there they are read as separators
     /// unless a file of the name as written exists.</summary>
     public string PathOf(string name)
     {
-        var path = Path.GetFullPath(Path.Combine(_root, name));
+        var path = Path.GetFullPath(Path.Combine(Root, name));
         if (Path.DirectorySeparatorChar == '\\' || !name.Contains('\\') || File.Exists(path)) return path;
-        return Path.GetFullPath(Path.Combine(_root, name.Replace('\\', '/')));
+        return Path.GetFullPath(Path.Combine(Root, name.Replace('\\', '/')));
     }
 
     public void Dispose() => _parser.Dispose();

@@ -179,9 +179,10 @@ public sealed class LabelledImageSet
         var candidates = new List<(string Path, string Label)>();
         var listed = new Dictionary<string, (long Line, string Label)>(StringComparer.Ordinal);
         var repeated = new List<string>();
+        var names = new List<string>(); // as listed
         using var rows = CsvRows.Open(csv, columns);
         int target = rows.Label!.Value;
-        var root = Path.GetDirectoryName(csv)!;
+        var root = rows.Root;
         while (rows.Next() is (long line, string[] cells))
         {
             var label = cells[target];
@@ -201,7 +202,10 @@ public sealed class LabelledImageSet
             }
             listed[path] = (line, label);
             candidates.Add((path, label));
+            names.Add(name);
         }
+        if (MissingImages.All([.. candidates.Select(c => c.Path)])) // "missing" for every row would not say why
+            throw new CliException(ExitCodes.EmptyData, $"{csv}: {MissingImages.Describe(root, names)}.");
         return Check(csv, root, candidates, maxPixels, repeated);
     }
 

@@ -10,7 +10,8 @@ namespace MlNetTransfer.Cli.Data;
 /// <param name="Images">Each row's image: its path as listed, and that path in full.</param>
 /// <param name="LabelColumn">The CSV's class column, where it has one (evaluate would read it).</param>
 /// <param name="Skipped">Rows skipped, with why.</param>
-public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, string? LabelColumn, IReadOnlyList<string> Skipped)
+/// <param name="Root">The folder, in full, its paths start from (<see cref="CsvRows.Root"/>).</param>
+public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, string? LabelColumn, IReadOnlyList<string> Skipped, string Root)
 {
     /// <summary>A row's image: the path as the CSV lists it and that path in full.</summary>
     public sealed record Image(string Listed, string Path);
@@ -29,6 +30,6 @@ public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, stri
         }
         if (images.Count == 0 && skipped.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{rows.Csv}: a header and no rows; list one image per row under '{rows.Header[rows.Image]}'.");
-        return new ListedImages(images, rows.Label is { } label ? rows.Header[label] : null, skipped);
+        return new ListedImages(images, rows.Label is { } label ? rows.Header[label] : null, skipped, rows.Root);
     }
 }
