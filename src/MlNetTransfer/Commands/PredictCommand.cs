@@ -149,6 +149,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             var heatmaps = settings.Heatmaps is { } folder ? FolderOption.Writable(folder, "--heatmaps") : null;
             WorkFolder.CleanStale(human, settings.Csv is { } csv && !csvOut ? [Path.GetDirectoryName(Path.GetFullPath(csv))!] : []);
             SkippedImages.ReportNotImages(human, settings.Input, notImages); // a folder's HEIC photos are named, not passed over in silence
+            if (list != null) SkippedImages.ReportExtensionsAdded(human, inputShown, list.ExtensionsAdded);
             var mlContext = WorkFolder.NewContext(seed: 1);
             var (model, info) = ModelLoading.Load(mlContext, settings.Model, device, human);
             if (!fromStandardInput && Labelled(settings.Input, list, info.ClassNames) is { } labelled) // scored here; measured by evaluate

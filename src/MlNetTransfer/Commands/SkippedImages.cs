@@ -15,6 +15,7 @@ public static class SkippedImages
     public static void Report(IAnsiConsole console, LabelledImageSet set, string? whereAllAreListed)
     {
         ReportNotImages(console, set.Source, set.NotImages);
+        ReportExtensionsAdded(console, set.Source, set.ExtensionsAdded);
         void LeftAlone(IReadOnlyList<string> folders, string what, string why)
         {
             if (folders.Count > 0)
@@ -49,6 +50,15 @@ public static class SkippedImages
             console.MarkupLine(Markup.Escape($"left alone in {source}: files that are not images by their extension ({others}); " +
                 $"images are {string.Join(" ", LabelledImageSet.ImageExtensions.Order(StringComparer.Ordinal))}"));
         if (files.ConversionHint is { } hint) console.MarkupLine($"[yellow]{Markup.Escape(hint)}[/]");
+    }
+
+    /// <summary>The rows of <paramref name="source"/> that name their image without its extension, read as the one
+    /// image file of that name.</summary>
+    public static void ReportExtensionsAdded(IAnsiConsole console, string source, (int Count, string? Example) added)
+    {
+        if (added.Count > 0)
+            console.WriteLine($"{added.Count} row(s) of {source} name their image without its extension ({added.Example}): " +
+                "each read as the one image file of that name");
     }
 
     /// <summary>"  path: why" for each, the first 20 when <paramref name="whereAllAreListed"/> names a file that holds

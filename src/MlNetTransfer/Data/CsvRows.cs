@@ -166,14 +166,32 @@ public sealed class CsvRows : IDisposable
             ? $"{LabelledImageSet.Quoted(name)} is a web address, not a file: download the images first (wget -i, curl, azcopy) and list their paths"
             : null;
 
-    /// <summary>A file name of the CSV as a full path, relative to <see cref="Root"/>. A CSV written on Windows separates
+    /// <summary>A file name of the CSV as a full path, relative to <see cref="Root"/>; a name without an extension whose
+    /// file does not exist is the one image file of that name and an image extension, where there is one
+    /// (<see cref="ExtensionsAdded"/>). A CSV written on Windows separates
     /// folders with backslashes, which elsewhere are characters of a file name: there they are read as separators
     /// unless a file of the name as written exists.</summary>
     public string PathOf(string name)
     {
         var path = Path.GetFullPath(Path.Combine(Root, name));
-        if (Path.DirectorySeparatorChar == '\\' || !name.Contains('\\') || File.Exists(path)) return path;
-        return Path.GetFullPath(Path.Combine(Root, name.Replace('\\', '/')));
+        if (Path.DirectorySeparatorChar != '\\' && name.Contains('\\') && !File.Exists(path))
+            path = Path.GetFullPath(Path.Combine(Root, name.Replace('\\', '/')));
+        if (Path.GetExtension(name).Length > 0 || File.Exists(path) || WithImageExtension(path) is not { } found) return path;
+        ExtensionsAdded = ExtensionsAdded with { Count = ExtensionsAdded.Count + 1, Example = ExtensionsAdded.Example ?? $"{name} → {Path.GetFileName(found)}" };
+        return found;
+    }
+
+    /// <summary>The rows whose name has no extension and whose file was read as the one image file of that name and an
+    /// image extension (Kaggle-style ids: <c>000bec18</c> for <c>train/000bec18.jpg</c>), and the first of them.</summary>
+    public (int Count, string? Example) ExtensionsAdded { get; private set; }
+
+    /// <summary><paramref name="path"/> with the one image extension (<see cref="LabelledImageSet.ImageExtensions"/>, lower
+    /// or upper case) that makes it a file; null when none or more than one does.</summary>
+    static string? WithImageExtension(string path)
+    {
+        var found = LabelledImageSet.ImageExtensions.SelectMany(e => new[] { e, e.ToUpperInvariant() })
+            .Select(e => path + e).Where(File.Exists).Take(2).ToList();
+        return found.Count == 1 ? found[0] : null;
     }
 
     public void Dispose() => _parser.Dispose();

@@ -65,6 +65,10 @@ public sealed class LabelledImageSet
     /// them as stored.</summary>
     public IReadOnlyList<string> Turned { get; }
 
+    /// <summary>In a CSV: the rows that name their image without its extension, read as the one image file of that
+    /// name (<see cref="CsvRows.ExtensionsAdded"/>), and the first of them.</summary>
+    public (int Count, string? Example) ExtensionsAdded { get; private set; }
+
     /// <summary>Class names in ordinal order.</summary>
     public IReadOnlyList<string> Classes { get; }
 
@@ -206,7 +210,9 @@ public sealed class LabelledImageSet
         }
         if (MissingImages.All([.. candidates.Select(c => c.Path)])) // "missing" for every row would not say why
             throw new CliException(ExitCodes.EmptyData, $"{csv}: {MissingImages.Describe(root, names)}.");
-        return Check(csv, root, candidates, maxPixels, repeated);
+        var set = Check(csv, root, candidates, maxPixels, repeated);
+        set.ExtensionsAdded = rows.ExtensionsAdded;
+        return set;
     }
 
     /// <summary>At most the first 100 characters of a value a message quotes (a field of 53 MB went to the terminal

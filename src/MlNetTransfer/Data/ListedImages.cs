@@ -11,7 +11,9 @@ namespace MlNetTransfer.Cli.Data;
 /// <param name="LabelColumn">The CSV's class column, where it has one (evaluate would read it).</param>
 /// <param name="Skipped">Rows skipped, with why.</param>
 /// <param name="Root">The folder, in full, its paths start from (<see cref="CsvRows.Root"/>).</param>
-public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, string? LabelColumn, IReadOnlyList<string> Skipped, string Root)
+/// <param name="ExtensionsAdded">The rows that name their image without its extension (<see cref="CsvRows.ExtensionsAdded"/>).</param>
+public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, string? LabelColumn, IReadOnlyList<string> Skipped, string Root,
+    (int Count, string? Example) ExtensionsAdded)
 {
     /// <summary>A row's image: the path as the CSV lists it and that path in full.</summary>
     public sealed record Image(string Listed, string Path);
@@ -30,6 +32,6 @@ public sealed record ListedImages(IReadOnlyList<ListedImages.Image> Images, stri
         }
         if (images.Count == 0 && skipped.Count == 0)
             throw new CliException(ExitCodes.EmptyData, $"{rows.Csv}: a header and no rows; list one image per row under '{rows.Header[rows.Image]}'.");
-        return new ListedImages(images, rows.Label is { } label ? rows.Header[label] : null, skipped, rows.Root);
+        return new ListedImages(images, rows.Label is { } label ? rows.Header[label] : null, skipped, rows.Root, rows.ExtensionsAdded);
     }
 }

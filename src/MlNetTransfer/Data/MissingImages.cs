@@ -28,12 +28,21 @@ public static class MissingImages
         var said = $"none of the {names.Count} images it lists is where its paths lead: they are read from {root} " +
                    $"({Path.Combine(root, first)} is missing)";
         var sample = names.Take(Sample).ToList();
-        var best = Folders(root).Select(folder => (Folder: folder, Found: sample.Count(n => File.Exists(Path.Combine(folder, n)))))
-            .Where(f => f.Found > 0).MaxBy(f => f.Found); // the first of equals: the nearest
+        var holding = Folders(root).Select(folder => (Folder: folder, Found: sample.Count(n => Holds(folder, n)))).Where(f => f.Found > 0).ToList();
+        var best = holding.Count > 0 ? holding.MaxBy(f => f.Found) : default; // the first of equals: the nearest
         return best.Folder != null && 2 * best.Found >= sample.Count
             ? $"{said}; {(best.Found < sample.Count ? $"{best.Found} of the first {sample.Count} are" : sample.Count < names.Count ? $"the first {sample.Count} are all" : "they are")} " +
               $"in {best.Folder}: add --image-root {best.Folder}"
             : $"{said}; --image-root <folder> names the folder they start from";
+    }
+
+    /// <summary>Whether <paramref name="folder"/> holds the file <paramref name="name"/> names, as named or, named
+    /// without an extension, with an image's (as <see cref="CsvRows.PathOf"/> reads it).</summary>
+    static bool Holds(string folder, string name)
+    {
+        var path = Path.Combine(folder, name);
+        return File.Exists(path) || Path.GetExtension(name).Length == 0
+            && LabelledImageSet.ImageExtensions.Any(e => File.Exists(path + e) || File.Exists(path + e.ToUpperInvariant()));
     }
 
     /// <summary>The folders to look in, nearest first: those below <paramref name="root"/> (two levels), the one above

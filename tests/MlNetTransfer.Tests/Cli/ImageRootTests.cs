@@ -46,6 +46,34 @@ public class ImageRootTests : CliSandbox
     }
 
     [Fact]
+    public void Ids_without_their_extension_are_read_as_the_one_image_file_of_that_name_and_found_from_the_csv()
+    {
+        // Kaggle's dog breeds: labels.csv lists "000bec18,beagle" for train/000bec18.jpg
+        var (csv, images) = KaggleLayout();
+        var ids = Path.Combine(Path.GetDirectoryName(csv)!, "labels.csv");
+        File.WriteAllLines(ids, File.ReadAllLines(csv).Select((line, i) => i == 0 ? line : Path.GetFileNameWithoutExtension(line.Split(',')[0]) + "," + line.Split(',')[1]));
+        var twin = Path.Combine(images, Path.GetFileNameWithoutExtension(Directory.GetFiles(images).Order(StringComparer.Ordinal).Last()) + ".jpg");
+        File.Copy(Directory.GetFiles(images).Order(StringComparer.Ordinal).Last(), twin); // a .png and a .jpg of one name: which is meant cannot be told
+        var columns = new CsvColumns(Image: "id", Label: "label");
+        var nowhere = Path.Combine(_temp.Path, "nowhere.csv");
+        var unique = Guid.NewGuid().ToString("N"); // no folder near the temporary one holds such files
+        File.WriteAllLines(nowhere, ["filename,target", $"{unique}-a.jpg,cat", $"{unique}-b.jpg,dog"]);
+
+        var refused = Assert.Throws<CliException>(() => LabelledImageSet.Load(ids, strict: false, columns: columns));
+        var set = LabelledImageSet.Load(ids, strict: false, columns: columns with { Root = images });
+        var notFound = Assert.Throws<CliException>(() => LabelledImageSet.Load(nowhere, strict: false));
+
+        Assert.EndsWith($"are all in {images}: add --image-root {images}.", refused.Message);
+        Assert.Equal(23, set.Rows.Count);
+        Assert.Equal(23, set.ExtensionsAdded.Count);
+        var first = File.ReadLines(ids).Skip(1).First().Split(',')[0];
+        Assert.Equal($"{first} → {first}.png", set.ExtensionsAdded.Example);
+        Assert.Single(set.Skipped, s => s.EndsWith(": missing", StringComparison.Ordinal)); // the name with two images
+        Assert.Equal($"{nowhere}: none of the 2 images it lists is where its paths lead: they are read from {_temp.Path} " +
+            $"({Path.Combine(_temp.Path, unique + "-a.jpg")} is missing); --image-root <folder> names the folder they start from.", notFound.Message);
+    }
+
+    [Fact]
     public void Images_beside_the_csvs_own_folder_are_found_and_full_paths_from_elsewhere_are_named_as_such()
     {
         // labels/train.csv with the images in ../images/ (the folder above the CSV's, and that folder's own)
