@@ -187,7 +187,7 @@ public sealed class CsvRows : IDisposable
 
     /// <summary><paramref name="path"/> with the one image extension (<see cref="LabelledImageSet.ImageExtensions"/>, lower
     /// or upper case) that makes it a file; null when none or more than one does.</summary>
-    static string? WithImageExtension(string path)
+    internal static string? WithImageExtension(string path)
     {
         var found = LabelledImageSet.ImageExtensions.SelectMany(e => new[] { e, e.ToUpperInvariant() })
             .Select(e => path + e).Where(File.Exists).Take(2).ToList();

@@ -17,7 +17,7 @@ public static class MissingImages
     public static bool All(IReadOnlyCollection<string> paths) => paths.Count > 0 && paths.All(p => !File.Exists(p) && !Directory.Exists(p));
 
     /// <summary>"none of the 16 images it lists is where its paths lead: they are read from /data (/data/a.jpg is
-    /// missing); 16 of the first 16 are in /data/train_images: add --image-root /data/train_images" — for a CSV whose
+    /// missing); they are in /data/train_images: add --image-root /data/train_images" — for a CSV whose
     /// rows name <paramref name="names"/> (as listed) relative to <paramref name="root"/>.</summary>
     public static string Describe(string root, IReadOnlyList<string> names)
     {
@@ -41,8 +41,7 @@ public static class MissingImages
     static bool Holds(string folder, string name)
     {
         var path = Path.Combine(folder, name);
-        return File.Exists(path) || Path.GetExtension(name).Length == 0
-            && LabelledImageSet.ImageExtensions.Any(e => File.Exists(path + e) || File.Exists(path + e.ToUpperInvariant()));
+        return File.Exists(path) || Path.GetExtension(name).Length == 0 && CsvRows.WithImageExtension(path) != null;
     }
 
     /// <summary>The folders to look in, nearest first: those below <paramref name="root"/> (two levels), the one above

@@ -63,7 +63,7 @@ public class ImageRootTests : CliSandbox
         var set = LabelledImageSet.Load(ids, strict: false, columns: columns with { Root = images });
         var notFound = Assert.Throws<CliException>(() => LabelledImageSet.Load(nowhere, strict: false));
 
-        Assert.EndsWith($"are all in {images}: add --image-root {images}.", refused.Message);
+        Assert.EndsWith($" in {images}: add --image-root {images}.", refused.Message); // found without their extension
         Assert.Equal(23, set.Rows.Count);
         Assert.Equal(23, set.ExtensionsAdded.Count);
         var first = File.ReadLines(ids).Skip(1).First().Split(',')[0];
