@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace MlNetTransfer.Engine.Health;
 
 /// <summary>Each image's <see cref="K"/> most similar other images of one set by cosine similarity of their features,
-/// most similar first — what the neighbours' votes (<see cref="LabelErrors.Votes"/>) and the copy search
-/// (<see cref="NearCopies.Within"/>) read, so that the square of the set is multiplied once for both. Each pair's
+/// most similar first — what the neighbours' votes (<see cref="LabelErrors.Votes"/>), the copy search
+/// (<see cref="NearCopies.Within"/>) and the unfamiliar test images' reference distances (<see cref="Outliers.Between"/>)
+/// read, so that the square of the set is multiplied once for all three. Each pair's
 /// similarity is computed once: a block of images against the images up to its own last, the block's images taking
 /// their candidates across its rows and the earlier ones theirs down its columns, each keeping its K nearest so far.</summary>
 public sealed class NearestNeighbours : IDisposable

@@ -12,7 +12,7 @@ namespace MlNetTransfer.Cli.Commands;
 /// lists (in the list's order, named as it names them).</summary>
 public sealed class PredictCommand(IAnsiConsole console) : Command<PredictCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : CommandSettings, ICsvColumnSettings
     {
         [CommandOption("--model <PATH>")]
         public string Model { get; init; } = "out/" + TrainCommand.ModelFile;
@@ -28,6 +28,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [CommandOption("--image-root <FOLDER>")]
         [Description("The folder the image paths of the CSV given to score start from, where that is not the CSV's own folder (the current folder for a list on standard input).")]
         public string? ImageRoot { get; init; }
+
+        /// <summary>A list to score needs no class column.</summary>
+        string? ICsvColumnSettings.LabelColumn => null;
 
         [CommandOption("--top <K>")]
         public int Top { get; init; } = 3;
@@ -123,7 +126,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             bool oneFromStandardInput = piped?.Kind == StandardInputCopy.Kind.Image; // named "-"; a list's images are named as it names them
             if (listOption != null && oneFromStandardInput)
                 throw new CliException(ExitCodes.BadOption, $"{listOption} a list of images, and standard input held an image; leave it out.");
-            var columns = new CsvColumns(Image: settings.ImageColumn, Root: settings.ImageRoot is { } root ? Path.GetFullPath(root) : null);
+            var columns = settings.Columns();
             var list = fromList ? ListedImages.FromCsv(settings.Input, columns)
                 : piped is { Kind: StandardInputCopy.Kind.List } pipedList ? PipedList(pipedList.Path, columns)
                 : null;

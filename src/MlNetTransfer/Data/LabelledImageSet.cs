@@ -92,7 +92,10 @@ public sealed class LabelledImageSet
     public LabelledImageSet OfClasses(IEnumerable<string> classes)
     {
         var keep = classes.ToHashSet(StringComparer.Ordinal);
-        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, _folder, LeftOutClasses);
+        return new(Source, Root, Rows.Where(r => keep.Contains(r.Label)).ToList(), Skipped.ToList(), NotImages, Turned, _folder, LeftOutClasses)
+        {
+            ExtensionsAdded = ExtensionsAdded,
+        };
     }
 
     /// <summary>Lists the images at <paramref name="path"/> and reads their headers (images over

@@ -68,6 +68,7 @@ public class ImageRootTests : CliSandbox
         Assert.Equal(23, set.ExtensionsAdded.Count);
         var first = File.ReadLines(ids).Skip(1).First().Split(',')[0];
         Assert.Equal($"{first} → {first}.png", set.ExtensionsAdded.Example);
+        Assert.Equal(set.ExtensionsAdded, set.OfClasses(set.Classes.Take(1)).ExtensionsAdded); // a test set cut to the model's classes still says it
         Assert.Single(set.Skipped, s => s.EndsWith(": missing", StringComparison.Ordinal)); // the name with two images
         Assert.Equal($"{nowhere}: none of the 2 images it lists is where its paths lead: they are read from {_temp.Path} " +
             $"({Path.Combine(_temp.Path, unique + "-a.jpg")} is missing); --image-root <folder> names the folder they start from.", notFound.Message);
